@@ -1,0 +1,105 @@
+package io.dbaoperator.agent;
+
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import io.dbaoperator.api.common.DatabaseRef;
+import io.dbaoperator.api.common.S3Storage;
+import io.dbaoperator.postgres.ConnectionSettings;
+import io.dbaoperator.postgres.DatabaseSecretParser;
+import io.dbaoperator.storage.S3Location;
+import io.fabric8.kubernetes.api.model.EnvFromSource;
+import io.fabric8.kubernetes.api.model.EnvFromSourceBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+
+/**
+ * The contract between the operator's Jobs and the agent inside them. Secrets reach the agent only as references
+ * (envFrom and secretKeyRef), so no secret value is ever written into a Job spec; the agent reads them back with the
+ * same parser the operator uses.
+ */
+public final class AgentEnvironment {
+
+    /** Prefix of the database Secret's keys (DBA_DB_uri, DBA_DB_host, ...). */
+    public static final String DB_PREFIX = "DBA_DB_";
+    static final String SSLMODE_OVERRIDE = "DBA_SSLMODE";
+    static final String S3_BUCKET = "DBA_S3_BUCKET";
+    static final String S3_PREFIX = "DBA_S3_PREFIX";
+    static final String S3_ENDPOINT = "DBA_S3_ENDPOINT";
+    static final String S3_REGION = "DBA_S3_REGION";
+    static final String S3_PATH_STYLE = "DBA_S3_PATH_STYLE";
+    static final String S3_SSE = "DBA_S3_SSE";
+    static final String S3_KMS_KEY = "DBA_S3_KMS_KEY_ID";
+    static final String S3_ACCESS_KEY_ID = "DBA_S3_ACCESS_KEY_ID";
+    static final String S3_SECRET_ACCESS_KEY = "DBA_S3_SECRET_ACCESS_KEY";
+
+    private AgentEnvironment() {
+    }
+
+    public static List<EnvFromSource> databaseEnvFrom(DatabaseRef ref) {
+        return List.of(new EnvFromSourceBuilder().withPrefix(DB_PREFIX).withNewSecretRef()
+                .withName(ref.secretRef.name).endSecretRef().build());
+    }
+
+    public static List<EnvVar> databaseEnv(DatabaseRef ref) {
+        List<EnvVar> env = new ArrayList<>();
+        if (ref.sslMode != null) {
+            env.add(new EnvVar(SSLMODE_OVERRIDE, ref.sslMode, null));
+        }
+        return env;
+    }
+
+    /** S3 settings as plain values, credentials as secretKeyRefs. {@code prefix} is the full key prefix. */
+    public static List<EnvVar> s3Env(S3Storage storage, String prefix) {
+        List<EnvVar> env = new ArrayList<>();
+        env.add(new EnvVar(S3_BUCKET, storage.bucket, null));
+        env.add(new EnvVar(S3_PREFIX, prefix, null));
+        if (storage.endpoint != null) {
+            env.add(new EnvVar(S3_ENDPOINT, storage.endpoint, null));
+        }
+        env.add(new EnvVar(S3_REGION, storage.region == null ? "us-east-1" : storage.region, null));
+        env.add(new EnvVar(S3_PATH_STYLE, String.valueOf(Boolean.TRUE.equals(storage.pathStyle)), null));
+        if (storage.serverSideEncryption != null) {
+            env.add(new EnvVar(S3_SSE, storage.serverSideEncryption, null));
+        }
+        if (storage.kmsKeyId != null) {
+            env.add(new EnvVar(S3_KMS_KEY, storage.kmsKeyId, null));
+        }
+        env.add(secretKeyRef(S3_ACCESS_KEY_ID, storage.credentials.secretRef.name, storage.credentials.accessKeyIdKey));
+        env.add(secretKeyRef(S3_SECRET_ACCESS_KEY, storage.credentials.secretRef.name,
+                storage.credentials.secretAccessKeyKey));
+        return env;
+    }
+
+    private static EnvVar secretKeyRef(String name, String secret, String key) {
+        return new EnvVarBuilder().withName(name).withNewValueFrom().withNewSecretKeyRef(key, secret, false)
+                .endValueFrom().build();
+    }
+
+    /** Reads the database settings the Job was given. */
+    public static ConnectionSettings database(Map<String, String> env) {
+        Map<String, String> data = new HashMap<>();
+        env.forEach((k, v) -> {
+            if (k.startsWith(DB_PREFIX)) {
+                data.put(k.substring(DB_PREFIX.length()), v);
+            }
+        });
+        return DatabaseSecretParser.parse("(job environment " + DB_PREFIX + "*)", data)
+                .withSslMode(env.get(SSLMODE_OVERRIDE));
+    }
+
+    /** Reads the S3 location the Job was given, or null when it was given none. */
+    public static S3Location s3(Map<String, String> env) {
+        if (env.get(S3_BUCKET) == null) {
+            return null;
+        }
+        String endpoint = env.get(S3_ENDPOINT);
+        return new S3Location(env.get(S3_BUCKET), env.getOrDefault(S3_PREFIX, ""),
+                endpoint == null ? null : URI.create(endpoint), env.getOrDefault(S3_REGION, "us-east-1"),
+                Boolean.parseBoolean(env.get(S3_PATH_STYLE)), env.get(S3_ACCESS_KEY_ID), env.get(S3_SECRET_ACCESS_KEY),
+                env.get(S3_SSE), env.get(S3_KMS_KEY));
+    }
+}

@@ -1,0 +1,68 @@
+package io.dbaoperator.agent;
+
+import java.io.PrintStream;
+import java.util.Map;
+
+import io.dbaoperator.postgres.ConnectionSettings;
+import io.dbaoperator.postgres.PostgresConnector;
+import io.dbaoperator.status.Problem;
+import io.dbaoperator.status.ProblemException;
+import io.dbaoperator.storage.S3Clients;
+import io.dbaoperator.storage.S3Location;
+
+/**
+ * The agent: the code that runs inside the operator's Jobs, in the operator's image next to the PostgreSQL client
+ * tools ({@code dba-agent <command>}). It is a plain main class, without the operator's runtime, so a Job starts fast
+ * and needs no access to the Kubernetes API. Exit codes: 0 done, 1 the work failed, 2 bad invocation.
+ * <p>
+ * Commands: {@code check} connects to the database (and to S3 when the Job has a bucket) and prints what it found.
+ */
+public final class AgentMain {
+
+    private AgentMain() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.getenv(), System.out, System.err));
+    }
+
+    static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        if (args.length == 0) {
+            err.println("usage: dba-agent <check>");
+            return 2;
+        }
+        try {
+            switch (args[0]) {
+                case "check":
+                    return check(env, out);
+                default:
+                    err.println("unknown command: " + args[0]);
+                    return 2;
+            }
+        } catch (ProblemException e) {
+            err.println("{\"reason\":\"" + e.problem().reason() + "\",\"message\":" + quote(e.problem().message()) + "}");
+            return 1;
+        }
+    }
+
+    private static int check(Map<String, String> env, PrintStream out) {
+        ConnectionSettings db = AgentEnvironment.database(env);
+        String version = PostgresConnector.probe(db);
+        String bucket = null;
+        S3Location s3 = AgentEnvironment.s3(env);
+        if (s3 != null) {
+            Problem problem = S3Clients.probe(s3);
+            if (problem != null) {
+                throw problem.exception();
+            }
+            bucket = s3.bucket();
+        }
+        out.println("{\"database\":" + quote(db.describe()) + ",\"serverVersion\":" + quote(version)
+                + (bucket == null ? "" : ",\"bucket\":" + quote(bucket)) + "}");
+        return 0;
+    }
+
+    private static String quote(String s) {
+        return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\"";
+    }
+}

@@ -1,0 +1,29 @@
+package io.dbaoperator.api.backup;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+
+/** One base backup, as recorded in the catalog in object storage. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class BackupInfo {
+    @JsonPropertyDescription("Backup id: a compact UTC timestamp, e.g. 20261121T020000Z.")
+    public String backupId;
+    @JsonPropertyDescription("When the backup started (RFC 3339).")
+    public String startedAt;
+    @JsonPropertyDescription("When the backup finished (RFC 3339).")
+    public String completedAt;
+    @JsonPropertyDescription("Duration in seconds.")
+    public Long durationSeconds;
+    @JsonPropertyDescription("Size of the database files backed up, in bytes.")
+    public Long sizeBytes;
+    @JsonPropertyDescription("Bytes stored in object storage (after compression).")
+    public Long storedBytes;
+    @JsonPropertyDescription("WAL position where the backup starts.")
+    public String beginLSN;
+    @JsonPropertyDescription("WAL position where the backup ends; recovery can stop no earlier.")
+    public String endLSN;
+    @JsonPropertyDescription("s3:// URL of the backup's folder.")
+    public String location;
+    @JsonPropertyDescription("True only when every object's SHA-256 matched and pg_verifybackup passed.")
+    public Boolean verified;
+}

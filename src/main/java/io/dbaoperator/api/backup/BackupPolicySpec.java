@@ -1,0 +1,153 @@
+package io.dbaoperator.api.backup;
+
+import java.util.List;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+
+import io.dbaoperator.api.common.JobTemplate;
+import io.dbaoperator.api.common.DatabaseRef;
+import io.dbaoperator.api.common.Patterns;
+import io.dbaoperator.api.common.S3Storage;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
+
+/** How and when a database is backed up. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class BackupPolicySpec {
+
+    @Required
+    @JsonPropertyDescription("The database to back up. The Secret's role needs the REPLICATION attribute "
+            + "(pg_basebackup and pg_receivewal use the replication protocol).")
+    public DatabaseRef database;
+
+    @Required
+    @Size(min = 9)
+    @JsonPropertyDescription("When to take a backup, in cron syntax (minute hour day-of-month month day-of-week), "
+            + "e.g. \"0 2 * * *\" for 02:00 every day.")
+    public String schedule;
+
+    @Default("UTC")
+    @JsonPropertyDescription("IANA time zone the schedule is read in, e.g. Europe/Paris.")
+    public String timeZone = "UTC";
+
+    @Default("false")
+    @JsonPropertyDescription("Stop scheduling new backups (running ones finish; WAL archiving goes on).")
+    public Boolean suspend = false;
+
+    @Default("Forbid")
+    @JsonPropertyDescription("What to do when a backup is due while one still runs: Forbid (skip it), Allow, or Replace.")
+    public ConcurrencyPolicy concurrencyPolicy = ConcurrencyPolicy.Forbid;
+
+    @Required
+    @JsonPropertyDescription("Where backups and archived WAL are stored: s3://<bucket>/<prefix>/<namespace>/<policy>/.")
+    public S3Storage storage;
+
+    @Default("{}")
+    @JsonPropertyDescription("Compression of the base backup.")
+    public Compression compression = new Compression();
+
+    @Default("{}")
+    @JsonPropertyDescription("Which backups are kept. Both keepLast and maxAge apply; the newest verified backup and "
+            + "pinned backups are never deleted.")
+    public Retention retention = new Retention();
+
+    @Default("{}")
+    @JsonPropertyDescription("How backups are proven good.")
+    public Verification verification = new Verification();
+
+    @Default("{}")
+    @JsonPropertyDescription("Continuous WAL archiving with pg_receivewal, for point-in-time recovery.")
+    public WalArchiving walArchiving = new WalArchiving();
+
+    @JsonPropertyDescription("Overrides for the backup Jobs (image, resources, nodeSelector, tolerations, serviceAccountName).")
+    public JobTemplate jobTemplate;
+
+    /** Concurrency policies, as in CronJob. */
+    public enum ConcurrencyPolicy {
+        Forbid, Allow, Replace
+    }
+
+    /** Compression settings. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Compression {
+        @Default("gzip")
+        @JsonPropertyDescription("none, gzip, lz4 or zstd.")
+        public Algorithm algorithm = Algorithm.gzip;
+
+        @Default("client")
+        @JsonPropertyDescription("client: the agent compresses; server: PostgreSQL compresses before sending "
+                + "(less network, more load on the database server).")
+        public Location location = Location.client;
+
+        @Min(1)
+        @Max(22)
+        @JsonPropertyDescription("Compression level; the algorithm's default when empty.")
+        public Integer level;
+
+        /** Algorithms pg_basebackup supports. */
+        public enum Algorithm {
+            none, gzip, lz4, zstd
+        }
+
+        /** Where compression happens. */
+        public enum Location {
+            client, server
+        }
+    }
+
+    /** Retention settings. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Retention {
+        @Default("7")
+        @Min(1)
+        @JsonPropertyDescription("Keep at least this many of the newest verified backups.")
+        public Integer keepLast = 7;
+
+        @Default("30d")
+        @Pattern(Patterns.DURATION)
+        @JsonPropertyDescription("Delete backups older than this (beyond keepLast), e.g. 30d.")
+        public String maxAge = "30d";
+
+        @JsonPropertyDescription("Backup ids never deleted by retention.")
+        public List<String> pinned;
+    }
+
+    /** Verification settings. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Verification {
+        @Default("true")
+        @JsonPropertyDescription("Read every uploaded object back, check its SHA-256 and run pg_verifybackup.")
+        public Boolean verifyChecksums = true;
+
+        @JsonPropertyDescription("Scheduled test restores of the newest backup into scratch storage.")
+        public RestoreTest restoreTest;
+    }
+
+    /** A scheduled restore test. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class RestoreTest {
+        @Required
+        @JsonPropertyDescription("When to run the restore test, in cron syntax.")
+        public String schedule;
+
+        @JsonPropertyDescription("SQL queries that must return true on the restored database.")
+        public List<String> checks;
+    }
+
+    /** WAL archiving settings. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class WalArchiving {
+        @Default("false")
+        @JsonPropertyDescription("Run pg_receivewal continuously on a replication slot and ship finished segments to S3.")
+        public Boolean enabled = false;
+
+        @Pattern(Patterns.NAME)
+        @JsonPropertyDescription("Replication slot name; dba_operator_<policy> when empty.")
+        public String slotName;
+    }
+}

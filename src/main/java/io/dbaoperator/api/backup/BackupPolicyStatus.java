@@ -1,0 +1,45 @@
+package io.dbaoperator.api.backup;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+
+import io.dbaoperator.api.common.OperatorStatus;
+
+/** Observed state of a BackupPolicy. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class BackupPolicyStatus extends OperatorStatus {
+
+    @JsonPropertyDescription("Pending, Active, Suspended, Degraded or Failed.")
+    public BackupPolicyPhase phase;
+
+    @JsonPropertyDescription("The newest backup, verified or not.")
+    public BackupInfo lastBackup;
+
+    @JsonPropertyDescription("Recent backups, newest first.")
+    public List<BackupInfo> backups = new ArrayList<>();
+
+    @JsonPropertyDescription("When the next scheduled backup is due (RFC 3339).")
+    public String nextScheduleTime;
+
+    @JsonPropertyDescription("The span of time a point-in-time restore can reach.")
+    public RecoveryWindow recoveryWindow;
+
+    @Override
+    public Enum<?> phase() {
+        return phase;
+    }
+
+    /** The recovery window. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class RecoveryWindow {
+        @JsonPropertyDescription("Earliest recoverable time: the end of the oldest verified backup (RFC 3339).")
+        public String firstRecoverableTime;
+        @JsonPropertyDescription("Latest recoverable time: the last archived WAL segment (RFC 3339).")
+        public String lastRecoverableTime;
+        @JsonPropertyDescription("Seconds between the primary's current WAL position and the last archived one.")
+        public Long archivingLagSeconds;
+    }
+}

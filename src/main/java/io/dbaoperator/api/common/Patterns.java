@@ -1,0 +1,20 @@
+package io.dbaoperator.api.common;
+
+/** Schema patterns shared by several kinds. */
+public final class Patterns {
+
+    /** A duration such as 500ms, 30s, 5m, 2h, 7d, or a sum such as 1h30m. */
+    public static final String DURATION = "^([0-9]+(ms|s|m|h|d))+$";
+
+    /** A PostgreSQL LSN such as 0/16B3748. */
+    public static final String LSN = "^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$";
+
+    /** An SQL identifier, optionally schema-qualified (quoted when used, never concatenated raw). */
+    public static final String QUALIFIED_NAME = "^[A-Za-z_][A-Za-z0-9_$]{0,62}(\\.[A-Za-z_][A-Za-z0-9_$]{0,62})?$";
+
+    /** An unqualified SQL identifier. */
+    public static final String NAME = "^[A-Za-z_][A-Za-z0-9_$]{0,62}$";
+
+    private Patterns() {
+    }
+}

@@ -1,0 +1,95 @@
+package io.dbaoperator.api.tuning;
+
+import java.util.List;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+
+import io.dbaoperator.api.common.DatabaseRef;
+import io.dbaoperator.api.common.Patterns;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.ValidationRule;
+
+/** Which query to tune and how far the operator may go on its own. Immutable once created. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@ValidationRule(value = "self == oldSelf", message = "a tuning request's spec is immutable once created; create a new QueryTuningRequest instead")
+@ValidationRule(value = "(has(self.query) ? 1 : 0) + (has(self.queryId) ? 1 : 0) + (has(self.topSlowQueries) ? 1 : 0) == 1",
+        message = "set exactly one of query, queryId or topSlowQueries")
+@ValidationRule(value = "!has(self.parameters) || has(self.query)", message = "parameters are only used with query")
+public class QueryTuningRequestSpec {
+
+    @Required
+    @JsonPropertyDescription("The production database. Write statements are never executed there (plain EXPLAIN only).")
+    public DatabaseRef database;
+
+    @JsonPropertyDescription("Staging database with the same schema and representative data: indexes are built and "
+            + "measured there before production.")
+    public DatabaseRef stagingDatabase;
+
+    @JsonPropertyDescription("The SQL text of the slow query, with $1, $2... placeholders for parameters.")
+    public String query;
+
+    @JsonPropertyDescription("Values for the query's $n placeholders, in order, as text (bound, never spliced in).")
+    public List<String> parameters;
+
+    @Pattern("^-?[0-9]+$")
+    @JsonPropertyDescription("A queryid from pg_stat_statements.")
+    public String queryId;
+
+    @JsonPropertyDescription("Tune the slowest statements from pg_stat_statements instead of one query.")
+    public TopSlowQueries topSlowQueries;
+
+    @Default("{}")
+    @JsonPropertyDescription("What happens with a recommendation.")
+    public Apply apply = new Apply();
+
+    @Default("30")
+    @Min(1)
+    @Max(99)
+    @JsonPropertyDescription("Keep only indexes that cut the query's estimated cost by at least this percent.")
+    public Integer minImprovementPercent = 30;
+
+    @Default("30s")
+    @Pattern(Patterns.DURATION)
+    @JsonPropertyDescription("statement_timeout for EXPLAIN ANALYZE.")
+    public String statementTimeout = "30s";
+
+    @Default("14d")
+    @Pattern(Patterns.DURATION)
+    @JsonPropertyDescription("An applied index still unused after this long is reported as a candidate for removal.")
+    public String unusedAfter = "14d";
+
+    /** Top-N selection. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class TopSlowQueries {
+        @Default("5")
+        @Min(1)
+        @Max(50)
+        @JsonPropertyDescription("How many statements to analyse.")
+        public Integer limit = 5;
+
+        @Default("100")
+        @Min(0)
+        @JsonPropertyDescription("Only statements whose mean execution time is at least this many milliseconds.")
+        public Integer minMeanTimeMs = 100;
+    }
+
+    /** Apply policy. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Apply {
+        @Required
+        @Default("AfterApproval")
+        @JsonPropertyDescription("RecommendOnly: report only. AfterApproval: create the index after a person approves. "
+                + "Automatic: create it without asking.")
+        public Policy policy = Policy.AfterApproval;
+
+        /** Policies. */
+        public enum Policy {
+            RecommendOnly, AfterApproval, Automatic
+        }
+    }
+}

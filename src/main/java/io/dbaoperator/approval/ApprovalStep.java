@@ -1,0 +1,50 @@
+package io.dbaoperator.approval;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import io.dbaoperator.api.common.ApprovalRecord;
+import io.dbaoperator.api.common.GatedStatus;
+import io.dbaoperator.audit.AuditEvent;
+import io.fabric8.kubernetes.client.CustomResource;
+
+/**
+ * Runs the {@link ApprovalGate} for one resource and says which audit events the outcome owes. The caller records
+ * them only after the status write succeeded, so an approval consumed twice (after a 409) is audited once.
+ */
+public final class ApprovalStep {
+
+    private ApprovalStep() {
+    }
+
+    public static Result check(CustomResource<?, ? extends GatedStatus> resource, GatedStatus desired, GatedStep step,
+            String shortName, Instant now) {
+        var meta = resource.getMetadata();
+        int approvalsBefore = desired.approvals == null ? 0 : desired.approvals.size();
+        boolean rejectedBefore = desired.rejection != null;
+        GateOutcome outcome = ApprovalGate.evaluate(desired, step,
+                new ApprovalGate.Commands(shortName, meta.getName(), meta.getNamespace()), meta.getManagedFields(), now);
+        List<AuditEvent> audit = new ArrayList<>();
+        if (desired.approvals != null && desired.approvals.size() > approvalsBefore) {
+            ApprovalRecord r = desired.approvals.get(desired.approvals.size() - 1);
+            audit.add(event(resource, "approval", r, "approved"));
+        }
+        if (outcome == GateOutcome.REJECTED && !rejectedBefore) {
+            audit.add(event(resource, "rejection", desired.rejection, "rejected"));
+        }
+        return new Result(outcome, audit);
+    }
+
+    private static AuditEvent event(CustomResource<?, ?> resource, String action, ApprovalRecord r, String outcome) {
+        var meta = resource.getMetadata();
+        return new AuditEvent(Instant.parse(r.approvedAt), meta.getNamespace(), resource.getKind(), meta.getName(),
+                meta.getUid(), action, r.step, r.approvedBy, outcome, r.planDigest,
+                r.schemaFingerprint == null ? Map.of() : Map.of("schemaFingerprint", r.schemaFingerprint));
+    }
+
+    /** The gate's answer and the audit events to record once status is written. */
+    public record Result(GateOutcome outcome, List<AuditEvent> audit) {
+    }
+}

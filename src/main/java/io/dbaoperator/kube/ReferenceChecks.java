@@ -1,0 +1,74 @@
+package io.dbaoperator.kube;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+import io.dbaoperator.api.common.DatabaseRef;
+import io.dbaoperator.api.common.S3Storage;
+import io.dbaoperator.postgres.ConnectionSettings;
+import io.dbaoperator.postgres.PostgresConnector;
+import io.dbaoperator.status.Problem;
+import io.dbaoperator.status.Reason;
+import io.dbaoperator.storage.S3Clients;
+import io.dbaoperator.storage.S3Location;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import jakarta.enterprise.context.ApplicationScoped;
+
+/**
+ * The checks every reconciler runs before its first step: the Secrets exist and have the keys, the database answers
+ * with those credentials, the bucket is there, referenced objects exist. Each throws a ProblemException with an
+ * actionable message.
+ */
+@ApplicationScoped
+public class ReferenceChecks {
+
+    private final KubernetesClient client;
+    private final SecretReader secrets;
+
+    public ReferenceChecks(KubernetesClient client, SecretReader secrets) {
+        this.client = client;
+        this.secrets = secrets;
+    }
+
+    /** A database that answers; the result describes it for status. */
+    public CheckedDatabase database(String namespace, DatabaseRef ref, String usedFor) {
+        ConnectionSettings settings = secrets.connection(namespace, ref, usedFor);
+        try (Connection c = PostgresConnector.open(settings);
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("select current_setting('server_version'), "
+                        + "(select rolreplication from pg_roles where rolname = current_user)")) {
+            rs.next();
+            return new CheckedDatabase(settings, rs.getString(1), rs.getBoolean(2));
+        } catch (SQLException e) {
+            throw PostgresConnector.classify(e, settings).exception();
+        }
+    }
+
+    public S3Location storage(String namespace, S3Storage storage, String usedFor) {
+        S3Location location = secrets.s3(namespace, storage, usedFor);
+        Problem problem = S3Clients.probe(location);
+        if (problem != null) {
+            throw problem.exception();
+        }
+        return location;
+    }
+
+    public <T extends HasMetadata> T exists(String namespace, Class<T> kind, String name, String usedFor) {
+        T found = client.resources(kind).inNamespace(namespace).withName(name).get();
+        if (found == null) {
+            throw Problem.invalid(Reason.ReferenceNotFound, usedFor + " refers to " + kind.getSimpleName() + " " + name
+                    + ", which does not exist in namespace " + namespace).exception();
+        }
+        return found;
+    }
+
+    /** A database that answered. */
+    public record CheckedDatabase(ConnectionSettings settings, String serverVersion, boolean replication) {
+        public String describe() {
+            return settings.describe() + " (PostgreSQL " + serverVersion + ")";
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package io.dbaoperator.kube;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.Map;
+
+import io.dbaoperator.api.common.DatabaseRef;
+import io.dbaoperator.api.common.S3Storage;
+import io.dbaoperator.postgres.ConnectionSettings;
+import io.dbaoperator.postgres.DatabaseSecretParser;
+import io.dbaoperator.status.Problem;
+import io.dbaoperator.status.Reason;
+import io.dbaoperator.storage.S3Location;
+import io.dbaoperator.storage.S3Settings;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import jakarta.enterprise.context.ApplicationScoped;
+
+/** Resolves the Secrets our resources reference into connection settings and S3 locations. */
+@ApplicationScoped
+public class SecretReader {
+
+    private final KubernetesClient client;
+
+    public SecretReader(KubernetesClient client) {
+        this.client = client;
+    }
+
+    /** The decoded data of a Secret, or a SecretNotFound problem. */
+    public Map<String, String> read(String namespace, String name, String usedFor) {
+        Secret secret = client.secrets().inNamespace(namespace).withName(name).get();
+        if (secret == null) {
+            throw Problem.invalid(Reason.SecretNotFound, "Secret " + name + " (" + usedFor + ") does not exist in "
+                    + "namespace " + namespace + "; create it or fix the reference").exception();
+        }
+        return decode(secret);
+    }
+
+    public static Map<String, String> decode(Secret secret) {
+        Map<String, String> data = new HashMap<>();
+        if (secret.getData() != null) {
+            secret.getData().forEach((k, v) -> data.put(k,
+                    v == null ? null : new String(Base64.getMimeDecoder().decode(v), StandardCharsets.UTF_8)));
+        }
+        if (secret.getStringData() != null) {
+            data.putAll(secret.getStringData());
+        }
+        return data;
+    }
+
+    public ConnectionSettings connection(String namespace, DatabaseRef ref, String usedFor) {
+        if (ref == null || ref.secretRef == null || ref.secretRef.name == null) {
+            throw Problem.invalid(Reason.InvalidSpec, usedFor + ".secretRef.name is required").exception();
+        }
+        Map<String, String> data = read(namespace, ref.secretRef.name, usedFor);
+        return DatabaseSecretParser.parse(ref.secretRef.name, data).withSslMode(ref.sslMode);
+    }
+
+    public S3Location s3(String namespace, S3Storage storage, String usedFor) {
+        S3Location unresolved = S3Settings.validate(storage, usedFor);
+        var creds = storage.credentials;
+        Map<String, String> data = read(namespace, creds.secretRef.name, usedFor + " credentials");
+        String keyId = data.get(creds.accessKeyIdKey);
+        String secretKey = data.get(creds.secretAccessKeyKey);
+        if (keyId == null || keyId.isBlank() || secretKey == null || secretKey.isBlank()) {
+            throw Problem.invalid(Reason.SecretKeyMissing, "Secret " + creds.secretRef.name + " lacks key(s) "
+                    + (keyId == null || keyId.isBlank() ? "'" + creds.accessKeyIdKey + "' " : "")
+                    + (secretKey == null || secretKey.isBlank() ? "'" + creds.secretAccessKeyKey + "'" : "")
+                    + " needed for " + usedFor + " credentials").exception();
+        }
+        return new S3Location(unresolved.bucket(), unresolved.prefix(), unresolved.endpoint(), unresolved.region(),
+                unresolved.pathStyle(), keyId.trim(), secretKey.trim(), unresolved.serverSideEncryption(),
+                unresolved.kmsKeyId());
+    }
+}

@@ -1,0 +1,36 @@
+package io.dbaoperator.status;
+
+/** Reasons for conditions and Events. Each says what happened in CamelCase; the message says what to do. */
+public enum Reason {
+    Validated,
+    InvalidSpec,
+    SecretNotFound,
+    SecretKeyMissing,
+    SecretInvalid,
+    DatabaseUnreachable,
+    AuthenticationFailed,
+    DatabaseNotFound,
+    DatabaseError,
+    InvalidSchedule,
+    InvalidStorage,
+    StorageUnreachable,
+    StorageAccessDenied,
+    BucketNotFound,
+    ReferenceNotFound,
+    MissingPrivilege,
+    AwaitingApproval,
+    Approved,
+    Rejected,
+    PlanDigestMismatch,
+    ApprovalVoided,
+    SchemaChanged,
+    InternalError;
+
+    /** Whether a condition or Event with this reason reports something wrong (a Warning). */
+    public boolean isProblem() {
+        return switch (this) {
+            case Validated, AwaitingApproval, Approved -> false;
+            default -> true;
+        };
+    }
+}
