@@ -1,0 +1,38 @@
+package io.dbaoperator.harness;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+
+/**
+ * Points the operator under test at the harness: the test Kubernetes API, and the audit store in the test
+ * PostgreSQL. One instance for the whole run (every operator test uses the same resource, so Quarkus starts once).
+ */
+public class OperatorHarness implements QuarkusTestResourceLifecycleManager {
+
+    public static final String AUDIT_DB = "dba_operator";
+    public static final String AUDIT_USER = "dba_operator";
+    public static final String AUDIT_PASSWORD = "harness-audit-pw";
+
+    @Override
+    public Map<String, String> start() {
+        TestKubernetes kube = TestKubernetes.get();
+        TestPostgres pg = TestPostgres.get();
+        pg.createDatabase(AUDIT_DB, AUDIT_USER, AUDIT_PASSWORD);
+        Map<String, String> config = new HashMap<>();
+        config.put("quarkus.kubernetes-client.api-server-url", kube.url());
+        config.put("quarkus.kubernetes-client.trust-certs", "true");
+        config.put("quarkus.kubernetes-client.namespace", "default");
+        config.put("dba.audit.enabled", "true");
+        config.put("quarkus.datasource.jdbc.url", pg.jdbcUrl(AUDIT_DB));
+        config.put("quarkus.datasource.username", AUDIT_USER);
+        config.put("quarkus.datasource.password", AUDIT_PASSWORD);
+        return config;
+    }
+
+    @Override
+    public void stop() {
+        // shared parts stop with the JVM
+    }
+}

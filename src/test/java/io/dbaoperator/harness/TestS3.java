@@ -1,0 +1,88 @@
+package io.dbaoperator.harness;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.HttpURLConnection;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A real S3 protocol server (Adobe S3Mock, run from its executable jar) shared by every test of the run, with the
+ * bucket {@link #BUCKET} created.
+ */
+public final class TestS3 {
+
+    public static final String BUCKET = "dba-test";
+    public static final String ACCESS_KEY_ID = "harness-access-key";
+    public static final String SECRET_ACCESS_KEY = "harness-secret-key-value";
+
+    private static TestS3 instance;
+
+    private final Process process;
+    private final int port;
+
+    private TestS3(Process process, int port) {
+        this.process = process;
+        this.port = port;
+    }
+
+    public static synchronized TestS3 get() {
+        if (instance == null) {
+            instance = start();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> instance.process.destroyForcibly()));
+        }
+        return instance;
+    }
+
+    public String endpoint() {
+        return "http://127.0.0.1:" + port;
+    }
+
+    private static TestS3 start() {
+        String jar = System.getProperty("s3mock.jar");
+        if (jar == null || !new File(jar).isFile()) {
+            throw new IllegalStateException("system property s3mock.jar must name the S3Mock exec jar "
+                    + "(set by the Maven build from com.adobe.testing:s3mock:exec); got " + jar);
+        }
+        try {
+            int port = TestPostgres.freePort();
+            int httpsPort = TestPostgres.freePort();
+            Path root = Files.createTempDirectory("dba-operator-s3-");
+            Path log = root.resolve("s3mock.log");
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process p = new ProcessBuilder(List.of(java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", jar,
+                    "--http.port=" + port, "--server.port=" + httpsPort,
+                    "--com.adobe.testing.s3mock.store.initial-buckets=" + BUCKET,
+                    "--com.adobe.testing.s3mock.store.root=" + root.resolve("store"),
+                    "--logging.level.root=WARN"))
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            long deadline = System.currentTimeMillis() + 90_000;
+            while (System.currentTimeMillis() < deadline) {
+                if (!p.isAlive()) {
+                    throw new IllegalStateException("S3Mock exited: " + Files.readString(log));
+                }
+                try {
+                    HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + "/" + BUCKET)
+                            .toURL().openConnection();
+                    c.setConnectTimeout(500);
+                    c.setRequestMethod("HEAD");
+                    if (c.getResponseCode() == 200) {
+                        return new TestS3(p, port);
+                    }
+                } catch (IOException notYet) {
+                    // keep waiting
+                }
+                Thread.sleep(250);
+            }
+            p.destroyForcibly();
+            throw new IllegalStateException("S3Mock did not start within 90s: " + Files.readString(log));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package io.dbaoperator.status;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Instant;
+
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.dbaoperator.api.backup.BackupPolicy;
+import io.dbaoperator.api.backup.BackupPolicyPhase;
+import io.dbaoperator.api.backup.BackupPolicyStatus;
+import io.dbaoperator.api.migration.DatabaseMigration;
+import io.dbaoperator.api.migration.DatabaseMigrationStatus;
+
+class JsonMergePatchTest {
+
+    static final ObjectMapper M = new ObjectMapper();
+
+    @Test
+    void carriesOnlyChangedMembersAndNullsForRemovedOnes() throws Exception {
+        var before = M.readTree("{\"phase\":\"Pending\",\"keep\":1,\"gone\":\"x\",\"nested\":{\"a\":1,\"b\":2}}");
+        var after = M.readTree("{\"phase\":\"Failed\",\"keep\":1,\"nested\":{\"a\":1,\"b\":3},\"new\":[1]}");
+        assertThat(JsonMergePatch.diff(before, after).toString())
+                .isEqualTo("{\"phase\":\"Failed\",\"nested\":{\"b\":3},\"new\":[1],\"gone\":null}");
+    }
+
+    @Test
+    void unchangedStatusWritesNothing() {
+        BackupPolicy p = new BackupPolicy();
+        p.getMetadata().setResourceVersion("7");
+        BackupPolicyStatus s = new BackupPolicyStatus();
+        s.phase = BackupPolicyPhase.Pending;
+        p.setStatus(s);
+        assertThat(StatusPatcher.patchDocument(p, StatusPatcher.copy(s, BackupPolicyStatus.class))).isNull();
+    }
+
+    @Test
+    void patchNeverMentionsApprovalFieldsTheOperatorDidNotChangeAndCarriesTheResourceVersion() {
+        DatabaseMigration m = new DatabaseMigration();
+        m.getMetadata().setResourceVersion("42");
+        DatabaseMigrationStatus observed = new DatabaseMigrationStatus();
+        observed.approved = true;
+        m.setStatus(observed);
+        DatabaseMigrationStatus desired = StatusPatcher.copy(observed, DatabaseMigrationStatus.class);
+        desired.message = "still planning";
+        String doc = StatusPatcher.patchDocument(m, desired);
+        assertThat(doc).isEqualTo("{\"metadata\":{\"resourceVersion\":\"42\"},\"status\":{\"message\":\"still planning\"}}");
+    }
+
+    @Test
+    void conditionTransitionTimeMovesOnlyWhenStatusChanges() {
+        Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
+        Instant t1 = Instant.parse("2026-01-01T01:00:00Z");
+        var c = Conditions.set(null, ConditionType.Validated, false, Reason.SecretNotFound, "m1", 1, t0);
+        c = Conditions.set(c, ConditionType.Validated, false, Reason.SecretKeyMissing, "m2", 2, t1);
+        assertThat(c).singleElement().satisfies(x -> {
+            assertThat(x.lastTransitionTime).isEqualTo(t0.toString());
+            assertThat(x.reason).isEqualTo("SecretKeyMissing");
+            assertThat(x.observedGeneration).isEqualTo(2L);
+        });
+        c = Conditions.set(c, ConditionType.Validated, true, Reason.Validated, "ok", 2, t1);
+        assertThat(c.get(0).lastTransitionTime).isEqualTo(t1.toString());
+    }
+
+    @Test
+    void backoffDoublesTheTimeAlreadyFailingWithinBounds() {
+        Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
+        BackupPolicyStatus s = new BackupPolicyStatus();
+        s.conditions = Conditions.set(null, ConditionType.Validated, false, Reason.DatabaseUnreachable, "x", 1, t0);
+        assertThat(StatusWriter.backoff(s, ConditionType.Validated, t0)).hasSeconds(15);
+        assertThat(StatusWriter.backoff(s, ConditionType.Validated, t0.plusSeconds(60))).hasSeconds(120);
+        assertThat(StatusWriter.backoff(s, ConditionType.Validated, t0.plusSeconds(3600))).hasMinutes(10);
+    }
+}
