@@ -4,8 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 
 import io.dbaoperator.api.common.OperatorStatus;
 import io.fabric8.kubernetes.client.CustomResource;
@@ -15,10 +14,10 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import jakarta.enterprise.context.ApplicationScoped;
 
 /**
- * Writes status as a JSON merge patch on the status subresource that carries only what the operator changed, and
- * only when it changed anything. The patch carries the resourceVersion the operator decided on, so a status a person
- * patched in between (an approval) makes the write fail with 409 and the operator decides again on fresh state:
- * nothing a person wrote is ever overwritten, and no decision is recorded on stale state.
+ * Writes status as a JSON Patch on the status subresource that carries only what the operator changed, and only
+ * when it changed anything (see {@link StatusJsonPatch}). The patch pins the resourceVersion the operator decided on,
+ * so a status a person patched in between (an approval) makes the write fail with 409 and the operator decides again
+ * on fresh state: nothing a person wrote is ever overwritten, and no decision is recorded on stale state.
  */
 @ApplicationScoped
 public class StatusPatcher {
@@ -31,18 +30,12 @@ public class StatusPatcher {
         this.client = client;
     }
 
-    /** The merge patch document for the change, or null when nothing changed. */
+    /** The JSON Patch document for the change, or null when nothing changed. */
     public static String patchDocument(CustomResource<?, ? extends OperatorStatus> observed, OperatorStatus desired) {
-        JsonNode before = MAPPER.valueToTree(observed.getStatus());
+        JsonNode before = observed.getStatus() == null ? null : MAPPER.valueToTree(observed.getStatus());
         JsonNode after = MAPPER.valueToTree(desired);
-        ObjectNode diff = JsonMergePatch.diff(before, after);
-        if (diff.isEmpty()) {
-            return null;
-        }
-        ObjectNode patch = JsonNodeFactory.instance.objectNode();
-        patch.putObject("metadata").put("resourceVersion", observed.getMetadata().getResourceVersion());
-        patch.set("status", diff);
-        return patch.toString();
+        ArrayNode ops = StatusJsonPatch.diff(observed.getMetadata().getResourceVersion(), before, after);
+        return ops.isEmpty() ? null : ops.toString();
     }
 
     /**
@@ -59,7 +52,7 @@ public class StatusPatcher {
                 .inNamespace(observed.getMetadata().getNamespace())
                 .withName(observed.getMetadata().getName())
                 .subresource("status")
-                .patch(PatchContext.of(PatchType.JSON_MERGE), document);
+                .patch(PatchContext.of(PatchType.JSON), document);
     }
 
     /** A deep copy of a status, to build the desired status from the observed one. */

@@ -14,16 +14,27 @@ import io.dbaoperator.api.backup.BackupPolicyStatus;
 import io.dbaoperator.api.migration.DatabaseMigration;
 import io.dbaoperator.api.migration.DatabaseMigrationStatus;
 
-class JsonMergePatchTest {
+class StatusPatchTest {
 
     static final ObjectMapper M = new ObjectMapper();
 
     @Test
-    void carriesOnlyChangedMembersAndNullsForRemovedOnes() throws Exception {
+    void carriesOnlyChangedFieldsPinnedToTheResourceVersion() throws Exception {
         var before = M.readTree("{\"phase\":\"Pending\",\"keep\":1,\"gone\":\"x\",\"nested\":{\"a\":1,\"b\":2}}");
         var after = M.readTree("{\"phase\":\"Failed\",\"keep\":1,\"nested\":{\"a\":1,\"b\":3},\"new\":[1]}");
-        assertThat(JsonMergePatch.diff(before, after).toString())
-                .isEqualTo("{\"phase\":\"Failed\",\"nested\":{\"b\":3},\"new\":[1],\"gone\":null}");
+        assertThat(StatusJsonPatch.diff("9", before, after).toString()).isEqualTo("["
+                + "{\"op\":\"replace\",\"path\":\"/metadata/resourceVersion\",\"value\":\"9\"},"
+                + "{\"op\":\"add\",\"path\":\"/status/phase\",\"value\":\"Failed\"},"
+                + "{\"op\":\"add\",\"path\":\"/status/nested\",\"value\":{\"a\":1,\"b\":3}},"
+                + "{\"op\":\"add\",\"path\":\"/status/new\",\"value\":[1]},"
+                + "{\"op\":\"remove\",\"path\":\"/status/gone\"}]");
+    }
+
+    @Test
+    void aFirstStatusIsAddedWhole() throws Exception {
+        assertThat(StatusJsonPatch.diff("3", null, M.readTree("{\"phase\":\"Pending\"}")).toString())
+                .isEqualTo("[{\"op\":\"replace\",\"path\":\"/metadata/resourceVersion\",\"value\":\"3\"},"
+                        + "{\"op\":\"add\",\"path\":\"/status\",\"value\":{\"phase\":\"Pending\"}}]");
     }
 
     @Test
@@ -46,7 +57,8 @@ class JsonMergePatchTest {
         DatabaseMigrationStatus desired = StatusPatcher.copy(observed, DatabaseMigrationStatus.class);
         desired.message = "still planning";
         String doc = StatusPatcher.patchDocument(m, desired);
-        assertThat(doc).isEqualTo("{\"metadata\":{\"resourceVersion\":\"42\"},\"status\":{\"message\":\"still planning\"}}");
+        assertThat(doc).isEqualTo("[{\"op\":\"replace\",\"path\":\"/metadata/resourceVersion\",\"value\":\"42\"},"
+                + "{\"op\":\"add\",\"path\":\"/status/message\",\"value\":\"still planning\"}]");
     }
 
     @Test

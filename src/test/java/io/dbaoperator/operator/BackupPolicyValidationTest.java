@@ -1,0 +1,196 @@
+package io.dbaoperator.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.dbaoperator.api.backup.BackupPolicy;
+import io.dbaoperator.api.backup.BackupPolicyPhase;
+import io.dbaoperator.api.backup.BackupPolicySpec;
+import io.dbaoperator.api.common.Condition;
+import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.TestKubernetes;
+import io.dbaoperator.harness.TestS3;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+/**
+ * The operator, on the test Kubernetes API with a real PostgreSQL and S3 server, validating BackupPolicies: the
+ * good one, and each kind of bad input a person can make, which must reach status and an Event as an actionable
+ * reason, and never with a secret in it.
+ */
+@QuarkusTest
+@QuarkusTestResource(OperatorHarness.class)
+class BackupPolicyValidationTest {
+
+    static final String NS = "backup-validation";
+    static KubernetesClient client;
+
+    @BeforeAll
+    static void setUp() {
+        client = TestKubernetes.get().client();
+        Fixtures.databases();
+        Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());
+        Fixtures.secret(client, NS, "app-db", Fixtures.appDbKeys());
+        Fixtures.secret(client, NS, "backup-s3", Fixtures.s3Keys());
+    }
+
+    static BackupPolicy policy(String name, String dbSecret, String schedule) {
+        BackupPolicy p = new BackupPolicy();
+        p.getMetadata().setName(name);
+        p.getMetadata().setNamespace(NS);
+        BackupPolicySpec spec = new BackupPolicySpec();
+        spec.database = Fixtures.db(dbSecret);
+        spec.schedule = schedule;
+        spec.storage = Fixtures.storage("backup-s3");
+        p.setSpec(spec);
+        return p;
+    }
+
+    static BackupPolicy create(BackupPolicy p) {
+        return client.resource(p).create();
+    }
+
+    static Condition awaitValidated(String name, String status) {
+        Condition[] found = new Condition[1];
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+            BackupPolicy p = client.resources(BackupPolicy.class).inNamespace(NS).withName(name).get();
+            assertThat(p.getStatus()).isNotNull();
+            Condition c = p.getStatus().conditions.stream().filter(x -> x.type.equals("Validated")).findFirst()
+                    .orElse(null);
+            assertThat(c).as("Validated condition of %s", name).isNotNull();
+            assertThat(c.status).as("Validated of %s", io.fabric8.kubernetes.client.utils.Serialization.asJson(p))
+                    .isEqualTo(status);
+            found[0] = c;
+        });
+        return found[0];
+    }
+
+    static BackupPolicy get(String name) {
+        return client.resources(BackupPolicy.class).inNamespace(NS).withName(name).get();
+    }
+
+    static List<Event> events(String name) {
+        return client.v1().events().inNamespace(NS).list().getItems().stream()
+                .filter(e -> name.equals(e.getInvolvedObject().getName())).toList();
+    }
+
+    @Test
+    void aGoodPolicyIsValidatedAgainstTheRealDatabaseAndBucket() {
+        create(policy("good", "app-db-replication", "0 2 * * *"));
+        Condition c = awaitValidated("good", "True");
+        assertThat(c.reason).isEqualTo("Validated");
+        assertThat(c.message).contains("app_replication@127.0.0.1").contains("PostgreSQL 15")
+                .contains("s3://" + TestS3.BUCKET + "/it/" + NS + "/good");
+        BackupPolicy p = get("good");
+        assertThat(p.getStatus().phase).isEqualTo(BackupPolicyPhase.Pending);
+        assertThat(p.getStatus().observedGeneration).isEqualTo(p.getMetadata().getGeneration());
+        assertThat(p.getStatus().nextScheduleTime).endsWith("T02:00:00Z");
+    }
+
+    @Test
+    void missingSecret() {
+        create(policy("no-secret", "does-not-exist", "0 2 * * *"));
+        Condition c = awaitValidated("no-secret", "False");
+        assertThat(c.reason).isEqualTo("SecretNotFound");
+        assertThat(c.message).contains("Secret does-not-exist").contains("namespace " + NS);
+        assertThat(get("no-secret").getStatus().phase).isEqualTo(BackupPolicyPhase.Failed);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(events("no-secret"))
+                .anySatisfy(e -> {
+                    assertThat(e.getType()).isEqualTo("Warning");
+                    assertThat(e.getReason()).isEqualTo("SecretNotFound");
+                }));
+    }
+
+    @Test
+    void secretWithoutTheNeededKeys() {
+        Fixtures.secret(client, NS, "half-secret", Map.of("host", "127.0.0.1", "password", Fixtures.APP_PASSWORD));
+        create(policy("half", "half-secret", "0 2 * * *"));
+        Condition c = awaitValidated("half", "False");
+        assertThat(c.reason).isEqualTo("SecretKeyMissing");
+        assertThat(c.message).contains("dbname, user");
+    }
+
+    @Test
+    void unreachableDatabaseIsATransientFaultNotAFailure() {
+        Map<String, String> keys = new HashMap<>(Fixtures.appDbKeys());
+        keys.put("port", "1"); // nothing listens there
+        Fixtures.secret(client, NS, "unreachable-db", keys);
+        create(policy("unreachable", "unreachable-db", "0 2 * * *"));
+        Condition c = awaitValidated("unreachable", "False");
+        assertThat(c.reason).isEqualTo("DatabaseUnreachable");
+        assertThat(c.message).contains("127.0.0.1:1").contains("retries");
+        assertThat(get("unreachable").getStatus().phase).isEqualTo(BackupPolicyPhase.Pending);
+    }
+
+    @Test
+    void wrongPassword() {
+        Map<String, String> keys = new HashMap<>(Fixtures.appDbKeys());
+        keys.put("password", "Wrong-" + Fixtures.APP_PASSWORD);
+        Fixtures.secret(client, NS, "wrong-password-db", keys);
+        create(policy("wrong-password", "wrong-password-db", "0 2 * * *"));
+        Condition c = awaitValidated("wrong-password", "False");
+        assertThat(c.reason).isEqualTo("AuthenticationFailed");
+        assertThat(c.message).contains("app@127.0.0.1").contains("28P01");
+    }
+
+    @Test
+    void roleWithoutReplication() {
+        create(policy("no-replication", "app-db", "0 2 * * *"));
+        Condition c = awaitValidated("no-replication", "False");
+        assertThat(c.reason).isEqualTo("MissingPrivilege");
+        assertThat(c.message).contains("ALTER ROLE app REPLICATION");
+    }
+
+    @Test
+    void invalidCron() {
+        create(policy("bad-cron", "app-db-replication", "0 25 * * *"));
+        Condition c = awaitValidated("bad-cron", "False");
+        assertThat(c.reason).isEqualTo("InvalidSchedule");
+        assertThat(c.message).contains("spec.schedule '0 25 * * *'");
+        assertThat(get("bad-cron").getStatus().phase).isEqualTo(BackupPolicyPhase.Failed);
+    }
+
+    @Test
+    void invalidS3Settings() {
+        BackupPolicy noBucket = policy("no-bucket", "app-db-replication", "0 2 * * *");
+        noBucket.getSpec().storage.bucket = "no-such-bucket";
+        create(noBucket);
+        Condition c = awaitValidated("no-bucket", "False");
+        assertThat(c.reason).isEqualTo("BucketNotFound");
+        assertThat(c.message).contains("no-such-bucket");
+
+        BackupPolicy badEndpoint = policy("bad-endpoint", "app-db-replication", "0 2 * * *");
+        badEndpoint.getSpec().storage.endpoint = "ftp://storage";
+        create(badEndpoint);
+        assertThat(awaitValidated("bad-endpoint", "False").reason).isEqualTo("InvalidStorage");
+
+        Fixtures.secret(client, NS, "s3-no-keys", Map.of("AWS_ACCESS_KEY_ID", TestS3.ACCESS_KEY_ID));
+        BackupPolicy noKeys = policy("s3-no-keys", "app-db-replication", "0 2 * * *");
+        noKeys.getSpec().storage.credentials.secretRef.name = "s3-no-keys";
+        create(noKeys);
+        Condition k = awaitValidated("s3-no-keys", "False");
+        assertThat(k.reason).isEqualTo("SecretKeyMissing");
+        assertThat(k.message).contains("AWS_SECRET_ACCESS_KEY");
+    }
+
+    @Test
+    void fixingTheSpecRecovers() {
+        create(policy("fixed-later", "app-db-replication", "0 99 * * *"));
+        awaitValidated("fixed-later", "False");
+        BackupPolicy p = get("fixed-later");
+        p.getSpec().schedule = "30 3 * * *";
+        client.resource(p).update();
+        awaitValidated("fixed-later", "True");
+        assertThat(get("fixed-later").getStatus().phase).isEqualTo(BackupPolicyPhase.Pending);
+    }
+}

@@ -1,0 +1,68 @@
+package io.dbaoperator.operator;
+
+import java.util.Map;
+
+import io.dbaoperator.api.common.DatabaseRef;
+import io.dbaoperator.api.common.S3Storage;
+import io.dbaoperator.api.common.SecretRef;
+import io.dbaoperator.harness.TestPostgres;
+import io.dbaoperator.harness.TestS3;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+
+/** Secrets and references that tests create, pointing at the harness's real PostgreSQL and S3. */
+public final class Fixtures {
+
+    /** A password that must never appear in any status, Event, log line or exception. */
+    public static final String APP_PASSWORD = "Tr1cky-App-Passw0rd-9f3e";
+    public static final String REPLICATION_PASSWORD = "Repl-Passw0rd-71cc";
+
+    private Fixtures() {
+    }
+
+    /** The app database and its owner, plus a replication role. Idempotent. */
+    public static void databases() {
+        TestPostgres pg = TestPostgres.get();
+        pg.createDatabase("app", "app", APP_PASSWORD);
+        pg.exec("postgres", "do $$ begin if not exists (select from pg_roles where rolname = 'app_replication') then "
+                + "create role app_replication login replication; end if; end $$",
+                "alter role app_replication password '" + REPLICATION_PASSWORD + "'");
+    }
+
+    public static Secret secret(KubernetesClient client, String ns, String name, Map<String, String> data) {
+        return client.secrets().inNamespace(ns).resource(new SecretBuilder().withNewMetadata().withName(name)
+                .withNamespace(ns).endMetadata().withStringData(data).build()).createOr(r -> r.update());
+    }
+
+    public static Map<String, String> appDbKeys() {
+        TestPostgres pg = TestPostgres.get();
+        return Map.of("host", pg.host(), "port", String.valueOf(pg.port()), "dbname", "app", "user", "app",
+                "password", APP_PASSWORD);
+    }
+
+    public static Map<String, String> replicationDbKeys() {
+        TestPostgres pg = TestPostgres.get();
+        return Map.of("uri", "postgresql://app_replication:" + REPLICATION_PASSWORD + "@" + pg.host() + ":" + pg.port()
+                + "/app");
+    }
+
+    public static Map<String, String> s3Keys() {
+        return Map.of("AWS_ACCESS_KEY_ID", TestS3.ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY", TestS3.SECRET_ACCESS_KEY);
+    }
+
+    public static DatabaseRef db(String secret) {
+        return new DatabaseRef(secret);
+    }
+
+    public static S3Storage storage(String secret) {
+        S3Storage s = new S3Storage();
+        s.bucket = TestS3.BUCKET;
+        s.prefix = "it";
+        s.endpoint = TestS3.get().endpoint();
+        s.pathStyle = true;
+        s.credentials = new S3Storage.S3Credentials();
+        s.credentials.secretRef = new SecretRef(secret);
+        return s;
+    }
+}
