@@ -1,0 +1,55 @@
+package io.dbaoperator.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.List;
+
+import io.dbaoperator.api.common.Condition;
+import io.dbaoperator.api.common.OperatorStatus;
+import io.dbaoperator.harness.TestKubernetes;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.client.utils.Serialization;
+
+/** Waiting for what a user would see: conditions and Events on our resources. */
+public final class OperatorAssertions {
+
+    private OperatorAssertions() {
+    }
+
+    /** Waits until the resource's condition {@code type} has {@code status}; returns it. */
+    public static <R extends CustomResource<?, ? extends OperatorStatus>> Condition awaitCondition(Class<R> kind,
+            String ns, String name, String type, String status) {
+        Condition[] found = new Condition[1];
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+            R r = TestKubernetes.get().client().resources(kind).inNamespace(ns).withName(name).get();
+            assertThat(r).as("%s %s/%s", kind.getSimpleName(), ns, name).isNotNull();
+            assertThat(r.getStatus()).as("status of %s", name).isNotNull();
+            Condition c = r.getStatus().conditions.stream().filter(x -> x.type.equals(type)).findFirst().orElse(null);
+            assertThat(c).as("%s condition of %s", type, name).isNotNull();
+            assertThat(c.status).as("%s of %s", type, Serialization.asJson(r)).isEqualTo(status);
+            found[0] = c;
+        });
+        return found[0];
+    }
+
+    public static <R extends CustomResource<?, ?>> R get(Class<R> kind, String ns, String name) {
+        return TestKubernetes.get().client().resources(kind).inNamespace(ns).withName(name).get();
+    }
+
+    public static List<Event> events(String ns, String name) {
+        return TestKubernetes.get().client().v1().events().inNamespace(ns).list().getItems().stream()
+                .filter(e -> name.equals(e.getInvolvedObject().getName())).toList();
+    }
+
+    /** Waits for an Event of this type and reason on the object. */
+    public static void awaitEvent(String ns, String name, String type, String reason) {
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(events(ns, name))
+                .anySatisfy(e -> {
+                    assertThat(e.getType()).isEqualTo(type);
+                    assertThat(e.getReason()).isEqualTo(reason);
+                }));
+    }
+}

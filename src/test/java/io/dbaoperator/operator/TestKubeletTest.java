@@ -1,0 +1,115 @@
+package io.dbaoperator.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.dbaoperator.agent.AgentEnvironment;
+import io.dbaoperator.harness.TestKubelet;
+import io.dbaoperator.harness.TestKubernetes;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+
+/** The test kubelet runs a Job's real command (the agent) with the Job's env and Secret refs, as a node would. */
+class TestKubeletTest {
+
+    static final String NS = "kubelet";
+    static KubernetesClient client;
+
+    @BeforeAll
+    static void setUp() {
+        client = TestKubernetes.get().client();
+        Fixtures.databases();
+        Fixtures.secret(client, NS, "app-db", Fixtures.appDbKeys());
+        Map<String, String> wrong = new HashMap<>(Fixtures.appDbKeys());
+        wrong.put("password", "not-" + Fixtures.APP_PASSWORD);
+        Fixtures.secret(client, NS, "wrong-db", wrong);
+        Fixtures.secret(client, NS, "backup-s3", Fixtures.s3Keys());
+    }
+
+    static Job agentJob(String name, String dbSecret, List<String> command, int backoffLimit) {
+        List<EnvVar> env = new ArrayList<>(AgentEnvironment.databaseEnv(Fixtures.db(dbSecret)));
+        env.addAll(AgentEnvironment.s3Env(Fixtures.storage("backup-s3"), "it/kubelet"));
+        return new JobBuilder().withNewMetadata().withName(name).withNamespace(NS).endMetadata()
+                .withNewSpec().withBackoffLimit(backoffLimit).withActiveDeadlineSeconds(120L)
+                .withNewTemplate().withNewSpec().withRestartPolicy("Never")
+                .addNewContainer().withName("agent").withImage("dba-operator:dev").withCommand(command)
+                .withEnvFrom(AgentEnvironment.databaseEnvFrom(Fixtures.db(dbSecret))).withEnv(env).endContainer()
+                .endSpec().endTemplate().endSpec().build();
+    }
+
+    static Job awaitFinished(String name) {
+        Job[] job = new Job[1];
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            job[0] = client.batch().v1().jobs().inNamespace(NS).withName(name).get();
+            return job[0].getStatus() != null && job[0].getStatus().getConditions() != null
+                    && !job[0].getStatus().getConditions().isEmpty();
+        });
+        return job[0];
+    }
+
+    static List<Pod> pods(String job) {
+        return client.pods().inNamespace(NS).withLabel("job-name", job).list().getItems();
+    }
+
+    @Test
+    void agentJobRunsForRealAndSucceeds() {
+        client.resource(agentJob("check-ok", "app-db", List.of(TestKubelet.AGENT_COMMAND, "check"), 0)).create();
+        Job job = awaitFinished("check-ok");
+        assertThat(job.getStatus().getSucceeded()).isEqualTo(1);
+        assertThat(job.getStatus().getConditions().get(0).getType()).isEqualTo("Complete");
+        assertThat(job.getStatus().getStartTime()).isNotNull();
+        assertThat(job.getStatus().getCompletionTime()).isNotNull();
+        Pod pod = pods("check-ok").get(0);
+        assertThat(pod.getStatus().getPhase()).isEqualTo("Succeeded");
+        assertThat(pod.getStatus().getContainerStatuses().get(0).getState().getTerminated().getExitCode()).isZero();
+        String logs = TestKubernetes.get().kubelet().logs(NS, "check-ok");
+        assertThat(logs).contains("\"serverVersion\":\"15.").contains("\"bucket\":\"dba-test\"");
+    }
+
+    @Test
+    void failingAgentFailsTheJobAfterItsBackoffLimitWithTheExitCode() {
+        client.resource(agentJob("check-wrong", "wrong-db", List.of(TestKubelet.AGENT_COMMAND, "check"), 1)).create();
+        Job job = awaitFinished("check-wrong");
+        assertThat(job.getStatus().getFailed()).isEqualTo(2);
+        assertThat(job.getStatus().getConditions().get(0).getType()).isEqualTo("Failed");
+        assertThat(job.getStatus().getConditions().get(0).getReason()).isEqualTo("BackoffLimitExceeded");
+        assertThat(pods("check-wrong")).hasSize(2).allSatisfy(p -> {
+            assertThat(p.getStatus().getPhase()).isEqualTo("Failed");
+            assertThat(p.getStatus().getContainerStatuses().get(0).getState().getTerminated().getExitCode())
+                    .isEqualTo(1);
+        });
+        String logs = TestKubernetes.get().kubelet().logs(NS, "check-wrong");
+        assertThat(logs).contains("AuthenticationFailed").doesNotContain(Fixtures.APP_PASSWORD);
+    }
+
+    @Test
+    void aMissingSecretIsAContainerConfigError() {
+        client.resource(agentJob("check-no-secret", "absent-db", List.of(TestKubelet.AGENT_COMMAND, "check"), 0))
+                .create();
+        Job job = awaitFinished("check-no-secret");
+        assertThat(job.getStatus().getConditions().get(0).getReason()).isEqualTo("CreateContainerConfigError");
+        assertThat(pods("check-no-secret").get(0).getStatus().getContainerStatuses().get(0).getState().getWaiting()
+                .getMessage()).contains("absent-db");
+    }
+
+    @Test
+    void plainCommandsRunToo() {
+        client.resource(agentJob("shell", "app-db", List.of("sh", "-c", "test -n \"$DBA_DB_password\" && echo ran"), 0))
+                .create();
+        Job job = awaitFinished("shell");
+        assertThat(job.getStatus().getSucceeded()).isEqualTo(1);
+        assertThat(TestKubernetes.get().kubelet().logs(NS, "shell")).contains("ran");
+    }
+}
