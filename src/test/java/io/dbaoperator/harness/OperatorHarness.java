@@ -15,6 +15,14 @@ public class OperatorHarness implements QuarkusTestResourceLifecycleManager {
     public static final String AUDIT_USER = "dba_operator";
     public static final String AUDIT_PASSWORD = "harness-audit-pw";
 
+    private boolean auditStore = true;
+
+    /** {@code audit=false} runs the operator without its audit store, as a user may. */
+    @Override
+    public void init(Map<String, String> initArgs) {
+        auditStore = !"false".equals(initArgs.get("audit"));
+    }
+
     @Override
     public Map<String, String> start() {
         TestKubernetes kube = TestKubernetes.get();
@@ -24,10 +32,12 @@ public class OperatorHarness implements QuarkusTestResourceLifecycleManager {
         config.put("quarkus.kubernetes-client.api-server-url", kube.url());
         config.put("quarkus.kubernetes-client.trust-certs", "true");
         config.put("quarkus.kubernetes-client.namespace", "default");
-        config.put("dba.audit.enabled", "true");
-        config.put("quarkus.datasource.jdbc.url", pg.jdbcUrl(AUDIT_DB));
-        config.put("quarkus.datasource.username", AUDIT_USER);
-        config.put("quarkus.datasource.password", AUDIT_PASSWORD);
+        config.put("dba.audit.enabled", String.valueOf(auditStore));
+        if (auditStore) {
+            config.put("quarkus.datasource.jdbc.url", pg.jdbcUrl(AUDIT_DB));
+            config.put("quarkus.datasource.username", AUDIT_USER);
+            config.put("quarkus.datasource.password", AUDIT_PASSWORD);
+        }
         return config;
     }
 
