@@ -72,7 +72,7 @@ public final class TestKubernetes {
     public static List<CustomResourceDefinition> crds() {
         Path dir = Paths.get("crds");
         try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(f -> f.toString().endsWith(".yaml")).sorted().map(f -> {
+            return files.filter(f -> f.toString().endsWith(".dbaoperator.io.yaml")).sorted().map(f -> {
                 try (InputStream in = Files.newInputStream(f)) {
                     return io.fabric8.kubernetes.client.utils.Serialization.unmarshal(in, CustomResourceDefinition.class);
                 } catch (IOException e) {
