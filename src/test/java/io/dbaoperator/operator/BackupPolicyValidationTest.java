@@ -1,11 +1,8 @@
 package io.dbaoperator.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
-import java.time.Duration;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.BeforeAll;
@@ -18,7 +15,6 @@ import io.dbaoperator.api.common.Condition;
 import io.dbaoperator.harness.OperatorHarness;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestS3;
-import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -61,27 +57,11 @@ class BackupPolicyValidationTest {
     }
 
     static Condition awaitValidated(String name, String status) {
-        Condition[] found = new Condition[1];
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-            BackupPolicy p = client.resources(BackupPolicy.class).inNamespace(NS).withName(name).get();
-            assertThat(p.getStatus()).isNotNull();
-            Condition c = p.getStatus().conditions.stream().filter(x -> x.type.equals("Validated")).findFirst()
-                    .orElse(null);
-            assertThat(c).as("Validated condition of %s", name).isNotNull();
-            assertThat(c.status).as("Validated of %s", io.fabric8.kubernetes.client.utils.Serialization.asJson(p))
-                    .isEqualTo(status);
-            found[0] = c;
-        });
-        return found[0];
+        return OperatorAssertions.awaitCondition(BackupPolicy.class, NS, name, "Validated", status);
     }
 
     static BackupPolicy get(String name) {
-        return client.resources(BackupPolicy.class).inNamespace(NS).withName(name).get();
-    }
-
-    static List<Event> events(String name) {
-        return client.v1().events().inNamespace(NS).list().getItems().stream()
-                .filter(e -> name.equals(e.getInvolvedObject().getName())).toList();
+        return OperatorAssertions.get(BackupPolicy.class, NS, name);
     }
 
     @Test
@@ -104,11 +84,7 @@ class BackupPolicyValidationTest {
         assertThat(c.reason).isEqualTo("SecretNotFound");
         assertThat(c.message).contains("Secret does-not-exist").contains("namespace " + NS);
         assertThat(get("no-secret").getStatus().phase).isEqualTo(BackupPolicyPhase.Failed);
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(events("no-secret"))
-                .anySatisfy(e -> {
-                    assertThat(e.getType()).isEqualTo("Warning");
-                    assertThat(e.getReason()).isEqualTo("SecretNotFound");
-                }));
+        OperatorAssertions.awaitEvent(NS, "no-secret", "Warning", "SecretNotFound");
     }
 
     @Test
