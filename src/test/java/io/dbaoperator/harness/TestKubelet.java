@@ -48,6 +48,7 @@ public final class TestKubelet implements AutoCloseable {
         return t;
     });
     private final Set<String> seen = ConcurrentHashMap.newKeySet();
+    private final Set<Process> running = ConcurrentHashMap.newKeySet();
     private final Map<String, String> logs = new ConcurrentHashMap<>();
     private SharedIndexInformer<Job> informer;
 
@@ -184,7 +185,9 @@ public final class TestKubelet implements AutoCloseable {
             pb.environment().put("HOME", System.getProperty("java.io.tmpdir"));
             pb.environment().putAll(env);
             Process p = pb.start();
+            running.add(p);
             boolean finished = p.waitFor(deadline == null ? 3600 : deadline, TimeUnit.SECONDS);
+            running.remove(p);
             if (!finished) {
                 p.destroyForcibly().waitFor();
             }
@@ -276,6 +279,11 @@ public final class TestKubelet implements AutoCloseable {
             informer.close();
         }
         pool.shutdownNow();
+        // like a node going away: every container process ends with it
+        running.forEach(p -> {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        });
     }
 
     private record Outcome(int exitCode, String reason) {

@@ -12,7 +12,7 @@ import java.util.stream.Stream;
 
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.dbaoperator.sandbox.SandboxApiDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
@@ -39,7 +39,7 @@ public final class TestKubernetes {
     public static synchronized TestKubernetes get() {
         if (instance == null) {
             KubernetesMockServer server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-                    new KubernetesCrudDispatcher(List.of()), false);
+                    new SandboxApiDispatcher(crds()), false);
             server.init(InetAddress.getLoopbackAddress(), 0);
             KubernetesClient client = server.createClient();
             for (CustomResourceDefinition crd : crds()) {
@@ -48,12 +48,19 @@ public final class TestKubernetes {
             TestKubelet kubelet = new TestKubelet(client);
             kubelet.start();
             instance = new TestKubernetes(server, client, kubelet);
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                kubelet.close();
-                server.destroy();
-            }));
+            Runtime.getRuntime().addShutdownHook(new Thread(TestKubernetes::shutdown));
         }
         return instance;
+    }
+
+    /** Stops the kubelet (and the processes of its pods) and the API server; idempotent. */
+    public static synchronized void shutdown() {
+        if (instance != null) {
+            instance.kubelet.close();
+            instance.client.close();
+            instance.server.destroy();
+            instance = null;
+        }
     }
 
     public String url() {

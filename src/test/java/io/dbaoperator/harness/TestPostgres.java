@@ -41,9 +41,17 @@ public final class TestPostgres {
     public static synchronized TestPostgres get() {
         if (instance == null) {
             instance = start();
-            Runtime.getRuntime().addShutdownHook(new Thread(instance::stop));
+            Runtime.getRuntime().addShutdownHook(new Thread(TestPostgres::shutdown));
         }
         return instance;
+    }
+
+    /** Stops the shared server, if it runs; idempotent. */
+    public static synchronized void shutdown() {
+        if (instance != null) {
+            instance.stop();
+            instance = null;
+        }
     }
 
     public int port() {

@@ -31,9 +31,24 @@ public final class TestS3 {
     public static synchronized TestS3 get() {
         if (instance == null) {
             instance = start();
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> instance.process.destroyForcibly()));
+            Runtime.getRuntime().addShutdownHook(new Thread(TestS3::shutdown));
         }
         return instance;
+    }
+
+    /** Stops the shared server, if it runs; idempotent. */
+    public static synchronized void shutdown() {
+        if (instance != null) {
+            instance.process.destroy();
+            try {
+                if (!instance.process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                    instance.process.destroyForcibly().waitFor();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            instance = null;
+        }
     }
 
     public String endpoint() {
@@ -47,7 +62,8 @@ public final class TestS3 {
                     + "(set by the Maven build from com.adobe.testing:s3mock:exec); got " + jar);
         }
         try {
-            int port = TestPostgres.freePort();
+            // the sandbox serves S3 on a fixed port so docs/examples apply unchanged; tests take any free port
+            int port = Integer.getInteger("s3.port", 0) > 0 ? Integer.getInteger("s3.port") : TestPostgres.freePort();
             int httpsPort = TestPostgres.freePort();
             Path root = Files.createTempDirectory("dba-operator-s3-");
             Path log = root.resolve("s3mock.log");

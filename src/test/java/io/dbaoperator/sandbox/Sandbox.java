@@ -1,0 +1,198 @@
+package io.dbaoperator.sandbox;
+
+import java.io.IOException;
+import java.net.HttpURLConnection;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.TestKubernetes;
+import io.dbaoperator.harness.TestPostgres;
+import io.dbaoperator.harness.TestS3;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+
+/**
+ * The sandbox: the real operator (the packaged application, as its own process) on an embedded stack, with no
+ * cluster and no Docker: the Kubernetes API (fabric8 test server behind {@link SandboxApiDispatcher}), a PostgreSQL
+ * from the local server binaries with databases {@code app} and {@code staging}, an S3 server, and the test kubelet
+ * that runs the operator's Jobs. Writes {@code kubeconfig} and {@code sandbox.env} into its work directory, prints
+ * {@code sandbox ready}, and runs until Ctrl-C or SIGTERM, which stop every part.
+ */
+public final class Sandbox {
+
+    public static final String NAMESPACE = "default";
+    public static final String APP_PASSWORD = "app-sandbox-password";
+    public static final String REPLICATION_PASSWORD = "replication-sandbox-password";
+    public static final String STAGING_PASSWORD = "staging-sandbox-password";
+
+    private final Path workDir;
+    private Process operator;
+    private volatile boolean stopped;
+
+    public Sandbox(Path workDir) {
+        this.workDir = workDir;
+    }
+
+    /** The fixed S3 port of the sandbox, which docs/examples/backuppolicy.yaml names. */
+    public static final int S3_PORT = 39000;
+
+    public static void main(String[] args) throws Exception {
+        if (System.getProperty("s3.port") == null) {
+            System.setProperty("s3.port", String.valueOf(S3_PORT));
+        }
+        Path dir = Paths.get(System.getProperty("sandbox.dir", "target/sandbox"));
+        Sandbox sandbox = new Sandbox(dir);
+        CountDownLatch stop = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            sandbox.stop();
+            stop.countDown();
+        }, "sandbox-stop"));
+        long t0 = System.nanoTime();
+        sandbox.start();
+        System.out.printf("sandbox ready in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+        System.out.println("  source " + dir.resolve("sandbox.env") + "   # KUBECONFIG, PG*, STAGING_PG*, S3_* for kubectl, psql, aws");
+        System.out.println("  kubectl get dba                        # then follow docs/getting-started.md");
+        System.out.println("  operator log: " + dir.resolve("operator.log") + "   Ctrl-C stops everything");
+        System.out.flush();
+        stop.await();
+    }
+
+    public Path workDir() {
+        return workDir;
+    }
+
+    public void start() throws IOException, InterruptedException {
+        Files.createDirectories(workDir);
+        TestPostgres pg = TestPostgres.get();
+        pg.createDatabase("app", "app", APP_PASSWORD);
+        pg.createDatabase("staging", "staging", STAGING_PASSWORD);
+        pg.createDatabase(OperatorHarness.AUDIT_DB, OperatorHarness.AUDIT_USER, OperatorHarness.AUDIT_PASSWORD);
+        pg.exec("postgres", "do $$ begin if not exists (select from pg_roles where rolname = 'app_replication') then "
+                + "create role app_replication login replication; end if; end $$",
+                "alter role app_replication password '" + REPLICATION_PASSWORD + "'");
+        TestS3 s3 = TestS3.get();
+        TestKubernetes kube = TestKubernetes.get();
+        KubernetesClient client = kube.client();
+        secret(client, "app-db", Map.of("host", pg.host(), "port", String.valueOf(pg.port()), "dbname", "app",
+                "user", "app", "password", APP_PASSWORD));
+        secret(client, "app-db-replication", Map.of("host", pg.host(), "port", String.valueOf(pg.port()), "dbname",
+                "app", "user", "app_replication", "password", REPLICATION_PASSWORD));
+        secret(client, "staging-db", Map.of("host", pg.host(), "port", String.valueOf(pg.port()), "dbname", "staging",
+                "user", "staging", "password", STAGING_PASSWORD));
+        secret(client, "disposal-salt", Map.of("salt", "sandbox-salt-change-me-in-production"));
+        secret(client, "backup-s3", Map.of("AWS_ACCESS_KEY_ID", TestS3.ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY",
+                TestS3.SECRET_ACCESS_KEY));
+
+        Path kubeconfig = workDir.resolve("kubeconfig").toAbsolutePath();
+        Files.writeString(kubeconfig, String.join("\n",
+                "apiVersion: v1", "kind: Config",
+                "clusters:", "- name: sandbox", "  cluster:", "    server: " + kube.url().replaceAll("/$", ""),
+                "contexts:", "- name: sandbox", "  context:", "    cluster: sandbox", "    user: sandbox",
+                "    namespace: " + NAMESPACE,
+                "current-context: sandbox",
+                "users:", "- name: sandbox", "  user:", "    token: sandbox", ""), StandardCharsets.UTF_8);
+        Files.writeString(workDir.resolve("sandbox.env"), String.join("\n",
+                "export KUBECONFIG=" + kubeconfig,
+                "export PGHOST=" + pg.host(), "export PGPORT=" + pg.port(), "export PGUSER=app",
+                "export PGPASSWORD=" + APP_PASSWORD, "export PGDATABASE=app",
+                "export STAGING_PGHOST=" + pg.host(), "export STAGING_PGPORT=" + pg.port(),
+                "export STAGING_PGUSER=staging", "export STAGING_PGPASSWORD=" + STAGING_PASSWORD,
+                "export STAGING_PGDATABASE=staging",
+                "export S3_ENDPOINT=" + s3.endpoint(), "export S3_BUCKET=" + TestS3.BUCKET,
+                "export AWS_ACCESS_KEY_ID=" + TestS3.ACCESS_KEY_ID,
+                "export AWS_SECRET_ACCESS_KEY=" + TestS3.SECRET_ACCESS_KEY, ""), StandardCharsets.UTF_8);
+        startOperator(kube, pg);
+    }
+
+    private void startOperator(TestKubernetes kube, TestPostgres pg) throws IOException, InterruptedException {
+        Path jar = Paths.get("target/quarkus-app/quarkus-run.jar");
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException("the operator is not packaged: run ./mvnw package first (" + jar + ")");
+        }
+        int httpPort = freePort();
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-Xmx512m", "-XX:TieredStopAtLevel=1", "-jar", jar.toAbsolutePath().toString()));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(workDir.resolve("operator.log").toFile());
+        Map<String, String> env = pb.environment();
+        env.put("QUARKUS_PROFILE", "sandbox");
+        env.put("QUARKUS_HTTP_PORT", String.valueOf(httpPort));
+        env.put("QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL", kube.url());
+        env.put("QUARKUS_KUBERNETES_CLIENT_TRUST_CERTS", "true");
+        env.put("QUARKUS_KUBERNETES_CLIENT_NAMESPACE", NAMESPACE);
+        env.put("DBA_AUDIT_ENABLED", "true");
+        env.put("DBA_AUDIT_JDBC_URL", pg.jdbcUrl(OperatorHarness.AUDIT_DB));
+        env.put("DBA_AUDIT_USERNAME", OperatorHarness.AUDIT_USER);
+        env.put("DBA_AUDIT_PASSWORD", OperatorHarness.AUDIT_PASSWORD);
+        env.remove("KUBECONFIG");
+        operator = pb.start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!operator.isAlive()) {
+                throw new IllegalStateException("the operator exited with " + operator.exitValue() + "; see "
+                        + workDir.resolve("operator.log"));
+            }
+            if (ready(httpPort)) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        throw new IllegalStateException("the operator did not become ready in 120 s; see "
+                + workDir.resolve("operator.log"));
+    }
+
+    private static boolean ready(int port) {
+        try {
+            HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + "/q/health/ready").toURL()
+                    .openConnection();
+            c.setConnectTimeout(500);
+            c.setReadTimeout(2000);
+            return c.getResponseCode() == 200;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Stops every part: the operator first, then the kubelet's pods, the API, S3 and PostgreSQL. */
+    public synchronized void stop() {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
+        if (operator != null) {
+            operator.destroy();
+            try {
+                if (!operator.waitFor(java.util.concurrent.TimeUnit.SECONDS.toMillis(20),
+                        java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                    operator.destroyForcibly().waitFor();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        TestKubernetes.shutdown();
+        TestS3.shutdown();
+        TestPostgres.shutdown();
+        System.out.println("sandbox stopped");
+    }
+
+    private static void secret(KubernetesClient client, String name, Map<String, String> data) {
+        client.secrets().inNamespace(NAMESPACE).resource(new SecretBuilder().withNewMetadata().withName(name)
+                .withNamespace(NAMESPACE).endMetadata().withStringData(data).build()).createOr(r -> r.update());
+    }
+
+    private static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
