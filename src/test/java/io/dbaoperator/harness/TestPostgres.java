@@ -54,6 +54,15 @@ public final class TestPostgres {
         }
     }
 
+    /** The postmaster's process id (first line of postmaster.pid), or -1. */
+    public long serverPid() {
+        try {
+            return Long.parseLong(Files.readAllLines(dataDir.resolve("postmaster.pid")).get(0).trim());
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
     public int port() {
         return port;
     }

@@ -51,6 +51,10 @@ public final class TestS3 {
         }
     }
 
+    public long pid() {
+        return process.pid();
+    }
+
     public String endpoint() {
         return "http://127.0.0.1:" + port;
     }
@@ -64,6 +68,13 @@ public final class TestS3 {
         try {
             // the sandbox serves S3 on a fixed port so docs/examples apply unchanged; tests take any free port
             int port = Integer.getInteger("s3.port", 0) > 0 ? Integer.getInteger("s3.port") : TestPostgres.freePort();
+            try (java.net.ServerSocket probe = new java.net.ServerSocket(port, 1,
+                    java.net.InetAddress.getLoopbackAddress())) {
+                probe.setReuseAddress(true);
+            } catch (IOException busy) {
+                throw new IllegalStateException("port " + port + " for the S3 server is in use (is another sandbox "
+                        + "running?); stop it or pass -Ds3.port=<port>");
+            }
             int httpsPort = TestPostgres.freePort();
             Path root = Files.createTempDirectory("dba-operator-s3-");
             Path log = root.resolve("s3mock.log");
@@ -84,7 +95,7 @@ public final class TestS3 {
                             .toURL().openConnection();
                     c.setConnectTimeout(500);
                     c.setRequestMethod("HEAD");
-                    if (c.getResponseCode() == 200) {
+                    if (c.getResponseCode() == 200 && p.isAlive()) {
                         return new TestS3(p, port);
                     }
                 } catch (IOException notYet) {

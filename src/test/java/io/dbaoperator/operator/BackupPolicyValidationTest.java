@@ -1,6 +1,7 @@
 package io.dbaoperator.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -16,6 +17,7 @@ import io.dbaoperator.harness.OperatorHarness;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestS3;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
@@ -145,10 +147,17 @@ class BackupPolicyValidationTest {
         assertThat(c.reason).isEqualTo("BucketNotFound");
         assertThat(c.message).contains("no-such-bucket");
 
+        BackupPolicy ftp = policy("ftp-endpoint", "app-db-replication", "0 2 * * *");
+        ftp.getSpec().storage.endpoint = "ftp://storage";
+        assertThatThrownBy(() -> create(ftp)).isInstanceOf(KubernetesClientException.class)
+                .hasMessageContaining("spec.storage.endpoint").hasMessageContaining("should match");
+
         BackupPolicy badEndpoint = policy("bad-endpoint", "app-db-replication", "0 2 * * *");
-        badEndpoint.getSpec().storage.endpoint = "ftp://storage";
+        badEndpoint.getSpec().storage.endpoint = "https://key:secret@minio.storage:9000";
         create(badEndpoint);
-        assertThat(awaitValidated("bad-endpoint", "False").reason).isEqualTo("InvalidStorage");
+        Condition e = awaitValidated("bad-endpoint", "False");
+        assertThat(e.reason).isEqualTo("InvalidStorage");
+        assertThat(e.message).contains("must not carry credentials").doesNotContain("key:secret");
 
         Fixtures.secret(client, NS, "s3-no-keys", Map.of("AWS_ACCESS_KEY_ID", TestS3.ACCESS_KEY_ID));
         BackupPolicy noKeys = policy("s3-no-keys", "app-db-replication", "0 2 * * *");

@@ -45,7 +45,12 @@ public final class Sandbox {
     /** The fixed S3 port of the sandbox, which docs/examples/backuppolicy.yaml names. */
     public static final int S3_PORT = 39000;
 
+    /** Held so the level sticks: the test server logs every request at INFO. */
+    private static final java.util.logging.Logger SERVER_LOG = java.util.logging.Logger.getLogger(
+            "io.fabric8.mockwebserver");
+
     public static void main(String[] args) throws Exception {
+        SERVER_LOG.setLevel(java.util.logging.Level.WARNING);
         if (System.getProperty("s3.port") == null) {
             System.setProperty("s3.port", String.valueOf(S3_PORT));
         }
@@ -111,6 +116,9 @@ public final class Sandbox {
                 "export AWS_ACCESS_KEY_ID=" + TestS3.ACCESS_KEY_ID,
                 "export AWS_SECRET_ACCESS_KEY=" + TestS3.SECRET_ACCESS_KEY, ""), StandardCharsets.UTF_8);
         startOperator(kube, pg);
+        // what must be gone after a stop, for whoever checks (SandboxWalkthroughIT does)
+        Files.writeString(workDir.resolve("pids"), "operator " + operator.pid() + "\ns3 " + s3.pid() + "\npostgres "
+                + pg.serverPid() + "\nsandbox " + ProcessHandle.current().pid() + "\n", StandardCharsets.UTF_8);
     }
 
     private void startOperator(TestKubernetes kube, TestPostgres pg) throws IOException, InterruptedException {

@@ -1,0 +1,179 @@
+package io.dbaoperator.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Starts the sandbox as its own process, exactly as the README does, runs every {@code bash} block of
+ * docs/getting-started.md in order with the real kubectl, checks what a user would see after each step (phases,
+ * conditions, rows), then stops the sandbox with SIGTERM and checks that no PostgreSQL, S3 or operator process is
+ * left. Needs kubectl 1.24 or newer (for --subresource) on the PATH, and port 39000 free.
+ */
+class SandboxWalkthroughIT {
+
+    static final Path WORK = Paths.get("target/sandbox"); // the default the docs source
+    static Process sandbox;
+    static Map<String, String> env;
+    static long readyMillis;
+
+    @BeforeAll
+    static void startSandbox() throws Exception {
+        Process version = new ProcessBuilder("kubectl", "version", "--client", "-o", "json").redirectErrorStream(true)
+                .start();
+        String v = new String(version.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        Matcher minor = Pattern.compile("\"minor\":\\s*\"(\\d+)").matcher(v);
+        assertThat(version.waitFor() == 0 && minor.find() && Integer.parseInt(minor.group(1)) >= 24)
+                .as("the walkthrough needs kubectl 1.24 or newer on the PATH (for patch --subresource); got: %s", v)
+                .isTrue();
+        Files.createDirectories(WORK);
+        Path log = WORK.resolve("sandbox.out");
+        long t0 = System.currentTimeMillis();
+        sandbox = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Ds3mock.jar=" + System.getProperty("s3mock.jar"), "-Dsandbox.dir=" + WORK.toAbsolutePath(),
+                "-cp", System.getProperty("java.class.path"), Sandbox.class.getName())
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        long deadline = System.currentTimeMillis() + 180_000;
+        while (!Files.readString(log).contains("sandbox ready")) {
+            assertThat(sandbox.isAlive()).as("sandbox died: %s", Files.readString(log)).isTrue();
+            assertThat(System.currentTimeMillis()).as("sandbox not ready in 180 s").isLessThan(deadline);
+            Thread.sleep(200);
+        }
+        readyMillis = System.currentTimeMillis() - t0;
+        System.out.printf("sandbox ready in %.1f s (as its own process)%n", readyMillis / 1000.0);
+        env = new HashMap<>();
+        for (String line : Files.readAllLines(WORK.resolve("sandbox.env"))) {
+            if (line.startsWith("export ")) {
+                String kv = line.substring("export ".length());
+                env.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+            }
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (sandbox != null && sandbox.isAlive()) {
+            sandbox.destroy(); // SIGTERM lets it stop its parts; SIGKILL would leave them running
+            if (!sandbox.waitFor(60, TimeUnit.SECONDS)) {
+                sandbox.destroyForcibly();
+            }
+        }
+    }
+
+    /** Runs a shell snippet in the project directory with sandbox.env sourced; returns its output. */
+    static String sh(String script) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder("bash", "-euo", "pipefail", "-c",
+                "source " + WORK.toAbsolutePath().resolve("sandbox.env") + "\n" + script).redirectErrorStream(true);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as("exit code of:\n%s\noutput:\n%s", script, out).isZero();
+        return out;
+    }
+
+    static String jsonpath(String resource, String path) throws Exception {
+        return sh("kubectl get " + resource + " -o jsonpath='" + path + "'").trim();
+    }
+
+    static long count(String sql) throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://" + env.get("PGHOST") + ":"
+                + env.get("PGPORT") + "/" + env.get("PGDATABASE"), env.get("PGUSER"), env.get("PGPASSWORD"));
+                ResultSet rs = c.createStatement().executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    @Test
+    void theGettingStartedWalkthroughRunsVerbatimAndStoppingLeavesNothingBehind() throws Exception {
+        String page = Files.readString(Paths.get("docs/getting-started.md"));
+        Matcher m = Pattern.compile("```bash\\n(.*?)```", Pattern.DOTALL).matcher(page);
+        List<String> blocks = new ArrayList<>();
+        while (m.find()) {
+            blocks.add(m.group(1));
+        }
+        assertThat(blocks).hasSizeGreaterThanOrEqualTo(6);
+        for (String block : blocks) {
+            String out = sh(block);
+            if (block.contains("kubectl get dba") && !block.contains("apply")) {
+                assertThat(out).contains("No resources found");
+            }
+            if (block.contains("insert into users")) {
+                assertThat(out.trim()).endsWith("5000");
+                assertThat(count("select count(*) from orders")).isEqualTo(20000);
+                assertThat(count("select count(*) from customers where closed_at is not null")).isEqualTo(500);
+            }
+            if (block.contains("backuppolicy.yaml")) {
+                assertThat(out).contains("condition met");
+                assertThat(out).containsPattern("app-nightly +Pending +0 2 \\* \\* \\*");
+                assertThat(jsonpath("bkp app-nightly", "{.status.conditions[?(@.type==\"Validated\")].reason}"))
+                        .isEqualTo("Validated");
+                assertThat(jsonpath("bkp app-nightly", "{.status.nextScheduleTime}")).endsWith(":00:00Z");
+            }
+            if (block.contains("kubectl describe bkp")) {
+                assertThat(out).contains("Validated");
+                assertThat(out).contains("backuppolicy/app-nightly");
+            }
+            if (block.contains("databasemigration.yaml")) {
+                assertThat(out).contains("condition met").containsPattern("add-email-lower +Pending");
+                assertThat(out).contains("lock_timeout set before every DDL statement");
+                assertThat(jsonpath("dbm add-email-lower", "{.spec.lockTimeout}")).isEqualTo("500ms");
+            }
+            if (block.contains("no-way-back")) {
+                assertThat(out).contains("spec.rollback: Required value").contains("immutable once created")
+                        .doesNotContain("unexpected");
+                assertThat(jsonpath("dbm add-email-lower", "{.spec.paused}")).isEqualTo("true");
+                assertThat(jsonpath("dbm add-email-lower", "{.spec.contract.sql}")).doesNotContain("drop table users");
+            }
+            if (block.contains("querytuningrequest.yaml")) {
+                assertThat(out).containsPattern("querytuningrequest.dbaoperator.io/slow-orders-by-customer +Pending")
+                        .containsPattern("disposaljob.dbaoperator.io/closed-customers +Pending")
+                        .containsPattern("backuprestore.dbaoperator.io/app-before-incident +Pending")
+                        .contains("PHASE").contains("APPROVAL").contains("IMPROVEMENT");
+            }
+            if (block.contains("kubectl delete -f docs/examples/")) {
+                assertThat(out).contains("\"add-email-lower\" deleted").contains("No resources found");
+            }
+        }
+        // approving is a status patch the real kubectl makes; the API records who made it
+        sh("kubectl apply -f docs/examples/databasemigration.yaml >/dev/null && "
+                + "kubectl patch dbm add-email-lower --subresource=status --type=merge --field-manager=alice "
+                + "-p '{\"status\":{\"approved\":true}}'");
+        assertThat(jsonpath("dbm add-email-lower", "{.status.approved}")).isEqualTo("true");
+        assertThat(jsonpath("dbm add-email-lower", "{.metadata.managedFields[*].manager}")).contains("alice");
+        sh("kubectl delete dbm add-email-lower");
+
+        Map<String, Long> pids = new HashMap<>();
+        for (String line : Files.readAllLines(WORK.resolve("pids"))) {
+            String[] kv = line.split(" ");
+            pids.put(kv[0], Long.parseLong(kv[1]));
+        }
+        assertThat(pids.keySet()).contains("operator", "s3", "postgres");
+        pids.forEach((what, pid) -> assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
+                .as("%s running before the stop", what).isTrue());
+        sandbox.destroy(); // SIGTERM, as `kill` or a service manager sends
+        assertThat(sandbox.waitFor(60, TimeUnit.SECONDS)).as("sandbox stops on SIGTERM").isTrue();
+        assertThat(Files.readString(WORK.resolve("sandbox.out"))).contains("sandbox stopped");
+        pids.forEach((what, pid) -> org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
+                        .as("%s (pid %d) left behind after the stop", what, pid).isFalse()));
+    }
+}
