@@ -5,7 +5,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,10 +14,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
-import io.dbaoperator.kube.SecretReader;
 import io.fabric8.kubernetes.api.model.Container;
-import io.fabric8.kubernetes.api.model.EnvFromSource;
-import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -30,30 +26,32 @@ import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 
 /**
- * Runs Jobs for real, as a node would: for each new Job it creates the Pod, resolves the container's env (values,
- * secretKeyRef, envFrom with prefix), runs the container's command as a local process (the image's {@code dba-agent}
- * entry point is this JVM's agent main class), enforces activeDeadlineSeconds and backoffLimit, and writes the pod's
- * exit code and the Job's status. It never touches our custom resources: like a kubelet it knows only Pods and Jobs.
+ * Runs Jobs and Deployments for real, as a node would: for each new Job it creates the Pod, runs the container's
+ * command as a local process ({@link ContainerProcesses}), enforces activeDeadlineSeconds and backoffLimit, and
+ * writes the pod's exit code and the Job's status; Deployments' pods run until deleted ({@link DeploymentRunner}). It never touches our custom resources: like a kubelet it knows only Pods and Jobs.
  * One simplification: a container whose Secret or key is missing fails its Job at once (CreateContainerConfigError),
  * where a node would keep the pod pending until activeDeadlineSeconds.
  */
 public final class TestKubelet implements AutoCloseable {
 
-    public static final String AGENT_COMMAND = "dba-agent";
+    public static final String AGENT_COMMAND = ContainerProcesses.AGENT_COMMAND;
 
     private final KubernetesClient client;
+    private final ContainerProcesses processes;
+    private final DeploymentRunner deployments;
     private final ExecutorService pool = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "test-kubelet");
         t.setDaemon(true);
         return t;
     });
     private final Set<String> seen = ConcurrentHashMap.newKeySet();
-    private final Set<Process> running = ConcurrentHashMap.newKeySet();
     private final Map<String, String> logs = new ConcurrentHashMap<>();
     private SharedIndexInformer<Job> informer;
 
     public TestKubelet(KubernetesClient client) {
         this.client = client;
+        this.processes = new ContainerProcesses(client);
+        this.deployments = new DeploymentRunner(client, processes);
     }
 
     public void start() {
@@ -73,6 +71,12 @@ public final class TestKubelet implements AutoCloseable {
                 // a deleted Job's process is left to finish; its status writes then fail quietly
             }
         });
+        deployments.start();
+    }
+
+    /** What a Deployment's pod wrote (all restarts), for tests. */
+    public String deploymentLogs(String namespace, String deployment) {
+        return deployments.logs(namespace, deployment);
     }
 
     /** Everything the pods of this Job wrote to stdout and stderr, in attempt order. */
@@ -82,7 +86,7 @@ public final class TestKubelet implements AutoCloseable {
 
     /** All pod output of the run, to check that no secret leaked into it. */
     public String allLogs() {
-        return String.join("\n", logs.values());
+        return String.join("\n", logs.values()) + "\n" + deployments.allLogs();
     }
 
     private void schedule(Job job) {
@@ -145,7 +149,7 @@ public final class TestKubelet implements AutoCloseable {
         String podName = job.getMetadata().getName() + "-" + Integer.toHexString((job.getMetadata().getUid() + attempt)
                 .hashCode() & 0xfffff);
         Container container = job.getSpec().getTemplate().getSpec().getContainers().get(0);
-        Pod pod = client.pods().inNamespace(ns).resource(new PodBuilder()
+        client.pods().inNamespace(ns).resource(new PodBuilder()
                 .withNewMetadata().withName(podName).withNamespace(ns)
                 .addToLabels("job-name", job.getMetadata().getName())
                 .addToLabels("batch.kubernetes.io/job-name", job.getMetadata().getName())
@@ -156,38 +160,11 @@ public final class TestKubelet implements AutoCloseable {
                 .withSpec(job.getSpec().getTemplate().getSpec())
                 .withNewStatus().withPhase("Running").withStartTime(Instant.now().toString()).endStatus()
                 .build()).create();
-        Map<String, String> env;
-        try {
-            env = resolveEnv(ns, container);
-        } catch (IllegalStateException e) {
-            setPodStatus(ns, podName, "Pending", null, "CreateContainerConfigError", e.getMessage());
-            return new Outcome(1, "CreateContainerConfigError");
-        }
-        List<String> command = new ArrayList<>();
-        if (container.getCommand() != null) {
-            command.addAll(container.getCommand());
-        }
-        if (container.getArgs() != null) {
-            command.addAll(container.getArgs());
-        }
-        if (!command.isEmpty() && AGENT_COMMAND.equals(command.get(0))) {
-            command.remove(0);
-            command.addAll(0, List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-cp", System.getProperty("java.class.path"),
-                    "io.dbaoperator.agent.AgentMain"));
-        }
         Long deadline = job.getSpec().getActiveDeadlineSeconds();
         try {
             Path log = Files.createTempFile("pod-" + podName, ".log");
-            ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
-            pb.environment().clear();
-            pb.environment().put("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
-            pb.environment().put("HOME", System.getProperty("java.io.tmpdir"));
-            pb.environment().putAll(env);
-            Process p = pb.start();
-            running.add(p);
+            Process p = processes.start(ns, container, log);
             boolean finished = p.waitFor(deadline == null ? 3600 : deadline, TimeUnit.SECONDS);
-            running.remove(p);
             if (!finished) {
                 p.destroyForcibly().waitFor();
             }
@@ -195,8 +172,11 @@ public final class TestKubelet implements AutoCloseable {
             logs.merge(ns + "/" + job.getMetadata().getName(), Files.readString(log, StandardCharsets.UTF_8),
                     (a, b) -> a + b);
             Files.deleteIfExists(log);
-            setPodStatus(ns, pod.getMetadata().getName(), exit == 0 ? "Succeeded" : "Failed", exit, null, null);
+            setPodStatus(ns, podName, exit == 0 ? "Succeeded" : "Failed", exit, null, null);
             return new Outcome(exit, finished ? null : "DeadlineExceeded");
+        } catch (ContainerProcesses.ConfigError e) {
+            setPodStatus(ns, podName, "Pending", null, "CreateContainerConfigError", e.getMessage());
+            return new Outcome(1, "CreateContainerConfigError");
         } catch (IOException e) {
             setPodStatus(ns, podName, "Failed", 128, "StartError", e.getMessage());
             return new Outcome(128, null);
@@ -204,45 +184,6 @@ public final class TestKubelet implements AutoCloseable {
             Thread.currentThread().interrupt();
             return new Outcome(137, "DeadlineExceeded");
         }
-    }
-
-    private Map<String, String> resolveEnv(String ns, Container container) {
-        Map<String, String> env = new HashMap<>();
-        if (container.getEnvFrom() != null) {
-            for (EnvFromSource from : container.getEnvFrom()) {
-                if (from.getSecretRef() != null) {
-                    Secret s = client.secrets().inNamespace(ns).withName(from.getSecretRef().getName()).get();
-                    if (s == null) {
-                        if (Boolean.TRUE.equals(from.getSecretRef().getOptional())) {
-                            continue;
-                        }
-                        throw new IllegalStateException("secret \"" + from.getSecretRef().getName() + "\" not found");
-                    }
-                    String prefix = from.getPrefix() == null ? "" : from.getPrefix();
-                    SecretReader.decode(s).forEach((k, v) -> env.put(prefix + k, v));
-                }
-            }
-        }
-        if (container.getEnv() != null) {
-            for (EnvVar var : container.getEnv()) {
-                if (var.getValueFrom() != null && var.getValueFrom().getSecretKeyRef() != null) {
-                    var ref = var.getValueFrom().getSecretKeyRef();
-                    Secret s = client.secrets().inNamespace(ns).withName(ref.getName()).get();
-                    String value = s == null ? null : SecretReader.decode(s).get(ref.getKey());
-                    if (value == null) {
-                        if (Boolean.TRUE.equals(ref.getOptional())) {
-                            continue;
-                        }
-                        throw new IllegalStateException("couldn't find key " + ref.getKey() + " in Secret " + ns + "/"
-                                + ref.getName());
-                    }
-                    env.put(var.getName(), value);
-                } else if (var.getValue() != null) {
-                    env.put(var.getName(), var.getValue());
-                }
-            }
-        }
-        return env;
     }
 
     private void setPodStatus(String ns, String name, String phase, Integer exitCode, String reason, String message) {
@@ -278,12 +219,10 @@ public final class TestKubelet implements AutoCloseable {
         if (informer != null) {
             informer.close();
         }
+        deployments.close();
         pool.shutdownNow();
         // like a node going away: every container process ends with it
-        running.forEach(p -> {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
-        });
+        processes.killAll();
     }
 
     private record Outcome(int exitCode, String reason) {

@@ -105,6 +105,51 @@ class TestKubeletTest {
     }
 
     @Test
+    void deploymentPodsRunUntilDeletedAndCrashingOnesAreRestarted() throws Exception {
+        var marker = java.nio.file.Files.createTempFile("deployment-", ".pid");
+        client.apps().deployments().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.apps.DeploymentBuilder()
+                .withNewMetadata().withName("archiver").withNamespace(NS).endMetadata()
+                .withNewSpec().withReplicas(1).withNewTemplate().withNewMetadata().addToLabels("app", "archiver")
+                .endMetadata().withNewSpec().addNewContainer().withName("main").withImage("dba-operator:dev")
+                .withCommand("sh", "-c", "echo $$ > " + marker + "; echo archiving; exec sleep 600")
+                .withEnvFrom(AgentEnvironment.databaseEnvFrom(Fixtures.db("app-db"))).endContainer().endSpec()
+                .endTemplate().endSpec().build()).create();
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            var d = client.apps().deployments().inNamespace(NS).withName("archiver").get();
+            return d.getStatus() != null && Integer.valueOf(1).equals(d.getStatus().getReadyReplicas());
+        });
+        await().atMost(Duration.ofSeconds(10)).until(() -> !java.nio.file.Files.readString(marker).isBlank());
+        long pid = Long.parseLong(java.nio.file.Files.readString(marker).trim());
+        assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isTrue();
+        assertThat(client.pods().inNamespace(NS).withLabel("app", "archiver").list().getItems()).singleElement()
+                .satisfies(p -> assertThat(p.getStatus().getPhase()).isEqualTo("Running"));
+
+        client.apps().deployments().inNamespace(NS).withName("archiver").delete();
+        await().atMost(Duration.ofSeconds(20)).until(() -> !ProcessHandle.of(pid).map(ProcessHandle::isAlive)
+                .orElse(false));
+        await().atMost(Duration.ofSeconds(10)).until(() -> client.pods().inNamespace(NS).withLabel("app", "archiver")
+                .list().getItems().isEmpty());
+
+        client.apps().deployments().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.apps.DeploymentBuilder()
+                .withNewMetadata().withName("crasher").withNamespace(NS).endMetadata()
+                .withNewSpec().withReplicas(1).withNewTemplate().withNewMetadata().addToLabels("app", "crasher")
+                .endMetadata().withNewSpec().addNewContainer().withName("main").withImage("dba-operator:dev")
+                .withCommand("sh", "-c", "echo crashing; exit 3").endContainer().endSpec()
+                .endTemplate().endSpec().build()).create();
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            var pod = client.pods().inNamespace(NS).withLabel("app", "crasher").list().getItems().get(0);
+            var state = pod.getStatus().getContainerStatuses().get(0);
+            assertThat(state.getRestartCount()).isGreaterThanOrEqualTo(1);
+            assertThat(state.getState().getWaiting().getReason()).isEqualTo("CrashLoopBackOff");
+            assertThat(state.getState().getWaiting().getMessage()).contains("exit code 3");
+        });
+        assertThat(client.apps().deployments().inNamespace(NS).withName("crasher").get().getStatus()
+                .getReadyReplicas()).isZero();
+        assertThat(TestKubernetes.get().kubelet().deploymentLogs(NS, "crasher")).contains("crashing");
+        client.apps().deployments().inNamespace(NS).withName("crasher").delete();
+    }
+
+    @Test
     void plainCommandsRunToo() {
         client.resource(agentJob("shell", "app-db", List.of("sh", "-c", "test -n \"$DBA_DB_password\" && echo ran"), 0))
                 .create();

@@ -131,6 +131,7 @@ class SandboxWalkthroughIT {
             if (block.contains("kubectl describe bkp")) {
                 assertThat(out).contains("Validated");
                 assertThat(out).contains("backuppolicy/app-nightly");
+                assertThat(out).contains("status:").contains("phase: Pending").contains("type: Validated");
             }
             if (block.contains("databasemigration.yaml")) {
                 assertThat(out).contains("condition met").containsPattern("add-email-lower +Pending");

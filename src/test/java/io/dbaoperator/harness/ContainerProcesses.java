@@ -1,0 +1,120 @@
+package io.dbaoperator.harness;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import io.dbaoperator.kube.SecretReader;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvFromSource;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+
+/**
+ * Starts a container's command as a local process, as a container runtime would: env resolved from values,
+ * secretKeyRef and envFrom (with prefix), the image's {@code dba-agent} entry point mapped to the agent main class on
+ * this JVM's classpath. Keeps every process it started, so a stopping node can end them all.
+ */
+final class ContainerProcesses {
+
+    static final String AGENT_COMMAND = "dba-agent";
+
+    private final KubernetesClient client;
+    private final Set<Process> running = ConcurrentHashMap.newKeySet();
+
+    ContainerProcesses(KubernetesClient client) {
+        this.client = client;
+    }
+
+    /** Thrown when a container cannot be configured (a missing Secret or key): CreateContainerConfigError. */
+    static final class ConfigError extends Exception {
+        ConfigError(String message) {
+            super(message);
+        }
+    }
+
+    Process start(String ns, Container container, Path log) throws ConfigError, IOException {
+        Map<String, String> env = env(ns, container);
+        ProcessBuilder pb = new ProcessBuilder(command(container)).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        pb.environment().clear();
+        pb.environment().put("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
+        pb.environment().put("HOME", System.getProperty("java.io.tmpdir"));
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        running.add(p);
+        p.onExit().thenRun(() -> running.remove(p));
+        return p;
+    }
+
+    static List<String> command(Container container) {
+        List<String> command = new ArrayList<>();
+        if (container.getCommand() != null) {
+            command.addAll(container.getCommand());
+        }
+        if (container.getArgs() != null) {
+            command.addAll(container.getArgs());
+        }
+        if (!command.isEmpty() && AGENT_COMMAND.equals(command.get(0))) {
+            command.remove(0);
+            command.addAll(0, List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-cp", System.getProperty("java.class.path"),
+                    "io.dbaoperator.agent.AgentMain"));
+        }
+        return command;
+    }
+
+    Map<String, String> env(String ns, Container container) throws ConfigError {
+        Map<String, String> env = new HashMap<>();
+        if (container.getEnvFrom() != null) {
+            for (EnvFromSource from : container.getEnvFrom()) {
+                if (from.getSecretRef() == null) {
+                    continue;
+                }
+                Secret s = client.secrets().inNamespace(ns).withName(from.getSecretRef().getName()).get();
+                if (s == null) {
+                    if (Boolean.TRUE.equals(from.getSecretRef().getOptional())) {
+                        continue;
+                    }
+                    throw new ConfigError("secret \"" + from.getSecretRef().getName() + "\" not found");
+                }
+                String prefix = from.getPrefix() == null ? "" : from.getPrefix();
+                SecretReader.decode(s).forEach((k, v) -> env.put(prefix + k, v));
+            }
+        }
+        if (container.getEnv() != null) {
+            for (EnvVar var : container.getEnv()) {
+                if (var.getValueFrom() != null && var.getValueFrom().getSecretKeyRef() != null) {
+                    var ref = var.getValueFrom().getSecretKeyRef();
+                    Secret s = client.secrets().inNamespace(ns).withName(ref.getName()).get();
+                    String value = s == null ? null : SecretReader.decode(s).get(ref.getKey());
+                    if (value == null) {
+                        if (Boolean.TRUE.equals(ref.getOptional())) {
+                            continue;
+                        }
+                        throw new ConfigError("couldn't find key " + ref.getKey() + " in Secret " + ns + "/"
+                                + ref.getName());
+                    }
+                    env.put(var.getName(), value);
+                } else if (var.getValue() != null) {
+                    env.put(var.getName(), var.getValue());
+                }
+            }
+        }
+        return env;
+    }
+
+    /** Ends every process, with its children, like a node going away. */
+    void killAll() {
+        running.forEach(p -> {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        });
+    }
+}
