@@ -15,7 +15,10 @@ import io.dbaoperator.storage.S3Location;
  * tools ({@code dba-agent <command>}). It is a plain main class, without the operator's runtime, so a Job starts fast
  * and needs no access to the Kubernetes API. Exit codes: 0 done, 1 the work failed, 2 bad invocation.
  * <p>
- * Commands: {@code check} connects to the database (and to S3 when the Job has a bucket) and prints what it found.
+ * Commands: {@code check} connects to the database (and to S3 when the Job has a bucket) and prints what it found;
+ * {@code backup --namespace N --policy P --backup-id ID [--compression none|gzip|lz4|zstd]
+ * [--compression-location client|server] [--level L] [--verify true|false]} takes a verified base backup to S3
+ * ({@link BackupCommand}); {@code verify} with the same options verifies a stored backup again.
  */
 public final class AgentMain {
 
@@ -28,19 +31,32 @@ public final class AgentMain {
 
     static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
         if (args.length == 0) {
-            err.println("usage: dba-agent <check>");
+            err.println("usage: dba-agent check | backup --namespace N --policy P --backup-id ID [...]");
             return 2;
         }
         try {
             switch (args[0]) {
                 case "check":
                     return check(env, out);
+                case "backup":
+                    return BackupCommand.run(BackupCommand.Options.parse(args), env, out);
+                case "verify":
+                    return BackupCommand.reverify(BackupCommand.Options.parse(args), env, out);
                 default:
                     err.println("unknown command: " + args[0]);
                     return 2;
             }
         } catch (ProblemException e) {
             err.println("{\"reason\":\"" + e.problem().reason() + "\",\"message\":" + quote(e.problem().message()) + "}");
+            return 1;
+        } catch (IllegalArgumentException e) {
+            err.println("bad invocation: " + e.getMessage());
+            return 2;
+        } catch (java.io.IOException | RuntimeException e) {
+            err.println("{\"reason\":\"Failed\",\"message\":" + quote(String.valueOf(e.getMessage())) + "}");
+            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             return 1;
         }
     }

@@ -1,0 +1,265 @@
+package io.dbaoperator.agent;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import io.dbaoperator.backup.catalog.BackupCatalog;
+import io.dbaoperator.backup.catalog.BackupRecord;
+import io.dbaoperator.postgres.ConnectionSettings;
+import io.dbaoperator.postgres.PostgresConnector;
+import io.dbaoperator.postgres.PostgresTools;
+import io.dbaoperator.status.ProblemException;
+import io.dbaoperator.storage.MultipartUpload;
+import io.dbaoperator.storage.S3Clients;
+import io.dbaoperator.storage.S3Location;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * {@code dba-agent backup}: pg_basebackup (tar, checkpoint fast, WAL fetched into the backup, SHA-256 manifest,
+ * the chosen compression) streamed from its stdout straight into an S3 multipart upload, then verified
+ * ({@link BackupVerifier}), with backup.json written at each stage so the operator can tell a running, verified or
+ * failed backup apart. A failed backup leaves no base object behind (the multipart upload is aborted) and its
+ * backup.json says why.
+ */
+final class BackupCommand {
+
+    private static final Pattern START = Pattern.compile("write-ahead log start point: ([0-9A-F]+/[0-9A-F]+) on timeline (\\d+)");
+    private static final Pattern END = Pattern.compile("write-ahead log end point: ([0-9A-F]+/[0-9A-F]+)");
+
+    /** What to back up and how. */
+    record Options(String namespace, String policy, String backupId, String algorithm, String location, Integer level,
+            boolean verify) {
+
+        static Options parse(String[] args) {
+            Map<String, String> a = new java.util.HashMap<>();
+            for (int i = 1; i + 1 < args.length; i += 2) {
+                a.put(args[i], args[i + 1]);
+            }
+            for (String required : List.of("--namespace", "--policy", "--backup-id")) {
+                if (!a.containsKey(required)) {
+                    throw new IllegalArgumentException("missing " + required);
+                }
+            }
+            return new Options(a.get("--namespace"), a.get("--policy"), a.get("--backup-id"),
+                    a.getOrDefault("--compression", "none"), a.getOrDefault("--compression-location", "client"),
+                    a.containsKey("--level") ? Integer.valueOf(a.get("--level")) : null,
+                    !"false".equals(a.get("--verify")));
+        }
+
+        String objectName() {
+            return switch (algorithm) {
+                case "gzip" -> "base.tar.gz";
+                case "lz4" -> "base.tar.lz4";
+                case "zstd" -> "base.tar.zst";
+                default -> "base.tar";
+            };
+        }
+    }
+
+    private BackupCommand() {
+    }
+
+    static int run(Options o, Map<String, String> env, PrintStream out) throws IOException, InterruptedException {
+        ConnectionSettings db = AgentEnvironment.database(env);
+        S3Location storage = AgentEnvironment.s3(env);
+        if (storage == null) {
+            throw new IllegalArgumentException("the Job has no S3 location (DBA_S3_BUCKET)");
+        }
+        try (S3Client s3 = S3Clients.create(storage)) {
+            BackupCatalog catalog = new BackupCatalog(s3, storage, o.namespace(), o.policy());
+            BackupRecord record = new BackupRecord();
+            record.backupId = o.backupId();
+            record.namespace = o.namespace();
+            record.policy = o.policy();
+            record.compression = o.algorithm();
+            record.compressionLocation = o.location();
+            record.state = BackupRecord.State.running;
+            Instant started = Instant.now();
+            record.startedAt = started.toString();
+            try {
+                identify(db, record);
+                catalog.write(record);
+                stream(o, db, env, s3, storage, catalog, record);
+                record.state = BackupRecord.State.uploaded;
+                record.timings.backupAndUploadSeconds = seconds(started);
+                catalog.write(record);
+                if (o.verify()) {
+                    Instant verifyStart = Instant.now();
+                    BackupVerifier.verify(s3, storage, catalog, record, env);
+                    record.timings.verifySeconds = seconds(verifyStart);
+                }
+                record.completedAt = Instant.now().toString();
+                record.durationSeconds = seconds(started);
+                record.storedBytes = record.objects.stream().mapToLong(x -> x.size).sum();
+                if (!o.verify() || record.verification.passed()) {
+                    record.state = o.verify() ? BackupRecord.State.verified : BackupRecord.State.uploaded;
+                } else {
+                    record.state = BackupRecord.State.failed;
+                    record.errorReason = "VerificationFailed";
+                    record.error = !record.verification.checksumsMatch
+                            ? "the stored objects do not match the SHA-256 recorded at upload"
+                            : "pg_verifybackup failed: " + record.verification.pgVerifybackupOutput;
+                }
+                catalog.write(record);
+                out.println("{\"backupId\":\"" + record.backupId + "\",\"state\":\"" + record.state + "\",\"sizeBytes\":"
+                        + record.sizeBytes + ",\"storedBytes\":" + record.storedBytes + "}");
+                return record.state == BackupRecord.State.failed ? 1 : 0;
+            } catch (ProblemException e) {
+                fail(catalog, record, started, e.problem().reason().name(), e.problem().message());
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                fail(catalog, record, started, "BackupFailed", e.getMessage());
+                throw e;
+            }
+        }
+    }
+
+    /** Verifies a stored backup again (a scheduled check, or after suspicion of tampering) and records the result. */
+    static int reverify(Options o, Map<String, String> env, PrintStream out) throws IOException, InterruptedException {
+        S3Location storage = AgentEnvironment.s3(env);
+        if (storage == null) {
+            throw new IllegalArgumentException("the Job has no S3 location (DBA_S3_BUCKET)");
+        }
+        try (S3Client s3 = S3Clients.create(storage)) {
+            BackupCatalog catalog = new BackupCatalog(s3, storage, o.namespace(), o.policy());
+            BackupRecord record = catalog.read(o.backupId());
+            if (record == null || record.objects.isEmpty()) {
+                throw new IllegalArgumentException("no stored backup " + o.backupId() + " in " + catalog.url(o.backupId()));
+            }
+            record.objects.removeIf(x -> BackupCatalog.MANIFEST.equals(x.name));
+            BackupVerifier.verify(s3, storage, catalog, record, env);
+            boolean good = record.verification.passed();
+            record.state = good ? BackupRecord.State.verified : BackupRecord.State.failed;
+            record.errorReason = good ? null : "VerificationFailed";
+            record.error = good ? null : !record.verification.checksumsMatch
+                    ? "the stored objects do not match the SHA-256 recorded at upload"
+                    : "pg_verifybackup failed: " + record.verification.pgVerifybackupOutput;
+            catalog.write(record);
+            out.println("{\"backupId\":\"" + record.backupId + "\",\"state\":\"" + record.state + "\"}");
+            return good ? 0 : 1;
+        }
+    }
+
+    private static void fail(BackupCatalog catalog, BackupRecord record, Instant started, String reason, String error) {
+        record.state = BackupRecord.State.failed;
+        record.errorReason = reason;
+        record.error = error;
+        record.completedAt = Instant.now().toString();
+        record.durationSeconds = seconds(started);
+        try {
+            catalog.write(record);
+        } catch (RuntimeException e) {
+            // S3 itself may be what failed; the Job's exit code still tells the operator
+        }
+    }
+
+    /** System identifier and server version, from an ordinary connection as the same role. */
+    private static void identify(ConnectionSettings db, BackupRecord record) {
+        try (Connection c = PostgresConnector.open(db, "dba-operator-backup");
+                ResultSet rs = c.createStatement().executeQuery(
+                        "select system_identifier::text, current_setting('server_version') from pg_control_system()")) {
+            rs.next();
+            record.systemIdentifier = rs.getString(1);
+            record.serverVersion = rs.getString(2);
+        } catch (SQLException e) {
+            throw PostgresConnector.classify(e, db).exception();
+        }
+    }
+
+    private static void stream(Options o, ConnectionSettings db, Map<String, String> env, S3Client s3,
+            S3Location storage, BackupCatalog catalog, BackupRecord record) throws IOException, InterruptedException {
+        String[] hostPort = PostgresTools.firstHostAndPort(db);
+        List<String> command = new ArrayList<>(List.of(PostgresTools.binary("pg_basebackup", env).toString(),
+                "--host", hostPort[0], "--port", hostPort[1], "--username", db.user(), "--no-password",
+                "--pgdata", "-", "--format", "tar", "--wal-method", "fetch", "--checkpoint", "fast", "--verbose",
+                "--label", "dba-operator " + o.backupId()));
+        if (!"none".equals(o.algorithm())) {
+            command.add("--compress=" + o.location() + "-" + o.algorithm() + (o.level() == null ? "" : ":" + o.level()));
+        }
+        if (!"none".equals(o.algorithm()) && "server".equals(o.location())) {
+            // PostgreSQL 15 cannot add the manifest to a server-compressed tar on stdout; such backups are
+            // verified by checksums and a WAL check instead (BackupVerifier)
+            command.add("--no-manifest");
+        } else {
+            command.addAll(List.of("--manifest-checksums", "SHA256"));
+        }
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().put("PGPASSWORD", db.password() == null ? "" : db.password());
+        pb.environment().put("PGAPPNAME", "dba-operator-backup");
+        pb.environment().put("PGDATABASE", db.dbname());
+        if (db.sslMode() != null) {
+            pb.environment().put("PGSSLMODE", db.sslMode());
+        }
+        Process p = pb.start();
+        ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+        Thread errReader = new Thread(() -> copyBounded(p.getErrorStream(), stderr), "pg_basebackup-stderr");
+        errReader.start();
+        String key = catalog.key(o.backupId(), o.objectName());
+        try (MultipartUpload upload = new MultipartUpload(s3, storage, key, MultipartUpload.DEFAULT_PART_SIZE)) {
+            upload.transfer(p.getInputStream());
+            int rc = p.waitFor();
+            errReader.join();
+            String log = stderr.toString(StandardCharsets.UTF_8);
+            if (rc != 0) {
+                throw new IOException("pg_basebackup exited with " + rc + ": " + lastLines(log, 5));
+            }
+            upload.complete();
+            record.objects.add(new BackupRecord.StoredObject(o.objectName(), key, upload.size(), upload.sha256()));
+            Matcher start = START.matcher(log);
+            Matcher end = END.matcher(log);
+            if (start.find()) {
+                record.startLsn = start.group(1);
+                record.timeline = Integer.parseInt(start.group(2));
+                record.startWalFile = PostgresTools.walFileName(record.timeline, record.startLsn);
+            }
+            if (end.find() && record.timeline != null) {
+                record.endLsn = end.group(1);
+                record.endWalFile = PostgresTools.walFileName(record.timeline, record.endLsn);
+            }
+        } finally {
+            if (p.isAlive()) {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    private static void copyBounded(InputStream in, ByteArrayOutputStream out) {
+        byte[] buf = new byte[8192];
+        try {
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                synchronized (out) {
+                    if (out.size() < 256 * 1024) {
+                        out.write(buf, 0, n);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // the process ended
+        }
+    }
+
+    static String lastLines(String text, int n) {
+        String[] lines = text.strip().split("\n");
+        return String.join(" | ", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - n), lines.length));
+    }
+
+    static double seconds(Instant since) {
+        return Duration.between(since, Instant.now()).toMillis() / 1000.0;
+    }
+
+}

@@ -1,0 +1,90 @@
+package io.dbaoperator.backup.catalog;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+
+import io.dbaoperator.storage.S3Location;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/** The catalog of a policy's backups in object storage: one backup.json per backup. */
+public final class BackupCatalog {
+
+    public static final String RECORD = "backup.json";
+    public static final String MANIFEST = "backup_manifest";
+    static final ObjectMapper JSON = JsonMapper.builder().serializationInclusion(JsonInclude.Include.NON_NULL)
+            .enable(SerializationFeature.INDENT_OUTPUT).build();
+
+    private final S3Client s3;
+    private final S3Location location;
+    private final String namespace;
+    private final String policy;
+
+    public BackupCatalog(S3Client s3, S3Location location, String namespace, String policy) {
+        this.s3 = s3;
+        this.location = location;
+        this.namespace = namespace;
+        this.policy = policy;
+    }
+
+    /** The key of an object of a backup. */
+    public String key(String backupId, String object) {
+        return location.key(namespace + "/" + policy + "/base/" + backupId + "/" + object);
+    }
+
+    public String url(String backupId) {
+        return "s3://" + location.bucket() + "/" + key(backupId, "");
+    }
+
+    public void write(BackupRecord record) {
+        try {
+            s3.putObject(PutObjectRequest.builder().bucket(location.bucket()).key(key(record.backupId, RECORD))
+                    .contentType("application/json").build(), RequestBody.fromBytes(JSON.writeValueAsBytes(record)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The record of one backup, or null when there is none. */
+    public BackupRecord read(String backupId) {
+        try {
+            return JSON.readValue(s3.getObjectAsBytes(GetObjectRequest.builder().bucket(location.bucket())
+                    .key(key(backupId, RECORD)).build()).asByteArray(), BackupRecord.class);
+        } catch (NoSuchKeyException e) {
+            return null;
+        } catch (IOException e) {
+            throw new UncheckedIOException("backup.json of " + backupId + " is not valid JSON", e);
+        }
+    }
+
+    /** Every backup of the policy, newest first. */
+    public List<BackupRecord> list() {
+        String prefix = location.key(namespace + "/" + policy + "/base/");
+        List<BackupRecord> records = new ArrayList<>();
+        for (S3Object o : s3.listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(location.bucket())
+                .prefix(prefix).build()).contents()) {
+            if (o.key().endsWith("/" + RECORD)) {
+                String id = o.key().substring(prefix.length(), o.key().length() - RECORD.length() - 1);
+                BackupRecord r = read(id);
+                if (r != null) {
+                    records.add(r);
+                }
+            }
+        }
+        records.sort(Comparator.comparing((BackupRecord r) -> r.backupId).reversed());
+        return records;
+    }
+}
