@@ -24,12 +24,19 @@ public enum Reason {
     PlanDigestMismatch,
     ApprovalVoided,
     SchemaChanged,
+    BackupVerified,
+    BackupRunning,
+    BackupFailed,
+    VerificationFailed,
+    BackupJobFailed,
+    BackupSkipped,
+    WalArchivingUnavailable,
     InternalError;
 
     /** Whether a condition or Event with this reason reports something wrong (a Warning). */
     public boolean isProblem() {
         return switch (this) {
-            case Validated, AwaitingApproval, Approved -> false;
+            case Validated, AwaitingApproval, Approved, BackupVerified, BackupRunning -> false;
             default -> true;
         };
     }

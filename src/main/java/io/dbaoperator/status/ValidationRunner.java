@@ -38,14 +38,28 @@ public class ValidationRunner {
      */
     public <R extends CustomResource<?, S>, S extends OperatorStatus> UpdateControl<R> run(R resource, S desired,
             Supplier<String> validate, BiConsumer<S, String> onValid, BiConsumer<S, Problem> onProblem) {
+        return runThen(resource, desired, validate, (status, summary) -> {
+            onValid.accept(status, summary);
+            return null;
+        }, onProblem);
+    }
+
+    /**
+     * As {@link #run}, where {@code onValid} goes on with the resource's work (it may throw a ProblemException
+     * too) and returns when to look again, or null.
+     */
+    public <R extends CustomResource<?, S>, S extends OperatorStatus> UpdateControl<R> runThen(R resource, S desired,
+            Supplier<String> validate, java.util.function.BiFunction<S, String, Duration> onValid,
+            BiConsumer<S, Problem> onProblem) {
         long generation = resource.getMetadata().getGeneration() == null ? 0 : resource.getMetadata().getGeneration();
         Instant now = Instant.now();
         Problem problem;
+        Duration requeue = null;
         try {
             String summary = validate.get();
             desired.conditions = Conditions.set(desired.conditions, ConditionType.Validated, true, Reason.Validated,
                     summary, generation, now);
-            onValid.accept(desired, summary);
+            requeue = onValid.apply(desired, summary);
             problem = null;
         } catch (ProblemException e) {
             problem = e.problem();
@@ -65,7 +79,7 @@ public class ValidationRunner {
         writer.write(resource, desired);
         UpdateControl<R> control = UpdateControl.noUpdate();
         if (problem == null) {
-            return control;
+            return requeue == null ? control : control.rescheduleAfter(requeue);
         }
         return control.rescheduleAfter(problem.permanent() ? INVALID_RECHECK
                 : StatusWriter.backoff(desired, ConditionType.Validated, now));

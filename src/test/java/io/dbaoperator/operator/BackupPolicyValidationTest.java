@@ -74,7 +74,7 @@ class BackupPolicyValidationTest {
         assertThat(c.message).contains("app_replication@127.0.0.1").contains("PostgreSQL 15")
                 .contains("s3://" + TestS3.BUCKET + "/it/" + NS + "/good");
         BackupPolicy p = get("good");
-        assertThat(p.getStatus().phase).isEqualTo(BackupPolicyPhase.Pending);
+        assertThat(p.getStatus().phase).isEqualTo(BackupPolicyPhase.Active);
         assertThat(p.getStatus().observedGeneration).isEqualTo(p.getMetadata().getGeneration());
         assertThat(p.getStatus().nextScheduleTime).endsWith("T02:00:00Z");
     }
@@ -176,6 +176,6 @@ class BackupPolicyValidationTest {
         p.getSpec().schedule = "30 3 * * *";
         client.resource(p).update();
         awaitValidated("fixed-later", "True");
-        assertThat(get("fixed-later").getStatus().phase).isEqualTo(BackupPolicyPhase.Pending);
+        assertThat(get("fixed-later").getStatus().phase).isEqualTo(BackupPolicyPhase.Active);
     }
 }

@@ -123,15 +123,23 @@ class SandboxWalkthroughIT {
             }
             if (block.contains("backuppolicy.yaml")) {
                 assertThat(out).contains("condition met");
-                assertThat(out).containsPattern("app-nightly +Pending +0 2 \\* \\* \\*");
+                assertThat(out).containsPattern("app-nightly +Active +0 2 \\* \\* \\*");
                 assertThat(jsonpath("bkp app-nightly", "{.status.conditions[?(@.type==\"Validated\")].reason}"))
                         .isEqualTo("Validated");
                 assertThat(jsonpath("bkp app-nightly", "{.status.nextScheduleTime}")).endsWith(":00:00Z");
             }
+            if (block.contains("backup-now")) {
+                assertThat(out).contains("condition met").contains("s3://dba-test/backups/default/app-nightly/base/");
+                assertThat(jsonpath("bkp app-nightly", "{.status.lastBackup.verified}")).isEqualTo("true");
+                assertThat(jsonpath("bkp app-nightly", "{.status.conditions[?(@.type==\"WalArchiving\")].reason}"))
+                        .isEqualTo("WalArchivingUnavailable");
+                assertThat(out).containsPattern("app-nightly-\\d{8}t\\d{6}z");
+            }
             if (block.contains("kubectl describe bkp")) {
                 assertThat(out).contains("Validated");
                 assertThat(out).contains("backuppolicy/app-nightly");
-                assertThat(out).contains("status:").contains("phase: Pending").contains("type: Validated");
+                assertThat(out).contains("status:").contains("phase: Active").contains("type: Validated")
+                        .contains("lastBackup:");
             }
             if (block.contains("databasemigration.yaml")) {
                 assertThat(out).contains("condition met").containsPattern("add-email-lower +Pending");

@@ -26,4 +26,8 @@ public class BackupInfo {
     public String location;
     @JsonPropertyDescription("True only when every object's SHA-256 matched and pg_verifybackup passed.")
     public Boolean verified;
+    @JsonPropertyDescription("running, uploaded, verified or failed.")
+    public String state;
+    @JsonPropertyDescription("Why the backup failed, when it did.")
+    public String error;
 }

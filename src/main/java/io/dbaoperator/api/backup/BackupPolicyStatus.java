@@ -24,6 +24,12 @@ public class BackupPolicyStatus extends OperatorStatus {
     @JsonPropertyDescription("When the next scheduled backup is due (RFC 3339).")
     public String nextScheduleTime;
 
+    @JsonPropertyDescription("The scheduled time of the last backup the operator started or skipped (RFC 3339).")
+    public String lastScheduleTime;
+
+    @JsonPropertyDescription("The value of the dbaoperator.io/backup-now annotation last acted on.")
+    public String lastOnDemandRequest;
+
     @JsonPropertyDescription("The span of time a point-in-time restore can reach.")
     public RecoveryWindow recoveryWindow;
 

@@ -1,0 +1,70 @@
+package io.dbaoperator.backup;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+import io.dbaoperator.api.backup.BackupPolicy;
+import io.dbaoperator.api.backup.BackupPolicySpec;
+import io.dbaoperator.api.common.DatabaseRef;
+import io.dbaoperator.api.common.JobTemplate;
+import io.dbaoperator.operator.Fixtures;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.utils.Serialization;
+
+class BackupJobsTest {
+
+    static BackupPolicy policy() {
+        BackupPolicy p = new BackupPolicy();
+        p.getMetadata().setName("app-nightly");
+        p.getMetadata().setNamespace("shop");
+        p.getMetadata().setUid("uid-1");
+        p.setSpec(new BackupPolicySpec());
+        p.getSpec().database = new DatabaseRef("app-db-replication");
+        p.getSpec().schedule = "0 2 * * *";
+        p.getSpec().storage = Fixtures.storage("backup-s3");
+        return p;
+    }
+
+    @Test
+    void theJobFollowsTheConventions() {
+        Job job = BackupJobs.build(policy(), "20261121T020000Z", "registry/dba-operator:1");
+        assertThat(job.getMetadata().getName()).isEqualTo("app-nightly-20261121t020000z");
+        assertThat(job.getMetadata().getOwnerReferences()).singleElement().satisfies(o -> {
+            assertThat(o.getKind()).isEqualTo("BackupPolicy");
+            assertThat(o.getUid()).isEqualTo("uid-1");
+            assertThat(o.getController()).isTrue();
+        });
+        assertThat(job.getMetadata().getLabels()).containsEntry(BackupJobs.POLICY_LABEL, "app-nightly")
+                .containsEntry(BackupJobs.BACKUP_ID_LABEL, "20261121T020000Z");
+        assertThat(job.getMetadata().getAnnotations()).containsKey(BackupJobs.SPEC_HASH);
+        assertThat(job.getSpec().getBackoffLimit()).isZero();
+        assertThat(job.getSpec().getActiveDeadlineSeconds()).isEqualTo(6 * 3600L);
+        assertThat(job.getSpec().getTtlSecondsAfterFinished()).isEqualTo(86400);
+        var pod = job.getSpec().getTemplate().getSpec();
+        assertThat(pod.getRestartPolicy()).isEqualTo("Never");
+        var c = pod.getContainers().get(0);
+        assertThat(c.getImage()).isEqualTo("registry/dba-operator:1");
+        assertThat(c.getCommand()).containsSequence("dba-agent", "backup", "--namespace", "shop", "--policy",
+                "app-nightly", "--backup-id", "20261121T020000Z", "--compression", "gzip");
+        assertThat(c.getEnvFrom()).singleElement().satisfies(e -> assertThat(e.getSecretRef().getName())
+                .isEqualTo("app-db-replication"));
+        assertThat(Serialization.asYaml(job)).doesNotContain(io.dbaoperator.harness.TestS3.SECRET_ACCESS_KEY)
+                .contains("secretKeyRef");
+    }
+
+    @Test
+    void templateOverridesAndLongNames() {
+        BackupPolicy p = policy();
+        p.getMetadata().setName("a-very-long-policy-name-that-goes-on-and-on-and-on-forever");
+        p.getSpec().jobTemplate = new JobTemplate();
+        p.getSpec().jobTemplate.image = "custom:2";
+        p.getSpec().jobTemplate.backoffLimit = 2;
+        p.getSpec().jobTemplate.serviceAccountName = "backup-sa";
+        Job job = BackupJobs.build(p, "20261121T020000Z", "default:1");
+        assertThat(job.getMetadata().getName()).hasSizeLessThanOrEqualTo(63).endsWith("-20261121t020000z");
+        assertThat(job.getSpec().getBackoffLimit()).isEqualTo(2);
+        assertThat(job.getSpec().getTemplate().getSpec().getServiceAccountName()).isEqualTo("backup-sa");
+        assertThat(job.getSpec().getTemplate().getSpec().getContainers().get(0).getImage()).isEqualTo("custom:2");
+    }
+}

@@ -1,0 +1,111 @@
+package io.dbaoperator.operator;
+
+import static io.dbaoperator.operator.OperatorAssertions.awaitCondition;
+import static io.dbaoperator.operator.OperatorAssertions.get;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.dbaoperator.api.backup.BackupPolicy;
+import io.dbaoperator.api.backup.BackupPolicyPhase;
+import io.dbaoperator.api.backup.BackupPolicySpec;
+import io.dbaoperator.api.common.Condition;
+import io.dbaoperator.backup.BackupJobs;
+import io.dbaoperator.backup.BackupPolicyReconciler;
+import io.dbaoperator.backup.catalog.BackupCatalog;
+import io.dbaoperator.backup.catalog.BackupRecord;
+import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.TestKubernetes;
+import io.dbaoperator.harness.TestPostgres;
+import io.dbaoperator.harness.TestS3;
+import io.dbaoperator.storage.S3Clients;
+import io.dbaoperator.storage.S3Location;
+import io.dbaoperator.storage.S3Settings;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/** The operator takes backups: on demand and on schedule, through Jobs the kubelet runs, into the S3 server. */
+@QuarkusTest
+@QuarkusTestResource(OperatorHarness.class)
+class BackupPolicyBackupTest {
+
+    static final String NS = "backups";
+    static KubernetesClient client;
+
+    @BeforeAll
+    static void setUp() {
+        client = TestKubernetes.get().client();
+        Fixtures.databases();
+        TestPostgres.get().exec("app", "create table if not exists orders_backup_test (id int primary key)",
+                "insert into orders_backup_test select g from generate_series(1, 1000) g on conflict do nothing");
+        Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());
+        Fixtures.secret(client, NS, "backup-s3", Fixtures.s3Keys());
+    }
+
+    static BackupPolicy policy(String name, String schedule) {
+        BackupPolicy p = new BackupPolicy();
+        p.getMetadata().setName(name);
+        p.getMetadata().setNamespace(NS);
+        p.setSpec(new BackupPolicySpec());
+        p.getSpec().database = Fixtures.db("app-db-replication");
+        p.getSpec().schedule = schedule;
+        p.getSpec().storage = Fixtures.storage("backup-s3");
+        return p;
+    }
+
+    static BackupCatalog catalog(S3Client s3, String policy) {
+        S3Location l = S3Settings.validate(Fixtures.storage("backup-s3"), "s");
+        return new BackupCatalog(s3, new S3Location(l.bucket(), l.prefix(), l.endpoint(), l.region(), true,
+                TestS3.ACCESS_KEY_ID, TestS3.SECRET_ACCESS_KEY, null, null), NS, policy);
+    }
+
+    @Test
+    void anOnDemandBackupLandsInS3VerifiedAndStatusReportsIt() {
+        client.resource(policy("on-demand", "0 3 * * *")).create();
+        awaitCondition(BackupPolicy.class, NS, "on-demand", "Validated", "True");
+        client.resources(BackupPolicy.class).inNamespace(NS).withName("on-demand").edit(p -> {
+            p.getMetadata().setAnnotations(new HashMap<>(Map.of(BackupPolicyReconciler.BACKUP_NOW, "first")));
+            return p;
+        });
+        Condition c = awaitCondition(BackupPolicy.class, NS, "on-demand", "LastBackupSucceeded", "True");
+        assertThat(c.reason).isEqualTo("BackupVerified");
+        BackupPolicy p = get(BackupPolicy.class, NS, "on-demand");
+        assertThat(p.getStatus().phase).isEqualTo(BackupPolicyPhase.Active);
+        assertThat(p.getStatus().lastOnDemandRequest).isEqualTo("first");
+        var last = p.getStatus().lastBackup;
+        assertThat(last.verified).isTrue();
+        assertThat(last.beginLSN).isNotBlank();
+        assertThat(last.storedBytes).isPositive();
+        assertThat(last.location).startsWith("s3://" + TestS3.BUCKET + "/it/" + NS + "/on-demand/base/"
+                + last.backupId);
+        assertThat(client.batch().v1().jobs().inNamespace(NS)
+                .withName(BackupJobs.jobName("on-demand", last.backupId)).get()).isNotNull();
+        try (S3Client s3 = S3Clients.create(new S3Location(TestS3.BUCKET, "it", java.net.URI.create(
+                TestS3.get().endpoint()), "us-east-1", true, TestS3.ACCESS_KEY_ID, TestS3.SECRET_ACCESS_KEY, null,
+                null))) {
+            BackupRecord r = catalog(s3, "on-demand").read(last.backupId);
+            assertThat(r.state).isEqualTo(BackupRecord.State.verified);
+            assertThat(r.objects).extracting(o -> o.name).containsExactly("base.tar.gz", "backup_manifest");
+        }
+    }
+
+    @Test
+    void aScheduledBackupRunsWhenItComesDue() {
+        client.resource(policy("every-minute", "* * * * *")).create();
+        Condition c = awaitCondition(BackupPolicy.class, NS, "every-minute", "LastBackupSucceeded", "True");
+        BackupPolicy p = get(BackupPolicy.class, NS, "every-minute");
+        assertThat(p.getStatus().lastBackup.backupId).endsWith("00Z"); // on the minute, as scheduled
+        assertThat(p.getStatus().lastScheduleTime).endsWith(":00Z");
+        assertThat(c.message).contains("verified");
+        client.resources(BackupPolicy.class).inNamespace(NS).withName("every-minute").edit(x -> {
+            x.getSpec().suspend = true;
+            return x;
+        });
+    }
+}
