@@ -17,6 +17,7 @@ import io.dbaoperator.api.backup.BackupPolicyStatus;
 import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.kube.CronSchedule;
+import io.dbaoperator.kube.Durations;
 import io.dbaoperator.kube.EventRecorder;
 import io.dbaoperator.kube.ReferenceChecks;
 import io.dbaoperator.status.Problem;
@@ -43,7 +44,8 @@ import software.amazon.awssdk.services.s3.S3Client;
  * starts a backup Job when a scheduled run comes due or one is requested
  * ({@code kubectl annotate bkp NAME dbaoperator.io/backup-now=$(date +%s) --overwrite}), and reports the backups
  * from the catalog the agent writes in object storage. A Job's end triggers a reconcile through the Job informer.
- * Retention and WAL archiving are not built yet.
+ * Retention removes what keepLast and maxAge together let go ({@link BackupRetention}). WAL archiving is not built
+ * yet.
  */
 @ControllerConfiguration(name = "backuppolicy", generationAwareEventProcessing = false)
 public class BackupPolicyReconciler implements Reconciler<BackupPolicy> {
@@ -56,13 +58,18 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy> {
     private final KubernetesClient client;
     private final EventRecorder events;
     private final String agentImage;
+    private final BackupMetrics metrics;
+    private final io.dbaoperator.audit.AuditLog audit;
 
     public BackupPolicyReconciler(ReferenceChecks checks, ValidationRunner runner, KubernetesClient client,
-            EventRecorder events, @ConfigProperty(name = "dba.agent.image") String agentImage) {
+            EventRecorder events, BackupMetrics metrics, io.dbaoperator.audit.AuditLog audit,
+            @ConfigProperty(name = "dba.agent.image") String agentImage) {
         this.checks = checks;
         this.runner = runner;
         this.client = client;
         this.events = events;
+        this.metrics = metrics;
+        this.audit = audit;
         this.agentImage = agentImage;
     }
 
@@ -160,6 +167,9 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy> {
         try (S3Client s3 = S3Clients.create(storage)) {
             BackupCatalog catalog = new BackupCatalog(s3, storage, ns, name);
             records = catalog.list();
+            prune(policy, status, catalog, records, now);
+            records = catalog.list();
+            metrics.record(ns, name, records);
             BackupStatusBuilder.apply(status, records, jobs.stream().map(BackupPolicyReconciler::outcome).toList(),
                     catalog::url, Boolean.TRUE.equals(spec.suspend), policy.getMetadata().getGeneration(), now);
         }
@@ -176,6 +186,32 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy> {
                 || r.state == BackupRecord.State.uploaded) || jobs.stream().anyMatch(j -> outcome(j).active());
         Duration requeue = running && untilNext.compareTo(Duration.ofMinutes(1)) > 0 ? Duration.ofMinutes(1) : untilNext;
         return requeue.isNegative() || requeue.isZero() ? Duration.ofSeconds(1) : requeue;
+    }
+
+    /** Applies retention, reports what it removed in status and as an Event. */
+    private void prune(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog,
+            List<BackupRecord> records, Instant now) {
+        var retention = policy.getSpec().retention;
+        List<BackupRecord> remove = BackupRetention.toRemove(records, retention.keepLast == null ? 7 : retention.keepLast,
+                Durations.parse("spec.retention.maxAge", retention.maxAge == null ? "30d" : retention.maxAge),
+                retention.pinned == null ? Set.of() : Set.copyOf(retention.pinned), now);
+        if (remove.isEmpty()) {
+            return;
+        }
+        BackupPolicyStatus.PruneReport report = new BackupPolicyStatus.PruneReport();
+        report.prunedAt = now.toString();
+        long freed = 0;
+        for (BackupRecord r : remove) {
+            freed += catalog.delete(r.backupId);
+            report.removed.add(r.backupId);
+        }
+        report.freedBytes = freed;
+        status.lastPrune = report;
+        events.normal(policy, "BackupsPruned", "retention removed " + report.removed.size() + " backup(s) "
+                + report.removed + ", " + freed + " bytes freed");
+        audit.record(policy, new io.dbaoperator.audit.AuditEvent(now, policy.getMetadata().getNamespace(),
+                policy.getKind(), policy.getMetadata().getName(), policy.getMetadata().getUid(), "retention", "prune",
+                "dba-operator", "succeeded", null, Map.of("removed", report.removed, "freedBytes", freed)));
     }
 
     static BackupStatusBuilder.JobOutcome outcome(Job job) {

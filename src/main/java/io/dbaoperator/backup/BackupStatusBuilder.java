@@ -49,8 +49,9 @@ public final class BackupStatusBuilder {
                             + newestFailedJob.name(), generation, now);
         } else if (newestFinished != null && newestFinished.state == BackupRecord.State.verified) {
             status.conditions = Conditions.set(status.conditions, ConditionType.LastBackupSucceeded, true,
-                    Reason.BackupVerified, "backup " + newestFinished.backupId + " verified ("
-                            + newestFinished.verification.method + "), " + newestFinished.storedBytes
+                    Reason.BackupVerified, "backup " + newestFinished.backupId + " verified"
+                            + (newestFinished.verification == null ? "" : " (" + newestFinished.verification.method
+                                    + ")") + ", " + newestFinished.storedBytes
                             + " bytes stored in " + location.apply(newestFinished.backupId), generation, now);
         } else if (newestFinished != null) {
             status.conditions = Conditions.set(status.conditions, ConditionType.LastBackupSucceeded, false,

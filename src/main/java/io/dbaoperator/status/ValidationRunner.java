@@ -68,10 +68,22 @@ public class ValidationRunner {
             desired.message = problem.message();
             onProblem.accept(desired, problem);
         } catch (KubernetesClientException e) {
+            if (e.getCode() == 409) {
+                throw e; // our own status write raced a change: decide again on fresh state
+            }
             problem = Problem.transientFault(Reason.InternalError, "the Kubernetes API answered HTTP " + e.getCode()
                     + " while validating; retrying");
             LOG.debugf(e, "validation of %s/%s hit the API server", resource.getMetadata().getNamespace(),
                     resource.getMetadata().getName());
+            desired.conditions = Conditions.set(desired.conditions, ConditionType.Validated, false, problem.reason(),
+                    problem.message(), generation, now);
+            onProblem.accept(desired, problem);
+        } catch (RuntimeException e) {
+            // a bug or an unexpected answer: say so in status instead of retrying silently
+            LOG.errorf(e, "reconcile of %s/%s failed", resource.getMetadata().getNamespace(),
+                    resource.getMetadata().getName());
+            problem = Problem.transientFault(Reason.InternalError, "unexpected " + e.getClass().getSimpleName()
+                    + " while reconciling (see the operator log); retrying with backoff");
             desired.conditions = Conditions.set(desired.conditions, ConditionType.Validated, false, problem.reason(),
                     problem.message(), generation, now);
             onProblem.accept(desired, problem);

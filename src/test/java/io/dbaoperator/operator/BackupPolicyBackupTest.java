@@ -95,6 +95,74 @@ class BackupPolicyBackupTest {
         }
     }
 
+    @io.quarkus.test.common.http.TestHTTPResource("/q/metrics")
+    java.net.URL metrics;
+
+    @Test
+    void theNewestVerifiedBackupIsAMetric() throws Exception {
+        anOnDemandBackupLandsInS3VerifiedAndStatusReportsItIfNotYet();
+        String text = new String(metrics.openStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(text).containsPattern("backup_completion_time_seconds\\{[^}]*namespace=\"backups\"[^}]*"
+                + "policy=\"on-demand\"[^}]*\\} [0-9.]+");
+        assertThat(text).containsPattern("backup_size_bytes\\{[^}]*policy=\"on-demand\"[^}]*\\} [0-9.E+]+");
+        assertThat(text).contains("backup_last_success_timestamp_seconds");
+    }
+
+    synchronized void anOnDemandBackupLandsInS3VerifiedAndStatusReportsItIfNotYet() {
+        if (get(BackupPolicy.class, NS, "on-demand") == null) {
+            anOnDemandBackupLandsInS3VerifiedAndStatusReportsIt();
+        }
+    }
+
+    @Test
+    void retentionRemovesExactlyWhatKeepLastAndMaxAgeLetGo() {
+        java.time.Instant now = java.time.Instant.now();
+        java.util.List<String> ids = new java.util.ArrayList<>();
+        try (S3Client s3 = S3Clients.create(new S3Location(TestS3.BUCKET, "it", java.net.URI.create(
+                TestS3.get().endpoint()), "us-east-1", true, TestS3.ACCESS_KEY_ID, TestS3.SECRET_ACCESS_KEY, null,
+                null))) {
+            BackupCatalog catalog = catalog(s3, "retained");
+            int[] daysAgo = { 6, 7, 8, 9, 10, 5, 20 };
+            BackupRecord.State[] states = { BackupRecord.State.verified, BackupRecord.State.verified,
+                    BackupRecord.State.verified, BackupRecord.State.verified, BackupRecord.State.verified,
+                    BackupRecord.State.failed, BackupRecord.State.verified };
+            for (int i = 0; i < daysAgo.length; i++) {
+                BackupRecord r = new BackupRecord();
+                r.backupId = BackupJobs.backupId(now.minus(java.time.Duration.ofDays(daysAgo[i]))
+                        .truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+                r.state = states[i];
+                r.namespace = NS;
+                r.policy = "retained";
+                String key = catalog.key(r.backupId, "base.tar.gz");
+                s3.putObject(software.amazon.awssdk.services.s3.model.PutObjectRequest.builder().bucket(TestS3.BUCKET)
+                        .key(key).build(), software.amazon.awssdk.core.sync.RequestBody.fromString("data" + i));
+                r.objects.add(new BackupRecord.StoredObject("base.tar.gz", key, 5, "x"));
+                catalog.write(r);
+                ids.add(r.backupId);
+            }
+            BackupPolicy p = policy("retained", "0 3 * * *");
+            p.getSpec().retention.keepLast = 2;
+            p.getSpec().retention.maxAge = "1d";
+            p.getSpec().retention.pinned = java.util.List.of(ids.get(6)); // the 20-day-old one
+            client.resource(p).create();
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60)).until(() -> {
+                BackupPolicy cur = get(BackupPolicy.class, NS, "retained");
+                return cur.getStatus() != null && cur.getStatus().lastPrune != null;
+            });
+            var prune = get(BackupPolicy.class, NS, "retained").getStatus().lastPrune;
+            // kept: the newest two verified (6 and 7 days), the pinned one; removed: 8, 9, 10 days and the failure
+            assertThat(prune.removed).containsExactlyInAnyOrder(ids.get(2), ids.get(3), ids.get(4), ids.get(5));
+            assertThat(prune.freedBytes).isEqualTo(4 * 5); // the 5-byte data object of each of the four
+            assertThat(catalog.list()).extracting(r -> r.backupId).containsExactlyInAnyOrder(ids.get(0), ids.get(1),
+                    ids.get(6));
+            for (String removed : prune.removed) {
+                assertThat(s3.listObjectsV2(software.amazon.awssdk.services.s3.model.ListObjectsV2Request.builder()
+                        .bucket(TestS3.BUCKET).prefix(catalog.key(removed, "")).build()).contents()).isEmpty();
+            }
+            OperatorAssertions.awaitEvent(NS, "retained", "Normal", "BackupsPruned");
+        }
+    }
+
     @Test
     void aScheduledBackupRunsWhenItComesDue() {
         client.resource(policy("every-minute", "* * * * *")).create();

@@ -33,9 +33,23 @@ public class BackupPolicyStatus extends OperatorStatus {
     @JsonPropertyDescription("The span of time a point-in-time restore can reach.")
     public RecoveryWindow recoveryWindow;
 
+    @JsonPropertyDescription("What retention removed last.")
+    public PruneReport lastPrune;
+
     @Override
     public Enum<?> phase() {
         return phase;
+    }
+
+    /** What a retention pass removed. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class PruneReport {
+        @JsonPropertyDescription("When the backups were removed (RFC 3339).")
+        public String prunedAt;
+        @JsonPropertyDescription("Ids of the removed backups.")
+        public List<String> removed = new ArrayList<>();
+        @JsonPropertyDescription("Bytes freed in object storage.")
+        public Long freedBytes;
     }
 
     /** The recovery window. */

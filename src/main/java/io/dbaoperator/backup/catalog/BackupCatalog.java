@@ -70,6 +70,23 @@ public final class BackupCatalog {
         }
     }
 
+    /**
+     * Removes one backup: its backup.json first, so the catalog never lists a backup whose data is going, then
+     * every object under its folder. Returns the bytes freed.
+     */
+    public long delete(String backupId) {
+        s3.deleteObject(software.amazon.awssdk.services.s3.model.DeleteObjectRequest.builder().bucket(location.bucket())
+                .key(key(backupId, RECORD)).build());
+        long freed = 0;
+        for (S3Object o : s3.listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(location.bucket())
+                .prefix(key(backupId, "")).build()).contents()) {
+            s3.deleteObject(software.amazon.awssdk.services.s3.model.DeleteObjectRequest.builder()
+                    .bucket(location.bucket()).key(o.key()).build());
+            freed += o.size();
+        }
+        return freed;
+    }
+
     /** Every backup of the policy, newest first. */
     public List<BackupRecord> list() {
         String prefix = location.key(namespace + "/" + policy + "/base/");
