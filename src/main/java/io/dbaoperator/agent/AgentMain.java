@@ -18,7 +18,8 @@ import io.dbaoperator.storage.S3Location;
  * Commands: {@code check} connects to the database (and to S3 when the Job has a bucket) and prints what it found;
  * {@code backup --namespace N --policy P --backup-id ID [--compression none|gzip|lz4|zstd]
  * [--compression-location client|server] [--level L] [--verify true|false]} takes a verified base backup to S3
- * ({@link BackupCommand}); {@code verify} with the same options verifies a stored backup again.
+ * ({@link BackupCommand}); {@code verify} with the same options verifies a stored backup again;
+ * {@code wal-archive --namespace N --policy P --slot S} archives WAL continuously ({@link WalArchiveCommand}).
  */
 public final class AgentMain {
 
@@ -40,6 +41,8 @@ public final class AgentMain {
                     return check(env, out);
                 case "backup":
                     return BackupCommand.run(BackupCommand.Options.parse(args), env, out);
+                case "wal-archive":
+                    return WalArchiveCommand.run(args, env, out);
                 case "verify":
                     return BackupCommand.reverify(BackupCommand.Options.parse(args), env, out);
                 default:

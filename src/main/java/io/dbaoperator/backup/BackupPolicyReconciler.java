@@ -45,7 +45,7 @@ import software.amazon.awssdk.services.s3.S3Client;
  * ({@code kubectl annotate bkp NAME dbaoperator.io/backup-now=$(date +%s) --overwrite}), and reports the backups
  * from the catalog the agent writes in object storage. A Job's end triggers a reconcile through the Job informer.
  * Retention removes what keepLast and maxAge together let go ({@link BackupRetention}). WAL archiving is not built
- * yet.
+ * with the policy: a Deployment running pg_receivewal on a replication slot ({@link WalArchiverDeployment}).
  */
 @ControllerConfiguration(name = "backuppolicy", generationAwareEventProcessing = false)
 public class BackupPolicyReconciler implements Reconciler<BackupPolicy> {
@@ -80,7 +80,12 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy> {
                 .withSecondaryToPrimaryMapper(job -> Set.of(new ResourceID(
                         job.getMetadata().getLabels().get(BackupJobs.POLICY_LABEL), job.getMetadata().getNamespace())))
                 .build();
-        return List.of(new InformerEventSource<>(jobs, context));
+        var archivers = InformerEventSourceConfiguration.from(io.fabric8.kubernetes.api.model.apps.Deployment.class,
+                BackupPolicy.class).withLabelSelector(BackupJobs.POLICY_LABEL)
+                .withSecondaryToPrimaryMapper(d -> Set.of(new ResourceID(
+                        d.getMetadata().getLabels().get(BackupJobs.POLICY_LABEL), d.getMetadata().getNamespace())))
+                .build();
+        return List.of(new InformerEventSource<>(jobs, context), new InformerEventSource<>(archivers, context));
     }
 
     @Override
@@ -90,6 +95,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy> {
         BackupPolicyStatus desired = StatusPatcher.copy(policy.getStatus(), BackupPolicyStatus.class);
         CronSchedule[] schedule = new CronSchedule[1];
         S3Location[] storage = new S3Location[1];
+        io.dbaoperator.postgres.ConnectionSettings[] database = new io.dbaoperator.postgres.ConnectionSettings[1];
         return runner.runThen(policy, desired, () -> {
             schedule[0] = CronSchedule.parse("spec.schedule", spec.schedule, spec.timeZone);
             if (spec.verification != null && spec.verification.restoreTest != null) {
@@ -97,6 +103,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy> {
                         spec.timeZone);
             }
             var db = checks.database(ns, spec.database, "spec.database");
+            database[0] = db.settings();
             if (!db.replication()) {
                 throw Problem.invalid(Reason.MissingPrivilege, "role " + db.settings().user() + " lacks the "
                         + "REPLICATION attribute that pg_basebackup and pg_receivewal need: run ALTER ROLE "
@@ -106,15 +113,18 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy> {
             storage[0] = checks.storage(ns, spec.storage, "spec.storage");
             return "database " + db.describe() + " and bucket " + storage[0].url(ns + "/"
                     + policy.getMetadata().getName()) + " answer";
-        }, (status, summary) -> backups(policy, status, schedule[0], storage[0]),
-                (status, problem) -> status.phase = problem.permanent() ? BackupPolicyPhase.Failed
-                        : status.phase == BackupPolicyPhase.Active ? BackupPolicyPhase.Degraded
-                                : BackupPolicyPhase.Pending);
+        }, (status, summary) -> backups(policy, status, schedule[0], storage[0], database[0]),
+                (status, problem) -> {
+                    status.phase = problem.permanent() ? BackupPolicyPhase.Failed
+                            : status.phase == BackupPolicyPhase.Active ? BackupPolicyPhase.Degraded
+                                    : BackupPolicyPhase.Pending;
+                    archiverWhileInvalid(policy, status);
+                });
     }
 
     /** Starts what is due, reads the catalog, fills status; returns when to look again. */
     private Duration backups(BackupPolicy policy, BackupPolicyStatus status, CronSchedule schedule,
-            S3Location storage) {
+            S3Location storage, io.dbaoperator.postgres.ConnectionSettings db) {
         BackupPolicySpec spec = policy.getSpec();
         String ns = policy.getMetadata().getNamespace();
         String name = policy.getMetadata().getName();
@@ -151,15 +161,6 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy> {
         if (decision.skipped() != null) {
             events.warning(policy, Reason.BackupSkipped.name(), decision.skipped());
         }
-        if (spec.walArchiving != null && Boolean.TRUE.equals(spec.walArchiving.enabled)) {
-            status.conditions = io.dbaoperator.status.Conditions.set(status.conditions,
-                    io.dbaoperator.status.ConditionType.WalArchiving, false, Reason.WalArchivingUnavailable,
-                    "WAL archiving is not available in this version of the operator: a restore can reach the end of a "
-                            + "base backup, not any point in time", policy.getMetadata().getGeneration(), now);
-        } else {
-            status.conditions = io.dbaoperator.status.Conditions.remove(status.conditions,
-                    io.dbaoperator.status.ConditionType.WalArchiving);
-        }
         status.lastScheduleTime = decision.newLastScheduleTime();
         status.lastOnDemandRequest = decision.newLastOnDemandRequest();
 
@@ -170,6 +171,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy> {
             prune(policy, status, catalog, records, now);
             records = catalog.list();
             metrics.record(ns, name, records);
+            walArchiving(policy, status, catalog, records, db, now);
             BackupStatusBuilder.apply(status, records, jobs.stream().map(BackupPolicyReconciler::outcome).toList(),
                     catalog::url, Boolean.TRUE.equals(spec.suspend), policy.getMetadata().getGeneration(), now);
         }
@@ -181,11 +183,106 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy> {
                         : "last backup " + status.lastBackup.backupId + " " + status.lastBackup.state + "; next at "
                                 + status.nextScheduleTime;
         Duration untilNext = next == null ? Duration.ofMinutes(10) : Duration.between(now, next.toInstant());
+        if (archivingEnabled(spec) && untilNext.compareTo(Duration.ofSeconds(30)) > 0) {
+            untilNext = Duration.ofSeconds(30); // the archiver's heartbeat is read, not pushed
+        }
         // while a backup runs, its Job's end arrives as an event; look again anyway in a minute for the catalog
         boolean running = records.stream().anyMatch(r -> r.state == BackupRecord.State.running
                 || r.state == BackupRecord.State.uploaded) || jobs.stream().anyMatch(j -> outcome(j).active());
         Duration requeue = running && untilNext.compareTo(Duration.ofMinutes(1)) > 0 ? Duration.ofMinutes(1) : untilNext;
         return requeue.isNegative() || requeue.isZero() ? Duration.ofSeconds(1) : requeue;
+    }
+
+    static boolean archivingEnabled(BackupPolicySpec spec) {
+        return spec.walArchiving != null && Boolean.TRUE.equals(spec.walArchiving.enabled);
+    }
+
+    /**
+     * Keeps the WAL archiver Deployment as the spec says, and reports it. Disabling archiving removes the Deployment
+     * and drops its replication slot, which would otherwise make the server keep WAL forever.
+     */
+    private void walArchiving(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog,
+            List<BackupRecord> records, io.dbaoperator.postgres.ConnectionSettings db, Instant now) {
+        String ns = policy.getMetadata().getNamespace();
+        String deploymentName = WalArchiverDeployment.name(policy.getMetadata().getName());
+        var existing = client.apps().deployments().inNamespace(ns).withName(deploymentName).get();
+        if (!archivingEnabled(policy.getSpec())) {
+            if (existing != null) {
+                client.apps().deployments().inNamespace(ns).withName(deploymentName).delete();
+                events.normal(policy, "WalArchivingStopped", "WAL archiving disabled: Deployment " + deploymentName
+                        + " removed");
+            }
+            if (existing != null || io.dbaoperator.status.Conditions.find(status.conditions,
+                    io.dbaoperator.status.ConditionType.WalArchiving).isPresent()) {
+                ReplicationSlots.dropIfInactive(db, WalArchiverDeployment.slot(policy));
+            }
+            status.conditions = io.dbaoperator.status.Conditions.remove(status.conditions,
+                    io.dbaoperator.status.ConditionType.WalArchiving);
+            status.recoveryWindow = null;
+            return;
+        }
+        var desired = WalArchiverDeployment.build(policy, agentImage);
+        String desiredHash = desired.getMetadata().getAnnotations().get(BackupJobs.SPEC_HASH);
+        if (existing == null) {
+            client.apps().deployments().inNamespace(ns).resource(desired).create();
+            events.normal(policy, "WalArchivingStarted", "WAL archiver Deployment " + deploymentName + " created on "
+                    + "slot " + WalArchiverDeployment.slot(policy));
+        } else if (existing.getMetadata().getAnnotations() == null
+                || !desiredHash.equals(existing.getMetadata().getAnnotations().get(BackupJobs.SPEC_HASH))) {
+            client.apps().deployments().inNamespace(ns).withName(deploymentName).edit(d -> {
+                d.getMetadata().setAnnotations(desired.getMetadata().getAnnotations());
+                d.setSpec(desired.getSpec());
+                return d;
+            });
+        }
+        WalArchivingStatus.apply(status, archiverProblem(ns, existing), catalog.walArchiver(), records,
+                policy.getMetadata().getGeneration(), now);
+    }
+
+    /**
+     * When the policy cannot be validated (its Secret changed, the database is unreachable), the archiver may be
+     * failing for the same reason: what the Deployment shows is still reported, so the condition never stays True
+     * on an archiver that stopped.
+     */
+    private void archiverWhileInvalid(BackupPolicy policy, BackupPolicyStatus status) {
+        if (!archivingEnabled(policy.getSpec())) {
+            return;
+        }
+        String ns = policy.getMetadata().getNamespace();
+        var d = client.apps().deployments().inNamespace(ns).withName(WalArchiverDeployment.name(
+                policy.getMetadata().getName())).get();
+        String problem = d == null ? null : archiverProblem(ns, d);
+        if (problem != null) {
+            status.conditions = io.dbaoperator.status.Conditions.set(status.conditions,
+                    io.dbaoperator.status.ConditionType.WalArchiving, false, Reason.WalArchiverNotRunning,
+                    "the WAL archiver is not running: " + problem, policy.getMetadata().getGeneration(),
+                    Instant.now());
+        }
+    }
+
+    /** Why the archiver pod is not ready, or null when it is. */
+    private String archiverProblem(String ns, io.fabric8.kubernetes.api.model.apps.Deployment d) {
+        if (d == null) {
+            return "its Deployment was just created";
+        }
+        if (d.getStatus() != null && Integer.valueOf(1).equals(d.getStatus().getReadyReplicas())) {
+            return null;
+        }
+        var pods = client.pods().inNamespace(ns).withLabels(d.getSpec().getSelector().getMatchLabels()).list()
+                .getItems();
+        for (var pod : pods) {
+            if (pod.getStatus() != null && pod.getStatus().getContainerStatuses() != null) {
+                for (var cs : pod.getStatus().getContainerStatuses()) {
+                    if (cs.getState() != null && cs.getState().getWaiting() != null
+                            && cs.getState().getWaiting().getReason() != null) {
+                        return "pod " + pod.getMetadata().getName() + " " + cs.getState().getWaiting().getReason()
+                                + " (" + cs.getState().getWaiting().getMessage() + "), " + cs.getRestartCount()
+                                + " restart(s); see kubectl logs " + pod.getMetadata().getName();
+                    }
+                }
+            }
+        }
+        return "Deployment " + d.getMetadata().getName() + " has no ready pod";
     }
 
     /** Applies retention, reports what it removed in status and as an Event. */

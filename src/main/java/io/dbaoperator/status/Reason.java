@@ -30,13 +30,17 @@ public enum Reason {
     VerificationFailed,
     BackupJobFailed,
     BackupSkipped,
-    WalArchivingUnavailable,
+    WalArchivingRunning,
+    WalArchiverStarting,
+    WalArchiverNotRunning,
+    WalArchiverStale,
     InternalError;
 
     /** Whether a condition or Event with this reason reports something wrong (a Warning). */
     public boolean isProblem() {
         return switch (this) {
-            case Validated, AwaitingApproval, Approved, BackupVerified, BackupRunning -> false;
+            case Validated, AwaitingApproval, Approved, BackupVerified, BackupRunning, WalArchivingRunning,
+                    WalArchiverStarting -> false;
             default -> true;
         };
     }

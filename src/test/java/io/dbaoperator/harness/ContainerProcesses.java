@@ -27,9 +27,30 @@ final class ContainerProcesses {
 
     private final KubernetesClient client;
     private final Set<Process> running = ConcurrentHashMap.newKeySet();
+    private final Path logDir;
 
     ContainerProcesses(KubernetesClient client) {
         this.client = client;
+        try {
+            this.logDir = java.nio.file.Files.createTempDirectory("test-kubelet-logs-");
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Where a pod's container output goes (kept after the pod ends, as a node keeps the last logs). */
+    Path logFile(String ns, String pod) {
+        return logDir.resolve(ns + "_" + pod + ".log");
+    }
+
+    /** A pod's output so far, or null when the pod never ran here. */
+    String podLog(String ns, String pod) {
+        Path f = logFile(ns, pod);
+        try {
+            return java.nio.file.Files.exists(f) ? java.nio.file.Files.readString(f) : null;
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /** Thrown when a container cannot be configured (a missing Secret or key): CreateContainerConfigError. */
@@ -39,9 +60,11 @@ final class ContainerProcesses {
         }
     }
 
-    Process start(String ns, Container container, Path log) throws ConfigError, IOException {
+    Process start(String ns, String pod, io.fabric8.kubernetes.api.model.PodSpec spec, Container container, Path log)
+            throws ConfigError, IOException {
         Map<String, String> env = env(ns, container);
-        ProcessBuilder pb = new ProcessBuilder(command(container)).redirectErrorStream(true)
+        List<String> command = withEmptyDirs(command(container), ns, pod, spec, container);
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().clear();
         pb.environment().put("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
@@ -51,6 +74,34 @@ final class ContainerProcesses {
         running.add(p);
         p.onExit().thenRun(() -> running.remove(p));
         return p;
+    }
+
+    /**
+     * emptyDir volumes: each mount gets a directory of its own for this pod, and arguments naming the mount path
+     * are pointed at it (a process here shares the machine's file system, a container would not).
+     */
+    private List<String> withEmptyDirs(List<String> command, String ns, String pod,
+            io.fabric8.kubernetes.api.model.PodSpec spec, Container container) throws IOException {
+        if (container.getVolumeMounts() == null || spec == null || spec.getVolumes() == null) {
+            return command;
+        }
+        List<String> result = new ArrayList<>(command);
+        for (var mount : container.getVolumeMounts()) {
+            boolean emptyDir = spec.getVolumes().stream().anyMatch(v -> v.getName().equals(mount.getName())
+                    && v.getEmptyDir() != null);
+            if (!emptyDir || mount.getMountPath().equals("/tmp")) {
+                continue;
+            }
+            Path dir = java.nio.file.Files.createDirectories(logDir.resolve(ns + "_" + pod + "_volumes")
+                    .resolve(mount.getName()));
+            for (int i = 0; i < result.size(); i++) {
+                String arg = result.get(i);
+                if (arg.equals(mount.getMountPath()) || arg.startsWith(mount.getMountPath() + "/")) {
+                    result.set(i, dir + arg.substring(mount.getMountPath().length()));
+                }
+            }
+        }
+        return result;
     }
 
     static List<String> command(Container container) {

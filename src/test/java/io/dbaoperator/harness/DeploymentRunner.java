@@ -139,15 +139,16 @@ final class DeploymentRunner implements AutoCloseable {
             long backoff = 10;
             while (!stopped) {
                 try {
-                    Path log = Files.createTempFile("pod-" + podName, ".log");
-                    process = processes.start(ns, spec.getSpec().getContainers().get(0), log);
+                    Path log = processes.logFile(ns, podName);
+                    long offset = Files.exists(log) ? Files.size(log) : 0;
+                    process = processes.start(ns, podName, spec.getSpec(), spec.getSpec().getContainers().get(0), log);
                     podStatus(ns, "Running", restarts, null, null);
                     deploymentStatus(ns, 1);
                     long started = System.nanoTime();
                     int exit = process.waitFor();
+                    String all = Files.readString(log, StandardCharsets.UTF_8);
                     logs.computeIfAbsent(ns + "/" + deployment.getMetadata().getName(), k -> new StringBuilder())
-                            .append(Files.readString(log, StandardCharsets.UTF_8));
-                    Files.deleteIfExists(log);
+                            .append(all.substring((int) Math.min(offset, all.length())));
                     if (stopped) {
                         break;
                     }

@@ -74,6 +74,11 @@ public final class TestKubelet implements AutoCloseable {
         deployments.start();
     }
 
+    /** What a pod wrote so far (kubectl logs), or null when no such pod ran here. */
+    public String podLog(String namespace, String pod) {
+        return processes.podLog(namespace, pod);
+    }
+
     /** What a Deployment's pod wrote (all restarts), for tests. */
     public String deploymentLogs(String namespace, String deployment) {
         return deployments.logs(namespace, deployment);
@@ -162,8 +167,8 @@ public final class TestKubelet implements AutoCloseable {
                 .build()).create();
         Long deadline = job.getSpec().getActiveDeadlineSeconds();
         try {
-            Path log = Files.createTempFile("pod-" + podName, ".log");
-            Process p = processes.start(ns, container, log);
+            Path log = processes.logFile(ns, podName);
+            Process p = processes.start(ns, podName, job.getSpec().getTemplate().getSpec(), container, log);
             boolean finished = p.waitFor(deadline == null ? 3600 : deadline, TimeUnit.SECONDS);
             if (!finished) {
                 p.destroyForcibly().waitFor();
@@ -171,7 +176,6 @@ public final class TestKubelet implements AutoCloseable {
             int exit = finished ? p.exitValue() : 137;
             logs.merge(ns + "/" + job.getMetadata().getName(), Files.readString(log, StandardCharsets.UTF_8),
                     (a, b) -> a + b);
-            Files.deleteIfExists(log);
             setPodStatus(ns, podName, exit == 0 ? "Succeeded" : "Failed", exit, null, null);
             return new Outcome(exit, finished ? null : "DeadlineExceeded");
         } catch (ContainerProcesses.ConfigError e) {

@@ -38,8 +38,9 @@ public final class TestKubernetes {
 
     public static synchronized TestKubernetes get() {
         if (instance == null) {
+            SandboxApiDispatcher dispatcher = new SandboxApiDispatcher(crds());
             KubernetesMockServer server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-                    new SandboxApiDispatcher(crds()), false);
+                    dispatcher, false);
             server.init(InetAddress.getLoopbackAddress(), 0);
             KubernetesClient client = server.createClient();
             for (CustomResourceDefinition crd : crds()) {
@@ -47,6 +48,7 @@ public final class TestKubernetes {
             }
             TestKubelet kubelet = new TestKubelet(client);
             kubelet.start();
+            dispatcher.podLogs(kubelet::podLog);
             instance = new TestKubernetes(server, client, kubelet);
             Runtime.getRuntime().addShutdownHook(new Thread(TestKubernetes::shutdown));
         }

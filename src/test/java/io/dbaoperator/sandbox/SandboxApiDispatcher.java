@@ -37,11 +37,17 @@ public class SandboxApiDispatcher extends KubernetesCrudDispatcher {
 
     private final ApiResources resources;
     private final OpenApiDocuments openApi;
+    private volatile java.util.function.BiFunction<String, String, String> podLogs = (ns, pod) -> null;
 
     public SandboxApiDispatcher(List<CustomResourceDefinition> crds) {
         super(List.of());
         this.resources = new ApiResources(crds);
         this.openApi = new OpenApiDocuments(resources);
+    }
+
+    /** Where `kubectl logs` reads a pod's output from: the kubelet that ran it. */
+    public void podLogs(java.util.function.BiFunction<String, String, String> source) {
+        this.podLogs = source;
     }
 
     @Override
@@ -102,6 +108,12 @@ public class SandboxApiDispatcher extends KubernetesCrudDispatcher {
             return doc == null ? json(404, status(404, "NotFound", "no such group version")) : json(200, doc);
         }
         String accept = request.getHeader("Accept");
+        if (seg.length == 7 && seg[0].equals("api") && seg[4].equals("pods") && seg[6].equals("log")) {
+            String text = podLogs.apply(seg[3], seg[5]);
+            return text == null ? json(404, status(404, "NotFound", "pods \"" + seg[5] + "\" not found"))
+                    : new MockResponse().setResponseCode(200).setHeader("Content-Type", "text/plain")
+                            .setBody(text.isEmpty() ? "\n" : text);
+        }
         if (query.contains("watch=true") && !"websocket".equalsIgnoreCase(request.getHeader("Upgrade"))) {
             return httpWatch(bare, query);
         }

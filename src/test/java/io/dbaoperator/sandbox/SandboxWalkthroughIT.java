@@ -132,7 +132,8 @@ class SandboxWalkthroughIT {
                 assertThat(out).contains("condition met").contains("s3://dba-test/backups/default/app-nightly/base/");
                 assertThat(jsonpath("bkp app-nightly", "{.status.lastBackup.verified}")).isEqualTo("true");
                 assertThat(jsonpath("bkp app-nightly", "{.status.conditions[?(@.type==\"WalArchiving\")].reason}"))
-                        .isEqualTo("WalArchivingUnavailable");
+                        .isIn("WalArchivingRunning", "WalArchiverStarting");
+                assertThat(out).contains("app-nightly-wal-archiver");
                 assertThat(out).containsPattern("app-nightly-\\d{8}t\\d{6}z");
             }
             if (block.contains("kubectl describe bkp")) {

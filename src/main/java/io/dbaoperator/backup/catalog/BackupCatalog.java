@@ -87,6 +87,27 @@ public final class BackupCatalog {
         return freed;
     }
 
+    /** The WAL archiver's heartbeat (wal/archiver.json), or null. */
+    public WalArchiverStatus walArchiver() {
+        try {
+            return JSON.readValue(s3.getObjectAsBytes(GetObjectRequest.builder().bucket(location.bucket())
+                    .key(location.key(namespace + "/" + policy + "/wal/archiver.json")).build()).asByteArray(),
+                    WalArchiverStatus.class);
+        } catch (NoSuchKeyException e) {
+            return null;
+        } catch (IOException e) {
+            throw new UncheckedIOException("wal/archiver.json is not valid JSON", e);
+        }
+    }
+
+    /** Keys of the archived WAL segments, in WAL order. */
+    public List<String> walSegments() {
+        String prefix = location.key(namespace + "/" + policy + "/wal/");
+        return s3.listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(location.bucket()).prefix(prefix)
+                .build()).contents().stream().map(S3Object::key)
+                .filter(k -> k.substring(prefix.length()).matches("[0-9A-F]{24}.*")).sorted().toList();
+    }
+
     /** Every backup of the policy, newest first. */
     public List<BackupRecord> list() {
         String prefix = location.key(namespace + "/" + policy + "/base/");

@@ -1,0 +1,65 @@
+package io.dbaoperator.backup;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+import io.dbaoperator.api.backup.BackupPolicyStatus;
+import io.dbaoperator.backup.catalog.BackupRecord;
+import io.dbaoperator.backup.catalog.WalArchiverStatus;
+import io.dbaoperator.status.ConditionType;
+import io.dbaoperator.status.Conditions;
+import io.dbaoperator.status.Reason;
+
+/**
+ * The WalArchiving condition and the recovery window, from the archiver Deployment's readiness and its heartbeat in
+ * object storage. A stopped or silent archiver is a False condition with the reason, never silence. Pure.
+ */
+public final class WalArchivingStatus {
+
+    /** A heartbeat older than this means the archiver is not working, whatever the pod says. */
+    static final Duration STALE = Duration.ofSeconds(60);
+
+    private WalArchivingStatus() {
+    }
+
+    /**
+     * @param podProblem why the archiver pod is not ready (e.g. CrashLoopBackOff: ...), or null when it is ready
+     */
+    public static void apply(BackupPolicyStatus status, String podProblem, WalArchiverStatus heartbeat,
+            List<BackupRecord> records, long generation, Instant now) {
+        Instant beat = heartbeat == null || heartbeat.updatedAt == null ? null : Instant.parse(heartbeat.updatedAt);
+        if (podProblem != null) {
+            status.conditions = Conditions.set(status.conditions, ConditionType.WalArchiving, false,
+                    Reason.WalArchiverNotRunning, "the WAL archiver is not running: " + podProblem, generation, now);
+        } else if (beat == null) {
+            status.conditions = Conditions.set(status.conditions, ConditionType.WalArchiving, false,
+                    Reason.WalArchiverStarting, "the WAL archiver started and has not reported yet", generation, now);
+        } else if (Duration.between(beat, now).compareTo(STALE) > 0 || !heartbeat.receiving) {
+            status.conditions = Conditions.set(status.conditions, ConditionType.WalArchiving, false,
+                    Reason.WalArchiverStale, "the WAL archiver's last heartbeat is from " + heartbeat.updatedAt
+                            + (heartbeat.receiving ? "" : " and pg_receivewal had stopped"), generation, now);
+        } else {
+            status.conditions = Conditions.set(status.conditions, ConditionType.WalArchiving, true,
+                    Reason.WalArchivingRunning, heartbeat.lastArchivedSegment == null
+                            ? "pg_receivewal streams on slot " + heartbeat.slot + "; no segment finished yet"
+                            : "segment " + heartbeat.lastArchivedSegment + " archived at " + heartbeat.lastArchivedAt
+                                    + " (" + heartbeat.segmentsArchived + " so far)", generation, now);
+        }
+        // a backup opens the window only if archived WAL continues where its own WAL ends
+        BackupRecord oldestVerified = records.stream().filter(r -> r.state == BackupRecord.State.verified)
+                .filter(r -> heartbeat != null && heartbeat.firstArchivedSegment != null && r.endWalFile != null
+                        && r.endWalFile.compareTo(heartbeat.firstArchivedSegment) >= 0)
+                .reduce((a, b) -> b).orElse(null);
+        if (heartbeat == null || heartbeat.lastArchivedAt == null || oldestVerified == null) {
+            status.recoveryWindow = null;
+            return;
+        }
+        BackupPolicyStatus.RecoveryWindow w = new BackupPolicyStatus.RecoveryWindow();
+        w.firstRecoverableTime = oldestVerified.completedAt;
+        w.lastRecoverableTime = heartbeat.lastArchivedAt;
+        w.archivingLagSeconds = Math.max(0, Duration.between(Instant.parse(heartbeat.lastArchivedAt), now)
+                .getSeconds());
+        status.recoveryWindow = w;
+    }
+}
