@@ -27,6 +27,8 @@ public final class AgentMain {
     }
 
     public static void main(String[] args) {
+        // the JBoss log manager is on the classpath (the operator's); say so before anything logs
+        System.setProperty("java.util.logging.manager", "org.jboss.logmanager.LogManager");
         System.exit(run(args, System.getenv(), System.out, System.err));
     }
 

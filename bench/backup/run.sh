@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Backup benchmark (prints figures, asserts nothing about time): the operator's agent next to
+#  (a) pg_basebackup -D - -Ft -X fetch | wc -c     the database side's ceiling
+#  (b) the same piped into a plain streaming upload the plainest pipeline into the same S3 server: aws s3 cp and
+#      boto3 cannot upload parts to S3Mock here (it closes the connection), so (b) is PlainStreamToS3.java,
+#      stdin to a multipart upload with the same AWS SDK, nothing else
+#  (c) pgBackRest and barman-cloud-backup           when installed (Debian: pgbackrest, barman-cli-cloud)
+# on pgbench databases of the given scales, into one S3 server (S3Mock) on this machine.
+# Usage: bench/backup/run.sh [scale ...]      (default: 100 300)   Needs: postgresql-15, awscli, /usr/bin/time
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SCALES=("${@:-100 300}"); [ $# -gt 0 ] || SCALES=(100 300)
+BIN=/usr/lib/postgresql/15/bin
+WORK=$(mktemp -d /tmp/dba-bench-XXXX); chmod 755 "$WORK"
+PGPORT=55432; S3PORT=59000; S3TLS=59443; BUCKET=bench
+export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret AWS_DEFAULT_REGION=us-east-1
+RESULTS="$WORK/results.md"
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+cleanup() { as_pg "$BIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true; kill "${S3PID:-0}" 2>/dev/null || true; }
+trap cleanup EXIT
+
+./mvnw -B -q -DskipTests package >/dev/null
+./mvnw -B -q dependency:build-classpath -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=runtime >/dev/null
+CP="target/classes:$(cat "$WORK/cp.txt")"
+AWS=$(command -v /usr/bin/aws || command -v aws)
+S3MOCK=$(ls ~/.m2/repository/com/adobe/testing/s3mock/5.2.0/s3mock-5.2.0-exec.jar)
+
+java -Xmx512m -jar "$S3MOCK" --http.port=$S3PORT --server.port=$S3TLS \
+  --com.adobe.testing.s3mock.store.initial-buckets=$BUCKET --com.adobe.testing.s3mock.store.root="$WORK/s3" \
+  --logging.level.root=WARN > "$WORK/s3mock.log" 2>&1 & S3PID=$!
+until curl -sf -o /dev/null -I "http://127.0.0.1:$S3PORT/$BUCKET"; do sleep 1; done
+
+[ "$(id -u)" = 0 ] && chown postgres "$WORK"
+as_pg "$BIN/initdb" -D "$WORK/pg" -U postgres -A trust --no-sync >/dev/null
+cat >> "$WORK/pg/postgresql.conf" <<CONF
+port = $PGPORT
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$WORK'
+shared_buffers = 512MB
+max_wal_size = 4GB
+wal_level = replica
+archive_mode = on
+archive_command = '/bin/true'
+CONF
+as_pg "$BIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w start >/dev/null
+export PGHOST=127.0.0.1 PGPORT PGUSER=postgres
+
+secs() { python3 -c "import time; print(f'{time.time():.3f}')"; }
+row() { printf '| %s | %s | %s | %s | %s | %s |\n' "$@" | tee -a "$RESULTS"; }
+mb() { python3 -c "print(f'{$1/1048576:.0f}')"; }
+rss() { local kb; kb=$(tail -1 "$1" 2>/dev/null); [[ "$kb" =~ ^[0-9]+$ ]] && echo $(( kb / 1024 )) || echo "?"; }
+
+echo "# backup benchmark, $(date -u +%FT%TZ), $(nproc) cores" > "$RESULTS"
+for SCALE in "${SCALES[@]}"; do
+  as_pg "$BIN/dropdb" --if-exists -h 127.0.0.1 -p $PGPORT bench 2>/dev/null || true
+  "$BIN/createdb" bench; "$BIN/pgbench" -i -q -s "$SCALE" bench >/dev/null 2>&1
+  "$BIN/psql" -qAt -c checkpoint bench
+  DBSIZE=$("$BIN/psql" -qAt -c "select sum(pg_database_size(datname)) from pg_database")
+  echo | tee -a "$RESULTS"
+  echo "## pgbench scale $SCALE: $(mb "$DBSIZE") MB in the cluster" | tee -a "$RESULTS"
+  row "tool" "compression" "wall s" "database MB/s" "stored MB" "peak RSS MB"
+  row "---" "---" "---:" "---:" "---:" "---:"
+  for COMP in ${COMPRESSIONS:-none server-lz4 server-zstd}; do
+    FLAG=(); [ "$COMP" = none ] || FLAG=(--compress="$COMP")
+    MANIFEST=(); [ "$COMP" = none ] || MANIFEST=(--no-manifest)
+    t0=$(secs); BYTES=$("$BIN/pg_basebackup" -D - -Ft -X fetch -c fast "${FLAG[@]}" "${MANIFEST[@]}" | wc -c); t1=$(secs)
+    W=$(python3 -c "print(f'{$t1-$t0:.1f}')"); row "(a) pg_basebackup \| wc -c" "$COMP" "$W" "$(python3 -c "print(f'{$DBSIZE/1048576/($t1-$t0):.0f}')")" "$(mb "$BYTES")" "-"
+    t0=$(secs); "$BIN/pg_basebackup" -D - -Ft -X fetch -c fast "${FLAG[@]}" "${MANIFEST[@]}" | \
+      /usr/bin/time -f "%M" -o "$WORK/rss" java -Xmx192m -cp "$CP" bench/backup/PlainStreamToS3.java "http://127.0.0.1:$S3PORT" "$BUCKET" "plain/$SCALE-$COMP.tar"; t1=$(secs)
+    W=$(python3 -c "print(f'{$t1-$t0:.1f}')"); row "(b) pg_basebackup \| plain SDK multipart" "$COMP" "$W" "$(python3 -c "print(f'{$DBSIZE/1048576/($t1-$t0):.0f}')")" "$(mb "$BYTES")" "$(rss "$WORK/rss")"
+    ALG=${COMP#server-}; LOC=server; [ "$COMP" = none ] && { ALG=none; LOC=client; }
+    ID=$(date -u +%Y%m%dT%H%M%SZ)
+    t0=$(secs)
+    env -i PATH="$PATH" HOME="$HOME" DBA_DB_host=127.0.0.1 DBA_DB_port=$PGPORT DBA_DB_dbname=bench DBA_DB_user=postgres \
+      DBA_DB_password=x DBA_S3_BUCKET=$BUCKET DBA_S3_PREFIX=agent DBA_S3_ENDPOINT="http://127.0.0.1:$S3PORT" \
+      DBA_S3_PATH_STYLE=true DBA_S3_ACCESS_KEY_ID=bench DBA_S3_SECRET_ACCESS_KEY=bench-secret \
+      /usr/bin/time -f "%M" -o "$WORK/rss" java -Xmx192m -cp "$CP" io.dbaoperator.agent.AgentMain backup --namespace bench \
+      --policy "s$SCALE" --backup-id "$ID" --compression "$ALG" --compression-location "$LOC" --verify false >/dev/null 2>"$WORK/agent.err" \
+      || { echo "agent failed:"; tail -5 "$WORK/agent.err"; }
+    t1=$(secs)
+    STORED=$("$AWS" --endpoint-url "http://127.0.0.1:$S3PORT" s3 ls --recursive "s3://$BUCKET/agent/bench/s$SCALE/base/$ID/" | awk '{s+=$3} END {print s+0}')
+    W=$(python3 -c "print(f'{$t1-$t0:.1f}')"); row "agent (stream + upload + catalog)" "$COMP" "$W" "$(python3 -c "print(f'{$DBSIZE/1048576/($t1-$t0):.0f}')")" "$(mb "$STORED")" "$(rss "$WORK/rss")"
+    ID2=$(date -u +%Y%m%dT%H%M%SZ); sleep 1; ID2=$(date -u +%Y%m%dT%H%M%SZ)
+    t0=$(secs)
+    env -i PATH="$PATH" HOME="$HOME" DBA_DB_host=127.0.0.1 DBA_DB_port=$PGPORT DBA_DB_dbname=bench DBA_DB_user=postgres \
+      DBA_DB_password=x DBA_S3_BUCKET=$BUCKET DBA_S3_PREFIX=agent DBA_S3_ENDPOINT="http://127.0.0.1:$S3PORT" \
+      DBA_S3_PATH_STYLE=true DBA_S3_ACCESS_KEY_ID=bench DBA_S3_SECRET_ACCESS_KEY=bench-secret TMPDIR="$WORK" \
+      /usr/bin/time -f "%M" -o "$WORK/rss" java -Xmx192m -Djava.io.tmpdir="$WORK" -cp "$CP" io.dbaoperator.agent.AgentMain backup \
+      --namespace bench --policy "v$SCALE" --backup-id "$ID2" --compression "$ALG" --compression-location "$LOC" >"$WORK/agent.out" 2>"$WORK/agent.err" \
+      || { echo "agent failed:"; tail -3 "$WORK/agent.err"; cat "$WORK/agent.out"; \
+           "$AWS" --endpoint-url "http://127.0.0.1:$S3PORT" s3 cp "s3://$BUCKET/agent/bench/v$SCALE/base/$ID2/backup.json" - | grep -E '"(error|method|pgVerifybackupOutput)"'; }
+    t1=$(secs)
+    W=$(python3 -c "print(f'{$t1-$t0:.1f}')"); row "agent, then verified (read back, unpack, check)" "$COMP" "$W" "$(python3 -c "print(f'{$DBSIZE/1048576/($t1-$t0):.0f}')")" "$(mb "$STORED")" "$(rss "$WORK/rss")"
+    "$AWS" --endpoint-url "http://127.0.0.1:$S3PORT" s3 rm --recursive --quiet "s3://$BUCKET/" || true
+  done
+  if command -v pgbackrest >/dev/null; then
+    mkdir -p "$WORK/pgbr"; [ "$(id -u)" = 0 ] && chown postgres "$WORK/pgbr"
+    cat > "$WORK/pgbackrest.conf" <<CONF
+[global]
+repo1-type=s3
+repo1-s3-endpoint=127.0.0.1
+repo1-s3-bucket=$BUCKET
+repo1-s3-region=us-east-1
+repo1-s3-key=bench
+repo1-s3-key-secret=bench-secret
+repo1-s3-uri-style=path
+repo1-s3-verify-tls=n
+repo1-storage-port=$S3TLS
+repo1-path=/pgbackrest
+log-path=$WORK/pgbr
+lock-path=$WORK/pgbr
+start-fast=y
+archive-check=n
+[bench]
+pg1-path=$WORK/pg
+pg1-port=$PGPORT
+pg1-socket-path=$WORK
+CONF
+    chmod 644 "$WORK/pgbackrest.conf"
+    if as_pg pgbackrest --config="$WORK/pgbackrest.conf" --stanza=bench stanza-create >/dev/null 2>"$WORK/pgbr.err"; then
+      t0=$(secs); as_pg /usr/bin/time -f "%M" -o "$WORK/pgbr/rss" pgbackrest --config="$WORK/pgbackrest.conf" --stanza=bench --type=full --compress-type=lz4 backup >/dev/null 2>>"$WORK/pgbr.err" && t1=$(secs) && \
+        row "pgBackRest 2.45" "lz4" "$(python3 -c "print(f'{$t1-$t0:.1f}')")" "$(python3 -c "print(f'{$DBSIZE/1048576/($t1-$t0):.0f}')")" "-" "$(rss "$WORK/pgbr/rss")" \
+        || row "pgBackRest 2.45" "lz4" "failed: $(tail -1 "$WORK/pgbr.err")" "" "" ""
+    else
+      row "pgBackRest 2.45" "lz4" "not run: $(tail -1 "$WORK/pgbr.err" | cut -c1-80)" "" "" ""
+    fi
+  fi
+  if command -v barman-cloud-backup >/dev/null && [ -n "${BENCH_BARMAN:-}" ]; then
+    t0=$(secs)
+    if /usr/bin/time -f "%M" -o "$WORK/rss" barman-cloud-backup --endpoint-url "http://127.0.0.1:$S3PORT" -h 127.0.0.1 -p $PGPORT -U postgres \
+        "s3://$BUCKET/barman" bench >/dev/null 2>"$WORK/barman.err"; then
+      t1=$(secs); row "barman-cloud-backup 3.4" "none" "$(python3 -c "print(f'{$t1-$t0:.1f}')")" "$(python3 -c "print(f'{$DBSIZE/1048576/($t1-$t0):.0f}')")" "-" "$(rss "$WORK/rss")"
+    else
+      row "barman-cloud-backup 3.4" "none" "failed: $(tail -1 "$WORK/barman.err" | cut -c1-80)" "" "" ""
+    fi
+  fi
+  "$AWS" --endpoint-url "http://127.0.0.1:$S3PORT" s3 rm --recursive --quiet "s3://$BUCKET/" || true
+done
+echo "barman-cloud-backup: not run by default (boto3 UploadPart is refused by S3Mock here); BENCH_BARMAN=1 tries it" | tee -a "$RESULTS"
+echo; echo "results: $RESULTS"
