@@ -198,12 +198,7 @@ final class BackupCommand {
             command.addAll(List.of("--manifest-checksums", "SHA256"));
         }
         ProcessBuilder pb = new ProcessBuilder(command);
-        pb.environment().put("PGPASSWORD", db.password() == null ? "" : db.password());
-        pb.environment().put("PGAPPNAME", "dba-operator-backup");
-        pb.environment().put("PGDATABASE", db.dbname());
-        if (db.sslMode() != null) {
-            pb.environment().put("PGSSLMODE", db.sslMode());
-        }
+        PostgresTools.clientEnvironment(pb, db, "dba-operator-backup");
         Process p = pb.start();
         ByteArrayOutputStream stderr = new ByteArrayOutputStream();
         Thread errReader = new Thread(() -> copyBounded(p.getErrorStream(), stderr), "pg_basebackup-stderr");

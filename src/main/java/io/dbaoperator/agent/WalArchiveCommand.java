@@ -150,11 +150,7 @@ final class WalArchiveCommand {
                     "--no-loop", "--verbose"));
         }
         ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
-        pb.environment().put("PGPASSWORD", db.password() == null ? "" : db.password());
-        pb.environment().put("PGAPPNAME", "dba-operator-wal-archiver");
-        if (db.sslMode() != null) {
-            pb.environment().put("PGSSLMODE", db.sslMode());
-        }
+        PostgresTools.clientEnvironment(pb, db, "dba-operator-wal-archiver");
         return pb.start();
     }
 

@@ -35,6 +35,16 @@ public final class PostgresTools {
                 + "programs, e.g. postgresql-client-15)");
     }
 
+    /** Gives a libpq client program (pg_basebackup, pg_receivewal) the credentials, through its environment only. */
+    public static void clientEnvironment(ProcessBuilder pb, ConnectionSettings db, String applicationName) {
+        pb.environment().put("PGPASSWORD", db.password() == null ? "" : db.password());
+        pb.environment().put("PGAPPNAME", applicationName);
+        pb.environment().put("PGDATABASE", db.dbname());
+        if (db.sslMode() != null) {
+            pb.environment().put("PGSSLMODE", db.sslMode());
+        }
+    }
+
     /** The first host and port of a libpq host list ("h1:5432,h2:5432"). */
     public static String[] firstHostAndPort(ConnectionSettings settings) {
         String first = settings.hosts().split(",")[0];

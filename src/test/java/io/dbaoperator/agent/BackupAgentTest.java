@@ -20,7 +20,6 @@ import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.operator.Fixtures;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
-import io.dbaoperator.storage.S3Settings;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
@@ -54,9 +53,7 @@ class BackupAgentTest {
         wrong.put("uri", wrong.get("uri").replace(Fixtures.REPLICATION_PASSWORD, "wrong-password"));
         Fixtures.secret(client, NS, "wrong-replication", wrong);
         Fixtures.secret(client, NS, "backup-s3", Fixtures.s3Keys());
-        S3Location l = S3Settings.validate(Fixtures.storage("backup-s3"), "storage");
-        storage = new S3Location(l.bucket(), l.prefix(), l.endpoint(), l.region(), true,
-                io.dbaoperator.harness.TestS3.ACCESS_KEY_ID, io.dbaoperator.harness.TestS3.SECRET_ACCESS_KEY, null, null);
+        storage = Fixtures.s3Location();
     }
 
     static Job run(String name, String secret, String... args) {

@@ -24,7 +24,6 @@ import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.harness.TestS3;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
-import io.dbaoperator.storage.S3Settings;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -60,9 +59,7 @@ class BackupPolicyBackupTest {
     }
 
     static BackupCatalog catalog(S3Client s3, String policy) {
-        S3Location l = S3Settings.validate(Fixtures.storage("backup-s3"), "s");
-        return new BackupCatalog(s3, new S3Location(l.bucket(), l.prefix(), l.endpoint(), l.region(), true,
-                TestS3.ACCESS_KEY_ID, TestS3.SECRET_ACCESS_KEY, null, null), NS, policy);
+        return new BackupCatalog(s3, Fixtures.s3Location(), NS, policy);
     }
 
     @Test
@@ -86,9 +83,7 @@ class BackupPolicyBackupTest {
                 + last.backupId);
         assertThat(client.batch().v1().jobs().inNamespace(NS)
                 .withName(BackupJobs.jobName("on-demand", last.backupId)).get()).isNotNull();
-        try (S3Client s3 = S3Clients.create(new S3Location(TestS3.BUCKET, "it", java.net.URI.create(
-                TestS3.get().endpoint()), "us-east-1", true, TestS3.ACCESS_KEY_ID, TestS3.SECRET_ACCESS_KEY, null,
-                null))) {
+        try (S3Client s3 = S3Clients.create(Fixtures.s3Location())) {
             BackupRecord r = catalog(s3, "on-demand").read(last.backupId);
             assertThat(r.state).isEqualTo(BackupRecord.State.verified);
             assertThat(r.objects).extracting(o -> o.name).containsExactly("base.tar.gz", "backup_manifest");
@@ -118,9 +113,7 @@ class BackupPolicyBackupTest {
     void retentionRemovesExactlyWhatKeepLastAndMaxAgeLetGo() {
         java.time.Instant now = java.time.Instant.now();
         java.util.List<String> ids = new java.util.ArrayList<>();
-        try (S3Client s3 = S3Clients.create(new S3Location(TestS3.BUCKET, "it", java.net.URI.create(
-                TestS3.get().endpoint()), "us-east-1", true, TestS3.ACCESS_KEY_ID, TestS3.SECRET_ACCESS_KEY, null,
-                null))) {
+        try (S3Client s3 = S3Clients.create(Fixtures.s3Location())) {
             BackupCatalog catalog = catalog(s3, "retained");
             int[] daysAgo = { 6, 7, 8, 9, 10, 5, 20 };
             BackupRecord.State[] states = { BackupRecord.State.verified, BackupRecord.State.verified,

@@ -55,6 +55,12 @@ public final class Fixtures {
         return new DatabaseRef(secret);
     }
 
+    /** The location {@link #storage} names, with the harness's keys, for reading what the operator wrote. */
+    public static io.dbaoperator.storage.S3Location s3Location() {
+        return new io.dbaoperator.storage.S3Location(TestS3.BUCKET, "it", java.net.URI.create(TestS3.get().endpoint()),
+                "us-east-1", true, TestS3.ACCESS_KEY_ID, TestS3.SECRET_ACCESS_KEY, null, null);
+    }
+
     public static S3Storage storage(String secret) {
         S3Storage s = new S3Storage();
         s.bucket = TestS3.BUCKET;

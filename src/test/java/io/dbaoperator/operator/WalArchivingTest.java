@@ -79,8 +79,7 @@ class WalArchivingTest {
         String slot = WalArchiverDeployment.slot(created);
         awaitCondition(BackupPolicy.class, NS, "archived", "LastBackupSucceeded", "True");
 
-        S3Location l = new S3Location(TestS3.BUCKET, "it", java.net.URI.create(TestS3.get().endpoint()), "us-east-1",
-                true, TestS3.ACCESS_KEY_ID, TestS3.SECRET_ACCESS_KEY, null, null);
+        S3Location l = Fixtures.s3Location();
         try (S3Client s3 = S3Clients.create(l)) {
             BackupCatalog catalog = new BackupCatalog(s3, l, NS, "archived");
             await().atMost(Duration.ofSeconds(60)).until(() -> slotExists(slot));
