@@ -22,8 +22,13 @@ public final class OperatorAssertions {
     /** Waits until the resource's condition {@code type} has {@code status}; returns it. */
     public static <R extends CustomResource<?, ? extends OperatorStatus>> Condition awaitCondition(Class<R> kind,
             String ns, String name, String type, String status) {
+        return awaitCondition(kind, ns, name, type, status, Duration.ofSeconds(60));
+    }
+
+    public static <R extends CustomResource<?, ? extends OperatorStatus>> Condition awaitCondition(Class<R> kind,
+            String ns, String name, String type, String status, Duration atMost) {
         Condition[] found = new Condition[1];
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+        await().atMost(atMost).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
             R r = TestKubernetes.get().client().resources(kind).inNamespace(ns).withName(name).get();
             assertThat(r).as("%s %s/%s", kind.getSimpleName(), ns, name).isNotNull();
             assertThat(r.getStatus()).as("status of %s", name).isNotNull();
