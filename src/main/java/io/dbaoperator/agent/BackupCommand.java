@@ -105,14 +105,8 @@ final class BackupCommand {
                 record.completedAt = Instant.now().toString();
                 record.durationSeconds = seconds(started);
                 record.storedBytes = record.objects.stream().mapToLong(x -> x.size).sum();
-                if (!o.verify() || record.verification.passed()) {
-                    record.state = o.verify() ? BackupRecord.State.verified : BackupRecord.State.uploaded;
-                } else {
-                    record.state = BackupRecord.State.failed;
-                    record.errorReason = "VerificationFailed";
-                    record.error = !record.verification.checksumsMatch
-                            ? "the stored objects do not match the SHA-256 recorded at upload"
-                            : "pg_verifybackup failed: " + record.verification.pgVerifybackupOutput;
+                if (o.verify()) {
+                    applyVerification(record);
                 }
                 catalog.write(record);
                 out.println("{\"backupId\":\"" + record.backupId + "\",\"state\":\"" + record.state + "\",\"sizeBytes\":"
@@ -142,16 +136,21 @@ final class BackupCommand {
             }
             record.objects.removeIf(x -> BackupCatalog.MANIFEST.equals(x.name));
             BackupVerifier.verify(s3, storage, catalog, record, env);
-            boolean good = record.verification.passed();
-            record.state = good ? BackupRecord.State.verified : BackupRecord.State.failed;
-            record.errorReason = good ? null : "VerificationFailed";
-            record.error = good ? null : !record.verification.checksumsMatch
-                    ? "the stored objects do not match the SHA-256 recorded at upload"
-                    : "pg_verifybackup failed: " + record.verification.pgVerifybackupOutput;
+            applyVerification(record);
             catalog.write(record);
             out.println("{\"backupId\":\"" + record.backupId + "\",\"state\":\"" + record.state + "\"}");
-            return good ? 0 : 1;
+            return record.state == BackupRecord.State.verified ? 0 : 1;
         }
+    }
+
+    /** A verified backup, or a failed one saying which check failed; from the verification just run. */
+    private static void applyVerification(BackupRecord record) {
+        boolean good = record.verification.passed();
+        record.state = good ? BackupRecord.State.verified : BackupRecord.State.failed;
+        record.errorReason = good ? null : "VerificationFailed";
+        record.error = good ? null : !record.verification.checksumsMatch
+                ? "the stored objects do not match the SHA-256 recorded at upload"
+                : "pg_verifybackup failed: " + record.verification.pgVerifybackupOutput;
     }
 
     private static void fail(BackupCatalog catalog, BackupRecord record, Instant started, String reason, String error) {

@@ -167,9 +167,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy> {
         List<BackupRecord> records;
         try (S3Client s3 = S3Clients.create(storage)) {
             BackupCatalog catalog = new BackupCatalog(s3, storage, ns, name);
-            records = catalog.list();
-            prune(policy, status, catalog, records, now);
-            records = catalog.list();
+            records = prune(policy, status, catalog, catalog.list(), now);
             metrics.record(ns, name, records);
             walArchiving(policy, status, catalog, records, db, now);
             BackupStatusBuilder.apply(status, records, jobs.stream().map(BackupPolicyReconciler::outcome).toList(),
@@ -285,15 +283,18 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy> {
         return "Deployment " + d.getMetadata().getName() + " has no ready pod";
     }
 
-    /** Applies retention, reports what it removed in status and as an Event. */
-    private void prune(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog,
+    /**
+     * Applies retention, reports what it removed in status and as an Event, and returns the backups that remain
+     * (the catalog is not listed again: that is one read per backup).
+     */
+    private List<BackupRecord> prune(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog,
             List<BackupRecord> records, Instant now) {
         var retention = policy.getSpec().retention;
         List<BackupRecord> remove = BackupRetention.toRemove(records, retention.keepLast == null ? 7 : retention.keepLast,
                 Durations.parse("spec.retention.maxAge", retention.maxAge == null ? "30d" : retention.maxAge),
                 retention.pinned == null ? Set.of() : Set.copyOf(retention.pinned), now);
         if (remove.isEmpty()) {
-            return;
+            return records;
         }
         BackupPolicyStatus.PruneReport report = new BackupPolicyStatus.PruneReport();
         report.prunedAt = now.toString();
@@ -309,6 +310,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy> {
         audit.record(policy, new io.dbaoperator.audit.AuditEvent(now, policy.getMetadata().getNamespace(),
                 policy.getKind(), policy.getMetadata().getName(), policy.getMetadata().getUid(), "retention", "prune",
                 "dba-operator", "succeeded", null, Map.of("removed", report.removed, "freedBytes", freed)));
+        return records.stream().filter(r -> !report.removed.contains(r.backupId)).toList();
     }
 
     static BackupStatusBuilder.JobOutcome outcome(Job job) {
