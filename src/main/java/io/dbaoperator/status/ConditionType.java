@@ -12,6 +12,8 @@ public enum ConditionType {
     LastBackupSucceeded,
     /** WAL archiving runs and keeps up. */
     WalArchiving,
+    /** The migration was rehearsed on staging (expand, backfill, rollback, contract) and passed. */
+    Rehearsed,
     /** The last scheduled restore test passed. */
     RestoreTestPassed
 }

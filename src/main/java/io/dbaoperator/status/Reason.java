@@ -34,13 +34,30 @@ public enum Reason {
     WalArchiverStarting,
     WalArchiverNotRunning,
     WalArchiverStale,
+    SyntaxError,
+    LintFailed,
+    RehearsalPassed,
+    RehearsalFailed,
+    WaitingForDatabase,
+    BackupRequested,
+    BackupReady,
+    InProgress,
+    Throttled,
+    Paused,
+    CutoverPending,
+    StepFailed,
+    ChecksumMismatch,
+    RollingBack,
+    RolledBack,
+    MigrationCompleted,
     InternalError;
 
     /** Whether a condition or Event with this reason reports something wrong (a Warning). */
     public boolean isProblem() {
         return switch (this) {
             case Validated, AwaitingApproval, Approved, BackupVerified, BackupRunning, WalArchivingRunning,
-                    WalArchiverStarting -> false;
+                    WalArchiverStarting, RehearsalPassed, WaitingForDatabase, BackupRequested, BackupReady, InProgress,
+                    Throttled, Paused, CutoverPending, RollingBack, MigrationCompleted -> false;
             default -> true;
         };
     }

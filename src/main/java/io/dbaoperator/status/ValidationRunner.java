@@ -51,6 +51,16 @@ public class ValidationRunner {
     public <R extends CustomResource<?, S>, S extends OperatorStatus> UpdateControl<R> runThen(R resource, S desired,
             Supplier<String> validate, java.util.function.BiFunction<S, String, Duration> onValid,
             BiConsumer<S, Problem> onProblem) {
+        return runThen(resource, desired, validate, onValid, onProblem, new java.util.ArrayList<>());
+    }
+
+    /**
+     * As {@link #runThen}, recording {@code audit} (which {@code onValid} may fill) once the status that reflects
+     * it is written.
+     */
+    public <R extends CustomResource<?, S>, S extends OperatorStatus> UpdateControl<R> runThen(R resource, S desired,
+            Supplier<String> validate, java.util.function.BiFunction<S, String, Duration> onValid,
+            BiConsumer<S, Problem> onProblem, java.util.List<io.dbaoperator.audit.AuditEvent> audit) {
         long generation = resource.getMetadata().getGeneration() == null ? 0 : resource.getMetadata().getGeneration();
         Instant now = Instant.now();
         Problem problem;
@@ -88,7 +98,7 @@ public class ValidationRunner {
                     problem.message(), generation, now);
             onProblem.accept(desired, problem);
         }
-        writer.write(resource, desired);
+        writer.write(resource, desired, audit);
         UpdateControl<R> control = UpdateControl.noUpdate();
         if (problem == null) {
             return requeue == null ? control : control.rescheduleAfter(requeue);

@@ -37,6 +37,7 @@ public class DatabaseMigrationSpec {
             + " && self.lockTimeout == oldSelf.lockTimeout && self.maxLockRetries == oldSelf.maxLockRetries"
             + " && (has(self.statementTimeout) == has(oldSelf.statementTimeout)) && (!has(self.statementTimeout) || self.statementTimeout == oldSelf.statementTimeout)"
             + " && self.approval == oldSelf.approval"
+            + " && self.rollbackOnFailure == oldSelf.rollbackOnFailure && self.indexBuildTimeout == oldSelf.indexBuildTimeout"
             + " && (has(self.lint) == has(oldSelf.lint)) && (!has(self.lint) || self.lint == oldSelf.lint)";
 
     @Required
@@ -83,6 +84,17 @@ public class DatabaseMigrationSpec {
     @Pattern(Patterns.DURATION)
     @JsonPropertyDescription("statement_timeout for each statement; none when empty (CREATE INDEX CONCURRENTLY may be long).")
     public String statementTimeout;
+
+    @Default("2h")
+    @Pattern(Patterns.DURATION)
+    @JsonPropertyDescription("Budget of each CONCURRENTLY statement (its lock_timeout and statement_timeout): it waits "
+            + "for older transactions without blocking the application, so it gets longer than lockTimeout.")
+    public String indexBuildTimeout = "2h";
+
+    @Default("true")
+    @JsonPropertyDescription("Run the rollback SQL when expand or backfill fails. Contract failures are never rolled "
+            + "back automatically (the old columns may be gone): the migration stops in Failed.")
+    public Boolean rollbackOnFailure = true;
 
     @Default("{}")
     @JsonPropertyDescription("Which steps wait for a person.")

@@ -31,6 +31,26 @@ public class DatabaseMigrationStatus extends GatedStatus {
     @JsonPropertyDescription("Backfill progress.")
     public BackfillProgress backfill;
 
+    @JsonPropertyDescription("The staging rehearsal's result.")
+    public Rehearsal rehearsal;
+
+    @JsonPropertyDescription("The on-demand backup this migration asked its BackupPolicy for.")
+    public BackupRequest backupRequest;
+
+    @JsonPropertyDescription("What the operator saw of the cutover (mode Auto).")
+    public CutoverProgress cutover;
+
+    @JsonPropertyDescription("Summary of the migration log; every statement with its duration, retries and outcome "
+            + "is in the ConfigMap it names and in dba_operator.migration_history in the database.")
+    public MigrationLog log;
+
+    @JsonPropertyDescription("The step that failed (e.g. expand#2), when the migration failed while running.")
+    public String failedStep;
+
+    @JsonPropertyDescription("Set to true (kubectl patch --subresource=status) to roll the migration back: the "
+            + "rollback SQL runs with the same lock discipline. Allowed until contract starts.")
+    public Boolean rollbackRequested;
+
     @Override
     public Enum<?> phase() {
         return phase;
@@ -56,12 +76,60 @@ public class DatabaseMigrationStatus extends GatedStatus {
     public static class LintFinding {
         @JsonPropertyDescription("Rule id, e.g. require-concurrent-index-creation.")
         public String rule;
-        @JsonPropertyDescription("error, warning or info.")
+        @JsonPropertyDescription("error (the migration stops before touching anything), warning or info.")
         public String severity;
+        @JsonPropertyDescription("The step the statement belongs to: expand, contract or rollback.")
+        public String step;
         @JsonPropertyDescription("The statement the finding is about.")
         public String statement;
         @JsonPropertyDescription("What is wrong and the safe alternative.")
         public String message;
+    }
+
+    /** The staging rehearsal. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Rehearsal {
+        @JsonPropertyDescription("Passed or Failed.")
+        public String result;
+        @JsonPropertyDescription("What ran and, on failure, the database's message.")
+        public String message;
+        @JsonPropertyDescription("When the rehearsal finished (RFC 3339).")
+        public String finishedAt;
+        @JsonPropertyDescription("How long the rehearsal took, in milliseconds.")
+        public Long durationMs;
+    }
+
+    /** An on-demand backup request. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class BackupRequest {
+        @JsonPropertyDescription("The value written to the policy's dbaoperator.io/backup-now annotation.")
+        public String requestId;
+        @JsonPropertyDescription("When it was asked for (RFC 3339).")
+        public String requestedAt;
+    }
+
+    /** Cutover observation. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class CutoverProgress {
+        @JsonPropertyDescription("The Deployment's generation when the schema became ready; a rollout must follow it.")
+        public Long baselineGeneration;
+        @JsonPropertyDescription("The generation seen fully rolled out.")
+        public Long rolledOutGeneration;
+        @JsonPropertyDescription("When that rollout was first seen complete (RFC 3339).")
+        public String rolledOutAt;
+    }
+
+    /** The migration log, summarised. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class MigrationLog {
+        @JsonPropertyDescription("Statements applied so far.")
+        public Integer applied;
+        @JsonPropertyDescription("Lock-timeout retries so far.")
+        public Integer retries;
+        @JsonPropertyDescription("The last statement run, with its outcome and duration.")
+        public String last;
+        @JsonPropertyDescription("ConfigMap holding the whole log.")
+        public String configMap;
     }
 
     /** Backfill progress. */

@@ -1,0 +1,200 @@
+package io.dbaoperator.migration;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.function.BooleanSupplier;
+
+import org.jboss.logging.Logger;
+
+import io.dbaoperator.api.migration.DatabaseMigrationSpec;
+import io.dbaoperator.sql.Identifiers;
+import io.dbaoperator.sql.QualifiedName;
+
+/**
+ * The backfill: key-ordered batches, each its own short transaction that also advances the history row's
+ * {@code last_key} and {@code rows_done}, so a batch is committed with its progress or not at all, and a restarted
+ * operator resumes after the last committed batch without touching a row twice. Works in slices: at most
+ * {@code sliceLength} per call, so the reconciler can write progress to status, honour {@code paused}, and yield.
+ * Batches wait while a replica replays more than {@code maxReplicationLag} behind.
+ */
+public final class Backfill {
+
+    private static final Logger LOG = Logger.getLogger(Backfill.class);
+
+    private final DatabaseMigrationSpec.Backfill spec;
+    private final QualifiedName table;
+    private final Duration lockTimeout;
+    private final int maxLockRetries;
+    private final Duration pause;
+    private final Duration maxLag;
+
+    public Backfill(DatabaseMigrationSpec.Backfill spec, Duration lockTimeout, int maxLockRetries, Duration pause,
+            Duration maxLag) {
+        this.spec = spec;
+        this.table = QualifiedName.parse(spec.table);
+        this.lockTimeout = lockTimeout;
+        this.maxLockRetries = maxLockRetries;
+        this.pause = pause;
+        this.maxLag = maxLag;
+    }
+
+    /** The backfill as the plan shows it (and checksums it). */
+    public static String describe(DatabaseMigrationSpec.Backfill b) {
+        return "UPDATE " + b.table + " SET " + b.set + (b.where == null ? "" : " WHERE " + b.where) + " -- in batches of "
+                + b.batchSize + " ordered by " + b.keyColumn;
+    }
+
+    /** The batch statement: one key range of at most batchSize matching rows, and the key it ended at. */
+    String batchSql(boolean first) {
+        String key = Identifiers.quote(spec.keyColumn);
+        String t = table.quoted();
+        String filter = (first ? "" : key + " > ?") + (spec.where == null ? ""
+                : (first ? "" : " AND ") + "(" + spec.where + ")");
+        return "WITH dba_batch AS (SELECT " + key + " AS dba_key FROM " + t + (filter.isEmpty() ? "" : " WHERE " + filter)
+                + " ORDER BY " + key + " LIMIT " + spec.batchSize + "), dba_updated AS (UPDATE " + t + " SET "
+                + spec.set + " FROM dba_batch WHERE " + t + "." + key + " = dba_batch.dba_key RETURNING " + t + "."
+                + key + " AS dba_key) SELECT count(*), max(dba_key)::text FROM dba_updated";
+    }
+
+    /** Progress after a slice. */
+    public record Progress(long rowsDone, long rowsEstimated, String lastKey, boolean finished, double rowsPerSecond,
+            String throttled) {
+    }
+
+    /** Rows the backfill is expected to touch: the planner's estimate, or an exact count on small tables. */
+    public long estimate(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT c.reltuples::bigint FROM pg_class c "
+                + "WHERE c.oid = to_regclass(?)")) {
+            ps.setString(1, table.quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                long reltuples = rs.next() ? rs.getLong(1) : -1;
+                if (reltuples >= 100_000) {
+                    return reltuples;
+                }
+            }
+        }
+        try (var s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT count(*) FROM " + table.quoted()
+                        + (spec.where == null ? "" : " WHERE (" + spec.where + ")"))) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /**
+     * Runs batches until done, the slice ends, or {@code stop} says so (paused). Returns the progress as committed.
+     */
+    public Progress slice(Connection c, String migrationId, MigrationPlan.Planned planned, Duration sliceLength,
+            BooleanSupplier stop) throws SQLException, StepFailedException {
+        MigrationStore.Entry entry = MigrationStore.find(c, migrationId, planned.id()).orElse(null);
+        if (entry == null) {
+            MigrationStore.startBackfill(c, migrationId, planned, estimate(c));
+            entry = MigrationStore.find(c, migrationId, planned.id()).orElseThrow();
+        }
+        if (!entry.checksum().equals(planned.checksum())) {
+            throw new StepFailedException(planned.id(), "the backfill was started with checksum " + entry.checksum()
+                    + " but the spec now says " + planned.checksum() + ": a running backfill must not be edited",
+                    null, 0, false);
+        }
+        long done = entry.rowsDone() == null ? 0 : entry.rowsDone();
+        long estimated = entry.rowsEstimated() == null ? 0 : entry.rowsEstimated();
+        String lastKey = entry.lastKey();
+        if ("applied".equals(entry.outcome())) {
+            return new Progress(done, estimated, lastKey, true, 0, null);
+        }
+        Instant sliceEnd = Instant.now().plus(sliceLength);
+        long sliceRows = 0;
+        long sliceStart = System.nanoTime();
+        while (Instant.now().isBefore(sliceEnd) && !stop.getAsBoolean()) {
+            String lag = replicationLag(c);
+            if (lag != null) {
+                return new Progress(done, estimated, lastKey, false, rate(sliceRows, sliceStart), lag);
+            }
+            Batch b = batch(c, migrationId, planned, lastKey);
+            if (b.rows == 0) {
+                MigrationStore.finishBackfill(c, migrationId);
+                return new Progress(done, estimated, lastKey, true, rate(sliceRows, sliceStart), null);
+            }
+            done += b.rows;
+            sliceRows += b.rows;
+            lastKey = b.lastKey;
+            sleep(pause);
+        }
+        return new Progress(done, estimated, lastKey, false, rate(sliceRows, sliceStart), null);
+    }
+
+    private record Batch(long rows, String lastKey) {
+    }
+
+    private Batch batch(Connection c, String migrationId, MigrationPlan.Planned planned, String lastKey)
+            throws SQLException, StepFailedException {
+        String sql = batchSql(lastKey == null);
+        for (int attempt = 1;; attempt++) {
+            long start = System.nanoTime();
+            c.setAutoCommit(false);
+            try (var s = c.createStatement()) {
+                s.execute("SET LOCAL lock_timeout = " + lockTimeout.toMillis());
+                try (PreparedStatement ps = c.prepareStatement(sql)) {
+                    if (lastKey != null) {
+                        ps.setObject(1, lastKey, Types.OTHER);
+                    }
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        long rows = rs.getLong(1);
+                        String key = rs.getString(2);
+                        MigrationStore.recordBatch(c, migrationId, rows, key, (System.nanoTime() - start) / 1_000_000);
+                        c.commit();
+                        return new Batch(rows, key);
+                    }
+                }
+            } catch (SQLException e) {
+                c.rollback();
+                boolean lock = StatementRunner.LOCK_NOT_AVAILABLE.equals(e.getSQLState())
+                        || StatementRunner.DEADLOCK.equals(e.getSQLState());
+                if (lock && attempt <= maxLockRetries) {
+                    sleep(StatementRunner.backoff(attempt));
+                    continue;
+                }
+                String message = "backfill batch after key " + lastKey + " failed: " + StatementRunner.serverMessage(e);
+                LOG.info(message);
+                throw new StepFailedException(planned.id(), message, e.getSQLState(), StatementRunner.position(e), lock);
+            } finally {
+                c.setAutoCommit(true);
+            }
+        }
+    }
+
+    /** A message when some replica replays further behind than allowed, else null. */
+    private String replicationLag(Connection c) throws SQLException {
+        try (var s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT application_name, "
+                + "extract(epoch FROM replay_lag) FROM pg_stat_replication WHERE replay_lag IS NOT NULL "
+                + "ORDER BY replay_lag DESC LIMIT 1")) {
+            if (rs.next() && rs.getDouble(2) * 1000 > maxLag.toMillis()) {
+                return "replica " + rs.getString(1) + " replays " + Math.round(rs.getDouble(2)) + " s behind (more "
+                        + "than maxReplicationLag " + maxLag.toSeconds() + " s): waiting";
+            }
+        }
+        return null;
+    }
+
+    private static double rate(long rows, long startNanos) {
+        double seconds = (System.nanoTime() - startNanos) / 1e9;
+        return seconds <= 0 ? 0 : rows / seconds;
+    }
+
+    private static void sleep(Duration d) {
+        if (d.isZero()) {
+            return;
+        }
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,276 @@
+package io.dbaoperator.migration;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+import io.dbaoperator.api.migration.DatabaseMigrationSpec;
+import io.dbaoperator.api.migration.DatabaseMigrationStatus.LintFinding;
+import io.dbaoperator.approval.PlanDigest;
+import io.dbaoperator.migration.LintRule.Severity;
+import io.dbaoperator.sql.Catalog;
+import io.dbaoperator.sql.Classification;
+import io.dbaoperator.sql.QualifiedName;
+import io.dbaoperator.sql.SqlParser;
+import io.dbaoperator.sql.SqlSyntaxException;
+import io.dbaoperator.sql.Statement;
+
+/**
+ * Plans a migration: parses the SQL of every step, classifies each statement against the live catalog, and lints it.
+ * Pure apart from the {@link Catalog} it is given, so every rule is testable without a database.
+ */
+public final class MigrationPlanner {
+
+    private MigrationPlanner() {
+    }
+
+    /** Thrown for SQL that cannot be parsed; {@code position} is 0-based in the step's SQL. */
+    public static final class PlanningException extends RuntimeException {
+        private final String step;
+        private final int position;
+
+        PlanningException(String step, SqlSyntaxException cause) {
+            super(cause.getMessage(), cause);
+            this.step = step;
+            this.position = cause.position();
+        }
+
+        public String step() {
+            return step;
+        }
+
+        public int position() {
+            return position;
+        }
+    }
+
+    public static MigrationPlan plan(DatabaseMigrationSpec spec, Catalog catalog) {
+        Map<String, String> overrides = overrides(spec.lint);
+        List<MigrationPlan.Planned> planned = new ArrayList<>();
+        List<LintFinding> findings = new ArrayList<>();
+        Set<QualifiedName> created = new HashSet<>();
+        Set<String> createdUniqueIndexes = new HashSet<>();
+        addStep(MigrationPlan.EXPAND, spec.expand, catalog, planned, findings, created, createdUniqueIndexes, overrides);
+        if (spec.backfill != null) {
+            planned.add(backfillStatement(spec.backfill));
+        }
+        // contract and rollback run against the expanded schema: what expand created exists then
+        Set<QualifiedName> none = new HashSet<>();
+        addStep(MigrationPlan.CONTRACT, spec.contract, catalog, planned, findings, none, createdUniqueIndexes,
+                overrides);
+        addStep(MigrationPlan.ROLLBACK, spec.rollback, catalog, planned, findings, none, createdUniqueIndexes,
+                overrides);
+        Map<String, Object> digestInput = new LinkedHashMap<>();
+        digestInput.put("statements", planned.stream().map(MigrationPlan.Planned::toStatus).toList());
+        digestInput.put("backfill", spec.backfill);
+        digestInput.put("lockTimeout", spec.lockTimeout);
+        digestInput.put("maxLockRetries", spec.maxLockRetries);
+        digestInput.put("statementTimeout", spec.statementTimeout);
+        return new MigrationPlan(List.copyOf(planned), List.copyOf(findings), PlanDigest.of(digestInput));
+    }
+
+    /** The backfill as one planned statement, so its definition is checksummed like SQL. */
+    static MigrationPlan.Planned backfillStatement(DatabaseMigrationSpec.Backfill b) {
+        String sql = Backfill.describe(b);
+        var classification = new Classification(io.dbaoperator.sql.LockLevel.ROW_EXCLUSIVE, false, false, true,
+                List.of(QualifiedName.parse(b.table)));
+        return new MigrationPlan.Planned(MigrationPlan.BACKFILL, MigrationPlan.BACKFILL,
+                new Statement.Dml(sql, 0, "update", QualifiedName.parse(b.table), b.where != null), classification,
+                PlanDigest.sha256(sql));
+    }
+
+    private static void addStep(String step, DatabaseMigrationSpec.SqlStep sql, Catalog catalog,
+            List<MigrationPlan.Planned> planned, List<LintFinding> findings, Set<QualifiedName> created,
+            Set<String> createdUniqueIndexes, Map<String, String> overrides) {
+        if (sql == null || sql.sql == null) {
+            return;
+        }
+        List<Statement> statements;
+        try {
+            statements = SqlParser.parseScript(sql.sql);
+        } catch (SqlSyntaxException e) {
+            throw new PlanningException(step, e);
+        }
+        int n = 0;
+        for (Statement s : statements) {
+            n++;
+            Classification c = Classification.of(s, catalog);
+            planned.add(new MigrationPlan.Planned(step, step + "#" + n, s, c, PlanDigest.sha256(s.sql().strip())));
+            new Linter(step, s, catalog, created, createdUniqueIndexes, overrides, findings).lint();
+            if (s instanceof Statement.CreateTable t) {
+                created.add(t.table());
+            }
+            if (s instanceof Statement.CreateIndex i && i.unique() && i.name() != null) {
+                createdUniqueIndexes.add(i.name());
+            }
+        }
+    }
+
+    private static Map<String, String> overrides(DatabaseMigrationSpec.Lint lint) {
+        Map<String, String> o = new LinkedHashMap<>();
+        if (lint != null && lint.allow != null) {
+            lint.allow.forEach(id -> o.put(id.trim().toLowerCase(Locale.ROOT), Severity.info.name()));
+        }
+        if (lint != null && lint.errors != null) {
+            lint.errors.forEach(id -> o.put(id.trim().toLowerCase(Locale.ROOT), Severity.error.name()));
+        }
+        return o;
+    }
+
+    /** Rule ids in spec.lint that no rule has. */
+    public static List<String> unknownRules(DatabaseMigrationSpec.Lint lint) {
+        List<String> unknown = new ArrayList<>();
+        if (lint != null) {
+            for (List<String> ids : java.util.Arrays.asList(lint.errors, lint.allow)) {
+                if (ids != null) {
+                    ids.stream().filter(id -> LintRule.byId(id).isEmpty()).forEach(unknown::add);
+                }
+            }
+        }
+        return unknown;
+    }
+
+    private record Linter(String step, Statement statement, Catalog catalog, Set<QualifiedName> created,
+            Set<String> createdUniqueIndexes, Map<String, String> overrides, List<LintFinding> findings) {
+
+        void lint() {
+            if (statement instanceof Statement.CreateIndex s) {
+                if (!s.concurrently() && existing(s.table())) {
+                    report(LintRule.REQUIRE_CONCURRENT_INDEX_CREATION, null);
+                }
+            } else if (statement instanceof Statement.DropIndex s) {
+                if (!s.concurrently()) {
+                    report(LintRule.REQUIRE_CONCURRENT_INDEX_DELETION, null);
+                }
+            } else if (statement instanceof Statement.AlterTable s) {
+                s.actions().forEach(a -> alter(s.table(), a));
+            } else if (statement instanceof Statement.DropTable s) {
+                if (s.tables().stream().anyMatch(this::existing) || !step.equals(MigrationPlan.EXPAND)) {
+                    report(LintRule.BAN_DROP_TABLE, dropSeverity());
+                }
+            } else if (statement instanceof Statement.Truncate) {
+                report(LintRule.BAN_TRUNCATE, null);
+            } else if (statement instanceof Statement.SetVariable s) {
+                if (s.name().equals("lock_timeout") && (s.value() == null || isZero(s.value()))) {
+                    report(LintRule.REQUIRE_LOCK_TIMEOUT, null);
+                }
+            } else if (statement instanceof Statement.Dml s) {
+                if (!s.verb().equals("insert") && !step.equals(MigrationPlan.ROLLBACK)
+                        && (s.table() == null || existing(s.table()))) {
+                    report(LintRule.UNBATCHED_DML, null);
+                }
+            } else if (statement instanceof Statement.TransactionControl) {
+                report(LintRule.TRANSACTION_CONTROL, null);
+            } else if (statement instanceof Statement.Other o) {
+                if (!o.verb().startsWith("COMMENT") && !o.verb().startsWith("SELECT") && !o.verb().startsWith("ANALYZE") && !o.verb().startsWith("GRANT")
+                        && !o.verb().startsWith("REVOKE") && !o.verb().startsWith("CREATE SCHEMA")
+                        && !o.verb().startsWith("CREATE FUNCTION") && !o.verb().startsWith("CREATE OR")
+                        && !o.verb().startsWith("CREATE VIEW") && !o.verb().startsWith("CREATE SEQUENCE")
+                        && !o.verb().startsWith("CREATE EXTENSION") && !o.verb().startsWith("CREATE TYPE")) {
+                    report(LintRule.UNRECOGNISED_STATEMENT, null);
+                }
+            }
+        }
+
+        private void alter(QualifiedName table, Statement.AlterAction action) {
+            boolean existing = existing(table);
+            if (action instanceof Statement.DropColumn) {
+                report(LintRule.BAN_DROP_COLUMN, dropSeverity());
+                return;
+            }
+            if (!existing) {
+                return; // a table this migration creates has no readers to block yet
+            }
+            if (action instanceof Statement.AddColumn a) {
+                if (a.notNull() && a.defaultExpression() == null && !a.identity() && !a.generatedStored()) {
+                    report(LintRule.ADDING_REQUIRED_FIELD, null);
+                }
+                if (a.volatileDefault() || a.identity() || a.generatedStored()) {
+                    report(LintRule.ADDING_FIELD_WITH_VOLATILE_DEFAULT, null);
+                }
+                if (a.unique() || a.primaryKey()) {
+                    report(LintRule.DISALLOWED_UNIQUE_CONSTRAINT, null);
+                }
+                if (a.references() != null) {
+                    report(LintRule.ADDING_FOREIGN_KEY, null);
+                }
+            } else if (action instanceof Statement.AlterColumnType a) {
+                boolean rewrites = catalog.columnType(table, a.column())
+                        .map(from -> io.dbaoperator.sql.TypeChanges.rewrites(from, a.type(), a.using())).orElse(true);
+                if (rewrites) {
+                    report(LintRule.CHANGING_COLUMN_TYPE, null, catalog.columnType(table, a.column())
+                            .map(from -> " (" + a.column() + ": " + from + " -> " + a.type() + ")").orElse(""));
+                }
+            } else if (action instanceof Statement.AddConstraint a) {
+                if ((a.kind().equals("CHECK") || a.kind().equals("FOREIGN KEY")) && !a.notValid()) {
+                    report(LintRule.CONSTRAINT_MISSING_NOT_VALID, null);
+                }
+                if (a.kind().equals("FOREIGN KEY")) {
+                    report(LintRule.ADDING_FOREIGN_KEY, null);
+                }
+                if (a.kind().equals("UNIQUE") || a.kind().equals("PRIMARY KEY") || a.kind().equals("EXCLUDE")) {
+                    if (a.usingIndex() == null) {
+                        report(LintRule.DISALLOWED_UNIQUE_CONSTRAINT, null);
+                    } else if (!createdUniqueIndexes.contains(a.usingIndex()) && !catalog.indexExists(a.usingIndex(),
+                            true)) {
+                        report(LintRule.DISALLOWED_UNIQUE_CONSTRAINT, null, " (USING INDEX " + a.usingIndex()
+                                + " names no valid unique index created before it)");
+                    }
+                }
+            } else if (action instanceof Statement.SetNotNull a) {
+                if (!catalog.hasNotNullCheck(table, a.column())) {
+                    report(LintRule.SETTING_NOT_NULLABLE_FIELD, null);
+                }
+            } else if (action instanceof Statement.RenameColumn) {
+                if (catalog.tableInUse(table)) {
+                    report(LintRule.RENAMING_COLUMN, null);
+                }
+            } else if (action instanceof Statement.RenameTable) {
+                if (catalog.tableInUse(table)) {
+                    report(LintRule.RENAMING_TABLE, null);
+                }
+            }
+        }
+
+        /** Drops are what contract is for (still gated), and what rollback undoes expand with. */
+        private Severity dropSeverity() {
+            return switch (step) {
+                case MigrationPlan.CONTRACT -> Severity.warning;
+                case MigrationPlan.ROLLBACK -> Severity.info;
+                default -> null;
+            };
+        }
+
+        private boolean existing(QualifiedName table) {
+            return !created.contains(table) && catalog.tableExists(table);
+        }
+
+        private static boolean isZero(String value) {
+            String v = value.trim().replace("'", "");
+            return v.equals("0") || v.matches("0+\\s*(ms|s|min)?");
+        }
+
+        private void report(LintRule rule, Severity stepSeverity) {
+            report(rule, stepSeverity, "");
+        }
+
+        private void report(LintRule rule, Severity stepSeverity, String detail) {
+            Severity severity = stepSeverity == null ? rule.defaultSeverity() : stepSeverity;
+            String override = overrides.get(rule.id());
+            if (override != null) {
+                severity = Severity.valueOf(override);
+            }
+            LintFinding f = new LintFinding();
+            f.rule = rule.id();
+            f.severity = severity.name();
+            f.step = step;
+            f.statement = statement.sql();
+            f.message = rule.advice() + detail;
+            findings.add(f);
+        }
+    }
+}

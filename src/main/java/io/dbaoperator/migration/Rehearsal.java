@@ -1,0 +1,99 @@
+package io.dbaoperator.migration;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+
+import io.dbaoperator.api.migration.DatabaseMigrationSpec;
+import io.dbaoperator.postgres.ConnectionSettings;
+import io.dbaoperator.postgres.PostgresConnector;
+
+/**
+ * The whole migration on staging before production: expand, backfill, then the rollback (it must undo them: the
+ * second expand would fail on what it left), then expand, backfill and contract again, so staging ends where
+ * production will. Runs with the production lock discipline and its own history ids, so an interrupted rehearsal
+ * resumes where it stopped.
+ */
+final class Rehearsal {
+
+    /** A staging backfill gets this long before the rehearsal is called failed. */
+    static final Duration BACKFILL_BUDGET = Duration.ofMinutes(10);
+
+    record Result(boolean passed, String message, long millis) {
+    }
+
+    private final ConnectionSettings staging;
+    private final String id;
+    private final MigrationPlan plan;
+    private final DatabaseMigrationSpec spec;
+    private final StatementRunner.Settings settings;
+    private final Duration pause;
+
+    Rehearsal(ConnectionSettings staging, String id, MigrationPlan plan, DatabaseMigrationSpec spec,
+            StatementRunner.Settings settings, Duration pause) {
+        this.staging = staging;
+        this.id = id;
+        this.plan = plan;
+        this.spec = spec;
+        this.settings = settings;
+        this.pause = pause;
+    }
+
+    Result run() throws SQLException {
+        long start = System.nanoTime();
+        try (Connection c = PostgresConnector.open(staging, "dba-operator/rehearsal/" + id)) {
+            if (!MigrationStore.tryLock(c)) {
+                return new Result(false, "another migration holds the staging database's advisory lock; try again",
+                        0);
+            }
+            MigrationStore.ensureSchema(c);
+            StatementRunner runner = new StatementRunner(settings);
+            String first = id + "@rehearsal/1";
+            String second = id + "@rehearsal/2";
+            String stage = "expand";
+            try {
+                step(c, runner, first, MigrationPlan.EXPAND);
+                stage = "backfill";
+                backfill(c, first);
+                stage = "rollback";
+                step(c, runner, first, MigrationPlan.ROLLBACK);
+                stage = "expand after rollback (the rollback must undo expand completely)";
+                step(c, runner, second, MigrationPlan.EXPAND);
+                stage = "backfill after rollback";
+                backfill(c, second);
+                stage = "contract";
+                step(c, runner, second, MigrationPlan.CONTRACT);
+            } catch (StepFailedException e) {
+                return new Result(false, "on staging, " + stage + ": " + e.getMessage(), millis(start));
+            }
+            int statements = plan.statements().size();
+            return new Result(true, "on staging: expand, backfill, rollback, expand, backfill and contract ran ("
+                    + statements + " statements) in " + millis(start) + " ms", millis(start));
+        }
+    }
+
+    private void step(Connection c, StatementRunner runner, String historyId, String step)
+            throws SQLException, StepFailedException {
+        for (MigrationPlan.Planned p : plan.step(step)) {
+            runner.run(c, historyId, p);
+        }
+    }
+
+    private void backfill(Connection c, String historyId) throws SQLException, StepFailedException {
+        if (spec.backfill == null) {
+            return;
+        }
+        MigrationPlan.Planned planned = plan.step(MigrationPlan.BACKFILL).get(0);
+        Backfill b = new Backfill(spec.backfill, settings.lockTimeout(), settings.maxLockRetries(), pause,
+                Duration.ofDays(365));
+        Backfill.Progress p = b.slice(c, historyId, planned, BACKFILL_BUDGET, () -> false);
+        if (!p.finished()) {
+            throw new StepFailedException(planned.id(), "the staging backfill did not finish within "
+                    + BACKFILL_BUDGET.toMinutes() + " minutes (" + p.rowsDone() + " rows)", "timeout", 0, false);
+        }
+    }
+
+    private static long millis(long start) {
+        return (System.nanoTime() - start) / 1_000_000;
+    }
+}

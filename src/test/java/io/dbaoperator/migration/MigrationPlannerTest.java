@@ -1,0 +1,132 @@
+package io.dbaoperator.migration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+import io.dbaoperator.api.migration.DatabaseMigrationSpec;
+import io.dbaoperator.api.migration.DatabaseMigrationStatus.LintFinding;
+import io.dbaoperator.sql.Catalog;
+import io.dbaoperator.sql.QualifiedName;
+
+/** Each lint rule fires on its unsafe form and stays quiet on the safe alternative. */
+class MigrationPlannerTest {
+
+    /** "users" exists, is in use, has email varchar(100); "existing_unique" is a valid unique index. */
+    static final Catalog CATALOG = new Catalog() {
+        @Override
+        public boolean tableExists(QualifiedName table) {
+            return table.name().equals("users") || table.name().equals("orgs");
+        }
+
+        @Override
+        public java.util.Optional<String> columnType(QualifiedName table, String column) {
+            return column.equals("email") ? java.util.Optional.of("character varying(100)") : java.util.Optional.empty();
+        }
+
+        @Override
+        public boolean tableInUse(QualifiedName table) {
+            return tableExists(table);
+        }
+
+        @Override
+        public boolean indexExists(String name, boolean unique) {
+            return name.equals("existing_unique");
+        }
+
+        @Override
+        public boolean hasNotNullCheck(QualifiedName table, String column) {
+            return column.equals("checked");
+        }
+    };
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "require-concurrent-index-creation | CREATE INDEX users_email ON users (email) | CREATE INDEX CONCURRENTLY users_email ON users (email)",
+        "require-concurrent-index-deletion | DROP INDEX users_email | DROP INDEX CONCURRENTLY users_email",
+        "adding-required-field | ALTER TABLE users ADD COLUMN age int NOT NULL | ALTER TABLE users ADD COLUMN age int NOT NULL DEFAULT 0",
+        "adding-field-with-volatile-default | ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid() | ALTER TABLE users ADD COLUMN token uuid",
+        "changing-column-type | ALTER TABLE users ALTER COLUMN email TYPE varchar(50) | ALTER TABLE users ALTER COLUMN email TYPE varchar(200)",
+        "constraint-missing-not-valid | ALTER TABLE users ADD CONSTRAINT age_positive CHECK (age > 0) | ALTER TABLE users ADD CONSTRAINT age_positive CHECK (age > 0) NOT VALID",
+        "disallowed-unique-constraint | ALTER TABLE users ADD CONSTRAINT email_unique UNIQUE (email) | ALTER TABLE users ADD CONSTRAINT email_unique UNIQUE USING INDEX existing_unique",
+        "renaming-column | ALTER TABLE users RENAME COLUMN email TO mail | ALTER TABLE users ADD COLUMN mail text",
+        "renaming-table | ALTER TABLE users RENAME TO people | CREATE TABLE people (id bigint)",
+        "ban-drop-column | ALTER TABLE users DROP COLUMN email | ALTER TABLE users ADD COLUMN email2 text",
+        "ban-drop-table | DROP TABLE users | CREATE TABLE users2 (id bigint)",
+        "ban-truncate | TRUNCATE users | CREATE TABLE t2 (id bigint)",
+        "require-lock-timeout | SET lock_timeout = 0 | SET lock_timeout = '2s'",
+        "setting-not-nullable-field | ALTER TABLE users ALTER COLUMN email SET NOT NULL | ALTER TABLE users ALTER COLUMN checked SET NOT NULL",
+        "unbatched-dml | UPDATE users SET email = lower(email) | INSERT INTO users (email) VALUES ('a')",
+        "transaction-control | BEGIN | CREATE TABLE t3 (id bigint)",
+    })
+    void ruleFiresOnlyOnTheUnsafeForm(String rule, String unsafe, String safe) {
+        assertThat(findings(unsafe)).extracting(f -> f.rule).contains(rule);
+        assertThat(findings(safe)).extracting(f -> f.rule).doesNotContain(rule);
+    }
+
+    @Test
+    void uniqueConstraintNeedsAUniqueIndexCreatedBefore() {
+        assertThat(findings("CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);"
+                + "ALTER TABLE users ADD CONSTRAINT email_unique UNIQUE USING INDEX users_email_key"))
+                .extracting(f -> f.rule).doesNotContain("disallowed-unique-constraint");
+        assertThat(findings("ALTER TABLE users ADD CONSTRAINT email_unique UNIQUE USING INDEX nowhere"))
+                .anySatisfy(f -> assertThat(f.message).contains("nowhere"));
+    }
+
+    @Test
+    void tablesCreatedByTheMigrationAreNotLockedForAnyone() {
+        assertThat(findings("CREATE TABLE audit (id bigint); CREATE INDEX audit_id ON audit (id); "
+                + "ALTER TABLE audit ADD COLUMN at timestamptz NOT NULL")).isEmpty();
+    }
+
+    @Test
+    void dropsAreExpectedInContractAndRollbackButStillReported() {
+        DatabaseMigrationSpec spec = spec("ALTER TABLE users ADD COLUMN email_lower text");
+        spec.contract = new DatabaseMigrationSpec.SqlStep("ALTER TABLE users DROP COLUMN email");
+        spec.rollback = new DatabaseMigrationSpec.SqlStep("ALTER TABLE users DROP COLUMN email_lower");
+        MigrationPlan plan = MigrationPlanner.plan(spec, CATALOG);
+        assertThat(plan.findings()).extracting(f -> f.step + ":" + f.rule + ":" + f.severity)
+                .containsExactly("contract:ban-drop-column:warning", "rollback:ban-drop-column:info");
+        assertThat(plan.hasErrors()).isFalse();
+        assertThat(plan.destructive(MigrationPlan.CONTRACT)).isTrue();
+        assertThat(plan.destructive(MigrationPlan.EXPAND)).isFalse();
+        assertThat(plan.statements()).extracting(MigrationPlan.Planned::id)
+                .containsExactly("expand#1", "contract#1", "rollback#1");
+        assertThat(plan.statements().get(0).toStatus().lockLevel).isEqualTo("ACCESS EXCLUSIVE");
+    }
+
+    @Test
+    void specLintRaisesAndAllows() {
+        DatabaseMigrationSpec spec = spec("ALTER TABLE users ALTER COLUMN email SET NOT NULL; CREATE INDEX i ON users (email)");
+        spec.lint = new DatabaseMigrationSpec.Lint();
+        spec.lint.errors = List.of("setting-not-nullable-field");
+        spec.lint.allow = List.of("require-concurrent-index-creation");
+        assertThat(MigrationPlanner.plan(spec, CATALOG).findings()).extracting(f -> f.rule + ":" + f.severity)
+                .containsExactly("setting-not-nullable-field:error", "require-concurrent-index-creation:info");
+        spec.lint.errors = List.of("no-such-rule");
+        assertThat(MigrationPlanner.unknownRules(spec.lint)).containsExactly("no-such-rule");
+    }
+
+    @Test
+    void digestChangesWithTheSqlAndOnlyWithIt() {
+        String a = MigrationPlanner.plan(spec("ALTER TABLE users ADD COLUMN a text"), CATALOG).digest();
+        assertThat(MigrationPlanner.plan(spec("ALTER TABLE users ADD COLUMN a text"), CATALOG).digest()).isEqualTo(a);
+        assertThat(MigrationPlanner.plan(spec("ALTER TABLE users ADD COLUMN b text"), CATALOG).digest()).isNotEqualTo(a);
+    }
+
+    static DatabaseMigrationSpec spec(String expand) {
+        DatabaseMigrationSpec spec = new DatabaseMigrationSpec();
+        spec.expand = new DatabaseMigrationSpec.SqlStep(expand);
+        spec.rollback = new DatabaseMigrationSpec.SqlStep("SELECT 1");
+        return spec;
+    }
+
+    private static List<LintFinding> findings(String expand) {
+        return MigrationPlanner.plan(spec(expand), CATALOG).findings().stream()
+                .filter(f -> f.step.equals(MigrationPlan.EXPAND)).toList();
+    }
+}
