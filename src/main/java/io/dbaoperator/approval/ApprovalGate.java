@@ -95,6 +95,11 @@ public final class ApprovalGate {
         }
         boolean schemaDrift = desired.approvals.stream().anyMatch(r -> step.step().equals(r.step)
                 && step.planDigest().equals(r.planDigest) && !Objects.equals(step.schemaFingerprint(), r.schemaFingerprint));
+        if (requestIsCurrent && Conditions.find(desired.conditions, ConditionType.Approved)
+                .map(c -> Reason.PlanDigestMismatch.name().equals(c.reason) || Reason.ApprovalVoided.name().equals(c.reason))
+                .orElse(false)) {
+            return GateOutcome.WAIT; // keep the refusal in view until the person approves again
+        }
         request(desired, step, commands, now, requestIsCurrent);
         if (schemaDrift) {
             setCondition(desired, false, Reason.SchemaChanged, "the live schema changed since step " + step.step()

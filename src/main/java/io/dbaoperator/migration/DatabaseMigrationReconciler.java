@@ -185,6 +185,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         final MigrationPlan plan;
         Connection prod;
         boolean ran;
+        boolean lost;
 
         Work(DatabaseMigration m, DatabaseMigrationStatus st, Inputs in, List<AuditEvent> audit) {
             this.m = m;
@@ -222,10 +223,13 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         @Override
         public void close() throws SQLException {
             if (prod != null) {
-                if (ran) {
-                    MigrationLogWriter.write(client, m, st, MigrationStore.list(prod, id));
+                try {
+                    if (ran && !lost) {
+                        MigrationLogWriter.write(client, m, st, MigrationStore.list(prod, id));
+                    }
+                } finally {
+                    prod.close();
                 }
-                prod.close();
             }
         }
     }
@@ -236,6 +240,31 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             st.phase = MigrationPhase.Pending; // it failed validation, which passes now
         }
         try (Work w = new Work(m, st, in, audit)) {
+            try {
+                return phases(w);
+            } catch (SQLException e) {
+                if (!connectionLost(e)) {
+                    throw e;
+                }
+                w.lost = true;
+                w.setReady(false, Reason.DatabaseUnreachable, "lost the connection to the database in phase "
+                        + st.phase + " (" + e.getSQLState() + "); what was committed is recorded in "
+                        + "dba_operator.migration_history, and the migration resumes from there");
+                return Duration.ofSeconds(3);
+            }
+        }
+    }
+
+    /** 08xxx: connection exceptions; 57P01-57P03: the server shut down or terminated the backend. */
+    static boolean connectionLost(SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        return state.startsWith("08") || state.startsWith("57P0");
+    }
+
+    private Duration phases(Work w) throws SQLException {
+        DatabaseMigration m = w.m;
+        DatabaseMigrationStatus st = w.st;
+        {
             for (int transitions = 0; transitions < 20; transitions++) {
                 MigrationPhase before = st.phase;
                 if (Boolean.TRUE.equals(st.rollbackRequested) && rollbackAllowed(st.phase)) {
@@ -244,7 +273,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                     events.normal(m, "RollbackRequested", "a person asked for a rollback in phase " + before);
                     continue;
                 }
-                if (Boolean.TRUE.equals(m.getSpec().paused) && st.phase != MigrationPhase.Pending
+                if (Boolean.TRUE.equals(m.getSpec().paused) && st.phase != null && st.phase != MigrationPhase.Pending
                         && st.phase != MigrationPhase.Planning && st.phase != MigrationPhase.Failed) {
                     w.setReady(false, Reason.Paused, "paused in phase " + st.phase + " (spec.paused); set it to false "
                             + "to go on");
@@ -478,9 +507,10 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
     // --- Expanding, Contracting, RollingBack: statements with the lock discipline ---
 
     private Next expanding(Work w) throws SQLException {
+        MigrationPhase before = w.st.phase;
         Next n = runStep(w, MigrationPlan.EXPAND);
-        if (!n.proceed()) {
-            return n;
+        if (!n.proceed() || w.st.phase != before) {
+            return n; // waiting, or it failed and chose the next phase
         }
         if (w.m.getSpec().backfill != null) {
             w.st.phase = MigrationPhase.Backfilling;
@@ -491,9 +521,10 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
     }
 
     private Next contracting(Work w) throws SQLException {
+        MigrationPhase before = w.st.phase;
         Next n = runStep(w, MigrationPlan.CONTRACT);
-        if (!n.proceed()) {
-            return n;
+        if (!n.proceed() || w.st.phase != before) {
+            return n; // waiting, or it failed and chose the next phase
         }
         w.st.phase = MigrationPhase.Completed;
         w.setReady(true, Reason.MigrationCompleted, "completed: expand, " + (w.m.getSpec().backfill != null
@@ -515,9 +546,10 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             return Next.onEvent();
         }
         w.setReady(false, Reason.RollingBack, "rolling back");
+        MigrationPhase before = w.st.phase;
         Next n = runStep(w, MigrationPlan.ROLLBACK);
-        if (!n.proceed()) {
-            return n;
+        if (!n.proceed() || w.st.phase != before) {
+            return n; // waiting, or it failed and chose the next phase
         }
         w.st.phase = MigrationPhase.RolledBack;
         w.setReady(false, Reason.RolledBack, "rolled back: the rollback SQL ran"

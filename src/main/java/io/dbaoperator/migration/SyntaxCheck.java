@@ -29,16 +29,21 @@ public final class SyntaxCheck {
         c.setAutoCommit(false);
         try (var s = c.createStatement()) {
             s.execute("SET LOCAL check_function_bodies = on");
-            s.execute("CREATE FUNCTION pg_temp.dba_operator_syntax_check(anyelement) RETURNS void LANGUAGE sql AS "
-                    + tag + sql + tag);
-            return null;
-        } catch (PSQLException e) {
-            var m = e.getServerErrorMessage();
-            if (m != null && "42601".equals(m.getSQLState())) {
-                return new SyntaxError(m.getMessage(), m.getInternalPosition() > 0 ? m.getInternalPosition()
-                        : m.getPosition());
+            String prefix = "CREATE FUNCTION pg_temp.dba_operator_syntax_check(anyelement) RETURNS void LANGUAGE sql AS "
+                    + tag;
+            try {
+                s.execute(prefix + sql + tag);
+            } catch (PSQLException e) {
+                var m = e.getServerErrorMessage();
+                if (m != null && "42601".equals(m.getSQLState())) {
+                    // the server maps the error into the CREATE FUNCTION text it was given; map it back
+                    int position = m.getInternalPosition() > 0 ? m.getInternalPosition()
+                            : Math.max(0, m.getPosition() - prefix.length());
+                    return new SyntaxError(m.getMessage(), position);
+                }
+                throw e;
             }
-            throw e;
+            return null;
         } finally {
             c.rollback();
             c.setAutoCommit(auto);

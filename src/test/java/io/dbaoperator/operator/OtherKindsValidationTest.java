@@ -77,11 +77,13 @@ class OtherKindsValidationTest {
         DatabaseMigration good = migration("add-email-lower");
         good.getSpec().preMigrationBackup = new DatabaseMigrationSpec.PreMigrationBackup();
         good.getSpec().preMigrationBackup.backupPolicyRef = new LocalRef("nightly");
+        good.getSpec().paused = true; // validated and planned, nothing run: DatabaseMigrationTest runs migrations
         client.resource(good).create();
         Condition ok = awaitCondition(DatabaseMigration.class, NS, "add-email-lower", "Validated", "True");
         assertThat(ok.message).contains("app@127.0.0.1");
+        awaitCondition(DatabaseMigration.class, NS, "add-email-lower", "Ready", "False");
         assertThat(get(DatabaseMigration.class, NS, "add-email-lower").getStatus().phase)
-                .isEqualTo(MigrationPhase.Pending);
+                .isEqualTo(MigrationPhase.Planning);
 
         DatabaseMigration missingPolicy = migration("no-policy");
         missingPolicy.getSpec().preMigrationBackup = new DatabaseMigrationSpec.PreMigrationBackup();

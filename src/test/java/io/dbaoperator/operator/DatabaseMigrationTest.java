@@ -1,0 +1,403 @@
+package io.dbaoperator.operator;
+
+import static io.dbaoperator.operator.OperatorAssertions.awaitEvent;
+import static io.dbaoperator.operator.OperatorAssertions.get;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.dbaoperator.api.common.Condition;
+import io.dbaoperator.api.migration.DatabaseMigration;
+import io.dbaoperator.api.migration.DatabaseMigrationSpec;
+import io.dbaoperator.api.migration.MigrationPhase;
+import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.TestKubernetes;
+import io.dbaoperator.harness.TestPostgres;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+/**
+ * DatabaseMigration end to end against real PostgreSQL: every test has its own database, looks at the rows, columns
+ * and indexes a user would, and approves the way a person does (a merge patch of status).
+ */
+@QuarkusTest
+@QuarkusTestResource(OperatorHarness.class)
+class DatabaseMigrationTest {
+
+    static final String NS = "migrations";
+    static KubernetesClient client;
+
+    @BeforeAll
+    static void setUp() {
+        client = TestKubernetes.get().client();
+        Fixtures.databases();
+    }
+
+    // --- the happy path ---
+
+    @Test
+    void expandBackfillCutoverAndContractDropTheOldColumnOnlyAfterApproval() throws Exception {
+        database("mig_happy", 2500);
+        database("mig_happy_staging", 300);
+        DatabaseMigration m = emailMigration("happy", "mig_happy");
+        m.getSpec().stagingDatabase = Fixtures.db(secretName("mig_happy_staging"));
+        client.resource(m).create();
+
+        awaitPhase("happy", MigrationPhase.AwaitingCutover, Duration.ofSeconds(90));
+        DatabaseMigration seen = get(DatabaseMigration.class, NS, "happy");
+        assertThat(seen.getStatus().rehearsal.result).isEqualTo("Passed");
+        assertThat(seen.getStatus().plan).extracting(p -> p.step + " " + p.lockLevel).containsExactly(
+                "expand ACCESS EXCLUSIVE", "expand SHARE UPDATE EXCLUSIVE", "backfill ROW EXCLUSIVE",
+                "contract ACCESS EXCLUSIVE", "rollback SHARE UPDATE EXCLUSIVE", "rollback ACCESS EXCLUSIVE");
+        assertThat(seen.getStatus().findings).extracting(f -> f.rule + ":" + f.severity)
+                .contains("ban-drop-column:warning");
+        assertThat(seen.getStatus().backfill.rowsDone).isEqualTo(2500);
+        assertThat(seen.getStatus().backfill.percent).isEqualTo("100%");
+        assertThat(seen.getStatus().approvalRequest.step).isEqualTo("cutover");
+        assertThat(scalar("mig_happy", "select count(*) from users where email_lower = lower(email)")).isEqualTo(2500);
+        assertThat(scalar("mig_happy", "select count(*) from pg_index i join pg_class c on c.oid = i.indexrelid "
+                + "where c.relname = 'users_email_lower' and i.indisvalid")).isEqualTo(1);
+        assertThat(columns("mig_happy")).contains("email", "email_lower");
+        // the staging rehearsal went all the way: contract ran there
+        assertThat(columns("mig_happy_staging")).contains("email_lower").doesNotContain("email");
+
+        approve("happy", null);
+        awaitPhase("happy", MigrationPhase.AwaitingApproval, Duration.ofSeconds(30));
+        seen = get(DatabaseMigration.class, NS, "happy");
+        assertThat(seen.getStatus().approvalRequest.step).isEqualTo("contract");
+        assertThat(seen.getStatus().approvalRequest.reason).contains("DROP COLUMN email");
+        assertThat(columns("mig_happy")).contains("email");
+
+        // an approval pinned to a plan that is not the current one is refused, and nothing runs
+        approve("happy", "sha256:0000000000000000000000000000000000000000000000000000000000000000");
+        Condition refused = awaitConditionReason("happy", "Approved", "PlanDigestMismatch");
+        assertThat(refused.message).contains("does not match the current plan");
+        Thread.sleep(1500);
+        assertThat(get(DatabaseMigration.class, NS, "happy").getStatus().phase).isEqualTo(MigrationPhase.AwaitingApproval);
+        assertThat(columns("mig_happy")).contains("email");
+
+        approve("happy", seen.getStatus().planDigest);
+        awaitPhase("happy", MigrationPhase.Completed, Duration.ofSeconds(30));
+        assertThat(columns("mig_happy")).contains("email_lower").doesNotContain("email");
+        seen = get(DatabaseMigration.class, NS, "happy");
+        assertThat(seen.getStatus().approvals).extracting(a -> a.step).containsExactly("cutover", "contract");
+        assertThat(seen.getStatus().log.applied).isEqualTo(4);
+        ConfigMap log = client.configMaps().inNamespace(NS).withName("happy-migration-log").get();
+        assertThat(log.getData().get("migration.log")).contains("expand#1 applied", "expand#2 applied",
+                "backfill applied", "2500 rows", "contract#1 applied");
+        assertThat(log.getMetadata().getOwnerReferences()).extracting(o -> o.getName()).containsExactly("happy");
+        assertThat(scalar("mig_happy", "select count(*) from dba_operator.migration_history "
+                + "where migration_id = 'migrations/happy' and outcome = 'applied'")).isEqualTo(4);
+        assertThat(scalar("mig_happy", "select count(*) from dba_operator.migration_lease")).isZero();
+    }
+
+    // --- bad input stops before production is touched ---
+
+    @Test
+    void aLintErrorFailsAtPlanningAndAppliesNothing() throws Exception {
+        database("mig_lint", 10);
+        DatabaseMigration m = migration("lint", "mig_lint", "CREATE INDEX users_email ON users (email)",
+                "DROP INDEX IF EXISTS users_email");
+        client.resource(m).create();
+        awaitPhase("lint", MigrationPhase.Failed, Duration.ofSeconds(30));
+        DatabaseMigration seen = get(DatabaseMigration.class, NS, "lint");
+        assertThat(seen.getStatus().findings).anySatisfy(f -> {
+            assertThat(f.rule).isEqualTo("require-concurrent-index-creation");
+            assertThat(f.severity).isEqualTo("error");
+            assertThat(f.statement).isEqualTo("CREATE INDEX users_email ON users (email)");
+        });
+        assertThat(ready("lint").reason).isEqualTo("LintFailed");
+        assertThat(seen.getStatus().planDigest).startsWith("sha256:");
+        assertThat(scalar("mig_lint", "select count(*) from pg_class where relname = 'users_email'")).isZero();
+        awaitEvent(NS, "lint", "Warning", "LintFailed");
+    }
+
+    @Test
+    void sqlThatDoesNotParseFailsWithTheServersMessageAndPosition() throws Exception {
+        database("mig_syntax", 10);
+        DatabaseMigration m = migration("syntax", "mig_syntax",
+                "ALTER TABLE users ADD COLUMN note text;\nALTER TABLE users ADD COLUMN rank intt eger",
+                "ALTER TABLE users DROP COLUMN IF EXISTS note");
+        client.resource(m).create();
+        awaitPhase("syntax", MigrationPhase.Failed, Duration.ofSeconds(30));
+        Condition c = ready("syntax");
+        assertThat(c.reason).isEqualTo("SyntaxError");
+        assertThat(c.message).contains("spec.expand.sql does not parse").contains("syntax error at or near \"eger\"")
+                .contains("line 2, column 40");
+        assertThat(columns("mig_syntax")).doesNotContain("note");
+    }
+
+    // --- lock discipline ---
+
+    @Test
+    void lockTimeoutRetriesWhileATransactionHoldsTheTableAndReadersAreNeverQueuedLong() throws Exception {
+        database("mig_lock", 100);
+        DatabaseMigration m = migration("lock", "mig_lock", "ALTER TABLE users ADD COLUMN score int",
+                "ALTER TABLE users DROP COLUMN IF EXISTS score");
+        m.getSpec().lockTimeout = "200ms";
+        m.getSpec().maxLockRetries = 50;
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong worstRead = new AtomicLong();
+        try (Connection holder = connect("mig_lock")) {
+            holder.setAutoCommit(false);
+            holder.createStatement().execute("select count(*) from users"); // ACCESS SHARE until commit
+            CompletableFuture<Void> readers = CompletableFuture.runAsync(() -> {
+                try (Connection r = connect("mig_lock")) {
+                    while (!stop.get()) {
+                        long t = System.nanoTime();
+                        r.createStatement().execute("select count(*) from users");
+                        worstRead.accumulateAndGet((System.nanoTime() - t) / 1_000_000, Math::max);
+                        Thread.sleep(20);
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            client.resource(m).create();
+            // the ALTER shows up queued behind the holder, gives up after lock_timeout, and comes back
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> alterWaiting("mig_lock") > 0);
+            Thread.sleep(2500); // hold the lock across several retries
+            holder.commit();
+            awaitPhase("lock", MigrationPhase.AwaitingCutover, Duration.ofSeconds(30));
+            stop.set(true);
+            readers.get(10, TimeUnit.SECONDS);
+        }
+        assertThat(columns("mig_lock")).contains("score");
+        DatabaseMigration seen = get(DatabaseMigration.class, NS, "lock");
+        assertThat(seen.getStatus().log.retries).isGreaterThanOrEqualTo(3);
+        assertThat(scalar("mig_lock", "select attempts from dba_operator.migration_history where step_id = 'expand#1'"))
+                .isGreaterThanOrEqualTo(4);
+        // the ALTER waited in the lock queue at most lock_timeout (200 ms) at a time; readers queue behind it
+        assertThat(worstRead.get()).as("worst reader latency, ms").isLessThan(200 + 300);
+    }
+
+    // --- resumable backfill ---
+
+    @Test
+    void aBackfillInterruptedMidwayResumesAfterTheLastCommittedBatchWithoutRedoingOne() throws Exception {
+        database("mig_resume", 4000);
+        DatabaseMigration m = migration("resume", "mig_resume",
+                "ALTER TABLE users ADD COLUMN touched int NOT NULL DEFAULT 0",
+                "ALTER TABLE users DROP COLUMN IF EXISTS touched");
+        m.getSpec().backfill = new DatabaseMigrationSpec.Backfill();
+        m.getSpec().backfill.table = "users";
+        m.getSpec().backfill.set = "touched = touched + 1"; // a batch run twice would leave a 2
+        m.getSpec().backfill.batchSize = 100;
+        m.getSpec().backfill.pauseBetweenBatches = "30ms";
+        client.resource(m).create();
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                .until(() -> scalar("mig_resume", "select count(*) from users where touched = 1") >= 800);
+        // the operator's connection dies mid-batch, as when its pod is killed: the open batch is rolled back
+        int killed = (int) scalar("mig_resume", "select count(pg_terminate_backend(pid)) from pg_stat_activity "
+                + "where application_name like 'dba-operator/migration/%' and datname = 'mig_resume'");
+        assertThat(killed).isEqualTo(1);
+        awaitConditionReason("resume", "Ready", "DatabaseUnreachable");
+        awaitPhase("resume", MigrationPhase.AwaitingCutover, Duration.ofSeconds(60));
+        assertThat(scalar("mig_resume", "select count(*) from users where touched = 1")).isEqualTo(4000);
+        assertThat(scalar("mig_resume", "select count(*) from users where touched <> 1")).isZero();
+        assertThat(scalar("mig_resume", "select rows_done from dba_operator.migration_history "
+                + "where migration_id = 'migrations/resume' and step_id = 'backfill'")).isEqualTo(4000);
+        assertThat(get(DatabaseMigration.class, NS, "resume").getStatus().backfill.rowsDone).isEqualTo(4000);
+    }
+
+    // --- rollback ---
+
+    @Test
+    void aFailedExpandRollsBack() throws Exception {
+        database("mig_fail", 50);
+        DatabaseMigration m = migration("fail", "mig_fail", "ALTER TABLE users ADD COLUMN flag boolean;\n"
+                + "ALTER TABLE users ADD CONSTRAINT id_negative CHECK (id < 0) NOT VALID;\n"
+                + "ALTER TABLE users VALIDATE CONSTRAINT id_negative",
+                "ALTER TABLE users DROP CONSTRAINT IF EXISTS id_negative; ALTER TABLE users DROP COLUMN IF EXISTS flag");
+        client.resource(m).create();
+        awaitPhase("fail", MigrationPhase.RolledBack, Duration.ofSeconds(30));
+        DatabaseMigration seen = get(DatabaseMigration.class, NS, "fail");
+        assertThat(seen.getStatus().failedStep).isEqualTo("expand#3");
+        assertThat(ready("fail").message).contains("rolled back").contains("expand#3");
+        assertThat(columns("mig_fail")).doesNotContain("flag");
+        assertThat(scalar("mig_fail", "select count(*) from pg_constraint where conname = 'id_negative'")).isZero();
+        awaitEvent(NS, "fail", "Warning", "StepFailed");
+        assertThat(client.configMaps().inNamespace(NS).withName("fail-migration-log").get().getData()
+                .get("migration.log")).contains("expand#3 failed").contains("violated by some row")
+                .contains("rollback#2 applied");
+    }
+
+    @Test
+    void aRejectionAfterExpandRollsBack() throws Exception {
+        database("mig_reject", 20);
+        client.resource(migration("reject", "mig_reject", "ALTER TABLE users ADD COLUMN nickname text",
+                "ALTER TABLE users DROP COLUMN IF EXISTS nickname")).create();
+        awaitPhase("reject", MigrationPhase.AwaitingCutover, Duration.ofSeconds(30));
+        assertThat(columns("mig_reject")).contains("nickname");
+        client.resources(DatabaseMigration.class).inNamespace(NS).withName("reject").subresource("status")
+                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"rejected\":true}}");
+        awaitPhase("reject", MigrationPhase.RolledBack, Duration.ofSeconds(30));
+        assertThat(columns("mig_reject")).doesNotContain("nickname");
+        assertThat(get(DatabaseMigration.class, NS, "reject").getStatus().rejection.step).isEqualTo("cutover");
+    }
+
+    // --- exactly once ---
+
+    @Test
+    void twoMigrationsOnOneDatabaseRunOneAtATime() throws Exception {
+        database("mig_serial", 20);
+        client.resource(migration("first", "mig_serial", "ALTER TABLE users ADD COLUMN a text",
+                "ALTER TABLE users DROP COLUMN IF EXISTS a")).create();
+        awaitPhase("first", MigrationPhase.AwaitingCutover, Duration.ofSeconds(30));
+        client.resource(migration("second", "mig_serial", "ALTER TABLE users ADD COLUMN b text",
+                "ALTER TABLE users DROP COLUMN IF EXISTS b")).create();
+        awaitPhase("second", MigrationPhase.Queued, Duration.ofSeconds(30));
+        Condition waiting = awaitConditionReason("second", "Ready", "WaitingForDatabase");
+        assertThat(waiting.message).contains("DatabaseMigration migrations/first is migrating this database");
+        assertThat(columns("mig_serial")).contains("a").doesNotContain("b");
+
+        approve("first", null); // cutover; no contract: first completes and frees the database
+        awaitPhase("first", MigrationPhase.Completed, Duration.ofSeconds(30));
+        awaitPhase("second", MigrationPhase.AwaitingCutover, Duration.ofSeconds(40));
+        assertThat(columns("mig_serial")).contains("a", "b");
+    }
+
+    @Test
+    void aStatementEditedAfterItRanIsRefused() throws Exception {
+        database("mig_edit", 20);
+        client.resource(migration("edited", "mig_edit", "ALTER TABLE users ADD COLUMN c1 text",
+                "ALTER TABLE users DROP COLUMN IF EXISTS c1")).create();
+        awaitPhase("edited", MigrationPhase.AwaitingCutover, Duration.ofSeconds(30));
+        // the API refuses an edit (CEL); deleting and re-creating the same migration with other SQL is the way round
+        client.resources(DatabaseMigration.class).inNamespace(NS).withName("edited").delete();
+        await().atMost(Duration.ofSeconds(10)).until(() -> get(DatabaseMigration.class, NS, "edited") == null);
+        client.resource(migration("edited", "mig_edit", "ALTER TABLE users ADD COLUMN c2 text",
+                "ALTER TABLE users DROP COLUMN IF EXISTS c2")).create();
+        awaitPhase("edited", MigrationPhase.Failed, Duration.ofSeconds(30));
+        Condition c = ready("edited");
+        assertThat(c.reason).isEqualTo("ChecksumMismatch");
+        assertThat(c.message).contains("expand#1 was recorded").contains("must not be edited");
+        assertThat(columns("mig_edit")).contains("c1").doesNotContain("c2");
+        awaitEvent(NS, "edited", "Warning", "StaleLeaseReleased");
+    }
+
+    // --- helpers ---
+
+    /** A database owned by app with a users table of {@code rows} rows, and its Secret. */
+    static void database(String db, int rows) {
+        TestPostgres pg = TestPostgres.get();
+        pg.createDatabase(db, "app", Fixtures.APP_PASSWORD);
+        pg.exec(db, "drop schema if exists dba_operator cascade", "drop table if exists users",
+                "create table users (id bigint generated always as identity primary key, email text not null)",
+                "alter table users owner to app",
+                "insert into users (email) select 'User' || g || '@Example.com' from generate_series(1, " + rows + ") g",
+                "analyze users");
+        Map<String, String> keys = new java.util.HashMap<>(Fixtures.appDbKeys());
+        keys.put("dbname", db);
+        Fixtures.secret(client, NS, secretName(db), keys);
+    }
+
+    static String secretName(String db) {
+        return db.replace('_', '-') + "-db";
+    }
+
+    static DatabaseMigration migration(String name, String db, String expand, String rollback) {
+        DatabaseMigration m = new DatabaseMigration();
+        m.getMetadata().setName(name);
+        m.getMetadata().setNamespace(NS);
+        DatabaseMigrationSpec spec = new DatabaseMigrationSpec();
+        spec.database = Fixtures.db(secretName(db));
+        spec.expand = new DatabaseMigrationSpec.SqlStep(expand);
+        spec.rollback = new DatabaseMigrationSpec.SqlStep(rollback);
+        m.setSpec(spec);
+        return m;
+    }
+
+    /** The README's example: email_lower added, backfilled, indexed; the old column dropped in contract. */
+    static DatabaseMigration emailMigration(String name, String db) {
+        DatabaseMigration m = migration(name, db, "ALTER TABLE users ADD COLUMN email_lower text;\n"
+                + "CREATE INDEX CONCURRENTLY users_email_lower ON users (email_lower)",
+                "DROP INDEX CONCURRENTLY IF EXISTS users_email_lower;\nALTER TABLE users DROP COLUMN IF EXISTS email_lower");
+        m.getSpec().backfill = new DatabaseMigrationSpec.Backfill();
+        m.getSpec().backfill.table = "users";
+        m.getSpec().backfill.set = "email_lower = lower(email)";
+        m.getSpec().backfill.where = "email_lower IS NULL";
+        m.getSpec().backfill.batchSize = 500;
+        m.getSpec().backfill.pauseBetweenBatches = "10ms";
+        m.getSpec().contract = new DatabaseMigrationSpec.SqlStep("ALTER TABLE users DROP COLUMN email");
+        return m;
+    }
+
+    static void approve(String name, String digest) {
+        String body = digest == null ? "{\"status\":{\"approved\":true}}"
+                : "{\"status\":{\"approved\":true,\"approvedPlanDigest\":\"" + digest + "\"}}";
+        client.resources(DatabaseMigration.class).inNamespace(NS).withName(name).subresource("status")
+                .patch(PatchContext.of(PatchType.JSON_MERGE), body);
+    }
+
+    static void awaitPhase(String name, MigrationPhase phase, Duration atMost) {
+        await().atMost(atMost).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+            DatabaseMigration m = get(DatabaseMigration.class, NS, name);
+            assertThat(m.getStatus()).isNotNull();
+            assertThat(m.getStatus().phase).as("phase of %s: %s", name, m.getStatus().message).isEqualTo(phase);
+        });
+    }
+
+    static Condition awaitConditionReason(String name, String type, String reason) {
+        Condition[] found = new Condition[1];
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
+            Condition c = get(DatabaseMigration.class, NS, name).getStatus().conditions.stream()
+                    .filter(x -> x.type.equals(type)).findFirst().orElse(null);
+            assertThat(c).isNotNull();
+            assertThat(c.reason).isEqualTo(reason);
+            found[0] = c;
+        });
+        return found[0];
+    }
+
+    static Condition ready(String name) {
+        return get(DatabaseMigration.class, NS, name).getStatus().conditions.stream()
+                .filter(x -> x.type.equals("Ready")).findFirst().orElseThrow();
+    }
+
+    static Connection connect(String db) throws SQLException {
+        return TestPostgres.get().superuser(db);
+    }
+
+    static long scalar(String db, String sql) throws SQLException {
+        try (Connection c = connect(db); ResultSet rs = c.createStatement().executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    static List<String> columns(String db) throws SQLException {
+        List<String> out = new java.util.ArrayList<>();
+        try (Connection c = connect(db); ResultSet rs = c.createStatement().executeQuery(
+                "select attname from pg_attribute where attrelid = 'users'::regclass and attnum > 0 "
+                        + "and not attisdropped order by attnum")) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return out;
+    }
+
+    static long alterWaiting(String db) throws SQLException {
+        return scalar(db, "select count(*) from pg_stat_activity where wait_event_type = 'Lock' "
+                + "and query like 'ALTER TABLE users ADD COLUMN score%'");
+    }
+}
