@@ -6,7 +6,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -488,13 +487,12 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             return Next.after(Duration.ofSeconds(5));
         }
         String requestId = "dbm-" + w.m.getMetadata().getName() + "-" + now.getEpochSecond();
-        client.resources(BackupPolicy.class).inNamespace(ns).withName(policyName).edit(p -> {
-            if (p.getMetadata().getAnnotations() == null) {
-                p.getMetadata().setAnnotations(new HashMap<>());
-            }
-            p.getMetadata().getAnnotations().put(BackupPolicyReconciler.BACKUP_NOW, requestId);
-            return p;
-        });
+        // a merge patch of the one annotation: nothing else of the policy is sent, so nothing else can be overwritten
+        client.resources(BackupPolicy.class).inNamespace(ns).withName(policyName).patch(
+                io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+                        io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+                "{\"metadata\":{\"annotations\":{\"" + BackupPolicyReconciler.BACKUP_NOW + "\":\"" + requestId
+                        + "\"}}}");
         st.backupRequest = new DatabaseMigrationStatus.BackupRequest();
         st.backupRequest.requestId = requestId;
         st.backupRequest.requestedAt = now.toString();

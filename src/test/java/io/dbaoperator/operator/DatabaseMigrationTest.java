@@ -108,6 +108,53 @@ class DatabaseMigrationTest {
         assertThat(scalar("mig_happy", "select count(*) from dba_operator.migration_lease")).isZero();
     }
 
+    // --- the pre-migration backup ---
+
+    @Test
+    void aBackupIsTakenBeforeTheFirstProductionChangeAndAFreshOneIsReused() throws Exception {
+        database("mig_backup", 50);
+        Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());
+        Fixtures.secret(client, NS, "backup-s3", Fixtures.s3Keys());
+        io.dbaoperator.api.backup.BackupPolicy policy = new io.dbaoperator.api.backup.BackupPolicy();
+        policy.getMetadata().setName("before-migrations");
+        policy.getMetadata().setNamespace(NS);
+        policy.setSpec(new io.dbaoperator.api.backup.BackupPolicySpec());
+        policy.getSpec().database = Fixtures.db("app-db-replication");
+        policy.getSpec().schedule = "0 3 1 1 *"; // yearly: only on-demand backups happen in this test
+        policy.getSpec().storage = Fixtures.storage("backup-s3");
+        client.resource(policy).create();
+
+        DatabaseMigration m = migration("with-backup", "mig_backup", "ALTER TABLE users ADD COLUMN d1 text",
+                "ALTER TABLE users DROP COLUMN IF EXISTS d1");
+        m.getSpec().preMigrationBackup = new DatabaseMigrationSpec.PreMigrationBackup();
+        m.getSpec().preMigrationBackup.backupPolicyRef = new io.dbaoperator.api.common.LocalRef("before-migrations");
+        client.resource(m).create();
+        awaitConditionReason("with-backup", "Ready", "BackupRequested");
+        assertThat(get(DatabaseMigration.class, NS, "with-backup").getStatus().phase).isEqualTo(MigrationPhase.BackingUp);
+        assertThat(columns("mig_backup")).doesNotContain("d1"); // nothing before the backup
+        awaitPhase("with-backup", MigrationPhase.AwaitingCutover, Duration.ofSeconds(120));
+        DatabaseMigration seen = get(DatabaseMigration.class, NS, "with-backup");
+        var backups = get(io.dbaoperator.api.backup.BackupPolicy.class, NS, "before-migrations").getStatus().backups;
+        assertThat(backups).hasSize(1);
+        assertThat(backups.get(0).verified).isTrue();
+        assertThat(seen.getStatus().preMigrationBackupId).isEqualTo(backups.get(0).backupId);
+        assertThat(get(io.dbaoperator.api.backup.BackupPolicy.class, NS, "before-migrations").getMetadata()
+                .getAnnotations()).containsEntry("dbaoperator.io/backup-now", seen.getStatus().backupRequest.requestId);
+        assertThat(columns("mig_backup")).contains("d1");
+        approve("with-backup", null);
+        awaitPhase("with-backup", MigrationPhase.Completed, Duration.ofSeconds(30));
+
+        // the next migration within maxAge reuses that backup instead of asking for another
+        DatabaseMigration next = migration("reuses-backup", "mig_backup", "ALTER TABLE users ADD COLUMN d2 text",
+                "ALTER TABLE users DROP COLUMN IF EXISTS d2");
+        next.getSpec().preMigrationBackup = m.getSpec().preMigrationBackup;
+        client.resource(next).create();
+        awaitPhase("reuses-backup", MigrationPhase.AwaitingCutover, Duration.ofSeconds(30));
+        seen = get(DatabaseMigration.class, NS, "reuses-backup");
+        assertThat(seen.getStatus().preMigrationBackupId).isEqualTo(backups.get(0).backupId);
+        assertThat(seen.getStatus().backupRequest).isNull();
+    }
+
     // --- bad input stops before production is touched ---
 
     @Test

@@ -1,0 +1,261 @@
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.dbaoperator.api.migration.DatabaseMigrationSpec;
+import io.dbaoperator.migration.Backfill;
+import io.dbaoperator.migration.MigrationPlan;
+import io.dbaoperator.migration.MigrationPlanner;
+import io.dbaoperator.migration.MigrationStore;
+import io.dbaoperator.migration.StatementRunner;
+import io.dbaoperator.sql.Catalog;
+
+/**
+ * The same schema change made naively and through the operator's migration engine (the planner, StatementRunner
+ * and Backfill classes the reconciler runs, on one connection, without Kubernetes around them), each under a
+ * 4-client pgbench-style load (UPDATE one account's balance, then read it, in one transaction). Prints figures;
+ * asserts nothing. Then the lock-queue case: a transaction holds the table for 20 s while the ALTER arrives.
+ * Usage: java -cp CP MigrationBench.java JDBC_URL ROWS
+ */
+public class MigrationBench {
+
+    static String url;
+    static int rows;
+
+    public static void main(String[] args) throws Exception {
+        url = args[0];
+        rows = Integer.parseInt(args[1]);
+        System.out.printf("# migration benchmark: %,d rows, 4 clients, %d cores%n%n", rows,
+                Runtime.getRuntime().availableProcessors());
+        System.out.println("| run | errors | TPS before | TPS during | p50 / p99 / max before (ms) | p50 / p99 / max during (ms) | seconds < 10% TPS | migration time (s) |");
+        System.out.println("|---|---|---|---|---|---|---|---|");
+        change("naive: ALTER + one UPDATE + DROP", false);
+        change("operator: lock_timeout 500ms, 5,000-row batches", true);
+        System.out.println();
+        System.out.println("| lock-queue case (a transaction holds ACCESS SHARE for 20 s) | readers' max latency (ms) | ALTER done after (s) | errors |");
+        System.out.println("|---|---|---|---|");
+        lockQueue(false);
+        lockQueue(true);
+    }
+
+    static Connection connect() throws SQLException {
+        return DriverManager.getConnection(url);
+    }
+
+    static void exec(String sql) throws SQLException {
+        try (Connection c = connect()) {
+            c.createStatement().execute(sql);
+        }
+    }
+
+    static void reset() throws SQLException {
+        exec("DROP SCHEMA IF EXISTS dba_operator CASCADE");
+        exec("DROP TABLE IF EXISTS accounts");
+        exec("CREATE TABLE accounts (id bigint PRIMARY KEY, balance bigint NOT NULL DEFAULT 0, email text NOT NULL)");
+        exec("INSERT INTO accounts SELECT g, 0, 'User' || g || '@Example.com' FROM generate_series(1, " + rows + ") g");
+        exec("VACUUM ANALYZE accounts");
+        exec("CHECKPOINT");
+    }
+
+    /** The load: 4 clients; per-second counts and every latency, before and during. */
+    static final class Load {
+        final AtomicBoolean stop = new AtomicBoolean();
+        final AtomicLong errors = new AtomicLong();
+        final List<Long> before = Collections.synchronizedList(new ArrayList<>());
+        final List<Long> during = Collections.synchronizedList(new ArrayList<>());
+        final ConcurrentHashMap<Long, AtomicLong> perSecond = new ConcurrentHashMap<>();
+        volatile boolean migrating;
+        volatile long migrationStartSecond = Long.MAX_VALUE;
+        volatile long migrationEndSecond = Long.MAX_VALUE;
+        final List<Thread> threads = new ArrayList<>();
+        final boolean readOnly;
+
+        Load(boolean readOnly) {
+            this.readOnly = readOnly;
+        }
+
+        void start() {
+            for (int i = 0; i < 4; i++) {
+                Thread t = new Thread(this::client);
+                t.start();
+                threads.add(t);
+            }
+        }
+
+        void client() {
+            try (Connection c = connect()) {
+                PreparedStatement update = c.prepareStatement("UPDATE accounts SET balance = balance + 1 WHERE id = ?");
+                PreparedStatement read = c.prepareStatement("SELECT balance FROM accounts WHERE id = ?");
+                while (!stop.get()) {
+                    long id = ThreadLocalRandom.current().nextLong(1, rows + 1);
+                    long t0 = System.nanoTime();
+                    try {
+                        if (!readOnly) {
+                            c.setAutoCommit(false);
+                            update.setLong(1, id);
+                            update.executeUpdate();
+                        }
+                        read.setLong(1, id);
+                        try (ResultSet rs = read.executeQuery()) {
+                            rs.next();
+                        }
+                        if (!readOnly) {
+                            c.commit();
+                            c.setAutoCommit(true);
+                        }
+                    } catch (SQLException e) {
+                        errors.incrementAndGet();
+                        try {
+                            c.rollback();
+                            c.setAutoCommit(true);
+                        } catch (SQLException ignored) {
+                            // the next transaction reports it
+                        }
+                        continue;
+                    }
+                    long micros = (System.nanoTime() - t0) / 1000;
+                    (migrating ? during : before).add(micros);
+                    perSecond.computeIfAbsent(System.currentTimeMillis() / 1000, k -> new AtomicLong()).incrementAndGet();
+                }
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        void stop() throws InterruptedException {
+            stop.set(true);
+            for (Thread t : threads) {
+                t.join();
+            }
+        }
+    }
+
+    static void change(String label, boolean operator) throws Exception {
+        reset();
+        Load load = new Load(false);
+        load.start();
+        Thread.sleep(10_000);
+        load.migrationStartSecond = System.currentTimeMillis() / 1000 + 1;
+        load.migrating = true;
+        long t0 = System.nanoTime();
+        if (operator) {
+            viaOperator();
+        } else {
+            try (Connection c = connect()) {
+                c.createStatement().execute("ALTER TABLE accounts ADD COLUMN email_lower text");
+                c.createStatement().execute("UPDATE accounts SET email_lower = lower(email)");
+                c.createStatement().execute("ALTER TABLE accounts DROP COLUMN email");
+            }
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        load.migrationEndSecond = System.currentTimeMillis() / 1000 - 1;
+        load.migrating = false;
+        load.stop();
+        double baseTps = load.before.size() / 10.0;
+        double tpsDuring = load.during.size() / seconds;
+        long slow = 0;
+        for (long s = load.migrationStartSecond; s <= load.migrationEndSecond; s++) {
+            AtomicLong n = load.perSecond.get(s);
+            if (n == null || n.get() < baseTps * 0.1) {
+                slow++;
+            }
+        }
+        System.out.printf("| %s | %d | %.0f | %.0f | %s | %s | %d | %.1f |%n", label, load.errors.get(), baseTps,
+                tpsDuring, percentiles(load.before), percentiles(load.during), slow, seconds);
+    }
+
+    static void viaOperator() throws Exception {
+        DatabaseMigrationSpec spec = new DatabaseMigrationSpec();
+        spec.expand = new DatabaseMigrationSpec.SqlStep("ALTER TABLE accounts ADD COLUMN email_lower text");
+        spec.backfill = new DatabaseMigrationSpec.Backfill();
+        spec.backfill.table = "accounts";
+        spec.backfill.set = "email_lower = lower(email)";
+        spec.backfill.batchSize = 5000;
+        spec.backfill.pauseBetweenBatches = "20ms";
+        spec.contract = new DatabaseMigrationSpec.SqlStep("ALTER TABLE accounts DROP COLUMN email");
+        spec.rollback = new DatabaseMigrationSpec.SqlStep("ALTER TABLE accounts DROP COLUMN IF EXISTS email_lower");
+        MigrationPlan plan = MigrationPlanner.plan(spec, Catalog.EMPTY);
+        StatementRunner runner = new StatementRunner(new StatementRunner.Settings(Duration.ofMillis(500), 50, null,
+                Duration.ofHours(2)));
+        try (Connection c = connect()) {
+            MigrationStore.tryLock(c);
+            MigrationStore.ensureSchema(c);
+            for (MigrationPlan.Planned p : plan.step(MigrationPlan.EXPAND)) {
+                runner.run(c, "bench/m", p);
+            }
+            Backfill b = new Backfill(spec.backfill, Duration.ofMillis(500), 50, Duration.ofMillis(20),
+                    Duration.ofSeconds(10));
+            while (!b.slice(c, "bench/m", plan.step(MigrationPlan.BACKFILL).get(0), Duration.ofSeconds(5), () -> false)
+                    .finished()) {
+                // the reconciler writes status here between slices
+            }
+            for (MigrationPlan.Planned p : plan.step(MigrationPlan.CONTRACT)) {
+                runner.run(c, "bench/m", p);
+            }
+        }
+    }
+
+    static void lockQueue(boolean operator) throws Exception {
+        reset();
+        Load readers = new Load(true);
+        readers.start();
+        Thread.sleep(2000);
+        readers.migrating = true;
+        long[] alterDone = new long[1];
+        try (Connection holder = connect()) {
+            holder.setAutoCommit(false);
+            holder.createStatement().execute("SELECT count(*) FROM accounts");
+            long t0 = System.nanoTime();
+            Thread alter = new Thread(() -> {
+                try (Connection c = connect()) {
+                    if (operator) {
+                        DatabaseMigrationSpec spec = new DatabaseMigrationSpec();
+                        spec.expand = new DatabaseMigrationSpec.SqlStep("ALTER TABLE accounts ADD COLUMN note text");
+                        spec.rollback = new DatabaseMigrationSpec.SqlStep("ALTER TABLE accounts DROP COLUMN note");
+                        MigrationPlan plan = MigrationPlanner.plan(spec, Catalog.EMPTY);
+                        MigrationStore.ensureSchema(c);
+                        new StatementRunner(new StatementRunner.Settings(Duration.ofMillis(200), 100, null,
+                                Duration.ofHours(2))).run(c, "bench/lock", plan.step(MigrationPlan.EXPAND).get(0));
+                    } else {
+                        c.createStatement().execute("ALTER TABLE accounts ADD COLUMN note text");
+                    }
+                    alterDone[0] = System.nanoTime() - t0;
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            alter.start();
+            Thread.sleep(20_000);
+            holder.commit();
+            alter.join();
+        }
+        Thread.sleep(1000);
+        readers.stop();
+        long max = readers.during.stream().mapToLong(Long::longValue).max().orElse(0) / 1000;
+        System.out.printf("| %s | %d | %.1f | %d |%n", operator ? "operator: lock_timeout 200ms, jittered retries"
+                : "naive: ALTER without lock_timeout", max, alterDone[0] / 1e9, readers.errors.get());
+    }
+
+    static String percentiles(List<Long> micros) {
+        List<Long> sorted;
+        synchronized (micros) {
+            sorted = new ArrayList<>(micros);
+        }
+        if (sorted.isEmpty()) {
+            return "-";
+        }
+        Collections.sort(sorted);
+        return String.format("%.1f / %.1f / %.0f", sorted.get(sorted.size() / 2) / 1000.0,
+                sorted.get((int) (sorted.size() * 0.99)) / 1000.0, sorted.get(sorted.size() - 1) / 1000.0);
+    }
+}
