@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.function.BooleanSupplier;
 
 import org.jboss.logging.Logger;
@@ -49,16 +50,39 @@ public final class Backfill {
                 + b.batchSize + " ordered by " + b.keyColumn;
     }
 
-    /** The batch statement: one key range of at most batchSize matching rows, and the key it ended at. */
-    String batchSql(boolean first) {
+    /**
+     * The batch's upper key: the batchSize-th matching key after the last one (an index range scan of batchSize
+     * keys), or no row when fewer are left.
+     */
+    String upperKeySql(boolean first) {
         String key = Identifiers.quote(spec.keyColumn);
-        String t = table.quoted();
-        String filter = (first ? "" : key + " > ?") + (spec.where == null ? ""
-                : (first ? "" : " AND ") + "(" + spec.where + ")");
-        return "WITH dba_batch AS (SELECT " + key + " AS dba_key FROM " + t + (filter.isEmpty() ? "" : " WHERE " + filter)
-                + " ORDER BY " + key + " LIMIT " + spec.batchSize + "), dba_updated AS (UPDATE " + t + " SET "
-                + spec.set + " FROM dba_batch WHERE " + t + "." + key + " = dba_batch.dba_key RETURNING " + t + "."
-                + key + " AS dba_key) SELECT count(*), max(dba_key)::text FROM dba_updated";
+        return "SELECT " + key + "::text FROM " + table.quoted() + where(first, false) + " ORDER BY " + key
+                + " OFFSET " + (spec.batchSize - 1) + " LIMIT 1";
+    }
+
+    /**
+     * The batch: an UPDATE over a key range, so that PostgreSQL plans an index range scan rather than joining a
+     * key list against the whole table; returns the rows it changed and the last key.
+     */
+    String batchSql(boolean first, boolean bounded) {
+        String key = Identifiers.quote(spec.keyColumn);
+        return "WITH dba_updated AS (UPDATE " + table.quoted() + " SET " + spec.set + where(first, bounded)
+                + " RETURNING " + key + " AS dba_key) SELECT count(*), max(dba_key)::text FROM dba_updated";
+    }
+
+    private String where(boolean first, boolean bounded) {
+        String key = Identifiers.quote(spec.keyColumn);
+        List<String> parts = new java.util.ArrayList<>();
+        if (!first) {
+            parts.add(key + " > ?");
+        }
+        if (bounded) {
+            parts.add(key + " <= ?");
+        }
+        if (spec.where != null) {
+            parts.add("(" + spec.where + ")");
+        }
+        return parts.isEmpty() ? "" : " WHERE " + String.join(" AND ", parts);
     }
 
     /** Progress after a slice. */
@@ -116,32 +140,45 @@ public final class Backfill {
                 return new Progress(done, estimated, lastKey, false, rate(sliceRows, sliceStart), lag);
             }
             Batch b = batch(c, migrationId, planned, lastKey);
-            if (b.rows == 0) {
-                MigrationStore.finishBackfill(c, migrationId);
-                return new Progress(done, estimated, lastKey, true, rate(sliceRows, sliceStart), null);
-            }
             done += b.rows;
             sliceRows += b.rows;
             lastKey = b.lastKey;
+            if (b.last) {
+                MigrationStore.finishBackfill(c, migrationId);
+                return new Progress(done, estimated, lastKey, true, rate(sliceRows, sliceStart), null);
+            }
             sleep(pause);
         }
         return new Progress(done, estimated, lastKey, false, rate(sliceRows, sliceStart), null);
     }
 
-    private record Batch(long rows, String lastKey) {
+    /** A committed batch; {@code last} when it reached the end of the table. */
+    private record Batch(long rows, String lastKey, boolean last) {
     }
 
     private Batch batch(Connection c, String migrationId, MigrationPlan.Planned planned, String lastKey)
             throws SQLException, StepFailedException {
-        String sql = batchSql(lastKey == null);
         for (int attempt = 1;; attempt++) {
             long start = System.nanoTime();
             c.setAutoCommit(false);
             try (var s = c.createStatement()) {
                 s.execute("SET LOCAL lock_timeout = " + lockTimeout.toMillis());
-                try (PreparedStatement ps = c.prepareStatement(sql)) {
+                String upper = null;
+                try (PreparedStatement ps = c.prepareStatement(upperKeySql(lastKey == null))) {
                     if (lastKey != null) {
                         ps.setObject(1, lastKey, Types.OTHER);
+                    }
+                    try (ResultSet rs = ps.executeQuery()) {
+                        upper = rs.next() ? rs.getString(1) : null;
+                    }
+                }
+                try (PreparedStatement ps = c.prepareStatement(batchSql(lastKey == null, upper != null))) {
+                    int i = 1;
+                    if (lastKey != null) {
+                        ps.setObject(i++, lastKey, Types.OTHER);
+                    }
+                    if (upper != null) {
+                        ps.setObject(i, upper, Types.OTHER);
                     }
                     try (ResultSet rs = ps.executeQuery()) {
                         rs.next();
@@ -149,7 +186,7 @@ public final class Backfill {
                         String key = rs.getString(2);
                         MigrationStore.recordBatch(c, migrationId, rows, key, (System.nanoTime() - start) / 1_000_000);
                         c.commit();
-                        return new Batch(rows, key);
+                        return new Batch(rows, key == null ? lastKey : key, upper == null);
                     }
                 }
             } catch (SQLException e) {

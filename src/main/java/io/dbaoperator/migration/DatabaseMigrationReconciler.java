@@ -730,51 +730,16 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
     }
 
     private Next autoCutover(Work w) {
-        Deployment d = deployment(w);
-        DatabaseMigrationStatus.CutoverProgress cp = w.st.cutover;
-        if (cp == null) {
+        if (w.st.cutover == null) {
             enterCutover(w);
-            cp = w.st.cutover;
         }
-        String name = w.m.getSpec().cutover.deploymentRef.name;
-        if (d == null) {
-            w.setReady(false, Reason.CutoverPending, "waiting for cutover: Deployment " + name + " does not exist");
-            return Next.after(Duration.ofSeconds(15));
+        AutoCutover.Decision d = AutoCutover.decide(deployment(w), w.m.getSpec().cutover.deploymentRef.name,
+                w.st.cutover, w.in.validationPeriod(), Instant.now());
+        if (d.done()) {
+            return Next.PROCEED;
         }
-        long generation = d.getMetadata().getGeneration() == null ? 0 : d.getMetadata().getGeneration();
-        var s = d.getStatus();
-        int replicas = d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas();
-        boolean rolledOut = s != null && s.getObservedGeneration() != null && s.getObservedGeneration() >= generation
-                && nz(s.getUpdatedReplicas()) == replicas && nz(s.getAvailableReplicas()) >= replicas
-                && nz(s.getReplicas()) == replicas;
-        if (generation <= nz(cp.baselineGeneration)) {
-            w.setReady(false, Reason.CutoverPending, "waiting for cutover: roll out the application version that uses "
-                    + "the new schema (Deployment " + name + " is still at generation " + generation + ")");
-            return Next.after(Duration.ofSeconds(15));
-        }
-        if (!rolledOut) {
-            cp.rolledOutAt = null;
-            cp.rolledOutGeneration = null;
-            w.setReady(false, Reason.CutoverPending, "waiting for cutover: Deployment " + name + " generation "
-                    + generation + " is rolling out");
-            return Next.after(Duration.ofSeconds(10));
-        }
-        if (cp.rolledOutAt == null || !Long.valueOf(generation).equals(cp.rolledOutGeneration)) {
-            cp.rolledOutAt = Instant.now().toString();
-            cp.rolledOutGeneration = generation;
-        }
-        Duration healthy = Duration.between(Instant.parse(cp.rolledOutAt), Instant.now());
-        if (healthy.compareTo(w.in.validationPeriod()) < 0) {
-            Duration left = w.in.validationPeriod().minus(healthy);
-            w.setReady(false, Reason.CutoverPending, "cutover seen: Deployment " + name + " generation " + generation
-                    + " rolled out at " + cp.rolledOutAt + "; validating for " + w.m.getSpec().cutover.validationPeriod);
-            return Next.after(left.compareTo(Duration.ofSeconds(30)) > 0 ? Duration.ofSeconds(30) : left.plusMillis(100));
-        }
-        return Next.PROCEED;
-    }
-
-    private static long nz(Number n) {
-        return n == null ? 0 : n.longValue();
+        w.setReady(false, Reason.CutoverPending, "waiting for cutover: " + d.waitingFor());
+        return Next.after(d.lookAgain());
     }
 
     /** Contract waits here when destructive (or always under policy Always). */

@@ -301,6 +301,22 @@ class DatabaseMigrationTest {
         assertThat(get(DatabaseMigration.class, NS, "reject").getStatus().rejection.step).isEqualTo("cutover");
     }
 
+    @Test
+    void policyAlwaysGatesExpandToo() throws Exception {
+        database("mig_always", 10);
+        DatabaseMigration m = migration("always", "mig_always", "ALTER TABLE users ADD COLUMN g1 text",
+                "ALTER TABLE users DROP COLUMN IF EXISTS g1");
+        m.getSpec().approval.policy = DatabaseMigrationSpec.ApprovalPolicy.Policy.Always;
+        client.resource(m).create();
+        awaitPhase("always", MigrationPhase.AwaitingApproval, Duration.ofSeconds(30));
+        assertThat(get(DatabaseMigration.class, NS, "always").getStatus().approvalRequest.step).isEqualTo("expand");
+        Thread.sleep(1000);
+        assertThat(columns("mig_always")).doesNotContain("g1");
+        approve("always", null);
+        awaitPhase("always", MigrationPhase.AwaitingCutover, Duration.ofSeconds(30));
+        assertThat(columns("mig_always")).contains("g1");
+    }
+
     // --- exactly once ---
 
     @Test
