@@ -183,7 +183,6 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         final String id;
         final MigrationPlan plan;
         Connection prod;
-        boolean ran;
         boolean lost;
 
         Work(DatabaseMigration m, DatabaseMigrationStatus st, Inputs in, List<AuditEvent> audit) {
@@ -223,7 +222,8 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         public void close() throws SQLException {
             if (prod != null) {
                 try {
-                    if (ran && !lost) {
+                    if (!lost) {
+                        // also when nothing ran now: a retried reconcile (after a 409) must not keep a stale summary
                         MigrationLogWriter.write(client, m, st, MigrationStore.list(prod, id));
                     }
                 } finally {
@@ -570,13 +570,11 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             try {
                 StatementRunner.Outcome o = statements.run(c, w.id, p);
                 if (!o.skipped()) {
-                    w.ran = true;
                     w.audit.add(auditEvent(w, step.equals(MigrationPlan.ROLLBACK) ? "rollback" : "apply", p.id(),
                             "succeeded", Map.of("durationMs", o.millis(), "retries", o.retries(), "lock",
                                     p.classification().lock().sqlName())));
                 }
             } catch (StepFailedException e) {
-                w.ran = true;
                 w.audit.add(auditEvent(w, step.equals(MigrationPlan.ROLLBACK) ? "rollback" : "apply", p.id(), "failed",
                         Map.of("sqlState", e.sqlState() == null ? "" : e.sqlState())));
                 return stepFailed(w, step, e);
@@ -648,7 +646,6 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                 w.in.pause(), w.in.maxLag());
         Backfill.Progress p;
         try {
-            w.ran = true;
             p = backfill.slice(c, w.id, planned, slice, () -> pausedNow(w.m));
         } catch (StepFailedException e) {
             return stepFailed(w, MigrationPlan.BACKFILL, e);

@@ -317,6 +317,38 @@ class DatabaseMigrationTest {
         assertThat(columns("mig_always")).contains("g1");
     }
 
+    @Test
+    void aPersonCanAskForTheRollback() throws Exception {
+        database("mig_ask", 10);
+        client.resource(migration("ask", "mig_ask", "ALTER TABLE users ADD COLUMN h1 text",
+                "ALTER TABLE users DROP COLUMN IF EXISTS h1")).create();
+        awaitPhase("ask", MigrationPhase.AwaitingCutover, Duration.ofSeconds(30));
+        client.resources(DatabaseMigration.class).inNamespace(NS).withName("ask").subresource("status")
+                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"rollbackRequested\":true}}");
+        awaitPhase("ask", MigrationPhase.RolledBack, Duration.ofSeconds(30));
+        assertThat(columns("mig_ask")).doesNotContain("h1");
+        awaitEvent(NS, "ask", "Normal", "RollbackRequested");
+    }
+
+    @Test
+    void anInvalidLeftoverOfAFailedConcurrentBuildIsDroppedAndTheIndexBuilt() throws Exception {
+        database("mig_cic", 20);
+        TestPostgres.get().exec("mig_cic", "insert into users (email) values ('dup'), ('dup')");
+        try {
+            TestPostgres.get().exec("mig_cic", "create unique index concurrently users_email_uq on users (email)");
+        } catch (IllegalStateException expected) {
+            // the duplicate makes the build fail, leaving an INVALID index behind
+        }
+        assertThat(scalar("mig_cic", "select count(*) from pg_index i join pg_class c on c.oid = i.indexrelid "
+                + "where c.relname = 'users_email_uq' and not i.indisvalid")).isEqualTo(1);
+        client.resource(migration("cic", "mig_cic",
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_uq ON users (email)",
+                "DROP INDEX CONCURRENTLY IF EXISTS users_email_uq")).create();
+        awaitPhase("cic", MigrationPhase.AwaitingCutover, Duration.ofSeconds(30));
+        assertThat(scalar("mig_cic", "select count(*) from pg_index i join pg_class c on c.oid = i.indexrelid "
+                + "where c.relname = 'users_email_uq' and i.indisvalid and not i.indisunique")).isEqualTo(1);
+    }
+
     // --- exactly once ---
 
     @Test
