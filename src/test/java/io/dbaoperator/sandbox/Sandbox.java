@@ -130,7 +130,7 @@ public final class Sandbox {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString(), "-Xmx512m", "-XX:TieredStopAtLevel=1", "-jar", jar.toAbsolutePath().toString()));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(workDir.resolve("operator.log").toFile());
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(workDir.resolve("operator.log").toFile()));
         Map<String, String> env = pb.environment();
         env.put("QUARKUS_PROFILE", "sandbox");
         env.put("QUARKUS_HTTP_PORT", String.valueOf(httpPort));
@@ -156,6 +156,15 @@ public final class Sandbox {
         }
         throw new IllegalStateException("the operator did not become ready in 120 s; see "
                 + workDir.resolve("operator.log"));
+    }
+
+    /**
+     * Kills the operator process without warning (SIGKILL, as when its node dies) and starts a new one, for tests
+     * of what survives a restart.
+     */
+    public synchronized void killAndRestartOperator() throws IOException, InterruptedException {
+        operator.destroyForcibly().waitFor();
+        startOperator(TestKubernetes.get(), TestPostgres.get());
     }
 
     private static boolean ready(int port) {

@@ -37,7 +37,8 @@ public class DatabaseMigrationSpec {
             + " && self.lockTimeout == oldSelf.lockTimeout && self.maxLockRetries == oldSelf.maxLockRetries"
             + " && (has(self.statementTimeout) == has(oldSelf.statementTimeout)) && (!has(self.statementTimeout) || self.statementTimeout == oldSelf.statementTimeout)"
             + " && self.approval == oldSelf.approval"
-            + " && self.rollbackOnFailure == oldSelf.rollbackOnFailure && self.indexBuildTimeout == oldSelf.indexBuildTimeout"
+            + " && (has(self.rollbackOnFailure) == has(oldSelf.rollbackOnFailure)) && (!has(self.rollbackOnFailure) || self.rollbackOnFailure == oldSelf.rollbackOnFailure)"
+            + " && (has(self.indexBuildTimeout) == has(oldSelf.indexBuildTimeout)) && (!has(self.indexBuildTimeout) || self.indexBuildTimeout == oldSelf.indexBuildTimeout)"
             + " && (has(self.lint) == has(oldSelf.lint)) && (!has(self.lint) || self.lint == oldSelf.lint)";
 
     @Required
