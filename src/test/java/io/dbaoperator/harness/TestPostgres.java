@@ -162,6 +162,51 @@ public final class TestPostgres {
         }
     }
 
+    /** A streaming physical standby of the shared server, for tests that need a replica. */
+    public final class Standby implements AutoCloseable {
+        private final Path dir;
+        private final int standbyPort;
+
+        private Standby(Path dir, int standbyPort) {
+            this.dir = dir;
+            this.standbyPort = standbyPort;
+        }
+
+        public Connection superuser() throws SQLException {
+            return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + standbyPort + "/postgres", SUPERUSER,
+                    SUPERUSER_PASSWORD);
+        }
+
+        @Override
+        public void close() {
+            runAsOwner(List.of(binDir.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m",
+                    "immediate", "-w", "stop"));
+        }
+    }
+
+    /** Clones the server with pg_basebackup -R and starts the clone as a hot standby streaming from it. */
+    public Standby startStandby() {
+        try {
+            Path dir = Files.createTempDirectory("dba-operator-standby-");
+            if (asPostgresUser) {
+                run(List.of("chown", "-R", "postgres:postgres", dir.toString()));
+            }
+            Path data = dir.resolve("data");
+            runAsOwner(List.of(binDir.resolve("pg_basebackup").toString(), "-h", dataDir.getParent().toString(),
+                    "-p", String.valueOf(port), "-U", SUPERUSER, "-D", data.toString(), "-R", "-X", "stream", "-c",
+                    "fast"));
+            int standbyPort = freePort();
+            // appended after what -R wrote: the standby's own port and socket directory
+            runAsOwner(List.of("sh", "-c", "printf \"port = " + standbyPort + "\\nunix_socket_directories = '" + dir
+                    + "'\\nhot_standby_feedback = on\\n\" >> " + data.resolve("postgresql.auto.conf")));
+            runAsOwner(List.of(binDir.resolve("pg_ctl").toString(), "-D", data.toString(), "-l",
+                    dir.resolve("log").toString(), "-w", "start"));
+            return new Standby(dir, standbyPort);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start a standby: " + e.getMessage(), e);
+        }
+    }
+
     private void runAsOwner(List<String> command) {
         List<String> full = new ArrayList<>();
         if (asPostgresUser) {

@@ -265,6 +265,37 @@ class DatabaseMigrationTest {
         assertThat(get(DatabaseMigration.class, NS, "resume").getStatus().backfill.rowsDone).isEqualTo(4000);
     }
 
+    @Test
+    void theBackfillWaitsWhileAReplicaReplaysTooFarBehind() throws Exception {
+        database("mig_lag", 20000);
+        TestPostgres.get().exec("postgres", "grant pg_read_all_stats to app"); // to see replay_lag of other roles
+        try (TestPostgres.Standby standby = TestPostgres.get().startStandby()) {
+            try (Connection s = standby.superuser()) {
+                s.createStatement().execute("select pg_wal_replay_pause()");
+            }
+            DatabaseMigration m = migration("lag", "mig_lag", "ALTER TABLE users ADD COLUMN lagged int",
+                    "ALTER TABLE users DROP COLUMN IF EXISTS lagged");
+            m.getSpec().backfill = new DatabaseMigrationSpec.Backfill();
+            m.getSpec().backfill.table = "users";
+            m.getSpec().backfill.set = "lagged = 1";
+            m.getSpec().backfill.batchSize = 500;
+            m.getSpec().backfill.pauseBetweenBatches = "50ms";
+            m.getSpec().backfill.maxReplicationLag = "1s";
+            client.resource(m).create();
+            Condition throttled = awaitConditionReason("lag", "Ready", "Throttled");
+            assertThat(throttled.message).contains("replays").contains("maxReplicationLag 1 s");
+            long held = scalar("mig_lag", "select count(*) from users where lagged = 1");
+            Thread.sleep(2000);
+            assertThat(scalar("mig_lag", "select count(*) from users where lagged = 1")).as("no batch while throttled")
+                    .isEqualTo(held).isLessThan(20000);
+            try (Connection s = standby.superuser()) {
+                s.createStatement().execute("select pg_wal_replay_resume()");
+            }
+            awaitPhase("lag", MigrationPhase.AwaitingCutover, Duration.ofSeconds(90));
+            assertThat(scalar("mig_lag", "select count(*) from users where lagged = 1")).isEqualTo(20000);
+        }
+    }
+
     // --- rollback ---
 
     @Test
