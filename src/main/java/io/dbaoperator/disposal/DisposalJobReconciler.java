@@ -1,41 +1,84 @@
 package io.dbaoperator.disposal;
 
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.disposal.DisposalJob;
 import io.dbaoperator.api.disposal.DisposalJobSpec;
 import io.dbaoperator.api.disposal.DisposalJobSpec.ColumnStrategy.Strategy;
 import io.dbaoperator.api.disposal.DisposalJobStatus;
 import io.dbaoperator.api.disposal.DisposalPhase;
+import io.dbaoperator.approval.ApprovalStep;
+import io.dbaoperator.approval.GateOutcome;
+import io.dbaoperator.approval.GatedStep;
+import io.dbaoperator.approval.PlanDigest;
+import io.dbaoperator.audit.AuditEvent;
 import io.dbaoperator.kube.CronSchedule;
+import io.dbaoperator.kube.Durations;
+import io.dbaoperator.kube.EventRecorder;
 import io.dbaoperator.kube.ReferenceChecks;
 import io.dbaoperator.kube.SecretReader;
+import io.dbaoperator.postgres.ConnectionSettings;
+import io.dbaoperator.postgres.PostgresConnector;
+import io.dbaoperator.status.ConditionType;
+import io.dbaoperator.status.Conditions;
 import io.dbaoperator.status.Problem;
 import io.dbaoperator.status.Reason;
 import io.dbaoperator.status.StatusPatcher;
 import io.dbaoperator.status.ValidationRunner;
+import io.dbaoperator.storage.S3Location;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 
 /**
- * Reconciles DisposalJob. This version validates the job (schedule, database, salt Secret, report bucket, rule
- * names); catalog validation, the dry run, approval and the batches land with the DisposalJob issue.
+ * Reconciles DisposalJob: validates the rules against the catalog ({@link DisposalPlanner}), counts what they match
+ * (the dry run, in status), waits for a person to approve the rules' digest (a scheduled run with unchanged rules
+ * does not ask again), disposes in short batches ({@link DisposalRunner}) with progress in status, vacuums, and
+ * writes the disposal report to S3 and the audit store ({@link DisposalReport}). A run asks for
+ * {@code kubectl annotate dsp NAME dbaoperator.io/run-now=$(date +%s) --overwrite} or comes from the schedule.
  */
 @ControllerConfiguration(name = "disposaljob", generationAwareEventProcessing = false)
 public class DisposalJobReconciler implements Reconciler<DisposalJob> {
 
+    public static final String RUN_NOW = "dbaoperator.io/run-now";
+    static final String SHORT_NAME = "dsp";
+    static final String STEP = "dispose";
+
     private final ReferenceChecks checks;
     private final SecretReader secrets;
     private final ValidationRunner runner;
+    private final KubernetesClient client;
+    private final EventRecorder events;
+    private final Duration slice;
 
-    public DisposalJobReconciler(ReferenceChecks checks, SecretReader secrets, ValidationRunner runner) {
+    public DisposalJobReconciler(ReferenceChecks checks, SecretReader secrets, ValidationRunner runner,
+            KubernetesClient client, EventRecorder events,
+            @ConfigProperty(name = "dba.migration.slice", defaultValue = "5s") String slice) {
         this.checks = checks;
         this.secrets = secrets;
         this.runner = runner;
+        this.client = client;
+        this.events = events;
+        this.slice = Durations.parse("dba.migration.slice", slice);
+    }
+
+    private record Inputs(ConnectionSettings db, String salt, S3Location report, CronSchedule schedule,
+            Duration pause) {
     }
 
     @Override
@@ -43,17 +86,20 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
         DisposalJobSpec spec = job.getSpec();
         String ns = job.getMetadata().getNamespace();
         DisposalJobStatus desired = StatusPatcher.copy(job.getStatus(), DisposalJobStatus.class);
-        if (desired.phase == DisposalPhase.Completed || desired.phase == DisposalPhase.Rejected) {
+        if (desired.phase == DisposalPhase.Rejected
+                || desired.phase == DisposalPhase.Completed && !runRequested(job, desired)
+                        && rulesDigest(spec).equals(desired.rulesDigest)) {
             return UpdateControl.noUpdate();
         }
-        return runner.run(job, desired, () -> {
-            if (spec.schedule != null) {
-                CronSchedule.parse("spec.schedule", spec.schedule, spec.timeZone);
-            }
+        Inputs[] in = new Inputs[1];
+        List<AuditEvent> audit = new ArrayList<>();
+        return runner.runThen(job, desired, () -> {
+            CronSchedule schedule = spec.schedule == null ? null
+                    : CronSchedule.parse("spec.schedule", spec.schedule, spec.timeZone);
             Set<String> names = new HashSet<>();
             boolean needsSalt = false;
             for (var rule : spec.rules) {
-                String name = rule.name == null ? rule.table : rule.name;
+                String name = DisposalPlanner.ruleName(rule);
                 if (!names.add(name)) {
                     throw Problem.invalid(Reason.InvalidSpec, "two rules are named '" + name
                             + "': give each rule a distinct name").exception();
@@ -63,25 +109,298 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
                             .anyMatch(c -> c.strategy == Strategy.Hash || c.strategy == Strategy.Fake);
                 }
             }
+            String salt = null;
             if (needsSalt) {
                 if (spec.saltSecretRef == null) {
                     throw Problem.invalid(Reason.InvalidSpec, "rules use the Hash or Fake strategy, which need a salt: "
                             + "set spec.saltSecretRef to a Secret with key 'salt'").exception();
                 }
-                Map<String, String> salt = secrets.read(ns, spec.saltSecretRef.name, "spec.saltSecretRef");
-                if (salt.get("salt") == null || salt.get("salt").length() < 16) {
+                Map<String, String> data = secrets.read(ns, spec.saltSecretRef.name, "spec.saltSecretRef");
+                salt = data.get("salt");
+                if (salt == null || salt.length() < 16) {
                     throw Problem.invalid(Reason.SecretKeyMissing, "Secret " + spec.saltSecretRef.name
                             + " needs key 'salt' with at least 16 characters").exception();
                 }
             }
-            String summary = "database " + checks.database(ns, spec.database, "spec.database").describe();
+            var db = checks.database(ns, spec.database, "spec.database");
+            String summary = "database " + db.describe();
+            S3Location report = null;
             if (spec.report != null) {
-                summary += ", report bucket " + checks.storage(ns, spec.report.storage, "spec.report.storage").bucket();
+                report = checks.storage(ns, spec.report.storage, "spec.report.storage");
+                summary += ", report bucket " + report.bucket();
             }
+            in[0] = new Inputs(db.settings(), salt, report, schedule,
+                    Durations.parse("spec.pauseBetweenBatches", spec.pauseBetweenBatches));
             return summary + " answer" + (spec.report != null ? "" : "s");
         }, (status, summary) -> {
-            status.phase = DisposalPhase.Pending;
-            status.message = "validated: " + summary;
-        }, (status, problem) -> status.phase = problem.permanent() ? DisposalPhase.Failed : DisposalPhase.Pending);
+            try {
+                return advance(job, status, in[0], audit);
+            } catch (SQLException e) {
+                if (connectionLost(e)) {
+                    status.message = "lost the connection to the database in phase " + status.phase + " ("
+                            + e.getSQLState() + "); the run resumes after its last committed batch";
+                    status.conditions = Conditions.set(status.conditions, ConditionType.Ready, false,
+                            Reason.DatabaseUnreachable, status.message, generation(job), Instant.now());
+                    return Duration.ofSeconds(3);
+                }
+                throw PostgresConnector.classify(e, in[0].db()).exception();
+            }
+        }, (status, problem) -> {
+            if (status.phase == null || status.phase == DisposalPhase.Pending || status.phase == DisposalPhase.Failed
+                    || status.phase == DisposalPhase.Counting) {
+                status.phase = problem.permanent() ? DisposalPhase.Failed : DisposalPhase.Pending;
+            }
+        }, audit);
     }
+
+    static boolean connectionLost(SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        return state.startsWith("08") || state.startsWith("57P0");
+    }
+
+    private static long generation(DisposalJob job) {
+        return job.getMetadata().getGeneration() == null ? 0 : job.getMetadata().getGeneration();
+    }
+
+    private static boolean runRequested(DisposalJob job, DisposalJobStatus status) {
+        var annotations = job.getMetadata().getAnnotations();
+        String asked = annotations == null ? null : annotations.get(RUN_NOW);
+        return asked != null && !asked.equals(status.lastRunRequest);
+    }
+
+    /** The digest an approval binds to: the rules alone (not the schedule, not the pause). */
+    static String rulesDigest(DisposalJobSpec spec) {
+        return PlanDigest.of(Map.of("rules", spec.rules, "dryRun", spec.dryRun));
+    }
+
+    private Duration advance(DisposalJob job, DisposalJobStatus st, Inputs in, List<AuditEvent> audit)
+            throws SQLException {
+        DisposalJobSpec spec = job.getSpec();
+        String digest = rulesDigest(spec);
+        Instant now = Instant.now();
+        if (st.phase == null || st.phase == DisposalPhase.Pending || st.phase == DisposalPhase.Failed) {
+            st.phase = DisposalPhase.Counting;
+            startRun(job, st, now);
+        }
+        if (st.phase == DisposalPhase.Completed || st.phase == DisposalPhase.Scheduled) {
+            boolean due = in.schedule() != null && st.nextRunAt != null && !now.isBefore(Instant.parse(st.nextRunAt));
+            boolean rulesChanged = st.rulesDigest != null && !st.rulesDigest.equals(digest);
+            if (!due && !runRequested(job, st) && !rulesChanged) {
+                return untilNext(st, now);
+            }
+            if (rulesChanged) {
+                events.normal(job, "RulesChanged", "the rules changed (" + digest + "): counting them now, and the "
+                        + "run waits for a new approval");
+            }
+            st.phase = DisposalPhase.Counting;
+            startRun(job, st, now);
+        }
+        if (runRequested(job, st)) {
+            st.lastRunRequest = job.getMetadata().getAnnotations().get(RUN_NOW);
+        }
+        if (st.rulesDigest != null && !st.rulesDigest.equals(digest) && st.phase != DisposalPhase.Counting) {
+            // the rules changed mid-run or while waiting: count again and ask again
+            events.normal(job, "RulesChanged", "the rules changed (" + digest + "); counting again");
+            st.phase = DisposalPhase.Counting;
+        }
+        String jobId = job.getMetadata().getNamespace() + "/" + job.getMetadata().getName() + "/"
+                + job.getMetadata().getUid();
+        try (Connection c = PostgresConnector.open(in.db(), "dba-operator/disposal/" + jobId)) {
+            List<DisposalPlanner.RulePlan> plans = DisposalPlanner.plan(c, spec);
+            if (st.phase == DisposalPhase.Counting) {
+                Duration d = counting(job, st, c, plans, digest, audit);
+                if (d != null) {
+                    return d;
+                }
+            }
+            if (st.phase == DisposalPhase.AwaitingApproval) {
+                GateOutcome g = gate(job, st, digest, audit);
+                if (g == GateOutcome.REJECTED) {
+                    st.phase = DisposalPhase.Rejected;
+                    ready(job, st, false, Reason.Rejected, "rejected by " + st.rejection.approvedBy + "; nothing was "
+                            + "disposed of");
+                    return null;
+                }
+                if (g == GateOutcome.WAIT) {
+                    st.message = Conditions.find(st.conditions, ConditionType.Approved).map(x -> x.message).orElse(null);
+                    return null;
+                }
+                st.phase = DisposalPhase.Disposing;
+                if (st.runStartedAt == null) {
+                    st.runStartedAt = now.toString();
+                }
+            }
+            if (!DisposalRunner.tryLock(c)) {
+                ready(job, st, false, Reason.WaitingForDatabase, "another disposal is working on this database; "
+                        + "trying again shortly");
+                return Duration.ofSeconds(2);
+            }
+            DisposalRunner.ensureSchema(c);
+            if (st.phase == DisposalPhase.Disposing) {
+                Duration d = disposing(job, st, c, plans, in, jobId);
+                if (d != null) {
+                    return d;
+                }
+            }
+            if (st.phase == DisposalPhase.Vacuuming) {
+                ready(job, st, false, Reason.InProgress, "vacuum (" + spec.vacuum + ")");
+                DisposalRunner.vacuum(c, spec.vacuum, plans);
+                st.phase = DisposalPhase.Reporting;
+            }
+            if (st.phase == DisposalPhase.Reporting) {
+                boolean dry = Boolean.TRUE.equals(spec.dryRun);
+                DisposalReport report = DisposalReport.build(job, st, plans, coveringPolicies(job, in.db()), now);
+                if (in.report() != null) {
+                    st.reportLocation = DisposalReport.write(in.report(), job, report);
+                }
+                st.backupsHoldDataUntil = report.backupsHoldDataUntil();
+                audit.add(new AuditEvent(now, job.getMetadata().getNamespace(), "DisposalJob",
+                        job.getMetadata().getName(), job.getMetadata().getUid(), "disposal", STEP, "dba-operator",
+                        "succeeded", digest, report.asMap()));
+                st.lastRunAt = now.toString();
+                st.runStartedAt = null;
+                if (in.schedule() != null) {
+                    st.phase = DisposalPhase.Scheduled;
+                    st.nextRunAt = in.schedule().next(now.atZone(ZoneOffset.UTC)).map(z -> z.toInstant().toString())
+                            .orElse(null);
+                } else {
+                    st.phase = DisposalPhase.Completed;
+                }
+                ready(job, st, true, Reason.DisposalCompleted, (dry ? "dry run: the rules match "
+                        + st.rules.stream().mapToLong(r -> r.matched).sum() + " row(s); nothing was changed"
+                        : "disposed of " + st.rowsAffected + " row(s)")
+                        + (st.reportLocation != null ? "; report " + st.reportLocation : "")
+                        + (st.backupsHoldDataUntil != null ? "; backups still hold the data until "
+                                + st.backupsHoldDataUntil : ""));
+                return untilNext(st, now);
+            }
+        }
+        return null;
+    }
+
+    private static Duration untilNext(DisposalJobStatus st, Instant now) {
+        if (st.nextRunAt == null) {
+            return null;
+        }
+        Duration d = Duration.between(now, Instant.parse(st.nextRunAt));
+        return d.isNegative() ? Duration.ofSeconds(1) : d.plusMillis(200);
+    }
+
+    private static void startRun(DisposalJob job, DisposalJobStatus st, Instant now) {
+        st.runId = now.toString().replace(":", "").replace("-", "").replaceAll("\\.\\d+", "");
+        st.rowsAffected = 0L;
+        st.runStartedAt = null;
+        st.reportLocation = null;
+    }
+
+    /** The dry run: exact counts and what the foreign keys imply; then Completed (dryRun) or the gate. */
+    private Duration counting(DisposalJob job, DisposalJobStatus st, Connection c,
+            List<DisposalPlanner.RulePlan> plans, String digest, List<AuditEvent> audit) throws SQLException {
+        List<DisposalRunner.Count> counts = DisposalRunner.count(c, plans, true);
+        List<DisposalJobStatus.RuleProgress> rules = new ArrayList<>();
+        for (int i = 0; i < plans.size(); i++) {
+            DisposalPlanner.RulePlan p = plans.get(i);
+            DisposalRunner.Count n = counts.get(i);
+            DisposalJobStatus.RuleProgress r = new DisposalJobStatus.RuleProgress();
+            r.name = p.name();
+            r.table = p.table().toString();
+            r.action = p.rule().action.name();
+            r.matched = n.matched();
+            r.done = 0L;
+            r.notes = n.notes().isEmpty() ? null : n.notes();
+            rules.add(r);
+            if (n.blockedBy() != null) {
+                st.rules = rules;
+                return refuse(job, st, "rule " + p.name() + " would delete rows that " + n.blockedBy() + " still "
+                        + "references: nothing was deleted. Dispose of the referencing rows first, or set deleteChildren: "
+                        + "true on the rule to delete them in the same batches");
+            }
+            if (n.total() > 0 && n.matched() == n.total() && !Boolean.TRUE.equals(p.rule().allowAll)) {
+                st.rules = rules;
+                return refuse(job, st, "rule " + p.name() + " matches every row of " + p.table() + " (" + n.total()
+                        + "): nothing was touched. If that is meant, set allowAll: true on the rule");
+            }
+        }
+        st.rules = rules;
+        st.rulesDigest = digest;
+        long total = rules.stream().mapToLong(r -> r.matched).sum();
+        if (Boolean.TRUE.equals(job.getSpec().dryRun)) {
+            st.phase = DisposalPhase.Reporting; // the dry run's report: counts only, nothing changed
+            return null;
+        }
+        st.phase = DisposalPhase.AwaitingApproval;
+        return null;
+    }
+
+    private Duration refuse(DisposalJob job, DisposalJobStatus st, String message) {
+        st.phase = DisposalPhase.Failed;
+        ready(job, st, false, Reason.InvalidSpec, message);
+        st.conditions = Conditions.set(st.conditions, ConditionType.Validated, false, Reason.InvalidSpec, message,
+                generation(job), Instant.now());
+        events.warning(job, "RuleRefused", message);
+        return Duration.ofMinutes(5);
+    }
+
+    private GateOutcome gate(DisposalJob job, DisposalJobStatus st, String digest, List<AuditEvent> audit) {
+        long total = st.rules.stream().mapToLong(r -> r.matched == null ? 0 : r.matched).sum();
+        StringBuilder what = new StringBuilder();
+        for (var r : st.rules) {
+            what.append(what.length() == 0 ? "" : "; ").append(r.action).append(' ').append(r.matched)
+                    .append(" row(s) of ").append(r.table);
+        }
+        var result = ApprovalStep.check(job, st, new GatedStep(STEP, what + " (" + total + " in all)", digest, null,
+                generation(job)), SHORT_NAME, Instant.now());
+        audit.addAll(result.audit());
+        return result.outcome();
+    }
+
+    private Duration disposing(DisposalJob job, DisposalJobStatus st, Connection c,
+            List<DisposalPlanner.RulePlan> plans, Inputs in, String jobId) throws SQLException {
+        DisposalRunner runner = new DisposalRunner(Duration.ofMillis(500), in.pause());
+        Instant sliceEnd = Instant.now().plus(slice);
+        long affected = 0;
+        boolean all = true;
+        for (int i = 0; i < plans.size(); i++) {
+            DisposalPlanner.RulePlan p = plans.get(i);
+            DisposalRunner.Progress progress = Instant.now().isBefore(sliceEnd)
+                    ? runner.slice(c, jobId, st.runId, p, in.salt(), sliceEnd, () -> false)
+                    : DisposalRunner.progress(c, jobId, st.runId, p.name());
+            st.rules.get(i).done = progress.rowsDone();
+            affected += progress.rowsDone();
+            all &= progress.finished();
+        }
+        st.rowsAffected = affected;
+        if (!all) {
+            long matched = st.rules.stream().mapToLong(r -> r.matched == null ? 0 : r.matched).sum();
+            ready(job, st, false, Reason.InProgress, "disposing: " + affected + " of " + matched + " row(s)");
+            return Duration.ofMillis(50);
+        }
+        st.phase = DisposalPhase.Vacuuming;
+        return null;
+    }
+
+    /** BackupPolicies in the namespace whose database is this one (same hosts and database name). */
+    private List<BackupPolicy> coveringPolicies(DisposalJob job, ConnectionSettings db) {
+        List<BackupPolicy> covering = new ArrayList<>();
+        for (BackupPolicy p : client.resources(BackupPolicy.class).inNamespace(job.getMetadata().getNamespace()).list()
+                .getItems()) {
+            try {
+                ConnectionSettings s = secrets.connection(p.getMetadata().getNamespace(), p.getSpec().database,
+                        "BackupPolicy " + p.getMetadata().getName());
+                if (s.hosts().equals(db.hosts()) && s.dbname().equals(db.dbname())) {
+                    covering.add(p);
+                }
+            } catch (RuntimeException e) {
+                // a policy whose Secret cannot be read does not cover anything we can tell
+            }
+        }
+        return covering;
+    }
+
+    private static void ready(DisposalJob job, DisposalJobStatus st, boolean ready, Reason reason, String message) {
+        st.message = message;
+        st.conditions = Conditions.set(st.conditions, ConditionType.Ready, ready, reason, message, generation(job),
+                Instant.now());
+    }
+
 }

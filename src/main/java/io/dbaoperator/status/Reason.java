@@ -50,6 +50,7 @@ public enum Reason {
     RollingBack,
     RolledBack,
     MigrationCompleted,
+    DisposalCompleted,
     InternalError;
 
     /** Whether a condition or Event with this reason reports something wrong (a Warning). */
@@ -57,7 +58,7 @@ public enum Reason {
         return switch (this) {
             case Validated, AwaitingApproval, Approved, BackupVerified, BackupRunning, WalArchivingRunning,
                     WalArchiverStarting, RehearsalPassed, WaitingForDatabase, BackupRequested, BackupReady, InProgress,
-                    Throttled, Paused, CutoverPending, RollingBack, MigrationCompleted -> false;
+                    Throttled, Paused, CutoverPending, RollingBack, MigrationCompleted, DisposalCompleted -> false;
             default -> true;
         };
     }

@@ -171,12 +171,16 @@ class OtherKindsValidationTest {
 
     @Test
     void disposalJob() {
+        io.dbaoperator.harness.TestPostgres.get().exec("app", "create table if not exists customers (id bigint "
+                + "primary key, email text, closed_at timestamptz)", "alter table customers owner to app");
         DisposalJob good = disposal("anonymize-closed", DisposalJobSpec.ColumnStrategy.Strategy.Hash);
         good.getSpec().saltSecretRef = new SecretRef("disposal-salt");
+        good.getSpec().dryRun = true; // validated and counted; DisposalJobTest disposes for real
         client.resource(good).create();
         Condition ok = awaitCondition(DisposalJob.class, NS, "anonymize-closed", "Validated", "True");
         assertThat(ok.message).contains("report bucket dba-test");
-        assertThat(get(DisposalJob.class, NS, "anonymize-closed").getStatus().phase).isEqualTo(DisposalPhase.Pending);
+        awaitCondition(DisposalJob.class, NS, "anonymize-closed", "Ready", "True");
+        assertThat(get(DisposalJob.class, NS, "anonymize-closed").getStatus().phase).isEqualTo(DisposalPhase.Completed);
 
         client.resource(disposal("no-salt", DisposalJobSpec.ColumnStrategy.Strategy.Fake)).create();
         Condition c = awaitCondition(DisposalJob.class, NS, "no-salt", "Validated", "False");

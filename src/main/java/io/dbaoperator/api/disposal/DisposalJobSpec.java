@@ -109,6 +109,12 @@ public class DisposalJobSpec {
         @Default("false")
         @JsonPropertyDescription("Confirm that the rule may match every row of the table; without it such a rule fails.")
         public Boolean allowAll = false;
+
+        @Default("false")
+        @JsonPropertyDescription("Delete: also delete the rows of other tables whose foreign key (single-column, ON "
+                + "DELETE NO ACTION) references the disposed rows, in the same batches. Without it such a delete is "
+                + "refused, naming the constraint.")
+        public Boolean deleteChildren = false;
     }
 
     /** Age-based selection. */

@@ -28,6 +28,25 @@ public class DisposalJobStatus extends GatedStatus {
     @JsonPropertyDescription("s3:// URL of the last disposal report.")
     public String reportLocation;
 
+    @JsonPropertyDescription("Id of the current or last run (its start time); progress in the database is kept per run.")
+    public String runId;
+
+    @JsonPropertyDescription("When the current run started disposing (RFC 3339).")
+    public String runStartedAt;
+
+    @JsonPropertyDescription("When the last run finished (RFC 3339).")
+    public String lastRunAt;
+
+    @JsonPropertyDescription("When the schedule runs next (RFC 3339).")
+    public String nextRunAt;
+
+    @JsonPropertyDescription("The last dbaoperator.io/run-now annotation value acted on.")
+    public String lastRunRequest;
+
+    @JsonPropertyDescription("Until when backups of the BackupPolicies covering this database still hold the disposed "
+            + "data (from their retention), or 'indefinitely' when a pinned backup does.")
+    public String backupsHoldDataUntil;
+
     @Override
     public Enum<?> phase() {
         return phase;
@@ -44,5 +63,9 @@ public class DisposalJobStatus extends GatedStatus {
         public Long matched;
         @JsonPropertyDescription("Rows disposed of so far.")
         public Long done;
+        @JsonPropertyDescription("Delete or Anonymize.")
+        public String action;
+        @JsonPropertyDescription("What foreign keys pointing at the table imply for this rule.")
+        public List<String> notes;
     }
 }

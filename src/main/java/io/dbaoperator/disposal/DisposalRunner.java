@@ -1,0 +1,287 @@
+package io.dbaoperator.disposal;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+import io.dbaoperator.sql.Identifiers;
+
+/**
+ * Runs a disposal: exact counts in one read-only snapshot, then short batches ordered by the rule's key, each
+ * committed together with its progress row in {@code dba_operator.disposal_progress}, so that a run interrupted
+ * anywhere resumes after its last committed batch and never touches a row twice. Tables without a usable key
+ * (Delete only) are worked through by ctid: a deleted row cannot be deleted twice.
+ */
+public final class DisposalRunner {
+
+    private static final String DDL = """
+            CREATE SCHEMA IF NOT EXISTS dba_operator;
+            CREATE TABLE IF NOT EXISTS dba_operator.disposal_progress (
+              job_id     text NOT NULL,
+              run_id     text NOT NULL,
+              rule       text NOT NULL,
+              rows_done  bigint NOT NULL DEFAULT 0,
+              last_key   text,
+              finished   boolean NOT NULL DEFAULT false,
+              started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+              updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+              PRIMARY KEY (job_id, run_id, rule)
+            );
+            """;
+
+    /** Advisory lock key for disposals ("dba0", 2): one disposal worker per database at a time. */
+    static final int LOCK_DISPOSALS = 2;
+
+    private final Duration lockTimeout;
+    private final Duration pause;
+
+    public DisposalRunner(Duration lockTimeout, Duration pause) {
+        this.lockTimeout = lockTimeout;
+        this.pause = pause;
+    }
+
+    public static boolean tryLock(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_lock(?, ?)")) {
+            ps.setInt(1, 0x64626130);
+            ps.setInt(2, LOCK_DISPOSALS);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
+    }
+
+    public static void ensureSchema(Connection c) throws SQLException {
+        try (var s = c.createStatement()) {
+            ResultSet rs = s.executeQuery("SELECT to_regclass('dba_operator.disposal_progress') IS NOT NULL");
+            rs.next();
+            if (!rs.getBoolean(1)) {
+                s.execute(DDL);
+            }
+        }
+    }
+
+    /** What a rule matches, counted exactly, and what the foreign keys pointing at it imply. */
+    public record Count(long matched, long total, List<String> notes, String blockedBy) {
+    }
+
+    /** Counts every rule in one REPEATABLE READ, READ ONLY snapshot. */
+    public static List<Count> count(Connection c, List<DisposalPlanner.RulePlan> plans, boolean deleteChildrenCheck)
+            throws SQLException {
+        boolean auto = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try (var s = c.createStatement()) {
+            s.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+            List<Count> counts = new java.util.ArrayList<>();
+            for (DisposalPlanner.RulePlan p : plans) {
+                long matched = scalar(s, "SELECT count(*) FROM " + p.table().quoted() + " WHERE " + p.predicate());
+                long total = scalar(s, "SELECT count(*) FROM " + p.table().quoted());
+                List<String> notes = new java.util.ArrayList<>();
+                String blockedBy = null;
+                if (p.delete()) {
+                    for (DisposalPlanner.Reference r : p.references()) {
+                        long children = scalar(s, "SELECT count(*) FROM " + r.child().quoted() + " c WHERE EXISTS "
+                                + "(SELECT 1 FROM " + p.table().quoted() + " p WHERE " + join(r) + " AND "
+                                + qualified(p.predicate()) + ")");
+                        notes.add(r.describe() + ": " + children + " referencing row(s)");
+                        if (children > 0 && r.blocks() && !Boolean.TRUE.equals(p.rule().deleteChildren)) {
+                            blockedBy = r.constraint();
+                        }
+                        if (children > 0 && r.blocks() && Boolean.TRUE.equals(p.rule().deleteChildren)
+                                && r.childColumns().size() != 1) {
+                            blockedBy = r.constraint() + " (deleteChildren handles single-column keys only)";
+                        }
+                    }
+                }
+                counts.add(new Count(matched, total, notes, blockedBy));
+            }
+            return counts;
+        } finally {
+            c.rollback();
+            c.setAutoCommit(auto);
+        }
+    }
+
+    /** The predicate evaluated on alias p: unqualified column names resolve to p inside the subquery anyway. */
+    private static String qualified(String predicate) {
+        return predicate;
+    }
+
+    private static String join(DisposalPlanner.Reference r) {
+        StringBuilder on = new StringBuilder();
+        for (int i = 0; i < r.childColumns().size(); i++) {
+            on.append(i == 0 ? "" : " AND ").append("c.").append(Identifiers.quote(r.childColumns().get(i)))
+                    .append(" = p.").append(Identifiers.quote(r.parentColumns().get(i)));
+        }
+        return on.toString();
+    }
+
+    private static long scalar(java.sql.Statement s, String sql) throws SQLException {
+        try (ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** Progress of one rule in one run. */
+    public record Progress(long rowsDone, String lastKey, boolean finished) {
+    }
+
+    public static Progress progress(Connection c, String jobId, String runId, String rule) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT rows_done, last_key, finished FROM "
+                + "dba_operator.disposal_progress WHERE job_id = ? AND run_id = ? AND rule = ?")) {
+            ps.setString(1, jobId);
+            ps.setString(2, runId);
+            ps.setString(3, rule);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? new Progress(rs.getLong(1), rs.getString(2), rs.getBoolean(3))
+                        : new Progress(0, null, false);
+            }
+        }
+    }
+
+    /**
+     * Works on one rule until it is done, {@code sliceEnd} passes, or {@code stop} says so. Returns the committed
+     * progress.
+     */
+    public Progress slice(Connection c, String jobId, String runId, DisposalPlanner.RulePlan p, String salt,
+            Instant sliceEnd, BooleanSupplier stop) throws SQLException {
+        Progress done = progress(c, jobId, runId, p.name());
+        while (!done.finished() && Instant.now().isBefore(sliceEnd) && !stop.getAsBoolean()) {
+            done = batch(c, jobId, runId, p, salt, done);
+            if (!done.finished() && !pause.isZero()) {
+                try {
+                    Thread.sleep(pause.toMillis());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        return done;
+    }
+
+    private Progress batch(Connection c, String jobId, String runId, DisposalPlanner.RulePlan p, String salt,
+            Progress before) throws SQLException {
+        int size = p.rule().batchSize == null ? 1000 : p.rule().batchSize;
+        String t = p.table().quoted();
+        for (int attempt = 1;; attempt++) {
+            c.setAutoCommit(false);
+            try (var s = c.createStatement()) {
+                s.execute("SET LOCAL lock_timeout = " + lockTimeout.toMillis());
+                if (salt != null) {
+                    try (PreparedStatement ps = c.prepareStatement("SELECT set_config('" + DisposalPlanner.SALT_SETTING
+                            + "', ?, true)")) {
+                        ps.setString(1, salt);
+                        ps.execute();
+                    }
+                }
+                long rows;
+                String lastKey = before.lastKey();
+                if (p.key() == null) {
+                    rows = s.executeUpdate("DELETE FROM " + t + " WHERE ctid = ANY (ARRAY(SELECT ctid FROM " + t
+                            + " WHERE " + p.predicate() + " LIMIT " + size + "))");
+                } else {
+                    String k = Identifiers.quote(p.key());
+                    String batch = "SELECT " + k + " FROM " + t + " WHERE " + (lastKey == null ? "" : k + " > ? AND ")
+                            + p.predicate() + " ORDER BY " + k + " LIMIT " + size;
+                    String children = childDeletes(p, batch);
+                    String change = p.delete() ? "DELETE FROM " + t + " WHERE " + k + " IN (SELECT " + k
+                            + " FROM dba_batch)"
+                            : "UPDATE " + t + " SET " + p.set() + " WHERE " + k + " IN (SELECT " + k + " FROM dba_batch)";
+                    String sql = "WITH dba_batch AS MATERIALIZED (" + batch + ")" + children + ", dba_changed AS ("
+                            + change + " RETURNING " + k + ") SELECT count(*), max(" + k + ")::text FROM dba_changed";
+                    try (PreparedStatement ps = c.prepareStatement(sql)) {
+                        if (lastKey != null) {
+                            ps.setObject(1, lastKey, Types.OTHER);
+                        }
+                        try (ResultSet rs = ps.executeQuery()) {
+                            rs.next();
+                            rows = rs.getLong(1);
+                            if (rs.getString(2) != null) {
+                                lastKey = rs.getString(2);
+                            }
+                        }
+                    }
+                }
+                boolean finished = rows < size;
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO dba_operator.disposal_progress AS d "
+                        + "(job_id, run_id, rule, rows_done, last_key, finished) VALUES (?, ?, ?, ?, ?, ?) "
+                        + "ON CONFLICT (job_id, run_id, rule) DO UPDATE SET rows_done = d.rows_done + excluded.rows_done, "
+                        + "last_key = excluded.last_key, finished = excluded.finished, updated_at = clock_timestamp()")) {
+                    ps.setString(1, jobId);
+                    ps.setString(2, runId);
+                    ps.setString(3, p.name());
+                    ps.setLong(4, rows);
+                    ps.setString(5, lastKey);
+                    ps.setBoolean(6, finished);
+                    ps.executeUpdate();
+                }
+                c.commit();
+                return new Progress(before.rowsDone() + rows, lastKey, finished);
+            } catch (SQLException e) {
+                c.rollback();
+                boolean lock = "55P03".equals(e.getSQLState()) || "40P01".equals(e.getSQLState());
+                if (lock && attempt <= 20) {
+                    try {
+                        Thread.sleep(Math.min(5000, 100L << Math.min(attempt, 6)));
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                    }
+                    continue;
+                }
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        }
+    }
+
+    /** With deleteChildren, the rows of single-column foreign keys that block the delete go first, in the batch. */
+    private static String childDeletes(DisposalPlanner.RulePlan p, String batch) {
+        if (!p.delete() || !Boolean.TRUE.equals(p.rule().deleteChildren)) {
+            return "";
+        }
+        StringBuilder out = new StringBuilder();
+        int n = 0;
+        for (DisposalPlanner.Reference r : p.references()) {
+            if (!r.blocks() || r.childColumns().size() != 1) {
+                continue;
+            }
+            out.append(", dba_children_").append(n++).append(" AS (DELETE FROM ").append(r.child().quoted())
+                    .append(" WHERE ").append(Identifiers.quote(r.childColumns().get(0))).append(" IN (SELECT ")
+                    .append(Identifiers.quote(r.parentColumns().get(0))).append(" FROM ").append(p.table().quoted())
+                    .append(" WHERE ").append(Identifiers.quote(p.key())).append(" IN (SELECT ")
+                    .append(Identifiers.quote(p.key())).append(" FROM dba_batch)))");
+        }
+        return out.toString();
+    }
+
+    /** VACUUM / ANALYZE of every table the run changed, as the spec asks. Runs outside a transaction. */
+    public static void vacuum(Connection c, io.dbaoperator.api.disposal.DisposalJobSpec.Vacuum mode,
+            List<DisposalPlanner.RulePlan> plans) throws SQLException {
+        if (mode == null || mode == io.dbaoperator.api.disposal.DisposalJobSpec.Vacuum.None) {
+            return;
+        }
+        c.setAutoCommit(true);
+        String verb = switch (mode) {
+            case Analyze -> "ANALYZE ";
+            case Vacuum -> "VACUUM (ANALYZE) ";
+            default -> "VACUUM (FULL, ANALYZE) ";
+        };
+        java.util.Set<String> done = new java.util.HashSet<>();
+        try (var s = c.createStatement()) {
+            for (DisposalPlanner.RulePlan p : plans) {
+                if (done.add(p.table().quoted())) {
+                    s.execute(verb + p.table().quoted());
+                }
+            }
+        }
+    }
+}

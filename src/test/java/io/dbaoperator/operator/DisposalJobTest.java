@@ -1,0 +1,409 @@
+package io.dbaoperator.operator;
+
+import static io.dbaoperator.operator.OperatorAssertions.awaitEvent;
+import static io.dbaoperator.operator.OperatorAssertions.get;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.dbaoperator.api.common.Condition;
+import io.dbaoperator.api.common.SecretRef;
+import io.dbaoperator.api.disposal.DisposalJob;
+import io.dbaoperator.api.disposal.DisposalJobSpec;
+import io.dbaoperator.api.disposal.DisposalJobSpec.ColumnStrategy.Strategy;
+import io.dbaoperator.api.disposal.DisposalPhase;
+import io.dbaoperator.disposal.DisposalJobReconciler;
+import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.TestKubernetes;
+import io.dbaoperator.harness.TestPostgres;
+import io.dbaoperator.storage.S3Clients;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+
+/** DisposalJob against real PostgreSQL and S3: every test has its own database and looks at the rows themselves. */
+@QuarkusTest
+@QuarkusTestResource(OperatorHarness.class)
+class DisposalJobTest {
+
+    static final String NS = "disposal";
+    static final String SALT = "a-salt-of-at-least-16-chars";
+    static KubernetesClient client;
+
+    @BeforeAll
+    static void setUp() {
+        client = TestKubernetes.get().client();
+        Fixtures.databases();
+        Fixtures.secret(client, NS, "salt", Map.of("salt", SALT));
+        Fixtures.secret(client, NS, "report-s3", Fixtures.s3Keys());
+    }
+
+    // --- dry run, approval, delete, report ---
+
+    @Test
+    void theDryRunCountsExactlyNothingHappensBeforeApprovalThenExactlyTheExpiredRowsGoAndTheReportSaysSo()
+            throws Exception {
+        database("dsp_delete", 1000);
+        String keptBefore = fingerprint("dsp_delete", "closed_at is null or closed_at > now() - interval '730 days'");
+        DisposalJob job = job("expired", "dsp_delete", deleteOlderThan("customers", "closed_at", "730d"));
+        job.getSpec().report = new DisposalJobSpec.Report();
+        job.getSpec().report.storage = Fixtures.storage("report-s3");
+        client.resource(job).create();
+
+        awaitPhase("expired", DisposalPhase.AwaitingApproval);
+        DisposalJob seen = get(DisposalJob.class, NS, "expired");
+        long expected = scalar("dsp_delete", "select count(*) from customers where closed_at < now() - interval '730 days'");
+        assertThat(expected).isEqualTo(250);
+        assertThat(seen.getStatus().rules.get(0).matched).isEqualTo(expected);
+        assertThat(seen.getStatus().rules.get(0).notes).anySatisfy(n -> assertThat(n)
+                .contains("orders_customer_id_fkey").contains("ON DELETE NO ACTION").contains(": 0 referencing"));
+        assertThat(seen.getStatus().approvalRequest.reason).contains("Delete 250 row(s) of customers");
+        Thread.sleep(1500);
+        assertThat(scalar("dsp_delete", "select count(*) from customers")).isEqualTo(1000);
+
+        approve("expired", seen.getStatus().rulesDigest);
+        awaitPhase("expired", DisposalPhase.Completed);
+        assertThat(scalar("dsp_delete", "select count(*) from customers")).isEqualTo(750);
+        assertThat(scalar("dsp_delete", "select count(*) from customers where closed_at < now() - interval '730 days'"))
+                .isZero();
+        assertThat(fingerprint("dsp_delete", "true")).as("every other row unchanged").isEqualTo(keptBefore);
+        seen = get(DisposalJob.class, NS, "expired");
+        assertThat(seen.getStatus().rowsAffected).isEqualTo(250);
+        assertThat(seen.getStatus().reportLocation).startsWith("s3://").endsWith(seen.getStatus().runId + ".json");
+
+        JsonNode report = report(seen.getStatus().reportLocation);
+        assertThat(report.get("rulesDigest").asText()).isEqualTo(seen.getStatus().rulesDigest);
+        assertThat(report.get("rules").get(0).get("matched").asLong()).isEqualTo(250);
+        assertThat(report.get("rules").get(0).get("disposed").asLong()).isEqualTo(250);
+        assertThat(report.get("rowsAffected").asLong()).isEqualTo(250);
+        assertThat(report.get("approvedBy").asText()).isNotBlank();
+        assertThat(report.get("dryRun").asBoolean()).isFalse();
+    }
+
+    // --- anonymization strategies ---
+
+    @Test
+    void eachAnonymizationStrategyGivesItsDocumentedResultOnExactlyTheMatchedRows() throws Exception {
+        database("dsp_anon", 400);
+        TestPostgres.get().exec("dsp_anon", "create table original as select * from customers");
+        DisposalJobSpec.Rule rule = new DisposalJobSpec.Rule();
+        rule.table = "customers";
+        rule.where = "city = 'Paris' AND closed_at IS NOT NULL";
+        rule.action = DisposalJobSpec.Action.Anonymize;
+        rule.anonymize = new DisposalJobSpec.Anonymize();
+        rule.anonymize.columns = new LinkedHashMap<>();
+        rule.anonymize.columns.put("email", strategy(Strategy.Fake, null, null));
+        rule.anonymize.columns.put("full_name", strategy(Strategy.Hash, null, null));
+        rule.anonymize.columns.put("phone", strategy(Strategy.Partial, 3, 2));
+        rule.anonymize.columns.put("note", strategy(Strategy.Null, null, null));
+        rule.anonymize.columns.put("city", strategy(Strategy.Redact, null, null));
+        rule.batchSize = 37;
+        DisposalJob job = job("anon", "dsp_anon", rule);
+        job.getSpec().saltSecretRef = new SecretRef("salt");
+        client.resource(job).create();
+        awaitPhase("anon", DisposalPhase.AwaitingApproval);
+        long matched = scalar("dsp_anon", "select count(*) from customers where city = 'Paris' and closed_at is not null");
+        assertThat(get(DisposalJob.class, NS, "anon").getStatus().rules.get(0).matched).isEqualTo(matched).isPositive();
+        approve("anon", null);
+        awaitPhase("anon", DisposalPhase.Completed);
+
+        String h = "encode(sha256(convert_to('" + SALT + "' || o.%s, 'UTF8')), 'hex')";
+        String join = " from customers c join original o using (id) where o.city = 'Paris' and o.closed_at is not null";
+        assertThat(scalar("dsp_anon", "select count(*)" + join)).isEqualTo(matched);
+        assertThat(scalar("dsp_anon", "select count(*)" + join + " and c.email = 'user_' || left("
+                + h.formatted("email") + ", 12) || '@example.invalid'")).as("Fake email").isEqualTo(matched);
+        assertThat(scalar("dsp_anon", "select count(*)" + join + " and c.full_name = " + h.formatted("full_name")))
+                .as("Hash").isEqualTo(matched);
+        assertThat(scalar("dsp_anon", "select count(*)" + join + " and c.phone = left(o.phone, 3) || "
+                + "repeat('*', length(o.phone) - 5) || right(o.phone, 2)")).as("Partial").isEqualTo(matched);
+        assertThat(scalar("dsp_anon", "select count(*)" + join + " and c.note is null")).as("Null").isEqualTo(matched);
+        assertThat(scalar("dsp_anon", "select count(*)" + join + " and c.city = '[redacted]'")).as("Redact")
+                .isEqualTo(matched);
+        // deterministic: the same input gives the same output (joins on the anonymized value survive)
+        assertThat(scalar("dsp_anon", "select count(distinct c.email) - count(distinct o.email)" + join)).isZero();
+        // nothing else changed
+        assertThat(scalar("dsp_anon", "select count(*) from customers c join original o using (id) "
+                + "where not (o.city = 'Paris' and o.closed_at is not null) and row(c.*)::text <> row(o.*)::text"))
+                .isZero();
+        assertThat(scalar("dsp_anon", "select count(*) from customers")).isEqualTo(400);
+    }
+
+    // --- approval bound to the rules ---
+
+    @Test
+    void aScheduledRerunWithUnchangedRulesDoesNotAskAgainAndAChangedRuleDoes() throws Exception {
+        database("dsp_sched", 200);
+        DisposalJob job = job("yearly", "dsp_sched", deleteOlderThan("customers", "closed_at", "730d"));
+        job.getSpec().schedule = "0 0 1 1 *";
+        client.resource(job).create();
+        awaitPhase("yearly", DisposalPhase.AwaitingApproval);
+        approve("yearly", null);
+        awaitPhase("yearly", DisposalPhase.Scheduled);
+        assertThat(get(DisposalJob.class, NS, "yearly").getStatus().nextRunAt).endsWith("-01-01T00:00:00Z");
+        assertThat(scalar("dsp_sched", "select count(*) from customers")).isEqualTo(150);
+
+        // more data expires; the next run (asked for now instead of waiting for New Year) needs no approval
+        TestPostgres.get().exec("dsp_sched", "update customers set closed_at = now() - interval '5 years' where id <= 40 and id % 4 = 1");
+        String firstRun = get(DisposalJob.class, NS, "yearly").getStatus().runId;
+        Thread.sleep(1100); // run ids have second resolution
+        annotate("yearly", "run-1");
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            var st = get(DisposalJob.class, NS, "yearly").getStatus();
+            assertThat(st.runId).isNotEqualTo(firstRun);
+            assertThat(st.phase).isEqualTo(DisposalPhase.Scheduled);
+        });
+        assertThat(scalar("dsp_sched", "select count(*) from customers")).isLessThan(150);
+        assertThat(get(DisposalJob.class, NS, "yearly").getStatus().approvals).hasSize(1);
+
+        // a changed rule asks again before anything runs
+        client.resources(DisposalJob.class).inNamespace(NS).withName("yearly").edit(j -> {
+            j.getSpec().rules.get(0).olderThan.age = "365d";
+            return j;
+        });
+        awaitPhase("yearly", DisposalPhase.AwaitingApproval);
+        long before = scalar("dsp_sched", "select count(*) from customers");
+        Thread.sleep(1500);
+        assertThat(scalar("dsp_sched", "select count(*) from customers")).isEqualTo(before);
+    }
+
+    // --- bad input ---
+
+    @Test
+    void injectionAttemptsInTableColumnAndWhereAreRefusedAndNothingIsTouched() throws Exception {
+        database("dsp_inject", 50);
+        DisposalJob badTable = job("bad-table", "dsp_inject", deleteOlderThan("customers; drop table orders",
+                "closed_at", "1d"));
+        assertThatThrownBy(() -> client.resource(badTable).create()).isInstanceOf(KubernetesClientException.class)
+                .hasMessageContaining("spec.rules[0].table");
+
+        DisposalJobSpec.Rule column = new DisposalJobSpec.Rule();
+        column.table = "customers";
+        column.where = "id < 5";
+        column.action = DisposalJobSpec.Action.Anonymize;
+        column.anonymize = new DisposalJobSpec.Anonymize();
+        column.anonymize.columns = Map.of("email\" = null; drop table orders; --", strategy(Strategy.Redact, null, null));
+        client.resource(job("bad-column", "dsp_inject", column)).create();
+        assertThat(awaitRefused("bad-column")).contains("has no column");
+
+        Map<String, String> wheres = Map.of(
+                "bad-where-1", "closed_at < now(); drop table orders",
+                "bad-where-2", "id in (select customer_id from orders)",
+                "bad-where-3", "pg_sleep(5) is null",
+                "bad-where-4", "id = 1 or 1 = (select 1)");
+        for (var e : wheres.entrySet()) {
+            DisposalJobSpec.Rule r = new DisposalJobSpec.Rule();
+            r.table = "customers";
+            r.where = e.getValue();
+            r.action = DisposalJobSpec.Action.Delete;
+            client.resource(job(e.getKey(), "dsp_inject", r)).create();
+        }
+        assertThat(awaitRefused("bad-where-1")).contains("';' is not allowed");
+        assertThat(awaitRefused("bad-where-2")).contains("subqueries are not allowed");
+        assertThat(awaitRefused("bad-where-3")).contains("function pg_sleep() is not in the allow-list");
+        assertThat(awaitRefused("bad-where-4")).contains("subqueries are not allowed");
+        assertThat(scalar("dsp_inject", "select count(*) from customers")).isEqualTo(50);
+        assertThat(scalar("dsp_inject", "select count(*) from orders")).isPositive();
+    }
+
+    @Test
+    void aRuleMatchingEveryRowNeedsAllowAll() throws Exception {
+        database("dsp_all", 30);
+        DisposalJobSpec.Rule rule = new DisposalJobSpec.Rule();
+        rule.table = "orders";
+        rule.where = "id > 0";
+        rule.action = DisposalJobSpec.Action.Delete;
+        client.resource(job("everything", "dsp_all", rule)).create();
+        assertThat(awaitRefused("everything")).contains("matches every row").contains("allowAll");
+        awaitEvent(NS, "everything", "Warning", "RuleRefused");
+        rule.allowAll = true;
+        client.resource(job("everything-meant", "dsp_all", rule)).create();
+        awaitPhase("everything-meant", DisposalPhase.AwaitingApproval);
+    }
+
+    @Test
+    void aDeleteThatAForeignKeyBlocksIsRefusedByNameUnlessChildrenGoToo() throws Exception {
+        database("dsp_fk", 100);
+        TestPostgres.get().exec("dsp_fk", "insert into orders (customer_id, total) select id, 10 from customers "
+                + "where closed_at < now() - interval '730 days'");
+        long orphansToBe = scalar("dsp_fk", "select count(*) from orders o join customers c on c.id = o.customer_id "
+                + "where c.closed_at < now() - interval '730 days'");
+        client.resource(job("blocked", "dsp_fk", deleteOlderThan("customers", "closed_at", "730d"))).create();
+        assertThat(awaitRefused("blocked")).contains("orders_customer_id_fkey").contains("deleteChildren");
+
+        DisposalJobSpec.Rule rule = deleteOlderThan("customers", "closed_at", "730d");
+        rule.deleteChildren = true;
+        long ordersBefore = scalar("dsp_fk", "select count(*) from orders");
+        client.resource(job("with-children", "dsp_fk", rule)).create();
+        awaitPhase("with-children", DisposalPhase.AwaitingApproval);
+        approve("with-children", null);
+        awaitPhase("with-children", DisposalPhase.Completed);
+        assertThat(scalar("dsp_fk", "select count(*) from customers where closed_at < now() - interval '730 days'"))
+                .isZero();
+        assertThat(scalar("dsp_fk", "select count(*) from orders")).isEqualTo(ordersBefore - orphansToBe);
+    }
+
+    // --- a run interrupted midway ---
+
+    @Test
+    void aRunInterruptedMidwayResumesWithoutAnonymizingARowTwice() throws Exception {
+        database("dsp_resume", 3000);
+        TestPostgres.get().exec("dsp_resume", "update customers set closed_at = now() - interval '3 years'",
+                "create table original as select * from customers");
+        DisposalJobSpec.Rule rule = new DisposalJobSpec.Rule();
+        rule.table = "customers";
+        rule.olderThan = new DisposalJobSpec.OlderThan();
+        rule.olderThan.column = "closed_at";
+        rule.olderThan.age = "730d";
+        rule.action = DisposalJobSpec.Action.Anonymize;
+        rule.anonymize = new DisposalJobSpec.Anonymize();
+        rule.anonymize.columns = Map.of("full_name", strategy(Strategy.Hash, null, null)); // twice would hash a hash
+        rule.batchSize = 50;
+        rule.allowAll = true;
+        DisposalJob job = job("resume", "dsp_resume", rule);
+        job.getSpec().saltSecretRef = new SecretRef("salt");
+        job.getSpec().pauseBetweenBatches = "30ms";
+        client.resource(job).create();
+        awaitPhase("resume", DisposalPhase.AwaitingApproval);
+        approve("resume", null);
+        String hashed = "select count(*) from customers c join original o using (id) where c.full_name = "
+                + "encode(sha256(convert_to('" + SALT + "' || o.full_name, 'UTF8')), 'hex')";
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).until(() -> scalar("dsp_resume",
+                hashed) >= 500);
+        long killed = scalar("dsp_resume", "select count(pg_terminate_backend(pid)) from pg_stat_activity "
+                + "where application_name like 'dba-operator/disposal/%' and datname = 'dsp_resume'");
+        assertThat(killed).isPositive();
+        awaitPhase("resume", DisposalPhase.Completed);
+        assertThat(scalar("dsp_resume", hashed)).isEqualTo(3000);
+        assertThat(get(DisposalJob.class, NS, "resume").getStatus().rowsAffected).isEqualTo(3000);
+    }
+
+    // --- helpers ---
+
+    /**
+     * customers(id, email, full_name, phone, city, note, closed_at): a quarter closed 3 years ago, a quarter
+     * closed last month, the rest open; orders referencing only open customers.
+     */
+    static void database(String db, int rows) {
+        TestPostgres pg = TestPostgres.get();
+        pg.createDatabase(db, "app", Fixtures.APP_PASSWORD);
+        pg.exec(db, "drop table if exists orders, customers, original cascade",
+                "create table customers (id bigint primary key, email text not null, full_name text not null, "
+                        + "phone varchar(20), city text, note text, closed_at timestamptz)",
+                "create table orders (id bigint generated always as identity primary key, "
+                        + "customer_id bigint references customers (id), total numeric)",
+                "alter table customers owner to app", "alter table orders owner to app",
+                "insert into customers select g, 'c' || g || '@example.com', 'Customer ' || g, "
+                        + "'+33 6 12 34 ' || lpad((g % 100)::text, 2, '0'), case when g % 3 = 0 then 'Paris' "
+                        + "else 'Lyon' end, 'note ' || g, case g % 4 when 0 then now() - interval '3 years' "
+                        + "when 1 then now() - interval '1 month' end from generate_series(1, " + rows + ") g",
+                "insert into orders (customer_id, total) select id, id * 1.5 from customers where closed_at is null",
+                "analyze customers", "analyze orders");
+        Map<String, String> keys = new HashMap<>(Fixtures.appDbKeys());
+        keys.put("dbname", db);
+        Fixtures.secret(client, NS, db.replace('_', '-') + "-db", keys);
+    }
+
+    static DisposalJobSpec.Rule deleteOlderThan(String table, String column, String age) {
+        DisposalJobSpec.Rule rule = new DisposalJobSpec.Rule();
+        rule.table = table;
+        rule.olderThan = new DisposalJobSpec.OlderThan();
+        rule.olderThan.column = column;
+        rule.olderThan.age = age;
+        rule.action = DisposalJobSpec.Action.Delete;
+        rule.batchSize = 40;
+        return rule;
+    }
+
+    static DisposalJobSpec.ColumnStrategy strategy(Strategy s, Integer prefix, Integer suffix) {
+        DisposalJobSpec.ColumnStrategy c = new DisposalJobSpec.ColumnStrategy();
+        c.strategy = s;
+        c.keepPrefix = prefix;
+        c.keepSuffix = suffix;
+        return c;
+    }
+
+    static DisposalJob job(String name, String db, DisposalJobSpec.Rule rule) {
+        DisposalJob job = new DisposalJob();
+        job.getMetadata().setName(name);
+        job.getMetadata().setNamespace(NS);
+        DisposalJobSpec spec = new DisposalJobSpec();
+        spec.database = Fixtures.db(db.replace('_', '-') + "-db");
+        spec.rules = new java.util.ArrayList<>(List.of(rule));
+        spec.pauseBetweenBatches = "0ms";
+        job.setSpec(spec);
+        return job;
+    }
+
+    static void approve(String name, String digest) {
+        String body = digest == null ? "{\"status\":{\"approved\":true}}"
+                : "{\"status\":{\"approved\":true,\"approvedPlanDigest\":\"" + digest + "\"}}";
+        client.resources(DisposalJob.class).inNamespace(NS).withName(name).subresource("status")
+                .patch(PatchContext.of(PatchType.JSON_MERGE), body);
+    }
+
+    static void annotate(String name, String value) {
+        client.resources(DisposalJob.class).inNamespace(NS).withName(name).patch(PatchContext.of(PatchType.JSON_MERGE),
+                "{\"metadata\":{\"annotations\":{\"" + DisposalJobReconciler.RUN_NOW + "\":\"" + value + "\"}}}");
+    }
+
+    static void awaitPhase(String name, DisposalPhase phase) {
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+            DisposalJob j = get(DisposalJob.class, NS, name);
+            assertThat(j.getStatus()).isNotNull();
+            assertThat(j.getStatus().phase).as("phase of %s: %s", name, j.getStatus().message).isEqualTo(phase);
+        });
+    }
+
+    /** Waits for Failed with Validated=False and returns the message. */
+    static String awaitRefused(String name) {
+        awaitPhase(name, DisposalPhase.Failed);
+        Condition c = get(DisposalJob.class, NS, name).getStatus().conditions.stream()
+                .filter(x -> x.type.equals("Validated")).findFirst().orElseThrow();
+        assertThat(c.status).isEqualTo("False");
+        return c.message;
+    }
+
+    static long scalar(String db, String sql) throws SQLException {
+        try (Connection c = TestPostgres.get().superuser(db); ResultSet rs = c.createStatement().executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    static String fingerprint(String db, String where) throws SQLException {
+        try (Connection c = TestPostgres.get().superuser(db); ResultSet rs = c.createStatement().executeQuery(
+                "select md5(string_agg(row(c.*)::text, ',' order by id)) from customers c where " + where)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    static JsonNode report(String url) throws Exception {
+        String key = url.substring(("s3://" + io.dbaoperator.harness.TestS3.BUCKET + "/").length());
+        try (S3Client s3 = S3Clients.create(Fixtures.s3Location())) {
+            byte[] body = s3.getObjectAsBytes(GetObjectRequest.builder().bucket(io.dbaoperator.harness.TestS3.BUCKET)
+                    .key(key).build()).asByteArray();
+            return new ObjectMapper().readTree(body);
+        }
+    }
+}
