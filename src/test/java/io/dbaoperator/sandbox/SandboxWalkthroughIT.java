@@ -166,9 +166,18 @@ class SandboxWalkthroughIT {
                         .doesNotContain("unexpected").contains("lock_timeout set before every DDL statement");
                 assertThat(jsonpath("dbm add-email-lower", "{.spec.contract.sql}")).doesNotContain("drop table users");
             }
+            if (block.contains("disposaljob.yaml")) {
+                assertThat(out).contains("condition met").contains("closed-accounts: Anonymize 500 rows of customers")
+                        .contains("Anonymize 500 row(s) of customers");
+            }
+            if (block.contains("rowsAffected")) {
+                assertThat(out).contains("condition met").contains("500 rows, report s3://dba-test/reports/disposal/");
+                assertThat(out.trim()).endsWith("500");
+                assertThat(jsonpath("dsp closed-customers", "{.status.backupsHoldDataUntil}")).isNotEmpty();
+                assertThat(jsonpath("dsp closed-customers", "{.status.approvals[0].approvedBy}")).isEqualTo("alice");
+            }
             if (block.contains("querytuningrequest.yaml")) {
                 assertThat(out).containsPattern("querytuningrequest.dbaoperator.io/slow-orders-by-customer +Pending")
-                        .containsPattern("disposaljob.dbaoperator.io/closed-customers +Pending")
                         .containsPattern("backuprestore.dbaoperator.io/app-before-incident +Pending")
                         .contains("PHASE").contains("APPROVAL").contains("IMPROVEMENT");
             }
