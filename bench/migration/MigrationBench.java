@@ -1,16 +1,7 @@
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 import io.dbaoperator.api.migration.DatabaseMigrationSpec;
 import io.dbaoperator.migration.Backfill;
@@ -25,7 +16,7 @@ import io.dbaoperator.sql.Catalog;
  * and Backfill classes the reconciler runs, on one connection, without Kubernetes around them), each under a
  * 4-client pgbench-style load (UPDATE one account's balance, then read it, in one transaction). Prints figures;
  * asserts nothing. Then the lock-queue case: a transaction holds the table for 20 s while the ALTER arrives.
- * Usage: java -cp CP MigrationBench.java JDBC_URL ROWS
+ * Usage: see run.sh (compiled with ../common/Load.java)
  */
 public class MigrationBench {
 
@@ -67,86 +58,13 @@ public class MigrationBench {
         exec("CHECKPOINT");
     }
 
-    /** The load: 4 clients; per-second counts and every latency, before and during. */
-    static final class Load {
-        final AtomicBoolean stop = new AtomicBoolean();
-        final AtomicLong errors = new AtomicLong();
-        final List<Long> before = Collections.synchronizedList(new ArrayList<>());
-        final List<Long> during = Collections.synchronizedList(new ArrayList<>());
-        final ConcurrentHashMap<Long, AtomicLong> perSecond = new ConcurrentHashMap<>();
-        volatile boolean migrating;
-        volatile long migrationStartSecond = Long.MAX_VALUE;
-        volatile long migrationEndSecond = Long.MAX_VALUE;
-        final List<Thread> threads = new ArrayList<>();
-        final boolean readOnly;
-
-        Load(boolean readOnly) {
-            this.readOnly = readOnly;
-        }
-
-        void start() {
-            for (int i = 0; i < 4; i++) {
-                Thread t = new Thread(this::client);
-                t.start();
-                threads.add(t);
-            }
-        }
-
-        void client() {
-            try (Connection c = connect()) {
-                PreparedStatement update = c.prepareStatement("UPDATE accounts SET balance = balance + 1 WHERE id = ?");
-                PreparedStatement read = c.prepareStatement("SELECT balance FROM accounts WHERE id = ?");
-                while (!stop.get()) {
-                    long id = ThreadLocalRandom.current().nextLong(1, rows + 1);
-                    long t0 = System.nanoTime();
-                    try {
-                        if (!readOnly) {
-                            c.setAutoCommit(false);
-                            update.setLong(1, id);
-                            update.executeUpdate();
-                        }
-                        read.setLong(1, id);
-                        try (ResultSet rs = read.executeQuery()) {
-                            rs.next();
-                        }
-                        if (!readOnly) {
-                            c.commit();
-                            c.setAutoCommit(true);
-                        }
-                    } catch (SQLException e) {
-                        errors.incrementAndGet();
-                        try {
-                            c.rollback();
-                            c.setAutoCommit(true);
-                        } catch (SQLException ignored) {
-                            // the next transaction reports it
-                        }
-                        continue;
-                    }
-                    long micros = (System.nanoTime() - t0) / 1000;
-                    (migrating ? during : before).add(micros);
-                    perSecond.computeIfAbsent(System.currentTimeMillis() / 1000, k -> new AtomicLong()).incrementAndGet();
-                }
-            } catch (SQLException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-
-        void stop() throws InterruptedException {
-            stop.set(true);
-            for (Thread t : threads) {
-                t.join();
-            }
-        }
-    }
-
     static void change(String label, boolean operator) throws Exception {
         reset();
-        Load load = new Load(false);
+        Load load = new Load(url, "accounts", "balance", rows, false, id -> true);
         load.start();
         Thread.sleep(10_000);
-        load.migrationStartSecond = System.currentTimeMillis() / 1000 + 1;
-        load.migrating = true;
+        long startSecond = System.currentTimeMillis() / 1000 + 1;
+        load.measure(true);
         long t0 = System.nanoTime();
         if (operator) {
             viaOperator();
@@ -158,20 +76,14 @@ public class MigrationBench {
             }
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        load.migrationEndSecond = System.currentTimeMillis() / 1000 - 1;
-        load.migrating = false;
+        long endSecond = System.currentTimeMillis() / 1000 - 1;
+        load.measure(false);
         load.stop();
         double baseTps = load.before.size() / 10.0;
         double tpsDuring = load.during.size() / seconds;
-        long slow = 0;
-        for (long s = load.migrationStartSecond; s <= load.migrationEndSecond; s++) {
-            AtomicLong n = load.perSecond.get(s);
-            if (n == null || n.get() < baseTps * 0.1) {
-                slow++;
-            }
-        }
+        long slow = load.slowSeconds(startSecond, endSecond, baseTps, 0.1);
         System.out.printf("| %s | %d | %.0f | %.0f | %s | %s | %d | %.1f |%n", label, load.errors.get(), baseTps,
-                tpsDuring, percentiles(load.before), percentiles(load.during), slow, seconds);
+                tpsDuring, Load.percentiles(load.before), Load.percentiles(load.during), slow, seconds);
     }
 
     static void viaOperator() throws Exception {
@@ -207,10 +119,10 @@ public class MigrationBench {
 
     static void lockQueue(boolean operator) throws Exception {
         reset();
-        Load readers = new Load(true);
+        Load readers = new Load(url, "accounts", "balance", rows, true, id -> true);
         readers.start();
         Thread.sleep(2000);
-        readers.migrating = true;
+        readers.measure(true);
         long[] alterDone = new long[1];
         try (Connection holder = connect()) {
             holder.setAutoCommit(false);
@@ -241,21 +153,8 @@ public class MigrationBench {
         }
         Thread.sleep(1000);
         readers.stop();
-        long max = readers.during.stream().mapToLong(Long::longValue).max().orElse(0) / 1000;
+        long max = Load.max(readers.during) / 1000;
         System.out.printf("| %s | %d | %.1f | %d |%n", operator ? "operator: lock_timeout 200ms, jittered retries"
                 : "naive: ALTER without lock_timeout", max, alterDone[0] / 1e9, readers.errors.get());
-    }
-
-    static String percentiles(List<Long> micros) {
-        List<Long> sorted;
-        synchronized (micros) {
-            sorted = new ArrayList<>(micros);
-        }
-        if (sorted.isEmpty()) {
-            return "-";
-        }
-        Collections.sort(sorted);
-        return String.format("%.1f / %.1f / %.0f", sorted.get(sorted.size() / 2) / 1000.0,
-                sorted.get((int) (sorted.size() * 0.99)) / 1000.0, sorted.get(sorted.size() - 1) / 1000.0);
     }
 }

@@ -28,6 +28,7 @@ max_wal_size = 4GB
 CONF
 as_pg "$BIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w start >/dev/null
 "$BIN/createdb" -h 127.0.0.1 -p $PGPORT -U postgres bench
-java -Xmx1g -cp "$CP" bench/migration/MigrationBench.java \
+mkdir -p "$WORK/classes" && javac -d "$WORK/classes" -cp "$CP" bench/common/Load.java bench/migration/MigrationBench.java
+java -Xmx1g -cp "$WORK/classes:$CP" MigrationBench \
   "jdbc:postgresql://127.0.0.1:$PGPORT/bench?user=postgres" "$ROWS" 2> "$WORK/bench.err" | tee "$WORK/results.md"
 echo "results: $WORK/results.md"

@@ -196,6 +196,11 @@ class DisposalJobTest {
         assertThatThrownBy(() -> client.resource(badTable).create()).isInstanceOf(KubernetesClientException.class)
                 .hasMessageContaining("spec.rules[0].table");
 
+        client.resource(job("no-table", "dsp_inject", deleteOlderThan("nope", "closed_at", "1d"))).create();
+        assertThat(awaitRefused("no-table")).contains("table nope does not exist");
+        client.resource(job("no-column", "dsp_inject", deleteOlderThan("customers", "gone_at", "1d"))).create();
+        assertThat(awaitRefused("no-column")).contains("customers has no column gone_at");
+
         DisposalJobSpec.Rule column = new DisposalJobSpec.Rule();
         column.table = "customers";
         column.where = "id < 5";
