@@ -22,6 +22,8 @@ trap cleanup EXIT
 ./mvnw -B -q -DskipTests package >/dev/null
 ./mvnw -B -q dependency:build-classpath -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=runtime >/dev/null
 CP="target/classes:$(cat "$WORK/cp.txt")"
+# the agent runs with the image's JVM options (src/main/docker/dba-agent), unless AGENT_JAVA_OPTS says otherwise
+AGENT_OPTS=${AGENT_JAVA_OPTS:-$(sed -n 's/.*AGENT_JAVA_OPTS:-\([^}]*\)}.*/\1/p' src/main/docker/dba-agent)}
 AWS=$(command -v /usr/bin/aws || command -v aws)
 S3MOCK=$(ls ~/.m2/repository/com/adobe/testing/s3mock/5.2.0/s3mock-5.2.0-exec.jar)
 
@@ -74,7 +76,7 @@ for SCALE in "${SCALES[@]}"; do
     env -i PATH="$PATH" HOME="$HOME" DBA_DB_host=127.0.0.1 DBA_DB_port=$PGPORT DBA_DB_dbname=bench DBA_DB_user=postgres \
       DBA_DB_password=x DBA_S3_BUCKET=$BUCKET DBA_S3_PREFIX=agent DBA_S3_ENDPOINT="http://127.0.0.1:$S3PORT" \
       DBA_S3_PATH_STYLE=true DBA_S3_ACCESS_KEY_ID=bench DBA_S3_SECRET_ACCESS_KEY=bench-secret \
-      /usr/bin/time -f "%M" -o "$WORK/rss" java -Xmx192m -cp "$CP" io.dbaoperator.agent.AgentMain backup --namespace bench \
+      /usr/bin/time -f "%M" -o "$WORK/rss" java $AGENT_OPTS -cp "$CP" io.dbaoperator.agent.AgentMain backup --namespace bench \
       --policy "s$SCALE" --backup-id "$ID" --compression "$ALG" --compression-location "$LOC" --verify false >/dev/null 2>"$WORK/agent.err" \
       || { echo "agent failed:"; tail -5 "$WORK/agent.err"; }
     t1=$(secs)
@@ -85,7 +87,7 @@ for SCALE in "${SCALES[@]}"; do
     env -i PATH="$PATH" HOME="$HOME" DBA_DB_host=127.0.0.1 DBA_DB_port=$PGPORT DBA_DB_dbname=bench DBA_DB_user=postgres \
       DBA_DB_password=x DBA_S3_BUCKET=$BUCKET DBA_S3_PREFIX=agent DBA_S3_ENDPOINT="http://127.0.0.1:$S3PORT" \
       DBA_S3_PATH_STYLE=true DBA_S3_ACCESS_KEY_ID=bench DBA_S3_SECRET_ACCESS_KEY=bench-secret TMPDIR="$WORK" \
-      /usr/bin/time -f "%M" -o "$WORK/rss" java -Xmx192m -Djava.io.tmpdir="$WORK" -cp "$CP" io.dbaoperator.agent.AgentMain backup \
+      /usr/bin/time -f "%M" -o "$WORK/rss" java $AGENT_OPTS -Djava.io.tmpdir="$WORK" -cp "$CP" io.dbaoperator.agent.AgentMain backup \
       --namespace bench --policy "v$SCALE" --backup-id "$ID2" --compression "$ALG" --compression-location "$LOC" >"$WORK/agent.out" 2>"$WORK/agent.err" \
       || { echo "agent failed:"; tail -3 "$WORK/agent.err"; cat "$WORK/agent.out"; \
            "$AWS" --endpoint-url "http://127.0.0.1:$S3PORT" s3 cp "s3://$BUCKET/agent/bench/v$SCALE/base/$ID2/backup.json" - | grep -E '"(error|method|pgVerifybackupOutput)"'; }

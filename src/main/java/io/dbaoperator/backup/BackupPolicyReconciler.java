@@ -48,7 +48,11 @@ import software.amazon.awssdk.services.s3.S3Client;
  * with the policy: a Deployment running pg_receivewal on a replication slot ({@link WalArchiverDeployment}).
  */
 @ControllerConfiguration(name = "backuppolicy", generationAwareEventProcessing = false)
-public class BackupPolicyReconciler implements Reconciler<BackupPolicy> {
+public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
+        io.javaoperatorsdk.operator.api.reconciler.Cleaner<BackupPolicy> {
+
+    /** How long a deletion waits for the WAL archiver's slot to be droppable before it gives up and says so. */
+    static final Duration SLOT_DROP_PATIENCE = Duration.ofMinutes(10);
 
     /** Set this annotation to a new value to ask for a backup now. */
     public static final String BACKUP_NOW = "dbaoperator.io/backup-now";
@@ -189,6 +193,52 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy> {
                 || r.state == BackupRecord.State.uploaded) || jobs.stream().anyMatch(j -> outcome(j).active());
         Duration requeue = running && untilNext.compareTo(Duration.ofMinutes(1)) > 0 ? Duration.ofMinutes(1) : untilNext;
         return requeue.isNegative() || requeue.isZero() ? Duration.ofSeconds(1) : requeue;
+    }
+
+    /**
+     * A deleted policy takes its replication slot with it: a slot nobody reads from makes the server keep WAL until
+     * its disk is full. The archiver Deployment is removed first (the slot cannot be dropped while pg_receivewal
+     * streams from it); if the database cannot be reached for {@link #SLOT_DROP_PATIENCE}, the deletion goes on and a
+     * Warning Event gives the statement to run by hand. Backups in the bucket are kept: deleting a policy never
+     * deletes backups.
+     */
+    @Override
+    public io.javaoperatorsdk.operator.api.reconciler.DeleteControl cleanup(BackupPolicy policy,
+            Context<BackupPolicy> context) {
+        var done = io.javaoperatorsdk.operator.api.reconciler.DeleteControl.defaultDelete();
+        boolean hadArchiver = archivingEnabled(policy.getSpec()) || (policy.getStatus() != null
+                && io.dbaoperator.status.Conditions.find(policy.getStatus().conditions,
+                        io.dbaoperator.status.ConditionType.WalArchiving).isPresent());
+        if (!hadArchiver) {
+            return done;
+        }
+        String ns = policy.getMetadata().getNamespace();
+        String slot = WalArchiverDeployment.slot(policy);
+        client.apps().deployments().inNamespace(ns).withName(WalArchiverDeployment.name(policy.getMetadata().getName()))
+                .delete();
+        ReplicationSlots.Drop result;
+        try {
+            result = ReplicationSlots.drop(checks.database(ns, policy.getSpec().database, "spec.database").settings(),
+                    slot);
+        } catch (io.dbaoperator.status.ProblemException e) {
+            result = ReplicationSlots.Drop.FAILED;
+        }
+        if (result == ReplicationSlots.Drop.DROPPED || result == ReplicationSlots.Drop.ABSENT) {
+            if (result == ReplicationSlots.Drop.DROPPED) {
+                events.normal(policy, "ReplicationSlotDropped", "policy deleted: replication slot " + slot
+                        + " dropped; the backups in the bucket are kept");
+            }
+            return done;
+        }
+        String deleted = policy.getMetadata().getDeletionTimestamp();
+        if (deleted != null && Duration.between(Instant.parse(deleted), Instant.now()).compareTo(SLOT_DROP_PATIENCE) > 0) {
+            events.warning(policy, "ReplicationSlotLeft", "policy deleted, but replication slot " + slot + " could not "
+                    + "be dropped (" + result + "); drop it by hand or the server keeps WAL forever: SELECT "
+                    + "pg_drop_replication_slot('" + slot + "')");
+            return done;
+        }
+        return io.javaoperatorsdk.operator.api.reconciler.DeleteControl.noFinalizerRemoval()
+                .rescheduleAfter(Duration.ofSeconds(3));
     }
 
     static boolean archivingEnabled(BackupPolicySpec spec) {

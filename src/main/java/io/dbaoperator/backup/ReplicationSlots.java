@@ -17,6 +17,30 @@ final class ReplicationSlots {
     private ReplicationSlots() {
     }
 
+    /** What became of a slot we asked to drop. */
+    enum Drop {
+        DROPPED, ABSENT, ACTIVE, FAILED
+    }
+
+    /** Drops the slot unless something still streams from it. */
+    static Drop drop(ConnectionSettings db, String slot) {
+        try (Connection c = PostgresConnector.open(db);
+                PreparedStatement ps = c.prepareStatement("select active from pg_replication_slots where slot_name = ?")) {
+            ps.setString(1, slot);
+            var rs = ps.executeQuery();
+            if (!rs.next()) {
+                return Drop.ABSENT;
+            }
+            if (rs.getBoolean(1)) {
+                return Drop.ACTIVE;
+            }
+            return dropIfInactive(db, slot) ? Drop.DROPPED : Drop.ACTIVE;
+        } catch (SQLException | RuntimeException e) {
+            LOG.warnf("could not look at replication slot %s: %s", slot, e.getClass().getSimpleName());
+            return Drop.FAILED;
+        }
+    }
+
     /** Drops the slot if it exists and nothing streams from it; true when one was dropped. */
     static boolean dropIfInactive(ConnectionSettings db, String slot) {
         try (Connection c = PostgresConnector.open(db);

@@ -178,9 +178,11 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
         DisposalJobSpec spec = job.getSpec();
         String digest = rulesDigest(spec);
         Instant now = Instant.now();
-        if (st.phase == null || st.phase == DisposalPhase.Pending || st.phase == DisposalPhase.Failed) {
+        if (st.phase == null || st.phase == DisposalPhase.Pending) {
             st.phase = DisposalPhase.Counting;
             startRun(job, st, now);
+        } else if (st.phase == DisposalPhase.Failed) {
+            st.phase = DisposalPhase.Counting; // look again (the data or the rules may have changed), same run
         }
         if (st.phase == DisposalPhase.Completed || st.phase == DisposalPhase.Scheduled) {
             boolean due = in.schedule() != null && st.nextRunAt != null && !now.isBefore(Instant.parse(st.nextRunAt));
@@ -332,12 +334,10 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
         return null;
     }
 
+    /** Stops before anything is touched; the Event comes with the condition's transition, once. */
     private Duration refuse(DisposalJob job, DisposalJobStatus st, String message) {
         st.phase = DisposalPhase.Failed;
-        ready(job, st, false, Reason.InvalidSpec, message);
-        st.conditions = Conditions.set(st.conditions, ConditionType.Validated, false, Reason.InvalidSpec, message,
-                generation(job), Instant.now());
-        events.warning(job, "RuleRefused", message);
+        ready(job, st, false, Reason.RuleRefused, message);
         return Duration.ofMinutes(5);
     }
 

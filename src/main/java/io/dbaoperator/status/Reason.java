@@ -51,6 +51,7 @@ public enum Reason {
     RolledBack,
     MigrationCompleted,
     DisposalCompleted,
+    RuleRefused,
     InternalError;
 
     /** Whether a condition or Event with this reason reports something wrong (a Warning). */

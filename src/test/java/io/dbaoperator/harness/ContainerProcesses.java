@@ -25,6 +25,22 @@ final class ContainerProcesses {
 
     static final String AGENT_COMMAND = "dba-agent";
 
+    /** The JVM options of the image's dba-agent script, so the tests run the agent within the same memory bounds. */
+    static final List<String> AGENT_JAVA_OPTS = agentJavaOpts();
+
+    private static List<String> agentJavaOpts() {
+        try {
+            String script = java.nio.file.Files.readString(Path.of("src/main/docker/dba-agent"));
+            var m = java.util.regex.Pattern.compile("AGENT_JAVA_OPTS:-([^}]*)}").matcher(script);
+            if (m.find()) {
+                return List.of(m.group(1).trim().split("\\s+"));
+            }
+        } catch (java.io.IOException e) {
+            // run from elsewhere: fall back to the JVM's defaults
+        }
+        return List.of();
+    }
+
     private final KubernetesClient client;
     private final Set<Process> running = ConcurrentHashMap.newKeySet();
     private final Path logDir;
@@ -114,9 +130,11 @@ final class ContainerProcesses {
         }
         if (!command.isEmpty() && AGENT_COMMAND.equals(command.get(0))) {
             command.remove(0);
-            command.addAll(0, List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-cp", System.getProperty("java.class.path"),
-                    "io.dbaoperator.agent.AgentMain"));
+            List<String> java = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin",
+                    "java").toString()));
+            java.addAll(AGENT_JAVA_OPTS);
+            java.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.dbaoperator.agent.AgentMain"));
+            command.addAll(0, java);
         }
         return command;
     }

@@ -325,6 +325,10 @@ class DatabaseMigrationTest {
                 "ALTER TABLE users DROP COLUMN IF EXISTS nickname")).create();
         awaitPhase("reject", MigrationPhase.AwaitingCutover, Duration.ofSeconds(30));
         assertThat(columns("mig_reject")).contains("nickname");
+        // waiting for a person is quiet: no status writes in a loop
+        String version = get(DatabaseMigration.class, NS, "reject").getMetadata().getResourceVersion();
+        Thread.sleep(2000);
+        assertThat(get(DatabaseMigration.class, NS, "reject").getMetadata().getResourceVersion()).isEqualTo(version);
         client.resources(DatabaseMigration.class).inNamespace(NS).withName("reject").subresource("status")
                 .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"rejected\":true}}");
         awaitPhase("reject", MigrationPhase.RolledBack, Duration.ofSeconds(30));

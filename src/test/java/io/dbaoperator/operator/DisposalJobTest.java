@@ -240,6 +240,12 @@ class DisposalJobTest {
         client.resource(job("everything", "dsp_all", rule)).create();
         assertThat(awaitRefused("everything")).contains("matches every row").contains("allowAll");
         awaitEvent(NS, "everything", "Warning", "RuleRefused");
+        // a refused rule is looked at again every 5 minutes, not in a loop: its status stays put
+        String version = get(DisposalJob.class, NS, "everything").getMetadata().getResourceVersion();
+        Thread.sleep(3000);
+        assertThat(get(DisposalJob.class, NS, "everything").getMetadata().getResourceVersion()).isEqualTo(version);
+        assertThat(OperatorAssertions.events(NS, "everything")).filteredOn(e -> "RuleRefused".equals(e.getReason()))
+                .hasSize(1);
         rule.allowAll = true;
         client.resource(job("everything-meant", "dsp_all", rule)).create();
         awaitPhase("everything-meant", DisposalPhase.AwaitingApproval);
@@ -379,13 +385,19 @@ class DisposalJobTest {
         });
     }
 
-    /** Waits for Failed with Validated=False and returns the message. */
+    /**
+     * Waits for Failed and returns the reason given: a rule the catalog refuses fails validation (Validated=False),
+     * a rule whose counts refuse it (every row, a blocking foreign key) fails Ready with reason RuleRefused.
+     */
     static String awaitRefused(String name) {
         awaitPhase(name, DisposalPhase.Failed);
-        Condition c = get(DisposalJob.class, NS, name).getStatus().conditions.stream()
-                .filter(x -> x.type.equals("Validated")).findFirst().orElseThrow();
-        assertThat(c.status).isEqualTo("False");
-        return c.message;
+        var st = get(DisposalJob.class, NS, name).getStatus();
+        assertThat(st.conditions).anySatisfy(c -> {
+            assertThat(c.status).isEqualTo("False");
+            assertThat(c.reason).isIn("InvalidSpec", "RuleRefused");
+            assertThat(c.message).isEqualTo(st.message);
+        });
+        return st.message;
     }
 
     static long scalar(String db, String sql) throws SQLException {

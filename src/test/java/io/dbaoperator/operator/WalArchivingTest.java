@@ -138,4 +138,25 @@ class WalArchivingTest {
         await().atMost(Duration.ofSeconds(30)).until(() -> get(BackupPolicy.class, NS, "archived").getStatus()
                 .conditions.stream().noneMatch(x -> x.type.equals("WalArchiving")));
     }
+
+    @Test
+    void deletingThePolicyStopsTheArchiverAndDropsItsSlot() throws Exception {
+        BackupPolicy p = new BackupPolicy();
+        p.getMetadata().setName("short-lived");
+        p.getMetadata().setNamespace(NS);
+        p.setSpec(new BackupPolicySpec());
+        p.getSpec().database = Fixtures.db("app-db-replication");
+        p.getSpec().schedule = "0 3 * * *";
+        p.getSpec().storage = Fixtures.storage("backup-s3");
+        p.getSpec().walArchiving.enabled = true;
+        String slot = WalArchiverDeployment.slot(client.resource(p).create());
+        await().atMost(Duration.ofSeconds(60)).until(() -> slotExists(slot));
+        assertThat(get(BackupPolicy.class, NS, "short-lived").getMetadata().getFinalizers()).isNotEmpty();
+
+        client.resources(BackupPolicy.class).inNamespace(NS).withName("short-lived").delete();
+        await().atMost(Duration.ofSeconds(60)).until(() -> get(BackupPolicy.class, NS, "short-lived") == null);
+        assertThat(slotExists(slot)).as("slot %s dropped with its policy", slot).isFalse();
+        assertThat(client.apps().deployments().inNamespace(NS).withName(WalArchiverDeployment.name("short-lived"))
+                .get()).isNull();
+    }
 }
