@@ -165,6 +165,28 @@ public class SandboxApiDispatcher extends KubernetesCrudDispatcher {
                 }
             }
         }
+        String watchedName = watchedName(query);
+        if (events.length() == 0 && watchedName != null && since > 0 && list.code() == 200
+                && read(super.handleGet(bare + listQuery).getBody().readUtf8()).path("items").isEmpty()) {
+            // the one object watched by name is gone (kubectl delete waits for this after a finalizer ran)
+            String[] seg = bare.replaceFirst("^/", "").split("/");
+            ObjectNode event = JsonNodeFactory.instance.objectNode();
+            event.put("type", "DELETED");
+            ObjectNode object = event.putObject("object");
+            String groupVersion = seg[0].equals("api") ? seg[1] : seg[1] + "/" + seg[2];
+            object.put("apiVersion", groupVersion);
+            object.put("kind", resources.all().stream().filter(r -> r.groupVersion().equals(groupVersion)
+                    && r.plural().equals(seg[seg.length - 1])).map(ApiResources.Resource::kind).findFirst()
+                    .orElse("Unknown"));
+            ObjectNode meta = object.putObject("metadata");
+            meta.put("name", watchedName);
+            int nsAt = java.util.Arrays.asList(seg).indexOf("namespaces");
+            if (nsAt >= 0 && nsAt + 1 < seg.length) {
+                meta.put("namespace", seg[nsAt + 1]);
+            }
+            meta.put("resourceVersion", String.valueOf(since + 1));
+            events.append(event).append('\n');
+        }
         if (events.length() > 0) {
             return new MockResponse().setResponseCode(200).setHeader("Content-Type", JSON_TYPE)
                     .setBody(events.toString());
@@ -186,6 +208,20 @@ public class SandboxApiDispatcher extends KubernetesCrudDispatcher {
         object.putObject("metadata").put("resourceVersion", current.isEmpty() ? String.valueOf(since) : current);
         return new MockResponse().setResponseCode(200).setHeader("Content-Type", JSON_TYPE)
                 .setBody(bookmark + "\n").setBodyDelay(java.time.Duration.ofMillis(1500));
+    }
+
+    /** The name in a {@code fieldSelector=metadata.name=X} watch, else null. */
+    private static String watchedName(String query) {
+        for (String param : query.split("&")) {
+            if (param.startsWith("fieldSelector=")) {
+                String value = java.net.URLDecoder.decode(param.substring("fieldSelector=".length()),
+                        StandardCharsets.UTF_8);
+                if (value.startsWith("metadata.name=") && !value.contains(",")) {
+                    return value.substring("metadata.name=".length());
+                }
+            }
+        }
+        return null;
     }
 
     /**

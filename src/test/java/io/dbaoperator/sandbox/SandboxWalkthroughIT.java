@@ -81,7 +81,9 @@ class SandboxWalkthroughIT {
     /** Runs a shell snippet in the project directory with sandbox.env sourced; returns its output. */
     static String sh(String script) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder("bash", "-euo", "pipefail", "-c",
-                "source " + WORK.toAbsolutePath().resolve("sandbox.env") + "\n" + script).redirectErrorStream(true);
+                "source " + WORK.toAbsolutePath().resolve("sandbox.env") + "\n"
+                        // section 1 puts the plugin on PATH in the reader's terminal; each block here is a new shell
+                        + "export PATH=\"$PWD/deploy/plugin:$PATH\"\n" + script).redirectErrorStream(true);
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
@@ -145,7 +147,13 @@ class SandboxWalkthroughIT {
             if (block.contains("databasemigration.yaml")) {
                 assertThat(out).contains("condition met").containsPattern("add-email-lower +AwaitingCutover +cutover");
             }
-            if (block.contains("{.status.plan[*]}")) {
+            if (block.contains("kubectl dba help")) {
+                assertThat(out).contains("kubectl dba <command>");
+            }
+            if (block.contains("kubectl dba backups")) {
+                assertThat(out).containsPattern("\\d{8}T\\d{6}Z\tverified\ttrue\t\\d+\t");
+            }
+            if (block.contains("kubectl dba plan")) {
                 assertThat(out).contains("expand\tACCESS EXCLUSIVE\talter table users add column email_lower text")
                         .contains("expand\tSHARE UPDATE EXCLUSIVE\tcreate index concurrently")
                         .containsPattern("Passed \\d{8}T\\d{6}Z 5000 rows");
@@ -155,7 +163,8 @@ class SandboxWalkthroughIT {
                 assertThat(out).contains("cutover: kubectl patch dbm add-email-lower").contains("condition met")
                         .contains("contract: run contract on production");
             }
-            if (block.contains("DIGEST=")) {
+            if (block.contains("kubectl dba approve")) {
+                assertThat(out).contains("step:    contract").contains("approved dbm/add-email-lower for sha256:");
                 assertThat(out).contains("condition met").contains("cutover approved by alice")
                         .contains("contract approved by alice").contains("expand#2 applied").contains("5000 rows")
                         .contains("contract#1 applied");
