@@ -42,7 +42,7 @@ final class BackupCommand {
 
     /** What to back up and how. */
     record Options(String namespace, String policy, String backupId, String algorithm, String location, Integer level,
-            boolean verify) {
+            boolean verify, long abortUploadsOlderThanSeconds) {
 
         static Options parse(String[] args) {
             Map<String, String> a = new java.util.HashMap<>();
@@ -57,7 +57,8 @@ final class BackupCommand {
             return new Options(a.get("--namespace"), a.get("--policy"), a.get("--backup-id"),
                     a.getOrDefault("--compression", "none"), a.getOrDefault("--compression-location", "client"),
                     a.containsKey("--level") ? Integer.valueOf(a.get("--level")) : null,
-                    !"false".equals(a.get("--verify")));
+                    !"false".equals(a.get("--verify")),
+                    Long.parseLong(a.getOrDefault("--abort-uploads-older-than", "86400")));
         }
 
         String objectName() {
@@ -90,6 +91,10 @@ final class BackupCommand {
             record.state = BackupRecord.State.running;
             Instant started = Instant.now();
             record.startedAt = started.toString();
+            List<String> stale = catalog.abortIncompleteUploads(started.minusSeconds(o.abortUploadsOlderThanSeconds()));
+            if (!stale.isEmpty()) {
+                out.println("aborted " + stale.size() + " incomplete upload(s) an earlier backup left: " + stale);
+            }
             try {
                 identify(db, record);
                 catalog.write(record);

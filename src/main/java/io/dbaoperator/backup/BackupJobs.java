@@ -54,7 +54,11 @@ public final class BackupJobs {
         List<String> command = new ArrayList<>(List.of(AGENT_COMMAND, "backup", "--namespace", ns, "--policy", name,
                 "--backup-id", backupId, "--compression", spec.compression.algorithm.name(),
                 "--compression-location", spec.compression.location.name(),
-                "--verify", String.valueOf(!Boolean.FALSE.equals(spec.verification.verifyChecksums))));
+                "--verify", String.valueOf(!Boolean.FALSE.equals(spec.verification.verifyChecksums)),
+                // an incomplete upload older than this is an earlier backup's (with Forbid, none runs beside us)
+                "--abort-uploads-older-than", String.valueOf(spec.concurrencyPolicy
+                        == io.dbaoperator.api.backup.BackupPolicySpec.ConcurrencyPolicy.Forbid ? 0
+                                : (t.activeDeadlineSeconds == null ? 6 * 3600L : t.activeDeadlineSeconds))));
         if (spec.compression.level != null) {
             command.addAll(List.of("--level", String.valueOf(spec.compression.level)));
         }
@@ -63,6 +67,8 @@ public final class BackupJobs {
         var container = new ContainerBuilder().withName("backup").withImage(t.image == null ? defaultImage : t.image)
                 .withCommand(command).withEnvFrom(AgentEnvironment.databaseEnvFrom(spec.database)).withEnv(env)
                 .withResources(t.resources)
+                // the agent's last log lines become the container's termination message: the reason in status
+                .withTerminationMessagePolicy("FallbackToLogsOnError")
                 .addNewVolumeMount().withName("scratch").withMountPath("/tmp").endVolumeMount()
                 .withNewSecurityContext().withRunAsNonRoot(true).withAllowPrivilegeEscalation(false)
                 .withReadOnlyRootFilesystem(true).endSecurityContext()

@@ -174,7 +174,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
             records = prune(policy, status, catalog, catalog.list(), now);
             metrics.record(ns, name, records);
             walArchiving(policy, status, catalog, records, db, now);
-            BackupStatusBuilder.apply(status, records, jobs.stream().map(BackupPolicyReconciler::outcome).toList(),
+            BackupStatusBuilder.apply(status, records, jobs.stream().map(this::outcomeWithCause).toList(),
                     catalog::url, Boolean.TRUE.equals(spec.suspend), policy.getMetadata().getGeneration(), now);
         }
         ZonedDateTime next = Boolean.TRUE.equals(spec.suspend) ? null
@@ -361,6 +361,45 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
                 policy.getKind(), policy.getMetadata().getName(), policy.getMetadata().getUid(), "retention", "prune",
                 "dba-operator", "succeeded", null, Map.of("removed", report.removed, "freedBytes", freed)));
         return records.stream().filter(r -> !report.removed.contains(r.backupId)).toList();
+    }
+
+    /**
+     * A failed Job's outcome with the agent's own last words: its container's termination message (the log's tail,
+     * terminationMessagePolicy FallbackToLogsOnError), so status says what failed, not just BackoffLimitExceeded.
+     */
+    private BackupStatusBuilder.JobOutcome outcomeWithCause(Job job) {
+        BackupStatusBuilder.JobOutcome o = outcome(job);
+        if (!o.failed()) {
+            return o;
+        }
+        String cause = client.pods().inNamespace(job.getMetadata().getNamespace())
+                .withLabel("job-name", job.getMetadata().getName()).list().getItems().stream()
+                .flatMap(p -> p.getStatus() == null || p.getStatus().getContainerStatuses() == null ? java.util.stream.Stream.empty()
+                        : p.getStatus().getContainerStatuses().stream())
+                .map(c -> c.getState() == null || c.getState().getTerminated() == null ? null
+                        : c.getState().getTerminated().getMessage())
+                .filter(m -> m != null && !m.isBlank()).reduce((a, b) -> b)
+                .map(m -> java.util.Arrays.stream(m.split("\n")).map(String::strip).filter(l -> !l.isEmpty())
+                        .reduce((a, b) -> b).orElse(""))
+                .map(BackupPolicyReconciler::agentMessage)
+                .orElse(null);
+        return cause == null ? o : new BackupStatusBuilder.JobOutcome(o.name(), o.backupId(), o.active(), true,
+                o.failureReason() + ": " + (cause.length() > 300 ? cause.substring(0, 300) + "..." : cause));
+    }
+
+    /** The agent ends a failure with {"reason":...,"message":...}: say it as "Reason: message". */
+    static String agentMessage(String line) {
+        if (line.startsWith("{")) {
+            try {
+                var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
+                if (node.has("message")) {
+                    return (node.has("reason") ? node.get("reason").asText() + ": " : "") + node.get("message").asText();
+                }
+            } catch (java.io.IOException e) {
+                // not the agent's JSON: the line as it is
+            }
+        }
+        return line;
     }
 
     static BackupStatusBuilder.JobOutcome outcome(Job job) {

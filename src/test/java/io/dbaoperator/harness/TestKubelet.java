@@ -176,7 +176,14 @@ public final class TestKubelet implements AutoCloseable {
             int exit = finished ? p.exitValue() : 137;
             logs.merge(ns + "/" + job.getMetadata().getName(), Files.readString(log, StandardCharsets.UTF_8),
                     (a, b) -> a + b);
-            setPodStatus(ns, podName, exit == 0 ? "Succeeded" : "Failed", exit, null, null);
+            // as the kubelet does for terminationMessagePolicy FallbackToLogsOnError: the log's tail (80 lines, 2 KiB)
+            String message = null;
+            if (exit != 0 && "FallbackToLogsOnError".equals(container.getTerminationMessagePolicy())) {
+                List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+                String tail = String.join("\n", lines.subList(Math.max(0, lines.size() - 80), lines.size()));
+                message = tail.length() > 2048 ? tail.substring(tail.length() - 2048) : tail;
+            }
+            setPodStatus(ns, podName, exit == 0 ? "Succeeded" : "Failed", exit, null, message);
             return new Outcome(exit, finished ? null : "DeadlineExceeded");
         } catch (ContainerProcesses.ConfigError e) {
             setPodStatus(ns, podName, "Pending", null, "CreateContainerConfigError", e.getMessage());
@@ -199,7 +206,7 @@ public final class TestKubelet implements AutoCloseable {
                                 .endState().build())
                         : List.of(new io.fabric8.kubernetes.api.model.ContainerStatusBuilder().withName("agent")
                                 .withNewState().withNewTerminated().withExitCode(exitCode)
-                                .withReason(exitCode == 0 ? "Completed" : "Error")
+                                .withReason(exitCode == 0 ? "Completed" : "Error").withMessage(message)
                                 .withFinishedAt(Instant.now().toString()).endTerminated().endState().build()))
                 .endStatus().build());
     }

@@ -20,12 +20,34 @@ public final class TestS3 {
 
     private static TestS3 instance;
 
-    private final Process process;
+    private Process process;
     private final int port;
+    private final Path store;
 
-    private TestS3(Process process, int port) {
+    private TestS3(Process process, int port, Path store) {
         this.process = process;
         this.port = port;
+        this.store = store;
+    }
+
+    /** A server of one test's own (a fault test kills and restarts it), on a free port. */
+    public static TestS3 startPrivate() {
+        try {
+            int port = TestPostgres.freePort();
+            return launch(port, Files.createTempDirectory("dba-operator-s3-private-"));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Kills the server at once (SIGKILL), as a network or node failure would take it away. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor();
+    }
+
+    /** Starts it again on the same port with the same stored objects. */
+    public void restart() {
+        this.process = launch(port, store).process;
     }
 
     public static synchronized TestS3 get() {
@@ -60,14 +82,22 @@ public final class TestS3 {
     }
 
     private static TestS3 start() {
+        // the sandbox serves S3 on a fixed port so docs/examples apply unchanged; tests take any free port
+        try {
+            int port = Integer.getInteger("s3.port", 0) > 0 ? Integer.getInteger("s3.port") : TestPostgres.freePort();
+            return launch(port, Files.createTempDirectory("dba-operator-s3-"));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static TestS3 launch(int port, Path root) {
         String jar = System.getProperty("s3mock.jar");
         if (jar == null || !new File(jar).isFile()) {
             throw new IllegalStateException("system property s3mock.jar must name the S3Mock exec jar "
                     + "(set by the Maven build from com.adobe.testing:s3mock:exec); got " + jar);
         }
         try {
-            // the sandbox serves S3 on a fixed port so docs/examples apply unchanged; tests take any free port
-            int port = Integer.getInteger("s3.port", 0) > 0 ? Integer.getInteger("s3.port") : TestPostgres.freePort();
             try (java.net.ServerSocket probe = new java.net.ServerSocket(port, 1,
                     java.net.InetAddress.getLoopbackAddress())) {
                 probe.setReuseAddress(true);
@@ -76,7 +106,6 @@ public final class TestS3 {
                         + "running?); stop it or pass -Ds3.port=<port>");
             }
             int httpsPort = TestPostgres.freePort();
-            Path root = Files.createTempDirectory("dba-operator-s3-");
             Path log = root.resolve("s3mock.log");
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             Process p = new ProcessBuilder(List.of(java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", jar,
@@ -96,7 +125,7 @@ public final class TestS3 {
                     c.setConnectTimeout(500);
                     c.setRequestMethod("HEAD");
                     if (c.getResponseCode() == 200 && p.isAlive()) {
-                        return new TestS3(p, port);
+                        return new TestS3(p, port, root);
                     }
                 } catch (IOException notYet) {
                     // keep waiting

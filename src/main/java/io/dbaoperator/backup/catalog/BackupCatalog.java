@@ -100,6 +100,26 @@ public final class BackupCatalog {
         }
     }
 
+    /**
+     * Multipart uploads under the policy's backups that were started before {@code cutoff} and never completed
+     * (a backup whose S3 went away mid-upload could not abort its own): aborted, so their parts stop costing
+     * storage. Returns their keys.
+     */
+    public List<String> abortIncompleteUploads(java.time.Instant cutoff) {
+        String prefix = location.key(namespace + "/" + policy + "/base/");
+        List<String> aborted = new ArrayList<>();
+        var listing = s3.listMultipartUploads(software.amazon.awssdk.services.s3.model.ListMultipartUploadsRequest
+                .builder().bucket(location.bucket()).prefix(prefix).build());
+        for (var u : listing.uploads()) {
+            if (u.initiated() == null || u.initiated().isBefore(cutoff)) {
+                s3.abortMultipartUpload(software.amazon.awssdk.services.s3.model.AbortMultipartUploadRequest.builder()
+                        .bucket(location.bucket()).key(u.key()).uploadId(u.uploadId()).build());
+                aborted.add(u.key());
+            }
+        }
+        return aborted;
+    }
+
     /** Keys of the archived WAL segments, in WAL order. */
     public List<String> walSegments() {
         String prefix = location.key(namespace + "/" + policy + "/wal/");
