@@ -100,7 +100,7 @@ public class MigrationBench {
         StatementRunner runner = new StatementRunner(new StatementRunner.Settings(Duration.ofMillis(500), 50, null,
                 Duration.ofHours(2)));
         try (Connection c = connect()) {
-            MigrationStore.tryLock(c);
+            io.dbaoperator.postgres.SqlStates.tryAdvisoryLock(c, io.dbaoperator.postgres.SqlStates.LOCK_MIGRATIONS);
             MigrationStore.ensureSchema(c);
             for (MigrationPlan.Planned p : plan.step(MigrationPlan.EXPAND)) {
                 runner.run(c, "bench/m", p);

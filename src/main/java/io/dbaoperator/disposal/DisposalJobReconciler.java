@@ -32,6 +32,7 @@ import io.dbaoperator.kube.ReferenceChecks;
 import io.dbaoperator.kube.SecretReader;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresConnector;
+import io.dbaoperator.postgres.SqlStates;
 import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
 import io.dbaoperator.status.Problem;
@@ -136,7 +137,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
             try {
                 return advance(job, status, in[0], audit);
             } catch (SQLException e) {
-                if (connectionLost(e)) {
+                if (SqlStates.connectionLost(e)) {
                     status.message = "lost the connection to the database in phase " + status.phase + " ("
                             + e.getSQLState() + "); the run resumes after its last committed batch";
                     status.conditions = Conditions.set(status.conditions, ConditionType.Ready, false,
@@ -151,11 +152,6 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
                 status.phase = problem.permanent() ? DisposalPhase.Failed : DisposalPhase.Pending;
             }
         }, audit);
-    }
-
-    static boolean connectionLost(SQLException e) {
-        String state = e.getSQLState() == null ? "" : e.getSQLState();
-        return state.startsWith("08") || state.startsWith("57P0");
     }
 
     private static long generation(DisposalJob job) {
@@ -232,7 +228,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
                     st.runStartedAt = now.toString();
                 }
             }
-            if (!DisposalRunner.tryLock(c)) {
+            if (!SqlStates.tryAdvisoryLock(c, SqlStates.LOCK_DISPOSALS)) {
                 ready(job, st, false, Reason.WaitingForDatabase, "another disposal is working on this database; "
                         + "trying again shortly");
                 return Duration.ofSeconds(2);

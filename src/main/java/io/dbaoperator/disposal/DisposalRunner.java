@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 
+import io.dbaoperator.postgres.SqlStates;
 import io.dbaoperator.sql.Identifiers;
 
 /**
@@ -35,26 +36,12 @@ public final class DisposalRunner {
             );
             """;
 
-    /** Advisory lock key for disposals ("dba0", 2): one disposal worker per database at a time. */
-    static final int LOCK_DISPOSALS = 2;
-
     private final Duration lockTimeout;
     private final Duration pause;
 
     public DisposalRunner(Duration lockTimeout, Duration pause) {
         this.lockTimeout = lockTimeout;
         this.pause = pause;
-    }
-
-    public static boolean tryLock(Connection c) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_lock(?, ?)")) {
-            ps.setInt(1, 0x64626130);
-            ps.setInt(2, LOCK_DISPOSALS);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
-            }
-        }
     }
 
     public static void ensureSchema(Connection c) throws SQLException {
@@ -227,10 +214,9 @@ public final class DisposalRunner {
                 return new Progress(before.rowsDone() + rows, lastKey, finished);
             } catch (SQLException e) {
                 c.rollback();
-                boolean lock = "55P03".equals(e.getSQLState()) || "40P01".equals(e.getSQLState());
-                if (lock && attempt <= 20) {
+                if (SqlStates.lockConflict(e) && attempt <= 20) {
                     try {
-                        Thread.sleep(Math.min(5000, 100L << Math.min(attempt, 6)));
+                        Thread.sleep(SqlStates.lockRetryBackoff(attempt).toMillis());
                     } catch (InterruptedException ie) {
                         Thread.currentThread().interrupt();
                     }

@@ -13,6 +13,7 @@ import java.util.function.BooleanSupplier;
 import org.jboss.logging.Logger;
 
 import io.dbaoperator.api.migration.DatabaseMigrationSpec;
+import io.dbaoperator.postgres.SqlStates;
 import io.dbaoperator.sql.Identifiers;
 import io.dbaoperator.sql.QualifiedName;
 
@@ -191,10 +192,9 @@ public final class Backfill {
                 }
             } catch (SQLException e) {
                 c.rollback();
-                boolean lock = StatementRunner.LOCK_NOT_AVAILABLE.equals(e.getSQLState())
-                        || StatementRunner.DEADLOCK.equals(e.getSQLState());
+                boolean lock = SqlStates.lockConflict(e);
                 if (lock && attempt <= maxLockRetries) {
-                    sleep(StatementRunner.backoff(attempt));
+                    sleep(SqlStates.lockRetryBackoff(attempt));
                     continue;
                 }
                 String message = "backfill batch after key " + lastKey + " failed: " + StatementRunner.serverMessage(e);

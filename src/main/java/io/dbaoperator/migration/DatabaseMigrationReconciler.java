@@ -31,6 +31,7 @@ import io.dbaoperator.kube.EventRecorder;
 import io.dbaoperator.kube.ReferenceChecks;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresConnector;
+import io.dbaoperator.postgres.SqlStates;
 import io.dbaoperator.sql.QualifiedName;
 import io.dbaoperator.sql.SqlParser;
 import io.dbaoperator.sql.SqlSyntaxException;
@@ -198,7 +199,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         Connection prod() throws SQLException {
             if (prod == null) {
                 Connection c = PostgresConnector.open(in.db(), "dba-operator/migration/" + id);
-                if (!MigrationStore.tryLock(c)) {
+                if (!SqlStates.tryAdvisoryLock(c, SqlStates.LOCK_MIGRATIONS)) {
                     c.close();
                     return null;
                 }
@@ -242,7 +243,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             try {
                 return phases(w);
             } catch (SQLException e) {
-                if (!connectionLost(e)) {
+                if (!SqlStates.connectionLost(e)) {
                     throw e;
                 }
                 w.lost = true;
@@ -252,12 +253,6 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                 return Duration.ofSeconds(3);
             }
         }
-    }
-
-    /** 08xxx: connection exceptions; 57P01-57P03: the server shut down or terminated the backend. */
-    static boolean connectionLost(SQLException e) {
-        String state = e.getSQLState() == null ? "" : e.getSQLState();
-        return state.startsWith("08") || state.startsWith("57P0");
     }
 
     private Duration phases(Work w) throws SQLException {

@@ -19,10 +19,6 @@ import java.util.Optional;
  */
 public final class MigrationStore {
 
-    /** Advisory lock key (classid, objid): "dba0" and 1 for migrations. Advisory locks are per database already. */
-    static final int LOCK_CLASS = 0x64626130;
-    static final int LOCK_MIGRATIONS = 1;
-
     private static final String DDL = """
             CREATE SCHEMA IF NOT EXISTS dba_operator;
             CREATE TABLE IF NOT EXISTS dba_operator.migration_history (
@@ -51,18 +47,6 @@ public final class MigrationStore {
             """;
 
     private MigrationStore() {
-    }
-
-    /** Takes the database's migration advisory lock for this session, or returns false when another holds it. */
-    public static boolean tryLock(Connection c) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_lock(?, ?)")) {
-            ps.setInt(1, LOCK_CLASS);
-            ps.setInt(2, LOCK_MIGRATIONS);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
-            }
-        }
     }
 
     /** Creates the schema and tables if missing. Call with the advisory lock held. */

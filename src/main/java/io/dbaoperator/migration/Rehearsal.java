@@ -7,6 +7,7 @@ import java.time.Duration;
 import io.dbaoperator.api.migration.DatabaseMigrationSpec;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresConnector;
+import io.dbaoperator.postgres.SqlStates;
 
 /**
  * The whole migration on staging before production: expand, backfill, then the rollback (it must undo them: the
@@ -42,7 +43,7 @@ final class Rehearsal {
     Result run() throws SQLException {
         long start = System.nanoTime();
         try (Connection c = PostgresConnector.open(staging, "dba-operator/rehearsal/" + id)) {
-            if (!MigrationStore.tryLock(c)) {
+            if (!SqlStates.tryAdvisoryLock(c, SqlStates.LOCK_MIGRATIONS)) {
                 return new Result(false, "another migration holds the staging database's advisory lock; try again",
                         0);
             }

@@ -6,11 +6,11 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 
 import org.jboss.logging.Logger;
 import org.postgresql.util.PSQLException;
 
+import io.dbaoperator.postgres.SqlStates;
 import io.dbaoperator.sql.Identifiers;
 import io.dbaoperator.sql.Statement;
 
@@ -25,8 +25,6 @@ import io.dbaoperator.sql.Statement;
 public final class StatementRunner {
 
     private static final Logger LOG = Logger.getLogger(StatementRunner.class);
-    static final String LOCK_NOT_AVAILABLE = "55P03";
-    static final String DEADLOCK = "40P01";
     static final String QUERY_CANCELED = "57014";
     /** The drop of an INVALID leftover waits at most a minute for its lock (it blocks no reader meanwhile). */
     static final long LEFTOVER_DROP_LOCK_TIMEOUT_MS = 60_000;
@@ -79,7 +77,7 @@ public final class StatementRunner {
                 return new Outcome(false, attempt, ms);
             } catch (SQLException e) {
                 c.rollback();
-                if (retryable(e) && attempt <= settings.maxLockRetries) {
+                if (SqlStates.lockConflict(e) && attempt <= settings.maxLockRetries) {
                     pause(p, attempt, e);
                     continue;
                 }
@@ -107,7 +105,7 @@ public final class StatementRunner {
                 MigrationStore.record(c, migrationId, p, "applied", ms, attempt, retriesMessage(attempt));
                 return new Outcome(false, attempt, ms);
             } catch (SQLException e) {
-                if ((retryable(e) || QUERY_CANCELED.equals(e.getSQLState())) && attempt <= settings.maxLockRetries) {
+                if ((SqlStates.lockConflict(e) || QUERY_CANCELED.equals(e.getSQLState())) && attempt <= settings.maxLockRetries) {
                     pause(p, attempt, e);
                     continue;
                 }
@@ -142,19 +140,9 @@ public final class StatementRunner {
         }
     }
 
-    private static boolean retryable(SQLException e) {
-        return LOCK_NOT_AVAILABLE.equals(e.getSQLState()) || DEADLOCK.equals(e.getSQLState());
-    }
-
-    /** Full jitter on an exponential base (100 ms doubling, capped at 5 s), so retries never align. */
-    static Duration backoff(int attempt) {
-        long cap = Math.min(5_000, 100L << Math.min(attempt, 10));
-        return Duration.ofMillis(cap / 2 + ThreadLocalRandom.current().nextLong(cap / 2 + 1));
-    }
-
     private static void pause(MigrationPlan.Planned p, int attempt, SQLException e) {
-        Duration d = backoff(attempt);
-        LOG.infof("%s: %s (try %d), retrying in %d ms", p.id(), e.getSQLState().equals(DEADLOCK) ? "deadlock"
+        Duration d = SqlStates.lockRetryBackoff(attempt);
+        LOG.infof("%s: %s (try %d), retrying in %d ms", p.id(), SqlStates.DEADLOCK.equals(e.getSQLState()) ? "deadlock"
                 : "lock timeout", attempt, d.toMillis());
         try {
             Thread.sleep(d.toMillis());
@@ -165,7 +153,7 @@ public final class StatementRunner {
 
     private StepFailedException failed(Connection c, String migrationId, MigrationPlan.Planned p, SQLException e,
             int attempts, long start) throws SQLException {
-        boolean lock = retryable(e);
+        boolean lock = SqlStates.lockConflict(e);
         String message = lock ? p.id() + " could not get its lock within lock_timeout " + settings.lockTimeout.toMillis()
                 + " ms in " + attempts + " tries (another transaction holds the table); nothing was applied"
                 : p.id() + " failed: " + serverMessage(e);
