@@ -42,8 +42,12 @@ public final class Sandbox {
         this.workDir = workDir;
     }
 
-    /** The fixed S3 port of the sandbox, which docs/examples/backuppolicy.yaml names. */
-    public static final int S3_PORT = 39000;
+    /**
+     * The fixed S3 port of the sandbox, which docs/examples/backuppolicy.yaml names. It lies below Linux's ephemeral
+     * range (32768-60999): a port in that range can be taken at any moment by an outgoing connection or a test's
+     * free-port probe, which is how CI once found 39000 in use.
+     */
+    public static final int S3_PORT = 29000;
 
     /** Held so the level sticks: the test server logs every request at INFO. */
     private static final java.util.logging.Logger SERVER_LOG = java.util.logging.Logger.getLogger(

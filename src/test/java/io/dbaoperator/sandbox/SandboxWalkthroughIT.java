@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * Starts the sandbox as its own process, exactly as the README does, runs every {@code bash} block of
  * docs/getting-started.md in order with the real kubectl, checks what a user would see after each step (phases,
  * conditions, rows), then stops the sandbox with SIGTERM and checks that no PostgreSQL, S3 or operator process is
- * left. Needs kubectl 1.24 or newer (for --subresource) on the PATH, and port 39000 free.
+ * left. Needs kubectl 1.24 or newer (for --subresource) on the PATH, and port 29000 free.
  */
 class SandboxWalkthroughIT {
 
