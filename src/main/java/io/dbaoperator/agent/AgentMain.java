@@ -19,7 +19,9 @@ import io.dbaoperator.storage.S3Location;
  * {@code backup --namespace N --policy P --backup-id ID [--compression none|gzip|lz4|zstd]
  * [--compression-location client|server] [--level L] [--verify true|false]} takes a verified base backup to S3
  * ({@link BackupCommand}); {@code verify} with the same options verifies a stored backup again;
- * {@code wal-archive --namespace N --policy P --slot S} archives WAL continuously ({@link WalArchiveCommand}).
+ * {@code wal-archive --namespace N --policy P --slot S} archives WAL continuously ({@link WalArchiveCommand});
+ * {@code restore --namespace N --policy P --restore-id R --backup-id B --data-dir D [...]} restores and proves a
+ * backup ({@link RestoreCommand}).
  */
 public final class AgentMain {
 
@@ -45,6 +47,8 @@ public final class AgentMain {
                     return BackupCommand.run(BackupCommand.Options.parse(args), env, out);
                 case "wal-archive":
                     return WalArchiveCommand.run(args, env, out);
+                case "restore":
+                    return RestoreCommand.run(RestoreCommand.Options.parse(args), env, out);
                 case "verify":
                     return BackupCommand.reverify(BackupCommand.Options.parse(args), env, out);
                 default:

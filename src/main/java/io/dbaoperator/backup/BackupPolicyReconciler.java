@@ -372,7 +372,14 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         if (!o.failed()) {
             return o;
         }
-        String cause = client.pods().inNamespace(job.getMetadata().getNamespace())
+        String cause = terminationMessage(client, job).orElse(null);
+        return cause == null ? o : new BackupStatusBuilder.JobOutcome(o.name(), o.backupId(), o.active(), true,
+                o.failureReason() + ": " + cause);
+    }
+
+    /** The last line a failed Job's agent wrote (its termination message), as "Reason: message", shortened. */
+    static java.util.Optional<String> terminationMessage(KubernetesClient client, Job job) {
+        return client.pods().inNamespace(job.getMetadata().getNamespace())
                 .withLabel("job-name", job.getMetadata().getName()).list().getItems().stream()
                 .flatMap(p -> p.getStatus() == null || p.getStatus().getContainerStatuses() == null ? java.util.stream.Stream.empty()
                         : p.getStatus().getContainerStatuses().stream())
@@ -382,9 +389,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
                 .map(m -> java.util.Arrays.stream(m.split("\n")).map(String::strip).filter(l -> !l.isEmpty())
                         .reduce((a, b) -> b).orElse(""))
                 .map(BackupPolicyReconciler::agentMessage)
-                .orElse(null);
-        return cause == null ? o : new BackupStatusBuilder.JobOutcome(o.name(), o.backupId(), o.active(), true,
-                o.failureReason() + ": " + (cause.length() > 300 ? cause.substring(0, 300) + "..." : cause));
+                .map(cause -> cause.length() > 300 ? cause.substring(0, 300) + "..." : cause);
     }
 
     /** The agent ends a failure with {"reason":...,"message":...}: say it as "Reason: message". */
@@ -403,8 +408,12 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     }
 
     static BackupStatusBuilder.JobOutcome outcome(Job job) {
+        if (job == null) {
+            return new BackupStatusBuilder.JobOutcome(null, null, false, false, null);
+        }
         var s = job.getStatus();
-        String id = job.getMetadata().getLabels().get(BackupJobs.BACKUP_ID_LABEL);
+        String id = job.getMetadata().getLabels() == null ? null
+                : job.getMetadata().getLabels().get(BackupJobs.BACKUP_ID_LABEL);
         String failedReason = s == null || s.getConditions() == null ? null : s.getConditions().stream()
                 .filter(c -> "Failed".equals(c.getType()) && "True".equals(c.getStatus()))
                 .map(c -> c.getReason() == null ? "Failed" : c.getReason()).findFirst().orElse(null);

@@ -1,40 +1,103 @@
 package io.dbaoperator.backup;
 
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupRestore;
 import io.dbaoperator.api.backup.BackupRestoreSpec;
 import io.dbaoperator.api.backup.BackupRestoreStatus;
 import io.dbaoperator.api.backup.RestorePhase;
+import io.dbaoperator.approval.ApprovalStep;
+import io.dbaoperator.approval.GateOutcome;
+import io.dbaoperator.approval.GatedStep;
+import io.dbaoperator.approval.PlanDigest;
+import io.dbaoperator.audit.AuditEvent;
+import io.dbaoperator.backup.catalog.BackupCatalog;
+import io.dbaoperator.backup.catalog.RestoreRecord;
+import io.dbaoperator.kube.EventRecorder;
 import io.dbaoperator.kube.ReferenceChecks;
+import io.dbaoperator.kube.SecretReader;
+import io.dbaoperator.postgres.ConnectionSettings;
+import io.dbaoperator.status.ConditionType;
+import io.dbaoperator.status.Conditions;
 import io.dbaoperator.status.Problem;
+import io.dbaoperator.status.ProblemException;
 import io.dbaoperator.status.Reason;
 import io.dbaoperator.status.StatusPatcher;
 import io.dbaoperator.status.ValidationRunner;
-import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.dbaoperator.storage.S3Clients;
+import io.dbaoperator.storage.S3Location;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import software.amazon.awssdk.services.s3.S3Client;
 
 /**
- * Reconciles BackupRestore. This version validates the request (the policy exists, the target time parses, the new
- * instance's name is free); planning, the approval and the restore Job land with the BackupRestore issue.
+ * Reconciles BackupRestore. A restore is always a person's decision: the operator plans it from the policy's catalog
+ * ({@link RestorePlanner}: which backup, which WAL, where recovery stops, or a refusal with the window), shows the
+ * plan, and waits for approval of step {@code restore}. Then it creates the instance's Secret and volume and the Job
+ * ({@code dba-agent restore}), follows the Job through the catalog record it writes (Restoring, Verifying), and on
+ * success creates the StatefulSet and Service that serve the restored volume (Ready). A failed restore removes the
+ * volume and Secret it created, so the next BackupRestore (even for the same instance name) starts clean.
+ * Everything created is owned by the BackupRestore: deleting it deletes the restored instance.
  */
 @ControllerConfiguration(name = "backuprestore", generationAwareEventProcessing = false)
 public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
 
+    static final String SHORT_NAME = "bkr";
+    static final String STEP = "restore";
+    private static final SecureRandom RANDOM = new SecureRandom();
+
     private final ReferenceChecks checks;
+    private final SecretReader secrets;
     private final ValidationRunner runner;
     private final KubernetesClient client;
+    private final EventRecorder events;
+    private final String agentImage;
 
-    public BackupRestoreReconciler(ReferenceChecks checks, ValidationRunner runner, KubernetesClient client) {
+    public BackupRestoreReconciler(ReferenceChecks checks, SecretReader secrets, ValidationRunner runner,
+            KubernetesClient client, EventRecorder events, @ConfigProperty(name = "dba.agent.image") String agentImage) {
         this.checks = checks;
+        this.secrets = secrets;
         this.runner = runner;
         this.client = client;
+        this.events = events;
+        this.agentImage = agentImage;
+    }
+
+    @Override
+    public List<EventSource<?, BackupRestore>> prepareEventSources(EventSourceContext<BackupRestore> context) {
+        var jobs = InformerEventSourceConfiguration.from(Job.class, BackupRestore.class)
+                .withLabelSelector(RestoreJobs.RESTORE_LABEL)
+                .withSecondaryToPrimaryMapper(job -> Set.of(new ResourceID(
+                        job.getMetadata().getLabels().get(RestoreJobs.RESTORE_LABEL), job.getMetadata().getNamespace())))
+                .build();
+        return List.of(new InformerEventSource<>(jobs, context));
+    }
+
+    private record Inputs(BackupPolicy policy, S3Location storage, String database, String loginRole) {
     }
 
     @Override
@@ -42,11 +105,15 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         BackupRestoreSpec spec = restore.getSpec();
         String ns = restore.getMetadata().getNamespace();
         BackupRestoreStatus desired = StatusPatcher.copy(restore.getStatus(), BackupRestoreStatus.class);
-        if (desired.phase == RestorePhase.Ready || desired.phase == RestorePhase.Rejected) {
+        if (desired.phase == RestorePhase.Ready || desired.phase == RestorePhase.Rejected
+                || desired.phase == RestorePhase.Failed) {
             return UpdateControl.noUpdate();
         }
-        return runner.run(restore, desired, () -> {
-            BackupPolicy policy = checks.exists(ns, BackupPolicy.class, spec.backupPolicyRef.name, "spec.backupPolicyRef");
+        Inputs[] in = new Inputs[1];
+        List<AuditEvent> audit = new ArrayList<>();
+        return runner.runThen(restore, desired, () -> {
+            BackupPolicy policy = checks.exists(ns, BackupPolicy.class, spec.backupPolicyRef.name,
+                    "spec.backupPolicyRef");
             if (spec.targetTime != null) {
                 try {
                     OffsetDateTime.parse(spec.targetTime);
@@ -55,19 +122,292 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
                             + "' is not an RFC 3339 time such as 2026-11-21T09:30:00Z").exception();
                 }
             }
-            String instance = spec.target.newInstance.name;
-            StatefulSet existing = client.apps().statefulSets().inNamespace(ns).withName(instance).get();
-            if (existing != null && existing.getMetadata().getOwnerReferences().stream()
-                    .noneMatch(o -> restore.getMetadata().getUid().equals(o.getUid()))) {
-                throw Problem.invalid(Reason.InvalidSpec, "StatefulSet " + instance + " already exists and is not "
-                        + "this restore's: a restore never overwrites an instance; choose another target.newInstance.name")
-                        .exception();
+            if (desired.phase == null || desired.phase == RestorePhase.Pending
+                    || desired.phase == RestorePhase.AwaitingApproval) {
+                String instance = spec.target.newInstance.name;
+                notTaken(restore, client.apps().statefulSets().inNamespace(ns).withName(instance).get(), "StatefulSet");
+                notTaken(restore, client.persistentVolumeClaims().inNamespace(ns)
+                        .withName(RestoreJobs.claimName(instance)).get(), "PersistentVolumeClaim");
+                notTaken(restore, client.secrets().inNamespace(ns).withName(instance).get(), "Secret");
             }
-            return "BackupPolicy " + policy.getMetadata().getName() + " exists and instance name " + instance
-                    + " is free";
-        }, (status, summary) -> {
-            status.phase = RestorePhase.Pending;
-            status.message = "validated: " + summary;
-        }, (status, problem) -> status.phase = problem.permanent() ? RestorePhase.Failed : RestorePhase.Pending);
+            S3Location storage = checks.storage(ns, policy.getSpec().storage, "the policy's spec.storage");
+            // The source database need not answer (restoring is for when it does not): its Secret only names the
+            // database the checks run in and a role that exists in the restored cluster.
+            String database = "postgres";
+            String loginRole = "postgres";
+            try {
+                ConnectionSettings db = secrets.connection(ns, policy.getSpec().database, "the policy's spec.database");
+                database = db.dbname();
+                loginRole = db.user();
+            } catch (ProblemException unreadable) {
+                // defaults: the restored cluster's postgres database and role
+            }
+            in[0] = new Inputs(policy, storage, database, loginRole);
+            return "BackupPolicy " + policy.getMetadata().getName() + " and its bucket answer; instance name "
+                    + instance(spec) + " is free";
+        }, (st, summary) -> advance(restore, st, in[0], audit),
+                (st, problem) -> {
+                    if (st.phase == null || st.phase == RestorePhase.Pending
+                            || st.phase == RestorePhase.AwaitingApproval) {
+                        st.phase = problem.permanent() ? RestorePhase.Failed : RestorePhase.Pending;
+                    }
+                }, audit);
+    }
+
+    private static String instance(BackupRestoreSpec spec) {
+        return spec.target.newInstance.name;
+    }
+
+    /** A restore never takes over what someone else owns. */
+    private static void notTaken(BackupRestore restore, HasMetadata existing, String kind) {
+        if (existing != null && existing.getMetadata().getOwnerReferences().stream()
+                .noneMatch(o -> restore.getMetadata().getUid().equals(o.getUid()))) {
+            throw Problem.invalid(Reason.InvalidSpec, kind + " " + existing.getMetadata().getName() + " already "
+                    + "exists and is not this restore's: a restore never overwrites an instance; choose another "
+                    + "target.newInstance.name").exception();
+        }
+    }
+
+    private Duration advance(BackupRestore restore, BackupRestoreStatus st, Inputs in, List<AuditEvent> audit) {
+        String ns = restore.getMetadata().getNamespace();
+        String policyName = in.policy().getMetadata().getName();
+        try (S3Client s3 = S3Clients.create(in.storage())) {
+            BackupCatalog catalog = new BackupCatalog(s3, in.storage(), ns, policyName);
+            if (st.phase == null || st.phase == RestorePhase.Pending || st.phase == RestorePhase.AwaitingApproval) {
+                RestorePlanner.Plan plan = plan(restore.getSpec(), catalog);
+                st.plan = describe(plan);
+                st.restoreId = RestoreJobs.restoreId(restore);
+                String digest = PlanDigest.of(Map.of("plan", st.plan, "target", restore.getSpec().target,
+                        "checks", restore.getSpec().checks == null ? List.of() : restore.getSpec().checks));
+                st.phase = RestorePhase.AwaitingApproval;
+                var result = ApprovalStep.check(restore, st, new GatedStep(STEP, "restore backup "
+                        + plan.backup().backupId + " to " + plan.expectedRecoveryPoint() + " into a new instance "
+                        + instance(restore.getSpec()), digest, null, generation(restore)), SHORT_NAME, Instant.now());
+                audit.addAll(result.audit());
+                if (result.outcome() == GateOutcome.REJECTED) {
+                    st.phase = RestorePhase.Rejected;
+                    st.message = "rejected by " + st.rejection.approvedBy + "; nothing was restored";
+                    ready(restore, st, false, Reason.Rejected, st.message);
+                    return null;
+                }
+                if (result.outcome() == GateOutcome.WAIT) {
+                    st.message = "plan: " + st.plan.expectedRecoveryPoint + " from backup " + st.plan.backupId
+                            + "; waiting for approval";
+                    return Duration.ofMinutes(1); // the catalog may change under the plan (retention, new WAL)
+                }
+                start(restore, st, in, plan);
+            }
+            return follow(restore, st, in, catalog, audit);
+        }
+    }
+
+    private static RestorePlanner.Plan plan(BackupRestoreSpec spec, BackupCatalog catalog) {
+        RestorePlanner.Target target = new RestorePlanner.Target(
+                spec.targetTime == null ? null : OffsetDateTime.parse(spec.targetTime).toInstant(), spec.targetLSN);
+        return RestorePlanner.plan(spec.backupId, target, catalog.list(), catalog.walObjects(), catalog.url(""));
+    }
+
+    private static BackupRestoreStatus.RestorePlan describe(RestorePlanner.Plan plan) {
+        BackupRestoreStatus.RestorePlan p = new BackupRestoreStatus.RestorePlan();
+        p.backupId = plan.backup().backupId;
+        p.walFrom = plan.walFrom();
+        p.walTo = plan.walTo();
+        p.walSegments = plan.walSegments();
+        p.expectedRecoveryPoint = plan.expectedRecoveryPoint();
+        p.backupEnd = plan.backup().completedAt + " (LSN " + plan.backup().endLsn + ")";
+        p.backupSizeBytes = plan.backup().sizeBytes;
+        p.recoveryWindow = plan.window();
+        return p;
+    }
+
+    /** Approved: the Secret (with a new password), the volume, the Job. Each create is idempotent. */
+    private void start(BackupRestore restore, BackupRestoreStatus st, Inputs in, RestorePlanner.Plan plan) {
+        String ns = restore.getMetadata().getNamespace();
+        BackupRestoreSpec spec = restore.getSpec();
+        String instance = instance(spec);
+        byte[] bytes = new byte[24];
+        RANDOM.nextBytes(bytes);
+        createIfAbsent(RestoreJobs.secret(restore, instance, in.database(), null,
+                Base64.getUrlEncoder().withoutPadding().encodeToString(bytes)));
+        createIfAbsent(RestoreJobs.claim(restore, spec.target.newInstance));
+        Job job = RestoreJobs.restoreJob(restore, spec, in.policy(), plan.backup().backupId, in.database(),
+                in.loginRole(), agentImage);
+        createIfAbsent(job);
+        st.job = job.getMetadata().getName();
+        st.restoreStartedAt = Instant.now().toString();
+        st.phase = RestorePhase.Restoring;
+        st.progress = "starting Job " + st.job;
+        ready(restore, st, false, Reason.Restoring, "restoring backup " + plan.backup().backupId + " to "
+                + plan.expectedRecoveryPoint() + " (Job " + st.job + ")");
+    }
+
+    private void createIfAbsent(HasMetadata object) {
+        try {
+            client.resource(object).create();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 409) {
+                throw e;
+            }
+        }
+    }
+
+    /** Follows the Job through its catalog record; ends Ready (serving) or Failed (cleaned up). */
+    private Duration follow(BackupRestore restore, BackupRestoreStatus st, Inputs in, BackupCatalog catalog,
+            List<AuditEvent> audit) {
+        String ns = restore.getMetadata().getNamespace();
+        Job job = client.batch().v1().jobs().inNamespace(ns).withName(st.job).get();
+        RestoreRecord record = catalog.readRestore(st.restoreId);
+        var outcome = BackupPolicyReconciler.outcome(job == null ? null : job);
+        if (record != null) {
+            st.progress = progress(record);
+            if (record.state == RestoreRecord.State.verifying) {
+                st.phase = RestorePhase.Verifying;
+                ready(restore, st, false, Reason.Verifying, st.progress);
+            }
+        }
+        boolean succeeded = job != null && !outcome.active() && !outcome.failed();
+        if (job == null || outcome.failed() || record != null && record.state == RestoreRecord.State.failed) {
+            String why = record != null && record.error != null ? record.error
+                    : job == null ? "the restore Job " + st.job + " was deleted"
+                            : "Job " + st.job + " failed (" + outcome.failureReason() + ")"
+                                    + BackupPolicyReconciler.terminationMessage(client, job).map(m -> ": " + m)
+                                            .orElse("");
+            if (job != null && outcome.active()) {
+                return Duration.ofSeconds(2); // the agent wrote its failure; the Job is about to end
+            }
+            fail(restore, st, record, why, audit);
+            return null;
+        }
+        if (!succeeded || record == null || record.state != RestoreRecord.State.succeeded) {
+            if (succeeded && (record == null || record.state != RestoreRecord.State.succeeded)) {
+                fail(restore, st, record, "Job " + st.job + " ended without a successful restore record", audit);
+                return null;
+            }
+            return Duration.ofSeconds(3);
+        }
+        serve(restore, st, in, record);
+        audit.add(new AuditEvent(Instant.now(), ns, restore.getKind(), restore.getMetadata().getName(),
+                restore.getMetadata().getUid(), "restore", STEP, "dba-operator", "succeeded", null, auditDetails(st,
+                        record)));
+        return null;
+    }
+
+    private static String progress(RestoreRecord r) {
+        switch (r.state) {
+            case downloading:
+                return "downloading backup " + r.backupId + ": " + (r.bytesTotal == null || r.bytesTotal == 0 ? ""
+                        : (100 * r.bytesDownloaded / r.bytesTotal) + "%, ") + r.bytesDownloaded + " of "
+                        + r.bytesTotal + " bytes";
+            case recovering:
+                return "replaying WAL towards " + r.target + (r.walSegmentsFetched == null ? ""
+                        : ": " + r.walSegmentsFetched + " archived WAL file(s) fetched");
+            case verifying:
+                return "recovered to " + r.recoveredLsn + "; running pg_amcheck and the checks";
+            case succeeded:
+                return "restored and verified in " + r.timings.totalSeconds + " s";
+            default:
+                return "failed: " + r.error;
+        }
+    }
+
+    /** The instance: the StatefulSet and Service on the restored volume, and the Secret's user. */
+    private void serve(BackupRestore restore, BackupRestoreStatus st, Inputs in, RestoreRecord record) {
+        String ns = restore.getMetadata().getNamespace();
+        var newInstance = restore.getSpec().target.newInstance;
+        client.secrets().inNamespace(ns).withName(newInstance.name).edit(s -> {
+            Map<String, String> data = new java.util.HashMap<>(s.getData() == null ? Map.of() : s.getData());
+            data.putAll(RestoreJobs.base64(Map.of("user", record.superuser)));
+            s.setData(data);
+            return s;
+        });
+        var backup = st.plan == null ? null : st.plan.backupId;
+        String major = "15";
+        try (S3Client s3 = S3Clients.create(in.storage())) {
+            var b = new BackupCatalog(s3, in.storage(), ns, in.policy().getMetadata().getName()).read(backup);
+            if (b != null && b.serverVersion != null) {
+                major = b.serverVersion.split("\\.")[0];
+            }
+        }
+        createIfAbsent(RestoreJobs.service(restore, newInstance.name));
+        createIfAbsent(RestoreJobs.statefulSet(restore, newInstance, major));
+        st.recovered = new BackupRestoreStatus.RecoveredPoint();
+        st.recovered.lsn = record.recoveredLsn;
+        st.recovered.time = record.recoveredTime;
+        st.recovered.timeline = record.timeline;
+        st.recovered.restoreSeconds = st.restoreStartedAt == null ? null
+                : Duration.between(Instant.parse(st.restoreStartedAt), Instant.now()).getSeconds();
+        st.checkResults = checkResults(record);
+        st.instance = new BackupRestoreStatus.Instance();
+        st.instance.service = newInstance.name;
+        st.instance.secret = newInstance.name;
+        st.phase = RestorePhase.Ready;
+        st.progress = progress(record);
+        st.message = "restored backup " + record.backupId + " to " + record.recoveredLsn
+                + (record.recoveredTime == null ? "" : " (last transaction " + record.recoveredTime + ")")
+                + "; " + st.checkResults.size() + " check(s) passed; served by StatefulSet and Service "
+                + newInstance.name + ", credentials in Secret " + newInstance.name;
+        ready(restore, st, true, Reason.RestoreSucceeded, st.message);
+    }
+
+    private static List<BackupRestoreStatus.CheckResult> checkResults(RestoreRecord record) {
+        List<BackupRestoreStatus.CheckResult> results = new ArrayList<>();
+        if (record == null) {
+            return results;
+        }
+        for (RestoreRecord.Check c : record.checks) {
+            BackupRestoreStatus.CheckResult r = new BackupRestoreStatus.CheckResult();
+            r.check = c.check;
+            r.passed = c.passed;
+            r.message = c.message;
+            results.add(r);
+        }
+        return results;
+    }
+
+    /** Ends Failed, removing what the restore created for the instance (the Job stays, for its logs). */
+    private void fail(BackupRestore restore, BackupRestoreStatus st, RestoreRecord record, String why,
+            List<AuditEvent> audit) {
+        String ns = restore.getMetadata().getNamespace();
+        String instance = instance(restore.getSpec());
+        client.persistentVolumeClaims().inNamespace(ns).withName(RestoreJobs.claimName(instance)).delete();
+        client.secrets().inNamespace(ns).withName(instance).delete();
+        st.checkResults = checkResults(record);
+        st.phase = RestorePhase.Failed;
+        st.message = "restore failed: " + why + "; its volume and Secret were removed, nothing is served";
+        Reason reason = Reason.RestoreFailed;
+        if (record != null && record.errorReason != null) {
+            try {
+                reason = Reason.valueOf(record.errorReason);
+            } catch (IllegalArgumentException unknown) {
+                // keep RestoreFailed
+            }
+        }
+        ready(restore, st, false, reason, st.message);
+        audit.add(new AuditEvent(Instant.now(), ns, restore.getKind(), restore.getMetadata().getName(),
+                restore.getMetadata().getUid(), "restore", STEP, "dba-operator", "failed", null,
+                Map.of("reason", why)));
+    }
+
+    private static Map<String, Object> auditDetails(BackupRestoreStatus st, RestoreRecord record) {
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("backupId", record.backupId);
+        d.put("target", record.target);
+        d.put("recoveredLsn", record.recoveredLsn);
+        if (record.recoveredTime != null) {
+            d.put("recoveredTime", record.recoveredTime);
+        }
+        d.put("restoreSeconds", st.recovered.restoreSeconds);
+        d.put("instance", st.instance.service);
+        return d;
+    }
+
+    private static void ready(BackupRestore restore, BackupRestoreStatus st, boolean ok, Reason reason,
+            String message) {
+        st.conditions = Conditions.set(st.conditions, ConditionType.Ready, ok, reason, message, generation(restore),
+                Instant.now());
+    }
+
+    private static long generation(BackupRestore r) {
+        return r.getMetadata().getGeneration() == null ? 0 : r.getMetadata().getGeneration();
     }
 }

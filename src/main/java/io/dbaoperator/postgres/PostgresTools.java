@@ -62,4 +62,21 @@ public final class PostgresTools {
         long segmentsPerXLogId = 0x100000000L / (16L * 1024 * 1024);
         return String.format("%08X%08X%08X", timeline, segment / segmentsPerXLogId, segment % segmentsPerXLogId);
     }
+
+    /** The segment after {@code walFile} on the same timeline (16 MiB segments: 256 per log id). */
+    public static String nextWalFile(String walFile) {
+        long log = Long.parseLong(walFile.substring(8, 16), 16);
+        long seg = Long.parseLong(walFile.substring(16, 24), 16) + 1;
+        if (seg >= 0x100000000L / (16L * 1024 * 1024)) {
+            seg = 0;
+            log++;
+        }
+        return String.format("%s%08X%08X", walFile.substring(0, 8), log, seg);
+    }
+
+    /** An LSN as a number, for comparisons. */
+    public static long lsn(String lsn) {
+        String[] parts = lsn.split("/");
+        return (Long.parseLong(parts[0], 16) << 32) | Long.parseLong(parts[1], 16);
+    }
 }

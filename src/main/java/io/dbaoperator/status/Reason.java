@@ -52,6 +52,20 @@ public enum Reason {
     MigrationCompleted,
     DisposalCompleted,
     RuleRefused,
+    BackupNotFound,
+    BackupCorrupted,
+    WalGap,
+    TargetOutsideRecoveryWindow,
+    TargetNotReached,
+    RestoreTargetNotEmpty,
+    Restoring,
+    Verifying,
+    RestoreFailed,
+    RestoreCheckFailed,
+    RestoreSucceeded,
+    RestoreTestPassed,
+    RestoreTestFailed,
+    RestoreTestRunning,
     InternalError;
 
     /** Whether a condition or Event with this reason reports something wrong (a Warning). */
@@ -59,7 +73,8 @@ public enum Reason {
         return switch (this) {
             case Validated, AwaitingApproval, Approved, BackupVerified, BackupRunning, WalArchivingRunning,
                     WalArchiverStarting, RehearsalPassed, WaitingForDatabase, BackupRequested, BackupReady, InProgress,
-                    Throttled, Paused, CutoverPending, RollingBack, MigrationCompleted, DisposalCompleted -> false;
+                    Throttled, Paused, CutoverPending, RollingBack, MigrationCompleted, DisposalCompleted, Restoring, Verifying,
+                    RestoreSucceeded, RestoreTestPassed, RestoreTestRunning -> false;
             default -> true;
         };
     }

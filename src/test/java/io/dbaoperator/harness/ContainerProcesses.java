@@ -49,6 +49,9 @@ final class ContainerProcesses {
         this.client = client;
         try {
             this.logDir = java.nio.file.Files.createTempDirectory("test-kubelet-logs-");
+            // volumes live below: a server a container starts as another user (postgres) must reach them
+            logDir.toFile().setReadable(true, false);
+            logDir.toFile().setExecutable(true, false);
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
@@ -92,9 +95,15 @@ final class ContainerProcesses {
         return p;
     }
 
+    /** The directory standing in for a PersistentVolumeClaim's volume: it outlives the pods that mount it. */
+    Path claimDir(String ns, String claim) {
+        return logDir.resolve("claims").resolve(ns).resolve(claim);
+    }
+
     /**
-     * emptyDir volumes: each mount gets a directory of its own for this pod, and arguments naming the mount path
-     * are pointed at it (a process here shares the machine's file system, a container would not).
+     * Volumes: an emptyDir mount gets a directory of its own for this pod, a persistentVolumeClaim mount the
+     * claim's directory ({@link #claimDir}), and arguments naming the mount path are pointed at it (a process here
+     * shares the machine's file system, a container would not).
      */
     private List<String> withEmptyDirs(List<String> command, String ns, String pod,
             io.fabric8.kubernetes.api.model.PodSpec spec, Container container) throws IOException {
@@ -103,13 +112,19 @@ final class ContainerProcesses {
         }
         List<String> result = new ArrayList<>(command);
         for (var mount : container.getVolumeMounts()) {
-            boolean emptyDir = spec.getVolumes().stream().anyMatch(v -> v.getName().equals(mount.getName())
-                    && v.getEmptyDir() != null);
-            if (!emptyDir || mount.getMountPath().equals("/tmp")) {
+            var volume = spec.getVolumes().stream().filter(v -> v.getName().equals(mount.getName())).findFirst()
+                    .orElse(null);
+            if (volume == null || mount.getMountPath().equals("/tmp")
+                    || volume.getEmptyDir() == null && volume.getPersistentVolumeClaim() == null) {
                 continue;
             }
-            Path dir = java.nio.file.Files.createDirectories(logDir.resolve(ns + "_" + pod + "_volumes")
-                    .resolve(mount.getName()));
+            Path dir = java.nio.file.Files.createDirectories(volume.getPersistentVolumeClaim() != null
+                    ? claimDir(ns, volume.getPersistentVolumeClaim().getClaimName())
+                    : logDir.resolve(ns + "_" + pod + "_volumes").resolve(mount.getName()));
+            for (Path p = dir; !p.equals(logDir); p = p.getParent()) {
+                p.toFile().setReadable(true, false);
+                p.toFile().setExecutable(true, false);
+            }
             for (int i = 0; i < result.size(); i++) {
                 String arg = result.get(i);
                 if (arg.equals(mount.getMountPath()) || arg.startsWith(mount.getMountPath() + "/")) {

@@ -79,6 +79,11 @@ public final class TestKubelet implements AutoCloseable {
         return processes.podLog(namespace, pod);
     }
 
+    /** Where the volume of a PersistentVolumeClaim lives on this node (what its pods wrote there stays). */
+    public Path claimDir(String namespace, String claim) {
+        return processes.claimDir(namespace, claim);
+    }
+
     /** What a Deployment's pod wrote (all restarts), for tests. */
     public String deploymentLogs(String namespace, String deployment) {
         return deployments.logs(namespace, deployment);

@@ -163,7 +163,7 @@ public final class TestPostgres {
     }
 
     /** A streaming physical standby of the shared server, for tests that need a replica. */
-    public final class Standby implements AutoCloseable {
+    public class Standby implements AutoCloseable {
         private final Path dir;
         private final int standbyPort;
 
@@ -173,7 +173,16 @@ public final class TestPostgres {
         }
 
         public Connection superuser() throws SQLException {
-            return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + standbyPort + "/postgres", SUPERUSER,
+            return superuser("postgres");
+        }
+
+        public Connection connect(String db, String user, String password) throws SQLException {
+            return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + standbyPort + "/" + db, user,
+                    password);
+        }
+
+        public Connection superuser(String db) throws SQLException {
+            return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + standbyPort + "/" + db, SUPERUSER,
                     SUPERUSER_PASSWORD);
         }
 
@@ -204,6 +213,32 @@ public final class TestPostgres {
             return new Standby(dir, standbyPort);
         } catch (IOException e) {
             throw new IllegalStateException("cannot start a standby: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Starts PostgreSQL on a data directory someone else produced (a restore), on a port of its own, as a person
+     * checking a restored volume would; the settings of the directory are kept except where it listens.
+     */
+    public Standby startOn(Path data) {
+        try {
+            Path dir = Files.createTempDirectory("dba-operator-restored-");
+            if (asPostgresUser) {
+                run(List.of("chown", "-R", "postgres:postgres", dir.toString(), data.toString()));
+            }
+            int instancePort = freePort();
+            runAsOwner(List.of(binDir.resolve("pg_ctl").toString(), "-D", data.toString(), "-l",
+                    dir.resolve("log").toString(), "-w", "-t", "120", "-o", "-c port=" + instancePort
+                            + " -c listen_addresses=127.0.0.1 -c unix_socket_directories=" + dir, "start"));
+            return new Standby(data.getParent(), instancePort) {
+                @Override
+                public void close() {
+                    runAsOwner(List.of(binDir.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "fast",
+                            "-w", "stop"));
+                }
+            };
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start PostgreSQL on " + data + ": " + e.getMessage(), e);
         }
     }
 

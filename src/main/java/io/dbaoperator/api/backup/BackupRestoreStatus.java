@@ -18,6 +18,18 @@ public class BackupRestoreStatus extends GatedStatus {
     @JsonPropertyDescription("What will be restored, shown before approval.")
     public RestorePlan plan;
 
+    @JsonPropertyDescription("The restore's id in the policy's catalog (restores/<id>.json).")
+    public String restoreId;
+
+    @JsonPropertyDescription("The Job that restores and verifies.")
+    public String job;
+
+    @JsonPropertyDescription("When the approved restore started.")
+    public String restoreStartedAt;
+
+    @JsonPropertyDescription("Where the restore is: bytes downloaded, WAL files replayed, checks run.")
+    public String progress;
+
     @JsonPropertyDescription("The point recovery actually reached.")
     public RecoveredPoint recovered;
 
@@ -41,8 +53,16 @@ public class BackupRestoreStatus extends GatedStatus {
         public String walFrom;
         @JsonPropertyDescription("Last WAL segment needed.")
         public String walTo;
+        @JsonPropertyDescription("Archived WAL segments to replay after the backup's own.")
+        public Integer walSegments;
         @JsonPropertyDescription("Where recovery is expected to stop (time or LSN).")
         public String expectedRecoveryPoint;
+        @JsonPropertyDescription("When the backup ended and its LSN.")
+        public String backupEnd;
+        @JsonPropertyDescription("Size of the backup's data (uncompressed), the least the volume must hold.")
+        public Long backupSizeBytes;
+        @JsonPropertyDescription("The policy's recovery window when the plan was made.")
+        public String recoveryWindow;
     }
 
     /** Where recovery stopped. */

@@ -120,6 +120,50 @@ public final class BackupCatalog {
         return aborted;
     }
 
+    /** The key of a restore's record. */
+    public String restoreKey(String restoreId) {
+        return location.key(namespace + "/" + policy + "/restores/" + restoreId + ".json");
+    }
+
+    public void writeRestore(RestoreRecord record) {
+        try {
+            s3.putObject(PutObjectRequest.builder().bucket(location.bucket()).key(restoreKey(record.restoreId))
+                    .contentType("application/json").build(), RequestBody.fromBytes(JSON.writeValueAsBytes(record)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A restore's record, or null when its Job has not written one yet. */
+    public RestoreRecord readRestore(String restoreId) {
+        try {
+            return JSON.readValue(s3.getObjectAsBytes(GetObjectRequest.builder().bucket(location.bucket())
+                    .key(restoreKey(restoreId)).build()).asByteArray(), RestoreRecord.class);
+        } catch (NoSuchKeyException e) {
+            return null;
+        } catch (IOException e) {
+            throw new UncheckedIOException("restore record " + restoreId + " is not valid JSON", e);
+        }
+    }
+
+    /** One archived WAL file: its name (segment or .history, with the compression suffix) and when it was stored. */
+    public record WalObject(String name, String key, long size, java.time.Instant storedAt) {
+        /** The 24-hex segment name, without suffix; null for a .history file. */
+        public String segment() {
+            return name.matches("[0-9A-F]{24}.*") ? name.substring(0, 24) : null;
+        }
+    }
+
+    /** The archived WAL files (segments and timeline history), in name order. */
+    public List<WalObject> walObjects() {
+        String prefix = location.key(namespace + "/" + policy + "/wal/");
+        return s3.listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(location.bucket()).prefix(prefix)
+                .build()).contents().stream()
+                .filter(o -> o.key().substring(prefix.length()).matches("[0-9A-F]{24}(\\.gz|\\.lz4|\\.zst)?|[0-9A-F]{8}\\.history"))
+                .map(o -> new WalObject(o.key().substring(prefix.length()), o.key(), o.size(), o.lastModified()))
+                .sorted(Comparator.comparing(WalObject::name)).toList();
+    }
+
     /** Keys of the archived WAL segments, in WAL order. */
     public List<String> walSegments() {
         String prefix = location.key(namespace + "/" + policy + "/wal/");

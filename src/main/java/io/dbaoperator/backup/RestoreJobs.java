@@ -1,0 +1,235 @@
+package io.dbaoperator.backup;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.dbaoperator.agent.AgentEnvironment;
+import io.dbaoperator.api.backup.BackupPolicy;
+import io.dbaoperator.api.backup.BackupPolicySpec;
+import io.dbaoperator.api.backup.BackupRestoreSpec;
+import io.dbaoperator.api.common.JobTemplate;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeBuilder;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+
+/**
+ * What a restore creates: the Job that runs {@code dba-agent restore}, and for a BackupRestore the volume it restores
+ * into and the StatefulSet, Service and Secret that then serve it. The volume is created as the PersistentVolumeClaim
+ * the StatefulSet's claim template names ({@code data-<instance>-0}), so the StatefulSet adopts the restored volume
+ * instead of provisioning an empty one. The pods run as uid/gid 999 (the postgres user of the official image) with
+ * fsGroup 999, so the server that serves the volume owns the files the restore wrote.
+ */
+public final class RestoreJobs {
+
+    public static final String RESTORE_LABEL = "dbaoperator.io/backup-restore";
+    public static final String RESTORE_TEST_LABEL = "dbaoperator.io/restore-test-policy";
+    static final String MOUNT = "/var/lib/postgresql/data";
+    static final String PGDATA = MOUNT + "/pgdata";
+    static final long POSTGRES_UID = 999;
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private RestoreJobs() {
+    }
+
+    /** A restore's id in the catalog: the resource's name and the start of its uid (a re-created one differs). */
+    public static String restoreId(HasMetadata restore) {
+        return restore.getMetadata().getName() + "-" + restore.getMetadata().getUid().substring(0, 8);
+    }
+
+    public static String jobName(String restoreName) {
+        return truncate(restoreName, "-restore");
+    }
+
+    public static String claimName(String instance) {
+        return "data-" + instance + "-0";
+    }
+
+    public static String testJobName(String policy, String restoreId) {
+        return truncate(policy, "-" + restoreId.toLowerCase(Locale.ROOT));
+    }
+
+    private static String truncate(String base, String suffix) {
+        String b = base.length() > 63 - suffix.length() ? base.substring(0, 63 - suffix.length()) : base;
+        return b.replaceAll("-+$", "") + suffix;
+    }
+
+    static OwnerReference owner(HasMetadata owner) {
+        return new OwnerReferenceBuilder().withApiVersion(owner.getApiVersion()).withKind(owner.getKind())
+                .withName(owner.getMetadata().getName()).withUid(owner.getMetadata().getUid()).withController(true)
+                .withBlockOwnerDeletion(true).build();
+    }
+
+    static Map<String, String> labels(String component, String key, String value) {
+        return new HashMap<>(Map.of("app.kubernetes.io/managed-by", "dba-operator", "app.kubernetes.io/component",
+                component, key, value));
+    }
+
+    /** The agent's command for a restore of {@code backupId}; target and checks as asked. */
+    static List<String> command(String ns, String policy, String restoreId, String backupId, String targetTime,
+            String targetLsn, String database, String loginRole, boolean amcheck, boolean keep) {
+        List<String> c = new ArrayList<>(List.of(BackupJobs.AGENT_COMMAND, "restore", "--namespace", ns, "--policy",
+                policy, "--restore-id", restoreId, "--backup-id", backupId, "--data-dir", PGDATA,
+                "--database", database, "--login-role", loginRole, "--amcheck", String.valueOf(amcheck),
+                "--keep", String.valueOf(keep)));
+        if (targetTime != null) {
+            c.addAll(List.of("--target-time", targetTime));
+        }
+        if (targetLsn != null) {
+            c.addAll(List.of("--target-lsn", targetLsn));
+        }
+        return c;
+    }
+
+    static Job job(HasMetadata owner, String name, Map<String, String> labels, BackupPolicy policy,
+            List<String> command, List<String> checks, Volume data, String passwordSecret, String defaultImage) {
+        BackupPolicySpec spec = policy.getSpec();
+        JobTemplate t = spec.jobTemplate == null ? new JobTemplate() : spec.jobTemplate;
+        List<EnvVar> env = new ArrayList<>(AgentEnvironment.s3Env(spec.storage,
+                spec.storage.prefix == null ? "" : spec.storage.prefix));
+        try {
+            env.add(new EnvVar("DBA_RESTORE_CHECKS", JSON.writeValueAsString(checks == null ? List.of() : checks),
+                    null));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        if (passwordSecret != null) {
+            env.add(new EnvVarBuilder().withName("DBA_RESTORE_PASSWORD").withNewValueFrom()
+                    .withNewSecretKeyRef("password", passwordSecret, false).endValueFrom().build());
+        }
+        var container = new ContainerBuilder().withName("restore").withImage(t.image == null ? defaultImage : t.image)
+                .withCommand(command).withEnv(env).withResources(t.resources)
+                .withTerminationMessagePolicy("FallbackToLogsOnError")
+                .addNewVolumeMount().withName("data").withMountPath(MOUNT).endVolumeMount()
+                .addNewVolumeMount().withName("scratch").withMountPath("/tmp").endVolumeMount()
+                .withNewSecurityContext().withRunAsNonRoot(true).withAllowPrivilegeEscalation(false)
+                .withReadOnlyRootFilesystem(true).endSecurityContext().build();
+        return new JobBuilder()
+                .withNewMetadata().withName(name).withNamespace(owner.getMetadata().getNamespace()).withLabels(labels)
+                .addToOwnerReferences(owner(owner)).endMetadata()
+                .withNewSpec().withBackoffLimit(0)
+                .withActiveDeadlineSeconds(t.activeDeadlineSeconds == null ? 12 * 3600L : t.activeDeadlineSeconds)
+                .withTtlSecondsAfterFinished(t.ttlSecondsAfterFinished == null ? 86400 : t.ttlSecondsAfterFinished)
+                .withNewTemplate().withNewMetadata().withLabels(labels).endMetadata()
+                .withNewSpec().withRestartPolicy("Never").withServiceAccountName(t.serviceAccountName)
+                .withNodeSelector(t.nodeSelector).withTolerations(t.tolerations)
+                .withNewSecurityContext().withRunAsUser(POSTGRES_UID).withRunAsGroup(POSTGRES_UID)
+                .withFsGroup(POSTGRES_UID).endSecurityContext()
+                .withContainers(container).withVolumes(data, new VolumeBuilder().withName("scratch")
+                        .withNewEmptyDir().endEmptyDir().build())
+                .endSpec().endTemplate().endSpec().build();
+    }
+
+    /** The Job of a BackupRestore: restores into the instance's volume and keeps it. */
+    public static Job restoreJob(HasMetadata restore, BackupRestoreSpec spec, BackupPolicy policy, String backupId,
+            String database, String loginRole, String defaultImage) {
+        String instance = spec.target.newInstance.name;
+        List<String> command = command(restore.getMetadata().getNamespace(), policy.getMetadata().getName(),
+                restoreId(restore), backupId, spec.targetTime, spec.targetLSN, database, loginRole,
+                !Boolean.FALSE.equals(spec.amcheck), true);
+        return job(restore, jobName(restore.getMetadata().getName()), labels("restore", RESTORE_LABEL,
+                restore.getMetadata().getName()), policy, command, spec.checks,
+                new VolumeBuilder().withName("data").withNewPersistentVolumeClaim().withClaimName(claimName(instance))
+                        .endPersistentVolumeClaim().build(), instance, defaultImage);
+    }
+
+    /** A policy's restore test: the newest verified backup to its end, on scratch space, nothing kept or served. */
+    public static Job restoreTestJob(BackupPolicy policy, String restoreId, String backupId, String database,
+            String loginRole, String defaultImage) {
+        var test = policy.getSpec().verification.restoreTest;
+        List<String> command = command(policy.getMetadata().getNamespace(), policy.getMetadata().getName(), restoreId,
+                backupId, null, null, database, loginRole, true, false);
+        return job(policy, testJobName(policy.getMetadata().getName(), restoreId), labels("restore-test",
+                RESTORE_TEST_LABEL, policy.getMetadata().getName()), policy, command, test.checks,
+                new VolumeBuilder().withName("data").withNewEmptyDir().endEmptyDir().build(), null, defaultImage);
+    }
+
+    public static PersistentVolumeClaim claim(HasMetadata restore, BackupRestoreSpec.NewInstance instance) {
+        return new PersistentVolumeClaimBuilder().withNewMetadata().withName(claimName(instance.name))
+                .withNamespace(restore.getMetadata().getNamespace())
+                .withLabels(labels("restored-instance", RESTORE_LABEL, restore.getMetadata().getName()))
+                .addToOwnerReferences(owner(restore)).endMetadata()
+                .withNewSpec().withAccessModes("ReadWriteOnce").withStorageClassName(instance.storage.storageClass)
+                .withNewResources().addToRequests("storage", new Quantity(instance.storage.size)).endResources()
+                .endSpec().build();
+    }
+
+    /** The instance's Secret, in the DatabaseRef format; {@code user} is known once the restore ran. */
+    public static Secret secret(HasMetadata restore, String instance, String dbname, String user, String password) {
+        String ns = restore.getMetadata().getNamespace();
+        Map<String, String> data = new HashMap<>(Map.of("host", instance + "." + ns + ".svc", "port", "5432",
+                "dbname", dbname, "password", password));
+        if (user != null) {
+            data.put("user", user);
+        }
+        return new SecretBuilder().withNewMetadata().withName(instance).withNamespace(ns)
+                .withLabels(labels("restored-instance", RESTORE_LABEL, restore.getMetadata().getName()))
+                .addToOwnerReferences(owner(restore)).endMetadata().withType("Opaque").withData(base64(data)).build();
+    }
+
+    /** Secret data as the API stores it (stringData would be merged by a real API server, not by every client). */
+    public static Map<String, String> base64(Map<String, String> values) {
+        Map<String, String> data = new HashMap<>();
+        values.forEach((k, v) -> data.put(k, java.util.Base64.getEncoder().encodeToString(
+                v.getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+        return data;
+    }
+
+    public static Service service(HasMetadata restore, String instance) {
+        return new ServiceBuilder().withNewMetadata().withName(instance)
+                .withNamespace(restore.getMetadata().getNamespace())
+                .withLabels(labels("restored-instance", RESTORE_LABEL, restore.getMetadata().getName()))
+                .addToOwnerReferences(owner(restore)).endMetadata()
+                .withNewSpec().addToSelector("dbaoperator.io/instance", instance).addNewPort().withName("postgres")
+                .withPort(5432).withNewTargetPort(5432).endPort().endSpec().build();
+    }
+
+    /** One PostgreSQL pod on the restored volume (PGDATA as the restore wrote it). */
+    public static StatefulSet statefulSet(HasMetadata restore, BackupRestoreSpec.NewInstance instance,
+            String serverMajor) {
+        Map<String, String> podLabels = labels("restored-instance", "dbaoperator.io/instance", instance.name);
+        String image = instance.image != null ? instance.image : "postgres:" + serverMajor;
+        return new StatefulSetBuilder().withNewMetadata().withName(instance.name)
+                .withNamespace(restore.getMetadata().getNamespace())
+                .withLabels(labels("restored-instance", RESTORE_LABEL, restore.getMetadata().getName()))
+                .addToOwnerReferences(owner(restore)).endMetadata()
+                .withNewSpec().withReplicas(1).withServiceName(instance.name)
+                .withNewSelector().addToMatchLabels("dbaoperator.io/instance", instance.name).endSelector()
+                .withNewTemplate().withNewMetadata().withLabels(podLabels).endMetadata()
+                .withNewSpec().withNewSecurityContext().withRunAsUser(POSTGRES_UID).withRunAsGroup(POSTGRES_UID)
+                .withFsGroup(POSTGRES_UID).endSecurityContext()
+                .addNewContainer().withName("postgres").withImage(image).withResources(instance.resources)
+                .addNewEnv().withName("PGDATA").withValue(PGDATA).endEnv()
+                .addNewPort().withName("postgres").withContainerPort(5432).endPort()
+                .addNewVolumeMount().withName("data").withMountPath(MOUNT).endVolumeMount()
+                .withNewReadinessProbe().withNewExec().withCommand("pg_isready", "-h", "127.0.0.1", "-p", "5432")
+                .endExec().withPeriodSeconds(5).endReadinessProbe()
+                .endContainer().endSpec().endTemplate()
+                .addNewVolumeClaimTemplate().withNewMetadata().withName("data").endMetadata()
+                .withNewSpec().withAccessModes("ReadWriteOnce").withStorageClassName(instance.storage.storageClass)
+                .withNewResources().addToRequests("storage", new Quantity(instance.storage.size)).endResources()
+                .endSpec().endVolumeClaimTemplate()
+                .endSpec().build();
+    }
+}

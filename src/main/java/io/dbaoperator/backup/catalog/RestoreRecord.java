@@ -1,0 +1,84 @@
+package io.dbaoperator.backup.catalog;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+/**
+ * restores/&lt;restoreId&gt;.json: what a restore Job (a BackupRestore's, or a policy's scheduled restore test)
+ * writes at each stage, and the only way the operator learns how the restore went (a Job never writes the custom
+ * resource). It holds no secret: the restored instance's password reaches the Job as a secretKeyRef.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
+public class RestoreRecord {
+
+    /** Where a restore is. */
+    public enum State {
+        /** The base backup streams from S3 into the data directory. */
+        downloading,
+        /** PostgreSQL replays WAL towards the target. */
+        recovering,
+        /** pg_amcheck and the checks run on the promoted instance. */
+        verifying,
+        /** Restored, promoted, verified, shut down cleanly. */
+        succeeded,
+        /** Something failed; {@link RestoreRecord#error} says what. */
+        failed
+    }
+
+    public int formatVersion = 1;
+    public String restoreId;
+    public String backupId;
+    public State state;
+    public String error;
+    public String errorReason;
+    public String startedAt;
+    public String completedAt;
+
+    /** The target as asked: "time ...", "lsn ..." or "end of backup". */
+    public String target;
+    public Long bytesTotal;
+    public Long bytesDownloaded;
+    public Integer walSegmentsFetched;
+
+    /** Time of the last transaction replayed (null when recovery replayed none, e.g. to the end of the backup). */
+    public String recoveredTime;
+    public String recoveredLsn;
+    public Integer timeline;
+    /** The restored cluster's bootstrap superuser, the user of the instance's Secret. */
+    public String superuser;
+
+    public List<Check> checks = new ArrayList<>();
+    public Timings timings = new Timings();
+
+    /** One check's outcome; pg_amcheck is the check named "pg_amcheck". */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public static class Check {
+        public String check;
+        public boolean passed;
+        public String message;
+
+        public Check() {
+        }
+
+        public Check(String check, boolean passed, String message) {
+            this.check = check;
+            this.passed = passed;
+            this.message = message;
+        }
+    }
+
+    /** Seconds spent in each stage. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public static class Timings {
+        public Double downloadSeconds;
+        public Double recoverySeconds;
+        public Double verifySeconds;
+        public Double totalSeconds;
+    }
+}

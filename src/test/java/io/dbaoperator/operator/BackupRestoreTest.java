@@ -1,0 +1,244 @@
+package io.dbaoperator.operator;
+
+import static io.dbaoperator.operator.OperatorAssertions.awaitCondition;
+import static io.dbaoperator.operator.OperatorAssertions.get;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import io.dbaoperator.api.backup.BackupPolicy;
+import io.dbaoperator.api.backup.BackupPolicySpec;
+import io.dbaoperator.api.backup.BackupRestore;
+import io.dbaoperator.api.backup.BackupRestoreSpec;
+import io.dbaoperator.api.backup.BackupRestoreStatus;
+import io.dbaoperator.api.backup.RestorePhase;
+import io.dbaoperator.api.common.LocalRef;
+import io.dbaoperator.backup.BackupPolicyReconciler;
+import io.dbaoperator.backup.RestoreJobs;
+import io.dbaoperator.backup.catalog.BackupCatalog;
+import io.dbaoperator.backup.catalog.BackupRecord;
+import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.TestKubernetes;
+import io.dbaoperator.harness.TestPostgres;
+import io.dbaoperator.storage.S3Clients;
+import io.dbaoperator.storage.S3Location;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+
+/**
+ * Point-in-time restore end to end, with the real pg_basebackup, pg_receivewal and PostgreSQL recovery: rows before
+ * and after a recorded time, a backup, archived WAL; a BackupRestore to that time waits for approval, then yields a
+ * volume on which PostgreSQL starts holding exactly the rows up to the target. A damaged backup object fails its
+ * restore cleanly, and the next restore into the same instance name succeeds.
+ */
+@QuarkusTest
+@QuarkusTestResource(OperatorHarness.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class BackupRestoreTest {
+
+    static final String NS = "restore";
+    static final String POLICY = "pitr";
+    static KubernetesClient client;
+    static S3Location storage;
+    static Instant target;
+    static String backupId;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        client = TestKubernetes.get().client();
+        storage = Fixtures.s3Location();
+        Fixtures.databases();
+        Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());
+        Fixtures.secret(client, NS, "backup-s3", Fixtures.s3Keys());
+        TestPostgres pg = TestPostgres.get();
+        pg.exec("app", "drop table if exists restore_orders",
+                "create table restore_orders (id int primary key, note text not null)",
+                "create index on restore_orders (note)",
+                "insert into restore_orders select g, 'before backup ' || g from generate_series(1, 100) g");
+
+        BackupPolicy p = new BackupPolicy();
+        p.getMetadata().setName(POLICY);
+        p.getMetadata().setNamespace(NS);
+        p.setSpec(new BackupPolicySpec());
+        p.getSpec().database = Fixtures.db("app-db-replication");
+        p.getSpec().schedule = "0 3 * * *";
+        p.getSpec().storage = Fixtures.storage("backup-s3");
+        p.getSpec().walArchiving.enabled = true;
+        client.resource(p).create();
+        try (S3Client s3 = S3Clients.create(storage)) {
+            BackupCatalog catalog = new BackupCatalog(s3, storage, NS, POLICY);
+            // the archiver streams before the backup is taken, so the archive continues from the backup's end
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).until(() -> {
+                pg.exec("app", "select pg_switch_wal()");
+                return !catalog.walSegments().isEmpty();
+            });
+            client.resources(BackupPolicy.class).inNamespace(NS).withName(POLICY).edit(x -> {
+                x.getMetadata().setAnnotations(new HashMap<>(Map.of(BackupPolicyReconciler.BACKUP_NOW, "base")));
+                return x;
+            });
+            awaitCondition(BackupPolicy.class, NS, POLICY, "LastBackupSucceeded", "True", Duration.ofSeconds(120));
+            backupId = get(BackupPolicy.class, NS, POLICY).getStatus().lastBackup.backupId;
+
+            pg.exec("app", "insert into restore_orders select g, 'after backup ' || g from generate_series(101, 150) g");
+            Thread.sleep(1500);
+            target = Instant.now();
+            Thread.sleep(1500);
+            pg.exec("app", "insert into restore_orders select g, 'after target ' || g from generate_series(151, 200) g",
+                    "select pg_switch_wal()");
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).until(() -> catalog
+                    .walObjects().stream().anyMatch(o -> o.storedAt().isAfter(target.plusSeconds(1))));
+        }
+    }
+
+    static BackupRestore restore(String name, String instance, String targetTime, List<String> checks) {
+        BackupRestore r = new BackupRestore();
+        r.getMetadata().setName(name);
+        r.getMetadata().setNamespace(NS);
+        BackupRestoreSpec spec = new BackupRestoreSpec();
+        spec.backupPolicyRef = new LocalRef(POLICY);
+        spec.targetTime = targetTime;
+        spec.checks = checks;
+        spec.target = new BackupRestoreSpec.RestoreTarget();
+        spec.target.newInstance = new BackupRestoreSpec.NewInstance();
+        spec.target.newInstance.name = instance;
+        r.setSpec(spec);
+        return client.resource(r).create();
+    }
+
+    static BackupRestoreStatus awaitPhase(String name, RestorePhase phase, Duration atMost) {
+        BackupRestoreStatus[] st = new BackupRestoreStatus[1];
+        await().atMost(atMost).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
+            BackupRestore r = get(BackupRestore.class, NS, name);
+            assertThat(r.getStatus()).isNotNull();
+            if (r.getStatus().phase != phase && (r.getStatus().phase == RestorePhase.Failed
+                    || r.getStatus().phase == RestorePhase.Ready)) {
+                throw new IllegalStateException("restore " + name + " ended " + r.getStatus().phase + ": "
+                        + r.getStatus().message);
+            }
+            assertThat(r.getStatus().phase).as(r.getStatus().message).isEqualTo(phase);
+            st[0] = r.getStatus();
+        });
+        return st[0];
+    }
+
+    static void approve(String name) {
+        client.resources(BackupRestore.class).inNamespace(NS).withName(name).subresource("status")
+                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"approved\":true}}");
+    }
+
+    static long count(Connection c, String sql) throws Exception {
+        try (ResultSet rs = c.createStatement().executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    @Test
+    @Order(1)
+    void aPointInTimeRestoreWaitsForApproval_ThenServesExactlyTheRowsUpToTheTarget() throws Exception {
+        restore("to-target", "orders-restored", target.toString(),
+                List.of("select count(*) = 150 from restore_orders", "select max(id) = 150 from restore_orders"));
+        BackupRestoreStatus waiting = awaitPhase("to-target", RestorePhase.AwaitingApproval, Duration.ofSeconds(60));
+        assertThat(waiting.plan.backupId).isEqualTo(backupId);
+        assertThat(waiting.plan.expectedRecoveryPoint).contains(target.toString());
+        assertThat(waiting.plan.walSegments).isPositive();
+        assertThat(waiting.approvalRequest.command).contains("kubectl patch bkr to-target -n restore --subresource=status");
+        // nothing is created before a person says so
+        Thread.sleep(1000);
+        assertThat(client.batch().v1().jobs().inNamespace(NS).withName(RestoreJobs.jobName("to-target")).get())
+                .isNull();
+
+        approve("to-target");
+        BackupRestoreStatus ready = awaitPhase("to-target", RestorePhase.Ready, Duration.ofSeconds(180));
+        assertThat(ready.checkResults).extracting(c -> c.check).containsExactly("pg_amcheck",
+                "select count(*) = 150 from restore_orders", "select max(id) = 150 from restore_orders");
+        assertThat(ready.checkResults).allMatch(c -> c.passed, "every check passed");
+        assertThat(Instant.parse(ready.recovered.time)).isBefore(target);
+        assertThat(ready.recovered.timeline).isEqualTo(2); // promoted at the target: a new timeline
+        assertThat(ready.recovered.restoreSeconds).isNotNull();
+        assertThat(ready.approvals).extracting(a -> a.step).containsExactly("restore");
+        assertThat(client.apps().statefulSets().inNamespace(NS).withName("orders-restored").get()).isNotNull();
+        assertThat(client.services().inNamespace(NS).withName("orders-restored").get()).isNotNull();
+        var secret = io.dbaoperator.kube.SecretReader.decode(client.secrets().inNamespace(NS)
+                .withName("orders-restored").get());
+        assertThat(secret).containsKeys("host", "port", "dbname", "user", "password");
+        assertThat(secret.get("user")).isEqualTo(TestPostgres.SUPERUSER);
+
+        // the volume, as the StatefulSet would find it: PostgreSQL starts on it, the Secret's credentials log in, and
+        // it holds rows 1..150 only
+        Path pgdata = TestKubernetes.get().kubelet().claimDir(NS, RestoreJobs.claimName("orders-restored"))
+                .resolve("pgdata");
+        assertThat(Files.isRegularFile(pgdata.resolve("PG_VERSION"))).isTrue();
+        assertThat(Files.exists(pgdata.resolve("recovery.signal"))).as("promoted, not in recovery").isFalse();
+        try (TestPostgres.Standby restored = TestPostgres.get().startOn(pgdata);
+                Connection c = restored.connect(secret.get("dbname"), secret.get("user"), secret.get("password"))) {
+            assertThat(count(c, "select count(*) from restore_orders")).isEqualTo(150);
+            assertThat(count(c, "select max(id) from restore_orders")).isEqualTo(150);
+            assertThat(count(c, "select count(*) from restore_orders where note like 'after target%'")).isZero();
+            assertThat(count(c, "select pg_is_in_recovery()::int")).isZero();
+        }
+    }
+
+    @Test
+    @Order(2)
+    void aDamagedBackupFailsItsRestoreCleanly_AndTheNextRestoreSucceeds() throws Exception {
+        byte[] original;
+        String key;
+        try (S3Client s3 = S3Clients.create(storage)) {
+            BackupRecord record = new BackupCatalog(s3, storage, NS, POLICY).read(backupId);
+            key = record.objects.get(0).key;
+            original = s3.getObjectAsBytes(GetObjectRequest.builder().bucket(storage.bucket()).key(key).build())
+                    .asByteArray();
+            byte[] damaged = original.clone();
+            damaged[damaged.length / 2] ^= 0x5a;
+            s3.putObject(PutObjectRequest.builder().bucket(storage.bucket()).key(key).build(),
+                    RequestBody.fromBytes(damaged));
+        }
+        restore("damaged", "second-copy", null, List.of("select count(*) = 100 from restore_orders"));
+        awaitPhase("damaged", RestorePhase.AwaitingApproval, Duration.ofSeconds(60));
+        approve("damaged");
+        BackupRestoreStatus failed = awaitPhase("damaged", RestorePhase.Failed, Duration.ofSeconds(120));
+        assertThat(failed.message).contains("damaged").contains(key);
+        assertThat(failed.conditions).anySatisfy(c -> {
+            assertThat(c.type).isEqualTo("Ready");
+            assertThat(c.reason).isEqualTo("BackupCorrupted");
+        });
+        await().atMost(Duration.ofSeconds(10)).until(() -> client.persistentVolumeClaims().inNamespace(NS)
+                .withName(RestoreJobs.claimName("second-copy")).get() == null
+                && client.secrets().inNamespace(NS).withName("second-copy").get() == null);
+        assertThat(client.apps().statefulSets().inNamespace(NS).withName("second-copy").get()).isNull();
+
+        try (S3Client s3 = S3Clients.create(storage)) {
+            s3.putObject(PutObjectRequest.builder().bucket(storage.bucket()).key(key).build(),
+                    RequestBody.fromBytes(original));
+        }
+        restore("again", "second-copy", null, List.of("select count(*) = 100 from restore_orders"));
+        awaitPhase("again", RestorePhase.AwaitingApproval, Duration.ofSeconds(60));
+        approve("again");
+        BackupRestoreStatus ready = awaitPhase("again", RestorePhase.Ready, Duration.ofSeconds(180));
+        assertThat(ready.checkResults).allMatch(c -> c.passed);
+        assertThat(ready.plan.expectedRecoveryPoint).contains("end of backup " + backupId);
+    }
+}
