@@ -37,6 +37,30 @@ public class BackupMetrics {
         v[2] = newest.storedBytes == null ? Double.NaN : newest.storedBytes;
     }
 
+    private final Map<String, double[]> restoreTests = new ConcurrentHashMap<>();
+
+    /** The outcome of a restore test: {@code restore_test_passed} (1/0), its duration and when it ran. */
+    public void restoreTest(String namespace, String policy, boolean passed, Double seconds, java.time.Instant at) {
+        double[] v = restoreTests.computeIfAbsent(namespace + "/" + policy, k -> {
+            double[] a = { Double.NaN, Double.NaN, Double.NaN };
+            Tags tags = Tags.of("namespace", namespace, "policy", policy);
+            Gauge.builder("restore_test_passed", a, x -> x[0]).tags(tags)
+                    .description("1 when the last restore test of the policy restored and checked its backup, else 0")
+                    .register(registry);
+            Gauge.builder("restore_test_duration_seconds", a, x -> x[1]).tags(tags)
+                    .description("Seconds the last passing restore test took to a verified instance (measured RTO)")
+                    .baseUnit("seconds").register(registry);
+            Gauge.builder("restore_test_last_run_timestamp_seconds", a, x -> x[2]).tags(tags)
+                    .description("Unix time the last restore test ended").register(registry);
+            return a;
+        });
+        v[0] = passed ? 1 : 0;
+        if (seconds != null) {
+            v[1] = seconds;
+        }
+        v[2] = at.getEpochSecond();
+    }
+
     private double[] register(String namespace, String policy) {
         double[] v = { Double.NaN, Double.NaN, Double.NaN };
         Tags tags = Tags.of("namespace", namespace, "policy", policy);

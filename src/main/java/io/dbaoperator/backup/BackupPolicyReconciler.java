@@ -64,6 +64,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     private final String agentImage;
     private final BackupMetrics metrics;
     private final io.dbaoperator.audit.AuditLog audit;
+    private final RestoreTests restoreTests;
 
     public BackupPolicyReconciler(ReferenceChecks checks, ValidationRunner runner, KubernetesClient client,
             EventRecorder events, BackupMetrics metrics, io.dbaoperator.audit.AuditLog audit,
@@ -75,6 +76,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         this.metrics = metrics;
         this.audit = audit;
         this.agentImage = agentImage;
+        this.restoreTests = new RestoreTests(client, events, metrics, agentImage);
     }
 
     @Override
@@ -89,7 +91,14 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
                 .withSecondaryToPrimaryMapper(d -> Set.of(new ResourceID(
                         d.getMetadata().getLabels().get(BackupJobs.POLICY_LABEL), d.getMetadata().getNamespace())))
                 .build();
-        return List.of(new InformerEventSource<>(jobs, context), new InformerEventSource<>(archivers, context));
+        var restoreTestJobs = InformerEventSourceConfiguration.from(Job.class, BackupPolicy.class)
+                .withName("restore-test-jobs").withLabelSelector(RestoreJobs.RESTORE_TEST_LABEL)
+                .withSecondaryToPrimaryMapper(job -> Set.of(new ResourceID(
+                        job.getMetadata().getLabels().get(RestoreJobs.RESTORE_TEST_LABEL),
+                        job.getMetadata().getNamespace())))
+                .build();
+        return List.of(new InformerEventSource<>(jobs, context), new InformerEventSource<>(archivers, context),
+                new InformerEventSource<>(restoreTestJobs, context));
     }
 
     @Override
@@ -169,11 +178,13 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         status.lastOnDemandRequest = decision.newLastOnDemandRequest();
 
         List<BackupRecord> records;
+        Duration restoreTest;
         try (S3Client s3 = S3Clients.create(storage)) {
             BackupCatalog catalog = new BackupCatalog(s3, storage, ns, name);
             records = prune(policy, status, catalog, catalog.list(), now);
             metrics.record(ns, name, records);
             walArchiving(policy, status, catalog, records, db, now);
+            restoreTest = restoreTests.apply(policy, status, catalog, records, db, now);
             BackupStatusBuilder.apply(status, records, jobs.stream().map(this::outcomeWithCause).toList(),
                     catalog::url, Boolean.TRUE.equals(spec.suspend), policy.getMetadata().getGeneration(), now);
         }
@@ -192,6 +203,9 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         boolean running = records.stream().anyMatch(r -> r.state == BackupRecord.State.running
                 || r.state == BackupRecord.State.uploaded) || jobs.stream().anyMatch(j -> outcome(j).active());
         Duration requeue = running && untilNext.compareTo(Duration.ofMinutes(1)) > 0 ? Duration.ofMinutes(1) : untilNext;
+        if (restoreTest != null && restoreTest.compareTo(requeue) < 0) {
+            requeue = restoreTest;
+        }
         return requeue.isNegative() || requeue.isZero() ? Duration.ofSeconds(1) : requeue;
     }
 

@@ -349,7 +349,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         ready(restore, st, true, Reason.RestoreSucceeded, st.message);
     }
 
-    private static List<BackupRestoreStatus.CheckResult> checkResults(RestoreRecord record) {
+    static List<BackupRestoreStatus.CheckResult> checkResults(RestoreRecord record) {
         List<BackupRestoreStatus.CheckResult> results = new ArrayList<>();
         if (record == null) {
             return results;

@@ -241,4 +241,83 @@ class BackupRestoreTest {
         assertThat(ready.checkResults).allMatch(c -> c.passed);
         assertThat(ready.plan.expectedRecoveryPoint).contains("end of backup " + backupId);
     }
+
+    @Test
+    @Order(3)
+    void aTargetOutsideTheWindowOrAMissingBackupIsRefusedBeforeApproval() {
+        restore("too-late", "never-a", Instant.now().plus(Duration.ofDays(1)).toString(), null);
+        BackupRestoreStatus late = awaitPhase("too-late", RestorePhase.Failed, Duration.ofSeconds(60));
+        assertThat(late.message).contains("recovery window is").contains("after the last archived WAL");
+        assertThat(late.approvalRequest).isNull();
+        assertThat(late.conditions).anySatisfy(c -> assertThat(c.reason).isEqualTo("TargetOutsideRecoveryWindow"));
+
+        BackupRestore missing = new BackupRestore();
+        missing.getMetadata().setName("no-such-backup");
+        missing.getMetadata().setNamespace(NS);
+        missing.setSpec(new BackupRestoreSpec());
+        missing.getSpec().backupPolicyRef = new LocalRef(POLICY);
+        missing.getSpec().backupId = "20200101T000000Z";
+        missing.getSpec().target = new BackupRestoreSpec.RestoreTarget();
+        missing.getSpec().target.newInstance = new BackupRestoreSpec.NewInstance();
+        missing.getSpec().target.newInstance.name = "never-b";
+        client.resource(missing).create();
+        BackupRestoreStatus absent = awaitPhase("no-such-backup", RestorePhase.Failed, Duration.ofSeconds(60));
+        assertThat(absent.message).contains("backup 20200101T000000Z is not in the catalog").contains(backupId);
+        assertThat(client.batch().v1().jobs().inNamespace(NS).withName(RestoreJobs.jobName("too-late")).get())
+                .isNull();
+    }
+
+    @Test
+    @Order(4)
+    void aScheduledRestoreTestPassesOnAGoodBackup_AndFailsOnADamagedOne() throws Exception {
+        client.resources(BackupPolicy.class).inNamespace(NS).withName(POLICY).edit(x -> {
+            x.getSpec().verification.restoreTest = new BackupPolicySpec.RestoreTest();
+            x.getSpec().verification.restoreTest.schedule = "0 4 * * 0";
+            x.getSpec().verification.restoreTest.checks = List.of("select count(*) >= 100 from restore_orders");
+            x.getMetadata().getAnnotations().put("dbaoperator.io/restore-test-now", "first");
+            return x;
+        });
+        var passed = awaitCondition(BackupPolicy.class, NS, POLICY, "RestoreTestPassed", "True",
+                Duration.ofSeconds(120));
+        var st = get(BackupPolicy.class, NS, POLICY).getStatus();
+        assertThat(st.lastRestoreTest.passed).isTrue();
+        assertThat(st.lastRestoreTest.backupId).isEqualTo(st.lastBackup.backupId);
+        assertThat(st.lastRestoreTest.restoreSeconds).isPositive();
+        assertThat(st.lastRestoreTest.checks).extracting(c -> c.check).containsExactly("pg_amcheck",
+                "select count(*) >= 100 from restore_orders");
+        assertThat(passed.message).contains(st.lastBackup.backupId).contains("2 check(s) passed");
+        assertThat(st.nextRestoreTestTime).isNotNull();
+        // nothing is kept: the scratch volume of a restore test is gone with its pod
+        assertThat(client.apps().statefulSets().inNamespace(NS).list().getItems())
+                .noneMatch(x -> x.getMetadata().getName().startsWith(POLICY));
+
+        String key;
+        byte[] original;
+        try (S3Client s3 = S3Clients.create(storage)) {
+            BackupRecord record = new BackupCatalog(s3, storage, NS, POLICY).read(st.lastBackup.backupId);
+            key = record.objects.get(0).key;
+            original = s3.getObjectAsBytes(GetObjectRequest.builder().bucket(storage.bucket()).key(key).build())
+                    .asByteArray();
+            byte[] damaged = original.clone();
+            damaged[damaged.length / 3] ^= 0x33;
+            s3.putObject(PutObjectRequest.builder().bucket(storage.bucket()).key(key).build(),
+                    RequestBody.fromBytes(damaged));
+        }
+        try {
+            client.resources(BackupPolicy.class).inNamespace(NS).withName(POLICY).edit(x -> {
+                x.getMetadata().getAnnotations().put("dbaoperator.io/restore-test-now", "second");
+                return x;
+            });
+            var failed = awaitCondition(BackupPolicy.class, NS, POLICY, "RestoreTestPassed", "False",
+                    Duration.ofSeconds(120));
+            assertThat(failed.reason).isEqualTo("RestoreTestFailed");
+            assertThat(failed.message).contains("did not restore").contains("damaged");
+            assertThat(get(BackupPolicy.class, NS, POLICY).getStatus().lastRestoreTest.passed).isFalse();
+        } finally {
+            try (S3Client s3 = S3Clients.create(storage)) {
+                s3.putObject(PutObjectRequest.builder().bucket(storage.bucket()).key(key).build(),
+                        RequestBody.fromBytes(original));
+            }
+        }
+    }
 }

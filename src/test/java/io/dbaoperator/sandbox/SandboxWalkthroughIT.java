@@ -185,9 +185,26 @@ class SandboxWalkthroughIT {
                 assertThat(jsonpath("dsp closed-customers", "{.status.backupsHoldDataUntil}")).isNotEmpty();
                 assertThat(jsonpath("dsp closed-customers", "{.status.approvals[0].approvedBy}")).isEqualTo("alice");
             }
+            if (block.contains("restore-test-now")) {
+                assertThat(out).contains("condition met").containsPattern("backup \\d{8}T\\d{6}Z restored, promoted "
+                        + "and checked in [0-9.]+ s \\(2 check\\(s\\) passed\\)");
+            }
+            if (block.contains("kubectl dba plan bkr")) {
+                assertThat(out).contains("condition met").containsPattern("backup: +\\d{8}T\\d{6}Z")
+                        .contains("recovery:  the end of backup").contains("instance:  app-restored")
+                        .contains("step:    restore");
+            }
+            if (block.contains("kubectl dba approve bkr")) {
+                assertThat(out).contains("approved bkr/app-before-incident for sha256:").contains("condition met")
+                        .contains("pg_amcheck: true").contains("select count(*) = 5000 from users: true")
+                        .containsPattern("recovered to [0-9A-F]+/[0-9A-F]+ on timeline 2")
+                        .contains("statefulset.apps/app-restored").contains("service/app-restored")
+                        .contains("secret/app-restored");
+                assertThat(jsonpath("bkr app-before-incident", "{.status.approvals[0].approvedBy}"))
+                        .isEqualTo("alice");
+            }
             if (block.contains("querytuningrequest.yaml")) {
                 assertThat(out).containsPattern("querytuningrequest.dbaoperator.io/slow-orders-by-customer +Pending")
-                        .containsPattern("backuprestore.dbaoperator.io/app-before-incident +Pending")
                         .contains("PHASE").contains("APPROVAL").contains("IMPROVEMENT");
             }
             if (block.contains("kubectl delete -f docs/examples/")) {

@@ -36,6 +36,18 @@ public class BackupPolicyStatus extends OperatorStatus {
     @JsonPropertyDescription("What retention removed last.")
     public PruneReport lastPrune;
 
+    @JsonPropertyDescription("The last restore test (spec.verification.restoreTest): running, or its outcome.")
+    public RestoreTestInfo lastRestoreTest;
+
+    @JsonPropertyDescription("When the next scheduled restore test starts (RFC 3339).")
+    public String nextRestoreTestTime;
+
+    @JsonPropertyDescription("The last scheduled time a restore test was started for (RFC 3339).")
+    public String lastRestoreTestScheduleTime;
+
+    @JsonPropertyDescription("The last dbaoperator.io/restore-test-now value acted on.")
+    public String lastRestoreTestRequest;
+
     @Override
     public Enum<?> phase() {
         return phase;
@@ -61,5 +73,28 @@ public class BackupPolicyStatus extends OperatorStatus {
         public String lastRecoverableTime;
         @JsonPropertyDescription("Seconds between the primary's current WAL position and the last archived one.")
         public Long archivingLagSeconds;
+    }
+
+    /** A restore test: the newest verified backup restored to its end on scratch space, then checked. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class RestoreTestInfo {
+        @JsonPropertyDescription("The test's id in the catalog (restores/<id>.json).")
+        public String restoreId;
+        @JsonPropertyDescription("The Job that ran it.")
+        public String job;
+        @JsonPropertyDescription("The backup restored.")
+        public String backupId;
+        @JsonPropertyDescription("When it started (RFC 3339).")
+        public String startedAt;
+        @JsonPropertyDescription("When it ended (RFC 3339); absent while it runs.")
+        public String completedAt;
+        @JsonPropertyDescription("Whether the backup restored and every check passed; absent while it runs.")
+        public Boolean passed;
+        @JsonPropertyDescription("Seconds from the Job's start to a verified, promoted instance: the measured RTO.")
+        public Double restoreSeconds;
+        @JsonPropertyDescription("pg_amcheck and each check, with their outcome.")
+        public List<BackupRestoreStatus.CheckResult> checks = new ArrayList<>();
+        @JsonPropertyDescription("What happened, in words.")
+        public String message;
     }
 }

@@ -1,0 +1,155 @@
+package io.dbaoperator.backup;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+
+import io.dbaoperator.api.backup.BackupPolicy;
+import io.dbaoperator.api.backup.BackupPolicyStatus;
+import io.dbaoperator.backup.catalog.BackupCatalog;
+import io.dbaoperator.backup.catalog.BackupRecord;
+import io.dbaoperator.backup.catalog.RestoreRecord;
+import io.dbaoperator.kube.CronSchedule;
+import io.dbaoperator.kube.EventRecorder;
+import io.dbaoperator.postgres.ConnectionSettings;
+import io.dbaoperator.status.ConditionType;
+import io.dbaoperator.status.Conditions;
+import io.dbaoperator.status.Reason;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+
+/**
+ * A policy's scheduled restore tests (spec.verification.restoreTest): on its schedule, or when
+ * {@code dbaoperator.io/restore-test-now} changes, a Job restores the newest verified backup to its end on scratch
+ * space with the same agent a BackupRestore uses, runs pg_amcheck and the checks, and keeps nothing. No approval:
+ * nothing is served and production is not touched. The outcome is the condition RestoreTestPassed (with the backup,
+ * the measured time to restore, and the failed check), {@code status.lastRestoreTest}, and the metrics in
+ * {@link BackupMetrics}. A missed schedule runs once, not once per missed time.
+ */
+final class RestoreTests {
+
+    static final String RESTORE_TEST_NOW = "dbaoperator.io/restore-test-now";
+
+    private final KubernetesClient client;
+    private final EventRecorder events;
+    private final BackupMetrics metrics;
+    private final String agentImage;
+
+    RestoreTests(KubernetesClient client, EventRecorder events, BackupMetrics metrics, String agentImage) {
+        this.client = client;
+        this.events = events;
+        this.metrics = metrics;
+        this.agentImage = agentImage;
+    }
+
+    /** Starts or follows the restore test; returns when to look again, or null. */
+    Duration apply(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog, List<BackupRecord> records,
+            ConnectionSettings db, Instant now) {
+        var spec = policy.getSpec();
+        var test = spec.verification == null ? null : spec.verification.restoreTest;
+        String ns = policy.getMetadata().getNamespace();
+        if (test == null) {
+            status.nextRestoreTestTime = null;
+            status.conditions = Conditions.remove(status.conditions, ConditionType.RestoreTestPassed);
+            return null;
+        }
+        CronSchedule schedule = CronSchedule.parse("spec.verification.restoreTest.schedule", test.schedule,
+                spec.timeZone);
+        BackupPolicyStatus.RestoreTestInfo last = status.lastRestoreTest;
+        if (last != null && last.passed == null) {
+            Duration d = follow(policy, status, catalog, last, now);
+            if (d != null) {
+                return d;
+            }
+        }
+        Map<String, String> annotations = policy.getMetadata().getAnnotations();
+        String asked = annotations == null ? null : annotations.get(RESTORE_TEST_NOW);
+        boolean requested = asked != null && !asked.equals(status.lastRestoreTestRequest);
+        Instant since = status.lastRestoreTestScheduleTime != null ? Instant.parse(status.lastRestoreTestScheduleTime)
+                : Instant.parse(policy.getMetadata().getCreationTimestamp());
+        Instant due = schedule.next(since.atZone(ZoneOffset.UTC)).map(z -> z.toInstant()).orElse(null);
+        boolean scheduled = due != null && !due.isAfter(now) && !Boolean.TRUE.equals(spec.suspend);
+        Duration requeue = null;
+        if (requested || scheduled) {
+            if (requested) {
+                status.lastRestoreTestRequest = asked;
+            }
+            if (scheduled) {
+                status.lastRestoreTestScheduleTime = now.toString();
+            }
+            BackupRecord newest = records.stream().filter(r -> r.state == BackupRecord.State.verified).findFirst()
+                    .orElse(null);
+            if (newest == null) {
+                events.normal(policy, "RestoreTestSkipped", "no verified backup to test yet");
+            } else {
+                start(policy, status, newest, db, now);
+                requeue = Duration.ofSeconds(3);
+            }
+        }
+        Instant next = schedule.next(now.atZone(ZoneOffset.UTC)).map(z -> z.toInstant()).orElse(null);
+        status.nextRestoreTestTime = next == null ? null : next.toString();
+        if (requeue == null && next != null) {
+            requeue = Duration.between(now, next).plusMillis(200);
+        }
+        return requeue;
+    }
+
+    private void start(BackupPolicy policy, BackupPolicyStatus status, BackupRecord backup, ConnectionSettings db,
+            Instant now) {
+        String restoreId = "test-" + BackupJobs.backupId(now).toLowerCase(java.util.Locale.ROOT);
+        Job job = RestoreJobs.restoreTestJob(policy, restoreId, backup.backupId, db.dbname(), db.user(), agentImage);
+        try {
+            client.resource(job).create();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 409) {
+                throw e;
+            }
+        }
+        BackupPolicyStatus.RestoreTestInfo info = new BackupPolicyStatus.RestoreTestInfo();
+        info.restoreId = restoreId;
+        info.job = job.getMetadata().getName();
+        info.backupId = backup.backupId;
+        info.startedAt = now.toString();
+        info.message = "restoring backup " + backup.backupId + " to its end on scratch space (Job " + info.job + ")";
+        status.lastRestoreTest = info;
+        events.normal(policy, "RestoreTestStarted", info.message);
+    }
+
+    private Duration follow(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog,
+            BackupPolicyStatus.RestoreTestInfo info, Instant now) {
+        String ns = policy.getMetadata().getNamespace();
+        Job job = client.batch().v1().jobs().inNamespace(ns).withName(info.job).get();
+        var outcome = BackupPolicyReconciler.outcome(job);
+        RestoreRecord record = catalog.readRestore(info.restoreId);
+        if (job != null && outcome.active()) {
+            return Duration.ofSeconds(3);
+        }
+        info.completedAt = now.toString();
+        info.checks = BackupRestoreReconciler.checkResults(record);
+        boolean passed = job != null && !outcome.failed() && record != null
+                && record.state == RestoreRecord.State.succeeded;
+        info.passed = passed;
+        long generation = policy.getMetadata().getGeneration() == null ? 0 : policy.getMetadata().getGeneration();
+        if (passed) {
+            info.restoreSeconds = record.timings.totalSeconds;
+            info.message = "backup " + info.backupId + " restored, promoted and checked in " + info.restoreSeconds
+                    + " s (" + info.checks.size() + " check(s) passed)";
+            status.conditions = Conditions.set(status.conditions, ConditionType.RestoreTestPassed, true,
+                    Reason.RestoreTestPassed, info.message, generation, now);
+        } else {
+            String why = record != null && record.error != null ? record.error
+                    : job == null ? "the Job " + info.job + " was deleted"
+                            : "Job " + info.job + " failed (" + outcome.failureReason() + ")"
+                                    + BackupPolicyReconciler.terminationMessage(client, job).map(m -> ": " + m)
+                                            .orElse("");
+            info.message = "backup " + info.backupId + " did not restore: " + why;
+            status.conditions = Conditions.set(status.conditions, ConditionType.RestoreTestPassed, false,
+                    Reason.RestoreTestFailed, info.message, generation, now);
+        }
+        metrics.restoreTest(ns, policy.getMetadata().getName(), passed, info.restoreSeconds, now);
+        return null;
+    }
+}
