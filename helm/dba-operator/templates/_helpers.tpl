@@ -31,7 +31,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   verbs: [create, patch]
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, create, update, patch, delete]
+  verbs: [get, create, patch, delete]
 - apiGroups: [""]
   resources: [persistentvolumeclaims]
   verbs: [get, create, delete]

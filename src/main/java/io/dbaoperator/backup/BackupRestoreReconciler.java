@@ -204,7 +204,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
     private static RestorePlanner.Plan plan(BackupRestoreSpec spec, BackupCatalog catalog) {
         RestorePlanner.Target target = new RestorePlanner.Target(
                 spec.targetTime == null ? null : OffsetDateTime.parse(spec.targetTime).toInstant(), spec.targetLSN);
-        return RestorePlanner.plan(spec.backupId, target, catalog.list(), catalog.walObjects(), catalog.url(""));
+        return RestorePlanner.plan(spec.backupId, target, catalog.list(), catalog.walObjects(), catalog.baseUrl());
     }
 
     private static BackupRestoreStatus.RestorePlan describe(RestorePlanner.Plan plan) {

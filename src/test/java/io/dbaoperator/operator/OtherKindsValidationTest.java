@@ -111,9 +111,13 @@ class OtherKindsValidationTest {
 
     @Test
     void backupRestore() {
+        // the references resolve, and the plan finds nothing to restore: refused before anyone is asked
         client.resource(restore("restore-yesterday", "app-restored")).create();
-        awaitCondition(BackupRestore.class, NS, "restore-yesterday", "Validated", "True");
-        assertThat(get(BackupRestore.class, NS, "restore-yesterday").getStatus().phase).isEqualTo(RestorePhase.Pending);
+        Condition none = awaitCondition(BackupRestore.class, NS, "restore-yesterday", "Validated", "False");
+        assertThat(none.reason).isEqualTo("BackupNotFound");
+        assertThat(none.message).isEqualTo("the policy has no verified backup at s3://dba-test/it/kinds/nightly/base/");
+        assertThat(get(BackupRestore.class, NS, "restore-yesterday").getStatus().phase).isEqualTo(RestorePhase.Failed);
+        assertThat(get(BackupRestore.class, NS, "restore-yesterday").getStatus().approvalRequest).isNull();
 
         BackupRestore badTime = restore("bad-time", "app-restored-2");
         badTime.getSpec().targetTime = "yesterday at noon";

@@ -45,6 +45,11 @@ public final class BackupCatalog {
         return location.key(namespace + "/" + policy + "/base/" + backupId + "/" + object);
     }
 
+    /** Where the policy's backups are: s3://bucket/prefix/namespace/policy/base/ */
+    public String baseUrl() {
+        return "s3://" + location.bucket() + "/" + location.key(namespace + "/" + policy + "/base/");
+    }
+
     public String url(String backupId) {
         return "s3://" + location.bucket() + "/" + key(backupId, "");
     }
