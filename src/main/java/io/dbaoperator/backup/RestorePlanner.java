@@ -141,7 +141,10 @@ public final class RestorePlanner {
                     + ids(verified) + "): no archived WAL continues them";
         }
         List<WalObject> run = chain(oldest.get(), wal).segments();
-        return oldest.get().completedAt + " .. " + run.get(run.size() - 1).storedAt();
+        Instant start = Instant.parse(oldest.get().completedAt);
+        Instant end = run.get(run.size() - 1).storedAt();
+        // the end of the backup itself is always recoverable, even before its next segment is archived
+        return start + " .. " + (end.isBefore(start) ? start : end);
     }
 
     static String describe(Target t) {

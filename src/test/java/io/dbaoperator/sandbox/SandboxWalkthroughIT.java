@@ -153,7 +153,7 @@ class SandboxWalkthroughIT {
             if (block.contains("kubectl dba backups")) {
                 assertThat(out).containsPattern("\\d{8}T\\d{6}Z\tverified\ttrue\t\\d+\t");
             }
-            if (block.contains("kubectl dba plan")) {
+            if (block.contains("kubectl dba plan dbm")) {
                 assertThat(out).contains("expand\tACCESS EXCLUSIVE\talter table users add column email_lower text")
                         .contains("expand\tSHARE UPDATE EXCLUSIVE\tcreate index concurrently")
                         .containsPattern("Passed \\d{8}T\\d{6}Z 5000 rows");
@@ -163,7 +163,7 @@ class SandboxWalkthroughIT {
                 assertThat(out).contains("cutover: kubectl patch dbm add-email-lower").contains("condition met")
                         .contains("contract: run contract on production");
             }
-            if (block.contains("kubectl dba approve")) {
+            if (block.contains("kubectl dba approve dbm")) {
                 assertThat(out).contains("step:    contract").contains("approved dbm/add-email-lower for sha256:");
                 assertThat(out).contains("condition met").contains("cutover approved by alice")
                         .contains("contract approved by alice").contains("expand#2 applied").contains("5000 rows")
