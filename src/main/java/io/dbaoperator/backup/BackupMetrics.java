@@ -38,6 +38,26 @@ public class BackupMetrics {
     }
 
     private final Map<String, double[]> restoreTests = new ConcurrentHashMap<>();
+    private final Map<String, double[]> archivers = new ConcurrentHashMap<>();
+
+    /**
+     * WAL archiving: {@code wal_archiving_up} (1 when the condition WalArchiving is True) and
+     * {@code wal_archiving_lag_seconds} (age of the last archived segment; NaN before the first one).
+     */
+    public void walArchiving(String namespace, String policy, boolean up, Long lagSeconds) {
+        double[] v = archivers.computeIfAbsent(namespace + "/" + policy, k -> {
+            double[] a = { Double.NaN, Double.NaN };
+            Tags tags = Tags.of("namespace", namespace, "policy", policy);
+            Gauge.builder("wal_archiving_up", a, x -> x[0]).tags(tags)
+                    .description("1 when the policy's WAL archiver runs and reports, else 0").register(registry);
+            Gauge.builder("wal_archiving_lag_seconds", a, x -> x[1]).tags(tags)
+                    .description("Seconds since the last WAL segment was archived").baseUnit("seconds")
+                    .register(registry);
+            return a;
+        });
+        v[0] = up ? 1 : 0;
+        v[1] = lagSeconds == null ? Double.NaN : lagSeconds;
+    }
 
     /** The outcome of a restore test: {@code restore_test_passed} (1/0), its duration and when it ran. */
     public void restoreTest(String namespace, String policy, boolean passed, Double seconds, java.time.Instant at) {
@@ -71,6 +91,10 @@ public class BackupMetrics {
                 .description("Unix time the newest verified backup completed").register(registry);
         Gauge.builder("backup_size_bytes", v, a -> a[2]).tags(tags)
                 .description("Bytes stored for the newest verified backup").baseUnit("bytes").register(registry);
+        Gauge.builder("backup_age_seconds", v, a -> Double.isNaN(a[1]) ? Double.NaN
+                : java.time.Instant.now().getEpochSecond() - a[1]).tags(tags)
+                .description("Seconds since the newest verified backup completed").baseUnit("seconds")
+                .register(registry);
         return v;
     }
 }

@@ -299,6 +299,9 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         }
         WalArchivingStatus.apply(status, archiverProblem(ns, existing), catalog.walArchiver(), records,
                 policy.getMetadata().getGeneration(), now);
+        metrics.walArchiving(ns, policy.getMetadata().getName(), io.dbaoperator.status.Conditions.isTrue(
+                status.conditions, io.dbaoperator.status.ConditionType.WalArchiving),
+                status.recoveryWindow == null ? null : status.recoveryWindow.archivingLagSeconds);
     }
 
     /**

@@ -66,10 +66,12 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
     private final KubernetesClient client;
     private final EventRecorder events;
     private final Duration slice;
+    private final io.dbaoperator.metrics.OperatorMetrics metrics;
 
     public DisposalJobReconciler(ReferenceChecks checks, SecretReader secrets, ValidationRunner runner,
-            KubernetesClient client, EventRecorder events,
+            KubernetesClient client, EventRecorder events, io.dbaoperator.metrics.OperatorMetrics metrics,
             @ConfigProperty(name = "dba.migration.slice", defaultValue = "5s") String slice) {
+        this.metrics = metrics;
         this.checks = checks;
         this.secrets = secrets;
         this.runner = runner;
@@ -365,6 +367,8 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
             affected += progress.rowsDone();
             all &= progress.finished();
         }
+        metrics.disposalRows(job.getMetadata().getNamespace(), job.getMetadata().getName(),
+                affected - (st.rowsAffected == null ? 0 : st.rowsAffected));
         st.rowsAffected = affected;
         if (!all) {
             long matched = st.rules.stream().mapToLong(r -> r.matched == null ? 0 : r.matched).sum();

@@ -71,8 +71,12 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
     private final EventRecorder events;
     private final Duration slice;
 
+    private final io.dbaoperator.metrics.OperatorMetrics metrics;
+
     public DatabaseMigrationReconciler(ReferenceChecks checks, ValidationRunner runner, KubernetesClient client,
-            EventRecorder events, @ConfigProperty(name = "dba.migration.slice", defaultValue = "5s") String slice) {
+            EventRecorder events, io.dbaoperator.metrics.OperatorMetrics metrics,
+            @ConfigProperty(name = "dba.migration.slice", defaultValue = "5s") String slice) {
+        this.metrics = metrics;
         this.checks = checks;
         this.runner = runner;
         this.client = client;
@@ -645,6 +649,8 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         } catch (StepFailedException e) {
             return stepFailed(w, MigrationPlan.BACKFILL, e);
         }
+        long doneBefore = w.st.backfill == null || w.st.backfill.rowsDone == null ? 0 : w.st.backfill.rowsDone;
+        metrics.backfillRows(w.m.getMetadata().getNamespace(), w.m.getMetadata().getName(), p.rowsDone() - doneBefore);
         DatabaseMigrationStatus.BackfillProgress progress = new DatabaseMigrationStatus.BackfillProgress();
         progress.rowsDone = p.rowsDone();
         progress.rowsEstimated = Math.max(p.rowsEstimated(), p.rowsDone());

@@ -23,11 +23,14 @@ public class StatusWriter {
     private final StatusPatcher patcher;
     private final EventRecorder events;
     private final AuditLog audit;
+    private final io.dbaoperator.metrics.OperatorMetrics metrics;
 
-    public StatusWriter(StatusPatcher patcher, EventRecorder events, AuditLog audit) {
+    public StatusWriter(StatusPatcher patcher, EventRecorder events, AuditLog audit,
+            io.dbaoperator.metrics.OperatorMetrics metrics) {
         this.patcher = patcher;
         this.events = events;
         this.audit = audit;
+        this.metrics = metrics;
     }
 
     public <R extends CustomResource<?, ? extends OperatorStatus>> R write(R observed, OperatorStatus desired) {
@@ -39,9 +42,18 @@ public class StatusWriter {
             List<AuditEvent> auditEvents) {
         desired.observedGeneration = observed.getMetadata().getGeneration();
         OperatorStatus before = observed.getStatus();
+        Enum<?> oldPhase = before == null ? null : before.phase();
+        boolean phaseChanged = desired.phase() != null && !Objects.equals(oldPhase, desired.phase());
+        if (phaseChanged || desired.phaseSince == null && desired.phase() != null) {
+            desired.phaseSince = Instant.now().toString();
+        }
         R updated = patcher.patch(observed, desired);
         if (updated != observed) {
             emitTransitions(observed, before, desired);
+            if (phaseChanged && oldPhase != null && before.phaseSince != null) {
+                metrics.phaseEnded(observed.getKind(), oldPhase.name(), Duration.between(
+                        Instant.parse(before.phaseSince), Instant.now()));
+            }
         }
         auditEvents.forEach(e -> audit.record(observed, e));
         return updated;

@@ -40,6 +40,16 @@ public final class TestS3 {
         }
     }
 
+    /** A server of one test's own whose objects live in {@code root} (e.g. a small file system that fills up). */
+    public static TestS3 startPrivate(Path root) {
+        try {
+            Files.createDirectories(root);
+            return launch(TestPostgres.freePort(), root);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Kills the server at once (SIGKILL), as a network or node failure would take it away. */
     public void kill() throws InterruptedException {
         process.destroyForcibly().waitFor();

@@ -6,11 +6,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 
+
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import io.dbaoperator.api.backup.BackupPolicy;
@@ -110,5 +114,62 @@ class BackupFaultTest {
         assertThat(backups).anySatisfy(b -> assertThat(b.verified).isTrue());
         assertThat(backups).as("the backup S3 lost is never shown as complete")
                 .filteredOn(b -> !"verified".equals(b.state)).allSatisfy(b -> assertThat(b.verified).isNotEqualTo(true));
+    }
+
+    /**
+     * The S3 server's disk fills up mid-upload (its store on a 16 MiB tmpfs, the cluster's backup several times
+     * that): the backup fails with the server's answer in status, its multipart upload is aborted (the parts free
+     * the space again) and no base object or verified backup appears. Needs to mount a tmpfs (root, as CI runs).
+     */
+    @Test
+    void s3DiskFullFailsTheBackupWithItsReasonAndLeavesNoPartialUpload() throws Exception {
+        Path mount = Files.createTempDirectory("dba-s3-full-");
+        Process m = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mount.toString())
+                .redirectErrorStream(true).start();
+        String why = new String(m.getInputStream().readAllBytes());
+        Assumptions.assumeTrue(m.waitFor() == 0, "cannot mount a small tmpfs here (needs root): " + why);
+        TestS3 full = null;
+        try {
+            full = TestS3.startPrivate(mount.resolve("s3"));
+            KubernetesClient client = TestKubernetes.get().client();
+            Fixtures.databases();
+            Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());
+            Fixtures.secret(client, NS, "backup-s3", Fixtures.s3Keys());
+            BackupPolicy p = new BackupPolicy();
+            p.getMetadata().setName("s3-full");
+            p.getMetadata().setNamespace(NS);
+            p.getMetadata().setAnnotations(new HashMap<>(Map.of(BackupPolicyReconciler.BACKUP_NOW, "first")));
+            p.setSpec(new BackupPolicySpec());
+            p.getSpec().database = Fixtures.db("app-db-replication");
+            p.getSpec().schedule = "0 3 1 1 *";
+            p.getSpec().storage = Fixtures.storage("backup-s3");
+            p.getSpec().storage.endpoint = full.endpoint();
+            p.getSpec().storage.prefix = "full";
+            p.getSpec().compression.algorithm = BackupPolicySpec.Compression.Algorithm.none;
+            client.resource(p).create();
+
+            Condition failed = awaitCondition(BackupPolicy.class, NS, "s3-full", "LastBackupSucceeded", "False",
+                    Duration.ofSeconds(120));
+            // the agent could still write backup.json once the aborted parts freed the space: its own outcome
+            assertThat(failed.reason).as(failed.message).isEqualTo("BackupFailed");
+            assertThat(failed.message).as("the S3 server's own answer reaches status").contains("upload failed")
+                    .containsPattern("Status Code: 5\\d\\d");
+            OperatorAssertions.awaitEvent(NS, "s3-full", "Warning", "BackupFailed");
+            S3Location l = new S3Location(TestS3.BUCKET, "full", URI.create(full.endpoint()), "us-east-1", true,
+                    TestS3.ACCESS_KEY_ID, TestS3.SECRET_ACCESS_KEY, null, null);
+            try (S3Client s3 = S3Clients.create(l)) {
+                assertThat(s3.listMultipartUploads(ListMultipartUploadsRequest.builder().bucket(TestS3.BUCKET)
+                        .prefix("full/").build()).uploads()).as("the upload was aborted").isEmpty();
+                assertThat(s3.listObjectsV2(b -> b.bucket(TestS3.BUCKET).prefix("full/")).contents())
+                        .extracting(o -> o.key()).noneMatch(k -> k.contains("/base.tar"));
+            }
+            assertThat(get(BackupPolicy.class, NS, "s3-full").getStatus().backups)
+                    .allSatisfy(b -> assertThat(b.verified).isNotEqualTo(true));
+        } finally {
+            if (full != null) {
+                full.kill();
+            }
+            new ProcessBuilder("umount", mount.toString()).start().waitFor();
+        }
     }
 }

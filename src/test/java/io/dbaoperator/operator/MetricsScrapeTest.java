@@ -20,6 +20,7 @@ import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.backup.BackupPolicyReconciler;
 import io.dbaoperator.harness.OperatorHarness;
 import io.dbaoperator.harness.TestKubernetes;
+import io.dbaoperator.harness.TestPostgres;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -56,13 +57,35 @@ class MetricsScrapeTest {
         client.resource(p).create();
         awaitCondition(BackupPolicy.class, NS, "scraped", "LastBackupSucceeded", "True", Duration.ofSeconds(120));
 
+        // a phase that ends is timed: suspending the policy ends its Active phase
+        client.resources(BackupPolicy.class).inNamespace(NS).withName("scraped").edit(x -> {
+            x.getSpec().suspend = true;
+            return x;
+        });
+        // traffic the per-database sampler sees between two samples (pg_stat_statements counts it)
+        TestPostgres.get().exec("app", "create extension if not exists pg_stat_statements",
+                "create table if not exists metrics_probe (id int primary key, v text)",
+                "insert into metrics_probe select g, 'v' from generate_series(1, 1000) g on conflict do nothing");
         String labels = "namespace=\"metrics\",policy=\"scraped\"";
+        String db = "database=\"app\",namespace=\"metrics\",server=\"" + TestPostgres.get().host() + ":"
+                + TestPostgres.get().port() + "\"";
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            TestPostgres.get().exec("app", "select count(*) from metrics_probe where id < 500");
             String body = scrape();
             assertThat(body).containsPattern("backup_completion_time_seconds\\{" + labels + "} [0-9.]+(E[0-9]+)?")
                     .containsPattern("backup_last_success_timestamp_seconds\\{" + labels + "} [0-9.]+E9")
                     .containsPattern("backup_size_bytes\\{" + labels + "} [0-9.]+(E[0-9]+)?");
             assertThat(body).containsPattern("operator_sdk_reconciliations_started_total\\{[^}]*kind=\"BackupPolicy\"[^}]*} [0-9.]+");
+            assertThat(body).containsPattern("backup_age_seconds\\{" + labels + "} [0-9.]+(E[0-9]+)?");
+            // the fleet: resources by phase, approvals, how long phases took
+            assertThat(body).containsPattern("dba_resources\\{kind=\"BackupPolicy\",phase=\"Suspended\"} [1-9][0-9.]*")
+                    .containsPattern("dba_approvals_pending\\{kind=\"DatabaseMigration\"} [0-9.]+")
+                    .containsPattern("dba_approval_pending_oldest_seconds\\{kind=\"BackupRestore\"} [0-9.]+")
+                    .containsPattern("dba_phase_duration_seconds_count\\{kind=\"BackupPolicy\",phase=\"Active\"} [1-9]");
+            // the seed's per-database figures, for the database the policy names
+            assertThat(body).containsPattern("index_hit_rate\\{" + db + "} (0\\.[0-9]+|1\\.0)")
+                    .containsPattern("query_latency_p99_ms\\{" + db + "} [0-9.]+(E-?[0-9]+)?")
+                    .containsPattern("database_cpu_utilization\\{" + db + "} [0-9.]+(E-?[0-9]+)?");
         });
     }
 }

@@ -20,6 +20,9 @@ public abstract class OperatorStatus {
     @JsonPropertyDescription("A one-line human summary of the current phase.")
     public String message;
 
+    @JsonPropertyDescription("When the resource entered its current phase (RFC 3339).")
+    public String phaseSince;
+
     /** The phase as its enum constant; each kind declares its own {@code phase} field. */
     @JsonIgnore
     public abstract Enum<?> phase();
