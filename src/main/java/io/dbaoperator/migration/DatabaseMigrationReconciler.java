@@ -657,8 +657,10 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         progress.lastKey = p.lastKey();
         progress.percent = p.finished() ? "100%" : progress.rowsEstimated == 0 ? "0%"
                 : Math.min(99, p.rowsDone() * 100 / progress.rowsEstimated) + "%";
-        progress.rowsPerSecond = p.rowsPerSecond() > 0 ? Math.round(p.rowsPerSecond() * 10) / 10.0
-                : w.st.backfill == null ? null : w.st.backfill.rowsPerSecond;
+        // a slice that wrote nothing (throttled, paused) keeps the last rate; never unbox a missing one
+        Double lastRate = w.st.backfill == null ? null : w.st.backfill.rowsPerSecond;
+        progress.rowsPerSecond = p.rowsPerSecond() > 0 ? Double.valueOf(Math.round(p.rowsPerSecond() * 10) / 10.0)
+                : lastRate;
         if (!p.finished() && progress.rowsPerSecond != null && progress.rowsPerSecond > 0) {
             long left = progress.rowsEstimated - p.rowsDone();
             progress.eta = Instant.now().plusSeconds((long) Math.ceil(left / progress.rowsPerSecond)).toString();
