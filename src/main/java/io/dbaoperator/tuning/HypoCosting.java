@@ -1,0 +1,81 @@
+package io.dbaoperator.tuning;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Costs candidate indexes without building them: each becomes a HypoPG hypothetical index (visible only to this
+ * session's planner, no lock, no disk), the query is planned again with plain EXPLAIN, and the candidate is kept
+ * only if the planner uses it and the estimated cost falls by the threshold. Hypothetical indexes live in the
+ * backend's memory, not in a transaction: every one is dropped again before returning.
+ */
+public final class HypoCosting {
+
+    private HypoCosting() {
+    }
+
+    /** One candidate's effect on the planner's estimate. */
+    public record Costed(IndexCandidates.Candidate candidate, double costBefore, double costAfter, boolean used) {
+        public double improvementPercent() {
+            return costBefore <= 0 ? 0 : Math.round((costBefore - costAfter) / costBefore * 1000) / 10.0;
+        }
+    }
+
+    /** Whether HypoPG is installed in this database; with {@code mayCreate}, installs it when it can. */
+    public static boolean available(Connection c, boolean mayCreate) {
+        try (Statement st = c.createStatement()) {
+            try (ResultSet rs = st.executeQuery("select 1 from pg_extension where extname = 'hypopg'")) {
+                if (rs.next()) {
+                    return true;
+                }
+            }
+            if (mayCreate) {
+                st.execute("create extension if not exists hypopg");
+                return true;
+            }
+        } catch (SQLException e) {
+            // not installed, or not ours to install: the caller falls back to building on staging
+        }
+        return false;
+    }
+
+    public static List<Costed> cost(Connection c, QueryText query, List<String> parameters,
+            List<IndexCandidates.Candidate> candidates, int timeoutMs) throws SQLException {
+        double before = query.explain(c, parameters, false, timeoutMs).totalCost();
+        List<Costed> out = new ArrayList<>();
+        try {
+            for (IndexCandidates.Candidate cand : candidates) {
+                long oid;
+                String name;
+                try (PreparedStatement ps = c.prepareStatement(
+                        "select indexrelid, indexname from hypopg_create_index(?)")) {
+                    ps.setString(1, cand.plainDdl());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        oid = rs.getLong(1);
+                        name = rs.getString(2);
+                    }
+                }
+                try {
+                    ExplainPlan plan = query.explain(c, parameters, false, timeoutMs);
+                    out.add(new Costed(cand, before, plan.totalCost(), plan.usesIndex(name)));
+                } finally {
+                    try (PreparedStatement ps = c.prepareStatement("select hypopg_drop_index(?)")) {
+                        ps.setLong(1, oid);
+                        ps.execute();
+                    }
+                }
+            }
+        } finally {
+            try (Statement st = c.createStatement()) {
+                st.execute("select hypopg_reset()");
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,157 @@
+package io.dbaoperator.tuning;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import io.dbaoperator.sql.Identifiers;
+
+/**
+ * Candidate B-tree indexes from what the plan needs, by the usual rules: equality columns first, then one range
+ * column (a B-tree uses only the first range column to narrow the scan), or the sort columns after the equality
+ * columns so the index also delivers the order; a join key alone; a partial index when a literal equality is part
+ * of the filter (the index then holds only those rows); INCLUDE of the few other columns the query reads, for an
+ * index-only scan. A candidate whose columns an existing valid index already starts with is skipped. Every
+ * candidate is then costed ({@link HypoCosting}); none is trusted on these rules alone.
+ */
+public final class IndexCandidates {
+
+    static final int MAX_INCLUDE = 3;
+
+    private IndexCandidates() {
+    }
+
+    /** A proposed index. {@code columns} may carry " DESC". */
+    public record Candidate(String schema, String table, List<String> columns, List<String> include, String where,
+            String reason) {
+
+        /** Deterministic: the same index on the same table always gets the same name (63 bytes at most). */
+        public String name() {
+            String base = "dba_" + table + "_" + String.join("_", columns.stream().map(c -> c.replace(" DESC", ""))
+                    .toList()) + (where == null ? "" : "_part") + "_idx";
+            base = base.replaceAll("[^a-z0-9_]", "_");
+            if (base.length() <= 63) {
+                return base;
+            }
+            return base.substring(0, 54) + "_" + hash(ddlBody()).substring(0, 8);
+        }
+
+        /** {@code ON table (cols) [INCLUDE (...)] [WHERE ...]}, identifiers quoted. */
+        public String ddlBody() {
+            StringBuilder b = new StringBuilder("ON ");
+            b.append(schema == null ? "" : Identifiers.quote(schema) + ".").append(Identifiers.quote(table))
+                    .append(" (");
+            b.append(String.join(", ", columns.stream().map(c -> c.endsWith(" DESC")
+                    ? Identifiers.quote(c.substring(0, c.length() - 5)) + " DESC" : Identifiers.quote(c)).toList()));
+            b.append(")");
+            if (!include.isEmpty()) {
+                b.append(" INCLUDE (").append(String.join(", ", include.stream().map(Identifiers::quote).toList()))
+                        .append(")");
+            }
+            if (where != null) {
+                b.append(" WHERE ").append(where);
+            }
+            return b.toString();
+        }
+
+        /** What production runs, after approval. */
+        public String ddl() {
+            return "CREATE INDEX CONCURRENTLY " + Identifiers.quote(name()) + " " + ddlBody();
+        }
+
+        /** What HypoPG and a staging build take. */
+        public String plainDdl() {
+            return "CREATE INDEX " + Identifiers.quote(name()) + " " + ddlBody();
+        }
+    }
+
+    /**
+     * @param existing the key columns of each valid, non-partial index, per {@code schema.table}
+     * @param queryLiterals the string constants written in the query itself: EXPLAIN shows bound parameters as
+     *            constants too, and a partial index on a parameter's value would serve one call only
+     */
+    public static List<Candidate> generate(PlanAnalyzer.Analysis analysis, Map<String, List<List<String>>> existing,
+            Set<String> queryLiterals) {
+        Map<String, Candidate> out = new LinkedHashMap<>();
+        for (var e : analysis.needs().entrySet()) {
+            PlanAnalyzer.TableNeeds t = e.getValue();
+            List<List<String>> indexes = existing.getOrDefault(e.getKey(), List.of());
+            List<String> eq = new ArrayList<>(t.equality);
+            String range = t.range.stream().filter(c -> !t.equality.contains(c)).findFirst().orElse(null);
+            List<String> filterCols = new ArrayList<>(eq);
+            if (range != null) {
+                filterCols.add(range);
+            }
+            if (!filterCols.isEmpty()) {
+                add(out, t, filterCols, "filter: equality on " + eq + (range == null ? "" : ", range on " + range),
+                        indexes);
+                // partial: a literal equality (status = 'open') moves into the WHERE clause
+                for (var constant : t.constants.entrySet()) {
+                    if (!queryLiterals.contains(constant.getValue())) {
+                        continue;
+                    }
+                    List<String> rest = new ArrayList<>(filterCols);
+                    rest.remove(constant.getKey());
+                    if (rest.isEmpty() && !t.join.isEmpty()) {
+                        rest.add(t.join.iterator().next()); // the rows the join looks up, among those it keeps
+                    }
+                    if (!rest.isEmpty()) {
+                        String where = Identifiers.quote(constant.getKey()) + " = '"
+                                + constant.getValue().replace("'", "''") + "'";
+                        addPartial(out, t, rest, where, "partial: only rows where " + where + ", keyed on " + rest,
+                                indexes);
+                    }
+                }
+            }
+            if (!t.sort.isEmpty()) {
+                List<String> cols = new ArrayList<>(eq);
+                for (String s : t.sort) {
+                    if (!cols.contains(s) && !cols.contains(s.replace(" DESC", ""))) {
+                        cols.add(s);
+                    }
+                }
+                add(out, t, cols, "order: " + t.sort + (eq.isEmpty() ? "" : " after equality on " + eq), indexes);
+            }
+            for (String j : t.join) {
+                add(out, t, List.of(j), "join key " + j, indexes);
+            }
+        }
+        return new ArrayList<>(out.values());
+    }
+
+    private static void add(Map<String, Candidate> out, PlanAnalyzer.TableNeeds t, List<String> cols, String reason,
+            List<List<String>> indexes) {
+        addPartial(out, t, cols, null, reason, indexes);
+    }
+
+    private static void addPartial(Map<String, Candidate> out, PlanAnalyzer.TableNeeds t, List<String> cols,
+            String where, String reason, List<List<String>> indexes) {
+        List<String> plain = cols.stream().map(c -> c.replace(" DESC", "")).toList();
+        if (where == null && indexes.stream().anyMatch(ix -> ix.size() >= plain.size()
+                && ix.subList(0, plain.size()).equals(plain))) {
+            return; // an existing index already starts with these columns
+        }
+        Set<String> include = new LinkedHashSet<>(t.output);
+        include.removeAll(plain);
+        List<String> inc = include.size() <= MAX_INCLUDE && where == null ? new ArrayList<>(include) : List.of();
+        Candidate c = new Candidate(t.schema, t.table, cols, inc, where, reason
+                + (inc.isEmpty() ? "" : "; INCLUDE " + inc + " for an index-only scan"));
+        out.putIfAbsent(c.ddlBody(), c);
+    }
+
+    static String hash(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(
+                    text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
