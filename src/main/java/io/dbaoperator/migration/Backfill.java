@@ -208,9 +208,12 @@ public final class Backfill {
 
     /** A message when some replica replays further behind than allowed, else null. */
     private String replicationLag(Connection c) throws SQLException {
+        // Only standbys that replay count: a WAL archiver (pg_receivewal: ours, barman's) never replays, and its
+        // replay_lag only grows while it streams; holding a backfill for it would hold it forever.
         try (var s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT application_name, "
                 + "extract(epoch FROM replay_lag) FROM pg_stat_replication WHERE replay_lag IS NOT NULL "
-                + "ORDER BY replay_lag DESC LIMIT 1")) {
+                + "AND replay_lsn IS NOT NULL AND application_name NOT IN ('dba-operator-wal-archiver', "
+                + "'pg_receivewal', 'barman_receive_wal') ORDER BY replay_lag DESC LIMIT 1")) {
             if (rs.next() && rs.getDouble(2) * 1000 > maxLag.toMillis()) {
                 return "replica " + rs.getString(1) + " replays " + Math.round(rs.getDouble(2)) + " s behind (more "
                         + "than maxReplicationLag " + maxLag.toSeconds() + " s): waiting";
