@@ -66,6 +66,7 @@ public enum Reason {
     RestoreTestPassed,
     RestoreTestFailed,
     RestoreTestRunning,
+    TuningDone,
     InternalError;
 
     /** Whether a condition or Event with this reason reports something wrong (a Warning). */
@@ -74,7 +75,7 @@ public enum Reason {
             case Validated, AwaitingApproval, Approved, BackupVerified, BackupRunning, WalArchivingRunning,
                     WalArchiverStarting, RehearsalPassed, WaitingForDatabase, BackupRequested, BackupReady, InProgress,
                     Throttled, Paused, CutoverPending, RollingBack, MigrationCompleted, DisposalCompleted, Restoring, Verifying,
-                    RestoreSucceeded, RestoreTestPassed, RestoreTestRunning -> false;
+                    RestoreSucceeded, RestoreTestPassed, RestoreTestRunning, TuningDone -> false;
             default -> true;
         };
     }

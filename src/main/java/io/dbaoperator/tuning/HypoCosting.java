@@ -44,9 +44,10 @@ public final class HypoCosting {
         return false;
     }
 
+    /** @param parameters the values, or null to cost the generic plan */
     public static List<Costed> cost(Connection c, QueryText query, List<String> parameters,
             List<IndexCandidates.Candidate> candidates, int timeoutMs) throws SQLException {
-        double before = query.explain(c, parameters, false, timeoutMs).totalCost();
+        double before = query.plan(c, parameters, timeoutMs).totalCost();
         List<Costed> out = new ArrayList<>();
         try {
             for (IndexCandidates.Candidate cand : candidates) {
@@ -62,7 +63,7 @@ public final class HypoCosting {
                     }
                 }
                 try {
-                    ExplainPlan plan = query.explain(c, parameters, false, timeoutMs);
+                    ExplainPlan plan = query.plan(c, parameters, timeoutMs);
                     out.add(new Costed(cand, before, plan.totalCost(), plan.usesIndex(name)));
                 } finally {
                     try (PreparedStatement ps = c.prepareStatement("select hypopg_drop_index(?)")) {

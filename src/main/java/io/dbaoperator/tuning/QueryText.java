@@ -18,12 +18,24 @@ import io.dbaoperator.sql.Token;
  */
 public final class QueryText {
 
+    private final String original;
     private final String jdbcText;
     private final List<Integer> order;
 
-    private QueryText(String jdbcText, List<Integer> order) {
+    private QueryText(String original, String jdbcText, List<Integer> order) {
+        this.original = original;
         this.jdbcText = jdbcText;
         this.order = order;
+    }
+
+    /** The statement as written. */
+    public String text() {
+        return original;
+    }
+
+    /** The highest $n the statement uses. */
+    public int parameterCount() {
+        return order.stream().mapToInt(Integer::intValue).max().orElse(0);
     }
 
     public static QueryText of(String query) {
@@ -46,7 +58,48 @@ public final class QueryText {
         while (text.endsWith(";")) {
             text = text.substring(0, text.length() - 1).strip();
         }
-        return new QueryText(text, order);
+        String plain = query.strip();
+        while (plain.endsWith(";")) {
+            plain = plain.substring(0, plain.length() - 1).strip();
+        }
+        return new QueryText(plain, text, order);
+    }
+
+    /**
+     * The generic plan of a statement whose parameter values are unknown (a pg_stat_statements entry): PREPARE, then
+     * EXPLAIN EXECUTE with NULLs under plan_cache_mode = force_generic_plan, so the values play no part. Plain
+     * EXPLAIN only; nothing is executed.
+     */
+    public ExplainPlan explainGeneric(Connection c, int timeoutMs) throws SQLException {
+        boolean auto = c.getAutoCommit();
+        c.setAutoCommit(false);
+        boolean prepared = false;
+        try (var st = c.createStatement()) {
+            st.execute("SET LOCAL statement_timeout = " + Math.max(1, timeoutMs));
+            st.execute("SET LOCAL plan_cache_mode = force_generic_plan");
+            st.execute("PREPARE dba_tuning_generic AS " + original);
+            prepared = true;
+            String nulls = String.join(", ", java.util.Collections.nCopies(parameterCount(), "NULL"));
+            try (ResultSet rs = st.executeQuery("EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE dba_tuning_generic"
+                    + (parameterCount() == 0 ? "" : "(" + nulls + ")"))) {
+                rs.next();
+                return ExplainPlan.parse(rs.getString(1));
+            }
+        } finally {
+            c.rollback();
+            if (prepared) {
+                try (var st = c.createStatement()) {
+                    st.execute("DEALLOCATE dba_tuning_generic"); // a prepared statement outlives the rollback
+                }
+                c.commit();
+            }
+            c.setAutoCommit(auto);
+        }
+    }
+
+    /** Plain EXPLAIN: with the values when there are some, else the generic plan. Nothing is executed. */
+    public ExplainPlan plan(Connection c, List<String> parameters, int timeoutMs) throws SQLException {
+        return parameters == null ? explainGeneric(c, timeoutMs) : explain(c, parameters, false, timeoutMs);
     }
 
     /** The string constants written in the query (not the parameters' values). */
@@ -77,11 +130,20 @@ public final class QueryText {
      */
     public ExplainPlan explain(Connection c, List<String> parameters, boolean analyze, int timeoutMs)
             throws SQLException {
+        return explain(c, parameters, analyze, true, timeoutMs);
+    }
+
+    /**
+     * As {@link #explain(Connection, List, boolean, int)}; {@code readOnly} false lets EXPLAIN ANALYZE execute a
+     * write, still rolled back: for staging only.
+     */
+    public ExplainPlan explain(Connection c, List<String> parameters, boolean analyze, boolean readOnly,
+            int timeoutMs) throws SQLException {
         boolean auto = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
             try (var st = c.createStatement()) {
-                if (analyze) {
+                if (analyze && readOnly) {
                     st.execute("SET TRANSACTION READ ONLY");
                 }
                 st.execute("SET LOCAL statement_timeout = " + Math.max(1, timeoutMs));

@@ -1,13 +1,32 @@
 package io.dbaoperator.tuning;
 
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import io.dbaoperator.api.tuning.QueryTuningRequest;
 import io.dbaoperator.api.tuning.QueryTuningRequestSpec;
 import io.dbaoperator.api.tuning.QueryTuningRequestStatus;
 import io.dbaoperator.api.tuning.TuningPhase;
+import io.dbaoperator.approval.ApprovalStep;
+import io.dbaoperator.approval.GateOutcome;
+import io.dbaoperator.approval.GatedStep;
+import io.dbaoperator.approval.PlanDigest;
+import io.dbaoperator.audit.AuditEvent;
+import io.dbaoperator.kube.Durations;
 import io.dbaoperator.kube.ReferenceChecks;
+import io.dbaoperator.postgres.ConnectionSettings;
+import io.dbaoperator.postgres.PostgresConnector;
+import io.dbaoperator.status.ConditionType;
+import io.dbaoperator.status.Conditions;
 import io.dbaoperator.status.Problem;
 import io.dbaoperator.status.Reason;
 import io.dbaoperator.status.StatusPatcher;
@@ -18,20 +37,36 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 
 /**
- * Reconciles QueryTuningRequest. This version validates the request (databases answer, the query's placeholders
- * match its parameters); analysis, costing and apply land with the QueryTuningRequest issue.
+ * Reconciles QueryTuningRequest: Analyzing ({@link TuningAnalysis}: EXPLAIN, plan analysis, candidates, HypoPG
+ * costing), TestingOnStaging (the best index built for real on staging, EXPLAIN ANALYZE without and with it, then
+ * dropped again), then by {@code apply.policy}: Recommended (RecommendOnly), AwaitingApproval (step {@code apply},
+ * bound to the index's DDL) or straight to Applying (Automatic); Applying ({@link IndexApplier}: CREATE INDEX
+ * CONCURRENTLY with lock_timeout and retries, an INVALID leftover dropped and reported); Monitoring (the index's
+ * idx_scan and size from pg_stat_user_indexes, every {@code dba.tuning.monitor-interval}) until
+ * {@code spec.unusedAfter} has passed: Completed, with the index reported unused (a candidate for removal) or in use.
  */
 @ControllerConfiguration(name = "querytuningrequest", generationAwareEventProcessing = false)
 public class QueryTuningRequestReconciler implements Reconciler<QueryTuningRequest> {
 
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$([0-9]+)");
+    static final String SHORT_NAME = "qtr";
+    static final String STEP = "apply";
+    static final Duration LOCK_TIMEOUT = Duration.ofMillis(500);
+    static final int LOCK_RETRIES = 10;
+    static final Duration BUILD_TIMEOUT = Duration.ofHours(2);
 
     private final ReferenceChecks checks;
     private final ValidationRunner runner;
+    private final Duration monitorInterval;
 
-    public QueryTuningRequestReconciler(ReferenceChecks checks, ValidationRunner runner) {
+    public QueryTuningRequestReconciler(ReferenceChecks checks, ValidationRunner runner,
+            @ConfigProperty(name = "dba.tuning.monitor-interval", defaultValue = "1h") String monitorInterval) {
         this.checks = checks;
         this.runner = runner;
+        this.monitorInterval = Durations.parse("dba.tuning.monitor-interval", monitorInterval);
+    }
+
+    private record Inputs(ConnectionSettings prod, ConnectionSettings staging, int timeoutMs, Duration unusedAfter) {
     }
 
     @Override
@@ -39,10 +74,13 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
         QueryTuningRequestSpec spec = request.getSpec();
         String ns = request.getMetadata().getNamespace();
         QueryTuningRequestStatus desired = StatusPatcher.copy(request.getStatus(), QueryTuningRequestStatus.class);
-        if (desired.phase == TuningPhase.Completed || desired.phase == TuningPhase.Rejected) {
+        if (desired.phase == TuningPhase.Completed || desired.phase == TuningPhase.Rejected
+                || desired.phase == TuningPhase.Recommended || desired.phase == TuningPhase.NoRecommendation) {
             return UpdateControl.noUpdate();
         }
-        return runner.run(request, desired, () -> {
+        Inputs[] in = new Inputs[1];
+        List<AuditEvent> audit = new ArrayList<>();
+        return runner.runThen(request, desired, () -> {
             if (spec.query != null) {
                 int needed = highestPlaceholder(spec.query);
                 int given = spec.parameters == null ? 0 : spec.parameters.size();
@@ -50,16 +88,213 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                     throw Problem.invalid(Reason.InvalidSpec, "spec.query uses placeholders up to $" + needed + " but "
                             + given + " parameter(s) are given in spec.parameters").exception();
                 }
+                try {
+                    QueryText.of(spec.query);
+                } catch (RuntimeException e) {
+                    throw Problem.invalid(Reason.InvalidSpec, "spec.query: " + e.getMessage()).exception();
+                }
             }
-            String summary = "database " + checks.database(ns, spec.database, "spec.database").describe();
+            var prod = checks.database(ns, spec.database, "spec.database");
+            String summary = "database " + prod.describe();
+            ConnectionSettings staging = null;
             if (spec.stagingDatabase != null) {
-                summary += ", staging " + checks.database(ns, spec.stagingDatabase, "spec.stagingDatabase").describe();
+                var s = checks.database(ns, spec.stagingDatabase, "spec.stagingDatabase");
+                staging = s.settings();
+                summary += ", staging " + s.describe();
             }
+            in[0] = new Inputs(prod.settings(), staging,
+                    (int) Durations.parse("spec.statementTimeout", spec.statementTimeout).toMillis(),
+                    Durations.parse("spec.unusedAfter", spec.unusedAfter));
             return summary + " answer" + (spec.stagingDatabase != null ? "" : "s");
-        }, (status, summary) -> {
-            status.phase = TuningPhase.Pending;
-            status.message = "validated: " + summary;
-        }, (status, problem) -> status.phase = problem.permanent() ? TuningPhase.Failed : TuningPhase.Pending);
+        }, (st, summary) -> {
+            try {
+                return advance(request, st, in[0], audit);
+            } catch (SQLException e) {
+                throw PostgresConnector.classify(e, in[0].prod()).exception();
+            }
+        }, (st, problem) -> {
+            if (st.phase == null || st.phase == TuningPhase.Pending || st.phase == TuningPhase.Analyzing) {
+                st.phase = problem.permanent() ? TuningPhase.Failed : TuningPhase.Pending;
+            }
+        }, audit);
+    }
+
+    private Duration advance(QueryTuningRequest request, QueryTuningRequestStatus st, Inputs in,
+            List<AuditEvent> audit) throws SQLException {
+        QueryTuningRequestSpec spec = request.getSpec();
+        String id = "dba-operator/tuning/" + request.getMetadata().getNamespace() + "/" + request.getMetadata().getName();
+        try (Connection prod = PostgresConnector.open(in.prod(), id);
+                Connection staging = in.staging() == null ? null : PostgresConnector.open(in.staging(), id)) {
+            if (st.phase == null || st.phase == TuningPhase.Pending || st.phase == TuningPhase.Analyzing
+                    || st.phase == TuningPhase.Failed) {
+                st.phase = TuningPhase.Analyzing;
+                List<TuningAnalysis.Target> targets = TuningAnalysis.targets(prod, spec);
+                if (targets.isEmpty()) {
+                    return finish(request, st, TuningPhase.NoRecommendation, spec.queryId != null
+                            ? "queryid " + spec.queryId + " is not in pg_stat_statements of this database"
+                            : "no statement in pg_stat_statements is that slow");
+                }
+                TuningAnalysis.Result r = TuningAnalysis.run(prod, staging, targets,
+                        spec.minImprovementPercent == null ? 30 : spec.minImprovementPercent, in.timeoutMs());
+                st.analyzed = r.analyzed();
+                st.recommendations = r.recommendations();
+                st.costingMethod = r.costingMethod();
+                st.bestImprovementPercent = r.recommendations().isEmpty() ? null
+                        : r.recommendations().get(0).improvementPercent;
+                if (r.costingMethod() == null) {
+                    return finish(request, st, TuningPhase.NoRecommendation, "no way to cost candidates: HypoPG is "
+                            + "not installed on the database and there is no stagingDatabase to build them on");
+                }
+                if (r.recommendations().isEmpty()) {
+                    return finish(request, st, TuningPhase.NoRecommendation, "no index cuts the estimated cost by "
+                            + spec.minImprovementPercent + "% or more (" + st.analyzed.stream()
+                                    .mapToInt(a -> a.findings.size()).sum() + " finding(s) in the plan)");
+                }
+                st.phase = staging != null ? TuningPhase.TestingOnStaging : next(spec);
+            }
+            QueryTuningRequestStatus.IndexRecommendation best = st.recommendations.get(0);
+            if (st.phase == TuningPhase.TestingOnStaging) {
+                List<TuningAnalysis.Target> targets = TuningAnalysis.targets(prod, spec);
+                TuningAnalysis.Target target = targets.get(Math.min(best.query, targets.size() - 1));
+                best.staging = stagingTest(staging, target, best, in.timeoutMs());
+                if (!Boolean.TRUE.equals(best.staging.used)) {
+                    return finish(request, st, TuningPhase.NoRecommendation, "the best candidate " + best.indexName
+                            + " was not used by the plan on staging (cost " + best.staging.costBefore + " -> "
+                            + best.staging.costAfter + "): nothing is applied");
+                }
+                st.phase = next(spec);
+            }
+            if (st.phase == TuningPhase.Recommended) {
+                return finish(request, st, TuningPhase.Recommended, "recommended " + best.ddl + " ("
+                        + best.improvementPercent + "% lower estimated cost); apply.policy RecommendOnly");
+            }
+            if (st.phase == TuningPhase.AwaitingApproval) {
+                var result = ApprovalStep.check(request, st, new GatedStep(STEP, best.ddl + " ("
+                        + best.improvementPercent + "% lower estimated cost" + (best.staging == null ? ""
+                                : ", staging " + best.staging.msBefore + " ms -> " + best.staging.msAfter + " ms")
+                        + ")", PlanDigest.of(Map.of("ddl", best.ddl)), null, generation(request)), SHORT_NAME,
+                        Instant.now());
+                audit.addAll(result.audit());
+                if (result.outcome() == GateOutcome.REJECTED) {
+                    return finish(request, st, TuningPhase.Rejected, "rejected by " + st.rejection.approvedBy
+                            + "; no index was created");
+                }
+                if (result.outcome() == GateOutcome.WAIT) {
+                    st.message = "waiting for approval of " + best.ddl;
+                    return null;
+                }
+                st.phase = TuningPhase.Applying;
+            }
+            if (st.phase == TuningPhase.Applying) {
+                IndexApplier.Applied applied = IndexApplier.apply(prod, best.indexName, best.ddl, LOCK_TIMEOUT,
+                        LOCK_RETRIES, BUILD_TIMEOUT);
+                best.appliedAt = Instant.now().toString();
+                st.phase = TuningPhase.Monitoring;
+                best.applied = applied.existed() ? best.indexName + " exists and is valid (created by an earlier "
+                        + "attempt of this request)" : "created " + best.indexName + " concurrently in "
+                                + applied.millis() + " ms (" + applied.attempts() + " attempt(s))"
+                                + (applied.leftoverDropped() ? "; an INVALID leftover of an earlier build was "
+                                        + "dropped first" : "");
+                st.message = best.applied;
+                ready(request, st, false, Reason.InProgress, best.applied + "; following its use");
+                audit.add(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(), request.getKind(),
+                        request.getMetadata().getName(), request.getMetadata().getUid(), "apply", STEP,
+                        "dba-operator", "succeeded", null, Map.of("ddl", best.ddl, "improvementPercent",
+                                best.improvementPercent, "leftoverDropped", applied.leftoverDropped())));
+            }
+            if (st.phase == TuningPhase.Monitoring) {
+                long[] usage = IndexApplier.usage(prod, best.indexName);
+                QueryTuningRequestStatus.Usage u = new QueryTuningRequestStatus.Usage();
+                u.checkedAt = Instant.now().toString();
+                if (usage == null) {
+                    return finish(request, st, TuningPhase.Completed, "index " + best.indexName + " no longer exists "
+                            + "on production (dropped by someone)");
+                }
+                u.idxScan = usage[0];
+                u.sizeBytes = usage[1];
+                best.usage = u;
+                Instant applied = Instant.parse(best.appliedAt);
+                if (Instant.now().isAfter(applied.plus(in.unusedAfter()))) {
+                    u.unused = u.idxScan == 0;
+                    audit.add(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(), request.getKind(),
+                            request.getMetadata().getName(), request.getMetadata().getUid(), "follow-up", STEP,
+                            "dba-operator", u.unused ? "unused" : "used", null, Map.of("index", best.indexName,
+                                    "idxScan", u.idxScan, "sizeBytes", u.sizeBytes, "costBefore", best.costBefore,
+                                    "costAfter", best.costAfter)));
+                    return finish(request, st, TuningPhase.Completed, u.unused
+                            ? "index " + best.indexName + " (" + u.sizeBytes + " bytes) was not used once in "
+                                    + spec.unusedAfter + ": a candidate for removal (DROP INDEX CONCURRENTLY "
+                                    + best.indexName + ")"
+                            : "index " + best.indexName + " is in use: " + u.idxScan + " scan(s), " + u.sizeBytes
+                                    + " bytes");
+                }
+                st.message = best.applied + "; following its use: " + u.idxScan + " scan(s) so far, "
+                        + u.sizeBytes + " bytes";
+                Duration left = Duration.between(Instant.now(), applied.plus(in.unusedAfter()));
+                return left.compareTo(monitorInterval) < 0 ? left.plusMillis(100) : monitorInterval;
+            }
+            return null;
+        }
+    }
+
+    private static TuningPhase next(QueryTuningRequestSpec spec) {
+        var policy = spec.apply == null || spec.apply.policy == null ? QueryTuningRequestSpec.Apply.Policy.AfterApproval
+                : spec.apply.policy;
+        switch (policy) {
+            case RecommendOnly:
+                return TuningPhase.Recommended;
+            case Automatic:
+                return TuningPhase.Applying;
+            default:
+                return TuningPhase.AwaitingApproval;
+        }
+    }
+
+    /** The index built for real on staging, EXPLAIN ANALYZE without and with it, then dropped again. */
+    private QueryTuningRequestStatus.StagingTest stagingTest(Connection staging, TuningAnalysis.Target t,
+            QueryTuningRequestStatus.IndexRecommendation r, int timeoutMs) throws SQLException {
+        QueryTuningRequestStatus.StagingTest s = new QueryTuningRequestStatus.StagingTest();
+        boolean values = t.parameters() != null;
+        ExplainPlan before = values ? t.query().explain(staging, t.parameters(), true, false, timeoutMs)
+                : t.query().explainGeneric(staging, timeoutMs);
+        staging.setAutoCommit(true);
+        try (var st = staging.createStatement()) {
+            st.execute(r.ddl.replaceFirst("^CREATE INDEX CONCURRENTLY ", "CREATE INDEX "));
+            try {
+                ExplainPlan after = values ? t.query().explain(staging, t.parameters(), true, false, timeoutMs)
+                        : t.query().explainGeneric(staging, timeoutMs);
+                s.costBefore = before.totalCost();
+                s.costAfter = after.totalCost();
+                s.msBefore = before.executionMs();
+                s.msAfter = after.executionMs();
+                s.used = after.usesIndex(r.indexName);
+            } finally {
+                String schema = r.table.contains(".") ? r.table.substring(0, r.table.indexOf('.')) : "public";
+                st.execute("DROP INDEX IF EXISTS " + io.dbaoperator.sql.Identifiers.quote(schema) + "."
+                        + io.dbaoperator.sql.Identifiers.quote(r.indexName));
+            }
+        }
+        return s;
+    }
+
+    private Duration finish(QueryTuningRequest request, QueryTuningRequestStatus st, TuningPhase phase,
+            String message) {
+        st.phase = phase;
+        st.message = message;
+        ready(request, st, phase == TuningPhase.Completed || phase == TuningPhase.Recommended
+                || phase == TuningPhase.NoRecommendation, phase == TuningPhase.Rejected ? Reason.Rejected
+                        : Reason.TuningDone, message);
+        return null;
+    }
+
+    private static void ready(QueryTuningRequest r, QueryTuningRequestStatus st, boolean ok, Reason reason,
+            String message) {
+        st.conditions = Conditions.set(st.conditions, ConditionType.Ready, ok, reason, message, generation(r),
+                Instant.now());
+    }
+
+    private static long generation(QueryTuningRequest r) {
+        return r.getMetadata().getGeneration() == null ? 0 : r.getMetadata().getGeneration();
     }
 
     static int highestPlaceholder(String sql) {

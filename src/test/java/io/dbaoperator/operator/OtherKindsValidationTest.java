@@ -141,9 +141,19 @@ class OtherKindsValidationTest {
 
     @Test
     void queryTuningRequest() {
-        client.resource(tuning("slow-orders", "select * from orders where customer_id = $1", List.of("42"))).create();
+        // valid and analysed; without HypoPG on the database nor a staging database, nothing can be costed
+        io.dbaoperator.harness.TestPostgres.get().exec("app", "drop table if exists kinds_probe",
+                "create table kinds_probe (id int primary key, customer_id int)",
+                "insert into kinds_probe select g, g % 50 from generate_series(1, 5000) g", "analyze kinds_probe",
+                "alter table kinds_probe owner to app");
+        client.resource(tuning("slow-orders", "select * from kinds_probe where customer_id = $1", List.of("42")))
+                .create();
         awaitCondition(QueryTuningRequest.class, NS, "slow-orders", "Validated", "True");
-        assertThat(get(QueryTuningRequest.class, NS, "slow-orders").getStatus().phase).isEqualTo(TuningPhase.Pending);
+        awaitCondition(QueryTuningRequest.class, NS, "slow-orders", "Ready", "True");
+        var st = get(QueryTuningRequest.class, NS, "slow-orders").getStatus();
+        assertThat(st.phase).isEqualTo(TuningPhase.NoRecommendation);
+        assertThat(st.message).contains("HypoPG is not installed").contains("no stagingDatabase");
+        assertThat(st.analyzed.get(0).findings).anySatisfy(f -> assertThat(f).contains("Seq Scan on public.kinds_probe"));
 
         client.resource(tuning("missing-param", "select * from orders where customer_id = $1 and status = $2",
                 List.of("42"))).create();

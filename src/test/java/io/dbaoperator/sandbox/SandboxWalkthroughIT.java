@@ -204,8 +204,13 @@ class SandboxWalkthroughIT {
                         .isEqualTo("alice");
             }
             if (block.contains("querytuningrequest.yaml")) {
-                assertThat(out).containsPattern("querytuningrequest.dbaoperator.io/slow-orders-by-customer +Pending")
-                        .contains("PHASE").contains("APPROVAL").contains("IMPROVEMENT");
+                assertThat(out).contains("condition met").contains("Seq Scan on public.orders")
+                        .containsPattern("built on staging: CREATE INDEX CONCURRENTLY \\\"dba_orders_customer_id_status")
+                        .containsPattern("% lower cost; staging [0-9.]+ ms -> [0-9.]+ ms");
+            }
+            if (block.contains("kubectl dba approve qtr")) {
+                assertThat(out).contains("approved qtr/slow-orders-by-customer for sha256:").contains("condition met");
+                assertThat(out.trim()).containsPattern("dba_orders_customer_id_status\\w*$");
             }
             if (block.contains("kubectl delete -f docs/examples/")) {
                 assertThat(out).contains("\"add-email-lower\" deleted").contains("No resources found");

@@ -22,6 +22,13 @@ public class QueryTuningRequestStatus extends GatedStatus {
     @JsonPropertyDescription("Best estimated cost reduction among the recommendations, in percent.")
     public Double bestImprovementPercent;
 
+    @JsonPropertyDescription("The statements analysed, with what their plans showed.")
+    public List<AnalyzedQuery> analyzed = new ArrayList<>();
+
+    @JsonPropertyDescription("How the candidates were costed: hypopg on production, hypopg on staging, or a real "
+            + "build on staging.")
+    public String costingMethod;
+
     @Override
     public Enum<?> phase() {
         return phase;
@@ -40,5 +47,57 @@ public class QueryTuningRequestStatus extends GatedStatus {
         public Double costAfter;
         @JsonPropertyDescription("Why this index: the plan node and predicate it serves.")
         public String rationale;
+        @JsonPropertyDescription("Estimated cost reduction, in percent.")
+        public Double improvementPercent;
+        @JsonPropertyDescription("The table it indexes (schema.table).")
+        public String table;
+        @JsonPropertyDescription("Which analysed statement it serves (index into status.analyzed).")
+        public Integer query;
+        @JsonPropertyDescription("EXPLAIN ANALYZE on staging without and with the index built for real.")
+        public StagingTest staging;
+        @JsonPropertyDescription("When it was created on production (RFC 3339).")
+        public String appliedAt;
+        @JsonPropertyDescription("How the creation went: time, attempts, an INVALID leftover dropped.")
+        public String applied;
+        @JsonPropertyDescription("Its real use on production since it was created (pg_stat_user_indexes).")
+        public Usage usage;
+    }
+
+    /** One analysed statement. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class AnalyzedQuery {
+        @JsonPropertyDescription("The statement (shortened).")
+        public String query;
+        @JsonPropertyDescription("Its pg_stat_statements queryid, when it came from there.")
+        public String queryId;
+        @JsonPropertyDescription("How it was explained: ANALYZE (executed, rolled back), plain, or generic (no values).")
+        public String explain;
+        @JsonPropertyDescription("Planner cost of the statement as it is.")
+        public Double cost;
+        @JsonPropertyDescription("Execution time in ms when it was executed.")
+        public Double executionMs;
+        @JsonPropertyDescription("What an index could help with in its plan.")
+        public List<String> findings = new ArrayList<>();
+    }
+
+    /** Before/after on staging. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class StagingTest {
+        public Double costBefore;
+        public Double costAfter;
+        public Double msBefore;
+        public Double msAfter;
+        @JsonPropertyDescription("Whether the staging plan used the index.")
+        public Boolean used;
+    }
+
+    /** Observed use of an applied index. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Usage {
+        public Long idxScan;
+        public Long sizeBytes;
+        public String checkedAt;
+        @JsonPropertyDescription("True when it was still unused after spec.unusedAfter: a candidate for removal.")
+        public Boolean unused;
     }
 }

@@ -1,0 +1,173 @@
+package io.dbaoperator.operator;
+
+import static io.dbaoperator.operator.OperatorAssertions.get;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.dbaoperator.api.tuning.QueryTuningRequest;
+import io.dbaoperator.api.tuning.QueryTuningRequestSpec;
+import io.dbaoperator.api.tuning.QueryTuningRequestStatus;
+import io.dbaoperator.api.tuning.TuningPhase;
+import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.TestKubernetes;
+import io.dbaoperator.harness.TestPostgres;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+/**
+ * Index tuning end to end on real databases: EXPLAIN ANALYZE of a slow query, HypoPG costing on production, the
+ * index built and measured on staging, approval, CREATE INDEX CONCURRENTLY on production (an INVALID leftover
+ * dropped first), and the index's real use followed; a write is never executed on production.
+ */
+@QuarkusTest
+@QuarkusTestResource(OperatorHarness.class)
+class QueryTuningRequestTest {
+
+    static final String NS = "tuning";
+    static final String QUERY = "select id, total from orders where customer_id = $1 and created_at > $2 "
+            + "order by created_at desc limit 20";
+    static KubernetesClient client;
+
+    @BeforeAll
+    static void setUp() {
+        client = TestKubernetes.get().client();
+        TestPostgres pg = TestPostgres.get();
+        for (String db : List.of("tune_prod", "tune_staging")) {
+            pg.createDatabase(db, "tuner", "tuner-pw");
+            pg.exec(db, "drop table if exists orders",
+                    "create table orders (id bigint primary key, customer_id int not null, status text not null, "
+                            + "created_at timestamptz not null, total numeric not null)",
+                    "alter table orders owner to tuner",
+                    "insert into orders select g, g % 5000, case when g % 20 = 0 then 'open' else 'shipped' end, "
+                            + "timestamptz '2026-11-01' - g * interval '1 minute', g % 1000 "
+                            + "from generate_series(1, 100000) g",
+                    "analyze orders");
+        }
+        pg.exec("tune_prod", "create extension if not exists hypopg");
+        Fixtures.secret(client, NS, "prod-db", Map.of("host", pg.host(), "port", String.valueOf(pg.port()),
+                "dbname", "tune_prod", "user", "tuner", "password", "tuner-pw"));
+        Fixtures.secret(client, NS, "staging-db", Map.of("host", pg.host(), "port", String.valueOf(pg.port()),
+                "dbname", "tune_staging", "user", "tuner", "password", "tuner-pw"));
+    }
+
+    static QueryTuningRequest create(String name, String query, List<String> params, boolean staging,
+            QueryTuningRequestSpec.Apply.Policy policy) {
+        QueryTuningRequest q = new QueryTuningRequest();
+        q.getMetadata().setName(name);
+        q.getMetadata().setNamespace(NS);
+        QueryTuningRequestSpec spec = new QueryTuningRequestSpec();
+        spec.database = Fixtures.db("prod-db");
+        spec.stagingDatabase = staging ? Fixtures.db("staging-db") : null;
+        spec.query = query;
+        spec.parameters = params;
+        spec.apply.policy = policy;
+        spec.unusedAfter = "4s";
+        q.setSpec(spec);
+        return client.resource(q).create();
+    }
+
+    static QueryTuningRequestStatus awaitPhase(String name, TuningPhase phase) {
+        QueryTuningRequestStatus[] st = new QueryTuningRequestStatus[1];
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
+            QueryTuningRequest r = get(QueryTuningRequest.class, NS, name);
+            assertThat(r.getStatus()).isNotNull();
+            if (r.getStatus().phase == TuningPhase.Failed && phase != TuningPhase.Failed) {
+                throw new IllegalStateException("failed: " + r.getStatus().message);
+            }
+            assertThat(r.getStatus().phase).as(r.getStatus().message).isEqualTo(phase);
+            st[0] = r.getStatus();
+        });
+        return st[0];
+    }
+
+    static long scalar(String db, String sql) throws Exception {
+        try (Connection c = TestPostgres.get().superuser(db); ResultSet rs = c.createStatement().executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    @Test
+    void theBestIndexIsCostedTestedOnStagingApprovedCreatedConcurrentlyAndFollowed() throws Exception {
+        // a failed earlier build left an INVALID index under the very name the operator will use
+        try (Connection c = TestPostgres.get().superuser("tune_prod")) {
+            c.createStatement().execute("create unique index concurrently dba_orders_customer_id_created_at_idx "
+                    + "on orders (status)");
+        } catch (java.sql.SQLException expected) {
+            // duplicate key: the INVALID index stays
+        }
+        assertThat(scalar("tune_prod", "select count(*) from pg_index i join pg_class c on c.oid = i.indexrelid "
+                + "where c.relname = 'dba_orders_customer_id_created_at_idx' and not i.indisvalid")).isEqualTo(1);
+
+        create("orders-by-customer", QUERY, List.of("42", "2026-10-01"), true,
+                QueryTuningRequestSpec.Apply.Policy.AfterApproval);
+        QueryTuningRequestStatus waiting = awaitPhase("orders-by-customer", TuningPhase.AwaitingApproval);
+        assertThat(waiting.costingMethod).isEqualTo("hypopg on production");
+        assertThat(waiting.analyzed.get(0).explain).startsWith("ANALYZE");
+        assertThat(waiting.analyzed.get(0).findings).anySatisfy(f -> assertThat(f).startsWith("Seq Scan on public.orders"));
+        QueryTuningRequestStatus.IndexRecommendation best = waiting.recommendations.get(0);
+        assertThat(best.ddl).startsWith("CREATE INDEX CONCURRENTLY \"dba_orders_customer_id_created_at");
+        assertThat(best.improvementPercent).isGreaterThan(30);
+        assertThat(best.staging.used).isTrue();
+        assertThat(best.staging.msAfter).isLessThan(best.staging.msBefore);
+        assertThat(waiting.approvalRequest.step).isEqualTo("apply");
+        assertThat(scalar("tune_staging", "select count(*) from pg_indexes where indexname like 'dba_%'"))
+                .as("staging is left as it was").isZero();
+
+        client.resources(QueryTuningRequest.class).inNamespace(NS).withName("orders-by-customer")
+                .subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"approved\":true}}");
+        QueryTuningRequestStatus monitoring = awaitPhase("orders-by-customer", TuningPhase.Monitoring);
+        // a status write that lost a race repeats the step, which then finds the index there (both are fine)
+        assertThat(monitoring.recommendations.get(0).applied).containsAnyOf("INVALID leftover", "exists and is valid");
+        // the leftover (on status, INVALID) was replaced by the recommended index, valid
+        assertThat(scalar("tune_prod", "select count(*) from pg_index i join pg_class c on c.oid = i.indexrelid "
+                + "where c.relname = '" + best.indexName + "' and i.indisvalid and pg_get_indexdef(c.oid) like "
+                + "'%(customer_id, created_at) INCLUDE (id, total)'")).isEqualTo(1);
+        assertThat(scalar("tune_prod", "select count(*) from pg_index where not indisvalid")).isZero();
+        // the application runs the query: the index is used
+        for (int i = 0; i < 5; i++) {
+            scalar("tune_prod", "select count(*) from (select id from orders where customer_id = " + (i + 1)
+                    + " and created_at > '2026-10-01' order by created_at desc limit 20) x");
+        }
+        QueryTuningRequestStatus done = awaitPhase("orders-by-customer", TuningPhase.Completed);
+        assertThat(done.recommendations.get(0).usage.idxScan).isPositive();
+        assertThat(done.recommendations.get(0).usage.unused).isFalse();
+        assertThat(done.message).contains("is in use");
+        assertThat(done.approvals).extracting(a -> a.step).containsExactly("apply");
+    }
+
+    @Test
+    void recommendOnlyCreatesNothing_AndAWriteIsOnlyExplained() throws Exception {
+        create("recommend-only", "select id from orders where status = 'open' and total = $1", List.of("7"),
+                false, QueryTuningRequestSpec.Apply.Policy.RecommendOnly);
+        QueryTuningRequestStatus st = awaitPhase("recommend-only", TuningPhase.Recommended);
+        assertThat(st.recommendations).isNotEmpty();
+        assertThat(st.recommendations).anySatisfy(r -> assertThat(r.ddl).contains("WHERE \"status\" = 'open'"));
+        String name = st.recommendations.get(0).indexName;
+        assertThat(scalar("tune_prod", "select count(*) from pg_class where relname = '" + name + "'")).isZero();
+
+        long before = scalar("tune_prod", "select count(*) from orders where status = 'cancelled'");
+        create("a-write", "update orders set status = 'cancelled' where customer_id = $1", List.of("9"), false,
+                QueryTuningRequestSpec.Apply.Policy.RecommendOnly);
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+            var s = get(QueryTuningRequest.class, NS, "a-write").getStatus();
+            return s != null && (s.phase == TuningPhase.Recommended || s.phase == TuningPhase.NoRecommendation);
+        });
+        var w = get(QueryTuningRequest.class, NS, "a-write").getStatus();
+        assertThat(w.analyzed.get(0).explain).startsWith("plain");
+        assertThat(w.analyzed.get(0).executionMs).isNull();
+        assertThat(scalar("tune_prod", "select count(*) from orders where status = 'cancelled'")).isEqualTo(before);
+    }
+}
