@@ -67,6 +67,7 @@ public enum Reason {
     RestoreTestFailed,
     RestoreTestRunning,
     TuningDone,
+    QueryFailed,
     InternalError;
 
     /** Whether a condition or Event with this reason reports something wrong (a Warning). */

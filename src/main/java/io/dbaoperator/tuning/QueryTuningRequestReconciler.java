@@ -54,13 +54,17 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
     static final Duration LOCK_TIMEOUT = Duration.ofMillis(500);
     static final int LOCK_RETRIES = 10;
     static final Duration BUILD_TIMEOUT = Duration.ofHours(2);
+    /** SQLSTATE classes of a statement that is itself at fault: syntax/access (42), data (22), canceled (57014). */
+    static final List<String> QUERY_ERRORS = List.of("42", "22", "57014");
 
     private final ReferenceChecks checks;
     private final ValidationRunner runner;
     private final Duration monitorInterval;
+    private final Advisor advisor;
 
-    public QueryTuningRequestReconciler(ReferenceChecks checks, ValidationRunner runner,
+    public QueryTuningRequestReconciler(ReferenceChecks checks, ValidationRunner runner, Advisor advisor,
             @ConfigProperty(name = "dba.tuning.monitor-interval", defaultValue = "1h") String monitorInterval) {
+        this.advisor = advisor;
         this.checks = checks;
         this.runner = runner;
         this.monitorInterval = Durations.parse("dba.tuning.monitor-interval", monitorInterval);
@@ -110,7 +114,18 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
             try {
                 return advance(request, st, in[0], audit);
             } catch (SQLException e) {
+                if (st.phase == TuningPhase.Analyzing && e.getSQLState() != null
+                        && QUERY_ERRORS.stream().anyMatch(e.getSQLState()::startsWith)) {
+                    // the query itself is wrong (syntax, a missing table or column, a type) or too slow for the
+                    // timeout: the database's own words, and the request ends
+                    String said = e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
+                            ? p.getServerErrorMessage().getMessage() : e.getMessage();
+                    throw Problem.invalid(Reason.QueryFailed, "the statement failed on the database (SQLSTATE "
+                            + e.getSQLState() + "): " + said).exception();
+                }
                 throw PostgresConnector.classify(e, in[0].prod()).exception();
+            } catch (IllegalArgumentException e) {
+                throw Problem.invalid(Reason.InvalidSpec, e.getMessage()).exception();
             }
         }, (st, problem) -> {
             if (st.phase == null || st.phase == TuningPhase.Pending || st.phase == TuningPhase.Analyzing) {
@@ -135,7 +150,8 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                             : "no statement in pg_stat_statements is that slow");
                 }
                 TuningAnalysis.Result r = TuningAnalysis.run(prod, staging, targets,
-                        spec.minImprovementPercent == null ? 30 : spec.minImprovementPercent, in.timeoutMs());
+                        spec.minImprovementPercent == null ? 30 : spec.minImprovementPercent, in.timeoutMs(), advisor);
+                st.advisorRationale = r.advisorRationale();
                 st.analyzed = r.analyzed();
                 st.recommendations = r.recommendations();
                 st.costingMethod = r.costingMethod();

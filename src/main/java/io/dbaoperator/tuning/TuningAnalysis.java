@@ -29,7 +29,8 @@ public final class TuningAnalysis {
 
     /** The outcome. */
     public record Result(List<QueryTuningRequestStatus.AnalyzedQuery> analyzed,
-            List<QueryTuningRequestStatus.IndexRecommendation> recommendations, String costingMethod) {
+            List<QueryTuningRequestStatus.IndexRecommendation> recommendations, String costingMethod,
+            String advisorRationale) {
     }
 
     private TuningAnalysis() {
@@ -42,7 +43,8 @@ public final class TuningAnalysis {
             return out;
         }
         String sql = "select queryid::text, query from pg_stat_statements where dbid = (select oid from pg_database "
-                + "where datname = current_database()) and toplevel and query !~* '^\\s*(explain|prepare|deallocate|"
+                + "where datname = current_database()) and toplevel and query <> '<insufficient privilege>' "
+                + "and query !~* '^\\s*(explain|prepare|deallocate|"
                 + "set|show|begin|commit|rollback|vacuum|analyze|create|alter|drop)\\M' ";
         try (PreparedStatement ps = prod.prepareStatement(spec.queryId != null
                 ? sql + "and queryid = ?::bigint limit 1"
@@ -63,8 +65,10 @@ public final class TuningAnalysis {
         return out;
     }
 
+    /** @param advisor the LLM advisor; {@link Advisor#advise} returns nothing when none is enabled */
     public static Result run(Connection prod, Connection staging, List<Target> targets, int minImprovement,
-            int timeoutMs) throws SQLException {
+            int timeoutMs, Advisor advisor) throws SQLException {
+        String rationale = null;
         List<QueryTuningRequestStatus.AnalyzedQuery> analyzed = new ArrayList<>();
         List<QueryTuningRequestStatus.IndexRecommendation> recs = new ArrayList<>();
         java.util.Set<String> names = new java.util.HashSet<>();
@@ -92,8 +96,17 @@ public final class TuningAnalysis {
             PlanAnalyzer.Analysis analysis = PlanAnalyzer.analyze(plan, rows);
             analysis.findings().forEach(f -> a.findings.add(f.detail()));
             analyzed.add(a);
-            List<IndexCandidates.Candidate> candidates = IndexCandidates.generate(analysis, existing,
-                    t.query().literals());
+            List<IndexCandidates.Candidate> candidates = new ArrayList<>(IndexCandidates.generate(analysis, existing,
+                    t.query().literals()));
+            if (advisor != null && advisor.enabled()) {
+                Advisor.Advice advice = advisor.advise(prod, t.query(), analysis);
+                java.util.Set<String> have = new java.util.HashSet<>(candidates.stream()
+                        .map(IndexCandidates.Candidate::ddlBody).toList());
+                advice.candidates().stream().filter(x -> have.add(x.ddlBody())).forEach(candidates::add);
+                rationale = (advice.rationale() == null ? "" : advice.rationale())
+                        + (advice.rejected() == 0 ? "" : " (" + advice.rejected() + " proposal(s) dropped: not a plain "
+                                + "index on the plan's tables and columns)");
+            }
             if (candidates.isEmpty() || method == null) {
                 continue;
             }
@@ -120,7 +133,7 @@ public final class TuningAnalysis {
             }
         }
         recs.sort(Comparator.comparing((QueryTuningRequestStatus.IndexRecommendation r) -> -r.improvementPercent));
-        return new Result(analyzed, recs, method);
+        return new Result(analyzed, recs, method, rationale);
     }
 
     /** Without HypoPG anywhere: each candidate built for real on staging, planned, dropped. */

@@ -62,6 +62,14 @@ class QueryTuningRequestTest {
                 "dbname", "tune_staging", "user", "tuner", "password", "tuner-pw"));
     }
 
+    @org.junit.jupiter.api.AfterAll
+    static void dropDatabases() {
+        // every later test backup copies the whole cluster: leave it the size it was
+        for (String db : List.of("tune_prod", "tune_staging")) {
+            TestPostgres.get().exec("postgres", "drop database if exists " + db + " with (force)");
+        }
+    }
+
     static QueryTuningRequest create(String name, String query, List<String> params, boolean staging,
             QueryTuningRequestSpec.Apply.Policy policy) {
         QueryTuningRequest q = new QueryTuningRequest();
@@ -169,5 +177,84 @@ class QueryTuningRequestTest {
         assertThat(w.analyzed.get(0).explain).startsWith("plain");
         assertThat(w.analyzed.get(0).executionMs).isNull();
         assertThat(scalar("tune_prod", "select count(*) from orders where status = 'cancelled'")).isEqualTo(before);
+    }
+
+    @Test
+    void theSlowestStatementsComeFromPgStatStatements_AndABadQueryFailsWithTheDatabasesWords() throws Exception {
+        TestPostgres.get().exec("tune_prod", "create extension if not exists pg_stat_statements",
+                "select pg_stat_statements_reset()");
+        // the application's role runs it (without pg_read_all_stats a role sees only its own statements' text)
+        try (Connection app = java.sql.DriverManager.getConnection(TestPostgres.get().jdbcUrl("tune_prod"), "tuner",
+                "tuner-pw")) {
+            for (int i = 0; i < 5; i++) {
+                app.createStatement().executeQuery("select count(*) from orders where total = " + i
+                        + " and status = 'shipped'").close();
+            }
+        }
+        QueryTuningRequest q = new QueryTuningRequest();
+        q.getMetadata().setName("top-slow");
+        q.getMetadata().setNamespace(NS);
+        q.setSpec(new QueryTuningRequestSpec());
+        q.getSpec().database = Fixtures.db("prod-db");
+        q.getSpec().topSlowQueries = new QueryTuningRequestSpec.TopSlowQueries();
+        q.getSpec().topSlowQueries.limit = 1;
+        q.getSpec().topSlowQueries.minMeanTimeMs = 0;
+        q.getSpec().apply.policy = QueryTuningRequestSpec.Apply.Policy.RecommendOnly;
+        client.resource(q).create();
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+            var s = get(QueryTuningRequest.class, NS, "top-slow").getStatus();
+            return s != null && (s.phase == TuningPhase.Recommended || s.phase == TuningPhase.NoRecommendation);
+        });
+        var top = get(QueryTuningRequest.class, NS, "top-slow").getStatus();
+        assertThat(top.analyzed).hasSize(1);
+        assertThat(top.analyzed.get(0).queryId).isNotBlank();
+        assertThat(top.analyzed.get(0).query).contains("from orders where total = $1 and status = $2");
+        assertThat(top.analyzed.get(0).explain).startsWith("generic");
+        assertThat(top.recommendations).anySatisfy(r -> assertThat(r.ddl).contains("\"total\""));
+
+        create("no-such-table", "select * from no_such_table where id = $1", List.of("1"), false,
+                QueryTuningRequestSpec.Apply.Policy.RecommendOnly);
+        QueryTuningRequestStatus failed = awaitPhase("no-such-table", TuningPhase.Failed);
+        assertThat(failed.message).contains("relation \"no_such_table\" does not exist").contains("42P01");
+    }
+
+    @Test
+    void anAlertmanagerWebhookCreatesOneRequestPerAlert() throws Exception {
+        int port = org.eclipse.microprofile.config.ConfigProvider.getConfig()
+                .getOptionalValue("quarkus.http.test-port", Integer.class).orElse(8081);
+        String payload = """
+                {"version": "4", "status": "firing", "receiver": "dba-operator",
+                 "alerts": [
+                   {"status": "firing", "fingerprint": "8a1f0c2b9d3e4f50",
+                    "labels": {"alertname": "PostgresSlowQuery", "namespace": "tuning", "database": "prod-db",
+                               "queryid": "-4242424242", "apply_policy": "RecommendOnly"},
+                    "annotations": {"summary": "mean time 2.3 s"}, "startsAt": "2026-11-21T10:00:00Z"},
+                   {"status": "resolved", "fingerprint": "0b0b0b0b0b0b0b0b",
+                    "labels": {"alertname": "PostgresSlowQuery", "namespace": "tuning", "database": "prod-db",
+                               "queryid": "7"}}
+                 ]}""";
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.http.HttpRequest post = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://localhost:"
+                + port + "/alerts/slow-query")).header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(payload)).build();
+        var first = http.send(post, java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(first.statusCode()).isEqualTo(200);
+        assertThat(first.body()).contains("\"created\":[\"tuning/slow-query-8a1f0c2b9d3e4f50\"]")
+                .contains("0b0b0b0b0b0b0b0b: not firing");
+        var again = http.send(post, java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(again.body()).contains("\"existing\":[\"tuning/slow-query-8a1f0c2b9d3e4f50\"]")
+                .contains("\"created\":[]");
+        QueryTuningRequest made = get(QueryTuningRequest.class, NS, "slow-query-8a1f0c2b9d3e4f50");
+        assertThat(made.getSpec().queryId).isEqualTo("-4242424242");
+        assertThat(made.getSpec().database.secretRef.name).isEqualTo("prod-db");
+        assertThat(made.getSpec().apply.policy).isEqualTo(QueryTuningRequestSpec.Apply.Policy.RecommendOnly);
+        assertThat(made.getMetadata().getAnnotations()).containsEntry("dbaoperator.io/alert-summary",
+                "mean time 2.3 s");
+        assertThat(client.resources(QueryTuningRequest.class).inNamespace(NS).list().getItems())
+                .filteredOn(x -> x.getMetadata().getName().startsWith("slow-query-")).hasSize(1);
+        // the queryid is not in pg_stat_statements of that database: a normal outcome, said so
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(get(QueryTuningRequest.class, NS,
+                "slow-query-8a1f0c2b9d3e4f50").getStatus().message).contains("queryid -4242424242 is not in "
+                        + "pg_stat_statements"));
     }
 }

@@ -77,7 +77,7 @@ class WalArchivingTest {
         p.getSpec().walArchiving.enabled = true;
         BackupPolicy created = client.resource(p).create();
         String slot = WalArchiverDeployment.slot(created);
-        awaitCondition(BackupPolicy.class, NS, "archived", "LastBackupSucceeded", "True");
+        awaitCondition(BackupPolicy.class, NS, "archived", "LastBackupSucceeded", "True", Duration.ofSeconds(120));
 
         S3Location l = Fixtures.s3Location();
         try (S3Client s3 = S3Clients.create(l)) {

@@ -39,6 +39,12 @@ class TuningEngineTest {
                 "analyze customers", "analyze orders");
     }
 
+    @org.junit.jupiter.api.AfterAll
+    static void drop() {
+        // every later test backup copies the whole cluster: leave it the size it was
+        TestPostgres.get().exec("postgres", "drop database if exists " + DB + " with (force)");
+    }
+
     static Connection connect() throws Exception {
         return TestPostgres.get().superuser(DB);
     }

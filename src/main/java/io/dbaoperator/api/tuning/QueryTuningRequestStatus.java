@@ -25,6 +25,10 @@ public class QueryTuningRequestStatus extends GatedStatus {
     @JsonPropertyDescription("The statements analysed, with what their plans showed.")
     public List<AnalyzedQuery> analyzed = new ArrayList<>();
 
+    @JsonPropertyDescription("The LLM advisor's rationale, when one is configured (its proposals are costed like "
+            + "the others and never applied on its word).")
+    public String advisorRationale;
+
     @JsonPropertyDescription("How the candidates were costed: hypopg on production, hypopg on staging, or a real "
             + "build on staging.")
     public String costingMethod;
