@@ -87,9 +87,13 @@ public class QueryTuningRequestStatus extends GatedStatus {
     /** Before/after on staging. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class StagingTest {
+        @JsonPropertyDescription("Planner cost on staging without the index.")
         public Double costBefore;
+        @JsonPropertyDescription("Planner cost on staging with the index built.")
         public Double costAfter;
+        @JsonPropertyDescription("Execution time on staging without the index, in ms (EXPLAIN ANALYZE).")
         public Double msBefore;
+        @JsonPropertyDescription("Execution time on staging with the index, in ms (EXPLAIN ANALYZE).")
         public Double msAfter;
         @JsonPropertyDescription("Whether the staging plan used the index.")
         public Boolean used;
@@ -98,8 +102,11 @@ public class QueryTuningRequestStatus extends GatedStatus {
     /** Observed use of an applied index. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class Usage {
+        @JsonPropertyDescription("Index scans since it was created (pg_stat_user_indexes.idx_scan).")
         public Long idxScan;
+        @JsonPropertyDescription("Size of the index in bytes.")
         public Long sizeBytes;
+        @JsonPropertyDescription("When these figures were read (RFC 3339).")
         public String checkedAt;
         @JsonPropertyDescription("True when it was still unused after spec.unusedAfter: a candidate for removal.")
         public Boolean unused;
