@@ -61,10 +61,13 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
     private final ValidationRunner runner;
     private final Duration monitorInterval;
     private final Advisor advisor;
+    private final io.fabric8.kubernetes.client.KubernetesClient client;
 
     public QueryTuningRequestReconciler(ReferenceChecks checks, ValidationRunner runner, Advisor advisor,
+            io.fabric8.kubernetes.client.KubernetesClient client,
             @ConfigProperty(name = "dba.tuning.monitor-interval", defaultValue = "1h") String monitorInterval) {
         this.advisor = advisor;
+        this.client = client;
         this.checks = checks;
         this.runner = runner;
         this.monitorInterval = Durations.parse("dba.tuning.monitor-interval", monitorInterval);
@@ -153,7 +156,12 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                         spec.minImprovementPercent == null ? 30 : spec.minImprovementPercent, in.timeoutMs(), advisor);
                 st.advisorRationale = r.advisorRationale();
                 st.analyzed = r.analyzed();
-                st.recommendations = r.recommendations();
+                List<Ranking.Outcome> history = history(request);
+                st.recommendations = Ranking.rank(r.recommendations(), history);
+                String learned = Ranking.summary(history);
+                st.ranking = learned == null ? "by estimated improvement (no applied recommendation in this "
+                        + "namespace has completed yet)" : "by estimated improvement weighted by how earlier "
+                                + "recommendations of the same kind were used once applied (" + learned + ")";
                 st.costingMethod = r.costingMethod();
                 st.bestImprovementPercent = r.recommendations().isEmpty() ? null
                         : r.recommendations().get(0).improvementPercent;
@@ -229,6 +237,11 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                 u.idxScan = usage[0];
                 u.sizeBytes = usage[1];
                 best.usage = u;
+                // the knowledge base keeps the series (status keeps the latest): one record per check
+                audit.add(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(), request.getKind(),
+                        request.getMetadata().getName(), request.getMetadata().getUid(), "usage", STEP,
+                        "dba-operator", "observed", null, Map.of("index", best.indexName, "idxScan", u.idxScan,
+                                "sizeBytes", u.sizeBytes)));
                 Instant applied = Instant.parse(best.appliedAt);
                 if (Instant.now().isAfter(applied.plus(in.unusedAfter()))) {
                     u.unused = u.idxScan == 0;
@@ -251,6 +264,24 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
             }
             return null;
         }
+    }
+
+    /** The fate of every applied recommendation in the namespace whose follow-up ended: the ranking's evidence. */
+    private List<Ranking.Outcome> history(QueryTuningRequest request) {
+        List<Ranking.Outcome> out = new ArrayList<>();
+        for (QueryTuningRequest q : client.resources(QueryTuningRequest.class)
+                .inNamespace(request.getMetadata().getNamespace()).list().getItems()) {
+            var st = q.getStatus();
+            if (st == null || st.phase != TuningPhase.Completed || st.recommendations == null
+                    || st.recommendations.isEmpty()) {
+                continue;
+            }
+            var applied = st.recommendations.get(0);
+            if (applied.usage != null && applied.usage.unused != null) {
+                out.add(new Ranking.Outcome(Ranking.kind(applied.rationale), !applied.usage.unused));
+            }
+        }
+        return out;
     }
 
     private static TuningPhase next(QueryTuningRequestSpec spec) {

@@ -154,6 +154,12 @@ class QueryTuningRequestTest {
         assertThat(done.recommendations.get(0).usage.unused).isFalse();
         assertThat(done.message).contains("is in use");
         assertThat(done.approvals).extracting(a -> a.step).containsExactly("apply");
+
+        // the next request in the namespace ranks with that outcome as evidence
+        create("after-learning", "select id from orders where status = $1 and total = $2", List.of("open", "5"),
+                false, QueryTuningRequestSpec.Apply.Policy.RecommendOnly);
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(get(QueryTuningRequest.class, NS,
+                "after-learning").getStatus().ranking).contains("1 of 1 used"));
     }
 
     @Test

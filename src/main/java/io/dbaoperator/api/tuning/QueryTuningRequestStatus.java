@@ -25,6 +25,9 @@ public class QueryTuningRequestStatus extends GatedStatus {
     @JsonPropertyDescription("The statements analysed, with what their plans showed.")
     public List<AnalyzedQuery> analyzed = new ArrayList<>();
 
+    @JsonPropertyDescription("How the recommendations were ranked, and the evidence from earlier applied ones.")
+    public String ranking;
+
     @JsonPropertyDescription("The LLM advisor's rationale, when one is configured (its proposals are costed like "
             + "the others and never applied on its word).")
     public String advisorRationale;
