@@ -143,8 +143,9 @@ class TestKubeletTest {
             assertThat(state.getState().getWaiting().getReason()).isEqualTo("CrashLoopBackOff");
             assertThat(state.getState().getWaiting().getMessage()).contains("exit code 3");
         });
-        assertThat(client.apps().deployments().inNamespace(NS).withName("crasher").get().getStatus()
-                .getReadyReplicas()).isZero();
+        // the Deployment's status is a write of its own after the pod's: it follows shortly
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(client.apps().deployments()
+                .inNamespace(NS).withName("crasher").get().getStatus().getReadyReplicas()).isZero());
         assertThat(TestKubernetes.get().kubelet().deploymentLogs(NS, "crasher")).contains("crashing");
         client.apps().deployments().inNamespace(NS).withName("crasher").delete();
     }
