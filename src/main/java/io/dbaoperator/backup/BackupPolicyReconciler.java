@@ -26,6 +26,7 @@ import io.dbaoperator.status.StatusPatcher;
 import io.dbaoperator.status.ValidationRunner;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
+import io.dbaoperator.storage.StorageDefaults;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -65,11 +66,13 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     private final BackupMetrics metrics;
     private final io.dbaoperator.audit.AuditLog audit;
     private final RestoreTests restoreTests;
+    private final StorageDefaults storageDefaults;
 
     public BackupPolicyReconciler(ReferenceChecks checks, ValidationRunner runner, KubernetesClient client,
             EventRecorder events, BackupMetrics metrics, io.dbaoperator.audit.AuditLog audit,
-            @ConfigProperty(name = "dba.agent.image") String agentImage) {
+            StorageDefaults storageDefaults, @ConfigProperty(name = "dba.agent.image") String agentImage) {
         this.checks = checks;
+        this.storageDefaults = storageDefaults;
         this.runner = runner;
         this.client = client;
         this.events = events;
@@ -123,6 +126,8 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
                         + db.settings().user() + " REPLICATION, or point spec.database at a replication Secret")
                         .exception();
             }
+            // the Jobs, the archiver and the catalog all read spec.storage: resolved once, on this reconcile's copy
+            spec.storage = storageDefaults.resolve(spec.storage, "spec.storage");
             storage[0] = checks.storage(ns, spec.storage, "spec.storage");
             return "database " + db.describe() + " and bucket " + storage[0].url(ns + "/"
                     + policy.getMetadata().getName()) + " answer";

@@ -39,6 +39,7 @@ import io.dbaoperator.status.StatusPatcher;
 import io.dbaoperator.status.ValidationRunner;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
+import io.dbaoperator.storage.StorageDefaults;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -76,10 +77,13 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
     private final KubernetesClient client;
     private final EventRecorder events;
     private final String agentImage;
+    private final StorageDefaults storageDefaults;
 
     public BackupRestoreReconciler(ReferenceChecks checks, SecretReader secrets, ValidationRunner runner,
-            KubernetesClient client, EventRecorder events, @ConfigProperty(name = "dba.agent.image") String agentImage) {
+            KubernetesClient client, EventRecorder events, StorageDefaults storageDefaults,
+            @ConfigProperty(name = "dba.agent.image") String agentImage) {
         this.checks = checks;
+        this.storageDefaults = storageDefaults;
         this.secrets = secrets;
         this.runner = runner;
         this.client = client;
@@ -130,6 +134,8 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
                         .withName(RestoreJobs.claimName(instance)).get(), "PersistentVolumeClaim");
                 notTaken(restore, client.secrets().inNamespace(ns).withName(instance).get(), "Secret");
             }
+            // the restore Job reads the policy's spec.storage: resolved on this copy, as the policy's reconciler does
+            policy.getSpec().storage = storageDefaults.resolve(policy.getSpec().storage, "the policy's spec.storage");
             S3Location storage = checks.storage(ns, policy.getSpec().storage, "the policy's spec.storage");
             // The source database need not answer (restoring is for when it does not): its Secret only names the
             // database the checks run in and a role that exists in the restored cluster.

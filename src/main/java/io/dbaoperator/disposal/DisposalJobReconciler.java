@@ -40,6 +40,7 @@ import io.dbaoperator.status.Reason;
 import io.dbaoperator.status.StatusPatcher;
 import io.dbaoperator.status.ValidationRunner;
 import io.dbaoperator.storage.S3Location;
+import io.dbaoperator.storage.StorageDefaults;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -67,11 +68,14 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
     private final EventRecorder events;
     private final Duration slice;
     private final io.dbaoperator.metrics.OperatorMetrics metrics;
+    private final StorageDefaults storageDefaults;
 
     public DisposalJobReconciler(ReferenceChecks checks, SecretReader secrets, ValidationRunner runner,
             KubernetesClient client, EventRecorder events, io.dbaoperator.metrics.OperatorMetrics metrics,
+            StorageDefaults storageDefaults,
             @ConfigProperty(name = "dba.migration.slice", defaultValue = "5s") String slice) {
         this.metrics = metrics;
+        this.storageDefaults = storageDefaults;
         this.checks = checks;
         this.secrets = secrets;
         this.runner = runner;
@@ -128,13 +132,15 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
             var db = checks.database(ns, spec.database, "spec.database");
             String summary = "database " + db.describe();
             S3Location report = null;
-            if (spec.report != null) {
-                report = checks.storage(ns, spec.report.storage, "spec.report.storage");
+            // the report goes where spec.report.storage says, else to the operator's default storage if it has one
+            if (spec.report != null || storageDefaults.configured()) {
+                report = checks.storage(ns, storageDefaults.resolve(spec.report == null ? null : spec.report.storage,
+                        "spec.report.storage"), "spec.report.storage");
                 summary += ", report bucket " + report.bucket();
             }
             in[0] = new Inputs(db.settings(), salt, report, schedule,
                     Durations.parse("spec.pauseBetweenBatches", spec.pauseBetweenBatches));
-            return summary + " answer" + (spec.report != null ? "" : "s");
+            return summary + " answer" + (report != null ? "" : "s");
         }, (status, summary) -> {
             try {
                 return advance(job, status, in[0], audit);

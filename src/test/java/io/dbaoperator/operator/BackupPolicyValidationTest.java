@@ -80,6 +80,18 @@ class BackupPolicyValidationTest {
     }
 
     @Test
+    void noStorageAndNoOperatorDefaultIsARefusal() {
+        BackupPolicy p = policy("no-storage", "app-db-replication", "0 2 * * *");
+        p.getSpec().storage = null;
+        create(p);
+        Condition c = awaitValidated("no-storage", "False");
+        assertThat(c.reason).isEqualTo("InvalidStorage");
+        assertThat(c.message).contains("spec.storage is not set and the operator has no default storage");
+        assertThat(get("no-storage").getStatus().phase).isEqualTo(BackupPolicyPhase.Failed);
+        OperatorAssertions.awaitEvent(NS, "no-storage", "Warning", "InvalidStorage");
+    }
+
+    @Test
     void missingSecret() {
         create(policy("no-secret", "does-not-exist", "0 2 * * *"));
         Condition c = awaitValidated("no-secret", "False");

@@ -107,4 +107,23 @@ class HelmChartTest {
                 .contains("{{ $labels.policy }}");
         assertThat(ofKind(docs, "Deployment").get(0).toString()).contains("DBA_AUDIT_JDBC_URL").contains("dba-audit");
     }
+
+    @Test
+    void theDefaultStorageReachesTheOperatorOnlyWhenABucketIsGiven() throws Exception {
+        String none = ofKind(render(), "Deployment").get(0).toString();
+        assertThat(none).doesNotContain("DBA_STORAGE_DEFAULT");
+        JsonNode env = ofKind(render("storage.default.bucket", "pg-backups", "storage.default.endpoint",
+                "https://minio.storage:9000", "storage.default.pathStyle", "true", "storage.default.credentialsSecret",
+                "backup-s3"), "Deployment").get(0).at("/spec/template/spec/containers/0/env");
+        java.util.Map<String, String> vars = new java.util.HashMap<>();
+        env.forEach(e -> vars.put(e.path("name").asText(), e.path("value").asText()));
+        assertThat(vars).containsEntry("DBA_STORAGE_DEFAULT_BUCKET", "pg-backups")
+                .containsEntry("DBA_STORAGE_DEFAULT_ENDPOINT", "https://minio.storage:9000")
+                .containsEntry("DBA_STORAGE_DEFAULT_PATH_STYLE", "true")
+                .containsEntry("DBA_STORAGE_DEFAULT_CREDENTIALS_SECRET", "backup-s3")
+                .containsEntry("DBA_STORAGE_DEFAULT_REGION", "us-east-1");
+        // a bucket without credentials is a mistake the chart refuses to render
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> render("storage.default.bucket", "pg-backups"))
+                .hasMessageContaining("storage.default.credentialsSecret is required");
+    }
 }

@@ -43,8 +43,9 @@ public class BackupPolicySpec {
     @JsonPropertyDescription("What to do when a backup is due while one still runs: Forbid (skip it), Allow, or Replace.")
     public ConcurrencyPolicy concurrencyPolicy = ConcurrencyPolicy.Forbid;
 
-    @Required
-    @JsonPropertyDescription("Where backups and archived WAL are stored: s3://<bucket>/<prefix>/<namespace>/<policy>/.")
+    @JsonPropertyDescription("Where backups and archived WAL are stored: s3://<bucket>/<prefix>/<namespace>/<policy>/. "
+            + "When omitted, the operator's default storage (Helm value storage.default), with its credentials Secret "
+            + "looked up in this namespace; a policy that names a storage uses exactly that one.")
     public S3Storage storage;
 
     @Default("{}")

@@ -58,7 +58,8 @@ public class DisposalJobSpec {
     @JsonPropertyDescription("Secret with key 'salt' used by the Hash and Fake strategies; required when a rule uses them.")
     public SecretRef saltSecretRef;
 
-    @JsonPropertyDescription("Where the disposal report (JSON) is written.")
+    @JsonPropertyDescription("Where the disposal report (JSON) is written. When omitted, to the operator's default "
+            + "storage if it has one (Helm value storage.default); the audit store and status get it either way.")
     public Report report;
 
     /** Vacuum choices. */
@@ -164,8 +165,8 @@ public class DisposalJobSpec {
     /** Report destination. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class Report {
-        @Required
-        @JsonPropertyDescription("S3 location of the report.")
+        @JsonPropertyDescription("S3 location of the report. When omitted, the operator's default storage (Helm value "
+                + "storage.default), with its credentials Secret looked up in this namespace.")
         public S3Storage storage;
     }
 }
