@@ -108,6 +108,42 @@ class DatabaseMigrationTest {
         assertThat(scalar("mig_happy", "select count(*) from dba_operator.migration_lease")).isZero();
     }
 
+    @Test
+    void aFailedRehearsalStopsTheMigrationBeforeProductionIsTouched() throws Exception {
+        database("mig_rehearse", 200);
+        database("mig_rehearse_staging", 200);
+        // staging has drifted from production: a row whose e-mail the new column cannot hold
+        TestPostgres.get().exec("mig_rehearse_staging", "insert into users (email) values ('" + "x".repeat(40)
+                + "@example.com')");
+        DatabaseMigration m = migration("rehearse", "mig_rehearse",
+                "ALTER TABLE users ADD COLUMN email_short varchar(32)",
+                "ALTER TABLE users DROP COLUMN IF EXISTS email_short");
+        m.getSpec().backfill = new DatabaseMigrationSpec.Backfill();
+        m.getSpec().backfill.table = "users";
+        m.getSpec().backfill.set = "email_short = lower(email)";
+        m.getSpec().backfill.batchSize = 50;
+        m.getSpec().stagingDatabase = Fixtures.db(secretName("mig_rehearse_staging"));
+        client.resource(m).create();
+
+        awaitPhase("rehearse", MigrationPhase.Failed, Duration.ofSeconds(60));
+        DatabaseMigration seen = get(DatabaseMigration.class, NS, "rehearse");
+        assertThat(seen.getStatus().rehearsal.result).isEqualTo("Failed");
+        assertThat(seen.getStatus().rehearsal.message).contains("value too long for type character varying(32)");
+        assertThat(seen.getStatus().failedStep).isEqualTo("rehearsal");
+        Condition c = ready("rehearse");
+        assertThat(c.reason).isEqualTo("RehearsalFailed");
+        assertThat(c.message).contains("production was not touched");
+        assertThat(seen.getStatus().backfill == null || seen.getStatus().backfill.rowsDone == null
+                || seen.getStatus().backfill.rowsDone == 0).isTrue();
+        // production: no new column, no row touched, no history of this migration
+        assertThat(columns("mig_rehearse")).doesNotContain("email_short");
+        assertThat(scalar("mig_rehearse", "select count(*) from information_schema.tables "
+                + "where table_schema = 'dba_operator' and table_name = 'migration_history'") == 0
+                || scalar("mig_rehearse", "select count(*) from dba_operator.migration_history "
+                        + "where migration_id = 'migrations/rehearse'") == 0).isTrue();
+        awaitEvent(NS, "rehearse", "Warning", "RehearsalFailed");
+    }
+
     // --- the pre-migration backup ---
 
     @Test

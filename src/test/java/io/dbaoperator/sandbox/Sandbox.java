@@ -33,13 +33,27 @@ public final class Sandbox {
     public static final String APP_PASSWORD = "app-sandbox-password";
     public static final String REPLICATION_PASSWORD = "replication-sandbox-password";
     public static final String STAGING_PASSWORD = "staging-sandbox-password";
+    public static final String DISPOSAL_SALT = "sandbox-salt-change-me-in-production";
 
     private final Path workDir;
+    private final List<String> operatorJvmOptions;
+    private final Map<String, String> operatorEnv;
     private Process operator;
+    private int operatorHttpPort;
     private volatile boolean stopped;
 
     public Sandbox(Path workDir) {
+        this(workDir, List.of("-Xmx512m", "-XX:TieredStopAtLevel=1"), Map.of());
+    }
+
+    /**
+     * A sandbox whose operator runs with these JVM options and extra environment (bench/operator runs it as the
+     * image does, with a container's memory limit).
+     */
+    public Sandbox(Path workDir, List<String> operatorJvmOptions, Map<String, String> operatorEnv) {
         this.workDir = workDir;
+        this.operatorJvmOptions = List.copyOf(operatorJvmOptions);
+        this.operatorEnv = Map.copyOf(operatorEnv);
     }
 
     /**
@@ -97,7 +111,7 @@ public final class Sandbox {
                 "app", "user", "app_replication", "password", REPLICATION_PASSWORD));
         secret(client, "staging-db", Map.of("host", pg.host(), "port", String.valueOf(pg.port()), "dbname", "staging",
                 "user", "staging", "password", STAGING_PASSWORD));
-        secret(client, "disposal-salt", Map.of("salt", "sandbox-salt-change-me-in-production"));
+        secret(client, "disposal-salt", Map.of("salt", DISPOSAL_SALT));
         secret(client, "backup-s3", Map.of("AWS_ACCESS_KEY_ID", TestS3.ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY",
                 TestS3.SECRET_ACCESS_KEY));
 
@@ -131,8 +145,11 @@ public final class Sandbox {
             throw new IllegalStateException("the operator is not packaged: run ./mvnw package first (" + jar + ")");
         }
         int httpPort = freePort();
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-Xmx512m", "-XX:TieredStopAtLevel=1", "-jar", jar.toAbsolutePath().toString()));
+        operatorHttpPort = httpPort;
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(operatorJvmOptions);
+        command.addAll(List.of("-jar", jar.toAbsolutePath().toString()));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(workDir.resolve("operator.log").toFile()));
         Map<String, String> env = pb.environment();
@@ -146,6 +163,7 @@ public final class Sandbox {
         env.put("DBA_AUDIT_USERNAME", OperatorHarness.AUDIT_USER);
         env.put("DBA_AUDIT_PASSWORD", OperatorHarness.AUDIT_PASSWORD);
         env.remove("KUBECONFIG");
+        env.putAll(operatorEnv);
         operator = pb.start();
         long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
         while (System.nanoTime() < deadline) {
@@ -160,6 +178,16 @@ public final class Sandbox {
         }
         throw new IllegalStateException("the operator did not become ready in 120 s; see "
                 + workDir.resolve("operator.log"));
+    }
+
+    /** The operator process's pid, for readings of its memory. */
+    public long operatorPid() {
+        return operator.pid();
+    }
+
+    /** The operator's HTTP port: /q/metrics, /q/health. */
+    public int operatorHttpPort() {
+        return operatorHttpPort;
     }
 
     /**
