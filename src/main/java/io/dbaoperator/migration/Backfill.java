@@ -53,12 +53,14 @@ public final class Backfill {
 
     /**
      * The batch's upper key: the batchSize-th matching key after the last one (an index range scan of batchSize
-     * keys), or no row when fewer are left.
+     * keys), or no row when fewer are left. The text form gets its own name: an output column named like the key
+     * would make ORDER BY sort by the text (10 before 9), which is a full scan and sort per batch, and batches far
+     * larger than batchSize.
      */
     String upperKeySql(boolean first) {
         String key = Identifiers.quote(spec.keyColumn);
-        return "SELECT " + key + "::text FROM " + table.quoted() + where(first, false) + " ORDER BY " + key
-                + " OFFSET " + (spec.batchSize - 1) + " LIMIT 1";
+        return "SELECT " + key + "::text AS dba_upper_key FROM " + table.quoted() + where(first, false) + " ORDER BY "
+                + key + " OFFSET " + (spec.batchSize - 1) + " LIMIT 1";
     }
 
     /**
@@ -164,6 +166,8 @@ public final class Backfill {
             c.setAutoCommit(false);
             try (var s = c.createStatement()) {
                 s.execute("SET LOCAL lock_timeout = " + lockTimeout.toMillis());
+                // a batch is background work: never fan out into parallel workers that take the application's cores
+                s.execute("SET LOCAL max_parallel_workers_per_gather = 0");
                 String upper = null;
                 try (PreparedStatement ps = c.prepareStatement(upperKeySql(lastKey == null))) {
                     if (lastKey != null) {

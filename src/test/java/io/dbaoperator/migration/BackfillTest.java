@@ -1,0 +1,94 @@
+package io.dbaoperator.migration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.dbaoperator.api.migration.DatabaseMigrationSpec;
+import io.dbaoperator.harness.TestPostgres;
+import io.dbaoperator.sql.Catalog;
+
+/**
+ * The backfill against a real PostgreSQL, every batch's size seen by a statement trigger: no batch locks more than
+ * batchSize rows, whatever the keys look like as text, and the batches walk the key order.
+ */
+class BackfillTest {
+
+    static Connection c;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        TestPostgres pg = TestPostgres.get();
+        pg.createDatabase("backfill_batches", "app", "backfill-pw");
+        pg.exec("backfill_batches", "drop schema if exists dba_operator cascade",
+                "drop table if exists items, batch_log cascade",
+                // keys of 1 to 5 digits: in text order 10000 comes before 9
+                "create table items (id bigint primary key, name text not null, name_upper text)",
+                "insert into items select g, 'item ' || g, null from generate_series(1, 12000) g",
+                "create table batch_log (n serial, rows int, first_key bigint, last_key bigint)",
+                "create function log_batch() returns trigger language plpgsql as $$ begin "
+                        + "insert into batch_log (rows, first_key, last_key) select count(*), min(id), max(id) "
+                        + "from changed; return null; end $$",
+                "create trigger log_batch after update on items referencing new table as changed "
+                        + "for each statement execute function log_batch()",
+                "analyze items");
+        c = pg.superuser("backfill_batches");
+        MigrationStore.ensureSchema(c);
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        c.close();
+    }
+
+    @Test
+    void noBatchIsLargerThanBatchSizeAndTheBatchesWalkTheKeysInOrder() throws Exception {
+        DatabaseMigrationSpec spec = new DatabaseMigrationSpec();
+        spec.expand = new DatabaseMigrationSpec.SqlStep("SELECT 1");
+        spec.rollback = new DatabaseMigrationSpec.SqlStep("SELECT 1");
+        spec.backfill = new DatabaseMigrationSpec.Backfill();
+        spec.backfill.table = "items";
+        spec.backfill.set = "name_upper = upper(name)";
+        spec.backfill.where = "name_upper IS NULL";
+        spec.backfill.batchSize = 500;
+        MigrationPlan plan = MigrationPlanner.plan(spec, Catalog.EMPTY);
+        Backfill backfill = new Backfill(spec.backfill, Duration.ofMillis(500), 5, Duration.ZERO,
+                Duration.ofSeconds(10));
+        Backfill.Progress p;
+        do {
+            p = backfill.slice(c, "test/batches", plan.step(MigrationPlan.BACKFILL).get(0), Duration.ofSeconds(5),
+                    () -> false);
+        } while (!p.finished());
+
+        assertThat(p.rowsDone()).isEqualTo(12000);
+        assertThat(scalar("select count(*) from items where name_upper = upper(name)")).isEqualTo(12000);
+        List<long[]> batches = new ArrayList<>();
+        try (ResultSet rs = c.createStatement().executeQuery(
+                "select rows, first_key, last_key from batch_log where rows > 0 order by n")) {
+            while (rs.next()) {
+                batches.add(new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)});
+            }
+        }
+        assertThat(batches).as("statements that changed rows").hasSize(24);
+        assertThat(batches).allSatisfy(b -> assertThat(b[0]).as("rows in one batch").isEqualTo(500));
+        for (int i = 1; i < batches.size(); i++) {
+            assertThat(batches.get(i)[1]).as("batch %d starts after the previous one", i)
+                    .isEqualTo(batches.get(i - 1)[2] + 1);
+        }
+    }
+
+    static long scalar(String sql) throws Exception {
+        try (ResultSet rs = c.createStatement().executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+}
