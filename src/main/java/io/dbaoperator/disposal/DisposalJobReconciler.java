@@ -236,12 +236,16 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
                     st.runStartedAt = now.toString();
                 }
             }
-            if (!SqlStates.tryAdvisoryLock(c, SqlStates.LOCK_DISPOSALS)) {
+            // one disposal writes to a database at a time; a report (a dry run's counts) writes nothing there
+            boolean writes = st.phase == DisposalPhase.Disposing || st.phase == DisposalPhase.Vacuuming;
+            if (writes && !SqlStates.tryAdvisoryLock(c, SqlStates.LOCK_DISPOSALS)) {
                 ready(job, st, false, Reason.WaitingForDatabase, "another disposal is working on this database; "
                         + "trying again shortly");
                 return Duration.ofSeconds(2);
             }
-            DisposalRunner.ensureSchema(c);
+            if (writes) {
+                DisposalRunner.ensureSchema(c);
+            }
             if (st.phase == DisposalPhase.Disposing) {
                 Duration d = disposing(job, st, c, plans, in, jobId);
                 if (d != null) {

@@ -162,6 +162,8 @@ public final class DisposalRunner {
             c.setAutoCommit(false);
             try (var s = c.createStatement()) {
                 s.execute("SET LOCAL lock_timeout = " + lockTimeout.toMillis());
+                // background work, as a migration's backfill: never parallel workers on the application's cores
+                s.execute("SET LOCAL max_parallel_workers_per_gather = 0");
                 if (salt != null) {
                     try (PreparedStatement ps = c.prepareStatement("SELECT set_config('" + DisposalPlanner.SALT_SETTING
                             + "', ?, true)")) {
