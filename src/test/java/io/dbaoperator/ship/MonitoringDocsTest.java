@@ -18,7 +18,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * Every metric the alerts and the Grafana dashboard use is one docs/metrics.md documents (with how it is measured),
- * and every alert of the plain manifests is also in the chart.
+ * every alert of the plain manifests is also in the chart, and every alert has its runbook in docs/runbooks.md.
  */
 class MonitoringDocsTest {
 
@@ -55,5 +55,21 @@ class MonitoringDocsTest {
             assertThat(chart).as("the chart has alert " + alert.group(1)).contains("alert: " + alert.group(1));
             assertThat(docs).as("docs/metrics.md lists alert " + alert.group(1)).contains("`" + alert.group(1) + "`");
         }
+    }
+
+    @Test
+    void everyAlertHasARunbook() throws Exception {
+        String runbooks = Files.readString(Path.of("docs/runbooks.md"));
+        Matcher alert = Pattern.compile("alert: (\\w+)").matcher(Files.readString(
+                Path.of("deploy/monitoring/prometheusrule.yaml")));
+        int alerts = 0;
+        while (alert.find()) {
+            alerts++;
+            assertThat(runbooks).as("docs/runbooks.md has a section for " + alert.group(1))
+                    .containsPattern("(?m)^### " + alert.group(1) + "$");
+        }
+        assertThat(alerts).isGreaterThanOrEqualTo(8);
+        assertThat(runbooks).contains("## Approve a step", "## Reject a step", "## Roll back a migration",
+                "## Restore a database");
     }
 }
