@@ -3,7 +3,7 @@
 # as the image runs it, on the sandbox's embedded stack (test API server, real PostgreSQL and S3), with N resources
 # of the five kinds across 10 namespaces: time until every one is observed, reconciles/s, heap and RSS at rest.
 # Usage: bench/operator/run.sh [total...]     (default 1000 5000)     Needs: postgresql-15, postgresql-15-hypopg
-#   OPERATOR_JVM="-XX:MaxRAM=768m -XX:MaxRAMPercentage=60" (the default: deploy/'s memory limit and setting)
+#   X
 #   OBSERVE_PATIENCE=600: seconds to wait for every resource to be observed before measuring anyway
 #   PER_RESOURCE_RECONCILES=true: the Java Operator SDK's per-resource reconcile series (off by default)
 set -euo pipefail
@@ -16,7 +16,9 @@ WORK=$(mktemp -d /tmp/dba-operator-bench-XXXX)
 CP="target/test-classes:target/classes:$(cat "$WORK/cp.txt")"
 mkdir -p "$WORK/classes" && javac -d "$WORK/classes" -cp "$CP" bench/operator/OperatorBench.java
 S3MOCK=$(tr ':' '\n' < "$WORK/cp.txt" | grep -m1 's3mock-.*-exec.jar')
-java -Xmx2g -Ds3mock.jar="$S3MOCK" -Doperator.jvm="${OPERATOR_JVM:--XX:MaxRAM=768m -XX:MaxRAMPercentage=60}" \
+DEPLOY_JVM="-XX:MaxRAM=768m -XX:MaxRAMPercentage=60 -XX:+UseSerialGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20"
+export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
+java -Xmx2g -Ds3mock.jar="$S3MOCK" -Doperator.jvm="${OPERATOR_JVM:-$DEPLOY_JVM}" \
   -Dper-resource-reconciles="${PER_RESOURCE_RECONCILES:-false}" -Dobserve.patience="${OBSERVE_PATIENCE:-600}" \
   -cp "$WORK/classes:$CP" OperatorBench "$WORK/sandbox" "${SIZES[@]}" 2> "$WORK/bench.err" | tee "$WORK/results.md"
 echo "results: $WORK/results.md (operator log: $WORK/sandbox/operator.log)"
