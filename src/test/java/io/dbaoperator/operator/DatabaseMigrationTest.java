@@ -389,6 +389,33 @@ class DatabaseMigrationTest {
     }
 
     @Test
+    void anApprovalWithAStaleDigestIsRefusedAndNothingRuns() throws Exception {
+        database("mig_stale", 10);
+        DatabaseMigration m = migration("stale", "mig_stale", "ALTER TABLE users ADD COLUMN s1 text",
+                "ALTER TABLE users DROP COLUMN IF EXISTS s1");
+        m.getSpec().approval.policy = DatabaseMigrationSpec.ApprovalPolicy.Policy.Always;
+        client.resource(m).create();
+        awaitPhase("stale", MigrationPhase.AwaitingApproval, Duration.ofSeconds(30));
+        String digest = get(DatabaseMigration.class, NS, "stale").getStatus().planDigest;
+
+        // the digest of a plan the approver read earlier, not the one waiting now
+        approve("stale", "sha256:" + "1".repeat(64));
+        Condition refused = awaitConditionReason("stale", "Approved", "PlanDigestMismatch");
+        assertThat(refused.message).contains("does not match the current plan").contains(digest);
+        Thread.sleep(1500);
+        DatabaseMigration seen = get(DatabaseMigration.class, NS, "stale");
+        assertThat(seen.getStatus().phase).isEqualTo(MigrationPhase.AwaitingApproval);
+        assertThat(seen.getStatus().approvals == null || seen.getStatus().approvals.isEmpty()).isTrue();
+        assertThat(columns("mig_stale")).doesNotContain("s1");
+
+        approve("stale", digest);
+        awaitPhase("stale", MigrationPhase.AwaitingCutover, Duration.ofSeconds(30));
+        assertThat(columns("mig_stale")).contains("s1");
+        assertThat(get(DatabaseMigration.class, NS, "stale").getStatus().approvals).extracting(a -> a.planDigest)
+                .containsExactly(digest);
+    }
+
+    @Test
     void aPersonCanAskForTheRollback() throws Exception {
         database("mig_ask", 10);
         client.resource(migration("ask", "mig_ask", "ALTER TABLE users ADD COLUMN h1 text",
