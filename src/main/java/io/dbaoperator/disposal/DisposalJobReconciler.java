@@ -237,13 +237,12 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
                 }
             }
             // one disposal writes to a database at a time; a report (a dry run's counts) writes nothing there
-            boolean writes = st.phase == DisposalPhase.Disposing || st.phase == DisposalPhase.Vacuuming;
-            if (writes && !SqlStates.tryAdvisoryLock(c, SqlStates.LOCK_DISPOSALS)) {
-                ready(job, st, false, Reason.WaitingForDatabase, "another disposal is working on this database; "
-                        + "trying again shortly");
-                return Duration.ofSeconds(2);
-            }
-            if (writes) {
+            if (st.phase == DisposalPhase.Disposing || st.phase == DisposalPhase.Vacuuming) {
+                if (!SqlStates.tryAdvisoryLock(c, SqlStates.LOCK_DISPOSALS)) {
+                    ready(job, st, false, Reason.WaitingForDatabase, "another disposal is working on this database; "
+                            + "trying again shortly");
+                    return Duration.ofSeconds(2);
+                }
                 DisposalRunner.ensureSchema(c);
             }
             if (st.phase == DisposalPhase.Disposing) {
