@@ -37,6 +37,19 @@ public final class ApprovalStep {
         return new Result(outcome, audit);
     }
 
+    /**
+     * The consumed approval a step executes under, as the step's own record (history row, progress row, Job
+     * annotation, status) names it: the latest approval of that step for that digest; null when none matches.
+     */
+    public static String under(GatedStatus status, String step, String planDigest) {
+        if (status.approvals == null) {
+            return null;
+        }
+        return status.approvals.stream().filter(r -> step.equals(r.step) && java.util.Objects.equals(planDigest,
+                r.planDigest)).reduce((a, b) -> b).map(r -> step + " approved by " + r.approvedBy + " at "
+                        + r.approvedAt + " for plan " + r.planDigest).orElse(null);
+    }
+
     private static AuditEvent event(CustomResource<?, ?> resource, String action, ApprovalRecord r, String outcome) {
         var meta = resource.getMetadata();
         return new AuditEvent(Instant.parse(r.approvedAt), meta.getNamespace(), resource.getKind(), meta.getName(),

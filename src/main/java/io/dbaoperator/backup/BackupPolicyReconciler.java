@@ -24,6 +24,7 @@ import io.dbaoperator.status.Problem;
 import io.dbaoperator.status.Reason;
 import io.dbaoperator.status.StatusPatcher;
 import io.dbaoperator.status.ValidationRunner;
+import io.dbaoperator.status.WriteAhead;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
 import io.dbaoperator.storage.StorageDefaults;
@@ -112,6 +113,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         CronSchedule[] schedule = new CronSchedule[1];
         S3Location[] storage = new S3Location[1];
         io.dbaoperator.postgres.ConnectionSettings[] database = new io.dbaoperator.postgres.ConnectionSettings[1];
+        WriteAhead log = runner.writeAhead(policy, desired);
         return runner.runThen(policy, desired, () -> {
             schedule[0] = CronSchedule.parse("spec.schedule", spec.schedule, spec.timeZone);
             if (spec.verification != null && spec.verification.restoreTest != null) {
@@ -131,18 +133,18 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
             storage[0] = checks.storage(ns, spec.storage, "spec.storage");
             return "database " + db.describe() + " and bucket " + storage[0].url(ns + "/"
                     + policy.getMetadata().getName()) + " answer";
-        }, (status, summary) -> backups(policy, status, schedule[0], storage[0], database[0]),
+        }, (status, summary) -> backups(policy, status, schedule[0], storage[0], database[0], log),
                 (status, problem) -> {
                     status.phase = problem.permanent() ? BackupPolicyPhase.Failed
                             : status.phase == BackupPolicyPhase.Active ? BackupPolicyPhase.Degraded
                                     : BackupPolicyPhase.Pending;
                     archiverWhileInvalid(policy, status);
-                });
+                }, log);
     }
 
     /** Starts what is due, reads the catalog, fills status; returns when to look again. */
     private Duration backups(BackupPolicy policy, BackupPolicyStatus status, CronSchedule schedule,
-            S3Location storage, io.dbaoperator.postgres.ConnectionSettings db) {
+            S3Location storage, io.dbaoperator.postgres.ConnectionSettings db, WriteAhead log) {
         BackupPolicySpec spec = policy.getSpec();
         String ns = policy.getMetadata().getNamespace();
         String name = policy.getMetadata().getName();
@@ -161,26 +163,30 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
             client.batch().v1().jobs().inNamespace(ns).withName(job).withPropagationPolicy(
                     io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND).delete();
         }
-        if (decision.startBackupId() != null) {
-            Job job = BackupJobs.build(policy, decision.startBackupId(), agentImage);
-            try {
-                client.batch().v1().jobs().inNamespace(ns).resource(job).create();
-            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
-                if (e.getCode() != 409) {
-                    throw e;
-                }
-                // the same backup's Job exists already (a retried reconcile): its name is deterministic
-            }
-            events.normal(policy, "BackupStarted", "backup " + decision.startBackupId() + " started by "
-                    + decision.trigger() + " (Job " + job.getMetadata().getName() + ")");
-            jobs = client.batch().v1().jobs().inNamespace(ns).withLabel(BackupJobs.POLICY_LABEL, name).list()
-                    .getItems();
+        String starting = status.startingBackupId;
+        if (starting != null && jobs.stream().noneMatch(j -> j.getMetadata().getName().equals(
+                BackupJobs.jobName(name, starting)))) {
+            // decided and recorded by an earlier reconcile that ended (a crash, a 409) before its Job existed
+            startJob(policy, starting, "a recorded start");
         }
+        status.startingBackupId = null;
         if (decision.skipped() != null) {
             events.warning(policy, Reason.BackupSkipped.name(), decision.skipped());
         }
         status.lastScheduleTime = decision.newLastScheduleTime();
         status.lastOnDemandRequest = decision.newLastOnDemandRequest();
+        if (decision.startBackupId() != null) {
+            // decide, persist, act: the schedule slot or on-demand request this backup consumes is stored with its
+            // backupId before the Job exists, so a 409 or a restart never starts a second backup for it
+            status.startingBackupId = decision.startBackupId();
+            log.persist();
+            startJob(policy, decision.startBackupId(), decision.trigger());
+            status.startingBackupId = null;
+        }
+        if (decision.startBackupId() != null || starting != null) {
+            jobs = client.batch().v1().jobs().inNamespace(ns).withLabel(BackupJobs.POLICY_LABEL, name).list()
+                    .getItems();
+        }
 
         List<BackupRecord> records;
         Duration restoreTest;
@@ -212,6 +218,20 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
             requeue = restoreTest;
         }
         return requeue.isNegative() || requeue.isZero() ? Duration.ofSeconds(1) : requeue;
+    }
+
+    /** Creates the backup's Job; its name is deterministic, so a Job that exists already is this backup's. */
+    private void startJob(BackupPolicy policy, String backupId, String trigger) {
+        Job job = BackupJobs.build(policy, backupId, agentImage);
+        try {
+            client.batch().v1().jobs().inNamespace(policy.getMetadata().getNamespace()).resource(job).create();
+        } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+            if (e.getCode() != 409) {
+                throw e;
+            }
+        }
+        events.normal(policy, "BackupStarted", "backup " + backupId + " started by " + trigger + " (Job "
+                + job.getMetadata().getName() + ")");
     }
 
     /**

@@ -37,6 +37,7 @@ import io.dbaoperator.status.ProblemException;
 import io.dbaoperator.status.Reason;
 import io.dbaoperator.status.StatusPatcher;
 import io.dbaoperator.status.ValidationRunner;
+import io.dbaoperator.status.WriteAhead;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
 import io.dbaoperator.storage.StorageDefaults;
@@ -69,6 +70,8 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
 
     static final String SHORT_NAME = "bkr";
     static final String STEP = "restore";
+    /** On the restore Job: the approval it runs under. */
+    static final String APPROVAL_ANNOTATION = "dbaoperator.io/approval";
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final ReferenceChecks checks;
@@ -114,7 +117,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
             return UpdateControl.noUpdate();
         }
         Inputs[] in = new Inputs[1];
-        List<AuditEvent> audit = new ArrayList<>();
+        WriteAhead log = runner.writeAhead(restore, desired);
         return runner.runThen(restore, desired, () -> {
             BackupPolicy policy = checks.exists(ns, BackupPolicy.class, spec.backupPolicyRef.name,
                     "spec.backupPolicyRef");
@@ -151,13 +154,13 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
             in[0] = new Inputs(policy, storage, database, loginRole);
             return "BackupPolicy " + policy.getMetadata().getName() + " and its bucket answer; instance name "
                     + instance(spec) + " is free";
-        }, (st, summary) -> advance(restore, st, in[0], audit),
+        }, (st, summary) -> advance(restore, st, in[0], log),
                 (st, problem) -> {
                     if (st.phase == null || st.phase == RestorePhase.Pending
                             || st.phase == RestorePhase.AwaitingApproval) {
                         st.phase = problem.permanent() ? RestorePhase.Failed : RestorePhase.Pending;
                     }
-                }, audit);
+                }, log);
     }
 
     private static String instance(BackupRestoreSpec spec) {
@@ -174,7 +177,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         }
     }
 
-    private Duration advance(BackupRestore restore, BackupRestoreStatus st, Inputs in, List<AuditEvent> audit) {
+    private Duration advance(BackupRestore restore, BackupRestoreStatus st, Inputs in, WriteAhead log) {
         String ns = restore.getMetadata().getNamespace();
         String policyName = in.policy().getMetadata().getName();
         try (S3Client s3 = S3Clients.create(in.storage())) {
@@ -189,7 +192,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
                 var result = ApprovalStep.check(restore, st, new GatedStep(STEP, "restore backup "
                         + plan.backup().backupId + " to " + plan.expectedRecoveryPoint() + " into a new instance "
                         + instance(restore.getSpec()), digest, null, generation(restore)), SHORT_NAME, Instant.now());
-                audit.addAll(result.audit());
+                log.decided(result.audit());
                 if (result.outcome() == GateOutcome.REJECTED) {
                     st.phase = RestorePhase.Rejected;
                     st.message = "rejected by " + st.rejection.approvedBy + "; nothing was restored";
@@ -201,9 +204,18 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
                             + "; waiting for approval";
                     return Duration.ofMinutes(1); // the catalog may change under the plan (retention, new WAL)
                 }
-                start(restore, st, in, plan);
+                st.phase = RestorePhase.Restoring;
+                st.restoreStartedAt = Instant.now().toString();
+                st.restoredUnder = ApprovalStep.under(st, STEP, digest);
+                st.progress = "approved; creating the restore's volume, Secret and Job";
+                // decide, persist, act: the consumed approval and phase Restoring are stored before any object
+                // of the restore exists; a 409 leaves with nothing created
+                log.persist();
             }
-            return follow(restore, st, in, catalog, audit);
+            if (st.phase == RestorePhase.Restoring && st.job == null) {
+                start(restore, st, in); // persisted as approved, its objects not yet made (a crash or a 409 between)
+            }
+            return follow(restore, st, in, catalog, log);
         }
     }
 
@@ -226,8 +238,11 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         return p;
     }
 
-    /** Approved: the Secret (with a new password), the volume, the Job. Each create is idempotent. */
-    private void start(BackupRestore restore, BackupRestoreStatus st, Inputs in, RestorePlanner.Plan plan) {
+    /**
+     * Approved and persisted: the Secret (with a new password), the volume, the Job, for the stored plan. Each
+     * create is idempotent, so a retry after a crash or a 409 makes each object once.
+     */
+    private void start(BackupRestore restore, BackupRestoreStatus st, Inputs in) {
         String ns = restore.getMetadata().getNamespace();
         BackupRestoreSpec spec = restore.getSpec();
         String instance = instance(spec);
@@ -236,15 +251,19 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         createIfAbsent(RestoreJobs.secret(restore, instance, in.database(), null,
                 Base64.getUrlEncoder().withoutPadding().encodeToString(bytes)));
         createIfAbsent(RestoreJobs.claim(restore, spec.target.newInstance));
-        Job job = RestoreJobs.restoreJob(restore, spec, in.policy(), plan.backup().backupId, in.database(),
+        Job job = RestoreJobs.restoreJob(restore, spec, in.policy(), st.plan.backupId, in.database(),
                 in.loginRole(), agentImage);
+        if (st.restoredUnder != null) {
+            Map<String, String> annotations = new java.util.HashMap<>(job.getMetadata().getAnnotations() == null
+                    ? Map.of() : job.getMetadata().getAnnotations());
+            annotations.put(APPROVAL_ANNOTATION, st.restoredUnder);
+            job.getMetadata().setAnnotations(annotations);
+        }
         createIfAbsent(job);
         st.job = job.getMetadata().getName();
-        st.restoreStartedAt = Instant.now().toString();
-        st.phase = RestorePhase.Restoring;
         st.progress = "starting Job " + st.job;
-        ready(restore, st, false, Reason.Restoring, "restoring backup " + plan.backup().backupId + " to "
-                + plan.expectedRecoveryPoint() + " (Job " + st.job + ")");
+        ready(restore, st, false, Reason.Restoring, "restoring backup " + st.plan.backupId + " to "
+                + st.plan.expectedRecoveryPoint + " (Job " + st.job + ")");
     }
 
     private void createIfAbsent(HasMetadata object) {
@@ -259,7 +278,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
 
     /** Follows the Job through its catalog record; ends Ready (serving) or Failed (cleaned up). */
     private Duration follow(BackupRestore restore, BackupRestoreStatus st, Inputs in, BackupCatalog catalog,
-            List<AuditEvent> audit) {
+            WriteAhead log) {
         String ns = restore.getMetadata().getNamespace();
         Job job = client.batch().v1().jobs().inNamespace(ns).withName(st.job).get();
         RestoreRecord record = catalog.readRestore(st.restoreId);
@@ -281,20 +300,21 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
             if (job != null && outcome.active()) {
                 return Duration.ofSeconds(2); // the agent wrote its failure; the Job is about to end
             }
-            fail(restore, st, record, why, audit);
+            fail(restore, st, record, why, log);
             return null;
         }
         if (!succeeded || record == null || record.state != RestoreRecord.State.succeeded) {
             if (succeeded && (record == null || record.state != RestoreRecord.State.succeeded)) {
-                fail(restore, st, record, "Job " + st.job + " ended without a successful restore record", audit);
+                fail(restore, st, record, "Job " + st.job + " ended without a successful restore record", log);
                 return null;
             }
             return Duration.ofSeconds(3);
         }
         serve(restore, st, in, record);
-        audit.add(new AuditEvent(Instant.now(), ns, restore.getKind(), restore.getMetadata().getName(),
+        // recorded with the status that says Ready: follow() decides it again, from the catalog, after a 409
+        log.decided(List.of(new AuditEvent(Instant.now(), ns, restore.getKind(), restore.getMetadata().getName(),
                 restore.getMetadata().getUid(), "restore", STEP, "dba-operator", "succeeded", null, auditDetails(st,
-                        record)));
+                        record))));
         return null;
     }
 
@@ -372,7 +392,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
 
     /** Ends Failed, removing what the restore created for the instance (the Job stays, for its logs). */
     private void fail(BackupRestore restore, BackupRestoreStatus st, RestoreRecord record, String why,
-            List<AuditEvent> audit) {
+            WriteAhead log) {
         String ns = restore.getMetadata().getNamespace();
         String instance = instance(restore.getSpec());
         client.persistentVolumeClaims().inNamespace(ns).withName(RestoreJobs.claimName(instance)).delete();
@@ -389,9 +409,9 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
             }
         }
         ready(restore, st, false, reason, st.message);
-        audit.add(new AuditEvent(Instant.now(), ns, restore.getKind(), restore.getMetadata().getName(),
+        log.decided(List.of(new AuditEvent(Instant.now(), ns, restore.getKind(), restore.getMetadata().getName(),
                 restore.getMetadata().getUid(), "restore", STEP, "dba-operator", "failed", null,
-                Map.of("reason", why)));
+                Map.of("reason", why))));
     }
 
     private static Map<String, Object> auditDetails(BackupRestoreStatus st, RestoreRecord record) {
@@ -404,6 +424,9 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         }
         d.put("restoreSeconds", st.recovered.restoreSeconds);
         d.put("instance", st.instance.service);
+        if (st.restoredUnder != null) {
+            d.put("approval", st.restoredUnder);
+        }
         return d;
     }
 

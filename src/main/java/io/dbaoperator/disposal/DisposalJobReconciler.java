@@ -39,6 +39,7 @@ import io.dbaoperator.status.Problem;
 import io.dbaoperator.status.Reason;
 import io.dbaoperator.status.StatusPatcher;
 import io.dbaoperator.status.ValidationRunner;
+import io.dbaoperator.status.WriteAhead;
 import io.dbaoperator.storage.S3Location;
 import io.dbaoperator.storage.StorageDefaults;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -99,7 +100,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
             return UpdateControl.noUpdate();
         }
         Inputs[] in = new Inputs[1];
-        List<AuditEvent> audit = new ArrayList<>();
+        WriteAhead log = runner.writeAhead(job, desired);
         return runner.runThen(job, desired, () -> {
             CronSchedule schedule = spec.schedule == null ? null
                     : CronSchedule.parse("spec.schedule", spec.schedule, spec.timeZone);
@@ -143,7 +144,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
             return summary + " answer" + (report != null ? "" : "s");
         }, (status, summary) -> {
             try {
-                return advance(job, status, in[0], audit);
+                return advance(job, status, in[0], log);
             } catch (SQLException e) {
                 if (SqlStates.connectionLost(e)) {
                     status.message = "lost the connection to the database in phase " + status.phase + " ("
@@ -159,7 +160,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
                     || status.phase == DisposalPhase.Counting) {
                 status.phase = problem.permanent() ? DisposalPhase.Failed : DisposalPhase.Pending;
             }
-        }, audit);
+        }, log);
     }
 
     private static long generation(DisposalJob job) {
@@ -177,7 +178,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
         return PlanDigest.of(Map.of("rules", spec.rules, "dryRun", spec.dryRun));
     }
 
-    private Duration advance(DisposalJob job, DisposalJobStatus st, Inputs in, List<AuditEvent> audit)
+    private Duration advance(DisposalJob job, DisposalJobStatus st, Inputs in, WriteAhead log)
             throws SQLException {
         DisposalJobSpec spec = job.getSpec();
         String digest = rulesDigest(spec);
@@ -214,13 +215,13 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
         try (Connection c = PostgresConnector.open(in.db(), "dba-operator/disposal/" + jobId)) {
             List<DisposalPlanner.RulePlan> plans = DisposalPlanner.plan(c, spec);
             if (st.phase == DisposalPhase.Counting) {
-                Duration d = counting(job, st, c, plans, digest, audit);
+                Duration d = counting(job, st, c, plans, digest);
                 if (d != null) {
                     return d;
                 }
             }
             if (st.phase == DisposalPhase.AwaitingApproval) {
-                GateOutcome g = gate(job, st, digest, audit);
+                GateOutcome g = gate(job, st, digest, log);
                 if (g == GateOutcome.REJECTED) {
                     st.phase = DisposalPhase.Rejected;
                     ready(job, st, false, Reason.Rejected, "rejected by " + st.rejection.approvedBy + "; nothing was "
@@ -235,6 +236,9 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
                 if (st.runStartedAt == null) {
                     st.runStartedAt = now.toString();
                 }
+                // decide, persist, act: the consumed approval and the run it starts are stored before the first
+                // batch; a 409 leaves with nothing deleted or changed
+                log.persist();
             }
             // one disposal writes to a database at a time; a report (a dry run's counts) writes nothing there
             if (st.phase == DisposalPhase.Disposing || st.phase == DisposalPhase.Vacuuming) {
@@ -246,7 +250,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
                 DisposalRunner.ensureSchema(c);
             }
             if (st.phase == DisposalPhase.Disposing) {
-                Duration d = disposing(job, st, c, plans, in, jobId);
+                Duration d = disposing(job, st, c, plans, in, jobId, approvalOf(st, digest));
                 if (d != null) {
                     return d;
                 }
@@ -263,9 +267,11 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
                     st.reportLocation = DisposalReport.write(in.report(), job, report);
                 }
                 st.backupsHoldDataUntil = report.backupsHoldDataUntil();
-                audit.add(new AuditEvent(now, job.getMetadata().getNamespace(), "DisposalJob",
+                // re-derived by a retry after a 409 (the report is rewritten under the same key): recorded with
+                // the status write that ends the run
+                log.decided(List.of(new AuditEvent(Instant.now(), job.getMetadata().getNamespace(), "DisposalJob",
                         job.getMetadata().getName(), job.getMetadata().getUid(), "disposal", STEP, "dba-operator",
-                        "succeeded", digest, report.asMap()));
+                        "succeeded", digest, report.asMap())));
                 st.lastRunAt = now.toString();
                 st.runStartedAt = null;
                 if (in.schedule() != null) {
@@ -304,7 +310,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
 
     /** The dry run: exact counts and what the foreign keys imply; then Completed (dryRun) or the gate. */
     private Duration counting(DisposalJob job, DisposalJobStatus st, Connection c,
-            List<DisposalPlanner.RulePlan> plans, String digest, List<AuditEvent> audit) throws SQLException {
+            List<DisposalPlanner.RulePlan> plans, String digest) throws SQLException {
         List<DisposalRunner.Count> counts = DisposalRunner.count(c, plans, true);
         List<DisposalJobStatus.RuleProgress> rules = new ArrayList<>();
         for (int i = 0; i < plans.size(); i++) {
@@ -348,7 +354,12 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
         return Duration.ofMinutes(5);
     }
 
-    private GateOutcome gate(DisposalJob job, DisposalJobStatus st, String digest, List<AuditEvent> audit) {
+    /** The approval this run's batches execute under, as the progress table records it. */
+    private static String approvalOf(DisposalJobStatus st, String digest) {
+        return ApprovalStep.under(st, STEP, digest);
+    }
+
+    private GateOutcome gate(DisposalJob job, DisposalJobStatus st, String digest, WriteAhead log) {
         long total = st.rules.stream().mapToLong(r -> r.matched == null ? 0 : r.matched).sum();
         StringBuilder what = new StringBuilder();
         for (var r : st.rules) {
@@ -357,12 +368,12 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
         }
         var result = ApprovalStep.check(job, st, new GatedStep(STEP, what + " (" + total + " in all)", digest, null,
                 generation(job)), SHORT_NAME, Instant.now());
-        audit.addAll(result.audit());
+        log.decided(result.audit());
         return result.outcome();
     }
 
     private Duration disposing(DisposalJob job, DisposalJobStatus st, Connection c,
-            List<DisposalPlanner.RulePlan> plans, Inputs in, String jobId) throws SQLException {
+            List<DisposalPlanner.RulePlan> plans, Inputs in, String jobId, String approval) throws SQLException {
         DisposalRunner runner = new DisposalRunner(Duration.ofMillis(500), in.pause());
         Instant sliceEnd = Instant.now().plus(slice);
         long affected = 0;
@@ -370,7 +381,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
         for (int i = 0; i < plans.size(); i++) {
             DisposalPlanner.RulePlan p = plans.get(i);
             DisposalRunner.Progress progress = Instant.now().isBefore(sliceEnd)
-                    ? runner.slice(c, jobId, st.runId, p, in.salt(), sliceEnd, () -> false)
+                    ? runner.slice(c, jobId, st.runId, p, in.salt(), approval, sliceEnd, () -> false)
                     : DisposalRunner.progress(c, jobId, st.runId, p.name());
             st.rules.get(i).done = progress.rowsDone();
             affected += progress.rowsDone();

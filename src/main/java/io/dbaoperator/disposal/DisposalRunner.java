@@ -32,6 +32,7 @@ public final class DisposalRunner {
               finished   boolean NOT NULL DEFAULT false,
               started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
               updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+              approval   text,
               PRIMARY KEY (job_id, run_id, rule)
             );
             """;
@@ -50,6 +51,12 @@ public final class DisposalRunner {
             rs.next();
             if (!rs.getBoolean(1)) {
                 s.execute(DDL);
+            }
+            // progress tables created before each run recorded the approval it ran under
+            rs = s.executeQuery("SELECT 1 FROM pg_attribute WHERE attrelid = 'dba_operator.disposal_progress'::regclass "
+                    + "AND attname = 'approval' AND NOT attisdropped");
+            if (!rs.next()) {
+                s.execute("ALTER TABLE dba_operator.disposal_progress ADD COLUMN IF NOT EXISTS approval text");
             }
         }
     }
@@ -137,11 +144,16 @@ public final class DisposalRunner {
      * Works on one rule until it is done, {@code sliceEnd} passes, or {@code stop} says so. Returns the committed
      * progress.
      */
+    /**
+     * Runs batches of one rule until the slice ends.
+     *
+     * @param approval the approval the run executes under, recorded in its progress row
+     */
     public Progress slice(Connection c, String jobId, String runId, DisposalPlanner.RulePlan p, String salt,
-            Instant sliceEnd, BooleanSupplier stop) throws SQLException {
+            String approval, Instant sliceEnd, BooleanSupplier stop) throws SQLException {
         Progress done = progress(c, jobId, runId, p.name());
         while (!done.finished() && Instant.now().isBefore(sliceEnd) && !stop.getAsBoolean()) {
-            done = batch(c, jobId, runId, p, salt, done);
+            done = batch(c, jobId, runId, p, salt, approval, done);
             if (!done.finished() && !pause.isZero()) {
                 try {
                     Thread.sleep(pause.toMillis());
@@ -155,7 +167,7 @@ public final class DisposalRunner {
     }
 
     private Progress batch(Connection c, String jobId, String runId, DisposalPlanner.RulePlan p, String salt,
-            Progress before) throws SQLException {
+            String approval, Progress before) throws SQLException {
         int size = p.rule().batchSize == null ? 1000 : p.rule().batchSize;
         String t = p.table().quoted();
         for (int attempt = 1;; attempt++) {
@@ -201,15 +213,17 @@ public final class DisposalRunner {
                 }
                 boolean finished = rows < size;
                 try (PreparedStatement ps = c.prepareStatement("INSERT INTO dba_operator.disposal_progress AS d "
-                        + "(job_id, run_id, rule, rows_done, last_key, finished) VALUES (?, ?, ?, ?, ?, ?) "
+                        + "(job_id, run_id, rule, rows_done, last_key, finished, approval) VALUES (?, ?, ?, ?, ?, ?, ?) "
                         + "ON CONFLICT (job_id, run_id, rule) DO UPDATE SET rows_done = d.rows_done + excluded.rows_done, "
-                        + "last_key = excluded.last_key, finished = excluded.finished, updated_at = clock_timestamp()")) {
+                        + "last_key = excluded.last_key, finished = excluded.finished, updated_at = clock_timestamp(), "
+                        + "approval = coalesce(d.approval, excluded.approval)")) {
                     ps.setString(1, jobId);
                     ps.setString(2, runId);
                     ps.setString(3, p.name());
                     ps.setLong(4, rows);
                     ps.setString(5, lastKey);
                     ps.setBoolean(6, finished);
+                    ps.setString(7, approval);
                     ps.executeUpdate();
                 }
                 c.commit();

@@ -42,6 +42,7 @@ import io.dbaoperator.status.Problem;
 import io.dbaoperator.status.Reason;
 import io.dbaoperator.status.StatusPatcher;
 import io.dbaoperator.status.ValidationRunner;
+import io.dbaoperator.status.WriteAhead;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -98,7 +99,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             return UpdateControl.noUpdate();
         }
         Inputs[] inputs = new Inputs[1];
-        List<AuditEvent> audit = new ArrayList<>();
+        WriteAhead log = runner.writeAhead(m, desired);
         return runner.runThen(m, desired, () -> {
             var db = checks.database(ns, spec.database, "spec.database");
             String summary = "database " + db.describe();
@@ -119,7 +120,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             return summary + " answer" + (spec.stagingDatabase != null ? "" : "s");
         }, (status, summary) -> {
             try {
-                return advance(m, status, inputs[0], audit);
+                return advance(m, status, inputs[0], log);
             } catch (SQLException e) {
                 throw PostgresConnector.classify(e, inputs[0].db()).exception();
             }
@@ -128,7 +129,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                     || (status.phase == MigrationPhase.Failed && status.failedStep == null)) {
                 status.phase = problem.permanent() ? MigrationPhase.Failed : MigrationPhase.Pending;
             }
-        }, audit);
+        }, log);
     }
 
     private static Inputs inputs(DatabaseMigrationSpec spec, ConnectionSettings db, ConnectionSettings staging) {
@@ -184,19 +185,25 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         final DatabaseMigration m;
         final DatabaseMigrationStatus st;
         final Inputs in;
-        final List<AuditEvent> audit;
+        final WriteAhead log;
         final String id;
-        final MigrationPlan plan;
+        /** The stored, digested plan (null before Planning made it): what executes. */
+        MigrationPlan plan;
         Connection prod;
         boolean lost;
 
-        Work(DatabaseMigration m, DatabaseMigrationStatus st, Inputs in, List<AuditEvent> audit) {
+        Work(DatabaseMigration m, DatabaseMigrationStatus st, Inputs in, WriteAhead log) {
             this.m = m;
             this.st = st;
             this.in = in;
-            this.audit = audit;
+            this.log = log;
             this.id = m.getMetadata().getNamespace() + "/" + m.getMetadata().getName();
-            this.plan = MigrationPlanner.plan(m.getSpec(), io.dbaoperator.sql.Catalog.EMPTY);
+            this.plan = MigrationPlanner.stored(m.getSpec(), st.plan, st.findings, st.planDigest).orElse(null);
+        }
+
+        /** The approval a gated step runs under, as its history row names it; null when the step is not gated. */
+        String approvalOf(String step) {
+            return ApprovalStep.under(st, step, st.planDigest);
         }
 
         /** The production connection, holding the database's migration advisory lock; null if another holds it. */
@@ -238,12 +245,12 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         }
     }
 
-    private Duration advance(DatabaseMigration m, DatabaseMigrationStatus st, Inputs in, List<AuditEvent> audit)
+    private Duration advance(DatabaseMigration m, DatabaseMigrationStatus st, Inputs in, WriteAhead log)
             throws SQLException {
         if (st.phase == MigrationPhase.Failed && st.failedStep == null) {
             st.phase = MigrationPhase.Pending; // it failed validation, which passes now
         }
-        try (Work w = new Work(m, st, in, audit)) {
+        try (Work w = new Work(m, st, in, log)) {
             try {
                 return phases(w);
             } catch (SQLException e) {
@@ -277,6 +284,9 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                             + "to go on");
                     return null;
                 }
+                if (w.plan == null && needsPlan(st.phase)) {
+                    return storedPlanUnusable(w);
+                }
                 Next next = switch (st.phase == null ? MigrationPhase.Pending : st.phase) {
                     case Pending -> {
                         st.phase = MigrationPhase.Planning;
@@ -297,9 +307,36 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                 if (!next.proceed()) {
                     return next.requeue();
                 }
+                if (st.phase != before && ACTING.contains(st.phase)) {
+                    // decide, persist, act: the phase that enters a step (and an approval it consumed) is stored
+                    // before the step's first statement; a 409 here leaves the reconcile with nothing run. A
+                    // waiting phase is written together with its approval request, never shown without one.
+                    w.log.persist();
+                }
             }
             return Duration.ofMillis(100);
         }
+    }
+
+    /** The phases whose handlers change something outside status (the database, the lease, a policy). */
+    static final Set<MigrationPhase> ACTING = java.util.EnumSet.of(MigrationPhase.Queued, MigrationPhase.BackingUp,
+            MigrationPhase.Expanding, MigrationPhase.Backfilling, MigrationPhase.Contracting,
+            MigrationPhase.RollingBack);
+
+    private static boolean needsPlan(MigrationPhase phase) {
+        return phase != null && phase != MigrationPhase.Pending && phase != MigrationPhase.Planning
+                && phase != MigrationPhase.Failed;
+    }
+
+    /** status.plan no longer matches its digest and the spec: what was approved cannot be shown to be what runs. */
+    private Duration storedPlanUnusable(Work w) {
+        w.st.phase = MigrationPhase.Failed;
+        w.st.failedStep = "plan";
+        w.setReady(false, Reason.ChecksumMismatch, "status.plan does not match status.planDigest " + w.st.planDigest
+                + " and the spec: the plan that was approved cannot be proven to be the one that would run, so "
+                + "nothing more runs; what ran is in dba_operator.migration_history. Create a new DatabaseMigration "
+                + "for what is left to do");
+        return null;
     }
 
     private static boolean rollbackAllowed(MigrationPhase phase) {
@@ -329,6 +366,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         st.plan = plan.statements().stream().map(MigrationPlan.Planned::toStatus).toList();
         st.findings = plan.findings();
         st.planDigest = plan.digest();
+        w.plan = plan;
         String unnamed = plan.statements().stream()
                 .filter(p -> p.statement() instanceof Statement.CreateIndex ci && ci.concurrently() && ci.name() == null)
                 .map(MigrationPlan.Planned::id).findFirst().orElse(null);
@@ -481,24 +519,36 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                         + " failed (" + failed.get().error + "); nothing was applied. Fix the BackupPolicy and create "
                         + "the migration again");
             }
+            var asked = policy.getMetadata().getAnnotations();
+            if (!st.backupRequest.requestId.equals(asked == null ? null : asked.get(BackupPolicyReconciler.BACKUP_NOW))
+                    && (policy.getStatus() == null
+                            || !st.backupRequest.requestId.equals(policy.getStatus().lastOnDemandRequest))) {
+                // recorded here, but the request never reached the policy (a crash or a 409 in between): the same id
+                askForBackup(ns, policyName, st.backupRequest.requestId);
+            }
             w.setReady(false, Reason.BackupRequested, "waiting for the pre-migration backup requested from BackupPolicy "
                     + policyName + " at " + st.backupRequest.requestedAt);
             return Next.after(Duration.ofSeconds(5));
         }
         String requestId = "dbm-" + w.m.getMetadata().getName() + "-" + now.getEpochSecond();
-        // a merge patch of the one annotation: nothing else of the policy is sent, so nothing else can be overwritten
+        st.backupRequest = new DatabaseMigrationStatus.BackupRequest();
+        st.backupRequest.requestId = requestId;
+        st.backupRequest.requestedAt = now.toString();
+        w.log.persist(); // the request's id is stored before the policy is asked: a retry asks with the same id
+        askForBackup(ns, policyName, requestId);
+        w.setReady(false, Reason.BackupRequested, "asked BackupPolicy " + policyName + " for a backup ("
+                + BackupPolicyReconciler.BACKUP_NOW + "=" + requestId + "); no verified backup younger than "
+                + w.m.getSpec().preMigrationBackup.maxAge + " exists");
+        return Next.after(Duration.ofSeconds(5));
+    }
+
+    /** A merge patch of the one annotation: nothing else of the policy is sent, so nothing else is overwritten. */
+    private void askForBackup(String ns, String policyName, String requestId) {
         client.resources(BackupPolicy.class).inNamespace(ns).withName(policyName).patch(
                 io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
                         io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
                 "{\"metadata\":{\"annotations\":{\"" + BackupPolicyReconciler.BACKUP_NOW + "\":\"" + requestId
                         + "\"}}}");
-        st.backupRequest = new DatabaseMigrationStatus.BackupRequest();
-        st.backupRequest.requestId = requestId;
-        st.backupRequest.requestedAt = now.toString();
-        w.setReady(false, Reason.BackupRequested, "asked BackupPolicy " + policyName + " for a backup ("
-                + BackupPolicyReconciler.BACKUP_NOW + "=" + requestId + "); no verified backup younger than "
-                + w.m.getSpec().preMigrationBackup.maxAge + " exists");
-        return Next.after(Duration.ofSeconds(5));
     }
 
     // --- Expanding, Contracting, RollingBack: statements with the lock discipline ---
@@ -567,14 +617,14 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         for (MigrationPlan.Planned p : w.plan.step(step)) {
             w.setReady(false, Reason.InProgress, step + ": running " + p.id());
             try {
-                StatementRunner.Outcome o = statements.run(c, w.id, p);
+                StatementRunner.Outcome o = statements.run(c, w.id, p, w.approvalOf(step));
                 if (!o.skipped()) {
-                    w.audit.add(auditEvent(w, step.equals(MigrationPlan.ROLLBACK) ? "rollback" : "apply", p.id(),
+                    w.log.executed(auditEvent(w, step.equals(MigrationPlan.ROLLBACK) ? "rollback" : "apply", p.id(),
                             "succeeded", Map.of("durationMs", o.millis(), "retries", o.retries(), "lock",
                                     p.classification().lock().sqlName())));
                 }
             } catch (StepFailedException e) {
-                w.audit.add(auditEvent(w, step.equals(MigrationPlan.ROLLBACK) ? "rollback" : "apply", p.id(), "failed",
+                w.log.executed(auditEvent(w, step.equals(MigrationPlan.ROLLBACK) ? "rollback" : "apply", p.id(), "failed",
                         Map.of("sqlState", e.sqlState() == null ? "" : e.sqlState())));
                 return stepFailed(w, step, e);
             }
@@ -667,7 +717,9 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         }
         w.st.backfill = progress;
         if (p.finished()) {
-            w.audit.add(auditEvent(w, "apply", MigrationPlan.BACKFILL, "succeeded", Map.of("rows", p.rowsDone())));
+            // decided again by a retry (a finished backfill reports finished), so recorded with the status write
+            w.log.decided(List.of(auditEvent(w, "apply", MigrationPlan.BACKFILL, "succeeded",
+                    Map.of("rows", p.rowsDone()))));
             enterCutover(w);
             return Next.PROCEED;
         }
@@ -793,7 +845,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         }
         var result = ApprovalStep.check(w.m, w.st, new GatedStep(step, reason, w.st.planDigest, fingerprint,
                 w.generation()), SHORT_NAME, Instant.now());
-        w.audit.addAll(result.audit());
+        w.log.decided(result.audit());
         return result.outcome();
     }
 

@@ -40,6 +40,9 @@ final class MigrationLogWriter {
             if (e.rowsDone() != null) {
                 out.append(", ").append(e.rowsDone()).append(" rows");
             }
+            if (e.approval() != null) {
+                out.append(", under ").append(e.approval());
+            }
             if (e.message() != null && !e.outcome().equals("applied")) {
                 out.append(": ").append(e.message().replace('\n', ' '));
             }

@@ -10,10 +10,12 @@ import java.util.Set;
 
 import io.dbaoperator.api.migration.DatabaseMigrationSpec;
 import io.dbaoperator.api.migration.DatabaseMigrationStatus.LintFinding;
+import io.dbaoperator.api.migration.DatabaseMigrationStatus.PlannedStatement;
 import io.dbaoperator.approval.PlanDigest;
 import io.dbaoperator.migration.LintRule.Severity;
 import io.dbaoperator.sql.Catalog;
 import io.dbaoperator.sql.Classification;
+import io.dbaoperator.sql.LockLevel;
 import io.dbaoperator.sql.QualifiedName;
 import io.dbaoperator.sql.SqlParser;
 import io.dbaoperator.sql.SqlSyntaxException;
@@ -64,13 +66,56 @@ public final class MigrationPlanner {
                 overrides);
         addStep(MigrationPlan.ROLLBACK, spec.rollback, catalog, planned, findings, none, createdUniqueIndexes,
                 overrides);
+        return new MigrationPlan(List.copyOf(planned), List.copyOf(findings), digest(spec, planned));
+    }
+
+    /**
+     * The plan that was made against the live catalog, digested and stored in status at planning time, rebuilt for
+     * execution: the statements come from the (immutable) spec, each carrying the classification stored with it.
+     * Re-planning against the catalog as it is now would classify differently once expand has run, and what a
+     * person approved is the stored plan, so that is what runs. Empty when the stored plan does not match the spec
+     * statement by statement or its digest does not match (status edited by hand): the caller plans again.
+     */
+    public static java.util.Optional<MigrationPlan> stored(DatabaseMigrationSpec spec, List<PlannedStatement> stored,
+            List<LintFinding> findings, String digest) {
+        if (stored == null || digest == null) {
+            return java.util.Optional.empty();
+        }
+        MigrationPlan parsed;
+        try {
+            parsed = plan(spec, Catalog.EMPTY);
+        } catch (PlanningException e) {
+            return java.util.Optional.empty();
+        }
+        if (parsed.statements().size() != stored.size()) {
+            return java.util.Optional.empty();
+        }
+        List<MigrationPlan.Planned> planned = new ArrayList<>();
+        for (int i = 0; i < stored.size(); i++) {
+            MigrationPlan.Planned p = parsed.statements().get(i);
+            PlannedStatement s = stored.get(i);
+            LockLevel lock = java.util.Arrays.stream(LockLevel.values()).filter(l -> l.sqlName().equals(s.lockLevel))
+                    .findFirst().orElse(null);
+            if (!p.step().equals(s.step) || !p.statement().sql().equals(s.sql) || lock == null) {
+                return java.util.Optional.empty();
+            }
+            Classification c = new Classification(lock, Boolean.TRUE.equals(s.rewritesTable),
+                    Boolean.TRUE.equals(s.destructive), p.classification().transactional(), p.classification().tables());
+            planned.add(new MigrationPlan.Planned(p.step(), p.id(), p.statement(), c, p.checksum()));
+        }
+        MigrationPlan plan = new MigrationPlan(List.copyOf(planned), findings == null ? List.of() : List.copyOf(findings),
+                digest(spec, planned));
+        return plan.digest().equals(digest) ? java.util.Optional.of(plan) : java.util.Optional.empty();
+    }
+
+    private static String digest(DatabaseMigrationSpec spec, List<MigrationPlan.Planned> planned) {
         Map<String, Object> digestInput = new LinkedHashMap<>();
         digestInput.put("statements", planned.stream().map(MigrationPlan.Planned::toStatus).toList());
         digestInput.put("backfill", spec.backfill);
         digestInput.put("lockTimeout", spec.lockTimeout);
         digestInput.put("maxLockRetries", spec.maxLockRetries);
         digestInput.put("statementTimeout", spec.statementTimeout);
-        return new MigrationPlan(List.copyOf(planned), List.copyOf(findings), PlanDigest.of(digestInput));
+        return PlanDigest.of(digestInput);
     }
 
     /** The backfill as one planned statement, so its definition is checksummed like SQL. */

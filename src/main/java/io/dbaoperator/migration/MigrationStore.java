@@ -36,6 +36,7 @@ public final class MigrationStore {
               rows_estimated bigint,
               last_key      text,
               message       text,
+              approval      text,
               PRIMARY KEY (migration_id, step_id)
             );
             CREATE TABLE IF NOT EXISTS dba_operator.migration_lease (
@@ -59,6 +60,12 @@ public final class MigrationStore {
             if (!s.getResultSet().next()) {
                 s.execute(DDL);
             }
+            // histories created before approvals were recorded with the statements they authorised
+            s.execute("SELECT 1 FROM pg_attribute WHERE attrelid = 'dba_operator.migration_history'::regclass "
+                    + "AND attname = 'approval' AND NOT attisdropped");
+            if (!s.getResultSet().next()) {
+                s.execute("ALTER TABLE dba_operator.migration_history ADD COLUMN IF NOT EXISTS approval text");
+            }
         } finally {
             c.setAutoCommit(auto);
         }
@@ -67,7 +74,7 @@ public final class MigrationStore {
     /** One history row. */
     public record Entry(String migrationId, String stepId, String step, String checksum, String statement,
             String outcome, Instant startedAt, Instant finishedAt, Long durationMs, int attempts, Long rowsDone,
-            Long rowsEstimated, String lastKey, String message) {
+            Long rowsEstimated, String lastKey, String message, String approval) {
     }
 
     public static Optional<Entry> find(Connection c, String migrationId, String stepId) throws SQLException {
@@ -94,7 +101,7 @@ public final class MigrationStore {
     }
 
     private static final String SELECT = "SELECT migration_id, step_id, step, checksum, statement, outcome, started_at, "
-            + "finished_at, duration_ms, attempts, rows_done, rows_estimated, last_key, message "
+            + "finished_at, duration_ms, attempts, rows_done, rows_estimated, last_key, message, approval "
             + "FROM dba_operator.migration_history";
 
     private static Entry entry(ResultSet rs) throws SQLException {
@@ -103,20 +110,22 @@ public final class MigrationStore {
         return new Entry(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
                 rs.getString(6), started == null ? null : started.toInstant(),
                 finished == null ? null : finished.toInstant(), (Long) rs.getObject(9), rs.getInt(10),
-                (Long) rs.getObject(11), (Long) rs.getObject(12), rs.getString(13), rs.getString(14));
+                (Long) rs.getObject(11), (Long) rs.getObject(12), rs.getString(13), rs.getString(14), rs.getString(15));
     }
 
     /** Inserts or replaces a statement's row (in the caller's transaction). */
     public static void record(Connection c, String migrationId, MigrationPlan.Planned p, String outcome,
-            long durationMs, int attempts, String message) throws SQLException {
+            long durationMs, int attempts, String message, String approval) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 INSERT INTO dba_operator.migration_history AS h
-                  (migration_id, step_id, step, checksum, statement, outcome, finished_at, duration_ms, attempts, message)
-                VALUES (?, ?, ?, ?, ?, ?, CASE WHEN ? = 'running' THEN NULL ELSE clock_timestamp() END, ?, ?, ?)
+                  (migration_id, step_id, step, checksum, statement, outcome, finished_at, duration_ms, attempts, message,
+                   approval)
+                VALUES (?, ?, ?, ?, ?, ?, CASE WHEN ? = 'running' THEN NULL ELSE clock_timestamp() END, ?, ?, ?, ?)
                 ON CONFLICT (migration_id, step_id) DO UPDATE SET outcome = excluded.outcome,
                   finished_at = excluded.finished_at, duration_ms = excluded.duration_ms,
                   attempts = h.attempts + excluded.attempts, message = excluded.message,
-                  checksum = excluded.checksum, statement = excluded.statement""")) {
+                  checksum = excluded.checksum, statement = excluded.statement,
+                  approval = coalesce(excluded.approval, h.approval)""")) {
             ps.setString(1, migrationId);
             ps.setString(2, p.id());
             ps.setString(3, p.step());
@@ -127,6 +136,7 @@ public final class MigrationStore {
             ps.setLong(8, durationMs);
             ps.setInt(9, attempts);
             ps.setString(10, message);
+            ps.setString(11, approval);
             ps.executeUpdate();
         }
     }

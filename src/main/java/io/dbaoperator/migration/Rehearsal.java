@@ -76,7 +76,7 @@ final class Rehearsal {
     private void step(Connection c, StatementRunner runner, String historyId, String step)
             throws SQLException, StepFailedException {
         for (MigrationPlan.Planned p : plan.step(step)) {
-            runner.run(c, historyId, p);
+            runner.run(c, historyId, p, null);
         }
     }
 

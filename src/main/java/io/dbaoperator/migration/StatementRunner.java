@@ -47,8 +47,14 @@ public final class StatementRunner {
         this.settings = settings;
     }
 
-    public Outcome run(Connection c, String migrationId, MigrationPlan.Planned p) throws StepFailedException,
-            SQLException {
+    /**
+     * Runs one statement once.
+     *
+     * @param approval the approval the statement runs under (recorded with it in the history), or null when its
+     *        step is not gated
+     */
+    public Outcome run(Connection c, String migrationId, MigrationPlan.Planned p, String approval)
+            throws StepFailedException, SQLException {
         Optional<MigrationStore.Entry> done = MigrationStore.find(c, migrationId, p.id());
         if (done.isPresent() && !done.get().checksum().equals(p.checksum())) {
             throw new StepFailedException(p.id(), "statement " + p.id() + " was recorded in "
@@ -59,10 +65,11 @@ public final class StatementRunner {
         if (done.isPresent() && "applied".equals(done.get().outcome())) {
             return new Outcome(true, 0, 0);
         }
-        return p.classification().transactional() ? transactional(c, migrationId, p) : concurrently(c, migrationId, p);
+        return p.classification().transactional() ? transactional(c, migrationId, p, approval)
+                : concurrently(c, migrationId, p, approval);
     }
 
-    private Outcome transactional(Connection c, String migrationId, MigrationPlan.Planned p)
+    private Outcome transactional(Connection c, String migrationId, MigrationPlan.Planned p, String approval)
             throws StepFailedException, SQLException {
         long start = System.nanoTime();
         for (int attempt = 1;; attempt++) {
@@ -72,7 +79,7 @@ public final class StatementRunner {
                 s.execute("SET LOCAL statement_timeout = " + millis(settings.statementTimeout));
                 s.execute(p.statement().sql());
                 long ms = (System.nanoTime() - start) / 1_000_000;
-                MigrationStore.record(c, migrationId, p, "applied", ms, attempt, retriesMessage(attempt));
+                MigrationStore.record(c, migrationId, p, "applied", ms, attempt, retriesMessage(attempt), approval);
                 c.commit();
                 return new Outcome(false, attempt, ms);
             } catch (SQLException e) {
@@ -88,11 +95,11 @@ public final class StatementRunner {
         }
     }
 
-    private Outcome concurrently(Connection c, String migrationId, MigrationPlan.Planned p)
+    private Outcome concurrently(Connection c, String migrationId, MigrationPlan.Planned p, String approval)
             throws StepFailedException, SQLException {
         c.setAutoCommit(true);
         long start = System.nanoTime();
-        MigrationStore.record(c, migrationId, p, "running", 0, 0, null);
+        MigrationStore.record(c, migrationId, p, "running", 0, 0, null, approval);
         for (int attempt = 1;; attempt++) {
             dropInvalidLeftover(c, p);
             try (var s = c.createStatement()) {
@@ -102,7 +109,7 @@ public final class StatementRunner {
                 s.execute("RESET lock_timeout");
                 s.execute("RESET statement_timeout");
                 long ms = (System.nanoTime() - start) / 1_000_000;
-                MigrationStore.record(c, migrationId, p, "applied", ms, attempt, retriesMessage(attempt));
+                MigrationStore.record(c, migrationId, p, "applied", ms, attempt, retriesMessage(attempt), approval);
                 return new Outcome(false, attempt, ms);
             } catch (SQLException e) {
                 if ((SqlStates.lockConflict(e) || QUERY_CANCELED.equals(e.getSQLState())) && attempt <= settings.maxLockRetries) {
@@ -158,7 +165,8 @@ public final class StatementRunner {
                 + " ms in " + attempts + " tries (another transaction holds the table); nothing was applied"
                 : p.id() + " failed: " + serverMessage(e);
         c.setAutoCommit(true);
-        MigrationStore.record(c, migrationId, p, "failed", (System.nanoTime() - start) / 1_000_000, attempts, message);
+        MigrationStore.record(c, migrationId, p, "failed", (System.nanoTime() - start) / 1_000_000, attempts, message,
+                null);
         return new StepFailedException(p.id(), message, e.getSQLState(), position(e), lock);
     }
 

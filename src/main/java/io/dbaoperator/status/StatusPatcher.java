@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.dbaoperator.api.common.OperatorStatus;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -17,7 +18,9 @@ import jakarta.enterprise.context.ApplicationScoped;
  * Writes status as a JSON Patch on the status subresource that carries only what the operator changed, and only
  * when it changed anything (see {@link StatusJsonPatch}). The patch pins the resourceVersion the operator decided on,
  * so a status a person patched in between (an approval) makes the write fail with 409 and the operator decides again
- * on fresh state: nothing a person wrote is ever overwritten, and no decision is recorded on stale state.
+ * on fresh state: nothing a person wrote is ever overwritten, and no decision is recorded on stale state. A 409
+ * caused only by others' metadata (Argo CD's annotations) is not a new state to decide on: the same patch is pinned
+ * to the new version and sent again ({@link #sameInputs}).
  */
 @ApplicationScoped
 public class StatusPatcher {
@@ -44,15 +47,57 @@ public class StatusPatcher {
      */
     @SuppressWarnings("unchecked")
     public <R extends CustomResource<?, ? extends OperatorStatus>> R patch(R observed, OperatorStatus desired) {
-        String document = patchDocument(observed, desired);
-        if (document == null) {
-            return observed;
+        R base = observed;
+        for (int attempt = 1;; attempt++) {
+            String document = patchDocument(base, desired);
+            if (document == null) {
+                return base;
+            }
+            var resource = client.resources(observed.getClass())
+                    .inNamespace(observed.getMetadata().getNamespace())
+                    .withName(observed.getMetadata().getName());
+            try {
+                return (R) resource.subresource("status").patch(PatchContext.of(PatchType.JSON), document);
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt >= REBASES) {
+                    throw e;
+                }
+                R fresh = (R) resource.get();
+                if (fresh == null || !sameInputs(base, fresh)) {
+                    throw e; // spec, status or an annotation we act on changed: the caller decides again
+                }
+                base = fresh; // only others' metadata changed: the same decision, pinned to the new version
+            }
         }
-        return (R) client.resources(observed.getClass())
-                .inNamespace(observed.getMetadata().getNamespace())
-                .withName(observed.getMetadata().getName())
-                .subresource("status")
-                .patch(PatchContext.of(PatchType.JSON), document);
+    }
+
+    /** How often a decision is re-pinned past metadata-only changes before the conflict goes to the caller. */
+    static final int REBASES = 5;
+
+    /**
+     * Whether two versions of a resource give a reconcile the same inputs: the same spec (generation), status,
+     * deletion and {@code dbaoperator.io/} annotations. What else changes between them (Argo CD's tracking
+     * annotations, labels, managedFields, a {@code kubectl annotate}) cannot change a decision, so a 409 caused by
+     * it alone does not need one to be made again.
+     */
+    static boolean sameInputs(CustomResource<?, ?> a, CustomResource<?, ?> b) {
+        return java.util.Objects.equals(a.getMetadata().getGeneration(), b.getMetadata().getGeneration())
+                && java.util.Objects.equals(a.getMetadata().getDeletionTimestamp(), b.getMetadata().getDeletionTimestamp())
+                && MAPPER.valueToTree(a.getSpec()).equals(MAPPER.valueToTree(b.getSpec()))
+                && MAPPER.valueToTree(a.getStatus()).equals(MAPPER.valueToTree(b.getStatus()))
+                && ours(a.getMetadata().getAnnotations()).equals(ours(b.getMetadata().getAnnotations()));
+    }
+
+    private static java.util.Map<String, String> ours(java.util.Map<String, String> annotations) {
+        java.util.Map<String, String> o = new java.util.TreeMap<>();
+        if (annotations != null) {
+            annotations.forEach((k, v) -> {
+                if (k.startsWith("dbaoperator.io/")) {
+                    o.put(k, v);
+                }
+            });
+        }
+        return o;
     }
 
     /** A deep copy of a status, to build the desired status from the observed one. */

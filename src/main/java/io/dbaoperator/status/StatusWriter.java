@@ -59,6 +59,11 @@ public class StatusWriter {
         return updated;
     }
 
+    /** Records an audit event now (what already happened in a database, independent of any status write). */
+    public void audit(CustomResource<?, ?> resource, AuditEvent event) {
+        audit.record(resource, event);
+    }
+
     private void emitTransitions(CustomResource<?, ?> resource, OperatorStatus before, OperatorStatus after) {
         Enum<?> oldPhase = before == null ? null : before.phase();
         if (!Objects.equals(oldPhase, after.phase()) && after.phase() != null) {

@@ -24,6 +24,8 @@ public class ValidationRunner {
 
     private static final Logger LOG = Logger.getLogger(ValidationRunner.class);
     static final Duration INVALID_RECHECK = Duration.ofMinutes(5);
+    /** A conflict is normal: look again soon (the change that caused it usually triggers a reconcile first). */
+    static final Duration CONFLICT_RETRY = Duration.ofMillis(250);
 
     private final StatusWriter writer;
 
@@ -51,16 +53,39 @@ public class ValidationRunner {
     public <R extends CustomResource<?, S>, S extends OperatorStatus> UpdateControl<R> runThen(R resource, S desired,
             Supplier<String> validate, java.util.function.BiFunction<S, String, Duration> onValid,
             BiConsumer<S, Problem> onProblem) {
-        return runThen(resource, desired, validate, onValid, onProblem, new java.util.ArrayList<>());
+        return runThen(resource, desired, validate, onValid, onProblem, writeAhead(resource, desired));
+    }
+
+    /** The write-ahead log of one reconcile of {@code resource}, to pass to {@link #runThen(CustomResource, OperatorStatus, Supplier, java.util.function.BiFunction, BiConsumer, WriteAhead)}. */
+    public WriteAhead writeAhead(CustomResource<?, ? extends OperatorStatus> resource, OperatorStatus desired) {
+        return new WriteAhead(writer, resource, desired);
     }
 
     /**
-     * As {@link #runThen}, recording {@code audit} (which {@code onValid} may fill) once the status that reflects
-     * it is written.
+     * As {@link #runThen}, where {@code onValid} may {@link WriteAhead#persist() persist} a decision before it acts
+     * on it, and records audit events through {@code log}. A 409 from any status write (a person's patch, another
+     * client's metadata write, a stale cache) ends the reconcile with nothing more done and a prompt retry that
+     * decides again from fresh state: one short log line, not a stack trace.
      */
     public <R extends CustomResource<?, S>, S extends OperatorStatus> UpdateControl<R> runThen(R resource, S desired,
             Supplier<String> validate, java.util.function.BiFunction<S, String, Duration> onValid,
-            BiConsumer<S, Problem> onProblem, java.util.List<io.dbaoperator.audit.AuditEvent> audit) {
+            BiConsumer<S, Problem> onProblem, WriteAhead log) {
+        try {
+            return decide(resource, desired, validate, onValid, onProblem, log);
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 409) {
+                throw e;
+            }
+            LOG.infof("%s %s/%s changed while it was being reconciled (409 Conflict, %d decision(s) persisted "
+                    + "before); deciding again on fresh state", resource.getKind(),
+                    resource.getMetadata().getNamespace(), resource.getMetadata().getName(), log.persisted());
+            return UpdateControl.<R>noUpdate().rescheduleAfter(CONFLICT_RETRY);
+        }
+    }
+
+    private <R extends CustomResource<?, S>, S extends OperatorStatus> UpdateControl<R> decide(R resource, S desired,
+            Supplier<String> validate, java.util.function.BiFunction<S, String, Duration> onValid,
+            BiConsumer<S, Problem> onProblem, WriteAhead log) {
         long generation = resource.getMetadata().getGeneration() == null ? 0 : resource.getMetadata().getGeneration();
         Instant now = Instant.now();
         Problem problem;
@@ -98,7 +123,7 @@ public class ValidationRunner {
                     problem.message(), generation, now);
             onProblem.accept(desired, problem);
         }
-        writer.write(resource, desired, audit);
+        writer.write(log.observed(), desired, log.pendingDecisions());
         UpdateControl<R> control = UpdateControl.noUpdate();
         if (problem == null) {
             return requeue == null ? control : control.rescheduleAfter(requeue);

@@ -31,6 +31,7 @@ import io.dbaoperator.status.Problem;
 import io.dbaoperator.status.Reason;
 import io.dbaoperator.status.StatusPatcher;
 import io.dbaoperator.status.ValidationRunner;
+import io.dbaoperator.status.WriteAhead;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
@@ -86,7 +87,7 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
             return UpdateControl.noUpdate();
         }
         Inputs[] in = new Inputs[1];
-        List<AuditEvent> audit = new ArrayList<>();
+        WriteAhead log = runner.writeAhead(request, desired);
         return runner.runThen(request, desired, () -> {
             if (spec.query != null) {
                 int needed = highestPlaceholder(spec.query);
@@ -115,7 +116,7 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
             return summary + " answer" + (spec.stagingDatabase != null ? "" : "s");
         }, (st, summary) -> {
             try {
-                return advance(request, st, in[0], audit);
+                return advance(request, st, in[0], log);
             } catch (SQLException e) {
                 if (st.phase == TuningPhase.Analyzing && e.getSQLState() != null
                         && QUERY_ERRORS.stream().anyMatch(e.getSQLState()::startsWith)) {
@@ -134,11 +135,11 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
             if (st.phase == null || st.phase == TuningPhase.Pending || st.phase == TuningPhase.Analyzing) {
                 st.phase = problem.permanent() ? TuningPhase.Failed : TuningPhase.Pending;
             }
-        }, audit);
+        }, log);
     }
 
     private Duration advance(QueryTuningRequest request, QueryTuningRequestStatus st, Inputs in,
-            List<AuditEvent> audit) throws SQLException {
+            WriteAhead log) throws SQLException {
         QueryTuningRequestSpec spec = request.getSpec();
         String id = "dba-operator/tuning/" + request.getMetadata().getNamespace() + "/" + request.getMetadata().getName();
         try (Connection prod = PostgresConnector.open(in.prod(), id);
@@ -193,12 +194,12 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                         + best.improvementPercent + "% lower estimated cost); apply.policy RecommendOnly");
             }
             if (st.phase == TuningPhase.AwaitingApproval) {
+                String digest = PlanDigest.of(Map.of("ddl", best.ddl));
                 var result = ApprovalStep.check(request, st, new GatedStep(STEP, best.ddl + " ("
                         + best.improvementPercent + "% lower estimated cost" + (best.staging == null ? ""
                                 : ", staging " + best.staging.msBefore + " ms -> " + best.staging.msAfter + " ms")
-                        + ")", PlanDigest.of(Map.of("ddl", best.ddl)), null, generation(request)), SHORT_NAME,
-                        Instant.now());
-                audit.addAll(result.audit());
+                        + ")", digest, null, generation(request)), SHORT_NAME, Instant.now());
+                log.decided(result.audit());
                 if (result.outcome() == GateOutcome.REJECTED) {
                     return finish(request, st, TuningPhase.Rejected, "rejected by " + st.rejection.approvedBy
                             + "; no index was created");
@@ -208,6 +209,9 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                     return null;
                 }
                 st.phase = TuningPhase.Applying;
+                best.appliedUnder = ApprovalStep.under(st, STEP, digest);
+                // decide, persist, act: the consumed approval is stored before CREATE INDEX CONCURRENTLY starts
+                log.persist();
             }
             if (st.phase == TuningPhase.Applying) {
                 IndexApplier.Applied applied = IndexApplier.apply(prod, best.indexName, best.ddl, LOCK_TIMEOUT,
@@ -221,10 +225,15 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                                         + "dropped first" : "");
                 st.message = best.applied;
                 ready(request, st, false, Reason.InProgress, best.applied + "; following its use");
-                audit.add(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(), request.getKind(),
-                        request.getMetadata().getName(), request.getMetadata().getUid(), "apply", STEP,
-                        "dba-operator", "succeeded", null, Map.of("ddl", best.ddl, "improvementPercent",
-                                best.improvementPercent, "leftoverDropped", applied.leftoverDropped())));
+                Map<String, Object> details = new java.util.LinkedHashMap<>(Map.of("ddl", best.ddl,
+                        "improvementPercent", best.improvementPercent, "leftoverDropped", applied.leftoverDropped()));
+                if (best.appliedUnder != null) {
+                    details.put("approval", best.appliedUnder);
+                }
+                // recorded with the status that says Monitoring: a retry after a 409 finds the index and says so
+                log.decided(List.of(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(),
+                        request.getKind(), request.getMetadata().getName(), request.getMetadata().getUid(), "apply",
+                        STEP, "dba-operator", "succeeded", null, details)));
             }
             if (st.phase == TuningPhase.Monitoring) {
                 long[] usage = IndexApplier.usage(prod, best.indexName);
@@ -238,18 +247,19 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                 u.sizeBytes = usage[1];
                 best.usage = u;
                 // the knowledge base keeps the series (status keeps the latest): one record per check
-                audit.add(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(), request.getKind(),
-                        request.getMetadata().getName(), request.getMetadata().getUid(), "usage", STEP,
+                log.decided(List.of(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(),
+                        request.getKind(), request.getMetadata().getName(), request.getMetadata().getUid(), "usage", STEP,
                         "dba-operator", "observed", null, Map.of("index", best.indexName, "idxScan", u.idxScan,
-                                "sizeBytes", u.sizeBytes)));
+                                "sizeBytes", u.sizeBytes))));
                 Instant applied = Instant.parse(best.appliedAt);
                 if (Instant.now().isAfter(applied.plus(in.unusedAfter()))) {
                     u.unused = u.idxScan == 0;
-                    audit.add(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(), request.getKind(),
-                            request.getMetadata().getName(), request.getMetadata().getUid(), "follow-up", STEP,
+                    log.decided(List.of(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(),
+                            request.getKind(), request.getMetadata().getName(), request.getMetadata().getUid(),
+                            "follow-up", STEP,
                             "dba-operator", u.unused ? "unused" : "used", null, Map.of("index", best.indexName,
                                     "idxScan", u.idxScan, "sizeBytes", u.sizeBytes, "costBefore", best.costBefore,
-                                    "costAfter", best.costAfter)));
+                                    "costAfter", best.costAfter))));
                     return finish(request, st, TuningPhase.Completed, u.unused
                             ? "index " + best.indexName + " (" + u.sizeBytes + " bytes) was not used once in "
                                     + spec.unusedAfter + ": a candidate for removal (DROP INDEX CONCURRENTLY "

@@ -29,11 +29,14 @@ public final class TestKubernetes {
     private final KubernetesMockServer server;
     private final KubernetesClient client;
     private final TestKubelet kubelet;
+    private final SandboxApiDispatcher dispatcher;
 
-    private TestKubernetes(KubernetesMockServer server, KubernetesClient client, TestKubelet kubelet) {
+    private TestKubernetes(KubernetesMockServer server, KubernetesClient client, TestKubelet kubelet,
+            SandboxApiDispatcher dispatcher) {
         this.server = server;
         this.client = client;
         this.kubelet = kubelet;
+        this.dispatcher = dispatcher;
     }
 
     public static synchronized TestKubernetes get() {
@@ -49,7 +52,7 @@ public final class TestKubernetes {
             TestKubelet kubelet = new TestKubelet(client);
             kubelet.start();
             dispatcher.podLogs(kubelet::podLog);
-            instance = new TestKubernetes(server, client, kubelet);
+            instance = new TestKubernetes(server, client, kubelet, dispatcher);
             Runtime.getRuntime().addShutdownHook(new Thread(TestKubernetes::shutdown));
         }
         return instance;
@@ -75,6 +78,11 @@ public final class TestKubernetes {
 
     public TestKubelet kubelet() {
         return kubelet;
+    }
+
+    /** The API server's request handling, where tests make status writes race a concurrent writer. */
+    public SandboxApiDispatcher api() {
+        return dispatcher;
     }
 
     /** The CRDs as released in crds/ (CrdSyncTest keeps them equal to what the classes generate). */

@@ -90,6 +90,33 @@ class BackupPolicyBackupTest {
         }
     }
 
+    @Test
+    void anOnDemandBackupWhoseEveryStatusWriteMeetsAConflictOnceIsTakenOnce() {
+        TestKubernetes.get().api().interfere(io.dbaoperator.harness.FaultMatrix.everyOtherStatusWrite(NS,
+                "backuppolicies", "conflicts"));
+        try {
+            client.resource(policy("conflicts", "0 3 * * *")).create();
+            awaitCondition(BackupPolicy.class, NS, "conflicts", "Validated", "True");
+            client.resources(BackupPolicy.class).inNamespace(NS).withName("conflicts").edit(p -> {
+                p.getMetadata().setAnnotations(new HashMap<>(Map.of(BackupPolicyReconciler.BACKUP_NOW, "once")));
+                return p;
+            });
+            awaitCondition(BackupPolicy.class, NS, "conflicts", "LastBackupSucceeded", "True");
+        } finally {
+            TestKubernetes.get().api().interfere(null);
+        }
+        BackupPolicy p = get(BackupPolicy.class, NS, "conflicts");
+        assertThat(p.getStatus().lastOnDemandRequest).isEqualTo("once");
+        assertThat(client.batch().v1().jobs().inNamespace(NS).withLabel(BackupJobs.POLICY_LABEL, "conflicts").list()
+                .getItems()).as("one backup Job").hasSize(1);
+        try (S3Client s3 = S3Clients.create(Fixtures.s3Location())) {
+            assertThat(catalog(s3, "conflicts").list()).as("one backup in the bucket").singleElement()
+                    .satisfies(r -> assertThat(r.state).isEqualTo(BackupRecord.State.verified));
+        }
+        io.dbaoperator.harness.FaultMatrix.record("BackupPolicy", "every status write 409 once", "Active; one "
+                + "backup Job, one verified backup in the bucket");
+    }
+
     @io.quarkus.test.common.http.TestHTTPResource("/q/metrics")
     java.net.URL metrics;
 

@@ -61,6 +61,9 @@ class BackupRestoreTest {
     static final String NS = "restore";
     static final String POLICY = "pitr";
     static KubernetesClient client;
+
+    @jakarta.inject.Inject
+    io.dbaoperator.audit.AuditLog audit;
     static S3Location storage;
     static Instant target;
     static String backupId;
@@ -240,6 +243,36 @@ class BackupRestoreTest {
         BackupRestoreStatus ready = awaitPhase("again", RestorePhase.Ready, Duration.ofSeconds(180));
         assertThat(ready.checkResults).allMatch(c -> c.passed);
         assertThat(ready.plan.expectedRecoveryPoint).contains("end of backup " + backupId);
+    }
+
+    @Test
+    @Order(5)
+    void aRestoreWhoseEveryStatusWriteMeetsAConflictOnceRunsOneJobAfterItsApprovalIsRecorded() throws Exception {
+        TestKubernetes.get().api().interfere(io.dbaoperator.harness.FaultMatrix.everyOtherStatusWrite(NS,
+                "backuprestores", "conflicts"));
+        BackupRestoreStatus ready;
+        try {
+            restore("conflicts", "third-copy", null, List.of("select count(*) = 100 from restore_orders"));
+            awaitPhase("conflicts", RestorePhase.AwaitingApproval, Duration.ofSeconds(60));
+            approve("conflicts");
+            ready = awaitPhase("conflicts", RestorePhase.Ready, Duration.ofSeconds(180));
+        } finally {
+            TestKubernetes.get().api().interfere(null);
+        }
+        assertThat(ready.checkResults).allMatch(c -> c.passed);
+        assertThat(ready.approvals).extracting(a -> a.step).containsExactly("restore");
+        var approval = ready.approvals.get(0);
+        assertThat(ready.restoredUnder).isEqualTo("restore approved by " + approval.approvedBy + " at "
+                + approval.approvedAt + " for plan " + approval.planDigest);
+        var job = client.batch().v1().jobs().inNamespace(NS).withName(RestoreJobs.jobName("conflicts")).get();
+        assertThat(job.getMetadata().getAnnotations()).containsEntry("dbaoperator.io/approval", ready.restoredUnder);
+        assertThat(Instant.parse(approval.approvedAt)).isBeforeOrEqualTo(Instant.parse(
+                job.getMetadata().getCreationTimestamp()).plusSeconds(1));
+        List<String> trail = audit.history(NS, "BackupRestore", "conflicts").stream()
+                .map(e -> e.action() + " " + e.outcome()).toList();
+        assertThat(trail).containsExactly("approval approved", "restore succeeded");
+        io.dbaoperator.harness.FaultMatrix.record("BackupRestore", "every status write 409 once", "Ready; one "
+                + "restore Job, created after its approval was recorded; checks passed");
     }
 
     @Test

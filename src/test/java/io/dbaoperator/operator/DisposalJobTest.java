@@ -28,6 +28,8 @@ import io.dbaoperator.api.disposal.DisposalJobSpec;
 import io.dbaoperator.api.disposal.DisposalJobSpec.ColumnStrategy.Strategy;
 import io.dbaoperator.api.disposal.DisposalPhase;
 import io.dbaoperator.disposal.DisposalJobReconciler;
+import io.dbaoperator.audit.AuditLog;
+import io.dbaoperator.harness.FaultMatrix;
 import io.dbaoperator.harness.OperatorHarness;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
@@ -49,6 +51,9 @@ class DisposalJobTest {
     static final String NS = "disposal";
     static final String SALT = "a-salt-of-at-least-16-chars";
     static KubernetesClient client;
+
+    @jakarta.inject.Inject
+    AuditLog audit;
 
     @BeforeAll
     static void setUp() {
@@ -98,6 +103,43 @@ class DisposalJobTest {
         assertThat(report.get("rowsAffected").asLong()).isEqualTo(250);
         assertThat(report.get("approvedBy").asText()).isNotBlank();
         assertThat(report.get("dryRun").asBoolean()).isFalse();
+    }
+
+    @Test
+    void aRunWhoseEveryStatusWriteMeetsAConflictOnceDeletesExactlyTheExpiredRowsOnceUnderItsApproval()
+            throws Exception {
+        database("dsp_conflicts", 1200);
+        TestKubernetes.get().api().interfere(FaultMatrix.everyOtherStatusWrite(NS, "disposaljobs", "conflicts"));
+        try {
+            client.resource(job("conflicts", "dsp_conflicts", deleteOlderThan("customers", "closed_at", "730d")))
+                    .create();
+            awaitPhase("conflicts", DisposalPhase.AwaitingApproval);
+            assertThat(scalar("dsp_conflicts", "select count(*) from customers")).isEqualTo(1200);
+            approve("conflicts", null);
+            awaitPhase("conflicts", DisposalPhase.Completed);
+        } finally {
+            TestKubernetes.get().api().interfere(null);
+        }
+        DisposalJob seen = get(DisposalJob.class, NS, "conflicts");
+        assertThat(scalar("dsp_conflicts", "select count(*) from customers")).isEqualTo(900);
+        assertThat(seen.getStatus().rowsAffected).isEqualTo(300);
+        assertThat(seen.getStatus().approvals).extracting(a -> a.step).containsExactly("dispose");
+        var approval = seen.getStatus().approvals.get(0);
+        try (Connection c = TestPostgres.get().superuser("dsp_conflicts"); ResultSet rs = c.createStatement()
+                .executeQuery("select rows_done, finished, approval, started_at from dba_operator.disposal_progress")) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getLong(1)).as("each batch once").isEqualTo(300);
+            assertThat(rs.getBoolean(2)).isTrue();
+            assertThat(rs.getString(3)).isEqualTo("dispose approved by " + approval.approvedBy + " at "
+                    + approval.approvedAt + " for plan " + approval.planDigest);
+            assertThat(java.time.Instant.parse(approval.approvedAt)).isBeforeOrEqualTo(rs.getTimestamp(4).toInstant());
+            assertThat(rs.next()).as("one run").isFalse();
+        }
+        List<String> trail = audit.history(NS, "DisposalJob", "conflicts").stream().map(e -> e.action() + " "
+                + e.outcome()).toList();
+        assertThat(trail).containsExactly("approval approved", "disposal succeeded");
+        FaultMatrix.record("DisposalJob", "every status write 409 once", "Completed; 300 of 1200 rows deleted, each "
+                + "batch once; 1 approval, before the first batch");
     }
 
     // --- anonymization strategies ---

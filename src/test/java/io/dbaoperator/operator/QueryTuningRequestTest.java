@@ -40,6 +40,9 @@ class QueryTuningRequestTest {
             + "order by created_at desc limit 20";
     static KubernetesClient client;
 
+    @jakarta.inject.Inject
+    io.dbaoperator.audit.AuditLog audit;
+
     @BeforeAll
     static void setUp() {
         client = TestKubernetes.get().client();
@@ -160,6 +163,45 @@ class QueryTuningRequestTest {
                 false, QueryTuningRequestSpec.Apply.Policy.RecommendOnly);
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(get(QueryTuningRequest.class, NS,
                 "after-learning").getStatus().ranking).contains("1 of 1 used"));
+    }
+
+    @Test
+    void anApprovedIndexWhoseEveryStatusWriteMeetsAConflictOnceIsBuiltOnceAfterItsApprovalIsRecorded()
+            throws Exception {
+        TestPostgres.get().exec("tune_prod", "drop table if exists tune_conflicts",
+                "create table tune_conflicts as select * from orders", "alter table tune_conflicts owner to tuner",
+                "analyze tune_conflicts");
+        TestKubernetes.get().api().interfere(io.dbaoperator.harness.FaultMatrix.everyOtherStatusWrite(NS,
+                "querytuningrequests", "conflicts"));
+        QueryTuningRequestStatus done;
+        try {
+            create("conflicts", "select id, total from tune_conflicts where customer_id = $1", List.of("77"), false,
+                    QueryTuningRequestSpec.Apply.Policy.AfterApproval);
+            awaitPhase("conflicts", TuningPhase.AwaitingApproval);
+            assertThat(scalar("tune_prod", "select count(*) from pg_indexes where tablename = 'tune_conflicts'"))
+                    .isZero();
+            client.resources(QueryTuningRequest.class).inNamespace(NS).withName("conflicts").subresource("status")
+                    .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"approved\":true}}");
+            done = awaitPhase("conflicts", TuningPhase.Completed);
+            assertThat(scalar("tune_prod", "select count(*) from pg_index i join pg_class c on c.oid = i.indrelid "
+                    + "where c.relname = 'tune_conflicts'")).as("one index").isEqualTo(1);
+            assertThat(scalar("tune_prod", "select count(*) from pg_index i join pg_class c on c.oid = i.indrelid "
+                    + "where c.relname = 'tune_conflicts' and i.indisvalid")).as("and valid").isEqualTo(1);
+        } finally {
+            TestKubernetes.get().api().interfere(null);
+            TestPostgres.get().exec("tune_prod", "drop table if exists tune_conflicts");
+        }
+        assertThat(done.approvals).extracting(a -> a.step).containsExactly("apply");
+        var approval = done.approvals.get(0);
+        var best = done.recommendations.get(0);
+        assertThat(best.appliedUnder).isEqualTo("apply approved by " + approval.approvedBy + " at "
+                + approval.approvedAt + " for plan " + approval.planDigest);
+        assertThat(java.time.Instant.parse(approval.approvedAt)).isBeforeOrEqualTo(java.time.Instant.parse(best.appliedAt));
+        List<String> trail = audit.history(NS, "QueryTuningRequest", "conflicts").stream()
+                .map(e -> e.action() + " " + e.outcome()).filter(e -> !e.startsWith("usage")).toList();
+        assertThat(trail).containsExactly("approval approved", "apply succeeded", "follow-up unused");
+        io.dbaoperator.harness.FaultMatrix.record("QueryTuningRequest", "every status write 409 once",
+                "Completed; index built once (valid), 1 approval before CREATE INDEX CONCURRENTLY");
     }
 
     @Test

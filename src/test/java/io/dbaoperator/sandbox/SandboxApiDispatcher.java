@@ -69,6 +69,12 @@ public class SandboxApiDispatcher extends KubernetesCrudDispatcher {
                 return validatedWrite(request, bare, query, read(request.getUtf8Body()), custom, "POST".equals(method));
             }
         }
+        if ("PATCH".equals(method) && bare.endsWith("/status") && interference != NONE) {
+            String body = request.getUtf8Body(); // reading consumes it: hand on a copy
+            request = new RecordedRequest(request.getHttpVersion(), request.method(), request.getPath(),
+                    request.getHeaders(), new Buffer(body.getBytes(StandardCharsets.UTF_8)));
+            interfereIfAsked(bare, body);
+        }
         if ("PATCH".equals(method)) {
             String type = request.getHeader("Content-Type");
             if (type != null && (type.startsWith("application/merge-patch+json")
@@ -82,6 +88,49 @@ public class SandboxApiDispatcher extends KubernetesCrudDispatcher {
             }
         }
         return super.dispatch(request);
+    }
+
+    /**
+     * Which status writes meet a concurrent writer: given the object's path and the count of status writes to it so
+     * far (1 for the first) and the patch body, says whether another client writes the object first.
+     */
+    public interface Interference {
+        boolean before(String objectPath, int statusWrite, String patch);
+    }
+
+    private static final Interference NONE = (path, n, patch) -> false;
+    private volatile Interference interference = NONE;
+    private final Map<String, java.util.concurrent.atomic.AtomicInteger> statusWrites =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger interfered = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * Makes chosen status writes race another writer: just before the status PATCH is served, an annotation in the
+     * operator's own domain (one it may act on, so the operator cannot just re-pin its patch) is merge-patched onto
+     * the same object, and a PATCH pinned to the version it was decided on gets the API server's real 409 Conflict,
+     * which the operator must answer by deciding again. Null stops it.
+     */
+    public void interfere(Interference rule) {
+        this.interference = rule == null ? NONE : rule;
+        statusWrites.clear();
+    }
+
+    /** How many status writes met the concurrent writer. */
+    public int interfered() {
+        return interfered.get();
+    }
+
+    private void interfereIfAsked(String statusPath, String patch) {
+        String object = statusPath.substring(0, statusPath.length() - "/status".length());
+        int n = statusWrites.computeIfAbsent(object, k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+        if (!interference.before(object, n, patch)) {
+            return;
+        }
+        int i = interfered.incrementAndGet();
+        Headers headers = Headers.builder().add("Content-Type", "application/merge-patch+json").build();
+        String body = "{\"metadata\":{\"annotations\":{\"dbaoperator.io/test-concurrent-writer\":\"" + i + "\"}}}";
+        mergePatch(new RecordedRequest("HTTP/1.1", HttpMethod.PATCH, object, headers,
+                new Buffer(body.getBytes(StandardCharsets.UTF_8))), object, "");
     }
 
     private MockResponse serveGet(RecordedRequest request, String bare, String query) {

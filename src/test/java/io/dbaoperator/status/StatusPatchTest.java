@@ -31,6 +31,35 @@ class StatusPatchTest {
     }
 
     @Test
+    void othersMetadataIsNoNewInputButSpecStatusAndOurAnnotationsAre() {
+        java.util.function.Supplier<io.dbaoperator.api.migration.DatabaseMigration> make = () -> {
+            var m = new io.dbaoperator.api.migration.DatabaseMigration();
+            m.getMetadata().setGeneration(2L);
+            m.getMetadata().setResourceVersion("10");
+            m.setSpec(new io.dbaoperator.api.migration.DatabaseMigrationSpec());
+            m.setStatus(new DatabaseMigrationStatus());
+            m.getStatus().approved = true;
+            return m;
+        };
+        var seen = make.get();
+        var argo = make.get();
+        argo.getMetadata().setResourceVersion("11");
+        argo.getMetadata().setAnnotations(java.util.Map.of("argocd.argoproj.io/tracking-id", "app:x"));
+        argo.getMetadata().setLabels(java.util.Map.of("team", "db"));
+        assertThat(StatusPatcher.sameInputs(seen, argo)).isTrue();
+
+        var rejected = make.get();
+        rejected.getStatus().rejected = true;
+        assertThat(StatusPatcher.sameInputs(seen, rejected)).isFalse();
+        var respec = make.get();
+        respec.getMetadata().setGeneration(3L);
+        assertThat(StatusPatcher.sameInputs(seen, respec)).isFalse();
+        var asked = make.get();
+        asked.getMetadata().setAnnotations(java.util.Map.of("dbaoperator.io/backup-now", "x"));
+        assertThat(StatusPatcher.sameInputs(seen, asked)).isFalse();
+    }
+
+    @Test
     void aFirstStatusIsAddedWhole() throws Exception {
         assertThat(StatusJsonPatch.diff("3", null, M.readTree("{\"phase\":\"Pending\"}")).toString())
                 .isEqualTo("[{\"op\":\"replace\",\"path\":\"/metadata/resourceVersion\",\"value\":\"3\"},"

@@ -30,6 +30,10 @@ public class BackupPolicyStatus extends OperatorStatus {
     @JsonPropertyDescription("The value of the dbaoperator.io/backup-now annotation last acted on.")
     public String lastOnDemandRequest;
 
+    @JsonPropertyDescription("The backup whose start is decided and recorded but whose Job may not exist yet "
+            + "(set just before the Job is created, cleared once it exists).")
+    public String startingBackupId;
+
     @JsonPropertyDescription("The span of time a point-in-time restore can reach.")
     public RecoveryWindow recoveryWindow;
 

@@ -24,6 +24,10 @@ public class BackupRestoreStatus extends GatedStatus {
     @JsonPropertyDescription("The Job that restores and verifies.")
     public String job;
 
+    @JsonPropertyDescription("The approval the restore runs under: approver, time and plan digest (also on the Job "
+            + "as annotation dbaoperator.io/approval).")
+    public String restoredUnder;
+
     @JsonPropertyDescription("When the approved restore started.")
     public String restoreStartedAt;
 

@@ -64,6 +64,8 @@ public class QueryTuningRequestStatus extends GatedStatus {
         public StagingTest staging;
         @JsonPropertyDescription("When it was created on production (RFC 3339).")
         public String appliedAt;
+        @JsonPropertyDescription("The approval the index was created under: approver, time and plan digest.")
+        public String appliedUnder;
         @JsonPropertyDescription("How the creation went: time, attempts, an INVALID leftover dropped.")
         public String applied;
         @JsonPropertyDescription("Its real use on production since it was created (pg_stat_user_indexes).")
