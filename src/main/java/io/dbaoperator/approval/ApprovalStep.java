@@ -29,10 +29,10 @@ public final class ApprovalStep {
         List<AuditEvent> audit = new ArrayList<>();
         if (desired.approvals != null && desired.approvals.size() > approvalsBefore) {
             ApprovalRecord r = desired.approvals.get(desired.approvals.size() - 1);
-            audit.add(event(resource, "approval", r, "approved"));
+            audit.add(AuditEvent.ofApproval(resource, "approval", r, "approved"));
         }
         if (outcome == GateOutcome.REJECTED && !rejectedBefore) {
-            audit.add(event(resource, "rejection", desired.rejection, "rejected"));
+            audit.add(AuditEvent.ofApproval(resource, "rejection", desired.rejection, "rejected"));
         }
         return new Result(outcome, audit);
     }
@@ -50,12 +50,6 @@ public final class ApprovalStep {
                         + r.approvedAt + " for plan " + r.planDigest).orElse(null);
     }
 
-    private static AuditEvent event(CustomResource<?, ?> resource, String action, ApprovalRecord r, String outcome) {
-        var meta = resource.getMetadata();
-        return new AuditEvent(Instant.parse(r.approvedAt), meta.getNamespace(), resource.getKind(), meta.getName(),
-                meta.getUid(), action, r.step, r.approvedBy, outcome, r.planDigest,
-                r.schemaFingerprint == null ? Map.of() : Map.of("schemaFingerprint", r.schemaFingerprint));
-    }
 
     /** The gate's answer and the audit events to record once status is written. */
     public record Result(GateOutcome outcome, List<AuditEvent> audit) {

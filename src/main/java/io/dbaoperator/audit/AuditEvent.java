@@ -14,4 +14,18 @@ import java.util.Map;
  */
 public record AuditEvent(Instant occurredAt, String namespace, String kind, String name, String uid, String action,
         String step, String actor, String outcome, String planDigest, Map<String, Object> details) {
+
+    /** A person's approval or rejection as status records it ({@code status.approvals[]}, {@code rejection}). */
+    public static AuditEvent ofApproval(io.fabric8.kubernetes.api.model.HasMetadata resource, String action,
+            io.dbaoperator.api.common.ApprovalRecord r, String outcome) {
+        var meta = resource.getMetadata();
+        return new AuditEvent(Instant.parse(r.approvedAt), meta.getNamespace(), resource.getKind(), meta.getName(),
+                meta.getUid(), action, r.step, r.approvedBy, outcome, r.planDigest,
+                r.schemaFingerprint == null ? Map.of() : Map.of("schemaFingerprint", r.schemaFingerprint));
+    }
+
+    /** The key of a decision (an approval or rejection): one fact per step and time it was consumed. */
+    public String decisionKey() {
+        return action + "/" + step + "/" + occurredAt;
+    }
 }

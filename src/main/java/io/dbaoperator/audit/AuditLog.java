@@ -50,6 +50,30 @@ public class AuditLog {
     }
 
     public void record(HasMetadata resource, AuditEvent event) {
+        record(resource, event, null);
+    }
+
+    /** Keys already stored by this process (uid|key), so a catch-up costs the store one insert per process. */
+    private final java.util.Set<String> stored = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * Records an event that a retry or a restart may produce again, once: {@code key} names the fact (e.g.
+     * {@code approval/contract/2026-12-01T08:02:21Z}, {@code apply/expand#1}); a second event with the same key for
+     * the same object is dropped. Without the audit store the key only guards this process.
+     */
+    public void recordOnce(HasMetadata resource, AuditEvent event, String key) {
+        String seen = event.uid() + "|" + key;
+        if (stored.contains(seen)) {
+            return;
+        }
+        record(resource, event, key);
+        if (stored.size() > 100_000) {
+            stored.clear();
+        }
+        stored.add(seen);
+    }
+
+    private void record(HasMetadata resource, AuditEvent event, String key) {
         String details = toJson(event.details());
         LOG.infof("audit action=%s step=%s outcome=%s actor=%s object=%s/%s/%s digest=%s details=%s", event.action(),
                 event.step(), event.outcome(), event.actor(), event.kind(), event.namespace(), event.name(),
@@ -62,8 +86,9 @@ public class AuditLog {
         }
         try (Connection c = dataSource.get().getConnection();
                 PreparedStatement ps = c.prepareStatement("insert into dba_operator.audit_event (occurred_at, namespace, "
-                        + "kind, name, uid, action, step, actor, outcome, plan_digest, details) "
-                        + "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)")) {
+                        + "kind, name, uid, action, step, actor, outcome, plan_digest, details, dedup_key) "
+                        + "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?) "
+                        + "on conflict (uid, dedup_key) where dedup_key is not null do nothing")) {
             ps.setTimestamp(1, Timestamp.from(event.occurredAt()));
             ps.setString(2, event.namespace());
             ps.setString(3, event.kind());
@@ -75,6 +100,7 @@ public class AuditLog {
             ps.setString(9, event.outcome());
             ps.setString(10, event.planDigest());
             ps.setString(11, details);
+            ps.setString(12, key);
             ps.executeUpdate();
         } catch (SQLException e) {
             // The log line above already holds the event; a store outage must not stop the operator's work.

@@ -312,9 +312,9 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         }
         serve(restore, st, in, record);
         // recorded with the status that says Ready: follow() decides it again, from the catalog, after a 409
-        log.decided(List.of(new AuditEvent(Instant.now(), ns, restore.getKind(), restore.getMetadata().getName(),
+        log.executed(new AuditEvent(Instant.now(), ns, restore.getKind(), restore.getMetadata().getName(),
                 restore.getMetadata().getUid(), "restore", STEP, "dba-operator", "succeeded", null, auditDetails(st,
-                        record))));
+                        record)), "restore/succeeded");
         return null;
     }
 
@@ -409,9 +409,9 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
             }
         }
         ready(restore, st, false, reason, st.message);
-        log.decided(List.of(new AuditEvent(Instant.now(), ns, restore.getKind(), restore.getMetadata().getName(),
+        log.executed(new AuditEvent(Instant.now(), ns, restore.getKind(), restore.getMetadata().getName(),
                 restore.getMetadata().getUid(), "restore", STEP, "dba-operator", "failed", null,
-                Map.of("reason", why))));
+                Map.of("reason", why)), "restore/failed");
     }
 
     private static Map<String, Object> auditDetails(BackupRestoreStatus st, RestoreRecord record) {

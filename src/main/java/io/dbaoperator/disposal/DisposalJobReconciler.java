@@ -269,9 +269,9 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
                 st.backupsHoldDataUntil = report.backupsHoldDataUntil();
                 // re-derived by a retry after a 409 (the report is rewritten under the same key): recorded with
                 // the status write that ends the run
-                log.decided(List.of(new AuditEvent(Instant.now(), job.getMetadata().getNamespace(), "DisposalJob",
+                log.executed(new AuditEvent(Instant.now(), job.getMetadata().getNamespace(), "DisposalJob",
                         job.getMetadata().getName(), job.getMetadata().getUid(), "disposal", STEP, "dba-operator",
-                        "succeeded", digest, report.asMap())));
+                        "succeeded", digest, report.asMap()), "disposal/" + st.runId);
                 st.lastRunAt = now.toString();
                 st.runStartedAt = null;
                 if (in.schedule() != null) {

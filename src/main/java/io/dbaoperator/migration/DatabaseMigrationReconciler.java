@@ -500,9 +500,13 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         List<BackupInfo> backups = policy.getStatus() == null || policy.getStatus().backups == null ? List.of()
                 : policy.getStatus().backups;
         Instant requestedAt = st.backupRequest == null ? null : Instant.parse(st.backupRequest.requestedAt);
+        // young enough, or the very backup this migration asked for (which may end more than maxAge ago by the
+        // time it is seen, when maxAge is short)
         Optional<BackupInfo> usable = backups.stream()
                 .filter(b -> Boolean.TRUE.equals(b.verified) && b.completedAt != null)
-                .filter(b -> Duration.between(Instant.parse(b.completedAt), now).compareTo(w.in.backupMaxAge()) <= 0)
+                .filter(b -> Duration.between(Instant.parse(b.completedAt), now).compareTo(w.in.backupMaxAge()) <= 0
+                        || requestedAt != null && b.startedAt != null
+                                && !Instant.parse(b.startedAt).isBefore(requestedAt.minusSeconds(5)))
                 .max(Comparator.comparing(b -> b.completedAt));
         if (usable.isPresent()) {
             st.preMigrationBackupId = usable.get().backupId;
@@ -618,14 +622,16 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             w.setReady(false, Reason.InProgress, step + ": running " + p.id());
             try {
                 StatementRunner.Outcome o = statements.run(c, w.id, p, w.approvalOf(step));
-                if (!o.skipped()) {
-                    w.log.executed(auditEvent(w, step.equals(MigrationPlan.ROLLBACK) ? "rollback" : "apply", p.id(),
-                            "succeeded", Map.of("durationMs", o.millis(), "retries", o.retries(), "lock",
-                                    p.classification().lock().sqlName())));
-                }
+                String verb = step.equals(MigrationPlan.ROLLBACK) ? "rollback" : "apply";
+                // keyed: a statement found applied in the history (the process died before this line) is audited
+                // then, and one audited already is not audited twice
+                w.log.executed(auditEvent(w, verb, p.id(), "succeeded", o.skipped()
+                        ? Map.of("foundIn", "dba_operator.migration_history")
+                        : Map.of("durationMs", o.millis(), "retries", o.retries(), "lock",
+                                p.classification().lock().sqlName())), verb + "/" + p.id());
             } catch (StepFailedException e) {
                 w.log.executed(auditEvent(w, step.equals(MigrationPlan.ROLLBACK) ? "rollback" : "apply", p.id(), "failed",
-                        Map.of("sqlState", e.sqlState() == null ? "" : e.sqlState())));
+                        Map.of("sqlState", e.sqlState() == null ? "" : e.sqlState())), null);
                 return stepFailed(w, step, e);
             }
         }
@@ -718,8 +724,8 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         w.st.backfill = progress;
         if (p.finished()) {
             // decided again by a retry (a finished backfill reports finished), so recorded with the status write
-            w.log.decided(List.of(auditEvent(w, "apply", MigrationPlan.BACKFILL, "succeeded",
-                    Map.of("rows", p.rowsDone()))));
+            w.log.executed(auditEvent(w, "apply", MigrationPlan.BACKFILL, "succeeded",
+                    Map.of("rows", p.rowsDone())), "apply/" + MigrationPlan.BACKFILL);
             enterCutover(w);
             return Next.PROCEED;
         }

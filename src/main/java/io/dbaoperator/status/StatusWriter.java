@@ -55,13 +55,41 @@ public class StatusWriter {
                         Instant.parse(before.phaseSince), Instant.now()));
             }
         }
-        auditEvents.forEach(e -> audit.record(observed, e));
+        auditEvents.forEach(e -> audit.recordOnce(observed, e, e.decisionKey()));
         return updated;
     }
 
-    /** Records an audit event now (what already happened in a database, independent of any status write). */
-    public void audit(CustomResource<?, ?> resource, AuditEvent event) {
-        audit.record(resource, event);
+    /**
+     * Records, once, every approval and rejection the resource's status holds: the status write that consumed an
+     * approval and the audit insert after it are not atomic, and a crash between them must not leave a step that
+     * ran without its approval in the audit store. Only with the audit store (its key makes this idempotent).
+     */
+    public void auditRecordedDecisions(CustomResource<?, ? extends OperatorStatus> resource) {
+        if (!audit.storesToDatabase() || !(resource.getStatus() instanceof io.dbaoperator.api.common.GatedStatus g)) {
+            return;
+        }
+        if (g.approvals != null) {
+            for (var r : g.approvals) {
+                AuditEvent e = AuditEvent.ofApproval(resource, "approval", r, "approved");
+                audit.recordOnce(resource, e, e.decisionKey());
+            }
+        }
+        if (g.rejection != null) {
+            AuditEvent e = AuditEvent.ofApproval(resource, "rejection", g.rejection, "rejected");
+            audit.recordOnce(resource, e, e.decisionKey());
+        }
+    }
+
+    /**
+     * Records an audit event now (what already happened in a database, independent of any status write), once
+     * per {@code key} when a retry or a restart may report the same fact again; null records it every time.
+     */
+    public void audit(CustomResource<?, ?> resource, AuditEvent event, String key) {
+        if (key == null) {
+            audit.record(resource, event);
+        } else {
+            audit.recordOnce(resource, event, key);
+        }
     }
 
     private void emitTransitions(CustomResource<?, ?> resource, OperatorStatus before, OperatorStatus after) {

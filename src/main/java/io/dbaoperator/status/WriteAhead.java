@@ -16,9 +16,11 @@ import io.fabric8.kubernetes.client.CustomResource;
  * <p>
  * Audit events come in two kinds. A decision's events ({@link #decided}: an approval, a rejection) are recorded only
  * once the status that holds the decision is stored, so a decision made twice (after a 409) is audited once, and an
- * approval is always in the audit store before anything it authorised ran. An execution's events ({@link #executed}:
- * a statement applied, a batch run) describe what already happened in the database and are recorded at once, so a
- * 409 on the status write that follows cannot lose them.
+ * approval is in the audit store before anything it authorised ran; should the process die between the two, the
+ * next reconcile records it from status ({@link StatusWriter#auditRecordedDecisions}). An execution's events
+ * ({@link #executed}: a statement applied, a run finished) describe what already happened and are recorded at once,
+ * keyed, so the retry or restart that finds the work done reports it again harmlessly and a 409 on the status write
+ * that follows cannot lose them.
  */
 public final class WriteAhead {
 
@@ -39,9 +41,12 @@ public final class WriteAhead {
         decisions.addAll(events);
     }
 
-    /** An execution's audit event: what happened in the database is recorded now. */
-    public void executed(AuditEvent event) {
-        writer.audit(observed, event);
+    /**
+     * An execution's audit event: what happened is recorded now, once per {@code key} (a retry after a 409 or a
+     * restart that finds the step done reports it again; the key makes that a no-op), or every time when null.
+     */
+    public void executed(AuditEvent event, String key) {
+        writer.audit(observed, event, key);
     }
 
     /**

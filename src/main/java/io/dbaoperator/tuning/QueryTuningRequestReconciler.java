@@ -231,9 +231,9 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                     details.put("approval", best.appliedUnder);
                 }
                 // recorded with the status that says Monitoring: a retry after a 409 finds the index and says so
-                log.decided(List.of(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(),
+                log.executed(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(),
                         request.getKind(), request.getMetadata().getName(), request.getMetadata().getUid(), "apply",
-                        STEP, "dba-operator", "succeeded", null, details)));
+                        STEP, "dba-operator", "succeeded", null, details), "apply/" + best.indexName);
             }
             if (st.phase == TuningPhase.Monitoring) {
                 long[] usage = IndexApplier.usage(prod, best.indexName);
@@ -247,19 +247,19 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                 u.sizeBytes = usage[1];
                 best.usage = u;
                 // the knowledge base keeps the series (status keeps the latest): one record per check
-                log.decided(List.of(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(),
+                log.executed(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(),
                         request.getKind(), request.getMetadata().getName(), request.getMetadata().getUid(), "usage", STEP,
                         "dba-operator", "observed", null, Map.of("index", best.indexName, "idxScan", u.idxScan,
-                                "sizeBytes", u.sizeBytes))));
+                                "sizeBytes", u.sizeBytes)), null);
                 Instant applied = Instant.parse(best.appliedAt);
                 if (Instant.now().isAfter(applied.plus(in.unusedAfter()))) {
                     u.unused = u.idxScan == 0;
-                    log.decided(List.of(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(),
+                    log.executed(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(),
                             request.getKind(), request.getMetadata().getName(), request.getMetadata().getUid(),
                             "follow-up", STEP,
                             "dba-operator", u.unused ? "unused" : "used", null, Map.of("index", best.indexName,
                                     "idxScan", u.idxScan, "sizeBytes", u.sizeBytes, "costBefore", best.costBefore,
-                                    "costAfter", best.costAfter))));
+                                    "costAfter", best.costAfter)), "follow-up/" + best.indexName);
                     return finish(request, st, TuningPhase.Completed, u.unused
                             ? "index " + best.indexName + " (" + u.sizeBytes + " bytes) was not used once in "
                                     + spec.unusedAfter + ": a candidate for removal (DROP INDEX CONCURRENTLY "

@@ -98,7 +98,7 @@ class WalArchivingTest {
                 x.getMetadata().getAnnotations().put(BackupPolicyReconciler.BACKUP_NOW, "while-archiving");
                 return x;
             });
-            await().atMost(Duration.ofSeconds(90)).until(() -> {
+            await().atMost(Duration.ofSeconds(180)).until(() -> {
                 var st = get(BackupPolicy.class, NS, "archived").getStatus();
                 return st.lastBackup != null && !st.lastBackup.backupId.equals(firstBackup)
                         && Boolean.TRUE.equals(st.lastBackup.verified);
