@@ -36,6 +36,11 @@ public class StatusPatcher {
     /** The JSON Patch document for the change, or null when nothing changed. */
     public static String patchDocument(CustomResource<?, ? extends OperatorStatus> observed, OperatorStatus desired) {
         JsonNode before = observed.getStatus() == null ? null : MAPPER.valueToTree(observed.getStatus());
+        if (before != null && before.equals(MAPPER.valueToTree(fresh(desired.getClass())))) {
+            // the kinds' initStatus() gives an object without status a fresh, empty one: the API server has no
+            // /status to add fields under (a real kube-apiserver answers 422), so the first status is added whole
+            before = null;
+        }
         JsonNode after = MAPPER.valueToTree(desired);
         ArrayNode ops = StatusJsonPatch.diff(observed.getMetadata().getResourceVersion(), before, after);
         return ops.isEmpty() ? null : ops.toString();
@@ -59,6 +64,9 @@ public class StatusPatcher {
             try {
                 return (R) resource.subresource("status").patch(PatchContext.of(PatchType.JSON), document);
             } catch (KubernetesClientException e) {
+                if (e.getCode() == 422) {
+                    throw staleOr(e, base, (R) resource.get());
+                }
                 if (e.getCode() != 409 || attempt >= REBASES) {
                     throw e;
                 }
@@ -69,6 +77,22 @@ public class StatusPatcher {
                 base = fresh; // only others' metadata changed: the same decision, pinned to the new version
             }
         }
+    }
+
+    /**
+     * A JSON Patch is applied to the stored object before its resourceVersion is compared, so a patch made from a
+     * stale view (removing a field that is gone meanwhile) fails with 422 where a fresh one would fail with 409. When
+     * the object did change since it was read, that is the same conflict and is reported as one (the caller decides
+     * again); otherwise the patch itself is wrong and the 422 stands.
+     */
+    private static KubernetesClientException staleOr(KubernetesClientException e, CustomResource<?, ?> base,
+            CustomResource<?, ?> fresh) {
+        if (fresh != null && !java.util.Objects.equals(fresh.getMetadata().getResourceVersion(),
+                base.getMetadata().getResourceVersion())) {
+            return new KubernetesClientException("the object changed since it was read (a patch of the view it was "
+                    + "decided on no longer applies)", 409, e.getStatus());
+        }
+        return e;
     }
 
     /** How often a decision is re-pinned past metadata-only changes before the conflict goes to the caller. */
@@ -98,6 +122,14 @@ public class StatusPatcher {
             });
         }
         return o;
+    }
+
+    private static Object fresh(Class<?> type) {
+        try {
+            return type.getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** A deep copy of a status, to build the desired status from the observed one. */

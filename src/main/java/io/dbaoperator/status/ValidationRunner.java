@@ -73,6 +73,12 @@ public class ValidationRunner {
         try {
             return decide(resource, desired, validate, onValid, onProblem, log);
         } catch (KubernetesClientException e) {
+            if (e.getCode() == 404 && e.getStatus() != null && e.getStatus().getDetails() != null
+                    && resource.getMetadata().getName().equals(e.getStatus().getDetails().getName())) {
+                LOG.debugf("%s %s/%s was deleted while it was being reconciled", resource.getKind(),
+                        resource.getMetadata().getNamespace(), resource.getMetadata().getName());
+                return UpdateControl.noUpdate();
+            }
             if (e.getCode() != 409) {
                 throw e;
             }
@@ -86,6 +92,7 @@ public class ValidationRunner {
     private <R extends CustomResource<?, S>, S extends OperatorStatus> UpdateControl<R> decide(R resource, S desired,
             Supplier<String> validate, java.util.function.BiFunction<S, String, Duration> onValid,
             BiConsumer<S, Problem> onProblem, WriteAhead log) {
+        writer.auditRecordedDecisions(resource);
         long generation = resource.getMetadata().getGeneration() == null ? 0 : resource.getMetadata().getGeneration();
         Instant now = Instant.now();
         Problem problem;

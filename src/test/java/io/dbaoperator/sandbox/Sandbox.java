@@ -1,8 +1,6 @@
 package io.dbaoperator.sandbox;
 
 import java.io.IOException;
-import java.net.HttpURLConnection;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.OperatorProcess;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.harness.TestS3;
@@ -38,8 +37,7 @@ public final class Sandbox {
     private final Path workDir;
     private final List<String> operatorJvmOptions;
     private final Map<String, String> operatorEnv;
-    private Process operator;
-    private int operatorHttpPort;
+    private OperatorProcess operator;
     private volatile boolean stopped;
 
     public Sandbox(Path workDir) {
@@ -140,21 +138,8 @@ public final class Sandbox {
     }
 
     private void startOperator(TestKubernetes kube, TestPostgres pg) throws IOException, InterruptedException {
-        Path jar = Paths.get("target/quarkus-app/quarkus-run.jar");
-        if (!Files.isRegularFile(jar)) {
-            throw new IllegalStateException("the operator is not packaged: run ./mvnw package first (" + jar + ")");
-        }
-        int httpPort = freePort();
-        operatorHttpPort = httpPort;
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(operatorJvmOptions);
-        command.addAll(List.of("-jar", jar.toAbsolutePath().toString()));
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(workDir.resolve("operator.log").toFile()));
-        Map<String, String> env = pb.environment();
+        Map<String, String> env = new java.util.HashMap<>();
         env.put("QUARKUS_PROFILE", "sandbox");
-        env.put("QUARKUS_HTTP_PORT", String.valueOf(httpPort));
         env.put("QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL", kube.url());
         env.put("QUARKUS_KUBERNETES_CLIENT_TRUST_CERTS", "true");
         env.put("QUARKUS_KUBERNETES_CLIENT_NAMESPACE", NAMESPACE);
@@ -162,22 +147,8 @@ public final class Sandbox {
         env.put("DBA_AUDIT_JDBC_URL", pg.jdbcUrl(OperatorHarness.AUDIT_DB));
         env.put("DBA_AUDIT_USERNAME", OperatorHarness.AUDIT_USER);
         env.put("DBA_AUDIT_PASSWORD", OperatorHarness.AUDIT_PASSWORD);
-        env.remove("KUBECONFIG");
         env.putAll(operatorEnv);
-        operator = pb.start();
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!operator.isAlive()) {
-                throw new IllegalStateException("the operator exited with " + operator.exitValue() + "; see "
-                        + workDir.resolve("operator.log"));
-            }
-            if (ready(httpPort)) {
-                return;
-            }
-            Thread.sleep(250);
-        }
-        throw new IllegalStateException("the operator did not become ready in 120 s; see "
-                + workDir.resolve("operator.log"));
+        operator = OperatorProcess.start(env, operatorJvmOptions, workDir.resolve("operator.log"));
     }
 
     /** The operator process's pid, for readings of its memory. */
@@ -187,7 +158,7 @@ public final class Sandbox {
 
     /** The operator's HTTP port: /q/metrics, /q/health. */
     public int operatorHttpPort() {
-        return operatorHttpPort;
+        return operator.httpPort();
     }
 
     /**
@@ -195,20 +166,8 @@ public final class Sandbox {
      * of what survives a restart.
      */
     public synchronized void killAndRestartOperator() throws IOException, InterruptedException {
-        operator.destroyForcibly().waitFor();
+        operator.kill();
         startOperator(TestKubernetes.get(), TestPostgres.get());
-    }
-
-    private static boolean ready(int port) {
-        try {
-            HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + "/q/health/ready").toURL()
-                    .openConnection();
-            c.setConnectTimeout(500);
-            c.setReadTimeout(2000);
-            return c.getResponseCode() == 200;
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     /** Stops every part: the operator first, then the kubelet's pods, the API, S3 and PostgreSQL. */
@@ -218,15 +177,7 @@ public final class Sandbox {
         }
         stopped = true;
         if (operator != null) {
-            operator.destroy();
-            try {
-                if (!operator.waitFor(java.util.concurrent.TimeUnit.SECONDS.toMillis(20),
-                        java.util.concurrent.TimeUnit.MILLISECONDS)) {
-                    operator.destroyForcibly().waitFor();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            operator.close();
         }
         TestKubernetes.shutdown();
         TestS3.shutdown();
@@ -237,11 +188,5 @@ public final class Sandbox {
     private static void secret(KubernetesClient client, String name, Map<String, String> data) {
         client.secrets().inNamespace(NAMESPACE).resource(new SecretBuilder().withNewMetadata().withName(name)
                 .withNamespace(NAMESPACE).endMetadata().withStringData(data).build()).createOr(r -> r.update());
-    }
-
-    private static int freePort() throws IOException {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 }

@@ -60,6 +60,19 @@ class StatusPatchTest {
     }
 
     @Test
+    void aResourceWithoutStatusGetsItsFirstStatusWhole() {
+        // what the client makes of an object the API server holds without status: initStatus()'s empty status
+        var m = new io.dbaoperator.api.migration.DatabaseMigration();
+        m.getMetadata().setResourceVersion("4");
+        m.setStatus(new DatabaseMigrationStatus());
+        DatabaseMigrationStatus desired = StatusPatcher.copy(m.getStatus(), DatabaseMigrationStatus.class);
+        desired.phase = io.dbaoperator.api.migration.MigrationPhase.Pending;
+        String doc = StatusPatcher.patchDocument(m, desired);
+        assertThat(doc).contains("{\"op\":\"add\",\"path\":\"/status\",\"value\":{")
+                .doesNotContain("/status/phase");
+    }
+
+    @Test
     void aFirstStatusIsAddedWhole() throws Exception {
         assertThat(StatusJsonPatch.diff("3", null, M.readTree("{\"phase\":\"Pending\"}")).toString())
                 .isEqualTo("[{\"op\":\"replace\",\"path\":\"/metadata/resourceVersion\",\"value\":\"3\"},"
