@@ -41,7 +41,9 @@ class CrdSyncTest {
         boolean update = Boolean.getBoolean("crds.update");
         for (Class<? extends CustomResource<?, ?>> kind : KINDS) {
             String plural = io.fabric8.kubernetes.api.model.HasMetadata.getPlural(kind);
-            String expected = render(kind, generate(kind));
+            Path generated = generate(kind);
+            String expected = render(kind, generated);
+            io.dbaoperator.harness.TempDirs.delete(generated.getParent());
             Path released = Paths.get("crds/" + plural + ".dbaoperator.io.yaml");
             Path chart = Paths.get("helm/dba-operator/crds/" + plural + ".dbaoperator.io.yaml");
             if (update) {

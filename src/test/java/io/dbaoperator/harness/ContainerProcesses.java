@@ -200,5 +200,13 @@ final class ContainerProcesses {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
         });
+        running.forEach(p -> {
+            try {
+                p.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // gone or going: its files are removed as far as they can be
+            }
+        });
+        TempDirs.delete(logDir); // logs, volumes and claims live only as long as the node
     }
 }

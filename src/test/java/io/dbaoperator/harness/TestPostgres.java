@@ -160,6 +160,7 @@ public final class TestPostgres {
         } catch (RuntimeException e) {
             // already stopped
         }
+        TempDirs.delete(dataDir.getParent());
     }
 
     /** A streaming physical standby of the shared server, for tests that need a replica. */
@@ -190,6 +191,7 @@ public final class TestPostgres {
         public void close() {
             runAsOwner(List.of(binDir.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m",
                     "immediate", "-w", "stop"));
+            TempDirs.delete(dir);
         }
     }
 
@@ -235,6 +237,7 @@ public final class TestPostgres {
                 public void close() {
                     runAsOwner(List.of(binDir.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "fast",
                             "-w", "stop"));
+                    TempDirs.delete(dir); // its log and socket; the data directory is the volume's
                 }
             };
         } catch (IOException e) {

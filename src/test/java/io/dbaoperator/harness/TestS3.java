@@ -55,6 +55,12 @@ public final class TestS3 {
         process.destroyForcibly().waitFor();
     }
 
+    /** Kills a private server and removes its stored objects (the end of the test that owns it). */
+    public void discard() throws InterruptedException {
+        kill();
+        TempDirs.delete(store);
+    }
+
     /** Starts it again on the same port with the same stored objects. */
     public void restart() {
         this.process = launch(port, store).process;
@@ -79,6 +85,7 @@ public final class TestS3 {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+            TempDirs.delete(instance.store);
             instance = null;
         }
     }

@@ -47,7 +47,7 @@ class BackupFaultTest {
 
     @AfterAll
     static void stop() throws Exception {
-        S3.kill();
+        S3.discard();
         // every later backup copies the whole cluster: do not leave them the bulk this test needed
         TestPostgres.get().exec("postgres", "drop database if exists faults_big with (force)");
     }
@@ -170,6 +170,7 @@ class BackupFaultTest {
                 full.kill();
             }
             new ProcessBuilder("umount", mount.toString()).start().waitFor();
+            io.dbaoperator.harness.TempDirs.delete(mount);
         }
     }
 }
