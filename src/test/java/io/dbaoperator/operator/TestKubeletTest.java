@@ -120,6 +120,7 @@ class TestKubeletTest {
         });
         await().atMost(Duration.ofSeconds(10)).until(() -> !java.nio.file.Files.readString(marker).isBlank());
         long pid = Long.parseLong(java.nio.file.Files.readString(marker).trim());
+        java.nio.file.Files.delete(marker);
         assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isTrue();
         assertThat(client.pods().inNamespace(NS).withLabel("app", "archiver").list().getItems()).singleElement()
                 .satisfies(p -> assertThat(p.getStatus().getPhase()).isEqualTo("Running"));
