@@ -3,7 +3,6 @@ package io.dbaoperator.approval;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 import io.dbaoperator.api.common.ApprovalRecord;
 import io.dbaoperator.api.common.GatedStatus;
@@ -49,7 +48,6 @@ public final class ApprovalStep {
                 r.planDigest)).reduce((a, b) -> b).map(r -> step + " approved by " + r.approvedBy + " at "
                         + r.approvedAt + " for plan " + r.planDigest).orElse(null);
     }
-
 
     /** The gate's answer and the audit events to record once status is written. */
     public record Result(GateOutcome outcome, List<AuditEvent> audit) {

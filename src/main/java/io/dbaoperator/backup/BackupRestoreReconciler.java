@@ -311,7 +311,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
             return Duration.ofSeconds(3);
         }
         serve(restore, st, in, record);
-        // recorded with the status that says Ready: follow() decides it again, from the catalog, after a 409
+        // keyed: after a 409 or a restart follow() finds the same record in the catalog and reports it again
         log.executed(new AuditEvent(Instant.now(), ns, restore.getKind(), restore.getMetadata().getName(),
                 restore.getMetadata().getUid(), "restore", STEP, "dba-operator", "succeeded", null, auditDetails(st,
                         record)), "restore/succeeded");

@@ -250,7 +250,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
                 DisposalRunner.ensureSchema(c);
             }
             if (st.phase == DisposalPhase.Disposing) {
-                Duration d = disposing(job, st, c, plans, in, jobId, approvalOf(st, digest));
+                Duration d = disposing(job, st, c, plans, in, jobId, ApprovalStep.under(st, STEP, digest));
                 if (d != null) {
                     return d;
                 }
@@ -267,8 +267,8 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
                     st.reportLocation = DisposalReport.write(in.report(), job, report);
                 }
                 st.backupsHoldDataUntil = report.backupsHoldDataUntil();
-                // re-derived by a retry after a 409 (the report is rewritten under the same key): recorded with
-                // the status write that ends the run
+                // keyed by the run: a retry after a 409 or a restart reports the same run again (and rewrites its
+                // report under the same key)
                 log.executed(new AuditEvent(Instant.now(), job.getMetadata().getNamespace(), "DisposalJob",
                         job.getMetadata().getName(), job.getMetadata().getUid(), "disposal", STEP, "dba-operator",
                         "succeeded", digest, report.asMap()), "disposal/" + st.runId);
@@ -352,11 +352,6 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
         st.phase = DisposalPhase.Failed;
         ready(job, st, false, Reason.RuleRefused, message);
         return Duration.ofMinutes(5);
-    }
-
-    /** The approval this run's batches execute under, as the progress table records it. */
-    private static String approvalOf(DisposalJobStatus st, String digest) {
-        return ApprovalStep.under(st, STEP, digest);
     }
 
     private GateOutcome gate(DisposalJob job, DisposalJobStatus st, String digest, WriteAhead log) {

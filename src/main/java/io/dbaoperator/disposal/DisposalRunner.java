@@ -53,11 +53,7 @@ public final class DisposalRunner {
                 s.execute(DDL);
             }
             // progress tables created before each run recorded the approval it ran under
-            rs = s.executeQuery("SELECT 1 FROM pg_attribute WHERE attrelid = 'dba_operator.disposal_progress'::regclass "
-                    + "AND attname = 'approval' AND NOT attisdropped");
-            if (!rs.next()) {
-                s.execute("ALTER TABLE dba_operator.disposal_progress ADD COLUMN IF NOT EXISTS approval text");
-            }
+            SqlStates.addColumnIfMissing(c, "dba_operator.disposal_progress", "approval", "text");
         }
     }
 
@@ -143,9 +139,6 @@ public final class DisposalRunner {
     /**
      * Works on one rule until it is done, {@code sliceEnd} passes, or {@code stop} says so. Returns the committed
      * progress.
-     */
-    /**
-     * Runs batches of one rule until the slice ends.
      *
      * @param approval the approval the run executes under, recorded in its progress row
      */

@@ -4,7 +4,6 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -618,11 +617,11 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             return busy(w);
         }
         StatementRunner statements = new StatementRunner(w.in.settings());
+        String verb = step.equals(MigrationPlan.ROLLBACK) ? "rollback" : "apply";
         for (MigrationPlan.Planned p : w.plan.step(step)) {
             w.setReady(false, Reason.InProgress, step + ": running " + p.id());
             try {
                 StatementRunner.Outcome o = statements.run(c, w.id, p, w.approvalOf(step));
-                String verb = step.equals(MigrationPlan.ROLLBACK) ? "rollback" : "apply";
                 // keyed: a statement found applied in the history (the process died before this line) is audited
                 // then, and one audited already is not audited twice
                 w.log.executed(auditEvent(w, verb, p.id(), "succeeded", o.skipped()
@@ -630,7 +629,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                         : Map.of("durationMs", o.millis(), "retries", o.retries(), "lock",
                                 p.classification().lock().sqlName())), verb + "/" + p.id());
             } catch (StepFailedException e) {
-                w.log.executed(auditEvent(w, step.equals(MigrationPlan.ROLLBACK) ? "rollback" : "apply", p.id(), "failed",
+                w.log.executed(auditEvent(w, verb, p.id(), "failed",
                         Map.of("sqlState", e.sqlState() == null ? "" : e.sqlState())), null);
                 return stepFailed(w, step, e);
             }
@@ -723,7 +722,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         }
         w.st.backfill = progress;
         if (p.finished()) {
-            // decided again by a retry (a finished backfill reports finished), so recorded with the status write
+            // keyed: a retry after a 409 or a restart finds the backfill finished and reports it again
             w.log.executed(auditEvent(w, "apply", MigrationPlan.BACKFILL, "succeeded",
                     Map.of("rows", p.rowsDone())), "apply/" + MigrationPlan.BACKFILL);
             enterCutover(w);

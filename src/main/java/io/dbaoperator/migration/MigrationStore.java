@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
+import io.dbaoperator.postgres.SqlStates;
+
 /**
  * The migration's own state inside the target database, so that every step runs exactly once whatever happens to
  * the operator: {@code dba_operator.migration_history} (one row per statement, committed in the same transaction as
@@ -61,11 +63,7 @@ public final class MigrationStore {
                 s.execute(DDL);
             }
             // histories created before approvals were recorded with the statements they authorised
-            s.execute("SELECT 1 FROM pg_attribute WHERE attrelid = 'dba_operator.migration_history'::regclass "
-                    + "AND attname = 'approval' AND NOT attisdropped");
-            if (!s.getResultSet().next()) {
-                s.execute("ALTER TABLE dba_operator.migration_history ADD COLUMN IF NOT EXISTS approval text");
-            }
+            SqlStates.addColumnIfMissing(c, "dba_operator.migration_history", "approval", "text");
         } finally {
             c.setAutoCommit(auto);
         }

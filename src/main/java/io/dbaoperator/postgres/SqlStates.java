@@ -8,8 +8,8 @@ import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * What the workflows that write to a managed database (migrations, disposals) decide from a failure's SQLSTATE, and
- * the advisory locks that keep two workers off one database.
+ * What the workflows that write to a managed database (migrations, disposals) decide from a failure's SQLSTATE, the
+ * advisory locks that keep two workers off one database, and the upkeep of their own tables there.
  */
 public final class SqlStates {
 
@@ -39,6 +39,28 @@ public final class SqlStates {
     public static Duration lockRetryBackoff(int attempt) {
         long cap = Math.min(5_000, 100L << Math.min(attempt, 10));
         return Duration.ofMillis(cap / 2 + ThreadLocalRandom.current().nextLong(cap / 2 + 1));
+    }
+
+    /**
+     * Adds {@code column} to one of the operator's own tables ({@code table} and {@code type} are constants of the
+     * code, never user input) when an older version created the table without it. Looked up first, so a table that
+     * has it takes no lock.
+     */
+    public static void addColumnIfMissing(Connection c, String table, String column, String type)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_attribute WHERE attrelid = ?::regclass "
+                + "AND attname = ? AND NOT attisdropped")) {
+            ps.setString(1, table);
+            ps.setString(2, column);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    return;
+                }
+            }
+        }
+        try (var s = c.createStatement()) {
+            s.execute("ALTER TABLE " + table + " ADD COLUMN IF NOT EXISTS " + column + " " + type);
+        }
     }
 
     /** Takes the session advisory lock {@code (LOCK_CLASS, objid)}, or returns false when another session holds it. */

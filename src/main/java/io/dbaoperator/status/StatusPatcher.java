@@ -36,7 +36,7 @@ public class StatusPatcher {
     /** The JSON Patch document for the change, or null when nothing changed. */
     public static String patchDocument(CustomResource<?, ? extends OperatorStatus> observed, OperatorStatus desired) {
         JsonNode before = observed.getStatus() == null ? null : MAPPER.valueToTree(observed.getStatus());
-        if (before != null && before.equals(MAPPER.valueToTree(fresh(desired.getClass())))) {
+        if (before != null && before.equals(MAPPER.valueToTree(empty(desired.getClass())))) {
             // the kinds' initStatus() gives an object without status a fresh, empty one: the API server has no
             // /status to add fields under (a real kube-apiserver answers 422), so the first status is added whole
             before = null;
@@ -124,23 +124,18 @@ public class StatusPatcher {
         return o;
     }
 
-    private static Object fresh(Class<?> type) {
+
+    /** A deep copy of a status, to build the desired status from the observed one. */
+    public static <S extends OperatorStatus> S copy(S status, Class<S> type) {
+        return status == null ? empty(type) : MAPPER.convertValue(status, type);
+    }
+
+    /** A status with nothing set: what a kind's {@code initStatus()} gives an object the server holds without one. */
+    private static <S> S empty(Class<S> type) {
         try {
             return type.getDeclaredConstructor().newInstance();
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    /** A deep copy of a status, to build the desired status from the observed one. */
-    public static <S extends OperatorStatus> S copy(S status, Class<S> type) {
-        if (status == null) {
-            try {
-                return type.getDeclaredConstructor().newInstance();
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-        return MAPPER.convertValue(status, type);
     }
 }

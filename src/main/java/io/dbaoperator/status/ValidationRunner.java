@@ -56,7 +56,7 @@ public class ValidationRunner {
         return runThen(resource, desired, validate, onValid, onProblem, writeAhead(resource, desired));
     }
 
-    /** The write-ahead log of one reconcile of {@code resource}, to pass to {@link #runThen(CustomResource, OperatorStatus, Supplier, java.util.function.BiFunction, BiConsumer, WriteAhead)}. */
+    /** The write-ahead log of one reconcile of {@code resource}, for the last argument of {@code runThen}. */
     public WriteAhead writeAhead(CustomResource<?, ? extends OperatorStatus> resource, OperatorStatus desired) {
         return new WriteAhead(writer, resource, desired);
     }

@@ -230,7 +230,7 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                 if (best.appliedUnder != null) {
                     details.put("approval", best.appliedUnder);
                 }
-                // recorded with the status that says Monitoring: a retry after a 409 finds the index and says so
+                // keyed by the index: a retry after a 409 or a restart finds it built and reports it again
                 log.executed(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(),
                         request.getKind(), request.getMetadata().getName(), request.getMetadata().getUid(), "apply",
                         STEP, "dba-operator", "succeeded", null, details), "apply/" + best.indexName);

@@ -2,7 +2,6 @@ package io.dbaoperator.harness;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,11 +71,11 @@ public final class TestControlPlane {
     private static TestControlPlane start() throws IOException, InterruptedException {
         Path bin = binaries();
         Path dir = Files.createTempDirectory("dba-control-plane-");
-        TestControlPlane cp = new TestControlPlane(dir, freePort());
+        TestControlPlane cp = new TestControlPlane(dir, TestPostgres.freePort());
         try {
             cp.certificates();
-            int etcdClient = freePort();
-            int etcdPeer = freePort();
+            int etcdClient = TestPostgres.freePort();
+            int etcdPeer = TestPostgres.freePort();
             cp.launch("etcd", List.of(bin.resolve("etcd").toString(), "--data-dir", dir.resolve("etcd").toString(),
                     "--listen-client-urls", "http://127.0.0.1:" + etcdClient,
                     "--advertise-client-urls", "http://127.0.0.1:" + etcdClient,
@@ -273,9 +272,4 @@ public final class TestControlPlane {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
 }

@@ -254,16 +254,11 @@ class WriteAheadApprovalTest {
     }
 
     static void approve() {
-        client.resources(DatabaseMigration.class).inNamespace(NS).withName("drop-legacy").subresource("status")
-                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"approved\":true}}");
+        approve("drop-legacy");
     }
 
     static void awaitPhase(MigrationPhase phase, Duration atMost) {
-        await().atMost(atMost).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
-            DatabaseMigration m = get(DatabaseMigration.class, NS, "drop-legacy");
-            assertThat(m.getStatus()).isNotNull();
-            assertThat(m.getStatus().phase).as(m.getStatus().message).isEqualTo(phase);
-        });
+        awaitPhase("drop-legacy", phase, atMost);
     }
 
     static long scalar(String sql) throws Exception {
