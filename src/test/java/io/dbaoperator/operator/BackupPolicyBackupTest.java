@@ -1,5 +1,6 @@
 package io.dbaoperator.operator;
 
+import static io.dbaoperator.operator.OperatorAssertions.A_BACKUP;
 import static io.dbaoperator.operator.OperatorAssertions.awaitCondition;
 import static io.dbaoperator.operator.OperatorAssertions.get;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -70,7 +71,7 @@ class BackupPolicyBackupTest {
             p.getMetadata().setAnnotations(new HashMap<>(Map.of(BackupPolicyReconciler.BACKUP_NOW, "first")));
             return p;
         });
-        Condition c = awaitCondition(BackupPolicy.class, NS, "on-demand", "LastBackupSucceeded", "True");
+        Condition c = awaitCondition(BackupPolicy.class, NS, "on-demand", "LastBackupSucceeded", "True", A_BACKUP);
         assertThat(c.reason).isEqualTo("BackupVerified");
         BackupPolicy p = get(BackupPolicy.class, NS, "on-demand");
         assertThat(p.getStatus().phase).isEqualTo(BackupPolicyPhase.Active);
@@ -101,7 +102,7 @@ class BackupPolicyBackupTest {
                 p.getMetadata().setAnnotations(new HashMap<>(Map.of(BackupPolicyReconciler.BACKUP_NOW, "once")));
                 return p;
             });
-            awaitCondition(BackupPolicy.class, NS, "conflicts", "LastBackupSucceeded", "True");
+            awaitCondition(BackupPolicy.class, NS, "conflicts", "LastBackupSucceeded", "True", A_BACKUP);
         } finally {
             TestKubernetes.get().api().interfere(null);
         }
@@ -188,7 +189,7 @@ class BackupPolicyBackupTest {
         client.resource(policy("every-minute", "* * * * *")).create();
         // the first run is at the next minute boundary: up to 60 s away, then the backup itself
         Condition c = awaitCondition(BackupPolicy.class, NS, "every-minute", "LastBackupSucceeded", "True",
-                java.time.Duration.ofSeconds(150));
+                A_BACKUP.plusSeconds(60));
         BackupPolicy p = get(BackupPolicy.class, NS, "every-minute");
         assertThat(p.getStatus().lastBackup.backupId).endsWith("00Z"); // on the minute, as scheduled
         assertThat(p.getStatus().lastScheduleTime).endsWith(":00Z");

@@ -1,5 +1,6 @@
 package io.dbaoperator.operator;
 
+import static io.dbaoperator.operator.OperatorAssertions.A_BACKUP;
 import static io.dbaoperator.operator.OperatorAssertions.awaitCondition;
 import static io.dbaoperator.operator.OperatorAssertions.get;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -101,7 +102,7 @@ class BackupRestoreTest {
                 x.getMetadata().setAnnotations(new HashMap<>(Map.of(BackupPolicyReconciler.BACKUP_NOW, "base")));
                 return x;
             });
-            awaitCondition(BackupPolicy.class, NS, POLICY, "LastBackupSucceeded", "True", Duration.ofSeconds(120));
+            awaitCondition(BackupPolicy.class, NS, POLICY, "LastBackupSucceeded", "True", A_BACKUP);
             backupId = get(BackupPolicy.class, NS, POLICY).getStatus().lastBackup.backupId;
 
             pg.exec("app", "insert into restore_orders select g, 'after backup ' || g from generate_series(101, 150) g");

@@ -1,5 +1,6 @@
 package io.dbaoperator.operator;
 
+import static io.dbaoperator.operator.OperatorAssertions.A_BACKUP;
 import static io.dbaoperator.operator.OperatorAssertions.awaitCondition;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -55,7 +56,7 @@ class MetricsScrapeTest {
         p.getSpec().schedule = "0 3 1 1 *";
         p.getSpec().storage = Fixtures.storage("backup-s3");
         client.resource(p).create();
-        awaitCondition(BackupPolicy.class, NS, "scraped", "LastBackupSucceeded", "True", Duration.ofSeconds(120));
+        awaitCondition(BackupPolicy.class, NS, "scraped", "LastBackupSucceeded", "True", A_BACKUP);
 
         // a phase that ends is timed: suspending the policy ends its Active phase
         client.resources(BackupPolicy.class).inNamespace(NS).withName("scraped").edit(x -> {

@@ -16,6 +16,12 @@ import io.fabric8.kubernetes.client.utils.Serialization;
 /** Waiting for what a user would see: conditions and Events on our resources. */
 public final class OperatorAssertions {
 
+    /**
+     * How long a whole base backup (pg_basebackup, upload, pg_verifybackup) may take in a test. It backs up the
+     * shared test instance, which grows as the suite runs: on a busy 2-core CI machine one took 111 s of 120.
+     */
+    public static final Duration A_BACKUP = Duration.ofMinutes(5);
+
     private OperatorAssertions() {
     }
 

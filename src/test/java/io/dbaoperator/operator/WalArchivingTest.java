@@ -1,5 +1,6 @@
 package io.dbaoperator.operator;
 
+import static io.dbaoperator.operator.OperatorAssertions.A_BACKUP;
 import static io.dbaoperator.operator.OperatorAssertions.awaitCondition;
 import static io.dbaoperator.operator.OperatorAssertions.get;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -77,7 +78,7 @@ class WalArchivingTest {
         p.getSpec().walArchiving.enabled = true;
         BackupPolicy created = client.resource(p).create();
         String slot = WalArchiverDeployment.slot(created);
-        awaitCondition(BackupPolicy.class, NS, "archived", "LastBackupSucceeded", "True", Duration.ofSeconds(120));
+        awaitCondition(BackupPolicy.class, NS, "archived", "LastBackupSucceeded", "True", A_BACKUP);
 
         S3Location l = Fixtures.s3Location();
         try (S3Client s3 = S3Clients.create(l)) {
@@ -98,7 +99,7 @@ class WalArchivingTest {
                 x.getMetadata().getAnnotations().put(BackupPolicyReconciler.BACKUP_NOW, "while-archiving");
                 return x;
             });
-            await().atMost(Duration.ofSeconds(180)).until(() -> {
+            await().atMost(A_BACKUP.plusSeconds(60)).until(() -> {
                 var st = get(BackupPolicy.class, NS, "archived").getStatus();
                 return st.lastBackup != null && !st.lastBackup.backupId.equals(firstBackup)
                         && Boolean.TRUE.equals(st.lastBackup.verified);
