@@ -100,6 +100,7 @@ final class RestoreCommand {
         record.target = o.describeTarget();
         record.startedAt = t0.toString();
         Path scratch = Files.createTempDirectory("dba-restore-");
+        Path socket = socketDirectory(scratch);
         ServerUser user = new ServerUser(env);
         boolean wroteData = false;
         boolean succeeded = false;
@@ -125,13 +126,13 @@ final class RestoreCommand {
                 record.state = RestoreRecord.State.recovering;
                 catalog.writeRestore(record);
                 Path spoolDir = Files.createDirectories(scratch.resolve("wal-spool"));
-                Path socket = Files.createDirectories(scratch.resolve("socket"));
                 Path hba = scratch.resolve("pg_hba.conf");
                 Files.writeString(hba, HBA, StandardCharsets.UTF_8);
                 WalSpool spool = new WalSpool(s3, storage.bucket(), catalog, spoolDir, 3, user);
                 Path script = spool.script();
                 prepareDataDir(o.dataDir());
                 user.own(scratch);
+                user.own(socket);
                 user.own(o.dataDir());
                 Path serverLog = scratch.resolve("postgres.log");
                 Process server = user.start(postgresCommand(o, env, script, socket, hba), serverLog);
@@ -191,6 +192,7 @@ final class RestoreCommand {
             }
         } finally {
             BackupVerifier.deleteRecursively(scratch);
+            BackupVerifier.deleteRecursively(socket);
             if (wroteData && (!o.keep() || !succeeded)) {
                 // a restore test keeps nothing; a failed restore leaves no half-restored directory behind
                 BackupVerifier.deleteRecursively(o.dataDir());
@@ -292,6 +294,19 @@ final class RestoreCommand {
      * and nothing written into the data directory) for recovery and for privacy: no TCP listener, our pg_hba, no
      * archiving of the restored instance's WAL into anyone's archive.
      */
+    /**
+     * The server's private socket directory. A Unix socket path holds at most 107 bytes, so under a deep temporary
+     * directory (a long TMPDIR or emptyDir path) the socket gets a short directory of its own below /tmp: without
+     * it the server refuses to start ("could not create any Unix-domain sockets").
+     */
+    static Path socketDirectory(Path scratch) throws IOException {
+        Path inScratch = scratch.resolve("socket");
+        if (inScratch.toString().length() + "/.s.PGSQL.5432.lock".length() <= 107) {
+            return Files.createDirectories(inScratch);
+        }
+        return Files.createTempDirectory(Path.of("/tmp"), "dba-pg-");
+    }
+
     static List<String> postgresCommand(Options o, Map<String, String> env, Path script, Path socket, Path hba) {
         List<String> c = new ArrayList<>(List.of(PostgresTools.binary("postgres", env).toString(), "-D",
                 o.dataDir().toString(),
