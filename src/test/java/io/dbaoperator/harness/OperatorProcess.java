@@ -22,9 +22,12 @@ public final class OperatorProcess implements AutoCloseable {
     private final Process process;
     private final int httpPort;
 
-    private OperatorProcess(Process process, int httpPort) {
+    private final Path tmp;
+
+    private OperatorProcess(Process process, int httpPort, Path tmp) {
         this.process = process;
         this.httpPort = httpPort;
+        this.tmp = tmp;
     }
 
     /** Starts the operator and waits until it is ready (at most two minutes). */
@@ -38,6 +41,9 @@ public final class OperatorProcess implements AutoCloseable {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmOptions);
+        // its temporary files (Vert.x's cache) in a directory of its own, removed when it ends, even by SIGKILL
+        Path tmp = Files.createTempDirectory("dba-operator-process-");
+        command.add("-Djava.io.tmpdir=" + tmp);
         command.addAll(List.of("-jar", jar.toAbsolutePath().toString()));
         Files.createDirectories(log.toAbsolutePath().getParent());
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
@@ -45,7 +51,7 @@ public final class OperatorProcess implements AutoCloseable {
         pb.environment().remove("KUBECONFIG");
         pb.environment().put("QUARKUS_HTTP_PORT", String.valueOf(port));
         pb.environment().putAll(env);
-        OperatorProcess p = new OperatorProcess(pb.start(), port);
+        OperatorProcess p = new OperatorProcess(pb.start(), port, tmp);
         long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
         while (System.nanoTime() < deadline) {
             if (!p.process.isAlive()) {
@@ -83,6 +89,7 @@ public final class OperatorProcess implements AutoCloseable {
     /** SIGKILL, as when its node dies. */
     public void kill() throws InterruptedException {
         process.destroyForcibly().waitFor();
+        TempDirs.delete(tmp);
     }
 
     /** SIGTERM, then SIGKILL after 20 seconds. */
@@ -96,5 +103,6 @@ public final class OperatorProcess implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        TempDirs.delete(tmp);
     }
 }

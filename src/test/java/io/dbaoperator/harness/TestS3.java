@@ -125,7 +125,10 @@ public final class TestS3 {
             int httpsPort = TestPostgres.freePort();
             Path log = root.resolve("s3mock.log");
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process p = new ProcessBuilder(List.of(java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", jar,
+            // Tomcat's work directories go below root, removed with it
+            Path tmp = Files.createDirectories(root.resolve("tmp"));
+            Process p = new ProcessBuilder(List.of(java, "-Xmx256m", "-XX:TieredStopAtLevel=1",
+                    "-Djava.io.tmpdir=" + tmp, "-jar", jar,
                     "--http.port=" + port, "--server.port=" + httpsPort,
                     "--com.adobe.testing.s3mock.store.initial-buckets=" + BUCKET,
                     "--com.adobe.testing.s3mock.store.root=" + root.resolve("store"),
