@@ -19,7 +19,6 @@ import io.dbaoperator.api.backup.BackupRestore;
 import io.dbaoperator.api.disposal.DisposalJob;
 import io.dbaoperator.api.migration.DatabaseMigration;
 import io.dbaoperator.api.tuning.QueryTuningRequest;
-import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.harness.TestS3;
 import io.dbaoperator.sandbox.Sandbox;
@@ -63,7 +62,7 @@ public class OperatorBench {
         sandbox = new Sandbox(work, jvm, env);
         Runtime.getRuntime().addShutdownHook(new Thread(sandbox::stop));
         sandbox.start();
-        client = TestKubernetes.get().client();
+        client = sandbox.client();
         prepareDatabase();
         for (int n = 0; n < NAMESPACES; n++) {
             prepareNamespace("bench-" + n);

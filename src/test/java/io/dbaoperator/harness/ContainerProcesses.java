@@ -81,9 +81,23 @@ final class ContainerProcesses {
 
     Process start(String ns, String pod, io.fabric8.kubernetes.api.model.PodSpec spec, Container container, Path log)
             throws ConfigError, IOException {
-        Map<String, String> env = env(ns, container);
+        Map<String, String> env = env(ns, container, Map.of());
         List<String> command = withEmptyDirs(command(container), ns, pod, spec, container);
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+        return launch(command, env, log, false);
+    }
+
+    /**
+     * Starts {@code command} with exactly {@code env} (plus PATH and HOME), its output appended to {@code log}. With
+     * {@code asPostgres} a process started as root runs as the local postgres account (through runuser), as a
+     * container of the postgres image runs as its uid 999: the server refuses to run as root.
+     */
+    Process launch(List<String> command, Map<String, String> env, Path log, boolean asPostgres) throws IOException {
+        List<String> full = new ArrayList<>();
+        if (asPostgres && "root".equals(System.getProperty("user.name"))) {
+            full.addAll(List.of("runuser", "-u", "postgres", "--"));
+        }
+        full.addAll(command);
+        ProcessBuilder pb = new ProcessBuilder(full).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().clear();
         pb.environment().put("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
@@ -93,6 +107,27 @@ final class ContainerProcesses {
         running.add(p);
         p.onExit().thenRun(() -> running.remove(p));
         return p;
+    }
+
+    /** The directory below which this runtime keeps logs and volumes (removed with it). */
+    Path root() {
+        return logDir;
+    }
+
+    /**
+     * Arguments naming a mount path are pointed at the directory standing in for that volume (a process here shares
+     * the machine's file system, a container would not).
+     */
+    static List<String> remount(List<String> command, Map<String, Path> mounts) {
+        List<String> result = new ArrayList<>();
+        for (String arg : command) {
+            // the deepest mount holding the path, once: a rewritten path may itself lie below another mount's path
+            String mountPath = mounts.keySet().stream()
+                    .filter(m -> arg.equals(m) || arg.startsWith(m + "/"))
+                    .max(java.util.Comparator.comparingInt(String::length)).orElse(null);
+            result.add(mountPath == null ? arg : mounts.get(mountPath) + arg.substring(mountPath.length()));
+        }
+        return result;
     }
 
     /** The directory standing in for a PersistentVolumeClaim's volume: it outlives the pods that mount it. */
@@ -110,7 +145,7 @@ final class ContainerProcesses {
         if (container.getVolumeMounts() == null || spec == null || spec.getVolumes() == null) {
             return command;
         }
-        List<String> result = new ArrayList<>(command);
+        Map<String, Path> mounts = new HashMap<>();
         for (var mount : container.getVolumeMounts()) {
             var volume = spec.getVolumes().stream().filter(v -> v.getName().equals(mount.getName())).findFirst()
                     .orElse(null);
@@ -125,14 +160,9 @@ final class ContainerProcesses {
                 p.toFile().setReadable(true, false);
                 p.toFile().setExecutable(true, false);
             }
-            for (int i = 0; i < result.size(); i++) {
-                String arg = result.get(i);
-                if (arg.equals(mount.getMountPath()) || arg.startsWith(mount.getMountPath() + "/")) {
-                    result.set(i, dir + arg.substring(mount.getMountPath().length()));
-                }
-            }
+            mounts.put(mount.getMountPath(), dir);
         }
-        return result;
+        return remount(command, mounts);
     }
 
     static List<String> command(Container container) {
@@ -154,10 +184,24 @@ final class ContainerProcesses {
         return command;
     }
 
-    Map<String, String> env(String ns, Container container) throws ConfigError {
+    /**
+     * The container's environment: values, secretKeyRef and configMapKeyRef, envFrom Secrets and ConfigMaps (with
+     * prefix), and fieldRef to the pod fields in {@code fields} (metadata.name, status.podIP, ...).
+     */
+    Map<String, String> env(String ns, Container container, Map<String, String> fields) throws ConfigError {
         Map<String, String> env = new HashMap<>();
         if (container.getEnvFrom() != null) {
             for (EnvFromSource from : container.getEnvFrom()) {
+                if (from.getConfigMapRef() != null) {
+                    var cm = client.configMaps().inNamespace(ns).withName(from.getConfigMapRef().getName()).get();
+                    if (cm == null && !Boolean.TRUE.equals(from.getConfigMapRef().getOptional())) {
+                        throw new ConfigError("configmap \"" + from.getConfigMapRef().getName() + "\" not found");
+                    }
+                    String prefix = from.getPrefix() == null ? "" : from.getPrefix();
+                    if (cm != null && cm.getData() != null) {
+                        cm.getData().forEach((k, v) -> env.put(prefix + k, v));
+                    }
+                }
                 if (from.getSecretRef() == null) {
                     continue;
                 }
@@ -186,6 +230,24 @@ final class ContainerProcesses {
                                 + ref.getName());
                     }
                     env.put(var.getName(), value);
+                } else if (var.getValueFrom() != null && var.getValueFrom().getConfigMapKeyRef() != null) {
+                    var ref = var.getValueFrom().getConfigMapKeyRef();
+                    var cm = client.configMaps().inNamespace(ns).withName(ref.getName()).get();
+                    String value = cm == null || cm.getData() == null ? null : cm.getData().get(ref.getKey());
+                    if (value == null) {
+                        if (Boolean.TRUE.equals(ref.getOptional())) {
+                            continue;
+                        }
+                        throw new ConfigError("couldn't find key " + ref.getKey() + " in ConfigMap " + ns + "/"
+                                + ref.getName());
+                    }
+                    env.put(var.getName(), value);
+                } else if (var.getValueFrom() != null && var.getValueFrom().getFieldRef() != null) {
+                    String path = var.getValueFrom().getFieldRef().getFieldPath();
+                    if (!fields.containsKey(path)) {
+                        throw new ConfigError("unsupported fieldPath " + path);
+                    }
+                    env.put(var.getName(), fields.get(path));
                 } else if (var.getValue() != null) {
                     env.put(var.getName(), var.getValue());
                 }

@@ -17,7 +17,8 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 
 /**
  * A real Kubernetes control plane for tests: etcd, kube-apiserver (TLS, RBAC, service-account issuer and keys,
- * the default admission plugins) and kube-controller-manager with the controllers the operator relies on, built
+ * the default admission plugins), kube-controller-manager with the controllers the operator relies on and
+ * kube-scheduler, built
  * from the official Go modules by {@code .ci/build-control-plane} (or taken from {@code DBA_CONTROL_PLANE_DIR} /
  * {@code KUBEBUILDER_ASSETS}). One per test JVM, started on first use; every process is stopped and the temporary
  * directory removed at exit.
@@ -31,6 +32,7 @@ public final class TestControlPlane {
 
     private final Path dir;
     private final List<Process> processes = new ArrayList<>();
+    private final List<String> names = new ArrayList<>();
     private final int apiPort;
     private KubernetesClient admin;
 
@@ -42,7 +44,16 @@ public final class TestControlPlane {
     public static synchronized TestControlPlane get() {
         if (instance == null) {
             try {
-                instance = start();
+                try {
+                    instance = start();
+                } catch (IllegalStateException e) {
+                    if (e.getMessage() == null || !e.getMessage().contains(" exited with ")) {
+                        throw e;
+                    }
+                    // a free port taken by someone else between our probe and the server's bind: try new ports once
+                    System.err.println("the control plane did not start (" + e.getMessage() + "); trying again");
+                    instance = start();
+                }
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             } catch (InterruptedException e) {
@@ -94,6 +105,8 @@ public final class TestControlPlane {
                     "--service-account-key-file", cp.file("sa.pub"),
                     "--service-account-signing-key-file", cp.file("sa.key"),
                     "--allow-privileged", "--endpoint-reconciler-type", "none",
+                    // pod logs are fetched from the node's address as it registered it (TestNode: 127.0.0.1)
+                    "--kubelet-preferred-address-types", "InternalIP",
                     "--cert-dir", dir.resolve("apiserver-certs").toString(), "--v", "1"));
             cp.awaitReady(Duration.ofSeconds(60));
             Files.writeString(dir.resolve("admin.kubeconfig"), cp.kubeconfig("admin"), StandardCharsets.UTF_8);
@@ -104,9 +117,18 @@ public final class TestControlPlane {
                             "namespace-controller", "serviceaccount-controller", "serviceaccount-token-controller",
                             "clusterrole-aggregation-controller", "root-ca-certificate-publisher-controller",
                             "node-lifecycle-controller", "pod-garbage-collector-controller",
-                            "ttl-after-finished-controller"),
+                            "ttl-after-finished-controller", "persistentvolume-binder-controller",
+                            "persistentvolume-protection-controller",
+                            "persistentvolumeclaim-protection-controller"),
                     "--service-account-private-key-file", cp.file("sa.key"), "--root-ca-file", cp.file("ca.crt"),
                     "--use-service-account-credentials=true", "--v", "1"));
+            // the scheduler as the user its bootstrap ClusterRoleBindings name
+            cp.clientCertificate("system:kube-scheduler");
+            Files.writeString(dir.resolve("scheduler.kubeconfig"), cp.kubeconfig("system:kube-scheduler"),
+                    StandardCharsets.UTF_8);
+            cp.launch("kube-scheduler", List.of(bin.resolve("kube-scheduler").toString(),
+                    "--kubeconfig", cp.file("scheduler.kubeconfig"), "--leader-elect=false", "--secure-port", "0",
+                    "--v", "1"));
             return cp;
         } catch (IOException | InterruptedException | RuntimeException e) {
             cp.stop();
@@ -141,6 +163,11 @@ public final class TestControlPlane {
         TempDirs.delete(dir);
     }
 
+    /** The pids of etcd, kube-apiserver, kube-controller-manager and kube-scheduler. */
+    public List<Long> pids() {
+        return processes.stream().map(Process::pid).toList();
+    }
+
     public String url() {
         return "https://127.0.0.1:" + apiPort;
     }
@@ -169,6 +196,29 @@ public final class TestControlPlane {
     public KubernetesClient withToken(String token) {
         return new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty()).withMasterUrl(url())
                 .withCaCertFile(file("ca.crt")).withOauthToken(token).build()).build();
+    }
+
+    /**
+     * A PKCS#12 key store (password {@code test}) with a serving certificate for 127.0.0.1 signed by the cluster CA,
+     * for a server the API server calls (a node's log endpoint).
+     */
+    public Path servingKeyStore(String name) {
+        try {
+            Path store = dir.resolve(name + ".p12");
+            if (!Files.exists(store)) {
+                signed(name, "/CN=" + name, "san.cnf");
+                openssl("pkcs12", "-export", "-in", file(name + ".crt"), "-inkey", file(name + ".key"), "-out",
+                        store.toString(), "-passout", "pass:test", "-name", name);
+            }
+            return store;
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The control plane's scratch directory: its logs, certificates and what a node keeps there. */
+    public Path directory() {
+        return dir;
     }
 
     /** The path of the cluster CA certificate, for a client started as its own process. */
@@ -203,10 +253,12 @@ public final class TestControlPlane {
         long deadline = System.nanoTime() + atMost.toNanos();
         String last = "";
         while (System.nanoTime() < deadline) {
-            for (Process p : processes) {
-                if (!p.isAlive()) {
-                    throw new IllegalStateException("a control-plane process exited with " + p.exitValue()
-                            + "; its log is in " + dir);
+            for (int i = 0; i < processes.size(); i++) {
+                if (!processes.get(i).isAlive()) {
+                    // the directory goes with the failed start: the log's tail goes into the message
+                    List<String> log = Files.readAllLines(dir.resolve(names.get(i) + ".log"), StandardCharsets.UTF_8);
+                    throw new IllegalStateException(names.get(i) + " exited with " + processes.get(i).exitValue()
+                            + ": " + String.join("\n", log.subList(Math.max(0, log.size() - 8), log.size())));
                 }
             }
             try (KubernetesClient c = client("admin")) {
@@ -223,6 +275,7 @@ public final class TestControlPlane {
     }
 
     private void launch(String name, List<String> command) throws IOException {
+        names.add(name);
         processes.add(new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(dir.resolve(name + ".log").toFile()).start());
     }

@@ -31,7 +31,6 @@ import io.dbaoperator.api.tuning.QueryTuningRequest;
 import io.dbaoperator.backup.BackupJobs;
 import io.dbaoperator.harness.FaultMatrix;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.harness.TestS3;
 import io.fabric8.kubernetes.client.CustomResource;
@@ -57,7 +56,7 @@ class FaultMatrixIT {
     static void start() throws Exception {
         sandbox = new Sandbox(Path.of("target/fault-matrix-sandbox"));
         sandbox.start();
-        client = TestKubernetes.get().client();
+        client = sandbox.client();
     }
 
     @AfterAll

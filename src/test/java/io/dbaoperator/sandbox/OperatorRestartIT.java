@@ -18,7 +18,6 @@ import io.dbaoperator.api.disposal.DisposalPhase;
 import io.dbaoperator.api.migration.DatabaseMigration;
 import io.dbaoperator.api.migration.DatabaseMigrationSpec;
 import io.dbaoperator.api.migration.MigrationPhase;
-import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -49,7 +48,7 @@ class OperatorRestartIT {
         TestPostgres.get().exec("app", "drop table if exists items",
                 "create table items (id bigint primary key, name text not null)", "alter table items owner to app",
                 "insert into items select g, 'item ' || g from generate_series(1, 20000) g", "analyze items");
-        KubernetesClient client = TestKubernetes.get().client();
+        KubernetesClient client = sandbox.client();
         DatabaseMigration m = new DatabaseMigration();
         m.getMetadata().setName("count-once");
         m.getMetadata().setNamespace(Sandbox.NAMESPACE);
@@ -90,7 +89,7 @@ class OperatorRestartIT {
                 "insert into leavers select g, 'Leaver ' || g, now() - interval '3 years' from generate_series(1, 6000) g",
                 "insert into leavers select g, 'Stayer ' || g, now() from generate_series(6001, 7000) g",
                 "analyze leavers");
-        KubernetesClient client = TestKubernetes.get().client();
+        KubernetesClient client = sandbox.client();
         DisposalJob job = client.getKubernetesSerialization().unmarshal(String.join("\n",
                 "apiVersion: dbaoperator.io/v1alpha1",
                 "kind: DisposalJob",

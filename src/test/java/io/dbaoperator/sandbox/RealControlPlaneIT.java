@@ -1,17 +1,15 @@
 package io.dbaoperator.sandbox;
 
+import static io.dbaoperator.operator.OperatorAssertions.A_BACKUP;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -23,30 +21,41 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import io.dbaoperator.api.backup.BackupPolicy;
+import io.dbaoperator.api.backup.BackupRestore;
+import io.dbaoperator.api.backup.RestorePhase;
+import io.dbaoperator.api.common.Condition;
 import io.dbaoperator.api.migration.DatabaseMigration;
 import io.dbaoperator.backup.BackupJobs;
+import io.dbaoperator.backup.RestoreJobs;
+import io.dbaoperator.backup.WalArchiverDeployment;
+import io.dbaoperator.backup.catalog.BackupCatalog;
+import io.dbaoperator.harness.OperatorInstall;
 import io.dbaoperator.harness.OperatorProcess;
 import io.dbaoperator.harness.TestControlPlane;
+import io.dbaoperator.harness.TestNode;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.harness.TestS3;
+import io.dbaoperator.storage.S3Clients;
+import io.dbaoperator.storage.S3Location;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
-import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import software.amazon.awssdk.services.s3.S3Client;
 
 /**
- * The packaged operator on a real Kubernetes control plane (kube-apiserver with RBAC, etcd, kube-controller-manager;
- * {@link TestControlPlane}), installed as a platform team installs it: {@code kubectl apply -k deploy/} (the CRDs,
- * the least-privilege RBAC, the approver and viewer roles), the operator authenticated as deploy/'s ServiceAccount
- * with a token from the TokenRequest API, people as users with client certificates. It checks what the fabric8 test
- * server cannot: that the API server accepts the CRDs (structural schemas, CEL cost), that deploy/'s RBAC is enough
- * for the operator to start and to work, that the approver role can approve and do nothing else, and that the real
- * Job and garbage-collector controllers treat the operator's Jobs as the design says.
+ * The packaged operator on a real Kubernetes control plane (kube-apiserver with RBAC, etcd, kube-controller-manager,
+ * kube-scheduler; {@link TestControlPlane}) and a node that runs pods as processes ({@link TestNode}), installed as
+ * a platform team installs it: {@code kubectl apply -k deploy/} (the CRDs, the least-privilege RBAC, the approver
+ * and viewer roles), the operator authenticated as deploy/'s ServiceAccount with a token from the TokenRequest API,
+ * people as users with client certificates. It checks what the fabric8 test server cannot: that the API server
+ * accepts the CRDs (structural schemas, CEL cost), that deploy/'s RBAC is enough for the operator to start and to
+ * work, that the approver role can approve and do nothing else, and that the real Job, ReplicaSet, StatefulSet,
+ * volume and garbage-collector controllers treat the operator's objects as the design says.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RealControlPlaneIT {
@@ -55,6 +64,7 @@ class RealControlPlaneIT {
     static TestControlPlane cp;
     static KubernetesClient admin;
     static OperatorProcess operator;
+    static TestNode node;
     static final Path WORK = Path.of("target/real-control-plane");
 
     @BeforeAll
@@ -62,16 +72,8 @@ class RealControlPlaneIT {
         cp = TestControlPlane.get();
         admin = cp.admin();
         Files.createDirectories(WORK);
-        kubectl("admin", "apply", "-k", "deploy/");
-        for (CustomResourceDefinition crd : admin.apiextensions().v1().customResourceDefinitions().list().getItems()) {
-            admin.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
-                    .waitUntilCondition(c -> c.getStatus() != null && c.getStatus().getConditions().stream()
-                            .anyMatch(x -> "Established".equals(x.getType()) && "True".equals(x.getStatus())),
-                            60, java.util.concurrent.TimeUnit.SECONDS);
-        }
-        // no node runs the operator's own Deployment here: the operator runs beside the control plane instead,
-        // with the identity that Deployment would give it
-        admin.apps().deployments().inNamespace("dba-operator").withName("dba-operator").scale(0);
+        OperatorInstall.apply(cp);
+        node = TestNode.start(cp);
         admin.resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).create();
 
         TestPostgres pg = TestPostgres.get();
@@ -96,16 +98,7 @@ class RealControlPlaneIT {
                     .withKind("Group").withName("dba-leads").endSubject().build()).create();
         }
 
-        String token = admin.serviceAccounts().inNamespace("dba-operator").withName("dba-operator")
-                .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(7200L).endSpec().build())
-                .getStatus().getToken();
-        Map<String, String> env = new HashMap<>();
-        env.put("QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL", cp.url());
-        env.put("QUARKUS_KUBERNETES_CLIENT_CA_CERT_FILE", cp.caFile());
-        env.put("QUARKUS_KUBERNETES_CLIENT_TOKEN", token);
-        env.put("QUARKUS_OPERATOR_SDK_NAMESPACES", "JOSDK_ALL_NAMESPACES");
-        env.put("POD_NAMESPACE", "dba-operator"); // the leader-election Lease's namespace, as the Downward API sets
-        env.put("DBA_AGENT_IMAGE", "dba-operator:test");
+        Map<String, String> env = OperatorInstall.operatorEnv(cp);
         Files.deleteIfExists(WORK.resolve("operator.log"));
         operator = OperatorProcess.start(env, List.of("-Xmx512m", "-XX:TieredStopAtLevel=1"),
                 WORK.resolve("operator.log"));
@@ -115,6 +108,9 @@ class RealControlPlaneIT {
     static void uninstall() {
         if (operator != null) {
             operator.close();
+        }
+        if (node != null) {
+            node.close();
         }
         TestControlPlane.shutdown();
     }
@@ -126,14 +122,7 @@ class RealControlPlaneIT {
 
     /** The real kubectl, as {@code user}. */
     static String kubectl(String user, String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of("kubectl", "--kubeconfig", cp.kubeconfigFile(user).toString()));
-        command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException("kubectl " + String.join(" ", args) + " as " + user + ": " + out);
-        }
-        return out;
+        return OperatorInstall.kubectl(cp, user, args);
     }
 
     static DatabaseMigration migration(String name) {
@@ -241,37 +230,226 @@ class RealControlPlaneIT {
         assertThat(operatorLog).doesNotContain("is forbidden").doesNotContain("Uncaught error");
     }
 
-    @Test
-    @Order(3)
-    void aBackupJobIsMadeByTheOperatorRunByTheJobControllerAndCollectedWithItsPolicy() throws Exception {
-        BackupPolicy p = admin.getKubernetesSerialization().unmarshal(String.join("\n",
+    static BackupPolicy policy(String name) {
+        return admin.resources(BackupPolicy.class).inNamespace(NS).withName(name).get();
+    }
+
+    static Condition awaitCondition(String policy, String type, String status, Duration atMost) {
+        Condition[] found = new Condition[1];
+        await().atMost(atMost).pollInterval(Duration.ofMillis(500)).ignoreExceptions().untilAsserted(() -> {
+            BackupPolicy p = policy(policy);
+            Condition c = p.getStatus().conditions.stream().filter(x -> x.type.equals(type)).findFirst().orElse(null);
+            assertThat(c).as("%s of %s: %s", type, policy, p.getStatus().message).isNotNull();
+            assertThat(c.status).as("%s of %s: %s", type, policy, c.message).isEqualTo(status);
+            found[0] = c;
+        });
+        return found[0];
+    }
+
+    static BackupPolicy backupPolicy(String name, String extraSpec, String s3Endpoint) {
+        return admin.getKubernetesSerialization().unmarshal(String.join("\n",
                 "apiVersion: dbaoperator.io/v1alpha1", "kind: BackupPolicy",
-                "metadata: {name: nightly, namespace: " + NS + "}",
+                "metadata: {name: " + name + ", namespace: " + NS + "}",
                 "spec:",
                 "  database: {secretRef: {name: shop-db-replication}}",
                 "  schedule: '0 3 * * *'",
-                "  storage: {bucket: " + TestS3.BUCKET + ", prefix: cp, endpoint: '" + TestS3.get().endpoint()
-                        + "', pathStyle: true, credentials: {secretRef: {name: backup-s3}}}"), BackupPolicy.class);
-        admin.resource(p).create();
+                "  storage: {bucket: " + TestS3.BUCKET + ", prefix: cp-" + name + ", endpoint: '" + s3Endpoint
+                        + "', pathStyle: true, credentials: {secretRef: {name: backup-s3}}}",
+                extraSpec), BackupPolicy.class);
+    }
+
+    static void backupNow(String policy, String request) {
+        admin.resources(BackupPolicy.class).inNamespace(NS).withName(policy).patch(PatchContext.of(
+                PatchType.JSON_MERGE), "{\"metadata\":{\"annotations\":{\"dbaoperator.io/backup-now\":\"" + request
+                        + "\"}}}");
+    }
+
+    static List<Pod> pods(String label, String value) {
+        return admin.pods().inNamespace(NS).withLabel(label, value).list().getItems();
+    }
+
+    @Test
+    @Order(3)
+    void aBackupJobRunsOnTheNodeItsLogIsServedByTheApiServerAndItIsCollectedWithItsPolicy() throws Exception {
+        admin.resource(backupPolicy("nightly", "", TestS3.get().endpoint())).create();
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
-                "Active".equals(admin.resources(BackupPolicy.class).inNamespace(NS).withName("nightly").get()
-                        .getStatus().phase.name()));
-        admin.resources(BackupPolicy.class).inNamespace(NS).withName("nightly").patch(PatchContext.of(
-                PatchType.JSON_MERGE), "{\"metadata\":{\"annotations\":{\"dbaoperator.io/backup-now\":\"cp-1\"}}}");
-        // the operator creates the Job; the real Job controller makes its Pod (no node runs it here)
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).until(() -> !admin.pods()
-                .inNamespace(NS).withLabel(BackupJobs.POLICY_LABEL, "nightly").list().getItems().isEmpty());
+                "Active".equals(policy("nightly").getStatus().phase.name()));
+        backupNow("nightly", "cp-1");
+        Condition ok = awaitCondition("nightly", "LastBackupSucceeded", "True", A_BACKUP);
+        assertThat(ok.message).contains("verified");
+
+        // the real Job controller made the pod, kube-scheduler bound it, the node ran it and the controller
+        // completed the Job from the pod's status
         var job = admin.batch().v1().jobs().inNamespace(NS).withLabel(BackupJobs.POLICY_LABEL, "nightly").list()
                 .getItems().get(0);
         assertThat(job.getMetadata().getOwnerReferences()).singleElement().satisfies(o -> {
             assertThat(o.getName()).isEqualTo("nightly");
             assertThat(o.getBlockOwnerDeletion()).isTrue();
         });
-        assertThat(job.getSpec().getTemplate().getSpec().getRestartPolicy()).isEqualTo("Never");
-        // deleting the policy: the garbage collector removes its Job and the Job's Pod
+        assertThat(job.getStatus().getSucceeded()).isEqualTo(1);
+        assertThat(job.getStatus().getConditions()).anySatisfy(c -> assertThat(c.getType() + "=" + c.getStatus())
+                .isEqualTo("Complete=True"));
+        Pod pod = pods("job-name", job.getMetadata().getName()).get(0);
+        assertThat(pod.getSpec().getNodeName()).isEqualTo(TestNode.NAME);
+        assertThat(pod.getStatus().getPhase()).isEqualTo("Succeeded");
+        assertThat(pod.getStatus().getContainerStatuses().get(0).getState().getTerminated().getExitCode()).isZero();
+        String logs = kubectl("admin", "logs", "-n", NS, "job/" + job.getMetadata().getName());
+        assertThat(logs).as("the agent's own output, served by the node through the API server")
+                .contains(policy("nightly").getStatus().lastBackup.backupId).doesNotContain("cp-repl-password")
+                .doesNotContain(TestS3.SECRET_ACCESS_KEY);
+        var location = new S3Location(TestS3.BUCKET, "cp-nightly", java.net.URI.create(TestS3.get().endpoint()),
+                "us-east-1", true, TestS3.ACCESS_KEY_ID, TestS3.SECRET_ACCESS_KEY, null, null);
+        try (S3Client s3 = S3Clients.create(location)) {
+            var record = new BackupCatalog(s3, location, NS, "nightly").read(policy("nightly").getStatus()
+                    .lastBackup.backupId);
+            assertThat(record.state).isEqualTo(io.dbaoperator.backup.catalog.BackupRecord.State.verified);
+        }
+    }
+
+    @Test
+    @Order(4)
+    void aBackupPodThatFailsIsRetriedThenFailedByTheJobControllerAndTheOperatorSaysWhy() throws Exception {
+        TestS3 s3 = TestS3.startPrivate();
+        try {
+            admin.resource(backupPolicy("flaky", "  jobTemplate: {backoffLimit: 1}", s3.endpoint())).create();
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
+                    "Active".equals(policy("flaky").getStatus().phase.name()));
+            backupNow("flaky", "doomed");
+            // the bucket goes away once the Job is made: every pod of it fails
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> !admin.batch()
+                    .v1().jobs().inNamespace(NS).withLabel(BackupJobs.POLICY_LABEL, "flaky").list().getItems()
+                    .isEmpty());
+            s3.kill();
+            String jobName = admin.batch().v1().jobs().inNamespace(NS).withLabel(BackupJobs.POLICY_LABEL, "flaky")
+                    .list().getItems().get(0).getMetadata().getName();
+            await().atMost(A_BACKUP).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+                var job = admin.batch().v1().jobs().inNamespace(NS).withName(jobName).get();
+                assertThat(job.getStatus().getConditions()).as("conditions of %s", jobName)
+                        .anySatisfy(c -> assertThat(c.getType() + "=" + c.getStatus() + " " + c.getReason())
+                                .isEqualTo("Failed=True BackoffLimitExceeded"));
+                assertThat(job.getStatus().getFailed()).isEqualTo(2);
+            });
+            assertThat(pods("job-name", jobName)).hasSize(2).allSatisfy(p -> {
+                assertThat(p.getStatus().getPhase()).isEqualTo("Failed");
+                assertThat(p.getStatus().getContainerStatuses().get(0).getState().getTerminated().getExitCode())
+                        .isNotZero();
+            });
+            s3.restart();
+            Condition failed = awaitCondition("flaky", "LastBackupSucceeded", "False", A_BACKUP);
+            assertThat(failed.reason).isIn("BackupJobFailed", "BackupFailed");
+            assertThat(failed.message).as("the agent's own reason from the pod's termination message")
+                    .contains("Failed: ");
+        } finally {
+            admin.resources(BackupPolicy.class).inNamespace(NS).withName("flaky").delete();
+            s3.discard();
+        }
+    }
+
+    @Test
+    @Order(5)
+    void theWalArchiverIsRestartedWhenItsProcessDiesAndReplacedByItsReplicaSetWhenItsPodGoes() throws Exception {
+        admin.resource(backupPolicy("archived", "  walArchiving: {enabled: true}", TestS3.get().endpoint()))
+                .create();
+        String deployment = WalArchiverDeployment.name("archived");
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() ->
+                Integer.valueOf(1).equals(admin.apps().deployments().inNamespace(NS).withName(deployment).get()
+                        .getStatus().getAvailableReplicas()));
+        Condition running = awaitCondition("archived", "WalArchiving", "True", Duration.ofSeconds(120));
+        assertThat(running.reason).isEqualTo("WalArchivingRunning");
+        Pod first = pods("app.kubernetes.io/component", WalArchiverDeployment.COMPONENT).get(0);
+
+        // the process dies: the node restarts the container (restartPolicy Always), the pod stays
+        assertThat(node.killContainer(NS, first.getMetadata().getName())).isTrue();
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            Pod p = admin.pods().inNamespace(NS).withName(first.getMetadata().getName()).get();
+            var cs = p.getStatus().getContainerStatuses().get(0);
+            assertThat(cs.getRestartCount()).isEqualTo(1);
+            assertThat(cs.getLastState().getTerminated().getExitCode()).isEqualTo(137);
+            assertThat(cs.getState().getRunning()).isNotNull();
+        });
+
+        // the pod goes: its ReplicaSet (the real controller) makes another, which the node runs
+        admin.pods().inNamespace(NS).withName(first.getMetadata().getName()).delete();
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            List<Pod> now = pods("app.kubernetes.io/component", WalArchiverDeployment.COMPONENT);
+            assertThat(now).singleElement().satisfies(p -> {
+                assertThat(p.getMetadata().getUid()).isNotEqualTo(first.getMetadata().getUid());
+                assertThat(p.getStatus().getPhase()).isEqualTo("Running");
+                assertThat(p.getMetadata().getOwnerReferences().get(0).getKind()).isEqualTo("ReplicaSet");
+            });
+            assertThat(admin.apps().deployments().inNamespace(NS).withName(deployment).get().getStatus()
+                    .getAvailableReplicas()).isEqualTo(1);
+        });
+        TestPostgres.get().exec("cp_shop", "select pg_switch_wal()");
+        awaitCondition("archived", "WalArchiving", "True", Duration.ofSeconds(120));
+        admin.resources(BackupPolicy.class).inNamespace(NS).withName("archived").delete();
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).until(() ->
+                pods("app.kubernetes.io/component", WalArchiverDeployment.COMPONENT).isEmpty());
+    }
+
+    @Test
+    @Order(6)
+    void aRestoredInstanceIsServedByItsStatefulSetPodAndCollectedWithItsRestore() throws Exception {
+        BackupRestore r = admin.getKubernetesSerialization().unmarshal(String.join("\n",
+                "apiVersion: dbaoperator.io/v1alpha1", "kind: BackupRestore",
+                "metadata: {name: shop-restore, namespace: " + NS + "}",
+                "spec:",
+                "  backupPolicyRef: {name: nightly}",
+                "  target: {newInstance: {name: shop-restored}}",
+                "  checks: ['select count(*) = 5000 from customers']"), BackupRestore.class);
+        admin.resource(r).create();
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() ->
+                restore("shop-restore").getStatus().phase == RestorePhase.AwaitingApproval);
+        kubectl("alice", "patch", "bkr", "shop-restore", "-n", NS, "--subresource=status", "--type=merge",
+                "--field-manager=alice", "-p", "{\"status\":{\"approved\":true}}");
+        await().atMost(A_BACKUP).pollInterval(Duration.ofSeconds(1)).until(() -> {
+            var st = restore("shop-restore").getStatus();
+            if (st.phase == RestorePhase.Failed) {
+                throw new IllegalStateException("the restore failed: " + st.message);
+            }
+            return st.phase == RestorePhase.Ready;
+        });
+        assertThat(restore("shop-restore").getStatus().approvals).extracting(a -> a.approvedBy)
+                .containsExactly("alice");
+
+        // the StatefulSet's pod runs PostgreSQL on the restored volume: connect to it and read the rows
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() ->
+                Integer.valueOf(1).equals(admin.apps().statefulSets().inNamespace(NS).withName("shop-restored").get()
+                        .getStatus().getReadyReplicas()));
+        Pod served = admin.pods().inNamespace(NS).withName("shop-restored-0").get();
+        assertThat(served.getSpec().getNodeName()).isEqualTo(TestNode.NAME);
+        var secret = io.dbaoperator.kube.SecretReader.decode(admin.secrets().inNamespace(NS)
+                .withName("shop-restored").get());
+        String url = "jdbc:postgresql://" + served.getStatus().getPodIP() + ":5432/" + secret.get("dbname");
+        try (Connection c = java.sql.DriverManager.getConnection(url, secret.get("user"), secret.get("password"));
+                ResultSet rs = c.createStatement().executeQuery("select count(*), pg_is_in_recovery() from customers")) {
+            rs.next();
+            assertThat(rs.getLong(1)).isEqualTo(5000);
+            assertThat(rs.getBoolean(2)).isFalse();
+        }
+        Path volume = node.claimDir(NS, RestoreJobs.claimName("shop-restored"));
+        assertThat(volume).isNotNull();
+
+        // deleting the restore: the garbage collector removes the StatefulSet, its pod, the Service, the Secret and
+        // the claim; the provisioner then removes the volume
+        admin.resources(BackupRestore.class).inNamespace(NS).withName("shop-restore").delete();
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            assertThat(admin.apps().statefulSets().inNamespace(NS).withName("shop-restored").get()).isNull();
+            assertThat(admin.pods().inNamespace(NS).withName("shop-restored-0").get()).isNull();
+            assertThat(admin.services().inNamespace(NS).withName("shop-restored").get()).isNull();
+            assertThat(admin.secrets().inNamespace(NS).withName("shop-restored").get()).isNull();
+            assertThat(admin.persistentVolumeClaims().inNamespace(NS)
+                    .withName(RestoreJobs.claimName("shop-restored")).get()).isNull();
+            assertThat(volume).doesNotExist();
+        });
+        // and the policy: its Jobs and their pods go with it
         admin.resources(BackupPolicy.class).inNamespace(NS).withName("nightly").delete();
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).until(() -> admin.batch().v1()
                 .jobs().inNamespace(NS).withLabel(BackupJobs.POLICY_LABEL, "nightly").list().getItems().isEmpty()
-                && admin.resources(BackupPolicy.class).inNamespace(NS).withName("nightly").get() == null);
+                && pods(BackupJobs.POLICY_LABEL, "nightly").isEmpty() && policy("nightly") == null);
+    }
+
+    static BackupRestore restore(String name) {
+        return admin.resources(BackupRestore.class).inNamespace(NS).withName(name).get();
     }
 }

@@ -10,8 +10,11 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.OperatorInstall;
 import io.dbaoperator.harness.OperatorProcess;
-import io.dbaoperator.harness.TestKubernetes;
+import io.dbaoperator.harness.TempDirs;
+import io.dbaoperator.harness.TestControlPlane;
+import io.dbaoperator.harness.TestNode;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.harness.TestS3;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
@@ -19,10 +22,12 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 
 /**
  * The sandbox: the real operator (the packaged application, as its own process) on an embedded stack, with no
- * cluster and no Docker: the Kubernetes API (fabric8 test server behind {@link SandboxApiDispatcher}), a PostgreSQL
- * from the local server binaries with databases {@code app} and {@code staging}, an S3 server, and the test kubelet
- * that runs the operator's Jobs. Writes {@code kubeconfig} and {@code sandbox.env} into its work directory, prints
- * {@code sandbox ready}, and runs until Ctrl-C or SIGTERM, which stop every part.
+ * cloud and no Docker: a real Kubernetes control plane ({@link TestControlPlane}: etcd, kube-apiserver,
+ * kube-controller-manager, kube-scheduler, built from the Go modules on first use) with deploy/ applied, a node that
+ * runs the operator's pods as processes ({@link TestNode}), a PostgreSQL from the local server binaries with
+ * databases {@code app} and {@code staging}, and an S3 server. The operator runs as deploy/'s ServiceAccount; the
+ * person at the keyboard is {@code sandbox}, a cluster admin. Writes {@code kubeconfig} and {@code sandbox.env} into
+ * its work directory, prints {@code sandbox ready}, and runs until Ctrl-C or SIGTERM, which stop every part.
  */
 public final class Sandbox {
 
@@ -36,6 +41,7 @@ public final class Sandbox {
     private final List<String> operatorJvmOptions;
     private final Map<String, String> operatorEnv;
     private OperatorProcess operator;
+    private TestNode node;
     private volatile boolean stopped;
 
     public Sandbox(Path workDir) {
@@ -59,12 +65,7 @@ public final class Sandbox {
      */
     public static final int S3_PORT = 29000;
 
-    /** Held so the level sticks: the test server logs every request at INFO. */
-    private static final java.util.logging.Logger SERVER_LOG = java.util.logging.Logger.getLogger(
-            "io.fabric8.mockwebserver");
-
     public static void main(String[] args) throws Exception {
-        SERVER_LOG.setLevel(java.util.logging.Level.WARNING);
         if (System.getProperty("s3.port") == null) {
             System.setProperty("s3.port", String.valueOf(S3_PORT));
         }
@@ -99,8 +100,10 @@ public final class Sandbox {
                 + "create role app_replication login replication; end if; end $$",
                 "alter role app_replication password '" + REPLICATION_PASSWORD + "'");
         TestS3 s3 = TestS3.get();
-        TestKubernetes kube = TestKubernetes.get();
-        KubernetesClient client = kube.client();
+        TestControlPlane cp = TestControlPlane.get();
+        OperatorInstall.apply(cp);
+        node = TestNode.start(cp);
+        KubernetesClient client = cp.admin();
         secret(client, "app-db", Map.of("host", pg.host(), "port", String.valueOf(pg.port()), "dbname", "app",
                 "user", "app", "password", APP_PASSWORD));
         secret(client, "app-db-replication", Map.of("host", pg.host(), "port", String.valueOf(pg.port()), "dbname",
@@ -111,16 +114,14 @@ public final class Sandbox {
         secret(client, "backup-s3", Map.of("AWS_ACCESS_KEY_ID", TestS3.ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY",
                 TestS3.SECRET_ACCESS_KEY));
 
+        cp.user("sandbox", "system:masters").close();
         Path kubeconfig = workDir.resolve("kubeconfig").toAbsolutePath();
-        Files.writeString(kubeconfig, String.join("\n",
-                "apiVersion: v1", "kind: Config",
-                "clusters:", "- name: sandbox", "  cluster:", "    server: " + kube.url().replaceAll("/$", ""),
-                "contexts:", "- name: sandbox", "  context:", "    cluster: sandbox", "    user: sandbox",
-                "    namespace: " + NAMESPACE,
-                "current-context: sandbox",
-                "users:", "- name: sandbox", "  user:", "    token: sandbox", ""), StandardCharsets.UTF_8);
+        TempDirs.delete(workDir.resolve("kubectl-cache"));
+        Files.copy(cp.kubeconfigFile("sandbox"), kubeconfig, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         Files.writeString(workDir.resolve("sandbox.env"), String.join("\n",
                 "export KUBECONFIG=" + kubeconfig,
+                // kubectl's discovery cache of its own: a cache of an earlier sandbox on the same port would be stale
+                "export KUBECACHEDIR=" + workDir.resolve("kubectl-cache").toAbsolutePath(),
                 "export PGHOST=" + pg.host(), "export PGPORT=" + pg.port(), "export PGUSER=app",
                 "export PGPASSWORD=" + APP_PASSWORD, "export PGDATABASE=app",
                 "export STAGING_PGHOST=" + pg.host(), "export STAGING_PGPORT=" + pg.port(),
@@ -129,24 +130,33 @@ public final class Sandbox {
                 "export S3_ENDPOINT=" + s3.endpoint(), "export S3_BUCKET=" + TestS3.BUCKET,
                 "export AWS_ACCESS_KEY_ID=" + TestS3.ACCESS_KEY_ID,
                 "export AWS_SECRET_ACCESS_KEY=" + TestS3.SECRET_ACCESS_KEY, ""), StandardCharsets.UTF_8);
-        startOperator(kube, pg);
+        startOperator(cp, pg);
         // what must be gone after a stop, for whoever checks (SandboxWalkthroughIT does)
         Files.writeString(workDir.resolve("pids"), "operator " + operator.pid() + "\ns3 " + s3.pid() + "\npostgres "
-                + pg.serverPid() + "\nsandbox " + ProcessHandle.current().pid() + "\n", StandardCharsets.UTF_8);
+                + pg.serverPid() + "\nsandbox " + ProcessHandle.current().pid() + "\n"
+                + cp.pids().stream().map(pid -> "control-plane-" + pid + " " + pid + "\n")
+                        .collect(java.util.stream.Collectors.joining()), StandardCharsets.UTF_8);
     }
 
-    private void startOperator(TestKubernetes kube, TestPostgres pg) throws IOException, InterruptedException {
-        Map<String, String> env = new java.util.HashMap<>();
+    private void startOperator(TestControlPlane cp, TestPostgres pg) throws IOException, InterruptedException {
+        Map<String, String> env = new java.util.HashMap<>(OperatorInstall.operatorEnv(cp));
         env.put("QUARKUS_PROFILE", "sandbox");
-        env.put("QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL", kube.url());
-        env.put("QUARKUS_KUBERNETES_CLIENT_TRUST_CERTS", "true");
-        env.put("QUARKUS_KUBERNETES_CLIENT_NAMESPACE", NAMESPACE);
         env.put("DBA_AUDIT_ENABLED", "true");
         env.put("DBA_AUDIT_JDBC_URL", pg.jdbcUrl(OperatorHarness.AUDIT_DB));
         env.put("DBA_AUDIT_USERNAME", OperatorHarness.AUDIT_USER);
         env.put("DBA_AUDIT_PASSWORD", OperatorHarness.AUDIT_PASSWORD);
         env.putAll(operatorEnv);
         operator = OperatorProcess.start(env, operatorJvmOptions, workDir.resolve("operator.log"));
+    }
+
+    /** A cluster-admin client of the sandbox's API server. */
+    public KubernetesClient client() {
+        return TestControlPlane.get().admin();
+    }
+
+    /** The sandbox's node (pods' volumes and processes). */
+    public TestNode node() {
+        return node;
     }
 
     /** The operator process's pid, for readings of its memory. */
@@ -165,10 +175,10 @@ public final class Sandbox {
      */
     public synchronized void killAndRestartOperator() throws IOException, InterruptedException {
         operator.kill();
-        startOperator(TestKubernetes.get(), TestPostgres.get());
+        startOperator(TestControlPlane.get(), TestPostgres.get());
     }
 
-    /** Stops every part: the operator first, then the kubelet's pods, the API, S3 and PostgreSQL. */
+    /** Stops every part: the operator first, then the node's pods, the control plane, S3 and PostgreSQL. */
     public synchronized void stop() {
         if (stopped) {
             return;
@@ -177,7 +187,10 @@ public final class Sandbox {
         if (operator != null) {
             operator.close();
         }
-        TestKubernetes.shutdown();
+        if (node != null) {
+            node.close();
+        }
+        TestControlPlane.shutdown();
         TestS3.shutdown();
         TestPostgres.shutdown();
         System.out.println("sandbox stopped");

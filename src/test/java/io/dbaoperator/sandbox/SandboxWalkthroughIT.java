@@ -203,6 +203,15 @@ class SandboxWalkthroughIT {
                 assertThat(jsonpath("bkr app-before-incident", "{.status.approvals[0].approvedBy}"))
                         .isEqualTo("alice");
             }
+            if (block.contains("rollout status statefulset/app-restored")) {
+                assertThat(out).contains("statefulset rolling update complete");
+                assertThat(out.trim()).as("the restored instance, served by its pod, has the backed-up rows")
+                        .endsWith("5000");
+            }
+            if (block.contains("kubectl logs -l dbaoperator.io/backup-policy")) {
+                assertThat(out).as("the backup pod's log, through the API server and the node")
+                        .containsPattern("\\d{8}T\\d{6}Z");
+            }
             if (block.contains("querytuningrequest.yaml")) {
                 assertThat(out).contains("condition met").contains("Seq Scan on public.orders")
                         .containsPattern("built on staging: CREATE INDEX CONCURRENTLY \\\"dba_orders_customer_id_status")

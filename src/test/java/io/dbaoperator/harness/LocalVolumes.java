@@ -1,0 +1,142 @@
+package io.dbaoperator.harness;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import io.fabric8.kubernetes.api.model.PersistentVolume;
+import io.fabric8.kubernetes.api.model.PersistentVolumeBuilder;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
+import io.fabric8.kubernetes.api.model.storage.StorageClassBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+
+/**
+ * A local-path style dynamic provisioner for the test node: the default StorageClass {@value #STORAGE_CLASS}, a
+ * hostPath PersistentVolume (a directory of the node) made for each claim of that class and pre-bound to it (the
+ * real persistentvolume-binder controller completes the binding), and the directory removed with its volume once
+ * the claim is gone (reclaim policy Delete), as an external provisioner does.
+ */
+final class LocalVolumes implements AutoCloseable {
+
+    static final String STORAGE_CLASS = "standard";
+    static final String PROVISIONER = "dbaoperator.io/test-local-path";
+
+    private final KubernetesClient admin;
+    private final Path root;
+    private SharedIndexInformer<PersistentVolumeClaim> claims;
+    private SharedIndexInformer<PersistentVolume> volumes;
+
+    LocalVolumes(KubernetesClient admin, Path root) {
+        this.admin = admin;
+        this.root = root;
+    }
+
+    void start() throws IOException {
+        Files.createDirectories(root).toFile().setExecutable(true, false); // a server run as postgres gets in
+        if (admin.storage().v1().storageClasses().withName(STORAGE_CLASS).get() == null) {
+            admin.resource(new StorageClassBuilder().withNewMetadata().withName(STORAGE_CLASS)
+                    .addToAnnotations("storageclass.kubernetes.io/is-default-class", "true").endMetadata()
+                    .withProvisioner(PROVISIONER).withReclaimPolicy("Delete").withVolumeBindingMode("Immediate")
+                    .build()).create();
+        }
+        claims = admin.persistentVolumeClaims().inAnyNamespace().inform(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(PersistentVolumeClaim c) {
+                provision(c);
+            }
+
+            @Override
+            public void onUpdate(PersistentVolumeClaim old, PersistentVolumeClaim c) {
+                provision(c);
+            }
+
+            @Override
+            public void onDelete(PersistentVolumeClaim c, boolean unknown) {
+            }
+        }, 0);
+        volumes = admin.persistentVolumes().inform(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(PersistentVolume v) {
+                reclaim(v);
+            }
+
+            @Override
+            public void onUpdate(PersistentVolume old, PersistentVolume v) {
+                reclaim(v);
+            }
+
+            @Override
+            public void onDelete(PersistentVolume v, boolean unknown) {
+            }
+        }, 0);
+    }
+
+    /** The directory of the claim's volume, or null while it has none. */
+    Path directory(String ns, String claim) {
+        PersistentVolumeClaim c = admin.persistentVolumeClaims().inNamespace(ns).withName(claim).get();
+        if (c == null || c.getSpec().getVolumeName() == null) {
+            return null;
+        }
+        PersistentVolume v = admin.persistentVolumes().withName(c.getSpec().getVolumeName()).get();
+        return v == null || v.getSpec().getHostPath() == null ? null : Path.of(v.getSpec().getHostPath().getPath());
+    }
+
+    private void provision(PersistentVolumeClaim c) {
+        String cls = c.getSpec().getStorageClassName();
+        if (c.getSpec().getVolumeName() != null || c.getMetadata().getDeletionTimestamp() != null
+                || !STORAGE_CLASS.equals(cls)) {
+            return;
+        }
+        String name = "pvc-" + c.getMetadata().getUid();
+        if (admin.persistentVolumes().withName(name).get() != null) {
+            return;
+        }
+        try {
+            Path dir = Files.createDirectories(root.resolve(c.getMetadata().getNamespace() + "_"
+                    + c.getMetadata().getName() + "_" + c.getMetadata().getUid()));
+            dir.toFile().setWritable(true, false);
+            dir.toFile().setExecutable(true, false);
+            dir.toFile().setReadable(true, false);
+            admin.resource(new PersistentVolumeBuilder().withNewMetadata().withName(name)
+                    .addToAnnotations("pv.kubernetes.io/provisioned-by", PROVISIONER).endMetadata()
+                    .withNewSpec().withCapacity(Map.of("storage", c.getSpec().getResources().getRequests()
+                            .get("storage")))
+                    .withAccessModes(c.getSpec().getAccessModes()).withStorageClassName(cls)
+                    .withPersistentVolumeReclaimPolicy("Delete")
+                    .withNewHostPath().withPath(dir.toString()).withType("Directory").endHostPath()
+                    .withNewClaimRef().withNamespace(c.getMetadata().getNamespace()).withName(c.getMetadata().getName())
+                    .withUid(c.getMetadata().getUid()).endClaimRef()
+                    .endSpec().build()).create();
+        } catch (IOException | KubernetesClientException e) {
+            // made already by an earlier event, or the claim went away: the next event decides again
+        }
+    }
+
+    private void reclaim(PersistentVolume v) {
+        boolean ours = v.getMetadata().getAnnotations() != null
+                && PROVISIONER.equals(v.getMetadata().getAnnotations().get("pv.kubernetes.io/provisioned-by"));
+        if (!ours || v.getStatus() == null || !"Released".equals(v.getStatus().getPhase())) {
+            return;
+        }
+        TempDirs.delete(Path.of(v.getSpec().getHostPath().getPath()));
+        try {
+            admin.persistentVolumes().withName(v.getMetadata().getName()).delete();
+        } catch (KubernetesClientException e) {
+            // already deleted
+        }
+    }
+
+    @Override
+    public void close() {
+        if (claims != null) {
+            claims.close();
+        }
+        if (volumes != null) {
+            volumes.close();
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package io.dbaoperator.harness;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+
+/**
+ * The operator installed on a {@link TestControlPlane} as a platform team installs it: {@code kubectl apply -k
+ * deploy/} (CRDs, least-privilege RBAC, approver and viewer roles, the operator's ServiceAccount and Deployment),
+ * then the operator run beside the control plane with the identity its Deployment would give it (a token of
+ * deploy/'s ServiceAccount from the TokenRequest API). The Deployment itself is scaled to zero: its image is not on
+ * this machine, and the node runs only what the operator makes.
+ */
+public final class OperatorInstall {
+
+    public static final String NAMESPACE = "dba-operator";
+
+    private OperatorInstall() {
+    }
+
+    /** Applies deploy/ and waits until every CRD is Established. */
+    public static void apply(TestControlPlane cp) throws IOException, InterruptedException {
+        kubectl(cp, "admin", "apply", "-k", "deploy/");
+        KubernetesClient admin = cp.admin();
+        for (CustomResourceDefinition crd : admin.apiextensions().v1().customResourceDefinitions().list().getItems()) {
+            admin.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
+                    .waitUntilCondition(c -> c.getStatus() != null && c.getStatus().getConditions().stream()
+                            .anyMatch(x -> "Established".equals(x.getType()) && "True".equals(x.getStatus())),
+                            60, TimeUnit.SECONDS);
+        }
+        // discovery follows Established by a moment: kubectl finds the kinds (and the dba category) only then
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            var resources = admin.getApiResources("dbaoperator.io/v1alpha1");
+            if (resources != null && resources.getResources().stream().filter(r -> !r.getName().contains("/"))
+                    .count() >= 5) {
+                break;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the API server does not serve the dbaoperator.io kinds: " + resources);
+            }
+            Thread.sleep(200);
+        }
+        admin.apps().deployments().inNamespace(NAMESPACE).withName("dba-operator").scale(0);
+    }
+
+    /** The environment that points the packaged operator at the control plane as deploy/'s ServiceAccount. */
+    public static Map<String, String> operatorEnv(TestControlPlane cp) {
+        String token = cp.admin().serviceAccounts().inNamespace(NAMESPACE).withName("dba-operator")
+                .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(24 * 3600L).endSpec()
+                        .build()).getStatus().getToken();
+        Map<String, String> env = new HashMap<>();
+        env.put("QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL", cp.url());
+        env.put("QUARKUS_KUBERNETES_CLIENT_CA_CERT_FILE", cp.caFile());
+        env.put("QUARKUS_KUBERNETES_CLIENT_TOKEN", token);
+        env.put("QUARKUS_OPERATOR_SDK_NAMESPACES", "JOSDK_ALL_NAMESPACES");
+        env.put("POD_NAMESPACE", NAMESPACE); // the leader-election Lease's namespace, as the Downward API sets it
+        env.put("DBA_AGENT_IMAGE", "dba-operator:test");
+        return env;
+    }
+
+    /** The real kubectl, as {@code user} (a client certificate of the control plane). */
+    public static String kubectl(TestControlPlane cp, String user, String... args) throws IOException,
+            InterruptedException {
+        List<String> command = new ArrayList<>(List.of("kubectl", "--kubeconfig", cp.kubeconfigFile(user).toString()));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("kubectl " + String.join(" ", args) + " as " + user + ": " + out);
+        }
+        return out;
+    }
+}
