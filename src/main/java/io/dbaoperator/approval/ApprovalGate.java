@@ -48,9 +48,11 @@ public final class ApprovalGate {
         }
         if (Boolean.TRUE.equals(desired.rejected)) {
             if (desired.rejection == null) {
-                desired.rejection = record(step, now, ApproverIdentity.of(managedFields, "rejected"));
+                desired.rejection = record(step, now, desired.rejectedByUser, managedFields, "rejected");
             }
+            desired.rejectedByUser = null;
             desired.approved = null;
+            desired.approvedByUser = null;
             desired.approvedPlanDigest = null;
             desired.approvalRequest = null;
             setCondition(desired, false, Reason.Rejected,
@@ -68,6 +70,7 @@ public final class ApprovalGate {
             String pinned = desired.approvedPlanDigest;
             if (pinned != null && !pinned.equals(step.planDigest())) {
                 desired.approved = null;
+                desired.approvedByUser = null;
                 desired.approvedPlanDigest = null;
                 request(desired, step, commands, now, requestIsCurrent);
                 setCondition(desired, false, Reason.PlanDigestMismatch, "approval refused: approvedPlanDigest " + pinned
@@ -78,15 +81,19 @@ public final class ApprovalGate {
             }
             if (pinned == null && !requestIsCurrent) {
                 desired.approved = null;
+                desired.approvedByUser = null;
                 request(desired, step, commands, now, false);
                 setCondition(desired, false, Reason.ApprovalVoided, "approval voided: it was given for a plan that has "
                         + "since changed (spec or live schema); review the new plan and approve again with: "
                         + desired.approvalRequest.command, step, now);
                 return GateOutcome.WAIT;
             }
-            String approvedBy = ApproverIdentity.of(managedFields, "approved");
-            desired.approvals.add(record(step, now, approvedBy));
+            ApprovalRecord consumed = record(step, now, desired.approvedByUser, managedFields, "approved");
+            String approvedBy = consumed.approvedBy + (Boolean.TRUE.equals(consumed.verified) ? ""
+                    : " (field manager, unverified)");
+            desired.approvals.add(consumed);
             desired.approved = null;
+            desired.approvedByUser = null;
             desired.approvedPlanDigest = null;
             desired.approvalRequest = null;
             setCondition(desired, true, Reason.Approved,
@@ -140,13 +147,20 @@ public final class ApprovalGate {
         desired.approvalRequest = r;
     }
 
-    private static ApprovalRecord record(GatedStep step, Instant now, String by) {
+    /**
+     * The record of a decision: by the user the API server stamped ({@code authenticated}, from the admission
+     * policy), else by the field manager that set {@code field}, which is marked unverified.
+     */
+    private static ApprovalRecord record(GatedStep step, Instant now, String authenticated,
+            List<ManagedFieldsEntry> managedFields, String field) {
         ApprovalRecord r = new ApprovalRecord();
         r.step = step.step();
         r.planDigest = step.planDigest();
         r.schemaFingerprint = step.schemaFingerprint();
         r.approvedAt = now.toString();
-        r.approvedBy = by == null ? ApproverIdentity.UNKNOWN : by;
+        boolean verified = authenticated != null && !authenticated.isBlank();
+        r.approvedBy = verified ? authenticated : ApproverIdentity.of(managedFields, field);
+        r.verified = verified;
         return r;
     }
 

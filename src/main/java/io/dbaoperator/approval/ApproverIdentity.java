@@ -7,9 +7,10 @@ import java.util.Map;
 import io.fabric8.kubernetes.api.model.ManagedFieldsEntry;
 
 /**
- * The best identity the operator can see for an approval: the field manager that last set {@code status.approved}
- * ({@code kubectl patch --field-manager=alice}; kubectl's default manager is kubectl-patch). The authenticated user
- * would need an admission webhook.
+ * The fallback identity of an approval when the approver-identity admission policy is not installed: the field
+ * manager that last set {@code status.approved} ({@code kubectl patch --field-manager=alice}; kubectl's default
+ * manager is kubectl-patch). Any client can name it freely, so it is recorded as unverified; with the policy the
+ * API server stamps the authenticated user into {@code status.approvedByUser} instead ({@link ApprovalGate}).
  */
 public final class ApproverIdentity {
 

@@ -74,11 +74,43 @@ class ApprovalGateTest {
             assertThat(r.schemaFingerprint).isEqualTo("sha256:schema1");
             assertThat(r.approvedAt).isEqualTo(T1.toString());
             assertThat(r.approvedBy).isEqualTo("alice");
+            assertThat(r.verified).as("only a field manager named alice").isFalse();
         });
         assertThat(Conditions.isTrue(s.conditions, ConditionType.Approved)).isTrue();
+        assertThat(Conditions.find(s.conditions, ConditionType.Approved).orElseThrow().message)
+                .contains("approved by alice (field manager, unverified)");
         // once consumed, the same plan proceeds without asking again
         assertThat(ApprovalGate.evaluate(s, CONTRACT, COMMANDS, null, T1)).isEqualTo(GateOutcome.PROCEED);
         assertThat(s.approvals).hasSize(1);
+    }
+
+    @Test
+    void theUserTheApiServerStampedIsTheApproverNotTheFieldManagerTheClientChose() {
+        GatedStatus s = new DatabaseMigrationStatus();
+        ApprovalGate.evaluate(s, CONTRACT, COMMANDS, null, T0);
+        s.approved = true;
+        s.approvedByUser = "bob"; // the admission policy's stamp of the authenticated user
+        assertThat(ApprovalGate.evaluate(s, CONTRACT, COMMANDS, approvedBy("alice", "approved"), T1))
+                .isEqualTo(GateOutcome.PROCEED);
+        assertThat(s.approvals).singleElement().satisfies(r -> {
+            assertThat(r.approvedBy).isEqualTo("bob");
+            assertThat(r.verified).isTrue();
+        });
+        assertThat(s.approvedByUser).as("consumed with approved").isNull();
+        assertThat(Conditions.find(s.conditions, ConditionType.Approved).orElseThrow().message)
+                .contains("approved by bob for plan");
+    }
+
+    @Test
+    void aRefusedApprovalTakesItsStampWithIt() {
+        GatedStatus s = new DatabaseMigrationStatus();
+        ApprovalGate.evaluate(s, CONTRACT, COMMANDS, null, T0);
+        s.approved = true;
+        s.approvedPlanDigest = "sha256:other";
+        s.approvedByUser = "bob";
+        assertThat(ApprovalGate.evaluate(s, CONTRACT, COMMANDS, null, T1)).isEqualTo(GateOutcome.WAIT);
+        assertThat(s.approved).isNull();
+        assertThat(s.approvedByUser).isNull();
     }
 
     @Test
@@ -176,6 +208,7 @@ class ApprovalGateTest {
         assertThat(ApprovalGate.evaluate(s, CONTRACT, COMMANDS, approvedBy("bob", "rejected"), T1))
                 .isEqualTo(GateOutcome.REJECTED);
         assertThat(s.rejection.approvedBy).isEqualTo("bob");
+        assertThat(s.rejection.verified).isFalse();
         assertThat(s.rejection.step).isEqualTo("contract");
         assertThat(s.approvalRequest).isNull();
         assertThat(s.rejected).isTrue();

@@ -14,7 +14,8 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 
 /**
  * The operator installed on a {@link TestControlPlane} as a platform team installs it: {@code kubectl apply -k
- * deploy/} (CRDs, least-privilege RBAC, approver and viewer roles, the operator's ServiceAccount and Deployment),
+ * deploy/} (CRDs, least-privilege RBAC, approver and viewer roles, the operator's ServiceAccount and Deployment)
+ * and {@code kubectl apply -k deploy/admission/} (the policy that stamps the authenticated approver),
  * then the operator run beside the control plane with the identity its Deployment would give it (a token of
  * deploy/'s ServiceAccount from the TokenRequest API). The Deployment itself is scaled to zero: its image is not on
  * this machine, and the node runs only what the operator makes.
@@ -26,9 +27,13 @@ public final class OperatorInstall {
     private OperatorInstall() {
     }
 
-    /** Applies deploy/ and waits until every CRD is Established. */
+    /**
+     * Applies deploy/ and deploy/admission/ (the approver-identity policy) and waits until every CRD is Established
+     * and served.
+     */
     public static void apply(TestControlPlane cp) throws IOException, InterruptedException {
         kubectl(cp, "admin", "apply", "-k", "deploy/");
+        kubectl(cp, "admin", "apply", "-k", "deploy/admission/");
         KubernetesClient admin = cp.admin();
         for (CustomResourceDefinition crd : admin.apiextensions().v1().customResourceDefinitions().list().getItems()) {
             admin.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())

@@ -21,13 +21,19 @@ public final class TestS3 {
     private static TestS3 instance;
 
     private Process process;
+    private Path tmp;
     private final int port;
     private final Path store;
 
-    private TestS3(Process process, int port, Path store) {
-        this.process = process;
+    private TestS3(Launched launched, int port, Path store) {
+        this.process = launched.process();
+        this.tmp = launched.tmp();
         this.port = port;
         this.store = store;
+    }
+
+    /** The server process and its own temporary directory (Tomcat's work files), removed when it ends. */
+    private record Launched(Process process, Path tmp) {
     }
 
     /** A server of one test's own (a fault test kills and restarts it), on a free port. */
@@ -53,6 +59,7 @@ public final class TestS3 {
     /** Kills the server at once (SIGKILL), as a network or node failure would take it away. */
     public void kill() throws InterruptedException {
         process.destroyForcibly().waitFor();
+        TempDirs.delete(tmp);
     }
 
     /** Kills a private server and removes its stored objects (the end of the test that owns it). */
@@ -63,7 +70,9 @@ public final class TestS3 {
 
     /** Starts it again on the same port with the same stored objects. */
     public void restart() {
-        this.process = launch(port, store).process;
+        TestS3 again = launch(port, store);
+        this.process = again.process;
+        this.tmp = again.tmp;
     }
 
     public static synchronized TestS3 get() {
@@ -86,6 +95,7 @@ public final class TestS3 {
                 Thread.currentThread().interrupt();
             }
             TempDirs.delete(instance.store);
+            TempDirs.delete(instance.tmp);
             instance = null;
         }
     }
@@ -125,8 +135,9 @@ public final class TestS3 {
             int httpsPort = TestPostgres.freePort();
             Path log = root.resolve("s3mock.log");
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            // Tomcat's work directories go below root, removed with it
-            Path tmp = Files.createDirectories(root.resolve("tmp"));
+            // Tomcat's work directories in a directory of the server's own (not below root: a test fills root's
+            // file system, and Tomcat's temporary files must not fail before the store does)
+            Path tmp = Files.createTempDirectory("dba-operator-s3-tmp-");
             Process p = new ProcessBuilder(List.of(java, "-Xmx256m", "-XX:TieredStopAtLevel=1",
                     "-Djava.io.tmpdir=" + tmp, "-jar", jar,
                     "--http.port=" + port, "--server.port=" + httpsPort,
@@ -137,6 +148,7 @@ public final class TestS3 {
             long deadline = System.currentTimeMillis() + 90_000;
             while (System.currentTimeMillis() < deadline) {
                 if (!p.isAlive()) {
+                    TempDirs.delete(tmp);
                     throw new IllegalStateException("S3Mock exited: " + Files.readString(log));
                 }
                 try {
@@ -145,7 +157,7 @@ public final class TestS3 {
                     c.setConnectTimeout(500);
                     c.setRequestMethod("HEAD");
                     if (c.getResponseCode() == 200 && p.isAlive()) {
-                        return new TestS3(p, port, root);
+                        return new TestS3(new Launched(p, tmp), port, root);
                     }
                 } catch (IOException notYet) {
                     // keep waiting
@@ -153,6 +165,7 @@ public final class TestS3 {
                 Thread.sleep(250);
             }
             p.destroyForcibly();
+            TempDirs.delete(tmp);
             throw new IllegalStateException("S3Mock did not start within 90s: " + Files.readString(log));
         } catch (IOException e) {
             throw new IllegalStateException(e);

@@ -195,19 +195,23 @@ class RealControlPlaneIT {
             assertThatThrownBy(() -> alice.secrets().inNamespace(NS).withName("shop-db").get())
                     .isInstanceOf(KubernetesClientException.class);
         }
-        kubectl("alice", "patch", "dbm", "email-lower", "-n", NS, "--subresource=status", "--type=merge",
-                "--field-manager=alice", "-p", approve);
+        // bob, another approver, claims to be alice (as field manager and in the stamped field itself): the
+        // admission policy records who the API server authenticated
+        cp.user("bob", "dba-leads").close();
+        kubectl("bob", "patch", "dbm", "email-lower", "-n", NS, "--subresource=status", "--type=merge",
+                "--field-manager=alice", "-p", "{\"status\":{\"approved\":true,\"approvedByUser\":\"alice\"}}");
         awaitRequest("email-lower", "contract");
         kubectl("alice", "patch", "dbm", "email-lower", "-n", NS, "--subresource=status", "--type=merge",
-                "--field-manager=alice", "-p", approve);
+                "-p", approve);
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).untilAsserted(() ->
                 assertThat(migration("email-lower").getStatus().phase)
                         .as(migration("email-lower").getStatus().message)
                         .isEqualTo(io.dbaoperator.api.migration.MigrationPhase.Completed));
 
         DatabaseMigration done = migration("email-lower");
-        assertThat(done.getStatus().approvals).extracting(a -> a.step + " by " + a.approvedBy)
-                .containsExactly("cutover by alice", "contract by alice");
+        assertThat(done.getStatus().approvals).extracting(a -> a.step + " by " + a.approvedBy + " " + a.verified)
+                .containsExactly("cutover by bob true", "contract by alice true");
+        assertThat(done.getStatus().approvedByUser).as("consumed with the approval").isNull();
         try (Connection c = TestPostgres.get().superuser("cp_shop"); ResultSet rs = c.createStatement().executeQuery(
                 "select count(*) filter (where email_lower = lower(email)), count(*) from customers")) {
             rs.next();
@@ -409,8 +413,8 @@ class RealControlPlaneIT {
             }
             return st.phase == RestorePhase.Ready;
         });
-        assertThat(restore("shop-restore").getStatus().approvals).extracting(a -> a.approvedBy)
-                .containsExactly("alice");
+        assertThat(restore("shop-restore").getStatus().approvals).extracting(a -> a.approvedBy + " " + a.verified)
+                .containsExactly("alice true");
 
         // the StatefulSet's pod runs PostgreSQL on the restored volume: connect to it and read the rows
         await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() ->

@@ -26,12 +26,14 @@ import io.fabric8.kubernetes.client.KubernetesClient;
  * kube-controller-manager, kube-scheduler, built from the Go modules on first use) with deploy/ applied, a node that
  * runs the operator's pods as processes ({@link TestNode}), a PostgreSQL from the local server binaries with
  * databases {@code app} and {@code staging}, and an S3 server. The operator runs as deploy/'s ServiceAccount; the
- * person at the keyboard is {@code sandbox}, a cluster admin. Writes {@code kubeconfig} and {@code sandbox.env} into
+ * person at the keyboard is {@code alice}, a cluster admin. Writes {@code kubeconfig} and {@code sandbox.env} into
  * its work directory, prints {@code sandbox ready}, and runs until Ctrl-C or SIGTERM, which stop every part.
  */
 public final class Sandbox {
 
     public static final String NAMESPACE = "default";
+    /** The sandbox's kubeconfig user (a client certificate in system:masters). */
+    public static final String USER = "alice";
     public static final String APP_PASSWORD = "app-sandbox-password";
     public static final String REPLICATION_PASSWORD = "replication-sandbox-password";
     public static final String STAGING_PASSWORD = "staging-sandbox-password";
@@ -70,6 +72,9 @@ public final class Sandbox {
             System.setProperty("s3.port", String.valueOf(S3_PORT));
         }
         Path dir = Paths.get(System.getProperty("sandbox.dir", "target/sandbox"));
+        // the Kubernetes client's Vert.x cache in the work directory, not a /tmp/vertx-cache left behind
+        System.setProperty("vertx.cacheDirBase", System.getProperty("vertx.cacheDirBase",
+                dir.toAbsolutePath().resolve("vertx-cache").toString()));
         Sandbox sandbox = new Sandbox(dir);
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -114,10 +119,11 @@ public final class Sandbox {
         secret(client, "backup-s3", Map.of("AWS_ACCESS_KEY_ID", TestS3.ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY",
                 TestS3.SECRET_ACCESS_KEY));
 
-        cp.user("sandbox", "system:masters").close();
+        // the person at the keyboard: alice, a cluster admin, who the admission policy names when she approves
+        cp.user(USER, "system:masters").close();
         Path kubeconfig = workDir.resolve("kubeconfig").toAbsolutePath();
         TempDirs.delete(workDir.resolve("kubectl-cache"));
-        Files.copy(cp.kubeconfigFile("sandbox"), kubeconfig, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(cp.kubeconfigFile(USER), kubeconfig, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         Files.writeString(workDir.resolve("sandbox.env"), String.join("\n",
                 "export KUBECONFIG=" + kubeconfig,
                 // kubectl's discovery cache of its own: a cache of an earlier sandbox on the same port would be stale

@@ -204,7 +204,7 @@ class SandboxWalkthroughIT {
                         .isEqualTo("alice");
             }
             if (block.contains("rollout status statefulset/app-restored")) {
-                assertThat(out).contains("statefulset rolling update complete");
+                assertThat(out).contains("roll out complete");
                 assertThat(out.trim()).as("the restored instance, served by its pod, has the backed-up rows")
                         .endsWith("5000");
             }

@@ -70,6 +70,23 @@ class HelmChartTest {
     }
 
     @Test
+    void theApproverIdentityPolicyIsDeploysForThisReleasesServiceAccount() throws Exception {
+        assertThat(ofKind(render(), "MutatingAdmissionPolicy")).as("auto: not on a cluster without the API").isEmpty();
+        List<JsonNode> docs = render("admissionPolicy.approverIdentity", "true");
+        JsonNode chart = ofKind(docs, "MutatingAdmissionPolicy").get(0);
+        var deploy = YAML.readValues(YAML.getFactory().createParser(Path.of("deploy/admission/approver-identity.yaml")
+                .toFile()), JsonNode.class).readAll();
+        JsonNode policy = deploy.get(0);
+        assertThat(chart.path("spec").path("mutations")).isEqualTo(policy.path("spec").path("mutations"));
+        assertThat(chart.path("spec").path("matchConstraints")).isEqualTo(policy.path("spec").path("matchConstraints"));
+        assertThat(chart.path("spec").path("matchConditions").toString()).isEqualTo(policy.path("spec")
+                .path("matchConditions").toString().replace("system:serviceaccount:dba-operator:dba-operator",
+                        "system:serviceaccount:dba-system:dba"));
+        assertThat(ofKind(docs, "MutatingAdmissionPolicyBinding").get(0).path("spec").path("policyName").asText())
+                .isEqualTo(chart.path("metadata").path("name").asText());
+    }
+
+    @Test
     void theRulesAreTheSameAsDeploys() throws Exception {
         JsonNode chart = ofKind(render(), "ClusterRole").stream()
                 .filter(r -> r.path("metadata").path("name").asText().equals("dba")).findFirst().orElseThrow();

@@ -19,7 +19,12 @@ public class ApprovalRecord {
     @JsonPropertyDescription("When the operator consumed the approval (RFC 3339).")
     public String approvedAt;
 
-    @JsonPropertyDescription("Best identity the operator can see: the field manager that set status.approved "
+    @JsonPropertyDescription("Who approved (or rejected): the user the API server authenticated when the operator's "
+            + "admission policy is installed (verified true); otherwise only the field manager that set the field "
             + "(kubectl patch --field-manager=<name>; kubectl's default is kubectl-patch), or 'unknown'.")
     public String approvedBy;
+
+    @JsonPropertyDescription("True when approvedBy is the authenticated user (stamped by the operator's admission "
+            + "policy); false when it is only a field manager, which any client can name freely.")
+    public Boolean verified;
 }

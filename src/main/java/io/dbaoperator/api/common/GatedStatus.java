@@ -25,6 +25,15 @@ public abstract class GatedStatus extends OperatorStatus {
     @JsonPropertyDescription("Set to true by a person to reject the pending step; the resource ends in phase Rejected.")
     public Boolean rejected;
 
+    @JsonPropertyDescription("Written by the API server, not by people: the authenticated user whose status update set "
+            + "approved, stamped by the operator's admission policy (deploy/admission). The operator records it as "
+            + "approvedBy, verified, and clears it with approved.")
+    public String approvedByUser;
+
+    @JsonPropertyDescription("Written by the API server, not by people: the authenticated user whose status update set "
+            + "rejected, stamped by the operator's admission policy (deploy/admission).")
+    public String rejectedByUser;
+
     @JsonPropertyDescription("The approval the operator is waiting for, if any.")
     public ApprovalRequest approvalRequest;
 
