@@ -39,6 +39,8 @@ import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -451,6 +453,56 @@ class RealControlPlaneIT {
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).until(() -> admin.batch().v1()
                 .jobs().inNamespace(NS).withLabel(BackupJobs.POLICY_LABEL, "nightly").list().getItems().isEmpty()
                 && pods(BackupJobs.POLICY_LABEL, "nightly").isEmpty() && policy("nightly") == null);
+    }
+
+    static boolean can(KubernetesClient who, String group, String resource, String subresource, String verb) {
+        return who.authorization().v1().selfSubjectAccessReview().create(new SelfSubjectAccessReviewBuilder()
+                .withNewSpec().withNewResourceAttributes().withGroup(group).withResource(resource)
+                .withSubresource(subresource).withVerb(verb).withNamespace(NS).endResourceAttributes().endSpec()
+                .build()).getStatus().getAllowed();
+    }
+
+    @Test
+    @Order(7)
+    void theApiServerHoldsEachIdentityToDeploysRoles() throws Exception {
+        admin.resource(new RoleBindingBuilder().withNewMetadata().withName("viewers").withNamespace(NS).endMetadata()
+                .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("ClusterRole")
+                .withName("dba-operator-viewer").endRoleRef().addNewSubject().withApiGroup("rbac.authorization.k8s.io")
+                .withKind("User").withName("victor").endSubject().build()).create();
+        String token = admin.serviceAccounts().inNamespace(OperatorInstall.NAMESPACE).withName("dba-operator")
+                .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(600L).endSpec().build())
+                .getStatus().getToken();
+        try (KubernetesClient alice = cp.user("alice", "dba-leads"); KubernetesClient victor = cp.user("victor");
+                KubernetesClient operatorSa = cp.withToken(token)) {
+            for (String kind : List.of("databasemigrations", "backuprestores", "disposaljobs", "querytuningrequests")) {
+                // the approver: approve (patch status) and read; never change, create or delete what is approved
+                assertThat(can(alice, "dbaoperator.io", kind, "status", "patch")).as("alice approves %s", kind).isTrue();
+                assertThat(can(alice, "dbaoperator.io", kind, "", "get")).isTrue();
+                for (String verb : List.of("patch", "update", "create", "delete")) {
+                    assertThat(can(alice, "dbaoperator.io", kind, "", verb)).as("alice %s %s", verb, kind).isFalse();
+                }
+                // the viewer: read, never approve
+                assertThat(can(victor, "dbaoperator.io", kind, "", "list")).as("victor lists %s", kind).isTrue();
+                assertThat(can(victor, "dbaoperator.io", kind, "status", "patch")).as("victor approves %s", kind)
+                        .isFalse();
+            }
+            assertThat(victor.resources(DatabaseMigration.class).inNamespace(NS).list().getItems()).isNotEmpty();
+            assertThatThrownBy(() -> victor.resources(DatabaseMigration.class).inNamespace(NS).withName("email-lower")
+                    .subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE),
+                            "{\"status\":{\"approved\":true}}"))
+                    .isInstanceOf(KubernetesClientException.class)
+                    .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
+            // the operator: what deploy/ grants and nothing else
+            assertThat(can(operatorSa, "", "secrets", "", "get")).isTrue();
+            assertThat(can(operatorSa, "", "secrets", "", "list")).as("Secrets are read by name, never listed")
+                    .isFalse();
+            assertThat(can(operatorSa, "", "secrets", "", "watch")).isFalse();
+            assertThat(can(operatorSa, "apps", "statefulsets", "", "patch")).isFalse();
+            assertThat(can(operatorSa, "", "pods", "", "delete")).isFalse();
+            assertThat(can(operatorSa, "", "namespaces", "", "delete")).isFalse();
+            assertThat(can(operatorSa, "rbac.authorization.k8s.io", "rolebindings", "", "create")).isFalse();
+            assertThat(can(operatorSa, "dbaoperator.io", "databasemigrations", "", "delete")).isFalse();
+        }
     }
 
     static BackupRestore restore(String name) {
