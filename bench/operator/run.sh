@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Operator footprint benchmark (prints figures, asserts nothing about time or memory): the packaged operator, run
-# as the image runs it, on the sandbox's embedded stack (test API server, real PostgreSQL and S3), with N resources
+# as the image runs it, on the sandbox's embedded stack (the real control plane, PostgreSQL and S3), with N resources
 # of the five kinds across 10 namespaces: time until every one is observed, reconciles/s, heap and RSS at rest.
 # Usage: bench/operator/run.sh [total...]     (default 1000 5000)     Needs: postgresql-15, postgresql-15-hypopg
 #   X
