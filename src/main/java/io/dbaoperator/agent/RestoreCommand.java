@@ -290,11 +290,6 @@ final class RestoreCommand {
     }
 
     /**
-     * The server of the restore: the backup's own configuration, overridden on the command line (highest priority,
-     * and nothing written into the data directory) for recovery and for privacy: no TCP listener, our pg_hba, no
-     * archiving of the restored instance's WAL into anyone's archive.
-     */
-    /**
      * The server's private socket directory. A Unix socket path holds at most 107 bytes, so under a deep temporary
      * directory (a long TMPDIR or emptyDir path) the socket gets a short directory of its own below /tmp: without
      * it the server refuses to start ("could not create any Unix-domain sockets").
@@ -307,6 +302,11 @@ final class RestoreCommand {
         return Files.createTempDirectory(Path.of("/tmp"), "dba-pg-");
     }
 
+    /**
+     * The server of the restore: the backup's own configuration, overridden on the command line (highest priority,
+     * and nothing written into the data directory) for recovery and for privacy: no TCP listener, our pg_hba, no
+     * archiving of the restored instance's WAL into anyone's archive.
+     */
     static List<String> postgresCommand(Options o, Map<String, String> env, Path script, Path socket, Path hba) {
         List<String> c = new ArrayList<>(List.of(PostgresTools.binary("postgres", env).toString(), "-D",
                 o.dataDir().toString(),

@@ -51,9 +51,7 @@ public final class ApprovalGate {
                 desired.rejection = record(step, now, desired.rejectedByUser, managedFields, "rejected");
             }
             desired.rejectedByUser = null;
-            desired.approved = null;
-            desired.approvedByUser = null;
-            desired.approvedPlanDigest = null;
+            withdraw(desired);
             desired.approvalRequest = null;
             setCondition(desired, false, Reason.Rejected,
                     "step " + step.step() + " was rejected by " + desired.rejection.approvedBy, step, now);
@@ -69,9 +67,7 @@ public final class ApprovalGate {
         if (Boolean.TRUE.equals(desired.approved)) {
             String pinned = desired.approvedPlanDigest;
             if (pinned != null && !pinned.equals(step.planDigest())) {
-                desired.approved = null;
-                desired.approvedByUser = null;
-                desired.approvedPlanDigest = null;
+                withdraw(desired);
                 request(desired, step, commands, now, requestIsCurrent);
                 setCondition(desired, false, Reason.PlanDigestMismatch, "approval refused: approvedPlanDigest " + pinned
                         + " does not match the current plan " + step.planDigest()
@@ -80,8 +76,7 @@ public final class ApprovalGate {
                 return GateOutcome.WAIT;
             }
             if (pinned == null && !requestIsCurrent) {
-                desired.approved = null;
-                desired.approvedByUser = null;
+                withdraw(desired); // approvedPlanDigest is null here: nothing was pinned
                 request(desired, step, commands, now, false);
                 setCondition(desired, false, Reason.ApprovalVoided, "approval voided: it was given for a plan that has "
                         + "since changed (spec or live schema); review the new plan and approve again with: "
@@ -92,9 +87,7 @@ public final class ApprovalGate {
             String approvedBy = consumed.approvedBy + (Boolean.TRUE.equals(consumed.verified) ? ""
                     : " (field manager, unverified)");
             desired.approvals.add(consumed);
-            desired.approved = null;
-            desired.approvedByUser = null;
-            desired.approvedPlanDigest = null;
+            withdraw(desired);
             desired.approvalRequest = null;
             setCondition(desired, true, Reason.Approved,
                     "step " + step.step() + " approved by " + approvedBy + " for plan " + step.planDigest(), step, now);
@@ -145,6 +138,13 @@ public final class ApprovalGate {
         r.command = commands.approve(step.planDigest());
         r.rejectCommand = commands.reject();
         desired.approvalRequest = r;
+    }
+
+    /** A person's approval leaves status (consumed or refused) with its pinned digest and the API server's stamp. */
+    private static void withdraw(GatedStatus desired) {
+        desired.approved = null;
+        desired.approvedPlanDigest = null;
+        desired.approvedByUser = null;
     }
 
     /**

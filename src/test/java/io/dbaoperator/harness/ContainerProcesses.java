@@ -192,58 +192,44 @@ final class ContainerProcesses {
         Map<String, String> env = new HashMap<>();
         if (container.getEnvFrom() != null) {
             for (EnvFromSource from : container.getEnvFrom()) {
-                if (from.getConfigMapRef() != null) {
-                    var cm = client.configMaps().inNamespace(ns).withName(from.getConfigMapRef().getName()).get();
-                    if (cm == null && !Boolean.TRUE.equals(from.getConfigMapRef().getOptional())) {
-                        throw new ConfigError("configmap \"" + from.getConfigMapRef().getName() + "\" not found");
-                    }
-                    String prefix = from.getPrefix() == null ? "" : from.getPrefix();
-                    if (cm != null && cm.getData() != null) {
-                        cm.getData().forEach((k, v) -> env.put(prefix + k, v));
-                    }
-                }
-                if (from.getSecretRef() == null) {
+                boolean secret = from.getSecretRef() != null;
+                if (!secret && from.getConfigMapRef() == null) {
                     continue;
                 }
-                Secret s = client.secrets().inNamespace(ns).withName(from.getSecretRef().getName()).get();
-                if (s == null) {
-                    if (Boolean.TRUE.equals(from.getSecretRef().getOptional())) {
+                String name = secret ? from.getSecretRef().getName() : from.getConfigMapRef().getName();
+                Boolean optional = secret ? from.getSecretRef().getOptional() : from.getConfigMapRef().getOptional();
+                Map<String, String> data = data(ns, secret, name);
+                if (data == null) {
+                    if (Boolean.TRUE.equals(optional)) {
                         continue;
                     }
-                    throw new ConfigError("secret \"" + from.getSecretRef().getName() + "\" not found");
+                    throw new ConfigError((secret ? "secret" : "configmap") + " \"" + name + "\" not found");
                 }
                 String prefix = from.getPrefix() == null ? "" : from.getPrefix();
-                SecretReader.decode(s).forEach((k, v) -> env.put(prefix + k, v));
+                data.forEach((k, v) -> env.put(prefix + k, v));
             }
         }
         if (container.getEnv() != null) {
             for (EnvVar var : container.getEnv()) {
-                if (var.getValueFrom() != null && var.getValueFrom().getSecretKeyRef() != null) {
-                    var ref = var.getValueFrom().getSecretKeyRef();
-                    Secret s = client.secrets().inNamespace(ns).withName(ref.getName()).get();
-                    String value = s == null ? null : SecretReader.decode(s).get(ref.getKey());
+                var from = var.getValueFrom();
+                if (from != null && (from.getSecretKeyRef() != null || from.getConfigMapKeyRef() != null)) {
+                    boolean secret = from.getSecretKeyRef() != null;
+                    String name = secret ? from.getSecretKeyRef().getName() : from.getConfigMapKeyRef().getName();
+                    String key = secret ? from.getSecretKeyRef().getKey() : from.getConfigMapKeyRef().getKey();
+                    Boolean optional = secret ? from.getSecretKeyRef().getOptional()
+                            : from.getConfigMapKeyRef().getOptional();
+                    Map<String, String> data = data(ns, secret, name);
+                    String value = data == null ? null : data.get(key);
                     if (value == null) {
-                        if (Boolean.TRUE.equals(ref.getOptional())) {
+                        if (Boolean.TRUE.equals(optional)) {
                             continue;
                         }
-                        throw new ConfigError("couldn't find key " + ref.getKey() + " in Secret " + ns + "/"
-                                + ref.getName());
+                        throw new ConfigError("couldn't find key " + key + " in " + (secret ? "Secret " : "ConfigMap ")
+                                + ns + "/" + name);
                     }
                     env.put(var.getName(), value);
-                } else if (var.getValueFrom() != null && var.getValueFrom().getConfigMapKeyRef() != null) {
-                    var ref = var.getValueFrom().getConfigMapKeyRef();
-                    var cm = client.configMaps().inNamespace(ns).withName(ref.getName()).get();
-                    String value = cm == null || cm.getData() == null ? null : cm.getData().get(ref.getKey());
-                    if (value == null) {
-                        if (Boolean.TRUE.equals(ref.getOptional())) {
-                            continue;
-                        }
-                        throw new ConfigError("couldn't find key " + ref.getKey() + " in ConfigMap " + ns + "/"
-                                + ref.getName());
-                    }
-                    env.put(var.getName(), value);
-                } else if (var.getValueFrom() != null && var.getValueFrom().getFieldRef() != null) {
-                    String path = var.getValueFrom().getFieldRef().getFieldPath();
+                } else if (from != null && from.getFieldRef() != null) {
+                    String path = from.getFieldRef().getFieldPath();
                     if (!fields.containsKey(path)) {
                         throw new ConfigError("unsupported fieldPath " + path);
                     }
@@ -254,6 +240,16 @@ final class ContainerProcesses {
             }
         }
         return env;
+    }
+
+    /** The data of a Secret (decoded) or a ConfigMap, or null when there is no such object. */
+    private Map<String, String> data(String ns, boolean secret, String name) {
+        if (secret) {
+            Secret s = client.secrets().inNamespace(ns).withName(name).get();
+            return s == null ? null : SecretReader.decode(s);
+        }
+        var cm = client.configMaps().inNamespace(ns).withName(name).get();
+        return cm == null ? null : cm.getData() == null ? Map.of() : cm.getData();
     }
 
     /** Ends every process, with its children, like a node going away. */

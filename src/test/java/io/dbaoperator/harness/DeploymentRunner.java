@@ -18,7 +18,6 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentConditionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 
 /**
@@ -45,22 +44,8 @@ final class DeploymentRunner implements AutoCloseable {
     }
 
     void start() {
-        informer = client.apps().deployments().inAnyNamespace().inform(new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(Deployment d) {
-                reconcile(d);
-            }
-
-            @Override
-            public void onUpdate(Deployment old, Deployment d) {
-                reconcile(d);
-            }
-
-            @Override
-            public void onDelete(Deployment d, boolean unknown) {
-                stop(key(d));
-            }
-        });
+        informer = client.apps().deployments().inAnyNamespace().inform(Informers.handler(this::reconcile,
+                d -> stop(key(d))));
     }
 
     String logs(String ns, String name) {

@@ -11,7 +11,6 @@ import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.storage.StorageClassBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 
 /**
@@ -43,36 +42,11 @@ final class LocalVolumes implements AutoCloseable {
                     .withProvisioner(PROVISIONER).withReclaimPolicy("Delete").withVolumeBindingMode("Immediate")
                     .build()).create();
         }
-        claims = admin.persistentVolumeClaims().inAnyNamespace().inform(new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(PersistentVolumeClaim c) {
-                provision(c);
-            }
-
-            @Override
-            public void onUpdate(PersistentVolumeClaim old, PersistentVolumeClaim c) {
-                provision(c);
-            }
-
-            @Override
-            public void onDelete(PersistentVolumeClaim c, boolean unknown) {
-            }
-        }, 0);
-        volumes = admin.persistentVolumes().inform(new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(PersistentVolume v) {
-                reclaim(v);
-            }
-
-            @Override
-            public void onUpdate(PersistentVolume old, PersistentVolume v) {
-                reclaim(v);
-            }
-
-            @Override
-            public void onDelete(PersistentVolume v, boolean unknown) {
-            }
-        }, 0);
+        // a deleted claim releases its volume, which reclaim() then sees: deletions need nothing more
+        claims = admin.persistentVolumeClaims().inAnyNamespace().inform(Informers.handler(this::provision, c -> {
+        }), 0);
+        volumes = admin.persistentVolumes().inform(Informers.handler(this::reclaim, v -> {
+        }), 0);
     }
 
     /** The directory of the claim's volume, or null while it has none. */

@@ -29,6 +29,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 public final class TestControlPlane {
 
     private static TestControlPlane instance;
+    private static boolean hooked;
 
     private final Path dir;
     private final List<Process> processes = new ArrayList<>();
@@ -60,7 +61,11 @@ public final class TestControlPlane {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException(e);
             }
-            Runtime.getRuntime().addShutdownHook(new Thread(TestControlPlane::shutdown));
+            if (!hooked) {
+                // one hook for the JVM, however often a test stops the control plane and the next starts another
+                Runtime.getRuntime().addShutdownHook(new Thread(TestControlPlane::shutdown));
+                hooked = true;
+            }
         }
         return instance;
     }

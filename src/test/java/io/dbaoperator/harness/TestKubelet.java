@@ -22,7 +22,6 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 
 /**
@@ -55,22 +54,9 @@ public final class TestKubelet implements AutoCloseable {
     }
 
     public void start() {
-        informer = client.batch().v1().jobs().inAnyNamespace().inform(new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(Job job) {
-                schedule(job);
-            }
-
-            @Override
-            public void onUpdate(Job oldJob, Job job) {
-                schedule(job);
-            }
-
-            @Override
-            public void onDelete(Job job, boolean unknown) {
-                // a deleted Job's process is left to finish; its status writes then fail quietly
-            }
-        });
+        informer = client.batch().v1().jobs().inAnyNamespace().inform(Informers.handler(this::schedule, job -> {
+            // a deleted Job's process is left to finish; its status writes then fail quietly
+        }));
         deployments.start();
     }
 

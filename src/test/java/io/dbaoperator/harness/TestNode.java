@@ -49,7 +49,6 @@ import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 
 /**
@@ -122,7 +121,7 @@ public final class TestNode implements AutoCloseable {
             node.register();
             node.heartbeat.scheduleWithFixedDelay(node::renew, 10, 10, TimeUnit.SECONDS);
             node.informer = node.client.pods().inAnyNamespace().withField("spec.nodeName", NAME)
-                    .inform(node.new Handler(), 0);
+                    .inform(Informers.handler(node::handle, node::deleted), 0);
             return node;
         } catch (Exception e) {
             if (node != null) {
@@ -229,23 +228,11 @@ public final class TestNode implements AutoCloseable {
 
     // --- pods ---
 
-    private final class Handler implements ResourceEventHandler<Pod> {
-        @Override
-        public void onAdd(Pod pod) {
-            handle(pod);
-        }
-
-        @Override
-        public void onUpdate(Pod old, Pod pod) {
-            handle(pod);
-        }
-
-        @Override
-        public void onDelete(Pod pod, boolean unknown) {
-            PodWorker w = workers.get(pod.getMetadata().getUid());
-            if (w != null) {
-                w.terminate(0);
-            }
+    /** A pod removed for good (its deletion finished elsewhere): its container ends at once. */
+    private void deleted(Pod pod) {
+        PodWorker w = workers.get(pod.getMetadata().getUid());
+        if (w != null) {
+            w.terminate(0);
         }
     }
 
