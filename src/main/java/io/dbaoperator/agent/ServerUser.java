@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs PostgreSQL server programs as a user the server accepts. In the operator's image the agent already runs as
  * a non-root user, which owns what it wrote, and nothing changes. PostgreSQL refuses to run as root, so an agent
- * started as root (a pod without runAsUser, or the test kubelet) hands the data directory to the {@code postgres}
+ * started as root (a pod without runAsUser, or the test node running as root) hands the data directory to the {@code postgres}
  * user and starts the server through runuser, as the official postgres image's entrypoint does with gosu.
  * The server gets a clean environment: no S3 credentials, no password.
  */

@@ -14,7 +14,6 @@ import org.junit.jupiter.api.Test;
 
 import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.backup.catalog.BackupRecord;
-import io.dbaoperator.harness.TestKubelet;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.operator.Fixtures;
@@ -43,7 +42,7 @@ class BackupAgentTest {
 
     @BeforeAll
     static void setUp() {
-        client = TestKubernetes.get().client();
+        client = TestKubernetes.get().namespace(NS);
         Fixtures.databases();
         TestPostgres.get().exec("app", "create table if not exists backup_rows (id int primary key, payload text)",
                 "insert into backup_rows select g, repeat('x', 200) from generate_series(1, 20000) g "
@@ -57,7 +56,7 @@ class BackupAgentTest {
     }
 
     static Job run(String name, String secret, String... args) {
-        List<String> command = new ArrayList<>(List.of(TestKubelet.AGENT_COMMAND));
+        List<String> command = new ArrayList<>(List.of("dba-agent"));
         command.addAll(List.of(args));
         List<EnvVar> env = new ArrayList<>(AgentEnvironment.s3Env(Fixtures.storage("backup-s3"), "it"));
         client.resource(new JobBuilder().withNewMetadata().withName(name).withNamespace(NS).endMetadata()
@@ -83,7 +82,7 @@ class BackupAgentTest {
     void aGzipBackupLandsInS3Complete_AndIsVerifiedByPgVerifybackup() {
         Job job = run("backup-gzip", "app-db-replication", "backup", "--namespace", NS, "--policy", "nightly",
                 "--backup-id", "20261121T010000Z", "--compression", "gzip");
-        assertThat(job.getStatus().getSucceeded()).as(TestKubernetes.get().kubelet().logs(NS, "backup-gzip"))
+        assertThat(job.getStatus().getSucceeded()).as(TestKubernetes.get().jobLog(NS, "backup-gzip"))
                 .isEqualTo(1);
         try (S3Client s3 = S3Clients.create(storage)) {
             BackupCatalog catalog = new BackupCatalog(s3, storage, NS, "nightly");
@@ -142,7 +141,7 @@ class BackupAgentTest {
         Job job = run("backup-denied", "wrong-replication", "backup", "--namespace", NS, "--policy", "denied",
                 "--backup-id", "20261121T030000Z", "--compression", "lz4");
         assertThat(job.getStatus().getFailed()).isEqualTo(1);
-        String logs = TestKubernetes.get().kubelet().logs(NS, "backup-denied");
+        String logs = TestKubernetes.get().jobLog(NS, "backup-denied");
         assertThat(logs).contains("AuthenticationFailed").doesNotContain(Fixtures.REPLICATION_PASSWORD);
         try (S3Client s3 = S3Clients.create(storage)) {
             BackupRecord r = new BackupCatalog(s3, storage, NS, "denied").read("20261121T030000Z");
@@ -160,8 +159,7 @@ class BackupAgentTest {
             Job job = run("backup-server-" + algorithm, "app-db-replication", "backup", "--namespace", NS, "--policy",
                     "server-" + algorithm, "--backup-id", "20261121T040000Z", "--compression", algorithm,
                     "--compression-location", "server");
-            assertThat(job.getStatus().getSucceeded()).as(TestKubernetes.get().kubelet().logs(NS,
-                    "backup-server-" + algorithm)).isEqualTo(1);
+            assertThat(job.getStatus().getSucceeded()).as(TestKubernetes.get().jobLog(NS, "backup-server-" + algorithm)).isEqualTo(1);
             try (S3Client s3 = S3Clients.create(storage)) {
                 BackupRecord r = new BackupCatalog(s3, storage, NS, "server-" + algorithm).read("20261121T040000Z");
                 assertThat(r.state).isEqualTo(BackupRecord.State.verified);

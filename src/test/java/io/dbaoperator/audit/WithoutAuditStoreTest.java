@@ -39,7 +39,7 @@ class WithoutAuditStoreTest {
 
     @Test
     void operatorRunsAndAuditsToEvents() {
-        var client = TestKubernetes.get().client();
+        var client = TestKubernetes.get().namespace("no-audit-store");
         String ns = "no-audit-store";
         Fixtures.databases();
         Fixtures.secret(client, ns, "app-db", Fixtures.appDbKeys());

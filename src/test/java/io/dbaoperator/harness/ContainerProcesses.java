@@ -48,7 +48,7 @@ final class ContainerProcesses {
     ContainerProcesses(KubernetesClient client) {
         this.client = client;
         try {
-            this.logDir = java.nio.file.Files.createTempDirectory("test-kubelet-logs-");
+            this.logDir = java.nio.file.Files.createTempDirectory("test-node-");
             // volumes live below: a server a container starts as another user (postgres) must reach them
             logDir.toFile().setReadable(true, false);
             logDir.toFile().setExecutable(true, false);

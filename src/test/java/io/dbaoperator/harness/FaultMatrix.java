@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-import io.dbaoperator.sandbox.SandboxApiDispatcher;
 
 /**
  * The fault matrix (docs/reliability.md): the faults the tests inject, and one line per run of kind x fault point x
@@ -23,9 +22,9 @@ public final class FaultMatrix {
      * Every odd-numbered status write to one object meets a concurrent writer and fails with 409: each decision the
      * operator writes is refused once and must be made again from fresh state.
      */
-    public static SandboxApiDispatcher.Interference everyOtherStatusWrite(String namespace, String plural, String name) {
+    public static ConflictingWriter.Interference everyOtherStatusWrite(String namespace, String plural, String name) {
         String suffix = "/namespaces/" + namespace + "/" + plural + "/" + name;
-        return (path, n, patch) -> path.endsWith(suffix) && n % 2 == 1;
+        return (path, n, body) -> path.endsWith(suffix) && n % 2 == 1;
     }
 
     /** Records one cell of the matrix. */

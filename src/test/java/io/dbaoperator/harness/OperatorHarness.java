@@ -6,8 +6,8 @@ import java.util.Map;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
 /**
- * Points the operator under test at the harness: the test Kubernetes API, and the audit store in the test
- * PostgreSQL. One instance for the whole run (every operator test uses the same resource, so Quarkus starts once).
+ * Points the operator under test at the harness: the real API server of {@link TestKubernetes} as deploy/'s
+ * ServiceAccount, and the audit store in the test PostgreSQL. One instance for the whole run (every operator test uses the same resource, so Quarkus starts once).
  */
 public class OperatorHarness implements QuarkusTestResourceLifecycleManager {
 
@@ -28,10 +28,7 @@ public class OperatorHarness implements QuarkusTestResourceLifecycleManager {
         TestKubernetes kube = TestKubernetes.get();
         TestPostgres pg = TestPostgres.get();
         pg.createDatabase(AUDIT_DB, AUDIT_USER, AUDIT_PASSWORD);
-        Map<String, String> config = new HashMap<>();
-        config.put("quarkus.kubernetes-client.api-server-url", kube.url());
-        config.put("quarkus.kubernetes-client.trust-certs", "true");
-        config.put("quarkus.kubernetes-client.namespace", "default");
+        Map<String, String> config = new HashMap<>(kube.operatorConfig());
         config.put("dba.audit.enabled", String.valueOf(auditStore));
         if (auditStore) {
             config.put("quarkus.datasource.jdbc.url", pg.jdbcUrl(AUDIT_DB));

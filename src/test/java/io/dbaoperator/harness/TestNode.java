@@ -90,6 +90,7 @@ public final class TestNode implements AutoCloseable {
     });
     private final HttpsServer logServer;
     private final LocalVolumes volumes;
+    private final Path journal;
     private SharedIndexInformer<Pod> informer;
 
     private TestNode(TestControlPlane cp) throws Exception {
@@ -97,6 +98,7 @@ public final class TestNode implements AutoCloseable {
         this.client = cp.user("system:node:" + NAME, "system:nodes");
         this.processes = new ContainerProcesses(client);
         this.volumes = new LocalVolumes(cp.admin(), processes.root().resolve("volumes"));
+        this.journal = processes.root().resolve("journal.log");
         KeyStore store = KeyStore.getInstance("PKCS12");
         try (InputStream in = Files.newInputStream(cp.servingKeyStore("node-serving"))) {
             store.load(in, "test".toCharArray());
@@ -134,6 +136,38 @@ public final class TestNode implements AutoCloseable {
     /** Where a pod's volume of the given claim lives on this node, or null while it is not provisioned. */
     public Path claimDir(String namespace, String claim) {
         return volumes.directory(namespace, claim);
+    }
+
+    /**
+     * Everything every pod of this node wrote to stdout and stderr, deleted pods' too (a node's journal keeps them),
+     * so a test can check that no secret ever reached a container's output.
+     */
+    public String allLogs() {
+        StringBuilder all = new StringBuilder();
+        synchronized (journal) {
+            try {
+                if (Files.exists(journal)) {
+                    all.append(Files.readString(journal, StandardCharsets.UTF_8));
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        for (PodWorker w : workers.values()) {
+            all.append(w.output());
+        }
+        return all.toString();
+    }
+
+    private void keepInJournal(PodWorker w) {
+        synchronized (journal) {
+            try {
+                Files.writeString(journal, w.output(), StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
+                        java.nio.file.StandardOpenOption.APPEND);
+            } catch (IOException e) {
+                // a node going away takes its journal with it
+            }
+        }
     }
 
     /** Sends SIGKILL to the container process of a running pod, as an OOM kill or a crash would end it. */
@@ -290,6 +324,7 @@ public final class TestNode implements AutoCloseable {
         volatile String phase = "Pending";
         final Object lock = new Object();
         Map<String, Path> mounts = Map.of();
+        Map<String, String> env = Map.of();
 
         PodWorker(Pod pod, String ip) {
             this.pod = pod;
@@ -308,6 +343,22 @@ public final class TestNode implements AutoCloseable {
 
         Path log(int restart) {
             return podDir().resolve("logs").resolve(container.getName() + "-" + restart + ".log");
+        }
+
+        /** What every run of the container wrote, headed by the pod's name. */
+        String output() {
+            StringBuilder out = new StringBuilder();
+            for (int i = 0; i <= restarts; i++) {
+                try {
+                    if (Files.exists(log(i))) {
+                        out.append("--- ").append(ns).append('/').append(name).append(" #").append(i).append('\n')
+                                .append(Files.readString(log(i), StandardCharsets.UTF_8));
+                    }
+                } catch (IOException e) {
+                    // removed meanwhile
+                }
+            }
+            return out.toString();
         }
 
         @Override
@@ -386,6 +437,7 @@ public final class TestNode implements AutoCloseable {
             stopProcess();
             finishDeletion(pod);
             workers.remove(uid);
+            keepInJournal(this);
             TempDirs.delete(podDir());
         }
 
@@ -393,6 +445,7 @@ public final class TestNode implements AutoCloseable {
         private boolean prepare() throws InterruptedException {
             try {
                 mounts = mounts();
+                env = processes.env(ns, container, fields());
                 return true;
             } catch (ContainerProcesses.ConfigError | KubernetesClientException | IOException e) {
                 state = new ContainerStateBuilder().withNewWaiting().withReason("CreateContainerConfigError")
@@ -403,16 +456,14 @@ public final class TestNode implements AutoCloseable {
             }
         }
 
-        private Process start() throws IOException {
-            Map<String, String> fields = Map.of("metadata.name", name, "metadata.namespace", ns, "metadata.uid", uid,
+        /** What the Downward API gives a container's env from fieldRef. */
+        private Map<String, String> fields() {
+            return Map.of("metadata.name", name, "metadata.namespace", ns, "metadata.uid", uid,
                     "status.podIP", ip, "status.hostIP", "127.0.0.1", "spec.nodeName", NAME,
                     "spec.serviceAccountName", String.valueOf(pod.getSpec().getServiceAccountName()));
-            Map<String, String> env;
-            try {
-                env = processes.env(ns, container, fields);
-            } catch (ContainerProcesses.ConfigError e) {
-                throw new IOException(e.getMessage(), e);
-            }
+        }
+
+        private Process start() throws IOException {
             List<String> command = postgres ? postgresCommand(env) : ContainerProcesses.command(container);
             if (command.isEmpty()) {
                 throw new IOException("the container has no command and this node does not run images' entry "

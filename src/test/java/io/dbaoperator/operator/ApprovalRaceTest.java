@@ -37,7 +37,7 @@ class ApprovalRaceTest {
 
     @Test
     void noApprovalIsLostOrCountedTwiceUnderConcurrentStatusWrites() throws Exception {
-        KubernetesClient client = TestKubernetes.get().client();
+        KubernetesClient client = TestKubernetes.get().namespace("approval-race");
         String ns = "approval-race";
         DatabaseMigration m = new DatabaseMigration();
         m.getMetadata().setName("race");

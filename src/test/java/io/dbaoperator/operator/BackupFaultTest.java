@@ -66,7 +66,7 @@ class BackupFaultTest {
 
     @Test
     void s3LostMidBackupFailsWithItsReasonAndTheNextBackupCleansUpAndSucceeds() throws Exception {
-        KubernetesClient client = TestKubernetes.get().client();
+        KubernetesClient client = TestKubernetes.get().namespace(NS);
         Fixtures.databases();
         // enough data that the upload takes seconds: the kill lands in the middle of it
         TestPostgres.get().createDatabase("faults_big", "app", Fixtures.APP_PASSWORD);
@@ -131,7 +131,7 @@ class BackupFaultTest {
         TestS3 full = null;
         try {
             full = TestS3.startPrivate(mount.resolve("s3"));
-            KubernetesClient client = TestKubernetes.get().client();
+            KubernetesClient client = TestKubernetes.get().namespace(NS);
             Fixtures.databases();
             Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());
             Fixtures.secret(client, NS, "backup-s3", Fixtures.s3Keys());

@@ -30,7 +30,7 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import software.amazon.awssdk.services.s3.S3Client;
 
-/** The operator takes backups: on demand and on schedule, through Jobs the kubelet runs, into the S3 server. */
+/** The operator takes backups: on demand and on schedule, through Jobs the real Job controller and the test node run, into the S3 server. */
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class BackupPolicyBackupTest {
@@ -40,7 +40,7 @@ class BackupPolicyBackupTest {
 
     @BeforeAll
     static void setUp() {
-        client = TestKubernetes.get().client();
+        client = TestKubernetes.get().namespace(NS);
         Fixtures.databases();
         TestPostgres.get().exec("app", "create table if not exists orders_backup_test (id int primary key)",
                 "insert into orders_backup_test select g from generate_series(1, 1000) g on conflict do nothing");

@@ -35,7 +35,7 @@ class BackupPolicyValidationTest {
 
     @BeforeAll
     static void setUp() {
-        client = TestKubernetes.get().client();
+        client = TestKubernetes.get().namespace(NS);
         Fixtures.databases();
         Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());
         Fixtures.secret(client, NS, "app-db", Fixtures.appDbKeys());

@@ -46,7 +46,7 @@ class DatabaseMigrationTest {
 
     @BeforeAll
     static void setUp() {
-        client = TestKubernetes.get().client();
+        client = TestKubernetes.get().namespace(NS);
         Fixtures.databases();
     }
 

@@ -55,7 +55,7 @@ class DefaultStorageTest {
 
     @BeforeAll
     static void setUp() {
-        client = TestKubernetes.get().client();
+        client = TestKubernetes.get().namespace(NS);
         Fixtures.databases();
         Fixtures.secret(client, NS, "fleet-s3", Fixtures.s3Keys());
         Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());

@@ -57,7 +57,7 @@ class DisposalJobTest {
 
     @BeforeAll
     static void setUp() {
-        client = TestKubernetes.get().client();
+        client = TestKubernetes.get().namespace(NS);
         Fixtures.databases();
         Fixtures.secret(client, NS, "salt", Map.of("salt", SALT));
         Fixtures.secret(client, NS, "report-s3", Fixtures.s3Keys());

@@ -30,7 +30,9 @@ public final class Fixtures {
                 "alter role app_replication password '" + REPLICATION_PASSWORD + "'");
     }
 
+    /** A Secret in {@code ns} (the namespace made first when the class has not made it yet). */
     public static Secret secret(KubernetesClient client, String ns, String name, Map<String, String> data) {
+        io.dbaoperator.harness.TestKubernetes.get().namespace(ns);
         return client.secrets().inNamespace(ns).resource(new SecretBuilder().withNewMetadata().withName(name)
                 .withNamespace(ns).endMetadata().withStringData(data).build()).createOr(r -> r.update());
     }

@@ -94,7 +94,7 @@ class LlmAdvisorTest {
                 "alter table llm_orders owner to llm",
                 "insert into llm_orders select g, 's' || (g % 50), g % 1000 from generate_series(1, 100000) g",
                 "analyze llm_orders");
-        var client = TestKubernetes.get().client();
+        var client = TestKubernetes.get().namespace(NS);
         Fixtures.secret(client, NS, "llm-db", Map.of("host", pg.host(), "port", String.valueOf(pg.port()),
                 "dbname", "llm_prod", "user", "llm", "password", "llm-pw"));
         QueryTuningRequest q = new QueryTuningRequest();

@@ -43,7 +43,7 @@ class MetricsScrapeTest {
 
     @Test
     void backupAndReconciliationMetricsWithTheirLabels() throws Exception {
-        KubernetesClient client = TestKubernetes.get().client();
+        KubernetesClient client = TestKubernetes.get().namespace(NS);
         Fixtures.databases();
         Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());
         Fixtures.secret(client, NS, "backup-s3", Fixtures.s3Keys());

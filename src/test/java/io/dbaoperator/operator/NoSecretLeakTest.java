@@ -39,7 +39,7 @@ class NoSecretLeakTest {
 
     @Test
     void noKnownSecretAppearsAnywhereAUserCanLook() throws Exception {
-        KubernetesClient client = TestKubernetes.get().client();
+        KubernetesClient client = TestKubernetes.get().namespace(NS);
         Fixtures.databases();
         Map<String, String> wrong = new HashMap<>(Fixtures.appDbKeys());
         wrong.put("password", Fixtures.APP_PASSWORD + "-wrong");
@@ -85,7 +85,7 @@ class NoSecretLeakTest {
                 .forEach(e -> visible.append(e.getReason()).append(' ').append(e.getMessage()).append('\n'));
         String statusesAndEvents = visible.toString();
         String operatorLog = Files.readString(Path.of("target/quarkus-test.log"));
-        String jobOutput = TestKubernetes.get().kubelet().allLogs();
+        String jobOutput = TestKubernetes.get().node().allLogs();
 
         assertThat(statusesAndEvents).contains("AuthenticationFailed").contains("SecretInvalid")
                 .contains("DatabaseUnreachable");

@@ -44,7 +44,7 @@ class OtherKindsValidationTest {
 
     @BeforeAll
     static void setUp() {
-        client = TestKubernetes.get().client();
+        client = TestKubernetes.get().namespace(NS);
         Fixtures.databases();
         Fixtures.secret(client, NS, "app-db", Fixtures.appDbKeys());
         Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());

@@ -45,7 +45,7 @@ class QueryTuningRequestTest {
 
     @BeforeAll
     static void setUp() {
-        client = TestKubernetes.get().client();
+        client = TestKubernetes.get().namespace(NS);
         TestPostgres pg = TestPostgres.get();
         for (String db : List.of("tune_prod", "tune_staging")) {
             pg.createDatabase(db, "tuner", "tuner-pw");

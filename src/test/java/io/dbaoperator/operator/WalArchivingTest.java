@@ -45,7 +45,7 @@ class WalArchivingTest {
 
     @BeforeAll
     static void setUp() {
-        client = TestKubernetes.get().client();
+        client = TestKubernetes.get().namespace(NS);
         Fixtures.databases();
         Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());
         Fixtures.secret(client, NS, "backup-s3", Fixtures.s3Keys());

@@ -57,7 +57,7 @@ class WriteAheadApprovalTest {
 
     @BeforeAll
     static void setUp() {
-        client = TestKubernetes.get().client();
+        client = TestKubernetes.get().namespace(NS);
         Fixtures.databases();
     }
 
@@ -105,7 +105,9 @@ class WriteAheadApprovalTest {
                 client.resources(DatabaseMigration.class).inNamespace(NS).withName("drop-legacy")
                         .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"annotations\":"
                                 + "{\"argocd.argoproj.io/tracking-id\":\"sync-" + annotations.incrementAndGet() + "\"}}}");
-                sleep(40); // 25 writes a second: far more than Argo CD makes
+                // 5 writes a second, far more than Argo CD makes; each lands between the operator's read and its
+                // pinned write often enough (a decision here takes tens of ms on the real API server) to cost it a 409
+                sleep(200);
             }
         });
         try {

@@ -144,7 +144,7 @@ class RealControlPlaneIT {
 
     @Test
     @Order(1)
-    void theExamplesAreAcceptedAndAMigrationsSpecIsImmutable() throws Exception {
+    void theExamplesAreAcceptedTheServerEnforcesTheCrdsRulesAndServesTheirColumnsAndDocs() throws Exception {
         for (String example : List.of("backuppolicy", "backuprestore", "databasemigration", "disposaljob",
                 "querytuningrequest")) {
             assertThat(kubectl("admin", "apply", "-n", NS, "--dry-run=server", "-f",
@@ -161,7 +161,19 @@ class RealControlPlaneIT {
                 .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"expand\":{\"sql\":\"SELECT 2\"}}}"))
                 .isInstanceOf(KubernetesClientException.class)
                 .hasMessageContaining("immutable");
+        // the printer columns and kubectl explain come from the API server (a Table, the CRD's OpenAPI)
+        String table = kubectl("admin", "get", "dbm", "frozen", "-n", NS);
+        assertThat(table.lines().findFirst().orElse("")).contains("PHASE").contains("APPROVAL").contains("BACKFILL")
+                .contains("AGE");
+        assertThat(kubectl("admin", "explain", "dbm.spec.lockTimeout")).contains("lock_timeout set before every DDL");
         admin.resources(DatabaseMigration.class).inNamespace(NS).withName("frozen").delete();
+
+        // a one-of rule (a disposal rule needs exactly one of olderThan and where): refused by the server's CEL
+        Path both = WORK.resolve("disposal-both.yaml");
+        Files.writeString(both, Files.readString(Path.of("docs/examples/disposaljob.yaml"))
+                .replace("      action: Anonymize\n", "      where: \"closed_at IS NOT NULL\"\n      action: Anonymize\n"));
+        assertThatThrownBy(() -> kubectl("admin", "apply", "-n", NS, "--dry-run=server", "-f", both.toString()))
+                .hasMessageContaining("set exactly one of olderThan or where");
     }
 
     @Test
