@@ -73,6 +73,8 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
     /** On the restore Job: the approval it runs under. */
     static final String APPROVAL_ANNOTATION = "dbaoperator.io/approval";
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** How often Starting looks at the StatefulSet (its pod's readiness probe runs every 5 s). */
+    static final Duration SERVING_POLL = Duration.ofSeconds(2);
 
     private final ReferenceChecks checks;
     private final SecretReader secrets;
@@ -212,6 +214,9 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
                 // of the restore exists; a 409 leaves with nothing created
                 log.persist();
             }
+            if (st.phase == RestorePhase.Starting) {
+                return awaitServing(restore, st);
+            }
             if (st.phase == RestorePhase.Restoring && st.job == null) {
                 start(restore, st, in); // persisted as approved, its objects not yet made (a crash or a 409 between)
             }
@@ -315,7 +320,52 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         log.executed(new AuditEvent(Instant.now(), ns, restore.getKind(), restore.getMetadata().getName(),
                 restore.getMetadata().getUid(), "restore", STEP, "dba-operator", "succeeded", null, auditDetails(st,
                         record)), "restore/succeeded");
-        return null;
+        return SERVING_POLL;
+    }
+
+    /**
+     * Starting: Ready once the StatefulSet's pod accepts connections (its readiness probe, pg_isready), so that a
+     * person or a script waiting for Ready can connect at once; until then the pod's state says what it waits for.
+     */
+    private Duration awaitServing(BackupRestore restore, BackupRestoreStatus st) {
+        String ns = restore.getMetadata().getNamespace();
+        String instance = instance(restore.getSpec());
+        var sts = client.apps().statefulSets().inNamespace(ns).withName(instance).get();
+        if (sts != null && sts.getStatus() != null && Integer.valueOf(1).equals(sts.getStatus().getReadyReplicas())) {
+            st.phase = RestorePhase.Ready;
+            st.progress = null;
+            st.message = restoredSummary(st) + "; served by StatefulSet and Service " + instance
+                    + ", credentials in Secret " + instance;
+            ready(restore, st, true, Reason.RestoreSucceeded, st.message);
+            return null;
+        }
+        String waiting = "waiting for pod " + instance + "-0 to accept connections";
+        // listed by the pod template's label: deploy/ lets the operator list pods, not get them
+        var pod = client.pods().inNamespace(ns).withLabel("dbaoperator.io/instance", instance).list().getItems()
+                .stream().findFirst().orElse(null);
+        if (sts == null) {
+            waiting = "StatefulSet " + instance + " is missing (deleted by someone?); nothing serves the restored "
+                    + "volume";
+        } else if (pod != null && pod.getStatus() != null && pod.getStatus().getContainerStatuses() != null) {
+            for (var c : pod.getStatus().getContainerStatuses()) {
+                if (c.getState() != null && c.getState().getWaiting() != null) {
+                    waiting += " (" + c.getState().getWaiting().getReason() + ")";
+                }
+            }
+        }
+        st.progress = waiting;
+        ready(restore, st, false, Reason.InstanceStarting, restoredSummary(st) + "; " + waiting);
+        return SERVING_POLL;
+    }
+
+    /** What was restored and checked, from status alone (so a restart says the same). */
+    private static String restoredSummary(BackupRestoreStatus st) {
+        String backup = st.plan == null ? "?" : st.plan.backupId;
+        String lsn = st.recovered == null ? "?" : st.recovered.lsn;
+        String time = st.recovered == null || st.recovered.time == null ? ""
+                : " (last transaction " + st.recovered.time + ")";
+        int checks = st.checkResults == null ? 0 : st.checkResults.size();
+        return "restored backup " + backup + " to " + lsn + time + "; " + checks + " check(s) passed";
     }
 
     private static String progress(RestoreRecord r) {
@@ -336,7 +386,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         }
     }
 
-    /** The instance: the StatefulSet and Service on the restored volume, and the Secret's user. */
+    /** The instance: the StatefulSet and Service on the restored volume, and the Secret's user; then Starting. */
     private void serve(BackupRestore restore, BackupRestoreStatus st, Inputs in, RestoreRecord record) {
         String ns = restore.getMetadata().getNamespace();
         var newInstance = restore.getSpec().target.newInstance;
@@ -366,13 +416,10 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         st.instance = new BackupRestoreStatus.Instance();
         st.instance.service = newInstance.name;
         st.instance.secret = newInstance.name;
-        st.phase = RestorePhase.Ready;
-        st.progress = progress(record);
-        st.message = "restored backup " + record.backupId + " to " + record.recoveredLsn
-                + (record.recoveredTime == null ? "" : " (last transaction " + record.recoveredTime + ")")
-                + "; " + st.checkResults.size() + " check(s) passed; served by StatefulSet and Service "
-                + newInstance.name + ", credentials in Secret " + newInstance.name;
-        ready(restore, st, true, Reason.RestoreSucceeded, st.message);
+        st.phase = RestorePhase.Starting;
+        st.progress = "starting PostgreSQL on the restored volume (StatefulSet " + newInstance.name + ")";
+        st.message = restoredSummary(st) + "; " + st.progress;
+        ready(restore, st, false, Reason.InstanceStarting, st.message);
     }
 
     static List<BackupRestoreStatus.CheckResult> checkResults(RestoreRecord record) {
@@ -390,16 +437,24 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         return results;
     }
 
-    /** Ends Failed, removing what the restore created for the instance (the Job stays, for its logs). */
+    /**
+     * Ends Failed, removing what the restore created: its Job (whose last words {@code why} already holds), the
+     * volume and the Secret. The Job goes too because a pod that names a claim, even a finished one, keeps the
+     * claim from being deleted (PVC protection), and the next restore of the same instance needs the claim's name.
+     */
     private void fail(BackupRestore restore, BackupRestoreStatus st, RestoreRecord record, String why,
             WriteAhead log) {
         String ns = restore.getMetadata().getNamespace();
         String instance = instance(restore.getSpec());
+        if (st.job != null) {
+            client.batch().v1().jobs().inNamespace(ns).withName(st.job)
+                    .withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND).delete();
+        }
         client.persistentVolumeClaims().inNamespace(ns).withName(RestoreJobs.claimName(instance)).delete();
         client.secrets().inNamespace(ns).withName(instance).delete();
         st.checkResults = checkResults(record);
         st.phase = RestorePhase.Failed;
-        st.message = "restore failed: " + why + "; its volume and Secret were removed, nothing is served";
+        st.message = "restore failed: " + why + "; its Job, volume and Secret were removed, nothing is served";
         Reason reason = Reason.RestoreFailed;
         if (record != null && record.errorReason != null) {
             try {

@@ -63,6 +63,7 @@ public enum Reason {
     RestoreFailed,
     RestoreCheckFailed,
     RestoreSucceeded,
+    InstanceStarting,
     RestoreTestPassed,
     RestoreTestFailed,
     RestoreTestRunning,
@@ -76,7 +77,7 @@ public enum Reason {
             case Validated, AwaitingApproval, Approved, BackupVerified, BackupRunning, WalArchivingRunning,
                     WalArchiverStarting, RehearsalPassed, WaitingForDatabase, BackupRequested, BackupReady, InProgress,
                     Throttled, Paused, CutoverPending, RollingBack, MigrationCompleted, DisposalCompleted, Restoring, Verifying,
-                    RestoreSucceeded, RestoreTestPassed, RestoreTestRunning, TuningDone -> false;
+                    RestoreSucceeded, InstanceStarting, RestoreTestPassed, RestoreTestRunning, TuningDone -> false;
             default -> true;
         };
     }

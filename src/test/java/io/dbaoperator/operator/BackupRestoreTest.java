@@ -71,7 +71,7 @@ class BackupRestoreTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        client = TestKubernetes.get().client();
+        client = TestKubernetes.get().namespace(NS);
         storage = Fixtures.s3Location();
         Fixtures.databases();
         Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());
@@ -190,14 +190,24 @@ class BackupRestoreTest {
         assertThat(secret).containsKeys("host", "port", "dbname", "user", "password");
         assertThat(secret.get("user")).isEqualTo(TestPostgres.SUPERUSER);
 
-        // the volume, as the StatefulSet would find it: PostgreSQL starts on it, the Secret's credentials log in, and
-        // it holds rows 1..150 only
-        Path pgdata = TestKubernetes.get().kubelet().claimDir(NS, RestoreJobs.claimName("orders-restored"))
+        // the volume holds a promoted cluster, and the StatefulSet's pod runs PostgreSQL on it: the Secret's
+        // credentials log in at the pod's address, and it holds rows 1..150 only
+        Path pgdata = TestKubernetes.get().node().claimDir(NS, RestoreJobs.claimName("orders-restored"))
                 .resolve("pgdata");
         assertThat(Files.isRegularFile(pgdata.resolve("PG_VERSION"))).isTrue();
         assertThat(Files.exists(pgdata.resolve("recovery.signal"))).as("promoted, not in recovery").isFalse();
-        try (TestPostgres.Standby restored = TestPostgres.get().startOn(pgdata);
-                Connection c = restored.connect(secret.get("dbname"), secret.get("user"), secret.get("password"))) {
+        // Ready means served: the StatefulSet's pod passed its readiness probe before the restore said Ready
+        assertThat(client.apps().statefulSets().inNamespace(NS).withName("orders-restored").get().getStatus()
+                .getReadyReplicas()).isEqualTo(1);
+        assertThat(ready.conditions).anySatisfy(c -> {
+            assertThat(c.type).isEqualTo("Ready");
+            assertThat(c.status).isEqualTo("True");
+            assertThat(c.reason).isEqualTo("RestoreSucceeded");
+        });
+        assertThat(ready.message).contains("served by StatefulSet and Service orders-restored");
+        String podIp = client.pods().inNamespace(NS).withName("orders-restored-0").get().getStatus().getPodIP();
+        try (Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://" + podIp + ":5432/"
+                + secret.get("dbname"), secret.get("user"), secret.get("password"))) {
             assertThat(count(c, "select count(*) from restore_orders")).isEqualTo(150);
             assertThat(count(c, "select max(id) from restore_orders")).isEqualTo(150);
             assertThat(count(c, "select count(*) from restore_orders where note like 'after target%'")).isZero();
@@ -229,9 +239,11 @@ class BackupRestoreTest {
             assertThat(c.type).isEqualTo("Ready");
             assertThat(c.reason).isEqualTo("BackupCorrupted");
         });
-        await().atMost(Duration.ofSeconds(10)).until(() -> client.persistentVolumeClaims().inNamespace(NS)
+        // the Job and its pod go too: a pod that names a claim, even a finished one, keeps it from being deleted
+        await().atMost(Duration.ofSeconds(60)).until(() -> client.persistentVolumeClaims().inNamespace(NS)
                 .withName(RestoreJobs.claimName("second-copy")).get() == null
-                && client.secrets().inNamespace(NS).withName("second-copy").get() == null);
+                && client.secrets().inNamespace(NS).withName("second-copy").get() == null
+                && client.batch().v1().jobs().inNamespace(NS).withName(RestoreJobs.jobName("damaged")).get() == null);
         assertThat(client.apps().statefulSets().inNamespace(NS).withName("second-copy").get()).isNull();
 
         try (S3Client s3 = S3Clients.create(storage)) {
