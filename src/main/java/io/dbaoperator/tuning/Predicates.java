@@ -10,13 +10,31 @@ import io.dbaoperator.sql.Token;
 /**
  * Reads the comparisons out of a condition as EXPLAIN prints it, e.g.
  * {@code ((o.customer_id = $1) AND (o.created_at >= '2026-01-01'::date))} or {@code (o.customer_id = c.id)}, with
- * PostgreSQL's own lexer rules ({@link SqlLexer}): a column, a comparison operator, and a constant, a parameter or
- * another column. Anything else (functions, expressions, OR) is left out: a candidate index is only proposed for
- * what the analyzer understood, and every candidate is costed against the real planner anyway.
+ * PostgreSQL's own lexer rules ({@link SqlLexer}): a column, a comparison operator, and a constant, a parameter,
+ * another column, or a bound the executor computes once per scan from constants and stable functions, such as
+ * {@code (now() - '01:00:00'::interval)}, {@code CURRENT_DATE} or {@code date_trunc('month'::text, now())}: the
+ * time windows of production queries, which an index scan can use as well as a literal. Anything else (a
+ * function of a column, OR) is left out: a candidate index is only proposed for what the analyzer understood, and
+ * every candidate is costed against the real planner anyway.
  */
 public final class Predicates {
 
     static final Set<String> RANGE = Set.of("<", ">", "<=", ">=");
+
+    /**
+     * Stable functions and key words whose value is fixed for a statement (PostgreSQL evaluates them once, and the
+     * planner estimates with their current value): a comparison with them bounds an index scan.
+     */
+    static final Set<String> STABLE_FUNCTIONS = Set.of("now", "current_date", "current_timestamp", "localtimestamp",
+            "current_time", "localtime", "statement_timestamp", "transaction_timestamp", "date_trunc", "make_interval",
+            "make_date", "make_timestamp", "make_timestamptz", "to_timestamp", "to_date");
+
+    /** The type names and key words that may appear in such a bound's casts. */
+    static final Set<String> TYPE_WORDS = Set.of("interval", "date", "timestamp", "timestamptz", "time", "timetz",
+            "with", "without", "zone", "text", "integer", "int", "int4", "int8", "bigint", "smallint", "numeric",
+            "double", "precision", "real", "character", "varying", "varchar");
+
+    static final Set<String> EXPRESSION_SYMBOLS = Set.of("(", ")", "+", "-", "*", "/", "::", ",");
 
     /** One comparison: {@code qualifier.column op value}; {@code otherColumn} is set for a join condition. */
     public record Comparison(String qualifier, String column, String operator, String otherQualifier,
@@ -90,6 +108,13 @@ public final class Predicates {
                 i = k;
                 continue;
             }
+            int bound = operator.equals("LIKE") ? -1 : stableBound(t, k);
+            if (bound > k) {
+                out.add(new Comparison(left.qualifier(), left.column(), operator, null, null,
+                        condition.substring(t.get(k).start(), t.get(bound - 1).end())));
+                i = bound - 1;
+                continue;
+            }
             Ref right = ref(t, k);
             if (right != null && !operator.equals("LIKE")) {
                 out.add(new Comparison(left.qualifier(), left.column(), operator, right.qualifier(), right.column(),
@@ -102,6 +127,73 @@ public final class Predicates {
 
     private record Ref(String qualifier, String column, int next) {
     }
+
+    /**
+     * The end (exclusive) of a bound at {@code k} made only of constants, parameters, casts, arithmetic and
+     * {@link #STABLE_FUNCTIONS}: a parenthesised expression, a stable function call, or a stable key word such as
+     * {@code CURRENT_DATE}, with any casts after it; -1 when {@code k} starts none, or it names a column.
+     */
+    static int stableBound(List<Token> t, int k) {
+        if (k >= t.size()) {
+            return -1;
+        }
+        Token first = t.get(k);
+        int end;
+        if (first.isSymbol("(")) {
+            end = closing(t, k);
+        } else if (first.kind() == Token.Kind.WORD && STABLE_FUNCTIONS.contains(first.text())) {
+            end = k + 1;
+            if (end < t.size() && t.get(end).isSymbol("(")) {
+                end = closing(t, end);
+            }
+        } else {
+            return -1;
+        }
+        if (end < 0) {
+            return -1;
+        }
+        while (end + 1 < t.size() && t.get(end).isSymbol("::") && t.get(end + 1).kind() == Token.Kind.WORD
+                && TYPE_WORDS.contains(t.get(end + 1).text())) {
+            end += 2;
+        }
+        boolean value = false;
+        for (int i = k; i < end; i++) {
+            Token x = t.get(i);
+            switch (x.kind()) {
+                case STRING, NUMBER, PARAMETER -> value = true;
+                case SYMBOL -> {
+                    if (!EXPRESSION_SYMBOLS.contains(x.text())) {
+                        return -1;
+                    }
+                }
+                case WORD -> {
+                    if (STABLE_FUNCTIONS.contains(x.text())) {
+                        value = true;
+                    } else if (!TYPE_WORDS.contains(x.text())) {
+                        return -1; // a column, or a function this parser does not know to be stable
+                    }
+                }
+                default -> {
+                    return -1; // a quoted identifier: a column
+                }
+            }
+        }
+        return value ? end : -1;
+    }
+
+    /** The index after the parenthesis that closes the one at {@code open}, or -1 when it is not closed. */
+    private static int closing(List<Token> t, int open) {
+        int depth = 0;
+        for (int i = open; i < t.size(); i++) {
+            if (t.get(i).isSymbol("(")) {
+                depth++;
+            } else if (t.get(i).isSymbol(")") && --depth == 0) {
+                return i + 1;
+            }
+        }
+        return -1;
+    }
+
 
     /** A column reference at {@code i}: {@code name} or {@code qualifier.name}, not a function call or key word. */
     private static Ref ref(List<Token> t, int i) {

@@ -96,6 +96,47 @@ class TuningEngineTest {
     }
 
     @Test
+    void aTimeWindowRelativeToNowIsARange_AndAnIndexOnItIsCostedAsAWin() throws Exception {
+        // one day, thirty days back from now: a window production queries have, with no literal in it
+        QueryText q = QueryText.of("select id, total from orders where created_at between now() - interval "
+                + "'31 days' and now() - interval '30 days'");
+        try (Connection c = connect()) {
+            ExplainPlan plan = q.explain(c, List.of(), true, 30_000);
+            PlanAnalyzer.Analysis a = PlanAnalyzer.analyze(plan, Map.of());
+            assertThat(a.needs().get("public.orders").range).containsExactly("created_at");
+            List<IndexCandidates.Candidate> candidates = IndexCandidates.generate(a, indexes(c), q.literals());
+            assertThat(candidates).extracting(IndexCandidates.Candidate::columns).contains(List.of("created_at"));
+            List<HypoCosting.Costed> costed = HypoCosting.cost(c, q, List.of(), candidates, 30_000);
+            assertThat(costed).anySatisfy(x -> {
+                assertThat(x.candidate().columns()).isEqualTo(List.of("created_at"));
+                assertThat(x.used()).isTrue();
+                assertThat(x.improvementPercent()).isGreaterThan(90);
+            });
+        }
+    }
+
+    @Test
+    void equalityThenAWindowOnASecondColumnKeysTheIndexOnBoth_EqualityFirst() throws Exception {
+        QueryText q = QueryText.of("select id from orders where status = 'open' and created_at > now() - "
+                + "interval '36 days'");
+        try (Connection c = connect()) {
+            PlanAnalyzer.Analysis a = PlanAnalyzer.analyze(q.explain(c, List.of(), true, 30_000), Map.of());
+            var needs = a.needs().get("public.orders");
+            assertThat(needs.equality).containsExactly("status");
+            assertThat(needs.range).containsExactly("created_at");
+            List<IndexCandidates.Candidate> candidates = IndexCandidates.generate(a, indexes(c), q.literals());
+            List<HypoCosting.Costed> costed = HypoCosting.cost(c, q, List.of(), candidates, 30_000);
+            HypoCosting.Costed best = costed.stream().filter(HypoCosting.Costed::used)
+                    .max(java.util.Comparator.comparingDouble(HypoCosting.Costed::improvementPercent)).orElseThrow();
+            // the equality column alone narrows to 5% of the rows; with the window as second key, to a fraction
+            assertThat(best.candidate().columns()).as(best.candidate().ddl()).contains("created_at");
+            assertThat(best.improvementPercent()).isGreaterThan(90);
+            assertThat(candidates).extracting(IndexCandidates.Candidate::columns)
+                    .contains(List.of("status", "created_at"));
+        }
+    }
+
+    @Test
     void aJoinOnAnUnindexedKeyAndAPartialIndexForALiteral() throws Exception {
         QueryText q = QueryText.of("select c.name, count(*) from customers c join orders o on o.customer_id = c.id "
                 + "where c.region = $1 and o.status = 'open' group by c.name");
