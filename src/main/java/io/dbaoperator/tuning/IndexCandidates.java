@@ -17,7 +17,9 @@ import io.dbaoperator.sql.Identifiers;
  * Candidate B-tree indexes from what the plan needs, by the usual rules: equality columns first, then one range
  * column (a B-tree uses only the first range column to narrow the scan), or the sort columns after the equality
  * columns so the index also delivers the order; a join key alone; a partial index when a literal equality is part
- * of the filter (the index then holds only those rows); INCLUDE of the few other columns the query reads, for an
+ * of the filter (the index then holds only those rows); a join key with the joined table's own equality columns
+ * before it and a range column after it, so that a nested loop's lookups each read only the rows the query keeps;
+ * INCLUDE of the few other columns the query reads, for an
  * index-only scan. A candidate whose columns an existing valid index already starts with is skipped. Every
  * candidate is then costed ({@link HypoCosting}); none is trusted on these rules alone.
  */
@@ -121,6 +123,22 @@ public final class IndexCandidates {
             }
             for (String j : t.join) {
                 add(out, t, List.of(j), "join key " + j, indexes);
+                // the join key after the table's equality columns and before one range column: a nested loop's
+                // lookups then each read only the rows of the window (orders (customer_id, created_at))
+                Set<String> eqs = new LinkedHashSet<>(t.equality);
+                eqs.addAll(t.joinEquality);
+                eqs.remove(j);
+                String window = java.util.stream.Stream.concat(t.range.stream(), t.joinRange.stream())
+                        .filter(c -> !c.equals(j) && !eqs.contains(c)).findFirst().orElse(null);
+                if (!eqs.isEmpty() || window != null) {
+                    List<String> cols = new ArrayList<>(eqs);
+                    cols.add(j);
+                    if (window != null) {
+                        cols.add(window);
+                    }
+                    add(out, t, cols, "join key " + j + (eqs.isEmpty() ? "" : " after equality on " + eqs)
+                            + (window == null ? "" : ", then range on " + window), indexes);
+                }
             }
         }
         return new ArrayList<>(out.values());

@@ -37,6 +37,9 @@ public final class PlanAnalyzer {
         public final Set<String> range = new LinkedHashSet<>();
         public final List<String> sort = new ArrayList<>();
         public final Set<String> join = new LinkedHashSet<>();
+        /** The equality and range columns of a joined Seq Scan's own filter, however selective it is. */
+        public final Set<String> joinEquality = new LinkedHashSet<>();
+        public final Set<String> joinRange = new LinkedHashSet<>();
         public final Set<String> isNull = new LinkedHashSet<>();
         /** Literal equality constants per column (for partial indexes); parameters are not constants. */
         public final Map<String, String> constants = new LinkedHashMap<>();
@@ -154,7 +157,17 @@ public final class PlanAnalyzer {
                             { c.otherQualifier(), c.otherColumn() } }) {
                         Node scan = side[0] == null ? null : byAlias.get(side[0]);
                         if (scan != null && scan.nodeType().equals("Seq Scan")) {
-                            needs(needs, scan).join.add(side[1]);
+                            TableNeeds t = needs(needs, scan);
+                            t.join.add(side[1]);
+                            // the scan's own filter, selective or not: with the join key first, it narrows each
+                            // lookup of a nested loop the planner may then prefer (customer_id, created_at)
+                            for (Comparison f : own(Predicates.parse(scan.filter()), scan)) {
+                                if (!f.join() && f.equality()) {
+                                    t.joinEquality.add(f.column());
+                                } else if (!f.join() && f.range()) {
+                                    t.joinRange.add(f.column());
+                                }
+                            }
                             findings.add(new Finding("JoinKey", key(scan), n.nodeType() + " on " + joinCond
                                     + " reads " + key(scan) + " by a Seq Scan"));
                         }
