@@ -14,7 +14,7 @@ import io.dbaoperator.status.Reason;
 import io.fabric8.kubernetes.api.model.ManagedFieldsEntry;
 
 /**
- * The approval contract shared by every kind (DESIGN.md, "The approval gate"), as a pure function over the desired
+ * The approval contract shared by every kind (docs/approvals.md), as a pure function over the desired
  * status. The caller passes the step as planned from fresh observations, every time before it executes it; the gate
  * answers PROCEED only when a consumed approval matches that exact plan digest and live-schema fingerprint.
  * <ol>

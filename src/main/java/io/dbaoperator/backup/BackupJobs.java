@@ -21,7 +21,10 @@ import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 
-/** Builds the Job that takes one backup of a policy, per CONVENTIONS.md (name, owner, limits, labels, hash). */
+/**
+ * Builds the Job that takes one backup of a policy, shaped as every Job the operator makes (docs/architecture.md):
+ * a deterministic name, the owner reference, limits and labels, and for a backup the spec hash.
+ */
 public final class BackupJobs {
 
     public static final String POLICY_LABEL = "dbaoperator.io/backup-policy";

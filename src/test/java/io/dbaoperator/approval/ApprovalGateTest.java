@@ -16,7 +16,7 @@ import io.fabric8.kubernetes.api.model.FieldsV1;
 import io.fabric8.kubernetes.api.model.ManagedFieldsEntry;
 import io.fabric8.kubernetes.api.model.ManagedFieldsEntryBuilder;
 
-/** The approval contract of DESIGN.md, rule by rule. */
+/** The approval contract (docs/approvals.md), rule by rule. */
 class ApprovalGateTest {
 
     static final Instant T0 = Instant.parse("2026-11-21T08:00:00Z");
