@@ -14,14 +14,14 @@ import java.util.Set;
 import io.dbaoperator.sql.Identifiers;
 
 /**
- * Candidate B-tree indexes from what the plan needs, by the usual rules: equality columns first, then one range
- * column (a B-tree uses only the first range column to narrow the scan), or the sort columns after the equality
- * columns so the index also delivers the order; a join key alone; a partial index when a literal equality is part
- * of the filter (the index then holds only those rows); a join key with the joined table's own equality columns
- * before it and a range column after it, so that a nested loop's lookups each read only the rows the query keeps;
- * INCLUDE of the few other columns the query reads, for an
- * index-only scan. A candidate whose columns an existing valid index already starts with is skipped. Every
- * candidate is then costed ({@link HypoCosting}); none is trusted on these rules alone.
+ * Candidate B-tree indexes from what the plan needs, by the usual rules: equality (and IS NULL) columns first, then
+ * one range column (a B-tree uses only the first range column to narrow the scan; a second one may follow, checked
+ * in the index before any heap visit), or the sort columns after the equality columns so the index also delivers the order; a join key alone; a join key with the joined table's own
+ * equality columns before it and a range column after it, so that a nested loop's lookups each read only the rows
+ * the query keeps; a partial index when a literal equality is part of the filter (the index then holds only those
+ * rows); INCLUDE of the few other columns the query reads, for an index-only scan. A candidate whose columns an
+ * existing valid index already starts with is skipped. Every candidate is then costed ({@link HypoCosting}); none
+ * is trusted on these rules alone.
  */
 public final class IndexCandidates {
 
@@ -86,6 +86,8 @@ public final class IndexCandidates {
             PlanAnalyzer.TableNeeds t = e.getValue();
             List<List<String>> indexes = existing.getOrDefault(e.getKey(), List.of());
             List<String> eq = new ArrayList<>(t.equality);
+            // IS NULL is an equality to a B-tree (NULLs are stored and searched like any value)
+            t.isNull.stream().filter(c -> !eq.contains(c)).forEach(eq::add);
             String range = t.range.stream().filter(c -> !t.equality.contains(c)).findFirst().orElse(null);
             List<String> filterCols = new ArrayList<>(eq);
             if (range != null) {
@@ -94,6 +96,16 @@ public final class IndexCandidates {
             if (!filterCols.isEmpty()) {
                 add(out, t, filterCols, "filter: equality on " + eq + (range == null ? "" : ", range on " + range),
                         indexes);
+                // a second range column as a trailing key: it does not narrow the scan, but the index filters on
+                // it before any heap visit
+                String second = t.range.stream().filter(c -> !t.equality.contains(c) && !c.equals(range)).findFirst()
+                        .orElse(null);
+                if (range != null && second != null) {
+                    List<String> both = new ArrayList<>(filterCols);
+                    both.add(second);
+                    add(out, t, both, "filter: equality on " + eq + ", range on " + range + ", then " + second
+                            + " checked in the index", indexes);
+                }
                 // partial: a literal equality (status = 'open') moves into the WHERE clause
                 for (var constant : t.constants.entrySet()) {
                     if (!queryLiterals.contains(constant.getValue())) {

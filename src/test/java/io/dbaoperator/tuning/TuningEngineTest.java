@@ -163,6 +163,49 @@ class TuningEngineTest {
     }
 
     @Test
+    void aSecondRangeColumnIsOfferedAsATrailingKey() throws Exception {
+        QueryText q = QueryText.of("select id from orders where created_at between $1 and $2 and total > $3");
+        try (Connection c = connect()) {
+            PlanAnalyzer.Analysis a = PlanAnalyzer.analyze(q.explain(c, List.of("2026-09-01", "2026-09-02", "990"),
+                    true, 30_000), Map.of());
+            List<IndexCandidates.Candidate> candidates = IndexCandidates.generate(a, indexes(c), q.literals());
+            assertThat(candidates).extracting(IndexCandidates.Candidate::columns)
+                    .contains(List.of("created_at"), List.of("created_at", "total"));
+            // one day of 69, and 1% of its orders
+            var costed = HypoCosting.cost(c, q, List.of("2026-09-01", "2026-09-02", "990"), candidates, 30_000);
+            assertThat(costed).anySatisfy(x -> {
+                assertThat(x.candidate().columns()).isEqualTo(List.of("created_at", "total"));
+                assertThat(x.used()).isTrue();
+                assertThat(x.improvementPercent()).isGreaterThan(90);
+            });
+            // which of the two wins depends on the data: here the rows lie in created_at order, so the heap visits
+            // the trailing key saves are few and the narrower index is cheaper; on bench/tuning's shop data
+            // (random order) the trailing key wins, 96.5% against 76%
+        }
+    }
+
+    @Test
+    void anIsNullColumnIsAKeyLikeAnEquality() throws Exception {
+        TestPostgres.get().exec(DB, "drop table if exists tasks",
+                "create table tasks (id int primary key, assignee int, state text not null)",
+                "insert into tasks select g, case when g % 499 = 0 then null else g % 300 end, "
+                        + "case when g % 10 = 0 then 'open' else 'done' end from generate_series(1, 100000) g",
+                "analyze tasks");
+        QueryText q = QueryText.of("select id from tasks where assignee is null and state = $1");
+        try (Connection c = connect()) {
+            PlanAnalyzer.Analysis a = PlanAnalyzer.analyze(q.explain(c, List.of("open"), true, 30_000), Map.of());
+            List<IndexCandidates.Candidate> candidates = IndexCandidates.generate(a, indexes(c), q.literals());
+            assertThat(candidates).extracting(IndexCandidates.Candidate::columns)
+                    .contains(List.of("state", "assignee"));
+            assertThat(HypoCosting.cost(c, q, List.of("open"), candidates, 30_000)).anySatisfy(x -> {
+                assertThat(x.candidate().columns()).isEqualTo(List.of("state", "assignee"));
+                assertThat(x.used()).isTrue();
+                assertThat(x.improvementPercent()).isGreaterThan(90);
+            });
+        }
+    }
+
+    @Test
     void aJoinOnAnUnindexedKeyAndAPartialIndexForALiteral() throws Exception {
         QueryText q = QueryText.of("select c.name, count(*) from customers c join orders o on o.customer_id = c.id "
                 + "where c.region = $1 and o.status = 'open' group by c.name");
