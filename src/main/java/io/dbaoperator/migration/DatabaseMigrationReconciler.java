@@ -680,10 +680,19 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         return Next.onEvent();
     }
 
+    /**
+     * Gives the database's migration lease back. Our own lease row needs no advisory lock to delete, and must not
+     * wait for one: the lock may be a queued migration's for the moment (it checks the lease under it), and
+     * skipping the release then would leave that migration queued behind a finished one for good.
+     */
     private void releaseLease(Work w) throws SQLException {
         Connection c = w.prod();
         if (c != null) {
             MigrationStore.releaseLease(c, w.id, w.m.getMetadata().getUid());
+            return;
+        }
+        try (Connection plain = PostgresConnector.open(w.in.db(), "dba-operator/migration/" + w.id)) {
+            MigrationStore.releaseLease(plain, w.id, w.m.getMetadata().getUid());
         }
     }
 
