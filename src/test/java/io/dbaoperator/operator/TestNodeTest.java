@@ -159,7 +159,9 @@ class TestNodeTest {
                 .withCommand("sh", "-c", "echo crashing; exit 3").endContainer().endSpec()
                 .endTemplate().endSpec().build()).create();
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
-            var pod = client.pods().inNamespace(NS).withLabel("app", "crasher").list().getItems().get(0);
+            var pods = client.pods().inNamespace(NS).withLabel("app", "crasher").list().getItems();
+            assertThat(pods).isNotEmpty(); // the ReplicaSet makes it a moment after the Deployment
+            var pod = pods.get(0);
             var state = pod.getStatus().getContainerStatuses().get(0);
             assertThat(state.getRestartCount()).isGreaterThanOrEqualTo(1);
             assertThat(state.getState().getWaiting()).isNotNull();
