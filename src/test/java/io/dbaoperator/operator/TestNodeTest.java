@@ -124,7 +124,9 @@ class TestNodeTest {
 
     @Test
     void deploymentPodsRunUntilDeletedAndCrashingOnesAreRestarted() throws Exception {
-        var marker = java.nio.file.Files.createTempFile("deployment-", ".pid");
+        // under target/, so that a failing run leaves nothing in /tmp
+        var marker = java.nio.file.Files.createTempFile(java.nio.file.Path.of("target").toAbsolutePath(), "deployment-",
+                ".pid");
         client.apps().deployments().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.apps.DeploymentBuilder()
                 .withNewMetadata().withName("archiver").withNamespace(NS).endMetadata()
                 .withNewSpec().withReplicas(1).withNewSelector().addToMatchLabels("app", "archiver").endSelector()
@@ -158,7 +160,8 @@ class TestNodeTest {
                 .endMetadata().withNewSpec().addNewContainer().withName("main").withImage("dba-operator:dev")
                 .withCommand("sh", "-c", "echo crashing; exit 3").endContainer().endSpec()
                 .endTemplate().endSpec().build()).create();
-        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+        // ignoring exceptions: the pod, then its container statuses, appear a moment after the Deployment
+        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().untilAsserted(() -> {
             var pods = client.pods().inNamespace(NS).withLabel("app", "crasher").list().getItems();
             assertThat(pods).isNotEmpty(); // the ReplicaSet makes it a moment after the Deployment
             var pod = pods.get(0);
