@@ -82,7 +82,7 @@ public class DisposalBench {
             DisposalRunner.Progress p;
             do {
                 p = runner.slice(c, "bench/" + action, "run", plans.get(0), "bench-salt-0123456789",
-                        Instant.now().plusSeconds(5), () -> false);
+                        null, Instant.now().plusSeconds(5), () -> false);
             } while (!p.finished());
             done = p.rowsDone();
         }

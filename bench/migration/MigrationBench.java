@@ -103,7 +103,7 @@ public class MigrationBench {
             io.dbaoperator.postgres.SqlStates.tryAdvisoryLock(c, io.dbaoperator.postgres.SqlStates.LOCK_MIGRATIONS);
             MigrationStore.ensureSchema(c);
             for (MigrationPlan.Planned p : plan.step(MigrationPlan.EXPAND)) {
-                runner.run(c, "bench/m", p);
+                runner.run(c, "bench/m", p, null);
             }
             Backfill b = new Backfill(spec.backfill, Duration.ofMillis(500), 50, Duration.ofMillis(20),
                     Duration.ofSeconds(10));
@@ -112,7 +112,7 @@ public class MigrationBench {
                 // the reconciler writes status here between slices
             }
             for (MigrationPlan.Planned p : plan.step(MigrationPlan.CONTRACT)) {
-                runner.run(c, "bench/m", p);
+                runner.run(c, "bench/m", p, null);
             }
         }
     }
@@ -137,7 +137,8 @@ public class MigrationBench {
                         MigrationPlan plan = MigrationPlanner.plan(spec, Catalog.EMPTY);
                         MigrationStore.ensureSchema(c);
                         new StatementRunner(new StatementRunner.Settings(Duration.ofMillis(200), 100, null,
-                                Duration.ofHours(2))).run(c, "bench/lock", plan.step(MigrationPlan.EXPAND).get(0));
+                                Duration.ofHours(2))).run(c, "bench/lock", plan.step(MigrationPlan.EXPAND).get(0),
+                                        null);
                     } else {
                         c.createStatement().execute("ALTER TABLE accounts ADD COLUMN note text");
                     }
