@@ -8,9 +8,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * A plan as {@code EXPLAIN (FORMAT JSON)} reports it, with the fields the analyzer reads. Actual figures are null
- * when the plan was not executed (plain EXPLAIN).
+ * when the plan was not executed (plain EXPLAIN). {@code queryId} is the statement's pg_stat_statements queryid as
+ * EXPLAIN VERBOSE reports it (when compute_query_id is on, or auto with pg_stat_statements loaded), else null.
  */
-public record ExplainPlan(Node root, Double planningMs, Double executionMs) {
+public record ExplainPlan(Node root, Double planningMs, Double executionMs, String queryId) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -32,7 +33,7 @@ public record ExplainPlan(Node root, Double planningMs, Double executionMs) {
             JsonNode top = JSON.readTree(json);
             JsonNode first = top.isArray() ? top.get(0) : top;
             return new ExplainPlan(node(first.path("Plan"), null), number(first, "Planning Time"),
-                    number(first, "Execution Time"));
+                    number(first, "Execution Time"), text(first, "Query Identifier"));
         } catch (java.io.IOException e) {
             throw new IllegalArgumentException("not an EXPLAIN (FORMAT JSON) document: " + e.getMessage(), e);
         }

@@ -29,26 +29,56 @@ public final class IndexApplier {
             Duration buildTimeout) throws SQLException {
         c.setAutoCommit(true);
         long start = System.nanoTime();
-        boolean dropped = false;
         if (validExists(c, name)) {
             return new Applied(0, false, 0, true);
         }
+        Ran ran = retrying(c, lockTimeout, buildTimeout, maxRetries, () -> dropInvalid(c, name),
+                ddl.replaceFirst("^CREATE INDEX CONCURRENTLY ", "CREATE INDEX CONCURRENTLY IF NOT EXISTS "));
+        return new Applied(ran.attempts(), ran.tidied(), (System.nanoTime() - start) / 1_000_000, false);
+    }
+
+    /**
+     * DROP INDEX CONCURRENTLY, the same careful way: reads and writes go on, a lock_timeout keeps it from queueing
+     * the application behind a long transaction, retried with backoff on a lock timeout. Returns the attempts, 0
+     * when the index was not there.
+     */
+    public static int drop(Connection c, String schema, String name, Duration lockTimeout, int maxRetries,
+            Duration timeout) throws SQLException {
+        c.setAutoCommit(true);
+        if (!exists(c, schema, name)) {
+            return 0;
+        }
+        return retrying(c, lockTimeout, timeout, maxRetries, () -> false, "DROP INDEX CONCURRENTLY IF EXISTS "
+                + Identifiers.quote(schema) + "." + Identifiers.quote(name)).attempts();
+    }
+
+    /** Clean-up before each attempt and after a failed one; true when it removed something. */
+    private interface Tidy {
+        boolean run() throws SQLException;
+    }
+
+    private record Ran(int attempts, boolean tidied) {
+    }
+
+    /** Runs one concurrent index statement under lock_timeout, retried on lock timeouts; {@code tidy} before each. */
+    private static Ran retrying(Connection c, Duration lockTimeout, Duration timeout, int maxRetries, Tidy tidy,
+            String sql) throws SQLException {
+        boolean tidied = false;
         for (int attempt = 1;; attempt++) {
-            dropped |= dropInvalid(c, name);
+            tidied |= tidy.run();
             try (var s = c.createStatement()) {
                 s.execute("SET lock_timeout = " + Math.max(1, lockTimeout.toMillis()));
-                s.execute("SET statement_timeout = " + Math.max(1, buildTimeout.toMillis()));
-                s.execute(ddl.replaceFirst("^CREATE INDEX CONCURRENTLY ",
-                        "CREATE INDEX CONCURRENTLY IF NOT EXISTS "));
+                s.execute("SET statement_timeout = " + Math.max(1, timeout.toMillis()));
+                s.execute(sql);
                 s.execute("RESET lock_timeout");
                 s.execute("RESET statement_timeout");
-                return new Applied(attempt, dropped, (System.nanoTime() - start) / 1_000_000, false);
+                return new Ran(attempt, tidied);
             } catch (SQLException e) {
                 try (var s = c.createStatement()) {
                     s.execute("RESET lock_timeout");
                     s.execute("RESET statement_timeout");
                 }
-                dropped |= dropInvalid(c, name);
+                tidied |= tidy.run();
                 if (SqlStates.lockConflict(e) && attempt <= maxRetries) {
                     try {
                         Thread.sleep(SqlStates.lockRetryBackoff(attempt).toMillis());
@@ -59,6 +89,17 @@ public final class IndexApplier {
                     continue;
                 }
                 throw e;
+            }
+        }
+    }
+
+    private static boolean exists(Connection c, String schema, String name) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select 1 from pg_class x join pg_namespace n on "
+                + "n.oid = x.relnamespace where n.nspname = ? and x.relname = ? and x.relkind in ('i', 'I')")) {
+            ps.setString(1, schema);
+            ps.setString(2, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
             }
         }
     }

@@ -25,6 +25,7 @@ import io.dbaoperator.kube.Durations;
 import io.dbaoperator.kube.ReferenceChecks;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresConnector;
+import io.dbaoperator.sql.Identifiers;
 import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
 import io.dbaoperator.status.Problem;
@@ -44,7 +45,10 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
  * bound to the index's DDL) or straight to Applying (Automatic); Applying ({@link IndexApplier}: CREATE INDEX
  * CONCURRENTLY with lock_timeout and retries, an INVALID leftover dropped and reported); Monitoring (the index's
  * idx_scan and size from pg_stat_user_indexes, every {@code dba.tuning.monitor-interval}) until
- * {@code spec.unusedAfter} has passed: Completed, with the index reported unused (a candidate for removal) or in use.
+ * {@code spec.unusedAfter} has passed, then the closed loop ({@link MeasuredGains}: the statement's real mean time
+ * from pg_stat_statements after the index against the baseline stored before it): Completed, or, when it brought no
+ * gain and {@code followUp.onNoGain} is ProposeRemoval, AwaitingRemovalApproval (step {@code remove}) and Removing
+ * (DROP INDEX CONCURRENTLY). With {@code spec.indexHygiene} the phases are {@link HygieneSteps}'.
  */
 @ControllerConfiguration(name = "querytuningrequest", generationAwareEventProcessing = false)
 public class QueryTuningRequestReconciler implements Reconciler<QueryTuningRequest> {
@@ -74,7 +78,8 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
         this.monitorInterval = Durations.parse("dba.tuning.monitor-interval", monitorInterval);
     }
 
-    private record Inputs(ConnectionSettings prod, ConnectionSettings staging, int timeoutMs, Duration unusedAfter) {
+    private record Inputs(ConnectionSettings prod, ConnectionSettings staging, int timeoutMs, Duration unusedAfter,
+            Duration minObservation) {
     }
 
     @Override
@@ -112,7 +117,8 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
             }
             in[0] = new Inputs(prod.settings(), staging,
                     (int) Durations.parse("spec.statementTimeout", spec.statementTimeout).toMillis(),
-                    Durations.parse("spec.unusedAfter", spec.unusedAfter));
+                    Durations.parse("spec.unusedAfter", spec.unusedAfter), spec.indexHygiene == null ? null
+                            : Durations.parse("spec.indexHygiene.minObservation", spec.indexHygiene.minObservation));
             return summary + " answer" + (spec.stagingDatabase != null ? "" : "s");
         }, (st, summary) -> {
             try {
@@ -144,6 +150,10 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
         String id = "dba-operator/tuning/" + request.getMetadata().getNamespace() + "/" + request.getMetadata().getName();
         try (Connection prod = PostgresConnector.open(in.prod(), id);
                 Connection staging = in.staging() == null ? null : PostgresConnector.open(in.staging(), id)) {
+            if (spec.indexHygiene != null) {
+                return HygieneSteps.advance(request, st, prod, new HygieneSteps.Scope(spec.indexHygiene.schemas,
+                        in.minObservation(), youngIndexes(request, in.minObservation())), log);
+            }
             if (st.phase == null || st.phase == TuningPhase.Pending || st.phase == TuningPhase.Analyzing
                     || st.phase == TuningPhase.Failed) {
                 st.phase = TuningPhase.Analyzing;
@@ -214,6 +224,11 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                 log.persist();
             }
             if (st.phase == TuningPhase.Applying) {
+                if (best.measured == null) {
+                    // the closed loop's baseline: the statement's real mean time so far, stored before the index
+                    best.measured = MeasuredGains.baseline(prod, st.analyzed.get(best.query).queryId);
+                    log.persist();
+                }
                 IndexApplier.Applied applied = IndexApplier.apply(prod, best.indexName, best.ddl, LOCK_TIMEOUT,
                         LOCK_RETRIES, BUILD_TIMEOUT);
                 best.appliedAt = Instant.now().toString();
@@ -253,27 +268,39 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                                 "sizeBytes", u.sizeBytes)), null);
                 Instant applied = Instant.parse(best.appliedAt);
                 if (Instant.now().isAfter(applied.plus(in.unusedAfter()))) {
-                    u.unused = u.idxScan == 0;
-                    log.executed(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(),
-                            request.getKind(), request.getMetadata().getName(), request.getMetadata().getUid(),
-                            "follow-up", STEP,
-                            "dba-operator", u.unused ? "unused" : "used", null, Map.of("index", best.indexName,
-                                    "idxScan", u.idxScan, "sizeBytes", u.sizeBytes, "costBefore", best.costBefore,
-                                    "costAfter", best.costAfter)), "follow-up/" + best.indexName);
-                    return finish(request, st, TuningPhase.Completed, u.unused
-                            ? "index " + best.indexName + " (" + u.sizeBytes + " bytes) was not used once in "
-                                    + spec.unusedAfter + ": a candidate for removal (DROP INDEX CONCURRENTLY "
-                                    + best.indexName + ")"
-                            : "index " + best.indexName + " is in use: " + u.idxScan + " scan(s), " + u.sizeBytes
-                                    + " bytes");
+                    return FollowUpSteps.followedUp(request, st, best, prod, log);
                 }
                 st.message = best.applied + "; following its use: " + u.idxScan + " scan(s) so far, "
                         + u.sizeBytes + " bytes";
                 Duration left = Duration.between(Instant.now(), applied.plus(in.unusedAfter()));
                 return left.compareTo(monitorInterval) < 0 ? left.plusMillis(100) : monitorInterval;
             }
+            if (st.phase == TuningPhase.AwaitingRemovalApproval || st.phase == TuningPhase.Removing) {
+                return FollowUpSteps.removal(request, st, best, prod, log);
+            }
             return null;
         }
+    }
+
+    /**
+     * Indexes a tuning request of this namespace created less than {@code window} ago: their zero scans say nothing
+     * yet, so the hygiene review leaves them alone (schema.index).
+     */
+    private java.util.Set<String> youngIndexes(QueryTuningRequest request, Duration window) {
+        java.util.Set<String> out = new java.util.HashSet<>();
+        Instant since = Instant.now().minus(window);
+        for (QueryTuningRequest q : client.resources(QueryTuningRequest.class)
+                .inNamespace(request.getMetadata().getNamespace()).list().getItems()) {
+            var st = q.getStatus();
+            if (st == null || st.recommendations == null || st.recommendations.isEmpty()) {
+                continue;
+            }
+            var r = st.recommendations.get(0);
+            if (r.appliedAt != null && r.removedAt == null && Instant.parse(r.appliedAt).isAfter(since)) {
+                out.add(FollowUpSteps.schemaOf(r) + "." + r.indexName);
+            }
+        }
+        return out;
     }
 
     /** The fate of every applied recommendation in the namespace whose follow-up ended: the ranking's evidence. */
@@ -288,7 +315,9 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
             }
             var applied = st.recommendations.get(0);
             if (applied.usage != null && applied.usage.unused != null) {
-                out.add(new Ranking.Outcome(Ranking.kind(applied.rationale), !applied.usage.unused));
+                boolean used = !applied.usage.unused;
+                out.add(new Ranking.Outcome(Ranking.kind(applied.rationale), used,
+                        MeasuredGains.realized(applied.measured, used, applied.improvementPercent)));
             }
         }
         return out;
@@ -334,7 +363,7 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
         return s;
     }
 
-    private Duration finish(QueryTuningRequest request, QueryTuningRequestStatus st, TuningPhase phase,
+    static Duration finish(QueryTuningRequest request, QueryTuningRequestStatus st, TuningPhase phase,
             String message) {
         st.phase = phase;
         st.message = message;
@@ -344,13 +373,13 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
         return null;
     }
 
-    private static void ready(QueryTuningRequest r, QueryTuningRequestStatus st, boolean ok, Reason reason,
+    static void ready(QueryTuningRequest r, QueryTuningRequestStatus st, boolean ok, Reason reason,
             String message) {
         st.conditions = Conditions.set(st.conditions, ConditionType.Ready, ok, reason, message, generation(r),
                 Instant.now());
     }
 
-    private static long generation(QueryTuningRequest r) {
+    static long generation(QueryTuningRequest r) {
         return r.getMetadata().getGeneration() == null ? 0 : r.getMetadata().getGeneration();
     }
 

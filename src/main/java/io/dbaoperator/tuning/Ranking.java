@@ -11,17 +11,24 @@ import io.dbaoperator.api.tuning.QueryTuningRequestStatus.IndexRecommendation;
 /**
  * The learning loop (P-LEARN): recommendations are ranked by their estimated improvement weighted by how earlier
  * recommendations of the same kind fared once applied. A kind is the rule that proposed the index (filter, order,
- * join key, partial, the LLM advisor); an outcome is whether the applied index was used by the time its request
- * completed. The weight is Laplace-smoothed, {@code (used + 1) / (applied + 2)}: 0.5 with no history, so a fresh
- * cluster ranks by the planner's estimate alone, and a kind whose indexes keep ending unused sinks. Pure.
+ * join key, partial, the LLM advisor); an outcome is the share of its estimated improvement the applied index really
+ * delivered, measured by the follow-up ({@link MeasuredGains#realized}: 0 when it stayed unused, the measured fall
+ * of the statement's mean time over the estimate when pg_stat_statements could tell, 1 when it was used but could
+ * not be measured). The weight is Laplace-smoothed, {@code (sum of realized + 1) / (applied + 2)}: 0.5 with no
+ * history, so a fresh cluster ranks by the planner's estimate alone, and a kind whose indexes keep ending unused or
+ * without real gain sinks. Pure.
  */
 public final class Ranking {
 
     private Ranking() {
     }
 
-    /** One applied recommendation's fate. */
-    public record Outcome(String kind, boolean used) {
+    /** One applied recommendation's fate: {@code realized} in [0, 1], the share of its estimate delivered. */
+    public record Outcome(String kind, boolean used, double realized) {
+
+        public Outcome(String kind, boolean used) {
+            this(kind, used, used ? 1 : 0);
+        }
     }
 
     /** The rule a recommendation came from, read from its rationale. */
@@ -39,8 +46,8 @@ public final class Ranking {
 
     public static double weight(List<Outcome> history, String kind) {
         long applied = history.stream().filter(o -> o.kind().equals(kind)).count();
-        long used = history.stream().filter(o -> o.kind().equals(kind) && o.used()).count();
-        return (used + 1.0) / (applied + 2.0);
+        double realized = history.stream().filter(o -> o.kind().equals(kind)).mapToDouble(Outcome::realized).sum();
+        return (realized + 1.0) / (applied + 2.0);
     }
 
     /** The recommendations, best score first (a stable sort: equal scores keep the estimate's order). */
@@ -51,21 +58,23 @@ public final class Ranking {
         return out;
     }
 
-    /** "filter: 3 of 4 used; order: 0 of 2 used", or null without history. */
+    /** "filter: 3 of 4 used, 70% of the estimated gain realized; order: 0 of 2 used, 0% ...", or null. */
     public static String summary(List<Outcome> history) {
         if (history.isEmpty()) {
             return null;
         }
-        Map<String, long[]> byKind = new LinkedHashMap<>();
+        Map<String, double[]> byKind = new LinkedHashMap<>();
         for (Outcome o : history) {
-            long[] c = byKind.computeIfAbsent(o.kind(), k -> new long[2]);
+            double[] c = byKind.computeIfAbsent(o.kind(), k -> new double[3]);
             c[1]++;
+            c[2] += o.realized();
             if (o.used()) {
                 c[0]++;
             }
         }
         List<String> parts = new ArrayList<>();
-        byKind.forEach((k, c) -> parts.add(k + ": " + c[0] + " of " + c[1] + " used"));
+        byKind.forEach((k, c) -> parts.add(k + ": " + (long) c[0] + " of " + (long) c[1] + " used, "
+                + Math.round(100 * c[2] / c[1]) + "% of the estimated gain realized"));
         return String.join("; ", parts);
     }
 }

@@ -91,6 +91,7 @@ public final class TuningAnalysis {
                 plan = t.query().explain(prod, t.parameters(), analyze, timeoutMs);
                 a.explain = analyze ? "ANALYZE, rolled back" : "plain (a write is never executed on production)";
             }
+            a.queryId = a.queryId != null ? a.queryId : plan.queryId();
             a.cost = plan.totalCost();
             a.executionMs = plan.executionMs();
             PlanAnalyzer.Analysis analysis = PlanAnalyzer.analyze(plan, rows);

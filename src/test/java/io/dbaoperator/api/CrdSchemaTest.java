@@ -117,6 +117,17 @@ class CrdSchemaTest {
         assertThat(eval(rule, spec("{\"query\":\"select 1\"}"), null)).isTrue();
         assertThat(eval(rule, spec("{\"query\":\"select 1\",\"queryId\":\"7\"}"), null)).isFalse();
         assertThat(eval(rule, spec("{}"), null)).isFalse();
+        assertThat(eval(rule, spec("{\"indexHygiene\":{}}"), null)).isTrue();
+        assertThat(eval(rule, spec("{\"indexHygiene\":{},\"query\":\"select 1\"}"), null)).isFalse();
+        // dropping indexes always waits for a person
+        String hygiene = ruleWithMessage(schema(io.dbaoperator.api.tuning.QueryTuningRequest.class)
+                .path("properties").path("spec"), "always waits for a person");
+        assertThat(eval(hygiene, spec("{\"indexHygiene\":{},\"apply\":{\"policy\":\"AfterApproval\"}}"), null))
+                .isTrue();
+        assertThat(eval(hygiene, spec("{\"indexHygiene\":{},\"apply\":{\"policy\":\"Automatic\"}}"), null))
+                .isFalse();
+        assertThat(eval(hygiene, spec("{\"query\":\"x\",\"apply\":{\"policy\":\"Automatic\"}}"), null))
+                .isTrue();
     }
 
     @Test

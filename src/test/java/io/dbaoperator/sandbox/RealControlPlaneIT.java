@@ -146,7 +146,7 @@ class RealControlPlaneIT {
     @Order(1)
     void theExamplesAreAcceptedTheServerEnforcesTheCrdsRulesAndServesTheirColumnsAndDocs() throws Exception {
         for (String example : List.of("backuppolicy", "backuprestore", "databasemigration", "disposaljob",
-                "querytuningrequest")) {
+                "querytuningrequest", "index-hygiene")) {
             assertThat(kubectl("admin", "apply", "-n", NS, "--dry-run=server", "-f",
                     "docs/examples/" + example + ".yaml", "--validate=strict").toLowerCase())
                     .contains("server dry run");
@@ -174,6 +174,12 @@ class RealControlPlaneIT {
                 .replace("      action: Anonymize\n", "      where: \"closed_at IS NOT NULL\"\n      action: Anonymize\n"));
         assertThatThrownBy(() -> kubectl("admin", "apply", "-n", NS, "--dry-run=server", "-f", both.toString()))
                 .hasMessageContaining("set exactly one of olderThan or where");
+        // dropping indexes on the operator's word alone: refused by the server
+        Path automatic = WORK.resolve("hygiene-automatic.yaml");
+        Files.writeString(automatic, Files.readString(Path.of("docs/examples/index-hygiene.yaml"))
+                .replace("policy: AfterApproval", "policy: Automatic"));
+        assertThatThrownBy(() -> kubectl("admin", "apply", "-n", NS, "--dry-run=server", "-f", automatic.toString()))
+                .hasMessageContaining("dropping indexes always waits for a person");
     }
 
     @Test

@@ -17,8 +17,12 @@ import io.fabric8.generator.annotation.ValidationRule;
 /** Which query to tune and how far the operator may go on its own. Immutable once created. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(value = "self == oldSelf", message = "a tuning request's spec is immutable once created; create a new QueryTuningRequest instead")
-@ValidationRule(value = "(has(self.query) ? 1 : 0) + (has(self.queryId) ? 1 : 0) + (has(self.topSlowQueries) ? 1 : 0) == 1",
-        message = "set exactly one of query, queryId or topSlowQueries")
+@ValidationRule(value = "(has(self.query) ? 1 : 0) + (has(self.queryId) ? 1 : 0) + (has(self.topSlowQueries) ? 1 : 0) + (has(self.indexHygiene) ? 1 : 0) == 1",
+        message = "set exactly one of query, queryId, topSlowQueries or indexHygiene")
+@ValidationRule(value = "!has(self.indexHygiene) || self.apply.policy != 'Automatic'",
+        message = "dropping indexes always waits for a person: indexHygiene takes apply.policy RecommendOnly or AfterApproval")
+@ValidationRule(value = "!has(self.indexHygiene) || !has(self.stagingDatabase)",
+        message = "indexHygiene reviews the database's own usage statistics; stagingDatabase does not apply")
 @ValidationRule(value = "!has(self.parameters) || has(self.query)", message = "parameters are only used with query")
 public class QueryTuningRequestSpec {
 
@@ -62,6 +66,53 @@ public class QueryTuningRequestSpec {
     @Pattern(Patterns.DURATION)
     @JsonPropertyDescription("An applied index still unused after this long is reported as a candidate for removal.")
     public String unusedAfter = "14d";
+
+    @Default("{}")
+    @JsonPropertyDescription("What the follow-up does with the real gain it measures (pg_stat_statements, before and "
+            + "after the index).")
+    public FollowUp followUp = new FollowUp();
+
+    @JsonPropertyDescription("Review the database's indexes instead of a query: unused, duplicate, prefix-redundant "
+            + "and invalid ones, each with its evidence; DROP INDEX CONCURRENTLY after a person approves.")
+    public IndexHygiene indexHygiene;
+
+    /** The closed loop after an index is applied. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class FollowUp {
+        public static final int MIN_GAIN_PERCENT = 10;
+
+        @Default("" + MIN_GAIN_PERCENT)
+        @Min(0)
+        @Max(99)
+        @JsonPropertyDescription("The statement's mean execution time must fall by at least this percent for the "
+                + "index to count as a gain; less is reported as no gain, a rise by as much as a regression.")
+        public Integer minGainPercent = MIN_GAIN_PERCENT;
+
+        @Default("Report")
+        @JsonPropertyDescription("Report: say so in status and an Event. ProposeRemoval: also propose DROP INDEX "
+                + "CONCURRENTLY of an index that brought no gain or was unused, executed after a person approves.")
+        public OnNoGain onNoGain = OnNoGain.Report;
+
+        /** What a follow-up without gain leads to. */
+        public enum OnNoGain {
+            Report, ProposeRemoval
+        }
+    }
+
+    /** Index hygiene review. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class IndexHygiene {
+        public static final String MIN_OBSERVATION = "7d";
+
+        @Default(MIN_OBSERVATION)
+        @Pattern(Patterns.DURATION)
+        @JsonPropertyDescription("An index counts as unused only when the usage statistics cover at least this long "
+                + "(since pg_stat_database.stats_reset, else the server's start) and it had no scan in it.")
+        public String minObservation = MIN_OBSERVATION;
+
+        @JsonPropertyDescription("Only indexes in these schemas; all user schemas when empty.")
+        public List<String> schemas;
+    }
 
     /** Top-N selection. */
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -13,7 +13,7 @@ import io.dbaoperator.api.common.GatedStatus;
 public class QueryTuningRequestStatus extends GatedStatus {
 
     @JsonPropertyDescription("Pending, Analyzing, TestingOnStaging, Recommended, NoRecommendation, AwaitingApproval, "
-            + "Applying, Monitoring, Completed, Rejected or Failed.")
+            + "Applying, Monitoring, AwaitingRemovalApproval, Removing, Completed, Rejected or Failed.")
     public TuningPhase phase;
 
     @JsonPropertyDescription("Candidate indexes with their estimated effect, best first.")
@@ -35,6 +35,14 @@ public class QueryTuningRequestStatus extends GatedStatus {
     @JsonPropertyDescription("How the candidates were costed: hypopg on production, hypopg on staging, or a real "
             + "build on staging.")
     public String costingMethod;
+
+    @JsonPropertyDescription("Index hygiene (spec.indexHygiene): the indexes worth dropping, with their evidence and "
+            + "the statement that recreates each.")
+    public List<IndexFinding> indexFindings = new ArrayList<>();
+
+    @JsonPropertyDescription("Index hygiene: since when the usage statistics were collected (RFC 3339), and whether "
+            + "that covers spec.indexHygiene.minObservation.")
+    public String observedSince;
 
     @Override
     public Enum<?> phase() {
@@ -70,6 +78,62 @@ public class QueryTuningRequestStatus extends GatedStatus {
         public String applied;
         @JsonPropertyDescription("Its real use on production since it was created (pg_stat_user_indexes).")
         public Usage usage;
+        @JsonPropertyDescription("The statement's real mean execution time before and after (pg_stat_statements).")
+        public MeasuredGain measured;
+        @JsonPropertyDescription("When it was dropped again after the follow-up found no gain (RFC 3339).")
+        public String removedAt;
+        @JsonPropertyDescription("The approval the removal ran under.")
+        public String removedUnder;
+    }
+
+    /** The closed loop's measurement. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class MeasuredGain {
+        @JsonPropertyDescription("The statement's pg_stat_statements queryid.")
+        public String queryId;
+        @JsonPropertyDescription("Calls counted before the index was created.")
+        public Long callsBefore;
+        @JsonPropertyDescription("Mean execution time before the index, in ms.")
+        public Double meanMsBefore;
+        @JsonPropertyDescription("pg_stat_statements' total execution time when the index was created, in ms.")
+        public Double totalMsAtApply;
+        @JsonPropertyDescription("Calls during the follow-up.")
+        public Long callsAfter;
+        @JsonPropertyDescription("Mean execution time during the follow-up, in ms.")
+        public Double meanMsAfter;
+        @JsonPropertyDescription("How much the mean fell, in percent (negative: it rose).")
+        public Double gainPercent;
+        @JsonPropertyDescription("improved, no gain, regression, unused, or not measured (with why).")
+        public String verdict;
+    }
+
+    /** One index the hygiene review proposes to drop. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class IndexFinding {
+        @JsonPropertyDescription("The index (schema.name).")
+        public String index;
+        @JsonPropertyDescription("Its table (schema.name).")
+        public String table;
+        @JsonPropertyDescription("Invalid, Duplicate, Redundant or Unused.")
+        public String finding;
+        @JsonPropertyDescription("Why: scans, size, the writes it costs.")
+        public String evidence;
+        @JsonPropertyDescription("The index that serves what this one does (Duplicate, Redundant).")
+        public String coveredBy;
+        @JsonPropertyDescription("Index scans since the statistics began.")
+        public Long scans;
+        @JsonPropertyDescription("Size in bytes.")
+        public Long sizeBytes;
+        @JsonPropertyDescription("The definition as pg_get_indexdef gave it.")
+        public String definition;
+        @JsonPropertyDescription("The statement that drops it.")
+        public String drop;
+        @JsonPropertyDescription("The statement that builds it again, as it was.")
+        public String recreate;
+        @JsonPropertyDescription("When it was dropped (RFC 3339).")
+        public String droppedAt;
+        @JsonPropertyDescription("What became of it: dropped, already gone, or kept (with why).")
+        public String outcome;
     }
 
     /** One analysed statement. */

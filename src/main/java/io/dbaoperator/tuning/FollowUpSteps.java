@@ -1,0 +1,126 @@
+package io.dbaoperator.tuning;
+
+import static io.dbaoperator.tuning.QueryTuningRequestReconciler.BUILD_TIMEOUT;
+import static io.dbaoperator.tuning.QueryTuningRequestReconciler.LOCK_RETRIES;
+import static io.dbaoperator.tuning.QueryTuningRequestReconciler.LOCK_TIMEOUT;
+import static io.dbaoperator.tuning.QueryTuningRequestReconciler.SHORT_NAME;
+import static io.dbaoperator.tuning.QueryTuningRequestReconciler.finish;
+import static io.dbaoperator.tuning.QueryTuningRequestReconciler.generation;
+import static io.dbaoperator.tuning.QueryTuningRequestReconciler.ready;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+
+import io.dbaoperator.api.tuning.QueryTuningRequest;
+import io.dbaoperator.api.tuning.QueryTuningRequestSpec;
+import io.dbaoperator.api.tuning.QueryTuningRequestStatus;
+import io.dbaoperator.api.tuning.TuningPhase;
+import io.dbaoperator.approval.ApprovalStep;
+import io.dbaoperator.approval.GateOutcome;
+import io.dbaoperator.approval.GatedStep;
+import io.dbaoperator.approval.PlanDigest;
+import io.dbaoperator.audit.AuditEvent;
+import io.dbaoperator.sql.Identifiers;
+import io.dbaoperator.status.Reason;
+import io.dbaoperator.status.WriteAhead;
+
+/**
+ * The end of an applied index's follow-up: its use and the statement's measured gain ({@link MeasuredGains}),
+ * recorded and reported; with {@code followUp.onNoGain: ProposeRemoval}, an index that brought no gain goes to
+ * AwaitingRemovalApproval (step {@code remove}, bound to its DROP statement), then Removing (DROP INDEX
+ * CONCURRENTLY), then Completed with the statement that recreates it.
+ */
+final class FollowUpSteps {
+
+    static final String STEP = "remove";
+    private static final String APPLY_STEP = QueryTuningRequestReconciler.STEP;
+
+    private FollowUpSteps() {
+    }
+
+    /**
+     * The end of the follow-up: the index's use and the statement's measured gain, recorded; no gain (unused, below
+     * followUp.minGainPercent, or a regression) is reported, and with onNoGain ProposeRemoval its removal proposed.
+     */
+    static Duration followedUp(QueryTuningRequest request, QueryTuningRequestStatus st,
+            QueryTuningRequestStatus.IndexRecommendation best, Connection prod, WriteAhead log) throws SQLException {
+        QueryTuningRequestSpec.FollowUp policy = request.getSpec().followUp == null
+                ? new QueryTuningRequestSpec.FollowUp() : request.getSpec().followUp;
+        QueryTuningRequestStatus.Usage u = best.usage;
+        u.unused = u.idxScan == 0;
+        if (best.measured == null) {
+            best.measured = new QueryTuningRequestStatus.MeasuredGain(); // applied before the loop existed
+        }
+        MeasuredGains.measure(prod, best.measured, !u.unused, policy.minGainPercent);
+        var m = best.measured;
+        Map<String, Object> details = new java.util.LinkedHashMap<>(Map.of("index", best.indexName, "idxScan",
+                u.idxScan, "sizeBytes", u.sizeBytes, "costBefore", best.costBefore, "costAfter", best.costAfter,
+                "verdict", String.valueOf(m.verdict)));
+        if (m.gainPercent != null) {
+            details.putAll(Map.of("meanMsBefore", m.meanMsBefore, "meanMsAfter", m.meanMsAfter, "callsAfter",
+                    m.callsAfter, "gainPercent", m.gainPercent));
+        }
+        log.executed(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(), request.getKind(),
+                request.getMetadata().getName(), request.getMetadata().getUid(), "follow-up", APPLY_STEP,
+                "dba-operator",
+                u.unused ? "unused" : "used", null, details), "follow-up/" + best.indexName);
+        String measured = m.gainPercent == null ? (m.verdict == null || m.verdict.equals("unused") ? ""
+                : "; real gain " + m.verdict) : "; mean time " + m.meanMsBefore + " ms -> " + m.meanMsAfter
+                        + " ms over " + m.callsAfter + " call(s) (" + m.gainPercent + "%): " + m.verdict;
+        String use = u.unused ? "index " + best.indexName + " (" + u.sizeBytes + " bytes) was not used once in "
+                + request.getSpec().unusedAfter : "index " + best.indexName + " is in use: " + u.idxScan + " scan(s), "
+                        + u.sizeBytes + " bytes";
+        if (!MeasuredGains.noGain(m, !u.unused)) {
+            return finish(request, st, TuningPhase.Completed, use + measured);
+        }
+        String drop = "DROP INDEX CONCURRENTLY " + Identifiers.quote(schemaOf(best)) + "."
+                + Identifiers.quote(best.indexName);
+        if (policy.onNoGain != QueryTuningRequestSpec.FollowUp.OnNoGain.ProposeRemoval) {
+            return finish(request, st, TuningPhase.Completed, use + measured + ": a candidate for removal (" + drop
+                    + "; followUp.onNoGain ProposeRemoval proposes it)");
+        }
+        st.phase = TuningPhase.AwaitingRemovalApproval;
+        st.message = use + measured + ": proposing " + drop;
+        ready(request, st, false, Reason.AwaitingApproval, st.message);
+        return removal(request, st, best, prod, log);
+    }
+
+    /** AwaitingRemovalApproval (step {@code remove}, bound to the DROP statement), then Removing, then Completed. */
+    static Duration removal(QueryTuningRequest request, QueryTuningRequestStatus st,
+            QueryTuningRequestStatus.IndexRecommendation best, Connection prod, WriteAhead log) throws SQLException {
+        String drop = "DROP INDEX CONCURRENTLY " + Identifiers.quote(schemaOf(best)) + "."
+                + Identifiers.quote(best.indexName);
+        String digest = PlanDigest.of(Map.of("drop", drop));
+        if (st.phase == TuningPhase.AwaitingRemovalApproval) {
+            var result = ApprovalStep.check(request, st, new GatedStep(STEP, drop + " (the follow-up found: "
+                    + best.measured.verdict + ")", digest, null, generation(request)), SHORT_NAME, Instant.now());
+            log.decided(result.audit());
+            if (result.outcome() == GateOutcome.REJECTED) {
+                return finish(request, st, TuningPhase.Completed, "removal rejected by " + st.rejection.approvedBy
+                        + "; index " + best.indexName + " stays");
+            }
+            if (result.outcome() == GateOutcome.WAIT) {
+                return null;
+            }
+            st.phase = TuningPhase.Removing;
+            best.removedUnder = ApprovalStep.under(st, STEP, digest);
+            log.persist();
+        }
+        int attempts = IndexApplier.drop(prod, schemaOf(best), best.indexName, LOCK_TIMEOUT,
+                LOCK_RETRIES, BUILD_TIMEOUT);
+        best.removedAt = Instant.now().toString();
+        log.executed(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(), request.getKind(),
+                request.getMetadata().getName(), request.getMetadata().getUid(), "remove", STEP,
+                "dba-operator", "succeeded", null, Map.of("index", best.indexName, "attempts", attempts,
+                        "approval", String.valueOf(best.removedUnder))), "remove/" + best.indexName);
+        return finish(request, st, TuningPhase.Completed, "dropped " + best.indexName + " again ("
+                + best.measured.verdict + "); recreate it with: " + best.ddl);
+    }
+
+    static String schemaOf(QueryTuningRequestStatus.IndexRecommendation r) {
+        return r.table != null && r.table.contains(".") ? r.table.substring(0, r.table.indexOf('.')) : "public";
+    }
+}
