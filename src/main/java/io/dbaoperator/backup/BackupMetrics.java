@@ -42,21 +42,28 @@ public class BackupMetrics {
 
     /**
      * WAL archiving: {@code wal_archiving_up} (1 when the condition WalArchiving is True) and
-     * {@code wal_archiving_lag_seconds} (age of the last archived segment; NaN before the first one).
+     * {@code wal_archiving_lag_seconds} (age of the last archived segment; NaN before the first one) and
+     * {@code dba_wal_rpo_seconds}: that age when the server has written WAL past the segment's end (commits a
+     * point-in-time recovery would lose), 0 when it has not; NaN when unknown.
      */
-    public void walArchiving(String namespace, String policy, boolean up, Long lagSeconds) {
+    public void walArchiving(String namespace, String policy, boolean up, Long lagSeconds, Long unarchivedBytes) {
         double[] v = archivers.computeIfAbsent(namespace + "/" + policy, k -> {
-            double[] a = { Double.NaN, Double.NaN };
+            double[] a = { Double.NaN, Double.NaN, Double.NaN };
             Tags tags = Tags.of("namespace", namespace, "policy", policy);
             Gauge.builder("wal_archiving_up", a, x -> x[0]).tags(tags)
                     .description("1 when the policy's WAL archiver runs and reports, else 0").register(registry);
             Gauge.builder("wal_archiving_lag_seconds", a, x -> x[1]).tags(tags)
                     .description("Seconds since the last WAL segment was archived").baseUnit("seconds")
                     .register(registry);
+            Gauge.builder("dba_wal_rpo_seconds", a, x -> x[2]).tags(tags)
+                    .description("What a point-in-time recovery would lose now: seconds since the last archived "
+                            + "segment when the server wrote WAL past its end, else 0").baseUnit("seconds")
+                    .register(registry);
             return a;
         });
         v[0] = up ? 1 : 0;
         v[1] = lagSeconds == null ? Double.NaN : lagSeconds;
+        v[2] = lagSeconds == null || unarchivedBytes == null ? Double.NaN : unarchivedBytes > 0 ? lagSeconds : 0;
     }
 
     /** The outcome of a restore test: {@code restore_test_passed} (1/0), its duration and when it ran. */

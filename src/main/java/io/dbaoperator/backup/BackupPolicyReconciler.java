@@ -322,11 +322,14 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
                 return d;
             });
         }
-        WalArchivingStatus.apply(status, archiverProblem(ns, existing), catalog.walArchiver(), records,
+        var heartbeat = catalog.walArchiver();
+        WalArchivingStatus.apply(status, archiverProblem(ns, existing), heartbeat, records,
                 policy.getMetadata().getGeneration(), now);
+        Long lag = status.recoveryWindow == null ? null : status.recoveryWindow.archivingLagSeconds;
         metrics.walArchiving(ns, policy.getMetadata().getName(), io.dbaoperator.status.Conditions.isTrue(
-                status.conditions, io.dbaoperator.status.ConditionType.WalArchiving),
-                status.recoveryWindow == null ? null : status.recoveryWindow.archivingLagSeconds);
+                status.conditions, io.dbaoperator.status.ConditionType.WalArchiving), lag,
+                lag == null || heartbeat == null || heartbeat.lastArchivedSegment == null ? null
+                        : ReplicationSlots.unarchivedBytes(db, heartbeat.lastArchivedSegment));
     }
 
     /**

@@ -54,4 +54,28 @@ final class ReplicationSlots {
             return false;
         }
     }
+
+    /** Where a WAL file ends, as an LSN in bytes: 000000010000000A000000FF with 16 MiB segments is A/100000000. */
+    static long segmentEnd(String walFile, long segmentBytes) {
+        long log = Long.parseLong(walFile.substring(8, 16), 16);
+        long seg = Long.parseLong(walFile.substring(16, 24), 16);
+        return log * 0x100000000L + (seg + 1) * segmentBytes;
+    }
+
+    /**
+     * WAL the server wrote past the end of the last archived segment, in bytes (0 when none), or null when the
+     * server cannot be asked: what a point-in-time recovery would lose now.
+     */
+    static Long unarchivedBytes(ConnectionSettings db, String lastArchivedSegment) {
+        try (Connection c = PostgresConnector.open(db);
+                var rs = c.createStatement().executeQuery("select "
+                        + "pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint, "
+                        + "setting::bigint from pg_settings where name = 'wal_segment_size'")) {
+            rs.next();
+            return Math.max(0, rs.getLong(1) - segmentEnd(lastArchivedSegment, rs.getLong(2)));
+        } catch (SQLException | RuntimeException e) {
+            LOG.debugf("could not read the WAL position: %s", e.getClass().getSimpleName());
+            return null;
+        }
+    }
 }

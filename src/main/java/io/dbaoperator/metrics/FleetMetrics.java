@@ -30,6 +30,7 @@ import io.dbaoperator.api.disposal.DisposalJob;
 import io.dbaoperator.api.migration.DatabaseMigration;
 import io.dbaoperator.api.tuning.QueryTuningRequest;
 import io.dbaoperator.kube.Durations;
+import io.dbaoperator.kube.EventRecorder;
 import io.dbaoperator.kube.SecretReader;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresConnector;
@@ -62,6 +63,9 @@ import jakarta.enterprise.event.Observes;
  * (pg_stat_statements total_exec_time delta), i.e. the average number of backends busy executing; divided by the
  * server's cores it approximates CPU use, but it includes I/O waits, and host CPU needs the node's own metrics.</li>
  * </ul></li>
+ * <li>per managed database also its health ({@link DatabaseHealth}, {@link HealthMetrics}): replication lag,
+ * dead tuples, lock waits and deadlocks, connections, sizes; with Events for a VACUUM recommendation and a long
+ * lock wait on the resource that names the database.</li>
  * </ul>
  * A database that cannot be reached keeps its last figures out of the scrape (NaN) and is logged once per change.
  */
@@ -83,13 +87,25 @@ public class FleetMetrics {
     private final Map<String, double[]> resourceRows = new ConcurrentHashMap<>();
     private final Map<String, double[]> approvalRows = new ConcurrentHashMap<>();
     private final Map<String, DatabaseSeries> databases = new ConcurrentHashMap<>();
+    private final Map<String, HealthMetrics> health = new ConcurrentHashMap<>();
+    private final EventRecorder events;
+    private final DatabaseHealth.Thresholds thresholds;
     private final Set<String> unreachable = ConcurrentHashMap.newKeySet();
 
-    public FleetMetrics(KubernetesClient client, SecretReader secrets, MeterRegistry registry,
+    public FleetMetrics(KubernetesClient client, SecretReader secrets, MeterRegistry registry, EventRecorder events,
             @ConfigProperty(name = "dba.metrics.interval", defaultValue = "30s") String interval,
             @ConfigProperty(name = "quarkus.operator-sdk.namespaces", defaultValue = "JOSDK_ALL_NAMESPACES")
-            List<String> namespaces) {
+            List<String> namespaces,
+            @ConfigProperty(name = "dba.health.dead-tuple-ratio", defaultValue = "0.2") double deadTupleRatio,
+            @ConfigProperty(name = "dba.health.table-size-floor-bytes", defaultValue = "8388608") long sizeFloor,
+            @ConfigProperty(name = "dba.health.lock-wait", defaultValue = "5s") String lockWait,
+            @ConfigProperty(name = "dba.health.long-running", defaultValue = "5m") String longRunning,
+            @ConfigProperty(name = "dba.health.idle-in-transaction", defaultValue = "1m") String idleInTransaction) {
         this.client = client;
+        this.events = events;
+        this.thresholds = new DatabaseHealth.Thresholds(deadTupleRatio, sizeFloor,
+                Durations.parse("dba.health.lock-wait", lockWait), Durations.parse("dba.health.long-running",
+                        longRunning), Durations.parse("dba.health.idle-in-transaction", idleInTransaction));
         this.secrets = secrets;
         this.registry = registry;
         this.interval = Durations.parse("dba.metrics.interval", interval);
@@ -157,7 +173,7 @@ public class FleetMetrics {
                 DatabaseRef ref = database(r);
                 if (ref != null && ref.secretRef != null && ref.secretRef.name != null) {
                     targets.putIfAbsent(r.getMetadata().getNamespace() + "/" + ref.secretRef.name,
-                            new DatabaseTarget(r.getMetadata().getNamespace(), ref));
+                            new DatabaseTarget(r.getMetadata().getNamespace(), ref, r));
                 }
             }
         }
@@ -192,15 +208,19 @@ public class FleetMetrics {
             if (!seen.add(key)) {
                 continue;
             }
-            DatabaseSeries series = databases.computeIfAbsent(key, k -> new DatabaseSeries(registry, Tags.of(
-                    "namespace", t.namespace(), "server", server, "database", settings.dbname())));
+            Tags tags = Tags.of("namespace", t.namespace(), "server", server, "database", settings.dbname());
+            DatabaseSeries series = databases.computeIfAbsent(key, k -> new DatabaseSeries(registry, tags));
+            HealthMetrics h = health.computeIfAbsent(key, k -> new HealthMetrics(registry, tags,
+                    new DatabaseHealth(Duration.ofHours(1)), thresholds));
             try (Connection c = PostgresConnector.open(settings, "dba-operator/metrics")) {
                 series.sample(c, now);
+                h.sample(c, now, t.owner(), events);
                 if (unreachable.remove(key)) {
                     LOG.infof("metrics: %s answers again", settings.describe());
                 }
             } catch (SQLException | RuntimeException e) {
                 series.clear();
+                h.clear();
                 if (unreachable.add(key)) {
                     LOG.warnf("metrics: cannot sample %s: %s", settings.describe(), e.getMessage());
                 }
@@ -230,7 +250,8 @@ public class FleetMetrics {
         return null;
     }
 
-    private record DatabaseTarget(String namespace, DatabaseRef ref) {
+    /** A database to sample, and the first resource naming it (what its Events are about). */
+    private record DatabaseTarget(String namespace, DatabaseRef ref, CustomResource<?, ?> owner) {
     }
 
     /** One database's three figures and the counters of the previous sample they are deltas of. */

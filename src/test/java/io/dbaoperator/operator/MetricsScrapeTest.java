@@ -11,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import org.eclipse.microprofile.config.ConfigProvider;
@@ -87,6 +88,14 @@ class MetricsScrapeTest {
             assertThat(body).containsPattern("index_hit_rate\\{" + db + "} (0\\.[0-9]+|1\\.0)")
                     .containsPattern("query_latency_p99_ms\\{" + db + "} [0-9.]+(E-?[0-9]+)?")
                     .containsPattern("database_cpu_utilization\\{" + db + "} [0-9.]+(E-?[0-9]+)?");
+            // and its health (DatabaseHealthTest shows each figure's meaning on the real PostgreSQL)
+            for (String series : List.of("dba_database_size_bytes", "dba_connections", "dba_max_connections",
+                    "dba_long_running_sessions", "dba_idle_in_transaction_sessions", "dba_lock_waiting_sessions",
+                    "dba_lock_wait_longest_seconds", "dba_vacuum_recommended_tables", "dba_deadlocks_total")) {
+                assertThat(body).containsPattern(series + "\\{" + db + "} [0-9.]+(E-?[0-9]+)?");
+            }
+            assertThat(body).containsPattern("dba_table_size_bytes\\{" + db + ",table=\"public\\.[a-z_]+\"} "
+                    + "[0-9.]+(E[0-9]+)?");
         });
     }
 }

@@ -116,6 +116,10 @@ class WalArchivingTest {
             });
             await().atMost(Duration.ofSeconds(60)).until(() -> get(BackupPolicy.class, NS, "archived").getStatus()
                     .recoveryWindow.lastRecoverableTime.compareTo(first.lastRecoverableTime) > 0);
+            // the RPO now is known (a number, not NaN): the WAL past the last archived segment was measured
+            await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(MetricsScrapeTest.scrape())
+                    .containsPattern("dba_wal_rpo_seconds\\{namespace=\"" + NS + "\",policy=\"archived\"} "
+                            + "[0-9]+(\\.[0-9]+)?(E[0-9]+)?\n"));
         }
 
         // a broken archiver is a condition, not silence
