@@ -28,6 +28,7 @@ import io.dbaoperator.audit.AuditEvent;
 import io.dbaoperator.kube.CronSchedule;
 import io.dbaoperator.kube.Durations;
 import io.dbaoperator.kube.EventRecorder;
+import io.dbaoperator.kube.MaintenanceWindows;
 import io.dbaoperator.kube.ReferenceChecks;
 import io.dbaoperator.kube.SecretReader;
 import io.dbaoperator.postgres.ConnectionSettings;
@@ -70,11 +71,13 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
     private final Duration slice;
     private final io.dbaoperator.metrics.OperatorMetrics metrics;
     private final StorageDefaults storageDefaults;
+    private final MaintenanceWindows windows;
 
     public DisposalJobReconciler(ReferenceChecks checks, SecretReader secrets, ValidationRunner runner,
             KubernetesClient client, EventRecorder events, io.dbaoperator.metrics.OperatorMetrics metrics,
-            StorageDefaults storageDefaults,
+            StorageDefaults storageDefaults, MaintenanceWindows windows,
             @ConfigProperty(name = "dba.migration.slice", defaultValue = "5s") String slice) {
+        this.windows = windows;
         this.metrics = metrics;
         this.storageDefaults = storageDefaults;
         this.checks = checks;
@@ -250,6 +253,14 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
                 DisposalRunner.ensureSchema(c);
             }
             if (st.phase == DisposalPhase.Disposing) {
+                var window = windows.now("spec.maintenanceWindow", spec.maintenanceWindow);
+                if (!window.open()) {
+                    // the approval is kept (consumed and recorded); the batches wait for the next window
+                    ready(job, st, false, Reason.OutsideMaintenanceWindow, "disposing waits: " + window.waiting());
+                    st.waitingForWindow = String.valueOf(window.opensAt());
+                    return MaintenanceWindows.untilOpen(window);
+                }
+                st.waitingForWindow = null;
                 Duration d = disposing(job, st, c, plans, in, jobId, ApprovalStep.under(st, STEP, digest));
                 if (d != null) {
                     return d;
@@ -370,7 +381,9 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
     private Duration disposing(DisposalJob job, DisposalJobStatus st, Connection c,
             List<DisposalPlanner.RulePlan> plans, Inputs in, String jobId, String approval) throws SQLException {
         DisposalRunner runner = new DisposalRunner(Duration.ofMillis(500), in.pause());
-        Instant sliceEnd = Instant.now().plus(slice);
+        // a slice ends at the window's close at the latest: the next batch waits for the next window
+        Instant sliceEnd = Instant.now().plus(windows.now("spec.maintenanceWindow", job.getSpec().maintenanceWindow)
+                .budget(Instant.now(), slice));
         long affected = 0;
         boolean all = true;
         for (int i = 0; i < plans.size(); i++) {

@@ -88,6 +88,9 @@ public class FleetMetrics {
     private final Map<String, double[]> approvalRows = new ConcurrentHashMap<>();
     private final Map<String, DatabaseSeries> databases = new ConcurrentHashMap<>();
     private final Map<String, HealthMetrics> health = new ConcurrentHashMap<>();
+    /** SLO 1 over the rolling period: {ratio of windowed migrations completed in their window, how many}. */
+    private final double[] slo = { Double.NaN, 0 };
+    private final Duration sloPeriod;
     private final EventRecorder events;
     private final DatabaseHealth.Thresholds thresholds;
     private final Set<String> unreachable = ConcurrentHashMap.newKeySet();
@@ -100,8 +103,15 @@ public class FleetMetrics {
             @ConfigProperty(name = "dba.health.table-size-floor-bytes", defaultValue = "8388608") long sizeFloor,
             @ConfigProperty(name = "dba.health.lock-wait", defaultValue = "5s") String lockWait,
             @ConfigProperty(name = "dba.health.long-running", defaultValue = "5m") String longRunning,
-            @ConfigProperty(name = "dba.health.idle-in-transaction", defaultValue = "1m") String idleInTransaction) {
+            @ConfigProperty(name = "dba.health.idle-in-transaction", defaultValue = "1m") String idleInTransaction,
+            @ConfigProperty(name = "dba.slo.period", defaultValue = "30d") String sloPeriod) {
         this.client = client;
+        this.sloPeriod = Durations.parse("dba.slo.period", sloPeriod);
+        Gauge.builder("dba_migration_slo_window_ratio", slo, a -> a[0]).description("SLO 1: of the migrations that "
+                + "started in a maintenance window and completed in the last dba.slo.period, the share that "
+                + "completed inside it").register(registry);
+        Gauge.builder("dba_migrations_windowed_completed", slo, a -> a[1]).description("Migrations that started in a "
+                + "maintenance window and completed in the last dba.slo.period").register(registry);
         this.events = events;
         this.thresholds = new DatabaseHealth.Thresholds(deadTupleRatio, sizeFloor,
                 Durations.parse("dba.health.lock-wait", lockWait), Durations.parse("dba.health.long-running",
@@ -157,12 +167,16 @@ public class FleetMetrics {
         Map<String, Integer> pending = new HashMap<>();
         Map<String, Double> oldest = new HashMap<>();
         Map<String, DatabaseTarget> targets = new LinkedHashMap<>();
+        List<DatabaseMigration> migrations = new ArrayList<>();
         for (var kind : KINDS) {
             String kindName = kind.getSimpleName();
             pending.put(kindName, 0);
             oldest.put(kindName, 0.0);
             for (CustomResource<?, ? extends OperatorStatus> r : list(kind)) {
                 OperatorStatus st = r.getStatus();
+                if (r instanceof DatabaseMigration dm) {
+                    migrations.add(dm);
+                }
                 String phase = st == null || st.phase() == null ? "Pending" : st.phase().name();
                 byPhase.merge(kindName + "|" + phase, 1, Integer::sum);
                 if (st instanceof GatedStatus g && g.approvalRequest != null && g.approvalRequest.requestedAt != null) {
@@ -177,6 +191,9 @@ public class FleetMetrics {
                 }
             }
         }
+        double[] measured = sloWindowRatio(migrations, now, sloPeriod);
+        slo[0] = measured[0];
+        slo[1] = measured[1];
         resourceRows.values().forEach(v -> v[0] = 0);
         byPhase.forEach((key, count) -> {
             String[] kp = key.split("\\|");
@@ -226,6 +243,27 @@ public class FleetMetrics {
                 }
             }
         }
+    }
+
+    /**
+     * SLO 1, pure: of the migrations that started in a maintenance window and completed within {@code period} before
+     * {@code now}, the share that completed inside that window (NaN when there is none), and how many there are.
+     */
+    static double[] sloWindowRatio(List<DatabaseMigration> migrations, Instant now, Duration period) {
+        long total = 0;
+        long inside = 0;
+        for (DatabaseMigration m : migrations) {
+            var w = m.getStatus() == null ? null : m.getStatus().maintenance;
+            if (w == null || w.completedAt == null || w.completedInWindow == null
+                    || Instant.parse(w.completedAt).isBefore(now.minus(period))) {
+                continue;
+            }
+            total++;
+            if (w.completedInWindow) {
+                inside++;
+            }
+        }
+        return new double[] { total == 0 ? Double.NaN : (double) inside / total, total };
     }
 
     private double[] gauge(String name, String description, Tags tags, int size) {

@@ -27,6 +27,7 @@ import io.dbaoperator.audit.AuditEvent;
 import io.dbaoperator.backup.BackupPolicyReconciler;
 import io.dbaoperator.kube.Durations;
 import io.dbaoperator.kube.EventRecorder;
+import io.dbaoperator.kube.MaintenanceWindows;
 import io.dbaoperator.kube.ReferenceChecks;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresConnector;
@@ -73,9 +74,13 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
 
     private final io.dbaoperator.metrics.OperatorMetrics metrics;
 
+    private final MaintenanceWindows windows;
+
     public DatabaseMigrationReconciler(ReferenceChecks checks, ValidationRunner runner, KubernetesClient client,
             EventRecorder events, io.dbaoperator.metrics.OperatorMetrics metrics,
+            MaintenanceWindows windows,
             @ConfigProperty(name = "dba.migration.slice", defaultValue = "5s") String slice) {
+        this.windows = windows;
         this.metrics = metrics;
         this.checks = checks;
         this.runner = runner;
@@ -286,6 +291,33 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                 if (w.plan == null && needsPlan(st.phase)) {
                     return storedPlanUnusable(w);
                 }
+                if (WINDOWED.contains(st.phase)) {
+                    var window = windows.now("spec.maintenanceWindow", m.getSpec().maintenanceWindow);
+                    if (!window.open()) {
+                        // stored phase and approvals stay as they are; the step starts in the next window
+                        w.setReady(false, Reason.OutsideMaintenanceWindow, st.phase + " waits: " + window.waiting());
+                        st.waitingForWindow = String.valueOf(window.opensAt());
+                        return MaintenanceWindows.untilOpen(window);
+                    }
+                    Duration estimate = expandEstimate(st);
+                    if (estimate != null && window.startsTooLate(Instant.now(), estimate)) {
+                        // the rehearsal says this migration would outlast the window: wait for a whole one
+                        var next = windows.stateAt("spec.maintenanceWindow", m.getSpec().maintenanceWindow,
+                                window.closesAt());
+                        w.setReady(false, Reason.OutsideMaintenanceWindow, "Expanding waits: the rehearsal took "
+                                + st.rehearsal.durationMs + " ms for the whole change twice over, and this window "
+                                + "closes at " + window.closesAt() + "; the next opens at " + next.opensAt());
+                        st.waitingForWindow = String.valueOf(next.opensAt());
+                        return MaintenanceWindows.untilOpen(next);
+                    }
+                    st.waitingForWindow = null;
+                    if (st.maintenance == null && window.closesAt() != null) {
+                        // SLO 1: the window the first production step starts in is the one to finish in
+                        st.maintenance = new DatabaseMigrationStatus.WindowOutcome();
+                        st.maintenance.windowOpenedAt = window.opensAt().toString();
+                        st.maintenance.windowClosesAt = window.closesAt().toString();
+                    }
+                }
                 Next next = switch (st.phase == null ? MigrationPhase.Pending : st.phase) {
                     case Pending -> {
                         st.phase = MigrationPhase.Planning;
@@ -316,6 +348,31 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             return Duration.ofMillis(100);
         }
     }
+
+    /**
+     * How long expand, backfill and contract should take, from the staging rehearsal (which runs them twice, with a
+     * rollback between: half its time); null once a statement ran or without a rehearsal.
+     */
+    static Duration expandEstimate(DatabaseMigrationStatus st) {
+        if (st.phase != MigrationPhase.Expanding || st.rehearsal == null || st.rehearsal.durationMs == null
+                || st.log != null && st.log.applied != null && st.log.applied > 0) {
+            return null;
+        }
+        return Duration.ofMillis(st.rehearsal.durationMs / 2);
+    }
+
+    /** SLO 1: a migration that started in a window records whether it completed before that window closed. */
+    static void completedForSlo(DatabaseMigrationStatus st) {
+        if (st.maintenance != null && st.maintenance.completedAt == null) {
+            Instant now = Instant.now();
+            st.maintenance.completedAt = now.toString();
+            st.maintenance.completedInWindow = !now.isAfter(Instant.parse(st.maintenance.windowClosesAt));
+        }
+    }
+
+    /** The phases that change production and so run only inside the maintenance window. */
+    static final Set<MigrationPhase> WINDOWED = java.util.EnumSet.of(MigrationPhase.Expanding,
+            MigrationPhase.Backfilling, MigrationPhase.Contracting);
 
     /** The phases whose handlers change something outside status (the database, the lease, a policy). */
     static final Set<MigrationPhase> ACTING = java.util.EnumSet.of(MigrationPhase.Queued, MigrationPhase.BackingUp,
@@ -577,6 +634,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             return n; // waiting, or it failed and chose the next phase
         }
         w.st.phase = MigrationPhase.Completed;
+        completedForSlo(w.st);
         w.setReady(true, Reason.MigrationCompleted, "completed: expand, " + (w.m.getSpec().backfill != null
                 ? "backfill, " : "") + "cutover and contract applied");
         releaseLease(w);
@@ -709,7 +767,9 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                 w.in.pause(), w.in.maxLag());
         Backfill.Progress p;
         try {
-            p = backfill.slice(c, w.id, planned, slice, () -> pausedNow(w.m));
+            // a slice ends at the window's close at the latest: the next batch waits for the next window
+            p = backfill.slice(c, w.id, planned, windows.now("spec.maintenanceWindow", spec.maintenanceWindow)
+                    .budget(Instant.now(), slice), () -> pausedNow(w.m));
         } catch (StepFailedException e) {
             return stepFailed(w, MigrationPlan.BACKFILL, e);
         }
@@ -786,6 +846,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         }
         if (w.plan.step(MigrationPlan.CONTRACT).isEmpty()) {
             w.st.phase = MigrationPhase.Completed;
+            completedForSlo(w.st);
             w.setReady(true, Reason.MigrationCompleted, "completed: expand" + (spec.backfill != null ? ", backfill" : "")
                     + " and cutover done; no contract step");
             releaseLease(w);

@@ -44,6 +44,7 @@ public enum Reason {
     InProgress,
     Throttled,
     Paused,
+    OutsideMaintenanceWindow,
     CutoverPending,
     StepFailed,
     ChecksumMismatch,
@@ -76,7 +77,7 @@ public enum Reason {
         return switch (this) {
             case Validated, AwaitingApproval, Approved, BackupVerified, BackupRunning, WalArchivingRunning,
                     WalArchiverStarting, RehearsalPassed, WaitingForDatabase, BackupRequested, BackupReady, InProgress,
-                    Throttled, Paused, CutoverPending, RollingBack, MigrationCompleted, DisposalCompleted, Restoring, Verifying,
+                    Throttled, Paused, OutsideMaintenanceWindow, CutoverPending, RollingBack, MigrationCompleted, DisposalCompleted, Restoring, Verifying,
                     RestoreSucceeded, InstanceStarting, RestoreTestPassed, RestoreTestRunning, TuningDone -> false;
             default -> true;
         };

@@ -46,7 +46,8 @@ final class FollowUpSteps {
      * followUp.minGainPercent, or a regression) is reported, and with onNoGain ProposeRemoval its removal proposed.
      */
     static Duration followedUp(QueryTuningRequest request, QueryTuningRequestStatus st,
-            QueryTuningRequestStatus.IndexRecommendation best, Connection prod, WriteAhead log) throws SQLException {
+            QueryTuningRequestStatus.IndexRecommendation best, Connection prod, WriteAhead log,
+            io.dbaoperator.kube.MaintenanceWindows.State window) throws SQLException {
         QueryTuningRequestSpec.FollowUp policy = request.getSpec().followUp == null
                 ? new QueryTuningRequestSpec.FollowUp() : request.getSpec().followUp;
         QueryTuningRequestStatus.Usage u = best.usage;
@@ -85,12 +86,13 @@ final class FollowUpSteps {
         st.phase = TuningPhase.AwaitingRemovalApproval;
         st.message = use + measured + ": proposing " + drop;
         ready(request, st, false, Reason.AwaitingApproval, st.message);
-        return removal(request, st, best, prod, log);
+        return removal(request, st, best, prod, log, window);
     }
 
     /** AwaitingRemovalApproval (step {@code remove}, bound to the DROP statement), then Removing, then Completed. */
     static Duration removal(QueryTuningRequest request, QueryTuningRequestStatus st,
-            QueryTuningRequestStatus.IndexRecommendation best, Connection prod, WriteAhead log) throws SQLException {
+            QueryTuningRequestStatus.IndexRecommendation best, Connection prod, WriteAhead log,
+            io.dbaoperator.kube.MaintenanceWindows.State window) throws SQLException {
         String drop = "DROP INDEX CONCURRENTLY " + Identifiers.quote(schemaOf(best)) + "."
                 + Identifiers.quote(best.indexName);
         String digest = PlanDigest.of(Map.of("drop", drop));
@@ -108,6 +110,11 @@ final class FollowUpSteps {
             st.phase = TuningPhase.Removing;
             best.removedUnder = ApprovalStep.under(st, STEP, digest);
             log.persist();
+        }
+        if (!window.open()) {
+            // the approval is recorded; the DROP waits for the window
+            return QueryTuningRequestReconciler.outsideWindow(request, st, "DROP INDEX CONCURRENTLY of "
+                    + best.indexName, window);
         }
         int attempts = IndexApplier.drop(prod, schemaOf(best), best.indexName, LOCK_TIMEOUT,
                 LOCK_RETRIES, BUILD_TIMEOUT);

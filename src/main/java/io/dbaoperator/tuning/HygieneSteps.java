@@ -39,7 +39,8 @@ final class HygieneSteps {
     }
 
     /** What the review needs besides the connection. */
-    record Scope(List<String> schemas, Duration minObservation, Set<String> tooYoung) {
+    record Scope(List<String> schemas, Duration minObservation, Set<String> tooYoung,
+            io.dbaoperator.kube.MaintenanceWindows.State window) {
     }
 
     static Duration advance(QueryTuningRequest request, QueryTuningRequestStatus st, Connection prod, Scope scope,
@@ -87,6 +88,10 @@ final class HygieneSteps {
             log.persist();
         }
         if (st.phase == TuningPhase.Applying) {
+            if (!scope.window().open()) {
+                return QueryTuningRequestReconciler.outsideWindow(request, st, "dropping " + summary(st.indexFindings),
+                        scope.window());
+            }
             String under = ApprovalStep.under(st, STEP, digest);
             Map<String, IndexHygiene.Finding> now = review(prod, scope).findings().stream()
                     .collect(Collectors.toMap(f -> f.index().qualified(), f -> f));

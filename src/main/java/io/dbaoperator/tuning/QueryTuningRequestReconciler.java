@@ -22,6 +22,7 @@ import io.dbaoperator.approval.GatedStep;
 import io.dbaoperator.approval.PlanDigest;
 import io.dbaoperator.audit.AuditEvent;
 import io.dbaoperator.kube.Durations;
+import io.dbaoperator.kube.MaintenanceWindows;
 import io.dbaoperator.kube.ReferenceChecks;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresConnector;
@@ -66,13 +67,15 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
     private final ValidationRunner runner;
     private final Duration monitorInterval;
     private final Advisor advisor;
+    private final MaintenanceWindows windows;
     private final io.fabric8.kubernetes.client.KubernetesClient client;
 
     public QueryTuningRequestReconciler(ReferenceChecks checks, ValidationRunner runner, Advisor advisor,
-            io.fabric8.kubernetes.client.KubernetesClient client,
+            io.fabric8.kubernetes.client.KubernetesClient client, MaintenanceWindows windows,
             @ConfigProperty(name = "dba.tuning.monitor-interval", defaultValue = "1h") String monitorInterval) {
         this.advisor = advisor;
         this.client = client;
+        this.windows = windows;
         this.checks = checks;
         this.runner = runner;
         this.monitorInterval = Durations.parse("dba.tuning.monitor-interval", monitorInterval);
@@ -150,9 +153,13 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
         String id = "dba-operator/tuning/" + request.getMetadata().getNamespace() + "/" + request.getMetadata().getName();
         try (Connection prod = PostgresConnector.open(in.prod(), id);
                 Connection staging = in.staging() == null ? null : PostgresConnector.open(in.staging(), id)) {
+            MaintenanceWindows.State window = windows.now("spec.maintenanceWindow", spec.maintenanceWindow);
+            if (window.open()) {
+                st.waitingForWindow = null;
+            }
             if (spec.indexHygiene != null) {
                 return HygieneSteps.advance(request, st, prod, new HygieneSteps.Scope(spec.indexHygiene.schemas,
-                        in.minObservation(), youngIndexes(request, in.minObservation())), log);
+                        in.minObservation(), youngIndexes(request, in.minObservation()), window), log);
             }
             if (st.phase == null || st.phase == TuningPhase.Pending || st.phase == TuningPhase.Analyzing
                     || st.phase == TuningPhase.Failed) {
@@ -224,6 +231,9 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                 log.persist();
             }
             if (st.phase == TuningPhase.Applying) {
+                if (!window.open()) {
+                    return outsideWindow(request, st, "CREATE INDEX CONCURRENTLY of " + best.indexName, window);
+                }
                 if (best.measured == null) {
                     // the closed loop's baseline: the statement's real mean time so far, stored before the index
                     best.measured = MeasuredGains.baseline(prod, st.analyzed.get(best.query).queryId);
@@ -268,7 +278,7 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                                 "sizeBytes", u.sizeBytes)), null);
                 Instant applied = Instant.parse(best.appliedAt);
                 if (Instant.now().isAfter(applied.plus(in.unusedAfter()))) {
-                    return FollowUpSteps.followedUp(request, st, best, prod, log);
+                    return FollowUpSteps.followedUp(request, st, best, prod, log, window);
                 }
                 st.message = best.applied + "; following its use: " + u.idxScan + " scan(s) so far, "
                         + u.sizeBytes + " bytes";
@@ -276,7 +286,7 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                 return left.compareTo(monitorInterval) < 0 ? left.plusMillis(100) : monitorInterval;
             }
             if (st.phase == TuningPhase.AwaitingRemovalApproval || st.phase == TuningPhase.Removing) {
-                return FollowUpSteps.removal(request, st, best, prod, log);
+                return FollowUpSteps.removal(request, st, best, prod, log, window);
             }
             return null;
         }
@@ -361,6 +371,15 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
             }
         }
         return s;
+    }
+
+    /** A step that changes production waits for the window; the approval it consumed stays recorded. */
+    static Duration outsideWindow(QueryTuningRequest request, QueryTuningRequestStatus st, String step,
+            MaintenanceWindows.State window) {
+        st.message = step + " waits: " + window.waiting();
+        st.waitingForWindow = String.valueOf(window.opensAt());
+        ready(request, st, false, Reason.OutsideMaintenanceWindow, st.message);
+        return MaintenanceWindows.untilOpen(window);
     }
 
     static Duration finish(QueryTuningRequest request, QueryTuningRequestStatus st, TuningPhase phase,

@@ -487,6 +487,50 @@ class DatabaseMigrationTest {
         awaitEvent(NS, "edited", "Warning", "StaleLeaseReleased");
     }
 
+    // --- maintenance windows ---
+
+    @Test
+    void aBackfillSpanningTwoWindowsStopsBetweenBatchesAndResumesInTheNext_CountingEachRowOnce() throws Exception {
+        database("mig_window", 3000);
+        DatabaseMigration m = migration("window", "mig_window",
+                "ALTER TABLE users ADD COLUMN touched int NOT NULL DEFAULT 0",
+                "ALTER TABLE users DROP COLUMN IF EXISTS touched");
+        m.getSpec().backfill = new DatabaseMigrationSpec.Backfill();
+        m.getSpec().backfill.table = "users";
+        m.getSpec().backfill.set = "touched = touched + 1"; // a batch run twice would leave a 2
+        m.getSpec().backfill.batchSize = 50;
+        m.getSpec().backfill.pauseBetweenBatches = "100ms";
+        // open the first 4 s of every minute: 60 batches of ~0.1 s cannot finish in one
+        m.getSpec().maintenanceWindow = new io.dbaoperator.api.common.MaintenanceWindow("* * * * *", "4s", "UTC");
+        client.resource(m).create();
+        // outside a window the backfill waits, part done, with the next opening named
+        await().atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                .untilAsserted(() -> {
+                    DatabaseMigration seen = get(DatabaseMigration.class, NS, "window");
+                    assertThat(seen.getStatus().phase).isEqualTo(MigrationPhase.Backfilling);
+                    assertThat(seen.getStatus().waitingForWindow).endsWith(":00Z");
+                    assertThat(ready("window").reason).isEqualTo("OutsideMaintenanceWindow");
+                    assertThat(ready("window").message).contains("Backfilling waits: outside the maintenance "
+                            + "window (* * * * * for 4s, UTC); the next opens at ");
+                    long done = scalar("mig_window", "select count(*) from users where touched = 1");
+                    assertThat(done).isPositive().isLessThan(3000);
+                });
+        long duringTheWait = scalar("mig_window", "select count(*) from users where touched = 1");
+        Thread.sleep(1500);
+        assertThat(scalar("mig_window", "select count(*) from users where touched = 1")).as("no batch outside")
+                .isEqualTo(duringTheWait);
+        awaitPhase("window", MigrationPhase.AwaitingCutover, Duration.ofSeconds(240));
+        assertThat(scalar("mig_window", "select count(*) from users where touched = 1")).isEqualTo(3000);
+        assertThat(scalar("mig_window", "select count(*) from users where touched <> 1")).isZero();
+        assertThat(scalar("mig_window", "select rows_done from dba_operator.migration_history "
+                + "where migration_id = 'migrations/window' and step_id = 'backfill'")).isEqualTo(3000);
+        // SLO 1: the window it started in is recorded; it cannot complete in it (the backfill alone outlasts it)
+        var outcome = get(DatabaseMigration.class, NS, "window").getStatus().maintenance;
+        assertThat(outcome.windowOpenedAt).endsWith(":00Z");
+        assertThat(java.time.Duration.between(java.time.Instant.parse(outcome.windowOpenedAt),
+                java.time.Instant.parse(outcome.windowClosesAt))).isEqualTo(Duration.ofSeconds(4));
+    }
+
     // --- helpers ---
 
     /** A database owned by app with a users table of {@code rows} rows, and its Secret. */

@@ -356,6 +356,34 @@ class DisposalJobTest {
      * customers(id, email, full_name, phone, city, note, closed_at): a quarter closed 3 years ago, a quarter
      * closed last month, the rest open; orders referencing only open customers.
      */
+    @Test
+    void anApprovalGivenOutsideTheWindowIsKeptAndTheRowsGoWhenTheWindowOpens() throws Exception {
+        database("dsp_window", 400);
+        DisposalJob job = job("windowed", "dsp_window", deleteOlderThan("customers", "closed_at", "730d"));
+        // a window that opens 30 to 90 s from now and stays open 2 minutes
+        int minute = java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC).plusSeconds(90).getMinute();
+        job.getSpec().maintenanceWindow = new io.dbaoperator.api.common.MaintenanceWindow(minute + " * * * *", "2m",
+                "UTC");
+        client.resource(job).create();
+        // the dry run is read-only: it runs at once
+        awaitPhase("windowed", DisposalPhase.AwaitingApproval);
+        approve("windowed", get(DisposalJob.class, NS, "windowed").getStatus().rulesDigest);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            var st = get(DisposalJob.class, NS, "windowed").getStatus();
+            assertThat(st.phase).isEqualTo(DisposalPhase.Disposing);
+            assertThat(st.approvals).extracting(a -> a.step).containsExactly("dispose");
+            assertThat(st.waitingForWindow).endsWith(":" + String.format("%02d", minute) + ":00Z");
+            assertThat(st.conditions).anySatisfy(c -> assertThat(c.reason).isEqualTo("OutsideMaintenanceWindow"));
+        });
+        assertThat(scalar("dsp_window", "select count(*) from customers")).as("nothing before the window")
+                .isEqualTo(400);
+        awaitPhase("windowed", DisposalPhase.Completed, Duration.ofSeconds(150));
+        assertThat(scalar("dsp_window", "select count(*) from customers")).isEqualTo(300);
+        var done = get(DisposalJob.class, NS, "windowed").getStatus();
+        assertThat(done.waitingForWindow).isNull();
+        assertThat(done.approvals).as("the one approval, used in the window").hasSize(1);
+    }
+
     static void database(String db, int rows) {
         TestPostgres pg = TestPostgres.get();
         pg.createDatabase(db, "app", Fixtures.APP_PASSWORD);
@@ -420,7 +448,11 @@ class DisposalJobTest {
     }
 
     static void awaitPhase(String name, DisposalPhase phase) {
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+        awaitPhase(name, phase, Duration.ofSeconds(60));
+    }
+
+    static void awaitPhase(String name, DisposalPhase phase, Duration atMost) {
+        await().atMost(atMost).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
             DisposalJob j = get(DisposalJob.class, NS, name);
             assertThat(j.getStatus()).isNotNull();
             assertThat(j.getStatus().phase).as("phase of %s: %s", name, j.getStatus().message).isEqualTo(phase);

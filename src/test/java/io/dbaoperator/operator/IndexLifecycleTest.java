@@ -310,4 +310,31 @@ class IndexLifecycleTest {
         io.dbaoperator.harness.FaultMatrix.record("QueryTuningRequest (index hygiene)", "every status write 409 once",
                 "Completed; 3 approved indexes dropped once each, 1 approval before the first DROP INDEX");
     }
+
+    @Test
+    void anIndexWaitsForItsMaintenanceWindow_AndTheRequestSaysWhenThatOpens() throws Exception {
+        QueryTuningRequest q = new QueryTuningRequest();
+        q.getMetadata().setName("windowed");
+        q.getMetadata().setNamespace(NS);
+        q.setSpec(new QueryTuningRequestSpec());
+        q.getSpec().database = Fixtures.db("tune-loop");
+        q.getSpec().query = "select id from visits where path = $1 and ms = $2";
+        q.getSpec().parameters = List.of("/p/5", "29");
+        q.getSpec().apply.policy = QueryTuningRequestSpec.Apply.Policy.Automatic;
+        // New Year's Eve at 23:00 only: not now
+        q.getSpec().maintenanceWindow = new io.dbaoperator.api.common.MaintenanceWindow("0 23 31 12 *", "1h", "UTC");
+        client.resource(q).create();
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            QueryTuningRequestStatus st = get(QueryTuningRequest.class, NS, "windowed").getStatus();
+            assertThat(st.phase).isEqualTo(TuningPhase.Applying);
+            assertThat(st.waitingForWindow).endsWith("-12-31T23:00:00Z");
+            assertThat(st.conditions).anySatisfy(c -> {
+                assertThat(c.reason).isEqualTo("OutsideMaintenanceWindow");
+                assertThat(c.message).contains("waits: outside the maintenance window (0 23 31 12 * for 1h, UTC); "
+                        + "the next opens at ").contains("-12-31T23:00:00Z");
+            });
+        });
+        String index = get(QueryTuningRequest.class, NS, "windowed").getStatus().recommendations.get(0).indexName;
+        assertThat(indexExists(LOOP_DB, index)).as("analysis ran, the index waits").isFalse();
+    }
 }

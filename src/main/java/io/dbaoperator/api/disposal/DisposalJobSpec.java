@@ -72,6 +72,10 @@ public class DisposalJobSpec {
         Delete, Anonymize
     }
 
+    @JsonPropertyDescription("When the steps that change production may run (read-only work runs at any time); "
+            + "without it the operator's default window (Helm value maintenanceWindow), else any time.")
+    public io.dbaoperator.api.common.MaintenanceWindow maintenanceWindow;
+
     /** One rule. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @ValidationRule(value = "has(self.olderThan) != has(self.where)", message = "set exactly one of olderThan or where")

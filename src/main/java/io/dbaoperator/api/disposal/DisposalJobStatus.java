@@ -47,6 +47,10 @@ public class DisposalJobStatus extends GatedStatus {
             + "data (from their retention), or 'indefinitely' when a pinned backup does.")
     public String backupsHoldDataUntil;
 
+    @JsonPropertyDescription("While a step that changes production waits for its maintenance window: when the next "
+            + "one opens (RFC 3339); absent otherwise.")
+    public String waitingForWindow;
+
     @Override
     public Enum<?> phase() {
         return phase;

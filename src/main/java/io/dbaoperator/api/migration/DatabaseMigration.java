@@ -16,6 +16,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Phase", jsonPath = ".status.phase")
 @AdditionalPrinterColumn(name = "Approval", jsonPath = ".status.approvalRequest.step")
 @AdditionalPrinterColumn(name = "Backfill", jsonPath = ".status.backfill.percent", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Next Window", jsonPath = ".status.waitingForWindow", priority = 1)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class DatabaseMigration extends CustomResource<DatabaseMigrationSpec, DatabaseMigrationStatus>
         implements Namespaced {

@@ -16,10 +16,13 @@ import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 
-/** The schema change to make. Immutable once created, except {@code paused}: a new change is a new resource. */
+/**
+ * The schema change to make. Immutable once created, except {@code paused} and {@code maintenanceWindow} (a window
+ * may move): a new change is a new resource.
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(value = DatabaseMigrationSpec.IMMUTABLE_EXCEPT_PAUSED,
-        message = "a migration's spec is immutable once created (only 'paused' may change); create a new DatabaseMigration instead")
+        message = "a migration's spec is immutable once created (only 'paused' and 'maintenanceWindow' may change); create a new DatabaseMigration instead")
 @ValidationRule(value = "self.cutover.mode != 'Auto' || has(self.cutover.deploymentRef)",
         message = "cutover.mode Auto needs cutover.deploymentRef")
 @ValidationRule(value = "!has(self.backfill) || has(self.expand)",
@@ -108,6 +111,10 @@ public class DatabaseMigrationSpec {
     @Default("false")
     @JsonPropertyDescription("Pause after the current batch or step; the only field that may change after creation.")
     public Boolean paused = false;
+
+    @JsonPropertyDescription("When the steps that change production may run (read-only work runs at any time); "
+            + "without it the operator's default window (Helm value maintenanceWindow), else any time.")
+    public io.dbaoperator.api.common.MaintenanceWindow maintenanceWindow;
 
     /** A block of SQL statements. */
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -51,9 +51,30 @@ public class DatabaseMigrationStatus extends GatedStatus {
             + "rollback SQL runs with the same lock discipline. Allowed until contract starts.")
     public Boolean rollbackRequested;
 
+    @JsonPropertyDescription("SLO 1: the maintenance window the migration's first production step started in, and "
+            + "whether the migration completed inside it.")
+    public WindowOutcome maintenance;
+
+    @JsonPropertyDescription("While a step that changes production waits for its maintenance window: when the next "
+            + "one opens (RFC 3339); absent otherwise.")
+    public String waitingForWindow;
+
     @Override
     public Enum<?> phase() {
         return phase;
+    }
+
+    /** The maintenance window a migration started in, and whether it completed inside it. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class WindowOutcome {
+        @JsonPropertyDescription("When that window opened (RFC 3339).")
+        public String windowOpenedAt;
+        @JsonPropertyDescription("When that window closed or closes (RFC 3339).")
+        public String windowClosesAt;
+        @JsonPropertyDescription("When the migration completed (RFC 3339).")
+        public String completedAt;
+        @JsonPropertyDescription("True when it completed before that window closed.")
+        public Boolean completedInWindow;
     }
 
     /** One classified statement. */

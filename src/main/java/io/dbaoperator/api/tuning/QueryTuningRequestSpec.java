@@ -76,6 +76,10 @@ public class QueryTuningRequestSpec {
             + "and invalid ones, each with its evidence; DROP INDEX CONCURRENTLY after a person approves.")
     public IndexHygiene indexHygiene;
 
+    @JsonPropertyDescription("When the steps that change production may run (read-only work runs at any time); "
+            + "without it the operator's default window (Helm value maintenanceWindow), else any time.")
+    public io.dbaoperator.api.common.MaintenanceWindow maintenanceWindow;
+
     /** The closed loop after an index is applied. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class FollowUp {

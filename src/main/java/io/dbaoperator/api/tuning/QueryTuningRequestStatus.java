@@ -44,6 +44,10 @@ public class QueryTuningRequestStatus extends GatedStatus {
             + "that covers spec.indexHygiene.minObservation.")
     public String observedSince;
 
+    @JsonPropertyDescription("While a step that changes production waits for its maintenance window: when the next "
+            + "one opens (RFC 3339); absent otherwise.")
+    public String waitingForWindow;
+
     @Override
     public Enum<?> phase() {
         return phase;
