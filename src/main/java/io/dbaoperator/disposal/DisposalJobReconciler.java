@@ -261,7 +261,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
                     return MaintenanceWindows.untilOpen(window);
                 }
                 st.waitingForWindow = null;
-                Duration d = disposing(job, st, c, plans, in, jobId, ApprovalStep.under(st, STEP, digest));
+                Duration d = disposing(job, st, c, plans, in, jobId, ApprovalStep.under(st, STEP, digest), window);
                 if (d != null) {
                     return d;
                 }
@@ -379,11 +379,11 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
     }
 
     private Duration disposing(DisposalJob job, DisposalJobStatus st, Connection c,
-            List<DisposalPlanner.RulePlan> plans, Inputs in, String jobId, String approval) throws SQLException {
+            List<DisposalPlanner.RulePlan> plans, Inputs in, String jobId, String approval,
+            MaintenanceWindows.State window) throws SQLException {
         DisposalRunner runner = new DisposalRunner(Duration.ofMillis(500), in.pause());
         // a slice ends at the window's close at the latest: the next batch waits for the next window
-        Instant sliceEnd = Instant.now().plus(windows.now("spec.maintenanceWindow", job.getSpec().maintenanceWindow)
-                .budget(Instant.now(), slice));
+        Instant sliceEnd = Instant.now().plus(window.budget(Instant.now(), slice));
         long affected = 0;
         boolean all = true;
         for (int i = 0; i < plans.size(); i++) {

@@ -195,6 +195,8 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         MigrationPlan plan;
         Connection prod;
         boolean lost;
+        /** The maintenance window as the gate of the current production step found it. */
+        MaintenanceWindows.State window = MaintenanceWindows.ALWAYS;
 
         Work(DatabaseMigration m, DatabaseMigrationStatus st, Inputs in, WriteAhead log) {
             this.m = m;
@@ -293,6 +295,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                 }
                 if (WINDOWED.contains(st.phase)) {
                     var window = windows.now("spec.maintenanceWindow", m.getSpec().maintenanceWindow);
+                    w.window = window;
                     if (!window.open()) {
                         // stored phase and approvals stay as they are; the step starts in the next window
                         w.setReady(false, Reason.OutsideMaintenanceWindow, st.phase + " waits: " + window.waiting());
@@ -768,8 +771,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         Backfill.Progress p;
         try {
             // a slice ends at the window's close at the latest: the next batch waits for the next window
-            p = backfill.slice(c, w.id, planned, windows.now("spec.maintenanceWindow", spec.maintenanceWindow)
-                    .budget(Instant.now(), slice), () -> pausedNow(w.m));
+            p = backfill.slice(c, w.id, planned, w.window.budget(Instant.now(), slice), () -> pausedNow(w.m));
         } catch (StepFailedException e) {
             return stepFailed(w, MigrationPlan.BACKFILL, e);
         }

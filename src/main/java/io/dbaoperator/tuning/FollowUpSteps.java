@@ -77,8 +77,7 @@ final class FollowUpSteps {
         if (!MeasuredGains.noGain(m, !u.unused)) {
             return finish(request, st, TuningPhase.Completed, use + measured);
         }
-        String drop = "DROP INDEX CONCURRENTLY " + Identifiers.quote(schemaOf(best)) + "."
-                + Identifiers.quote(best.indexName);
+        String drop = dropStatement(best);
         if (policy.onNoGain != QueryTuningRequestSpec.FollowUp.OnNoGain.ProposeRemoval) {
             return finish(request, st, TuningPhase.Completed, use + measured + ": a candidate for removal (" + drop
                     + "; followUp.onNoGain ProposeRemoval proposes it)");
@@ -93,8 +92,7 @@ final class FollowUpSteps {
     static Duration removal(QueryTuningRequest request, QueryTuningRequestStatus st,
             QueryTuningRequestStatus.IndexRecommendation best, Connection prod, WriteAhead log,
             io.dbaoperator.kube.MaintenanceWindows.State window) throws SQLException {
-        String drop = "DROP INDEX CONCURRENTLY " + Identifiers.quote(schemaOf(best)) + "."
-                + Identifiers.quote(best.indexName);
+        String drop = dropStatement(best);
         String digest = PlanDigest.of(Map.of("drop", drop));
         if (st.phase == TuningPhase.AwaitingRemovalApproval) {
             var result = ApprovalStep.check(request, st, new GatedStep(STEP, drop + " (the follow-up found: "
@@ -125,6 +123,11 @@ final class FollowUpSteps {
                         "approval", String.valueOf(best.removedUnder))), "remove/" + best.indexName);
         return finish(request, st, TuningPhase.Completed, "dropped " + best.indexName + " again ("
                 + best.measured.verdict + "); recreate it with: " + best.ddl);
+    }
+
+    /** The statement that removes an applied index again. */
+    private static String dropStatement(QueryTuningRequestStatus.IndexRecommendation best) {
+        return "DROP INDEX CONCURRENTLY " + Identifiers.quote(schemaOf(best)) + "." + Identifiers.quote(best.indexName);
     }
 
     static String schemaOf(QueryTuningRequestStatus.IndexRecommendation r) {

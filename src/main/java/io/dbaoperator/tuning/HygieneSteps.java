@@ -49,7 +49,7 @@ final class HygieneSteps {
         if (st.phase == null || st.phase == TuningPhase.Pending || st.phase == TuningPhase.Analyzing
                 || st.phase == TuningPhase.Failed) {
             st.phase = TuningPhase.Analyzing;
-            IndexHygiene.Review r = review(prod, scope);
+            IndexHygiene.Review r = review(prod, IndexHygiene.facts(prod, scope.schemas()), scope);
             st.observedSince = r.observedSince().toString();
             st.indexFindings = new ArrayList<>(r.findings().stream().map(HygieneSteps::toStatus).toList());
             String usage = r.usageJudged() ? "" : "; usage not judged yet: the statistics cover less than "
@@ -93,10 +93,11 @@ final class HygieneSteps {
                         scope.window());
             }
             String under = ApprovalStep.under(st, STEP, digest);
-            Map<String, IndexHygiene.Finding> now = review(prod, scope).findings().stream()
+            // one catalog read serves both questions: is it still there, and is it still worth dropping
+            List<IndexHygiene.IndexFact> facts = IndexHygiene.facts(prod, scope.schemas());
+            Map<String, IndexHygiene.Finding> now = review(prod, facts, scope).findings().stream()
                     .collect(Collectors.toMap(f -> f.index().qualified(), f -> f));
-            Set<String> present = IndexHygiene.facts(prod, scope.schemas()).stream()
-                    .map(IndexHygiene.IndexFact::qualified).collect(Collectors.toSet());
+            Set<String> present = facts.stream().map(IndexHygiene.IndexFact::qualified).collect(Collectors.toSet());
             for (IndexFinding f : st.indexFindings) {
                 if (f.outcome != null) {
                     continue;
@@ -133,9 +134,10 @@ final class HygieneSteps {
         return null;
     }
 
-    private static IndexHygiene.Review review(Connection prod, Scope scope) throws SQLException {
-        return IndexHygiene.review(IndexHygiene.facts(prod, scope.schemas()), IndexHygiene.observedSince(prod),
-                Instant.now(), scope.minObservation(), scope.tooYoung());
+    private static IndexHygiene.Review review(Connection prod, List<IndexHygiene.IndexFact> facts, Scope scope)
+            throws SQLException {
+        return IndexHygiene.review(facts, IndexHygiene.observedSince(prod), Instant.now(), scope.minObservation(),
+                scope.tooYoung());
     }
 
     private static IndexFinding toStatus(IndexHygiene.Finding f) {

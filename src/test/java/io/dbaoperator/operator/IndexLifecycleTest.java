@@ -23,8 +23,6 @@ import io.dbaoperator.harness.OperatorHarness;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
@@ -90,22 +88,11 @@ class IndexLifecycleTest {
     }
 
     static QueryTuningRequestStatus awaitPhase(String name, TuningPhase phase) {
-        QueryTuningRequestStatus[] st = new QueryTuningRequestStatus[1];
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
-            QueryTuningRequest r = get(QueryTuningRequest.class, NS, name);
-            assertThat(r.getStatus()).isNotNull();
-            if (r.getStatus().phase == TuningPhase.Failed && phase != TuningPhase.Failed) {
-                throw new IllegalStateException("failed: " + r.getStatus().message);
-            }
-            assertThat(r.getStatus().phase).as(r.getStatus().message).isEqualTo(phase);
-            st[0] = r.getStatus();
-        });
-        return st[0];
+        return QueryTuningRequestTest.awaitTuningPhase(NS, name, phase);
     }
 
     static void approve(String name) {
-        client.resources(QueryTuningRequest.class).inNamespace(NS).withName(name).subresource("status")
-                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"approved\":true}}");
+        QueryTuningRequestTest.approveTuning(NS, name);
     }
 
     static boolean indexExists(String db, String name) throws Exception {

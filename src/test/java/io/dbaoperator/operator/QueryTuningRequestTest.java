@@ -90,9 +90,14 @@ class QueryTuningRequestTest {
     }
 
     static QueryTuningRequestStatus awaitPhase(String name, TuningPhase phase) {
+        return awaitTuningPhase(NS, name, phase);
+    }
+
+    /** Waits until the request is in {@code phase}; fails at once if it failed instead. Returns its status. */
+    static QueryTuningRequestStatus awaitTuningPhase(String ns, String name, TuningPhase phase) {
         QueryTuningRequestStatus[] st = new QueryTuningRequestStatus[1];
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
-            QueryTuningRequest r = get(QueryTuningRequest.class, NS, name);
+            QueryTuningRequest r = get(QueryTuningRequest.class, ns, name);
             assertThat(r.getStatus()).isNotNull();
             if (r.getStatus().phase == TuningPhase.Failed && phase != TuningPhase.Failed) {
                 throw new IllegalStateException("failed: " + r.getStatus().message);
@@ -101,6 +106,12 @@ class QueryTuningRequestTest {
             st[0] = r.getStatus();
         });
         return st[0];
+    }
+
+    /** A person approves the request's pending step, as the approval command does. */
+    static void approveTuning(String ns, String name) {
+        TestKubernetes.get().client().resources(QueryTuningRequest.class).inNamespace(ns).withName(name)
+                .subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"approved\":true}}");
     }
 
     static long scalar(String db, String sql) throws Exception {
@@ -137,8 +148,7 @@ class QueryTuningRequestTest {
         assertThat(scalar("tune_staging", "select count(*) from pg_indexes where indexname like 'dba_%'"))
                 .as("staging is left as it was").isZero();
 
-        client.resources(QueryTuningRequest.class).inNamespace(NS).withName("orders-by-customer")
-                .subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"approved\":true}}");
+        approveTuning(NS, "orders-by-customer");
         QueryTuningRequestStatus monitoring = awaitPhase("orders-by-customer", TuningPhase.Monitoring);
         // a status write that lost a race repeats the step, which then finds the index there (both are fine)
         assertThat(monitoring.recommendations.get(0).applied).containsAnyOf("INVALID leftover", "exists and is valid");
@@ -180,8 +190,7 @@ class QueryTuningRequestTest {
             awaitPhase("conflicts", TuningPhase.AwaitingApproval);
             assertThat(scalar("tune_prod", "select count(*) from pg_indexes where tablename = 'tune_conflicts'"))
                     .isZero();
-            client.resources(QueryTuningRequest.class).inNamespace(NS).withName("conflicts").subresource("status")
-                    .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"approved\":true}}");
+            approveTuning(NS, "conflicts");
             done = awaitPhase("conflicts", TuningPhase.Completed);
             assertThat(scalar("tune_prod", "select count(*) from pg_index i join pg_class c on c.oid = i.indrelid "
                     + "where c.relname = 'tune_conflicts'")).as("one index").isEqualTo(1);
