@@ -253,7 +253,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
                 DisposalRunner.ensureSchema(c);
             }
             if (st.phase == DisposalPhase.Disposing) {
-                var window = windows.now("spec.maintenanceWindow", spec.maintenanceWindow);
+                var window = windows.now(job, spec.maintenanceWindow);
                 if (!window.open()) {
                     // the approval is kept (consumed and recorded); the batches wait for the next window
                     ready(job, st, false, Reason.OutsideMaintenanceWindow, "disposing waits: " + window.waiting());

@@ -4,37 +4,100 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.dbaoperator.api.common.MaintenanceWindow;
 import io.dbaoperator.status.Problem;
 import io.dbaoperator.status.Reason;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 
 /**
  * Maintenance windows: when the steps that change production may run (a migration's expand, backfill and
  * contract; a disposal's writes; a tuning request's CREATE or DROP INDEX CONCURRENTLY). The window in effect is the
- * resource's own {@code spec.maintenanceWindow}, else the operator's default (Helm value {@code maintenanceWindow},
- * properties {@code dba.maintenance-window.*}), else none: always open. A step outside its window waits with
+ * resource's own {@code spec.maintenanceWindow}, else its namespace's (annotation {@value #NAMESPACE_ANNOTATION} on
+ * the Namespace, a JSON object of the same three fields), else the operator's default (Helm value
+ * {@code maintenanceWindow}, properties {@code dba.maintenance-window.*}), else none: always open. A namespace's
+ * annotation is read at most every {@link #NAMESPACE_TTL} (a change is seen within that, or at the next
+ * reconcile). A step outside its window waits with
  * condition Ready False, reason {@code OutsideMaintenanceWindow}, naming the next opening; a long step stops at its
  * next safe point once the window closes ({@link State#budget}) and resumes in the next one.
  */
 @ApplicationScoped
 public class MaintenanceWindows {
 
-    private final MaintenanceWindow fallback;
+    /** The Namespace annotation holding a namespace's default window, e.g. {@code {"schedule":"0 2 * * 6",...}}. */
+    public static final String NAMESPACE_ANNOTATION = "dbaoperator.io/maintenance-window";
+    /** How long a namespace's annotation, once read, is used before it is read again. */
+    public static final Duration NAMESPACE_TTL = Duration.ofSeconds(30);
+    /** The longest a step waiting for a window sleeps: a namespace's window may change meanwhile. */
+    static final Duration LONGEST_WAIT = Duration.ofMinutes(5);
 
+    private static final Logger LOG = Logger.getLogger(MaintenanceWindows.class);
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
+
+    private final MaintenanceWindow fallback;
+    /** A namespace's annotation value (null: none); empty when no Kubernetes is at hand. */
+    private final Function<String, String> namespaceAnnotation;
+    private final Map<String, Read> namespaces = new ConcurrentHashMap<>();
+
+    private record Read(String value, Instant at) {
+    }
+
+    @Inject
     public MaintenanceWindows(@ConfigProperty(name = "dba.maintenance-window.schedule") Optional<String> schedule,
             @ConfigProperty(name = "dba.maintenance-window.duration") Optional<String> duration,
-            @ConfigProperty(name = "dba.maintenance-window.time-zone", defaultValue = "UTC") String timeZone) {
+            @ConfigProperty(name = "dba.maintenance-window.time-zone", defaultValue = "UTC") String timeZone,
+            KubernetesClient client) {
+        this(schedule, duration, timeZone, ns -> annotationOf(client, ns));
+    }
+
+    /** Without namespaces: the resource's own window, else the operator's. */
+    public MaintenanceWindows(Optional<String> schedule, Optional<String> duration, String timeZone) {
+        this(schedule, duration, timeZone, ns -> null);
+    }
+
+    /** With {@code namespaceAnnotation} giving a namespace's {@value #NAMESPACE_ANNOTATION} value (null: none). */
+    public MaintenanceWindows(Optional<String> schedule, Optional<String> duration, String timeZone,
+            Function<String, String> namespaceAnnotation) {
+        this.namespaceAnnotation = namespaceAnnotation;
         this.fallback = schedule.filter(s -> !s.isBlank()).map(s -> new MaintenanceWindow(s, duration
                 .filter(d -> !d.isBlank()).orElseThrow(() -> new IllegalArgumentException(
                         "dba.maintenance-window.schedule is set but dba.maintenance-window.duration is not")),
                 timeZone)).orElse(null);
         if (fallback != null) {
             at("dba.maintenance-window", fallback, Instant.now()); // a bad default fails at start, not per resource
+        }
+    }
+
+    private static String annotationOf(KubernetesClient client, String namespace) {
+        try {
+            Namespace ns = client.namespaces().withName(namespace).get();
+            return ns == null || ns.getMetadata().getAnnotations() == null ? null
+                    : ns.getMetadata().getAnnotations().get(NAMESPACE_ANNOTATION);
+        } catch (KubernetesClientException e) {
+            if (e.getCode() == 403) {
+                // an install without the rule to read Namespaces: namespace defaults cannot apply, and saying so
+                // once per namespace is enough
+                throw Problem.transientFault(Reason.OutsideMaintenanceWindow, "cannot read namespace " + namespace
+                        + " for its " + NAMESPACE_ANNOTATION + " annotation (403: the operator's role needs get on "
+                        + "namespaces); steps that change production wait until it can").exception();
+            }
+            throw e;
         }
     }
 
@@ -65,27 +128,113 @@ public class MaintenanceWindows {
         }
     }
 
-    /** How long to wait before looking again: until the next opening (a little after it), at most a day. */
+    /**
+     * How long to wait before looking again: until the next opening (a little after it), at most
+     * {@link #LONGEST_WAIT} (the resource's own window wakes it when changed; a namespace's does not).
+     */
     public static Duration untilOpen(State s) {
-        if (s.opensAt() == null) {
-            return Duration.ofDays(1);
+        return until(s.opensAt());
+    }
+
+    private static Duration until(Instant opensAt) {
+        if (opensAt == null) {
+            return LONGEST_WAIT;
         }
-        Duration d = Duration.between(Instant.now(), s.opensAt()).plusMillis(200);
-        return d.isNegative() ? Duration.ofSeconds(1) : d.compareTo(Duration.ofDays(1)) > 0 ? Duration.ofDays(1) : d;
+        Duration d = Duration.between(Instant.now(), opensAt).plusMillis(200);
+        return d.isNegative() ? Duration.ofSeconds(1) : d.compareTo(LONGEST_WAIT) > 0 ? LONGEST_WAIT : d;
+    }
+
+    /**
+     * A production step's decision against its window.
+     *
+     * @param go whether the step may start now
+     * @param waiting when not: the condition message ("Expanding waits: ...")
+     * @param opensAt when not: the opening it waits for (status {@code waitingForWindow})
+     */
+    public record Gate(boolean go, String waiting, Instant opensAt) {
+
+        /** How long to wait before deciding again. */
+        public Duration requeue() {
+            return until(opensAt);
+        }
+    }
+
+    /**
+     * Pure: may {@code step} start at {@code now} in {@code window}? Not outside it; nor, when the step's DDL is
+     * estimated to take {@code estimate} (null: not estimated), once the rest of the window is shorter than that
+     * while a whole window would hold it: then it waits for the opening {@code stateAt} gives at this one's close.
+     */
+    public static Gate gate(String step, State window, Duration estimate, Instant now,
+            java.util.function.Function<Instant, State> stateAt) {
+        if (!window.open()) {
+            return new Gate(false, step + " waits: " + window.waiting(), window.opensAt());
+        }
+        if (estimate != null && window.startsTooLate(now, estimate)) {
+            Instant next = stateAt.apply(window.closesAt()).opensAt();
+            return new Gate(false, step + " waits: it took " + estimate.toMillis() + " ms in the staging rehearsal, "
+                    + "and this window (" + window.window() + ") closes at " + window.closesAt() + "; the next opens "
+                    + "at " + next, next);
+        }
+        return new Gate(true, null, null);
     }
 
     /** Always open: no window applies. */
     public static final State ALWAYS = new State(true, null, null, "none");
 
-    /** The state for a resource whose own window is {@code own} (null: the operator's default, if any). */
-    public State now(String field, MaintenanceWindow own) {
-        return stateAt(field, own, Instant.now());
+    /**
+     * The state for {@code resource}, whose own window is {@code own} (null: its namespace's default, else the
+     * operator's, if any).
+     */
+    public State now(HasMetadata resource, MaintenanceWindow own) {
+        return stateAt(resource, own, Instant.now());
     }
 
     /** As {@link #now}, at {@code when}. */
-    public State stateAt(String field, MaintenanceWindow own, Instant when) {
-        MaintenanceWindow w = own != null ? own : fallback;
-        return w == null ? ALWAYS : at(own != null ? field : "dba.maintenance-window", w, when);
+    public State stateAt(HasMetadata resource, MaintenanceWindow own, Instant when) {
+        if (own != null) {
+            return at("spec.maintenanceWindow", own, when);
+        }
+        String namespace = resource.getMetadata().getNamespace();
+        if (namespace != null) {
+            String field = "namespace " + namespace + "'s " + NAMESPACE_ANNOTATION + " annotation";
+            MaintenanceWindow ofNamespace = parse(field, namespaceValue(namespace));
+            if (ofNamespace != null) {
+                State s = at(field, ofNamespace, when);
+                return new State(s.open(), s.opensAt(), s.closesAt(), s.window() + ", namespace " + namespace
+                        + "'s default");
+            }
+        }
+        return fallback == null ? ALWAYS : at("dba.maintenance-window", fallback, when);
+    }
+
+    private String namespaceValue(String namespace) {
+        Instant now = Instant.now();
+        Read r = namespaces.get(namespace);
+        if (r == null || r.at().plus(NAMESPACE_TTL).isBefore(now)) {
+            r = new Read(namespaceAnnotation.apply(namespace), now);
+            namespaces.put(namespace, r);
+        }
+        return r.value();
+    }
+
+    /** Pure: a namespace annotation's window; null for none; a malformed one is an InvalidSchedule naming it. */
+    static MaintenanceWindow parse(String field, String value) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        MaintenanceWindow w;
+        try {
+            w = JSON.readValue(value, MaintenanceWindow.class);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            String why = e instanceof com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException u
+                    ? "unknown field " + u.getPropertyName() : "not such an object";
+            throw Problem.invalid(Reason.InvalidSchedule, field + " must be a JSON object {\"schedule\": ..., "
+                    + "\"duration\": ..., \"timeZone\": ...} (" + why + ")").exception();
+        }
+        if (w == null || w.schedule == null || w.duration == null) {
+            throw Problem.invalid(Reason.InvalidSchedule, field + " needs both schedule and duration").exception();
+        }
+        return w;
     }
 
     /** Pure: the state of window {@code w} at {@code now}; an invalid schedule or duration is an InvalidSchedule. */

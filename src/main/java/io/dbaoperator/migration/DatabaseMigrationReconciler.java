@@ -294,24 +294,15 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                     return storedPlanUnusable(w);
                 }
                 if (WINDOWED.contains(st.phase)) {
-                    var window = windows.now("spec.maintenanceWindow", m.getSpec().maintenanceWindow);
+                    var window = windows.now(m, m.getSpec().maintenanceWindow);
                     w.window = window;
-                    if (!window.open()) {
-                        // stored phase and approvals stay as they are; the step starts in the next window
-                        w.setReady(false, Reason.OutsideMaintenanceWindow, st.phase + " waits: " + window.waiting());
-                        st.waitingForWindow = String.valueOf(window.opensAt());
-                        return MaintenanceWindows.untilOpen(window);
-                    }
-                    Duration estimate = expandEstimate(st);
-                    if (estimate != null && window.startsTooLate(Instant.now(), estimate)) {
-                        // the rehearsal says this migration would outlast the window: wait for a whole one
-                        var next = windows.stateAt("spec.maintenanceWindow", m.getSpec().maintenanceWindow,
-                                window.closesAt());
-                        w.setReady(false, Reason.OutsideMaintenanceWindow, "Expanding waits: the rehearsal took "
-                                + st.rehearsal.durationMs + " ms for the whole change twice over, and this window "
-                                + "closes at " + window.closesAt() + "; the next opens at " + next.opensAt());
-                        st.waitingForWindow = String.valueOf(next.opensAt());
-                        return MaintenanceWindows.untilOpen(next);
+                    var gate = MaintenanceWindows.gate(String.valueOf(st.phase), window, ddlEstimate(st),
+                            Instant.now(), at -> windows.stateAt(m, m.getSpec().maintenanceWindow, at));
+                    if (!gate.go()) {
+                        // stored phase and approvals stay as they are; the step starts in the next (whole) window
+                        w.setReady(false, Reason.OutsideMaintenanceWindow, gate.waiting());
+                        st.waitingForWindow = String.valueOf(gate.opensAt());
+                        return gate.requeue();
                     }
                     st.waitingForWindow = null;
                     if (st.maintenance == null && window.closesAt() != null) {
@@ -353,15 +344,18 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
     }
 
     /**
-     * How long expand, backfill and contract should take, from the staging rehearsal (which runs them twice, with a
-     * rollback between: half its time); null once a statement ran or without a rehearsal.
+     * How long the DDL of the step about to run should take: expand's or contract's time in the staging rehearsal's
+     * second pass (the pass production repeats); null for the backfill (it stops between batches when the window
+     * closes) and without a rehearsal. A step resumed after a crash is held to its whole time: waiting between two
+     * statements is a safe point.
      */
-    static Duration expandEstimate(DatabaseMigrationStatus st) {
-        if (st.phase != MigrationPhase.Expanding || st.rehearsal == null || st.rehearsal.durationMs == null
-                || st.log != null && st.log.applied != null && st.log.applied > 0) {
+    static Duration ddlEstimate(DatabaseMigrationStatus st) {
+        if (st.rehearsal == null) {
             return null;
         }
-        return Duration.ofMillis(st.rehearsal.durationMs / 2);
+        Long ms = st.phase == MigrationPhase.Expanding ? st.rehearsal.expandMs
+                : st.phase == MigrationPhase.Contracting ? st.rehearsal.contractMs : null;
+        return ms == null ? null : Duration.ofMillis(ms);
     }
 
     /** SLO 1: a migration that started in a window records whether it completed before that window closed. */
@@ -447,6 +441,9 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             st.rehearsal.message = r.message();
             st.rehearsal.finishedAt = Instant.now().toString();
             st.rehearsal.durationMs = r.millis();
+            st.rehearsal.expandMs = r.expandMs();
+            st.rehearsal.backfillMs = r.backfillMs();
+            st.rehearsal.contractMs = r.contractMs();
             st.conditions = Conditions.set(st.conditions, ConditionType.Rehearsed, r.passed(),
                     r.passed() ? Reason.RehearsalPassed : Reason.RehearsalFailed, r.message(), w.generation(),
                     Instant.now());

@@ -20,7 +20,15 @@ final class Rehearsal {
     /** A staging backfill gets this long before the rehearsal is called failed. */
     static final Duration BACKFILL_BUDGET = Duration.ofMinutes(10);
 
-    record Result(boolean passed, String message, long millis) {
+    /**
+     * @param expandMs, backfillMs, contractMs how long each step took in the second pass (the one production will
+     *        repeat); null when the rehearsal failed before it
+     */
+    record Result(boolean passed, String message, long millis, Long expandMs, Long backfillMs, Long contractMs) {
+
+        static Result failed(String message, long millis) {
+            return new Result(false, message, millis, null, null, null);
+        }
     }
 
     private final ConnectionSettings staging;
@@ -44,14 +52,16 @@ final class Rehearsal {
         long start = System.nanoTime();
         try (Connection c = PostgresConnector.open(staging, "dba-operator/rehearsal/" + id)) {
             if (!SqlStates.tryAdvisoryLock(c, SqlStates.LOCK_MIGRATIONS)) {
-                return new Result(false, "another migration holds the staging database's advisory lock; try again",
-                        0);
+                return Result.failed("another migration holds the staging database's advisory lock; try again", 0);
             }
             MigrationStore.ensureSchema(c);
             StatementRunner runner = new StatementRunner(settings);
             String first = id + "@rehearsal/1";
             String second = id + "@rehearsal/2";
             String stage = "expand";
+            long expand;
+            long backfill;
+            long contract;
             try {
                 step(c, runner, first, MigrationPlan.EXPAND);
                 stage = "backfill";
@@ -59,17 +69,24 @@ final class Rehearsal {
                 stage = "rollback";
                 step(c, runner, first, MigrationPlan.ROLLBACK);
                 stage = "expand after rollback (the rollback must undo expand completely)";
+                long t = System.nanoTime();
                 step(c, runner, second, MigrationPlan.EXPAND);
+                expand = millis(t);
                 stage = "backfill after rollback";
+                t = System.nanoTime();
                 backfill(c, second);
+                backfill = millis(t);
                 stage = "contract";
+                t = System.nanoTime();
                 step(c, runner, second, MigrationPlan.CONTRACT);
+                contract = millis(t);
             } catch (StepFailedException e) {
-                return new Result(false, "on staging, " + stage + ": " + e.getMessage(), millis(start));
+                return Result.failed("on staging, " + stage + ": " + e.getMessage(), millis(start));
             }
             int statements = plan.statements().size();
             return new Result(true, "on staging: expand, backfill, rollback, expand, backfill and contract ran ("
-                    + statements + " statements) in " + millis(start) + " ms", millis(start));
+                    + statements + " statements) in " + millis(start) + " ms", millis(start), expand, backfill,
+                    contract);
         }
     }
 

@@ -153,7 +153,7 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
         String id = "dba-operator/tuning/" + request.getMetadata().getNamespace() + "/" + request.getMetadata().getName();
         try (Connection prod = PostgresConnector.open(in.prod(), id);
                 Connection staging = in.staging() == null ? null : PostgresConnector.open(in.staging(), id)) {
-            MaintenanceWindows.State window = windows.now("spec.maintenanceWindow", spec.maintenanceWindow);
+            MaintenanceWindows.State window = windows.now(request, spec.maintenanceWindow);
             if (window.open()) {
                 st.waitingForWindow = null;
             }

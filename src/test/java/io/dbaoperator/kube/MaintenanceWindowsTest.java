@@ -5,11 +5,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Test;
 
 import io.dbaoperator.api.common.MaintenanceWindow;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 
 /** When a window is open, when the next opens, how long a step may run, and which window applies. */
 class MaintenanceWindowsTest {
@@ -51,17 +55,76 @@ class MaintenanceWindowsTest {
         assertThat(MaintenanceWindows.at("w", NIGHTLY, Instant.parse("2026-12-01T01:00:00Z")).open()).isTrue();
     }
 
+    static HasMetadata in(String namespace) {
+        return new ConfigMapBuilder().withNewMetadata().withName("r").withNamespace(namespace).endMetadata().build();
+    }
+
     @Test
-    void theResourcesOwnWindowElseTheOperatorsElseAlwaysOpen() {
+    void theResourcesOwnWindowElseItsNamespacesElseTheOperatorsElseAlwaysOpen() {
         MaintenanceWindows none = new MaintenanceWindows(Optional.empty(), Optional.empty(), "UTC");
-        assertThat(none.now("spec.maintenanceWindow", null)).isSameAs(MaintenanceWindows.ALWAYS);
+        assertThat(none.now(in("shop"), null)).isSameAs(MaintenanceWindows.ALWAYS);
         assertThat(MaintenanceWindows.ALWAYS.budget(Instant.now(), Duration.ofSeconds(5)))
                 .isEqualTo(Duration.ofSeconds(5));
         // an operator default that is never open now (the 30th of February) against a resource's own, always open
-        MaintenanceWindows never = new MaintenanceWindows(Optional.of("0 0 30 2 *"), Optional.of("1h"), "UTC");
-        assertThat(never.now("spec.maintenanceWindow", null).open()).isFalse();
-        assertThat(never.now("spec.maintenanceWindow", new MaintenanceWindow("* * * * *", "2m", "UTC")).open())
-                .isTrue();
+        MaintenanceWindow always = new MaintenanceWindow("* * * * *", "2m", "UTC");
+        AtomicInteger reads = new AtomicInteger();
+        Map<String, String> annotations = Map.of("nightly", "{\"schedule\": \"0 2 * * *\", \"duration\": \"2h\", "
+                + "\"timeZone\": \"Europe/Berlin\"}", "open", "{\"schedule\": \"* * * * *\", \"duration\": \"2m\"}");
+        MaintenanceWindows never = new MaintenanceWindows(Optional.of("0 0 30 2 *"), Optional.of("1h"), "UTC",
+                ns -> {
+                    reads.incrementAndGet();
+                    return annotations.get(ns);
+                });
+        assertThat(never.now(in("shop"), null).open()).as("the operator's default").isFalse();
+        assertThat(never.now(in("shop"), always).open()).as("the resource's own").isTrue();
+        assertThat(never.now(in("open"), null).open()).as("the namespace's, over the operator's").isTrue();
+        var nightly = never.stateAt(in("nightly"), null, Instant.parse("2026-12-01T09:00:00Z"));
+        assertThat(nightly.open()).isFalse();
+        assertThat(nightly.opensAt()).isEqualTo(Instant.parse("2026-12-02T01:00:00Z"));
+        assertThat(nightly.waiting()).contains("0 2 * * * for 2h, Europe/Berlin, namespace nightly's default");
+        assertThat(never.stateAt(in("nightly"), always, Instant.parse("2026-12-01T09:00:00Z")).open())
+                .as("the resource's own, over its namespace's").isTrue();
+        int before = reads.get();
+        never.now(in("nightly"), null);
+        never.now(in("nightly"), null);
+        assertThat(reads.get()).as("a namespace is read once per %s", MaintenanceWindows.NAMESPACE_TTL)
+                .isEqualTo(before);
+    }
+
+    @Test
+    void aNamespaceAnnotationThatIsNotAWindowIsNamedInTheProblem() {
+        Map<String, String> annotations = Map.of("typo", "{\"schedule\": \"0 2 * * *\", \"duraton\": \"2h\"}",
+                "half", "{\"schedule\": \"0 2 * * *\"}", "bad", "{\"schedule\": \"0 25 * * *\", \"duration\": \"1h\"}",
+                "text", "Saturdays at 2");
+        MaintenanceWindows w = new MaintenanceWindows(Optional.empty(), Optional.empty(), "UTC", annotations::get);
+        assertThatThrownBy(() -> w.now(in("typo"), null))
+                .hasMessageContaining("namespace typo's dbaoperator.io/maintenance-window annotation must be a JSON "
+                        + "object").hasMessageContaining("duraton");
+        assertThatThrownBy(() -> w.now(in("half"), null)).hasMessageContaining("needs both schedule and duration");
+        assertThatThrownBy(() -> w.now(in("bad"), null))
+                .hasMessageContaining("namespace bad's dbaoperator.io/maintenance-window annotation.schedule");
+        assertThatThrownBy(() -> w.now(in("text"), null)).hasMessageContaining("must be a JSON object");
+    }
+
+    @Test
+    void aStepStartsInsideItsWindowOnlyAndItsDdlOnlyWhenTheRestOfTheWindowHoldsIt() {
+        Instant now = Instant.parse("2026-12-01T02:30:00Z"); // Berlin 03:30: 30 min of the window left
+        var open = MaintenanceWindows.at("w", NIGHTLY, now);
+        assertThat(MaintenanceWindows.gate("Expanding", open, null, now, null).go()).isTrue();
+        assertThat(MaintenanceWindows.gate("Expanding", open, Duration.ofMinutes(20), now, null).go()).isTrue();
+        var late = MaintenanceWindows.gate("Contracting", open, Duration.ofMinutes(45), now,
+                at -> MaintenanceWindows.at("w", NIGHTLY, at));
+        assertThat(late.go()).isFalse();
+        assertThat(late.opensAt()).as("the next whole window").isEqualTo(Instant.parse("2026-12-02T01:00:00Z"));
+        assertThat(late.waiting()).isEqualTo("Contracting waits: it took 2700000 ms in the staging rehearsal, and "
+                + "this window (0 2 * * * for 2h, Europe/Berlin) closes at 2026-12-01T03:00:00Z; the next opens at "
+                + "2026-12-02T01:00:00Z");
+        var closed = MaintenanceWindows.gate("Disposing", MaintenanceWindows.at("w", NIGHTLY,
+                Instant.parse("2026-12-01T09:00:00Z")), null, now, null);
+        assertThat(closed.go()).isFalse();
+        assertThat(closed.waiting()).startsWith("Disposing waits: outside the maintenance window");
+        assertThat(closed.requeue()).as("at most %s: a namespace's window may change", MaintenanceWindows.LONGEST_WAIT)
+                .isLessThanOrEqualTo(Duration.ofMinutes(5));
     }
 
     @Test

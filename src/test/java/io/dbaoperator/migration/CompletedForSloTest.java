@@ -37,15 +37,21 @@ class CompletedForSloTest {
     }
 
     @Test
-    void theRehearsalEstimatesAMigrationBeforeItsFirstStatementOnly() {
+    void expandAndContractAreEachHeldToTheirRehearsedTime_TheBackfillIsNot() {
         DatabaseMigrationStatus st = new DatabaseMigrationStatus();
         st.phase = io.dbaoperator.api.migration.MigrationPhase.Expanding;
-        assertThat(DatabaseMigrationReconciler.expandEstimate(st)).as("no rehearsal").isNull();
+        assertThat(DatabaseMigrationReconciler.ddlEstimate(st)).as("no rehearsal").isNull();
         st.rehearsal = new DatabaseMigrationStatus.Rehearsal();
         st.rehearsal.durationMs = 60_000L;
-        assertThat(DatabaseMigrationReconciler.expandEstimate(st)).isEqualTo(java.time.Duration.ofSeconds(30));
-        st.log = new DatabaseMigrationStatus.MigrationLog();
-        st.log.applied = 1;
-        assertThat(DatabaseMigrationReconciler.expandEstimate(st)).as("once a statement ran").isNull();
+        st.rehearsal.expandMs = 4_000L;
+        st.rehearsal.backfillMs = 40_000L;
+        st.rehearsal.contractMs = 9_000L;
+        assertThat(DatabaseMigrationReconciler.ddlEstimate(st)).isEqualTo(java.time.Duration.ofSeconds(4));
+        st.phase = io.dbaoperator.api.migration.MigrationPhase.Backfilling;
+        assertThat(DatabaseMigrationReconciler.ddlEstimate(st)).as("sliced at the window's close").isNull();
+        st.phase = io.dbaoperator.api.migration.MigrationPhase.Contracting;
+        assertThat(DatabaseMigrationReconciler.ddlEstimate(st)).isEqualTo(java.time.Duration.ofSeconds(9));
+        st.rehearsal.contractMs = null;
+        assertThat(DatabaseMigrationReconciler.ddlEstimate(st)).as("rehearsed before per-step times").isNull();
     }
 }

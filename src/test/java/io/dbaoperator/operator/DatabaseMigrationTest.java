@@ -63,6 +63,12 @@ class DatabaseMigrationTest {
         awaitPhase("happy", MigrationPhase.AwaitingCutover, Duration.ofSeconds(90));
         DatabaseMigration seen = get(DatabaseMigration.class, NS, "happy");
         assertThat(seen.getStatus().rehearsal.result).isEqualTo("Passed");
+        // each step's time in the pass production repeats: what a window is asked to hold
+        var rehearsal = seen.getStatus().rehearsal;
+        assertThat(List.of(rehearsal.expandMs, rehearsal.backfillMs, rehearsal.contractMs)).doesNotContainNull()
+                .allSatisfy(ms -> assertThat(ms).isBetween(0L, rehearsal.durationMs));
+        assertThat(rehearsal.expandMs + rehearsal.backfillMs + rehearsal.contractMs)
+                .isLessThanOrEqualTo(rehearsal.durationMs);
         assertThat(seen.getStatus().plan).extracting(p -> p.step + " " + p.lockLevel).containsExactly(
                 "expand ACCESS EXCLUSIVE", "expand SHARE UPDATE EXCLUSIVE", "backfill ROW EXCLUSIVE",
                 "contract ACCESS EXCLUSIVE", "rollback SHARE UPDATE EXCLUSIVE", "rollback ACCESS EXCLUSIVE");

@@ -298,30 +298,66 @@ class IndexLifecycleTest {
                 "Completed; 3 approved indexes dropped once each, 1 approval before the first DROP INDEX");
     }
 
-    @Test
-    void anIndexWaitsForItsMaintenanceWindow_AndTheRequestSaysWhenThatOpens() throws Exception {
+    static QueryTuningRequest loopRequest(String ns, String name) {
         QueryTuningRequest q = new QueryTuningRequest();
-        q.getMetadata().setName("windowed");
-        q.getMetadata().setNamespace(NS);
+        q.getMetadata().setName(name);
+        q.getMetadata().setNamespace(ns);
         q.setSpec(new QueryTuningRequestSpec());
         q.getSpec().database = Fixtures.db("tune-loop");
         q.getSpec().query = "select id from visits where path = $1 and ms = $2";
         q.getSpec().parameters = List.of("/p/5", "29");
         q.getSpec().apply.policy = QueryTuningRequestSpec.Apply.Policy.Automatic;
-        // New Year's Eve at 23:00 only: not now
-        q.getSpec().maintenanceWindow = new io.dbaoperator.api.common.MaintenanceWindow("0 23 31 12 *", "1h", "UTC");
-        client.resource(q).create();
+        return q;
+    }
+
+    static void awaitWaitingFor(String ns, String name, String window) {
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
-            QueryTuningRequestStatus st = get(QueryTuningRequest.class, NS, "windowed").getStatus();
+            QueryTuningRequestStatus st = get(QueryTuningRequest.class, ns, name).getStatus();
             assertThat(st.phase).isEqualTo(TuningPhase.Applying);
             assertThat(st.waitingForWindow).endsWith("-12-31T23:00:00Z");
             assertThat(st.conditions).anySatisfy(c -> {
                 assertThat(c.reason).isEqualTo("OutsideMaintenanceWindow");
-                assertThat(c.message).contains("waits: outside the maintenance window (0 23 31 12 * for 1h, UTC); "
+                assertThat(c.message).contains("waits: outside the maintenance window (" + window + "); "
                         + "the next opens at ").contains("-12-31T23:00:00Z");
             });
         });
+    }
+
+    @Test
+    void anIndexWaitsForItsMaintenanceWindow_OwnOrItsNamespaces_AndTheRequestSaysWhenThatOpens() throws Exception {
+        // New Year's Eve at 23:00 only: not now
+        QueryTuningRequest own = loopRequest(NS, "windowed");
+        own.getSpec().maintenanceWindow = new io.dbaoperator.api.common.MaintenanceWindow("0 23 31 12 *", "1h", "UTC");
+        client.resource(own).create();
+        // a namespace whose default is that window: one request without a window of its own waits for it, one with
+        // its own (always open) does not
+        String windowed = "tuning-windowed";
+        TestKubernetes.get().namespace(windowed);
+        client.namespaces().withName(windowed).edit(n -> new io.fabric8.kubernetes.api.model.NamespaceBuilder(n)
+                .editMetadata().addToAnnotations(io.dbaoperator.kube.MaintenanceWindows.NAMESPACE_ANNOTATION,
+                        "{\"schedule\": \"0 23 31 12 *\", \"duration\": \"1h\"}").endMetadata().build());
+        TestPostgres pg = TestPostgres.get();
+        Fixtures.secret(client, windowed, "tune-loop", Map.of("host", pg.host(), "port", String.valueOf(pg.port()),
+                "dbname", LOOP_DB, "user", "tuner", "password", "tuner-pw"));
+        client.resource(loopRequest(windowed, "by-namespace")).create();
+
+        awaitWaitingFor(NS, "windowed", "0 23 31 12 * for 1h, UTC");
+        awaitWaitingFor(windowed, "by-namespace", "0 23 31 12 * for 1h, UTC, namespace tuning-windowed's default");
         String index = get(QueryTuningRequest.class, NS, "windowed").getStatus().recommendations.get(0).indexName;
         assertThat(indexExists(LOOP_DB, index)).as("analysis ran, the index waits").isFalse();
+
+        QueryTuningRequest free = loopRequest(windowed, "own-window");
+        free.getSpec().maintenanceWindow = new io.dbaoperator.api.common.MaintenanceWindow("* * * * *", "2m", "UTC");
+        client.resource(free).create();
+        await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> assertThat(get(QueryTuningRequest.class, windowed,
+                "own-window").getStatus().phase).as("its own window, over the namespace's")
+                .isIn(TuningPhase.Monitoring, TuningPhase.Completed));
+        String applied = get(QueryTuningRequest.class, windowed, "own-window").getStatus().recommendations.get(0)
+                .indexName;
+        assertThat(indexExists(LOOP_DB, applied)).isTrue();
+        // the other tests of this class measure visits without it
+        client.resources(QueryTuningRequest.class).inNamespace(windowed).delete();
+        client.resources(QueryTuningRequest.class).inNamespace(NS).withName("windowed").delete();
+        pg.exec(LOOP_DB, "drop index if exists " + io.dbaoperator.sql.Identifiers.quote(applied));
     }
 }

@@ -518,8 +518,41 @@ class RealControlPlaneIT {
             assertThat(can(operatorSa, "apps", "statefulsets", "", "patch")).isFalse();
             assertThat(can(operatorSa, "", "pods", "", "delete")).isFalse();
             assertThat(can(operatorSa, "", "namespaces", "", "delete")).isFalse();
+            // a namespace's default maintenance window: its Namespace is read, never listed or changed
+            assertThat(operatorSa.namespaces().withName(NS).get()).isNotNull();
+            assertThat(can(operatorSa, "", "namespaces", "", "list")).isFalse();
+            assertThat(can(operatorSa, "", "namespaces", "", "patch")).isFalse();
             assertThat(can(operatorSa, "rbac.authorization.k8s.io", "rolebindings", "", "create")).isFalse();
             assertThat(can(operatorSa, "dbaoperator.io", "databasemigrations", "", "delete")).isFalse();
+        }
+    }
+
+    @Test
+    @Order(8)
+    void deployNamespacedsRoleLetsTheOperatorReadItsOwnNamespaceOnly() throws Exception {
+        // deploy/namespaced/'s Role, made for namespace "apps", bound in "shop" to a user standing in for the
+        // operator: a Role's get on namespaces covers the Namespace object it lives in (the API server files a
+        // request for namespace X under namespace X), which is how namespaced mode reads a window annotation
+        String role = Files.readString(Path.of("deploy/namespaced/role.yaml")).replace("namespace: apps",
+                "namespace: " + NS).replace("name: dba-operator\n", "name: dba-operator-namespaced\n");
+        Path file = WORK.resolve("namespaced-role.yaml");
+        Files.writeString(file, role);
+        try {
+            kubectl("admin", "apply", "-f", file.toString());
+        } finally {
+            Files.deleteIfExists(file);
+        }
+        admin.resource(new RoleBindingBuilder().withNewMetadata().withName("nora").withNamespace(NS).endMetadata()
+                .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role")
+                .withName("dba-operator-namespaced").endRoleRef().addNewSubject()
+                .withApiGroup("rbac.authorization.k8s.io").withKind("User").withName("nora").endSubject().build())
+                .create();
+        try (KubernetesClient nora = cp.user("nora")) {
+            await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> assertThat(nora.namespaces()
+                    .withName(NS).get().getMetadata().getName()).isEqualTo(NS));
+            assertThatThrownBy(() -> nora.namespaces().withName(OperatorInstall.NAMESPACE).get())
+                    .isInstanceOf(KubernetesClientException.class)
+                    .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
         }
     }
 

@@ -113,7 +113,8 @@ public class DatabaseMigrationSpec {
     public Boolean paused = false;
 
     @JsonPropertyDescription("When the steps that change production may run (read-only work runs at any time); "
-            + "without it the operator's default window (Helm value maintenanceWindow), else any time.")
+            + "without it the namespace's (annotation dbaoperator.io/maintenance-window), else the operator's default "
+            + "window (Helm value maintenanceWindow), else any time.")
     public io.dbaoperator.api.common.MaintenanceWindow maintenanceWindow;
 
     /** A block of SQL statements. */

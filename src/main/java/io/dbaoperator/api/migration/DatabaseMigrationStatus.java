@@ -118,6 +118,14 @@ public class DatabaseMigrationStatus extends GatedStatus {
         public String finishedAt;
         @JsonPropertyDescription("How long the rehearsal took, in milliseconds.")
         public Long durationMs;
+        @JsonPropertyDescription("How long expand took in the rehearsal's second pass (the one production repeats), "
+                + "in milliseconds: expand waits for a window that still holds it.")
+        public Long expandMs;
+        @JsonPropertyDescription("How long the backfill took in the rehearsal's second pass, in milliseconds.")
+        public Long backfillMs;
+        @JsonPropertyDescription("How long contract took in the rehearsal's second pass, in milliseconds: contract "
+                + "waits for a window that still holds it.")
+        public Long contractMs;
     }
 
     /** An on-demand backup request. */
