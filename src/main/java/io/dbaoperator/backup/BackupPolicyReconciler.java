@@ -10,6 +10,7 @@ import java.util.Set;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
+import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupPolicyPhase;
 import io.dbaoperator.api.backup.BackupPolicySpec;
@@ -135,9 +136,9 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
                     + policy.getMetadata().getName()) + " answer";
         }, (status, summary) -> backups(policy, status, schedule[0], storage[0], database[0], log),
                 (status, problem) -> {
-                    status.phase = problem.permanent() ? BackupPolicyPhase.Failed
+                    status.phase = Phase.move(status.phase, problem.permanent() ? BackupPolicyPhase.Failed
                             : status.phase == BackupPolicyPhase.Active ? BackupPolicyPhase.Degraded
-                                    : BackupPolicyPhase.Pending;
+                                    : BackupPolicyPhase.Pending);
                     archiverWhileInvalid(policy, status);
                 }, log);
     }

@@ -14,6 +14,7 @@ import java.util.Set;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
+import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupRestore;
 import io.dbaoperator.api.backup.BackupRestoreSpec;
@@ -160,7 +161,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
                 (st, problem) -> {
                     if (st.phase == null || st.phase == RestorePhase.Pending
                             || st.phase == RestorePhase.AwaitingApproval) {
-                        st.phase = problem.permanent() ? RestorePhase.Failed : RestorePhase.Pending;
+                        st.phase = Phase.move(st.phase, problem.permanent() ? RestorePhase.Failed : RestorePhase.Pending);
                     }
                 }, log);
     }
@@ -190,13 +191,13 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
                 st.restoreId = RestoreJobs.restoreId(restore);
                 String digest = PlanDigest.of(Map.of("plan", st.plan, "target", restore.getSpec().target,
                         "checks", restore.getSpec().checks == null ? List.of() : restore.getSpec().checks));
-                st.phase = RestorePhase.AwaitingApproval;
+                st.phase = Phase.move(st.phase, RestorePhase.AwaitingApproval);
                 var result = ApprovalStep.check(restore, st, new GatedStep(STEP, "restore backup "
                         + plan.backup().backupId + " to " + plan.expectedRecoveryPoint() + " into a new instance "
                         + instance(restore.getSpec()), digest, null, generation(restore)), SHORT_NAME, Instant.now());
                 log.decided(result.audit());
                 if (result.outcome() == GateOutcome.REJECTED) {
-                    st.phase = RestorePhase.Rejected;
+                    st.phase = Phase.move(st.phase, RestorePhase.Rejected);
                     st.message = "rejected by " + st.rejection.approvedBy + "; nothing was restored";
                     ready(restore, st, false, Reason.Rejected, st.message);
                     return null;
@@ -206,7 +207,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
                             + "; waiting for approval";
                     return Duration.ofMinutes(1); // the catalog may change under the plan (retention, new WAL)
                 }
-                st.phase = RestorePhase.Restoring;
+                st.phase = Phase.move(st.phase, RestorePhase.Restoring);
                 st.restoreStartedAt = Instant.now().toString();
                 st.restoredUnder = ApprovalStep.under(st, STEP, digest);
                 st.progress = "approved; creating the restore's volume, Secret and Job";
@@ -291,7 +292,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         if (record != null) {
             st.progress = progress(record);
             if (record.state == RestoreRecord.State.verifying) {
-                st.phase = RestorePhase.Verifying;
+                st.phase = Phase.move(st.phase, RestorePhase.Verifying);
                 ready(restore, st, false, Reason.Verifying, st.progress);
             }
         }
@@ -332,7 +333,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         String instance = instance(restore.getSpec());
         var sts = client.apps().statefulSets().inNamespace(ns).withName(instance).get();
         if (sts != null && sts.getStatus() != null && Integer.valueOf(1).equals(sts.getStatus().getReadyReplicas())) {
-            st.phase = RestorePhase.Ready;
+            st.phase = Phase.move(st.phase, RestorePhase.Ready);
             st.progress = null;
             st.message = restoredSummary(st) + "; served by StatefulSet and Service " + instance
                     + ", credentials in Secret " + instance;
@@ -416,7 +417,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         st.instance = new BackupRestoreStatus.Instance();
         st.instance.service = newInstance.name;
         st.instance.secret = newInstance.name;
-        st.phase = RestorePhase.Starting;
+        st.phase = Phase.move(st.phase, RestorePhase.Starting);
         st.progress = "starting PostgreSQL on the restored volume (StatefulSet " + newInstance.name + ")";
         st.message = restoredSummary(st) + "; " + st.progress;
         ready(restore, st, false, Reason.InstanceStarting, st.message);
@@ -453,7 +454,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         client.persistentVolumeClaims().inNamespace(ns).withName(RestoreJobs.claimName(instance)).delete();
         client.secrets().inNamespace(ns).withName(instance).delete();
         st.checkResults = checkResults(record);
-        st.phase = RestorePhase.Failed;
+        st.phase = Phase.move(st.phase, RestorePhase.Failed);
         st.message = "restore failed: " + why + "; its Job, volume and Secret were removed, nothing is served";
         Reason reason = Reason.RestoreFailed;
         if (record != null && record.errorReason != null) {

@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.function.Function;
 
+import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.api.backup.BackupInfo;
 import io.dbaoperator.api.backup.BackupPolicyPhase;
 import io.dbaoperator.api.backup.BackupPolicyStatus;
@@ -60,8 +61,8 @@ public final class BackupStatusBuilder {
         }
         boolean failing = Conditions.find(status.conditions, ConditionType.LastBackupSucceeded)
                 .map(c -> "False".equals(c.status)).orElse(false);
-        status.phase = suspended ? BackupPolicyPhase.Suspended
-                : failing ? BackupPolicyPhase.Degraded : BackupPolicyPhase.Active;
+        status.phase = Phase.move(status.phase, suspended ? BackupPolicyPhase.Suspended
+                : failing ? BackupPolicyPhase.Degraded : BackupPolicyPhase.Active);
     }
 
     static Reason reason(String recorded) {

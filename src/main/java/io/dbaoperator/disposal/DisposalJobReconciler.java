@@ -14,6 +14,7 @@ import java.util.Set;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
+import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.disposal.DisposalJob;
 import io.dbaoperator.api.disposal.DisposalJobSpec;
@@ -161,7 +162,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
         }, (status, problem) -> {
             if (status.phase == null || status.phase == DisposalPhase.Pending || status.phase == DisposalPhase.Failed
                     || status.phase == DisposalPhase.Counting) {
-                status.phase = problem.permanent() ? DisposalPhase.Failed : DisposalPhase.Pending;
+                status.phase = Phase.move(status.phase, problem.permanent() ? DisposalPhase.Failed : DisposalPhase.Pending);
             }
         }, log);
     }
@@ -187,10 +188,10 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
         String digest = rulesDigest(spec);
         Instant now = Instant.now();
         if (st.phase == null || st.phase == DisposalPhase.Pending) {
-            st.phase = DisposalPhase.Counting;
+            st.phase = Phase.move(st.phase, DisposalPhase.Counting);
             startRun(job, st, now);
         } else if (st.phase == DisposalPhase.Failed) {
-            st.phase = DisposalPhase.Counting; // look again (the data or the rules may have changed), same run
+            st.phase = Phase.move(st.phase, DisposalPhase.Counting); // look again (the data or the rules may have changed), same run
         }
         if (st.phase == DisposalPhase.Completed || st.phase == DisposalPhase.Scheduled) {
             boolean due = in.schedule() != null && st.nextRunAt != null && !now.isBefore(Instant.parse(st.nextRunAt));
@@ -202,7 +203,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
                 events.normal(job, "RulesChanged", "the rules changed (" + digest + "): counting them now, and the "
                         + "run waits for a new approval");
             }
-            st.phase = DisposalPhase.Counting;
+            st.phase = Phase.move(st.phase, DisposalPhase.Counting);
             startRun(job, st, now);
         }
         if (runRequested(job, st)) {
@@ -211,7 +212,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
         if (st.rulesDigest != null && !st.rulesDigest.equals(digest) && st.phase != DisposalPhase.Counting) {
             // the rules changed mid-run or while waiting: count again and ask again
             events.normal(job, "RulesChanged", "the rules changed (" + digest + "); counting again");
-            st.phase = DisposalPhase.Counting;
+            st.phase = Phase.move(st.phase, DisposalPhase.Counting);
         }
         String jobId = job.getMetadata().getNamespace() + "/" + job.getMetadata().getName() + "/"
                 + job.getMetadata().getUid();
@@ -226,7 +227,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
             if (st.phase == DisposalPhase.AwaitingApproval) {
                 GateOutcome g = gate(job, st, digest, log);
                 if (g == GateOutcome.REJECTED) {
-                    st.phase = DisposalPhase.Rejected;
+                    st.phase = Phase.move(st.phase, DisposalPhase.Rejected);
                     ready(job, st, false, Reason.Rejected, "rejected by " + st.rejection.approvedBy + "; nothing was "
                             + "disposed of");
                     return null;
@@ -235,7 +236,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
                     st.message = Conditions.find(st.conditions, ConditionType.Approved).map(x -> x.message).orElse(null);
                     return null;
                 }
-                st.phase = DisposalPhase.Disposing;
+                st.phase = Phase.move(st.phase, DisposalPhase.Disposing);
                 if (st.runStartedAt == null) {
                     st.runStartedAt = now.toString();
                 }
@@ -269,7 +270,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
             if (st.phase == DisposalPhase.Vacuuming) {
                 ready(job, st, false, Reason.InProgress, "vacuum (" + spec.vacuum + ")");
                 DisposalRunner.vacuum(c, spec.vacuum, plans);
-                st.phase = DisposalPhase.Reporting;
+                st.phase = Phase.move(st.phase, DisposalPhase.Reporting);
             }
             if (st.phase == DisposalPhase.Reporting) {
                 boolean dry = Boolean.TRUE.equals(spec.dryRun);
@@ -286,11 +287,11 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
                 st.lastRunAt = now.toString();
                 st.runStartedAt = null;
                 if (in.schedule() != null) {
-                    st.phase = DisposalPhase.Scheduled;
+                    st.phase = Phase.move(st.phase, DisposalPhase.Scheduled);
                     st.nextRunAt = in.schedule().next(now.atZone(ZoneOffset.UTC)).map(z -> z.toInstant().toString())
                             .orElse(null);
                 } else {
-                    st.phase = DisposalPhase.Completed;
+                    st.phase = Phase.move(st.phase, DisposalPhase.Completed);
                 }
                 ready(job, st, true, Reason.DisposalCompleted, (dry ? "dry run: the rules match "
                         + st.rules.stream().mapToLong(r -> r.matched).sum() + " row(s); nothing was changed"
@@ -351,16 +352,16 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
         st.rulesDigest = digest;
         long total = rules.stream().mapToLong(r -> r.matched).sum();
         if (Boolean.TRUE.equals(job.getSpec().dryRun)) {
-            st.phase = DisposalPhase.Reporting; // the dry run's report: counts only, nothing changed
+            st.phase = Phase.move(st.phase, DisposalPhase.Reporting); // the dry run's report: counts only, nothing changed
             return null;
         }
-        st.phase = DisposalPhase.AwaitingApproval;
+        st.phase = Phase.move(st.phase, DisposalPhase.AwaitingApproval);
         return null;
     }
 
     /** Stops before anything is touched; the Event comes with the condition's transition, once. */
     private Duration refuse(DisposalJob job, DisposalJobStatus st, String message) {
-        st.phase = DisposalPhase.Failed;
+        st.phase = Phase.move(st.phase, DisposalPhase.Failed);
         ready(job, st, false, Reason.RuleRefused, message);
         return Duration.ofMinutes(5);
     }
@@ -403,7 +404,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
             ready(job, st, false, Reason.InProgress, "disposing: " + affected + " of " + matched + " row(s)");
             return Duration.ofMillis(50);
         }
-        st.phase = DisposalPhase.Vacuuming;
+        st.phase = Phase.move(st.phase, DisposalPhase.Vacuuming);
         return null;
     }
 

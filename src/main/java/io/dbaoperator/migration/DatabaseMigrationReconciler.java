@@ -14,6 +14,7 @@ import java.util.Set;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
+import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.api.backup.BackupInfo;
 import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.migration.DatabaseMigration;
@@ -131,7 +132,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         }, (status, problem) -> {
             if (status.phase == null || status.phase == MigrationPhase.Pending
                     || (status.phase == MigrationPhase.Failed && status.failedStep == null)) {
-                status.phase = problem.permanent() ? MigrationPhase.Failed : MigrationPhase.Pending;
+                status.phase = Phase.move(status.phase, problem.permanent() ? MigrationPhase.Failed : MigrationPhase.Pending);
             }
         }, log);
     }
@@ -254,7 +255,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
     private Duration advance(DatabaseMigration m, DatabaseMigrationStatus st, Inputs in, WriteAhead log)
             throws SQLException {
         if (st.phase == MigrationPhase.Failed && st.failedStep == null) {
-            st.phase = MigrationPhase.Pending; // it failed validation, which passes now
+            st.phase = Phase.move(st.phase, MigrationPhase.Pending); // it failed validation, which passes now
         }
         try (Work w = new Work(m, st, in, log)) {
             try {
@@ -280,7 +281,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                 MigrationPhase before = st.phase;
                 if (Boolean.TRUE.equals(st.rollbackRequested) && rollbackAllowed(st.phase)) {
                     st.rollbackRequested = null;
-                    st.phase = MigrationPhase.RollingBack;
+                    st.phase = Phase.move(st.phase, MigrationPhase.RollingBack);
                     events.normal(m, "RollbackRequested", "a person asked for a rollback in phase " + before);
                     continue;
                 }
@@ -314,7 +315,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                 }
                 Next next = switch (st.phase == null ? MigrationPhase.Pending : st.phase) {
                     case Pending -> {
-                        st.phase = MigrationPhase.Planning;
+                        st.phase = Phase.move(st.phase, MigrationPhase.Planning);
                         yield Next.PROCEED;
                     }
                     case Planning -> planning(w);
@@ -383,7 +384,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
 
     /** status.plan no longer matches its digest and the spec: what was approved cannot be shown to be what runs. */
     private Duration storedPlanUnusable(Work w) {
-        w.st.phase = MigrationPhase.Failed;
+        w.st.phase = Phase.move(w.st.phase, MigrationPhase.Failed);
         w.st.failedStep = "plan";
         w.setReady(false, Reason.ChecksumMismatch, "status.plan does not match status.planDigest " + w.st.planDigest
                 + " and the spec: the plan that was approved cannot be proven to be the one that would run, so "
@@ -457,10 +458,10 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             return Next.onEvent();
         }
         if (spec.approval.policy == DatabaseMigrationSpec.ApprovalPolicy.Policy.Always) {
-            st.phase = MigrationPhase.AwaitingApproval; // the expand step's gate
+            st.phase = Phase.move(st.phase, MigrationPhase.AwaitingApproval); // the expand step's gate
             return Next.PROCEED;
         }
-        st.phase = MigrationPhase.Queued;
+        st.phase = Phase.move(st.phase, MigrationPhase.Queued);
         return Next.PROCEED;
     }
 
@@ -520,7 +521,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                     + "one at a time");
             return Next.after(Duration.ofSeconds(10));
         }
-        w.st.phase = w.m.getSpec().preMigrationBackup != null ? MigrationPhase.BackingUp : MigrationPhase.Expanding;
+        w.st.phase = Phase.move(w.st.phase, w.m.getSpec().preMigrationBackup != null ? MigrationPhase.BackingUp : MigrationPhase.Expanding);
         return Next.PROCEED;
     }
 
@@ -568,7 +569,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             st.preMigrationBackupId = usable.get().backupId;
             events.normal(w.m, "BackupReady", "pre-migration backup " + usable.get().backupId + " (completed "
                     + usable.get().completedAt + ", verified) recorded for the rollback runbook");
-            st.phase = MigrationPhase.Expanding;
+            st.phase = Phase.move(st.phase, MigrationPhase.Expanding);
             return Next.PROCEED;
         }
         if (requestedAt != null) {
@@ -620,7 +621,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             return n; // waiting, or it failed and chose the next phase
         }
         if (w.m.getSpec().backfill != null) {
-            w.st.phase = MigrationPhase.Backfilling;
+            w.st.phase = Phase.move(w.st.phase, MigrationPhase.Backfilling);
         } else {
             enterCutover(w);
         }
@@ -633,7 +634,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         if (!n.proceed() || w.st.phase != before) {
             return n; // waiting, or it failed and chose the next phase
         }
-        w.st.phase = MigrationPhase.Completed;
+        w.st.phase = Phase.move(w.st.phase, MigrationPhase.Completed);
         completedForSlo(w.st);
         w.setReady(true, Reason.MigrationCompleted, "completed: expand, " + (w.m.getSpec().backfill != null
                 ? "backfill, " : "") + "cutover and contract applied");
@@ -647,7 +648,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             return busy(w);
         }
         if (!appliedAnything(w)) {
-            w.st.phase = MigrationPhase.RolledBack;
+            w.st.phase = Phase.move(w.st.phase, MigrationPhase.RolledBack);
             w.setReady(false, Reason.RolledBack, "rolled back: nothing had been applied to production, so the "
                     + "rollback SQL did not run");
             releaseLease(w);
@@ -659,7 +660,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         if (!n.proceed() || w.st.phase != before) {
             return n; // waiting, or it failed and chose the next phase
         }
-        w.st.phase = MigrationPhase.RolledBack;
+        w.st.phase = Phase.move(w.st.phase, MigrationPhase.RolledBack);
         w.setReady(false, Reason.RolledBack, "rolled back: the rollback SQL ran"
                 + (w.st.failedStep != null ? " after " + w.st.failedStep + " failed" : "")
                 + (w.st.preMigrationBackupId != null ? "; pre-migration backup " + w.st.preMigrationBackupId
@@ -703,7 +704,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         if (!checksum && !step.equals(MigrationPlan.CONTRACT) && !step.equals(MigrationPlan.ROLLBACK)
                 && Boolean.TRUE.equals(w.m.getSpec().rollbackOnFailure)) {
             events.warning(w.m, reason.name(), e.getMessage() + "; rolling back (rollbackOnFailure)");
-            st.phase = MigrationPhase.RollingBack;
+            st.phase = Phase.move(st.phase, MigrationPhase.RollingBack);
             return Next.PROCEED;
         }
         String advice = switch (step) {
@@ -715,7 +716,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                     + w.m.getMetadata().getName() + " -n " + w.m.getMetadata().getNamespace()
                     + " --subresource=status --type=merge -p '{\"status\":{\"rollbackRequested\":true}}'";
         };
-        st.phase = MigrationPhase.Failed;
+        st.phase = Phase.move(st.phase, MigrationPhase.Failed);
         w.setReady(false, reason, e.getMessage() + advice);
         return Next.onEvent();
     }
@@ -733,7 +734,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             releaseLease(w); // nothing was applied: let the next migration have the database
         }
         w.st.failedStep = failedStep;
-        w.st.phase = MigrationPhase.Failed;
+        w.st.phase = Phase.move(w.st.phase, MigrationPhase.Failed);
         w.setReady(false, reason, message);
         return Next.onEvent();
     }
@@ -816,7 +817,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
     // --- Cutover and contract approval ---
 
     private void enterCutover(Work w) {
-        w.st.phase = MigrationPhase.AwaitingCutover;
+        w.st.phase = Phase.move(w.st.phase, MigrationPhase.AwaitingCutover);
         if (w.m.getSpec().cutover.mode == DatabaseMigrationSpec.CutoverMode.Auto) {
             Deployment d = deployment(w);
             w.st.cutover = new DatabaseMigrationStatus.CutoverProgress();
@@ -844,14 +845,14 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             }
         }
         if (w.plan.step(MigrationPlan.CONTRACT).isEmpty()) {
-            w.st.phase = MigrationPhase.Completed;
+            w.st.phase = Phase.move(w.st.phase, MigrationPhase.Completed);
             completedForSlo(w.st);
             w.setReady(true, Reason.MigrationCompleted, "completed: expand" + (spec.backfill != null ? ", backfill" : "")
                     + " and cutover done; no contract step");
             releaseLease(w);
             return Next.onEvent();
         }
-        w.st.phase = MigrationPhase.AwaitingApproval;
+        w.st.phase = Phase.move(w.st.phase, MigrationPhase.AwaitingApproval);
         return Next.PROCEED;
     }
 
@@ -876,7 +877,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             if (g != GateOutcome.PROCEED) {
                 return waitForApproval(w, g, MigrationPhase.AwaitingApproval);
             }
-            w.st.phase = MigrationPhase.Queued;
+            w.st.phase = Phase.move(w.st.phase, MigrationPhase.Queued);
             return Next.PROCEED;
         }
         boolean gated = w.plan.destructive(MigrationPlan.CONTRACT)
@@ -892,7 +893,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                 return waitForApproval(w, g, MigrationPhase.AwaitingApproval);
             }
         }
-        w.st.phase = MigrationPhase.Contracting;
+        w.st.phase = Phase.move(w.st.phase, MigrationPhase.Contracting);
         return Next.PROCEED;
     }
 
@@ -926,17 +927,17 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
     private Next waitForApproval(Work w, GateOutcome g, MigrationPhase waitingPhase) throws SQLException {
         if (g == GateOutcome.REJECTED) {
             if (appliedAnything(w)) {
-                w.st.phase = MigrationPhase.RollingBack;
+                w.st.phase = Phase.move(w.st.phase, MigrationPhase.RollingBack);
                 events.warning(w.m, "Rejected", "rejected by " + w.st.rejection.approvedBy + "; rolling back");
                 return Next.PROCEED;
             }
-            w.st.phase = MigrationPhase.Rejected;
+            w.st.phase = Phase.move(w.st.phase, MigrationPhase.Rejected);
             w.setReady(false, Reason.Rejected, "rejected by " + w.st.rejection.approvedBy + " before any production "
                     + "change");
             releaseLease(w);
             return Next.onEvent();
         }
-        w.st.phase = waitingPhase;
+        w.st.phase = Phase.move(w.st.phase, waitingPhase);
         w.st.message = Conditions.find(w.st.conditions, ConditionType.Approved).map(x -> x.message).orElse(null);
         return Next.onEvent();
     }

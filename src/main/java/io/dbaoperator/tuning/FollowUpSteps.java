@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 
+import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.api.tuning.QueryTuningRequest;
 import io.dbaoperator.api.tuning.QueryTuningRequestSpec;
 import io.dbaoperator.api.tuning.QueryTuningRequestStatus;
@@ -82,7 +83,7 @@ final class FollowUpSteps {
             return finish(request, st, TuningPhase.Completed, use + measured + ": a candidate for removal (" + drop
                     + "; followUp.onNoGain ProposeRemoval proposes it)");
         }
-        st.phase = TuningPhase.AwaitingRemovalApproval;
+        st.phase = Phase.move(st.phase, TuningPhase.AwaitingRemovalApproval);
         st.message = use + measured + ": proposing " + drop;
         ready(request, st, false, Reason.AwaitingApproval, st.message);
         return removal(request, st, best, prod, log, window);
@@ -105,7 +106,7 @@ final class FollowUpSteps {
             if (result.outcome() == GateOutcome.WAIT) {
                 return null;
             }
-            st.phase = TuningPhase.Removing;
+            st.phase = Phase.move(st.phase, TuningPhase.Removing);
             best.removedUnder = ApprovalStep.under(st, STEP, digest);
             log.persist();
         }

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
+import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.api.tuning.QueryTuningRequest;
 import io.dbaoperator.api.tuning.QueryTuningRequestSpec;
 import io.dbaoperator.api.tuning.QueryTuningRequestStatus;
@@ -48,7 +49,7 @@ final class HygieneSteps {
         QueryTuningRequestSpec spec = request.getSpec();
         if (st.phase == null || st.phase == TuningPhase.Pending || st.phase == TuningPhase.Analyzing
                 || st.phase == TuningPhase.Failed) {
-            st.phase = TuningPhase.Analyzing;
+            st.phase = Phase.move(st.phase, TuningPhase.Analyzing);
             IndexHygiene.Review r = review(prod, IndexHygiene.facts(prod, scope.schemas()), scope);
             st.observedSince = r.observedSince().toString();
             st.indexFindings = new ArrayList<>(r.findings().stream().map(HygieneSteps::toStatus).toList());
@@ -60,8 +61,8 @@ final class HygieneSteps {
                         + " back a constraint or the replica identity and are never proposed)" + usage);
             }
             st.message = summary(st.indexFindings) + usage;
-            st.phase = spec.apply.policy == QueryTuningRequestSpec.Apply.Policy.RecommendOnly ? TuningPhase.Recommended
-                    : TuningPhase.AwaitingApproval;
+            st.phase = Phase.move(st.phase, spec.apply.policy == QueryTuningRequestSpec.Apply.Policy.RecommendOnly ? TuningPhase.Recommended
+                    : TuningPhase.AwaitingApproval);
         }
         if (st.phase == TuningPhase.Recommended) {
             return QueryTuningRequestReconciler.finish(request, st, TuningPhase.Recommended, summary(st.indexFindings)
@@ -82,7 +83,7 @@ final class HygieneSteps {
                 st.message = "waiting for approval to drop " + summary(st.indexFindings);
                 return null;
             }
-            st.phase = TuningPhase.Applying;
+            st.phase = Phase.move(st.phase, TuningPhase.Applying);
             st.message = ApprovalStep.under(st, STEP, digest);
             // decide, persist, act: the consumed approval is stored before the first DROP INDEX starts
             log.persist();

@@ -12,6 +12,7 @@ import java.util.regex.Pattern;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
+import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.api.tuning.QueryTuningRequest;
 import io.dbaoperator.api.tuning.QueryTuningRequestSpec;
 import io.dbaoperator.api.tuning.QueryTuningRequestStatus;
@@ -142,7 +143,7 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
             }
         }, (st, problem) -> {
             if (st.phase == null || st.phase == TuningPhase.Pending || st.phase == TuningPhase.Analyzing) {
-                st.phase = problem.permanent() ? TuningPhase.Failed : TuningPhase.Pending;
+                st.phase = Phase.move(st.phase, problem.permanent() ? TuningPhase.Failed : TuningPhase.Pending);
             }
         }, log);
     }
@@ -163,7 +164,7 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
             }
             if (st.phase == null || st.phase == TuningPhase.Pending || st.phase == TuningPhase.Analyzing
                     || st.phase == TuningPhase.Failed) {
-                st.phase = TuningPhase.Analyzing;
+                st.phase = Phase.move(st.phase, TuningPhase.Analyzing);
                 List<TuningAnalysis.Target> targets = TuningAnalysis.targets(prod, spec);
                 if (targets.isEmpty()) {
                     return finish(request, st, TuningPhase.NoRecommendation, spec.queryId != null
@@ -192,7 +193,7 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                             + spec.minImprovementPercent + "% or more (" + st.analyzed.stream()
                                     .mapToInt(a -> a.findings.size()).sum() + " finding(s) in the plan)");
                 }
-                st.phase = staging != null ? TuningPhase.TestingOnStaging : next(spec);
+                st.phase = Phase.move(st.phase, staging != null ? TuningPhase.TestingOnStaging : next(spec));
             }
             QueryTuningRequestStatus.IndexRecommendation best = st.recommendations.get(0);
             if (st.phase == TuningPhase.TestingOnStaging) {
@@ -204,7 +205,7 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                             + " was not used by the plan on staging (cost " + best.staging.costBefore + " -> "
                             + best.staging.costAfter + "): nothing is applied");
                 }
-                st.phase = next(spec);
+                st.phase = Phase.move(st.phase, next(spec));
             }
             if (st.phase == TuningPhase.Recommended) {
                 return finish(request, st, TuningPhase.Recommended, "recommended " + best.ddl + " ("
@@ -225,7 +226,7 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                     st.message = "waiting for approval of " + best.ddl;
                     return null;
                 }
-                st.phase = TuningPhase.Applying;
+                st.phase = Phase.move(st.phase, TuningPhase.Applying);
                 best.appliedUnder = ApprovalStep.under(st, STEP, digest);
                 // decide, persist, act: the consumed approval is stored before CREATE INDEX CONCURRENTLY starts
                 log.persist();
@@ -242,7 +243,7 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                 IndexApplier.Applied applied = IndexApplier.apply(prod, best.indexName, best.ddl, LOCK_TIMEOUT,
                         LOCK_RETRIES, BUILD_TIMEOUT);
                 best.appliedAt = Instant.now().toString();
-                st.phase = TuningPhase.Monitoring;
+                st.phase = Phase.move(st.phase, TuningPhase.Monitoring);
                 best.applied = applied.existed() ? best.indexName + " exists and is valid (created by an earlier "
                         + "attempt of this request)" : "created " + best.indexName + " concurrently in "
                                 + applied.millis() + " ms (" + applied.attempts() + " attempt(s))"
@@ -384,7 +385,7 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
 
     static Duration finish(QueryTuningRequest request, QueryTuningRequestStatus st, TuningPhase phase,
             String message) {
-        st.phase = phase;
+        st.phase = Phase.move(st.phase, phase);
         st.message = message;
         ready(request, st, phase == TuningPhase.Completed || phase == TuningPhase.Recommended
                 || phase == TuningPhase.NoRecommendation, phase == TuningPhase.Rejected ? Reason.Rejected

@@ -1,5 +1,9 @@
 package io.dbaoperator.harness;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -14,6 +18,13 @@ public class OperatorHarness implements QuarkusTestResourceLifecycleManager {
     public static final String AUDIT_DB = "dba_operator";
     public static final String AUDIT_USER = "dba_operator";
     public static final String AUDIT_PASSWORD = "harness-audit-pw";
+
+    /**
+     * Every phase move the operator makes in this test run, one {@code kind from to} line each (emptied when the
+     * run's first operator starts): what {@code PhaseCoverageIT} holds against the phase tables.
+     */
+    public static final Path PHASE_MOVES = Path.of("target/phase-transitions.txt");
+    private static boolean phaseMovesEmptied;
 
     private boolean auditStore = true;
 
@@ -30,12 +41,26 @@ public class OperatorHarness implements QuarkusTestResourceLifecycleManager {
         pg.createDatabase(AUDIT_DB, AUDIT_USER, AUDIT_PASSWORD);
         Map<String, String> config = new HashMap<>(kube.operatorConfig());
         config.put("dba.audit.enabled", String.valueOf(auditStore));
+        config.put("dba.phase-transitions.record-file", phaseMoves().toAbsolutePath().toString());
         if (auditStore) {
             config.put("quarkus.datasource.jdbc.url", pg.jdbcUrl(AUDIT_DB));
             config.put("quarkus.datasource.username", AUDIT_USER);
             config.put("quarkus.datasource.password", AUDIT_PASSWORD);
         }
         return config;
+    }
+
+    private static synchronized Path phaseMoves() {
+        if (!phaseMovesEmptied) {
+            try {
+                Files.createDirectories(PHASE_MOVES.getParent());
+                Files.writeString(PHASE_MOVES, "");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            phaseMovesEmptied = true;
+        }
+        return PHASE_MOVES;
     }
 
     @Override

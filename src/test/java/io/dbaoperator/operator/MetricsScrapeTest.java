@@ -83,7 +83,9 @@ class MetricsScrapeTest {
             assertThat(body).containsPattern("dba_resources\\{kind=\"BackupPolicy\",phase=\"Suspended\"} [1-9][0-9.]*")
                     .containsPattern("dba_approvals_pending\\{kind=\"DatabaseMigration\"} [0-9.]+")
                     .containsPattern("dba_approval_pending_oldest_seconds\\{kind=\"BackupRestore\"} [0-9.]+")
-                    .containsPattern("dba_phase_duration_seconds_count\\{kind=\"BackupPolicy\",phase=\"Active\"} [1-9]");
+                    .containsPattern("dba_phase_duration_seconds_count\\{kind=\"BackupPolicy\",phase=\"Active\"} [1-9]")
+                    .containsPattern("dba_phase_transitions_total\\{from=\"[A-Za-z]+\",kind=\"BackupPolicyPhase\","
+                            + "to=\"[A-Za-z]+\"} [1-9]");
             // the seed's per-database figures, for the database the policy names
             assertThat(body).containsPattern("index_hit_rate\\{" + db + "} (0\\.[0-9]+|1\\.0)")
                     .containsPattern("query_latency_p99_ms\\{" + db + "} [0-9.]+(E-?[0-9]+)?")

@@ -1,18 +1,49 @@
 package io.dbaoperator.api.backup;
 
+import static java.util.Map.entry;
+
+import java.util.Map;
+import java.util.Set;
+
+import io.dbaoperator.api.common.Phase;
+
 /**
- * Phases of a BackupRestore. A restore always waits for a person.
- * <ul>
- * <li>{@code Pending} -> AwaitingApproval once the plan (backup, WAL range, expected recovery point) is made;
- * -> Failed when the target is outside the recovery window or the backup is missing.</li>
- * <li>{@code AwaitingApproval}: a person approves (-> Restoring) or rejects (-> Rejected).</li>
- * <li>{@code Restoring} -> Verifying when recovery reached the target.</li>
- * <li>{@code Verifying} -> Starting when pg_amcheck and the checks pass (the StatefulSet and Service that serve the
- * restored volume are created); -> Failed otherwise.</li>
- * <li>{@code Starting} -> Ready once the StatefulSet's pod accepts connections (readyReplicas 1).</li>
- * </ul>
- * Ready, Rejected and Failed are final; a failed restore cleans up what it created.
+ * Phases of a BackupRestore; a restore always waits for a person. Moves (every one there is: {@link Phase#move}
+ * refuses others):
+ * <table>
+ * <caption>BackupRestore</caption>
+ * <tr><th>from</th><th>to</th><th>when</th></tr>
+ * <tr><td>(none)</td><td>Pending, AwaitingApproval, Failed</td><td>first reconcile: the plan (backup, WAL range,
+ * expected recovery point) is made; Failed when the target is outside the recovery window or the backup is
+ * missing</td></tr>
+ * <tr><td>Pending</td><td>AwaitingApproval, Failed</td><td>as from none, once the references answer</td></tr>
+ * <tr><td>AwaitingApproval</td><td>Restoring, Rejected, Pending, Failed</td><td>a person approves or rejects; the
+ * plan is made again meanwhile (Failed when it no longer can be)</td></tr>
+ * <tr><td>Restoring</td><td>Verifying, Starting, Failed</td><td>recovery reached the target (Starting when its
+ * checks were already done)</td></tr>
+ * <tr><td>Verifying</td><td>Starting, Failed</td><td>pg_amcheck and the checks passed; the StatefulSet and Service
+ * that serve the restored volume are created</td></tr>
+ * <tr><td>Starting</td><td>Ready</td><td>the StatefulSet's pod accepts connections</td></tr>
+ * </table>
+ * Ready, Rejected and Failed are terminal; a failed restore removes what it created.
  */
-public enum RestorePhase {
-    Pending, AwaitingApproval, Restoring, Verifying, Starting, Ready, Rejected, Failed
+public enum RestorePhase implements Phase<RestorePhase> {
+    Pending, AwaitingApproval, Restoring, Verifying, Starting, Ready, Rejected, Failed;
+
+    private static final Map<RestorePhase, Set<RestorePhase>> NEXT = Phase.table(RestorePhase.class, Map.ofEntries(
+            entry(Pending, Set.of(AwaitingApproval, Failed)),
+            entry(AwaitingApproval, Set.of(Restoring, Rejected, Pending, Failed)),
+            entry(Restoring, Set.of(Verifying, Starting, Failed)),
+            entry(Verifying, Set.of(Starting, Failed)),
+            entry(Starting, Set.of(Ready))));
+
+    @Override
+    public Set<RestorePhase> next() {
+        return NEXT.get(this);
+    }
+
+    @Override
+    public boolean initial() {
+        return this == Pending || this == AwaitingApproval || this == Failed;
+    }
 }
