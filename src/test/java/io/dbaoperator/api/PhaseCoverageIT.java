@@ -18,13 +18,72 @@ import io.dbaoperator.harness.OperatorHarness;
 /**
  * Every move of every kind's phase table is made by some test of the operator tier (the record
  * {@link OperatorHarness#PHASE_MOVES} that its operator wrote while the surefire tier ran, which runs before this
- * one in {@code mvn verify}), or is listed in {@link #NOT_MADE} with the reason no test makes it. Nothing else can
- * happen: {@link Phase#move} refuses a move outside the table ({@link PhaseTableTest}).
+ * one in {@code mvn verify}), or is listed in {@link #NOT_MADE} with the reason no test makes it. Moves into and out
+ * of Pending are written by transient faults, whose timing a test does not fix: reported, not required. Nothing
+ * else can happen: {@link Phase#move} refuses a move outside the table ({@link PhaseTableTest}).
  */
 class PhaseCoverageIT {
 
-    /** "Kind from to" -> why no test makes this move. */
-    static final Map<String, String> NOT_MADE = Map.ofEntries();
+    /** "Kind from to" -> why no test makes this move yet: each a gap in the suite, not a move that cannot happen. */
+    static final Map<String, String> NOT_MADE = new java.util.HashMap<>();
+
+    private static void notMade(String why, String... moves) {
+        for (String m : moves) {
+            NOT_MADE.put(m, why);
+        }
+    }
+
+    static {
+        String firstFault = "Pending is written when the first validation meets a transient fault (the database or "
+                + "the bucket does not answer); no test starts a resource against an unreachable database";
+        notMade(firstFault, "MigrationPhase Pending Planning", "MigrationPhase Pending Failed",
+                "DisposalPhase none Pending", "DisposalPhase Pending Counting", "DisposalPhase Pending Failed",
+                "DisposalPhase Counting Pending", "DisposalPhase Failed Pending", "TuningPhase none Pending",
+                "TuningPhase Pending Analyzing", "RestorePhase none Pending", "RestorePhase Pending AwaitingApproval",
+                "RestorePhase Pending Failed", "RestorePhase AwaitingApproval Pending",
+                "BackupPolicyPhase Pending Active", "BackupPolicyPhase Pending Suspended",
+                "BackupPolicyPhase Pending Failed", "BackupPolicyPhase Suspended Pending",
+                "BackupPolicyPhase Failed Pending");
+        notMade("a migration that failed validation (no step ran) and validates later: no test fixes the spec's "
+                + "Secret under a failed migration", "MigrationPhase Failed Pending");
+        notMade("a person's rollback request is tested from AwaitingCutover only; it is handled before any phase's "
+                + "handler, the same line for these phases", "MigrationPhase Queued RollingBack",
+                "MigrationPhase BackingUp RollingBack", "MigrationPhase AwaitingApproval RollingBack",
+                "MigrationPhase Failed RollingBack");
+        notMade("a stored plan that no longer matches its digest is tested in Expanding only; the check runs before "
+                + "every phase's handler", "MigrationPhase Queued Failed", "MigrationPhase AwaitingCutover Failed",
+                "MigrationPhase AwaitingApproval Failed");
+        notMade("no test makes the pre-migration backup the policy takes fail", "MigrationPhase BackingUp Failed");
+        notMade("no test makes a backfill batch fail for good (lock timeouts and a lost connection are tested: they "
+                + "retry and resume)", "MigrationPhase Backfilling RollingBack", "MigrationPhase Backfilling Failed");
+        notMade("a cutover rejected with nothing applied needs a history missing from the database (expand ran "
+                + "before AwaitingCutover); rejecting after expand (AwaitingCutover -> RollingBack) is tested",
+                "MigrationPhase AwaitingCutover Rejected");
+        notMade("no test makes a contract statement fail", "MigrationPhase Contracting Failed");
+        notMade("no test makes the rollback SQL itself fail", "MigrationPhase RollingBack Failed");
+        notMade("a rules change or a run asked for is tested on a Scheduled job; on a job waiting, disposing, "
+                + "vacuuming, reporting or completed it takes the same first branch of the reconcile",
+                "DisposalPhase AwaitingApproval Counting", "DisposalPhase Disposing Counting",
+                "DisposalPhase Vacuuming Counting", "DisposalPhase Reporting Counting",
+                "DisposalPhase Completed Counting");
+        notMade("staging is tested under AfterApproval (TestingOnStaging -> AwaitingApproval) only; the next phase "
+                + "is the same choice as without staging", "TuningPhase TestingOnStaging Recommended",
+                "TuningPhase TestingOnStaging Applying");
+        notMade("no test has a candidate that staging does not use", "TuningPhase TestingOnStaging NoRecommendation");
+        notMade("no test rejects a tuning request (migrations, disposals and restores are)",
+                "TuningPhase AwaitingApproval Rejected");
+        notMade("no test rejects a proposed removal", "TuningPhase AwaitingRemovalApproval Completed");
+        notMade("no test has the plan, made again while waiting, stop holding (retention removing its backup)",
+                "RestorePhase AwaitingApproval Failed");
+        notMade("the damaged-backup test fails in Restoring: the operator sees the failed record before a verifying "
+                + "one", "RestorePhase Verifying Failed");
+        notMade("a policy's moves between suspended, failing and invalid: the tests take each state from Active or "
+                + "from its first reconcile, not from one another", "BackupPolicyPhase Degraded Suspended",
+                "BackupPolicyPhase Degraded Failed", "BackupPolicyPhase Suspended Active",
+                "BackupPolicyPhase Suspended Degraded", "BackupPolicyPhase Suspended Failed",
+                "BackupPolicyPhase Failed Suspended", "BackupPolicyPhase Failed Degraded",
+                "BackupPolicyPhase none Suspended", "BackupPolicyPhase none Degraded");
+    }
 
     @Test
     <P extends Enum<P> & Phase<P>> void everyMoveOfEveryTableIsMadeBySomeTest() throws IOException {
@@ -44,6 +103,14 @@ class PhaseCoverageIT {
             long covered = moves.stream().filter(made::contains).count();
             System.out.printf("%s: %d of %d moves made by the tests%n", kind, covered, moves.size());
             for (String move : moves) {
+                if (move.endsWith(" Pending") || move.contains(" Pending ")) {
+                    // written by a transient fault (a database that does not answer for a moment): a test run
+                    // makes it when a fault happens to fall there, so it is reported, never required
+                    if (!made.contains(move)) {
+                        System.out.println("  not made in this run (a fault's timing): " + move);
+                    }
+                    continue;
+                }
                 if (!made.contains(move) && !NOT_MADE.containsKey(move)) {
                     missing.add(move);
                 }

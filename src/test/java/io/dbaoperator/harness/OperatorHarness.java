@@ -24,7 +24,6 @@ public class OperatorHarness implements QuarkusTestResourceLifecycleManager {
      * run's first operator starts): what {@code PhaseCoverageIT} holds against the phase tables.
      */
     public static final Path PHASE_MOVES = Path.of("target/phase-transitions.txt");
-    private static boolean phaseMovesEmptied;
 
     private boolean auditStore = true;
 
@@ -50,15 +49,16 @@ public class OperatorHarness implements QuarkusTestResourceLifecycleManager {
         return config;
     }
 
+    /** Empties the record once per JVM (a system property: Quarkus may load this class again for a restart). */
     private static synchronized Path phaseMoves() {
-        if (!phaseMovesEmptied) {
+        if (System.getProperty("dba.test.phase-moves-emptied") == null) {
             try {
                 Files.createDirectories(PHASE_MOVES.getParent());
                 Files.writeString(PHASE_MOVES, "");
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-            phaseMovesEmptied = true;
+            System.setProperty("dba.test.phase-moves-emptied", "true");
         }
         return PHASE_MOVES;
     }

@@ -39,8 +39,6 @@ import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import software.amazon.awssdk.core.sync.RequestBody;
@@ -132,24 +130,11 @@ class BackupRestoreTest {
     }
 
     static BackupRestoreStatus awaitPhase(String name, RestorePhase phase, Duration atMost) {
-        BackupRestoreStatus[] st = new BackupRestoreStatus[1];
-        await().atMost(atMost).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
-            BackupRestore r = get(BackupRestore.class, NS, name);
-            assertThat(r.getStatus()).isNotNull();
-            if (r.getStatus().phase != phase && (r.getStatus().phase == RestorePhase.Failed
-                    || r.getStatus().phase == RestorePhase.Ready)) {
-                throw new IllegalStateException("restore " + name + " ended " + r.getStatus().phase + ": "
-                        + r.getStatus().message);
-            }
-            assertThat(r.getStatus().phase).as(r.getStatus().message).isEqualTo(phase);
-            st[0] = r.getStatus();
-        });
-        return st[0];
+        return OperatorAssertions.awaitPhase(BackupRestore.class, NS, name, phase, atMost);
     }
 
     static void approve(String name) {
-        client.resources(BackupRestore.class).inNamespace(NS).withName(name).subresource("status")
-                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"approved\":true}}");
+        OperatorAssertions.approve(BackupRestore.class, NS, name, null);
     }
 
     static long count(Connection c, String sql) throws Exception {
@@ -256,6 +241,20 @@ class BackupRestoreTest {
         BackupRestoreStatus ready = awaitPhase("again", RestorePhase.Ready, Duration.ofSeconds(180));
         assertThat(ready.checkResults).allMatch(c -> c.passed);
         assertThat(ready.plan.expectedRecoveryPoint).contains("end of backup " + backupId);
+    }
+
+    @Test
+    @Order(6)
+    void aRejectedRestoreMakesNothing() throws Exception {
+        restore("nay", "never-restored", target.toString(), List.of());
+        awaitPhase("nay", RestorePhase.AwaitingApproval, Duration.ofSeconds(60));
+        OperatorAssertions.reject(BackupRestore.class, NS, "nay");
+        BackupRestoreStatus st = awaitPhase("nay", RestorePhase.Rejected, Duration.ofSeconds(30));
+        assertThat(st.rejection.step).isEqualTo("restore");
+        assertThat(client.batch().v1().jobs().inNamespace(NS).withName(RestoreJobs.jobName("nay")).get()).isNull();
+        assertThat(client.persistentVolumeClaims().inNamespace(NS).withName(RestoreJobs.claimName("never-restored"))
+                .get()).isNull();
+        assertThat(client.secrets().inNamespace(NS).withName("never-restored").get()).isNull();
     }
 
     @Test

@@ -395,6 +395,22 @@ class DatabaseMigrationTest {
     }
 
     @Test
+    void aRejectionBeforeAnythingRanEndsTheMigrationRejectedWithNothingApplied() throws Exception {
+        database("mig_nay", 10);
+        DatabaseMigration m = migration("nay", "mig_nay", "ALTER TABLE users ADD COLUMN nay text",
+                "ALTER TABLE users DROP COLUMN IF EXISTS nay");
+        m.getSpec().approval.policy = DatabaseMigrationSpec.ApprovalPolicy.Policy.Always;
+        client.resource(m).create();
+        awaitPhase("nay", MigrationPhase.AwaitingApproval, Duration.ofSeconds(30));
+        OperatorAssertions.reject(DatabaseMigration.class, NS, "nay");
+        awaitPhase("nay", MigrationPhase.Rejected, Duration.ofSeconds(30));
+        var st = get(DatabaseMigration.class, NS, "nay").getStatus();
+        assertThat(st.rejection.step).isEqualTo("expand");
+        assertThat(st.approvals == null || st.approvals.isEmpty()).isTrue();
+        assertThat(columns("mig_nay")).doesNotContain("nay");
+    }
+
+    @Test
     void anApprovalWithAStaleDigestIsRefusedAndNothingRuns() throws Exception {
         database("mig_stale", 10);
         DatabaseMigration m = migration("stale", "mig_stale", "ALTER TABLE users ADD COLUMN s1 text",
@@ -585,18 +601,11 @@ class DatabaseMigrationTest {
     }
 
     static void approve(String name, String digest) {
-        String body = digest == null ? "{\"status\":{\"approved\":true}}"
-                : "{\"status\":{\"approved\":true,\"approvedPlanDigest\":\"" + digest + "\"}}";
-        client.resources(DatabaseMigration.class).inNamespace(NS).withName(name).subresource("status")
-                .patch(PatchContext.of(PatchType.JSON_MERGE), body);
+        OperatorAssertions.approve(DatabaseMigration.class, NS, name, digest);
     }
 
     static void awaitPhase(String name, MigrationPhase phase, Duration atMost) {
-        await().atMost(atMost).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-            DatabaseMigration m = get(DatabaseMigration.class, NS, name);
-            assertThat(m.getStatus()).isNotNull();
-            assertThat(m.getStatus().phase).as("phase of %s: %s", name, m.getStatus().message).isEqualTo(phase);
-        });
+        OperatorAssertions.awaitPhase(DatabaseMigration.class, NS, name, phase, atMost);
     }
 
     static Condition awaitConditionReason(String name, String type, String reason) {

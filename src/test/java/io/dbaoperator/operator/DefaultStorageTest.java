@@ -1,7 +1,6 @@
 package io.dbaoperator.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -117,10 +116,6 @@ class DefaultStorageTest {
     }
 
     static void awaitPhase(DisposalPhase phase) {
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-            DisposalJob j = OperatorAssertions.get(DisposalJob.class, NS, "sessions");
-            assertThat(j.getStatus()).isNotNull();
-            assertThat(j.getStatus().phase).as(j.getStatus().message).isEqualTo(phase);
-        });
+        OperatorAssertions.awaitPhase(DisposalJob.class, NS, "sessions", phase, Duration.ofSeconds(60));
     }
 }

@@ -21,7 +21,6 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import io.dbaoperator.api.common.Condition;
 import io.dbaoperator.api.common.SecretRef;
 import io.dbaoperator.api.disposal.DisposalJob;
 import io.dbaoperator.api.disposal.DisposalJobSpec;
@@ -423,6 +422,17 @@ class DisposalJobTest {
         return c;
     }
 
+    @Test
+    void aRejectedDisposalTouchesNoRow() throws Exception {
+        database("dsp_nay", 200);
+        client.resource(job("nay", "dsp_nay", deleteOlderThan("customers", "closed_at", "730d"))).create();
+        awaitPhase("nay", DisposalPhase.AwaitingApproval);
+        OperatorAssertions.reject(DisposalJob.class, NS, "nay");
+        awaitPhase("nay", DisposalPhase.Rejected);
+        assertThat(get(DisposalJob.class, NS, "nay").getStatus().rejection.step).isEqualTo("dispose");
+        assertThat(scalar("dsp_nay", "select count(*) from customers")).isEqualTo(200);
+    }
+
     static DisposalJob job(String name, String db, DisposalJobSpec.Rule rule) {
         DisposalJob job = new DisposalJob();
         job.getMetadata().setName(name);
@@ -436,10 +446,7 @@ class DisposalJobTest {
     }
 
     static void approve(String name, String digest) {
-        String body = digest == null ? "{\"status\":{\"approved\":true}}"
-                : "{\"status\":{\"approved\":true,\"approvedPlanDigest\":\"" + digest + "\"}}";
-        client.resources(DisposalJob.class).inNamespace(NS).withName(name).subresource("status")
-                .patch(PatchContext.of(PatchType.JSON_MERGE), body);
+        OperatorAssertions.approve(DisposalJob.class, NS, name, digest);
     }
 
     static void annotate(String name, String value) {
@@ -452,11 +459,7 @@ class DisposalJobTest {
     }
 
     static void awaitPhase(String name, DisposalPhase phase, Duration atMost) {
-        await().atMost(atMost).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-            DisposalJob j = get(DisposalJob.class, NS, name);
-            assertThat(j.getStatus()).isNotNull();
-            assertThat(j.getStatus().phase).as("phase of %s: %s", name, j.getStatus().message).isEqualTo(phase);
-        });
+        OperatorAssertions.awaitPhase(DisposalJob.class, NS, name, phase, atMost);
     }
 
     /**

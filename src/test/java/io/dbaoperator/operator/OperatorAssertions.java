@@ -8,12 +8,15 @@ import java.util.List;
 
 import io.dbaoperator.api.common.Condition;
 import io.dbaoperator.api.common.OperatorStatus;
+import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.harness.TestKubernetes;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.utils.Serialization;
 
-/** Waiting for what a user would see: conditions and Events on our resources. */
+/** Waiting for what a user would see (phases, conditions, Events on our resources), and approving as a person does. */
 public final class OperatorAssertions {
 
     /**
@@ -44,6 +47,48 @@ public final class OperatorAssertions {
             found[0] = c;
         });
         return found[0];
+    }
+
+    /**
+     * Waits until the resource is in {@code phase} and returns its status. Gives up at once when it reaches a
+     * terminal phase (nothing moves on from there) or one of {@code givesUpOn}, saying which and why.
+     */
+    @SafeVarargs
+    public static <S extends OperatorStatus, R extends CustomResource<?, S>, P extends Enum<P> & Phase<P>> S awaitPhase(
+            Class<R> kind, String ns, String name, P phase, Duration atMost, P... givesUpOn) {
+        List<P> stops = List.of(givesUpOn);
+        Object[] found = new Object[1];
+        await().atMost(atMost).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+            R r = get(kind, ns, name);
+            assertThat(r).as("%s %s/%s", kind.getSimpleName(), ns, name).isNotNull();
+            S st = r.getStatus();
+            assertThat(st).as("status of %s", name).isNotNull();
+            @SuppressWarnings("unchecked")
+            P now = (P) st.getClass().getField("phase").get(st);
+            if (now != null && now != phase && (now.terminal() || stops.contains(now))) {
+                throw new IllegalStateException(kind.getSimpleName() + " " + name + " ended " + now
+                        + " while waiting for " + phase + ": " + st.message);
+            }
+            assertThat(now).as("phase of %s: %s", name, st.message).isEqualTo(phase);
+            found[0] = st;
+        });
+        @SuppressWarnings("unchecked")
+        S st = (S) found[0];
+        return st;
+    }
+
+    /** A person approves the resource's pending step (bound to {@code digest} when given), as kubectl patch does. */
+    public static void approve(Class<? extends CustomResource<?, ?>> kind, String ns, String name, String digest) {
+        String body = digest == null ? "{\"status\":{\"approved\":true}}"
+                : "{\"status\":{\"approved\":true,\"approvedPlanDigest\":\"" + digest + "\"}}";
+        TestKubernetes.get().client().resources(kind).inNamespace(ns).withName(name).subresource("status")
+                .patch(PatchContext.of(PatchType.JSON_MERGE), body);
+    }
+
+    /** A person rejects the resource's pending step. */
+    public static void reject(Class<? extends CustomResource<?, ?>> kind, String ns, String name) {
+        TestKubernetes.get().client().resources(kind).inNamespace(ns).withName(name).subresource("status")
+                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"rejected\":true}}");
     }
 
     public static <R extends CustomResource<?, ?>> R get(Class<R> kind, String ns, String name) {

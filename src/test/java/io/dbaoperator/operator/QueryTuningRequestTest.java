@@ -21,8 +21,6 @@ import io.dbaoperator.harness.OperatorHarness;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
@@ -95,23 +93,13 @@ class QueryTuningRequestTest {
 
     /** Waits until the request is in {@code phase}; fails at once if it failed instead. Returns its status. */
     static QueryTuningRequestStatus awaitTuningPhase(String ns, String name, TuningPhase phase) {
-        QueryTuningRequestStatus[] st = new QueryTuningRequestStatus[1];
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
-            QueryTuningRequest r = get(QueryTuningRequest.class, ns, name);
-            assertThat(r.getStatus()).isNotNull();
-            if (r.getStatus().phase == TuningPhase.Failed && phase != TuningPhase.Failed) {
-                throw new IllegalStateException("failed: " + r.getStatus().message);
-            }
-            assertThat(r.getStatus().phase).as(r.getStatus().message).isEqualTo(phase);
-            st[0] = r.getStatus();
-        });
-        return st[0];
+        return OperatorAssertions.awaitPhase(QueryTuningRequest.class, ns, name, phase, Duration.ofSeconds(90),
+                TuningPhase.Failed);
     }
 
     /** A person approves the request's pending step, as the approval command does. */
     static void approveTuning(String ns, String name) {
-        TestKubernetes.get().client().resources(QueryTuningRequest.class).inNamespace(ns).withName(name)
-                .subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"approved\":true}}");
+        OperatorAssertions.approve(QueryTuningRequest.class, ns, name, null);
     }
 
     static long scalar(String db, String sql) throws Exception {

@@ -227,19 +227,11 @@ class WriteAheadApprovalTest {
     }
 
     static void approve(String name) {
-        client.resources(DatabaseMigration.class).inNamespace(NS).withName(name).subresource("status")
-                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"approved\":true}}");
+        OperatorAssertions.approve(DatabaseMigration.class, NS, name, null);
     }
 
     static void awaitPhase(String name, MigrationPhase phase, Duration atMost) {
-        await().atMost(atMost).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
-            DatabaseMigration m = get(DatabaseMigration.class, NS, name);
-            assertThat(m.getStatus()).isNotNull();
-            if (m.getStatus().phase == MigrationPhase.Failed) {
-                throw new IllegalStateException("failed: " + m.getStatus().message);
-            }
-            assertThat(m.getStatus().phase).as(m.getStatus().message).isEqualTo(phase);
-        });
+        OperatorAssertions.awaitPhase(DatabaseMigration.class, NS, name, phase, atMost, MigrationPhase.Failed);
     }
 
     /** What a person waits for: the phase that asks, with the request for that step in view. */
