@@ -5,8 +5,8 @@ import java.util.Map;
 
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresConnector;
-import io.dbaoperator.status.Problem;
-import io.dbaoperator.status.ProblemException;
+import io.dbaoperator.problem.Problem;
+import io.dbaoperator.problem.ProblemException;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
 

@@ -22,7 +22,7 @@ import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresConnector;
 import io.dbaoperator.postgres.PostgresTools;
-import io.dbaoperator.status.ProblemException;
+import io.dbaoperator.problem.ProblemException;
 import io.dbaoperator.storage.MultipartUpload;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;

@@ -27,8 +27,8 @@ import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.backup.catalog.RestoreRecord;
 import io.dbaoperator.postgres.PostgresTools;
-import io.dbaoperator.status.Problem;
-import io.dbaoperator.status.Reason;
+import io.dbaoperator.problem.Problem;
+import io.dbaoperator.problem.Reason;
 import io.dbaoperator.storage.RangedObjectInputStream;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
@@ -181,9 +181,9 @@ final class RestoreCommand {
                 return 0;
             } catch (IOException | RuntimeException e) {
                 record.state = RestoreRecord.State.failed;
-                record.errorReason = e instanceof io.dbaoperator.status.ProblemException p ? p.problem().reason().name()
+                record.errorReason = e instanceof io.dbaoperator.problem.ProblemException p ? p.problem().reason().name()
                         : Reason.RestoreFailed.name();
-                record.error = e instanceof io.dbaoperator.status.ProblemException p ? p.problem().message()
+                record.error = e instanceof io.dbaoperator.problem.ProblemException p ? p.problem().message()
                         : String.valueOf(e.getMessage());
                 record.completedAt = Instant.now().toString();
                 record.timings.totalSeconds = seconds(t0);

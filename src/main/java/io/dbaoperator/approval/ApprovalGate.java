@@ -8,9 +8,9 @@ import java.util.Objects;
 import io.dbaoperator.api.common.ApprovalRecord;
 import io.dbaoperator.api.common.ApprovalRequest;
 import io.dbaoperator.api.common.GatedStatus;
+import io.dbaoperator.problem.Reason;
 import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
-import io.dbaoperator.status.Reason;
 import io.fabric8.kubernetes.api.model.ManagedFieldsEntry;
 
 /**

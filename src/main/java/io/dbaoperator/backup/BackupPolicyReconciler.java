@@ -10,19 +10,19 @@ import java.util.Set;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
-import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupPolicyPhase;
 import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.api.backup.BackupPolicyStatus;
+import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.kube.CronSchedule;
 import io.dbaoperator.kube.Durations;
 import io.dbaoperator.kube.EventRecorder;
-import io.dbaoperator.kube.ReferenceChecks;
-import io.dbaoperator.status.Problem;
-import io.dbaoperator.status.Reason;
+import io.dbaoperator.references.ReferenceChecks;
+import io.dbaoperator.problem.Problem;
+import io.dbaoperator.problem.Reason;
 import io.dbaoperator.status.StatusPatcher;
 import io.dbaoperator.status.ValidationRunner;
 import io.dbaoperator.status.WriteAhead;
@@ -260,7 +260,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         try {
             result = ReplicationSlots.drop(checks.database(ns, policy.getSpec().database, "spec.database").settings(),
                     slot);
-        } catch (io.dbaoperator.status.ProblemException e) {
+        } catch (io.dbaoperator.problem.ProblemException e) {
             result = ReplicationSlots.Drop.FAILED;
         }
         if (result == ReplicationSlots.Drop.DROPPED || result == ReplicationSlots.Drop.ABSENT) {

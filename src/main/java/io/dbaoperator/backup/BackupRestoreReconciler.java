@@ -1,12 +1,10 @@
 package io.dbaoperator.backup;
 
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,12 +12,12 @@ import java.util.Set;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
-import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupRestore;
 import io.dbaoperator.api.backup.BackupRestoreSpec;
 import io.dbaoperator.api.backup.BackupRestoreStatus;
 import io.dbaoperator.api.backup.RestorePhase;
+import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.approval.ApprovalStep;
 import io.dbaoperator.approval.GateOutcome;
 import io.dbaoperator.approval.GatedStep;
@@ -28,14 +26,14 @@ import io.dbaoperator.audit.AuditEvent;
 import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.backup.catalog.RestoreRecord;
 import io.dbaoperator.kube.EventRecorder;
-import io.dbaoperator.kube.ReferenceChecks;
+import io.dbaoperator.references.ReferenceChecks;
 import io.dbaoperator.kube.SecretReader;
 import io.dbaoperator.postgres.ConnectionSettings;
+import io.dbaoperator.problem.Problem;
+import io.dbaoperator.problem.ProblemException;
+import io.dbaoperator.problem.Reason;
 import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
-import io.dbaoperator.status.Problem;
-import io.dbaoperator.status.ProblemException;
-import io.dbaoperator.status.Reason;
 import io.dbaoperator.status.StatusPatcher;
 import io.dbaoperator.status.ValidationRunner;
 import io.dbaoperator.status.WriteAhead;
@@ -45,7 +43,6 @@ import io.dbaoperator.storage.StorageDefaults;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -73,7 +70,6 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
     static final String STEP = "restore";
     /** On the restore Job: the approval it runs under. */
     static final String APPROVAL_ANNOTATION = "dbaoperator.io/approval";
-    private static final SecureRandom RANDOM = new SecureRandom();
     /** How often Starting looks at the StatefulSet (its pod's readiness probe runs every 5 s). */
     static final Duration SERVING_POLL = Duration.ofSeconds(2);
 
@@ -83,6 +79,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
     private final KubernetesClient client;
     private final EventRecorder events;
     private final String agentImage;
+    private final RestoredInstance instances;
     private final StorageDefaults storageDefaults;
 
     public BackupRestoreReconciler(ReferenceChecks checks, SecretReader secrets, ValidationRunner runner,
@@ -95,6 +92,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         this.client = client;
         this.events = events;
         this.agentImage = agentImage;
+        this.instances = new RestoredInstance(client);
     }
 
     @Override
@@ -161,7 +159,8 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
                 (st, problem) -> {
                     if (st.phase == null || st.phase == RestorePhase.Pending
                             || st.phase == RestorePhase.AwaitingApproval) {
-                        st.phase = Phase.move(st.phase, problem.permanent() ? RestorePhase.Failed : RestorePhase.Pending);
+                        st.phase = Phase.move(st.phase,
+                                problem.permanent() ? RestorePhase.Failed : RestorePhase.Pending);
                     }
                 }, log);
     }
@@ -251,12 +250,6 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
     private void start(BackupRestore restore, BackupRestoreStatus st, Inputs in) {
         String ns = restore.getMetadata().getNamespace();
         BackupRestoreSpec spec = restore.getSpec();
-        String instance = instance(spec);
-        byte[] bytes = new byte[24];
-        RANDOM.nextBytes(bytes);
-        createIfAbsent(RestoreJobs.secret(restore, instance, in.database(), null,
-                Base64.getUrlEncoder().withoutPadding().encodeToString(bytes)));
-        createIfAbsent(RestoreJobs.claim(restore, spec.target.newInstance));
         Job job = RestoreJobs.restoreJob(restore, spec, in.policy(), st.plan.backupId, in.database(),
                 in.loginRole(), agentImage);
         if (st.restoredUnder != null) {
@@ -265,21 +258,11 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
             annotations.put(APPROVAL_ANNOTATION, st.restoredUnder);
             job.getMetadata().setAnnotations(annotations);
         }
-        createIfAbsent(job);
+        instances.create(restore, in.database(), job);
         st.job = job.getMetadata().getName();
         st.progress = "starting Job " + st.job;
         ready(restore, st, false, Reason.Restoring, "restoring backup " + st.plan.backupId + " to "
                 + st.plan.expectedRecoveryPoint + " (Job " + st.job + ")");
-    }
-
-    private void createIfAbsent(HasMetadata object) {
-        try {
-            client.resource(object).create();
-        } catch (KubernetesClientException e) {
-            if (e.getCode() != 409) {
-                throw e;
-            }
-        }
     }
 
     /** Follows the Job through its catalog record; ends Ready (serving) or Failed (cleaned up). */
@@ -329,30 +312,15 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
      * person or a script waiting for Ready can connect at once; until then the pod's state says what it waits for.
      */
     private Duration awaitServing(BackupRestore restore, BackupRestoreStatus st) {
-        String ns = restore.getMetadata().getNamespace();
         String instance = instance(restore.getSpec());
-        var sts = client.apps().statefulSets().inNamespace(ns).withName(instance).get();
-        if (sts != null && sts.getStatus() != null && Integer.valueOf(1).equals(sts.getStatus().getReadyReplicas())) {
+        String waiting = instances.waitingFor(restore);
+        if (waiting == null) {
             st.phase = Phase.move(st.phase, RestorePhase.Ready);
             st.progress = null;
             st.message = restoredSummary(st) + "; served by StatefulSet and Service " + instance
                     + ", credentials in Secret " + instance;
             ready(restore, st, true, Reason.RestoreSucceeded, st.message);
             return null;
-        }
-        String waiting = "waiting for pod " + instance + "-0 to accept connections";
-        // listed by the pod template's label: deploy/ lets the operator list pods, not get them
-        var pod = client.pods().inNamespace(ns).withLabel("dbaoperator.io/instance", instance).list().getItems()
-                .stream().findFirst().orElse(null);
-        if (sts == null) {
-            waiting = "StatefulSet " + instance + " is missing (deleted by someone?); nothing serves the restored "
-                    + "volume";
-        } else if (pod != null && pod.getStatus() != null && pod.getStatus().getContainerStatuses() != null) {
-            for (var c : pod.getStatus().getContainerStatuses()) {
-                if (c.getState() != null && c.getState().getWaiting() != null) {
-                    waiting += " (" + c.getState().getWaiting().getReason() + ")";
-                }
-            }
         }
         st.progress = waiting;
         ready(restore, st, false, Reason.InstanceStarting, restoredSummary(st) + "; " + waiting);
@@ -391,12 +359,6 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
     private void serve(BackupRestore restore, BackupRestoreStatus st, Inputs in, RestoreRecord record) {
         String ns = restore.getMetadata().getNamespace();
         var newInstance = restore.getSpec().target.newInstance;
-        client.secrets().inNamespace(ns).withName(newInstance.name).edit(s -> {
-            Map<String, String> data = new java.util.HashMap<>(s.getData() == null ? Map.of() : s.getData());
-            data.putAll(RestoreJobs.base64(Map.of("user", record.superuser)));
-            s.setData(data);
-            return s;
-        });
         var backup = st.plan == null ? null : st.plan.backupId;
         String major = "15";
         try (S3Client s3 = S3Clients.create(in.storage())) {
@@ -405,8 +367,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
                 major = b.serverVersion.split("\\.")[0];
             }
         }
-        createIfAbsent(RestoreJobs.service(restore, newInstance.name));
-        createIfAbsent(RestoreJobs.statefulSet(restore, newInstance, major));
+        instances.serve(restore, record.superuser, major);
         st.recovered = new BackupRestoreStatus.RecoveredPoint();
         st.recovered.lsn = record.recoveredLsn;
         st.recovered.time = record.recoveredTime;
@@ -446,13 +407,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
     private void fail(BackupRestore restore, BackupRestoreStatus st, RestoreRecord record, String why,
             WriteAhead log) {
         String ns = restore.getMetadata().getNamespace();
-        String instance = instance(restore.getSpec());
-        if (st.job != null) {
-            client.batch().v1().jobs().inNamespace(ns).withName(st.job)
-                    .withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND).delete();
-        }
-        client.persistentVolumeClaims().inNamespace(ns).withName(RestoreJobs.claimName(instance)).delete();
-        client.secrets().inNamespace(ns).withName(instance).delete();
+        instances.remove(restore, st.job);
         st.checkResults = checkResults(record);
         st.phase = Phase.move(st.phase, RestorePhase.Failed);
         st.message = "restore failed: " + why + "; its Job, volume and Secret were removed, nothing is served";

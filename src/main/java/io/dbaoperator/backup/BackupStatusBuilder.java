@@ -4,14 +4,14 @@ import java.time.Instant;
 import java.util.List;
 import java.util.function.Function;
 
-import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.api.backup.BackupInfo;
 import io.dbaoperator.api.backup.BackupPolicyPhase;
 import io.dbaoperator.api.backup.BackupPolicyStatus;
+import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.backup.catalog.BackupRecord;
+import io.dbaoperator.problem.Reason;
 import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
-import io.dbaoperator.status.Reason;
 
 /**
  * Builds a policy's backup status from what the operator can observe: the catalog in object storage (the truth

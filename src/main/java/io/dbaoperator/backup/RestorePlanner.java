@@ -7,8 +7,8 @@ import java.util.Optional;
 import io.dbaoperator.backup.catalog.BackupCatalog.WalObject;
 import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.postgres.PostgresTools;
-import io.dbaoperator.status.Problem;
-import io.dbaoperator.status.Reason;
+import io.dbaoperator.problem.Problem;
+import io.dbaoperator.problem.Reason;
 
 /**
  * Decides, before anyone approves, what a restore will do: which backup, which archived WAL it replays, and where

@@ -7,9 +7,9 @@ import java.util.List;
 import io.dbaoperator.api.backup.BackupPolicyStatus;
 import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.backup.catalog.WalArchiverStatus;
+import io.dbaoperator.problem.Reason;
 import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
-import io.dbaoperator.status.Reason;
 
 /**
  * The WalArchiving condition and the recovery window, from the archiver Deployment's readiness and its heartbeat in

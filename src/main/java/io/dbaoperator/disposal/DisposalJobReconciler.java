@@ -14,11 +14,11 @@ import java.util.Set;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
-import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.api.backup.BackupPolicy;
+import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.api.disposal.DisposalJob;
-import io.dbaoperator.api.disposal.DisposalJobSpec;
 import io.dbaoperator.api.disposal.DisposalJobSpec.ColumnStrategy.Strategy;
+import io.dbaoperator.api.disposal.DisposalJobSpec;
 import io.dbaoperator.api.disposal.DisposalJobStatus;
 import io.dbaoperator.api.disposal.DisposalPhase;
 import io.dbaoperator.approval.ApprovalStep;
@@ -30,15 +30,15 @@ import io.dbaoperator.kube.CronSchedule;
 import io.dbaoperator.kube.Durations;
 import io.dbaoperator.kube.EventRecorder;
 import io.dbaoperator.kube.MaintenanceWindows;
-import io.dbaoperator.kube.ReferenceChecks;
+import io.dbaoperator.references.ReferenceChecks;
 import io.dbaoperator.kube.SecretReader;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresConnector;
 import io.dbaoperator.postgres.SqlStates;
+import io.dbaoperator.problem.Problem;
+import io.dbaoperator.problem.Reason;
 import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
-import io.dbaoperator.status.Problem;
-import io.dbaoperator.status.Reason;
 import io.dbaoperator.status.StatusPatcher;
 import io.dbaoperator.status.ValidationRunner;
 import io.dbaoperator.status.WriteAhead;
@@ -162,7 +162,8 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
         }, (status, problem) -> {
             if (status.phase == null || status.phase == DisposalPhase.Pending || status.phase == DisposalPhase.Failed
                     || status.phase == DisposalPhase.Counting) {
-                status.phase = Phase.move(status.phase, problem.permanent() ? DisposalPhase.Failed : DisposalPhase.Pending);
+                status.phase = Phase.move(status.phase,
+                        problem.permanent() ? DisposalPhase.Failed : DisposalPhase.Pending);
             }
         }, log);
     }
@@ -191,7 +192,8 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
             st.phase = Phase.move(st.phase, DisposalPhase.Counting);
             startRun(job, st, now);
         } else if (st.phase == DisposalPhase.Failed) {
-            st.phase = Phase.move(st.phase, DisposalPhase.Counting); // look again (the data or the rules may have changed), same run
+            // look again (the data or the rules may have changed), same run
+            st.phase = Phase.move(st.phase, DisposalPhase.Counting);
         }
         if (st.phase == DisposalPhase.Completed || st.phase == DisposalPhase.Scheduled) {
             boolean due = in.schedule() != null && st.nextRunAt != null && !now.isBefore(Instant.parse(st.nextRunAt));
@@ -352,7 +354,8 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
         st.rulesDigest = digest;
         long total = rules.stream().mapToLong(r -> r.matched).sum();
         if (Boolean.TRUE.equals(job.getSpec().dryRun)) {
-            st.phase = Phase.move(st.phase, DisposalPhase.Reporting); // the dry run's report: counts only, nothing changed
+            // the dry run's report: counts only, nothing changed
+            st.phase = Phase.move(st.phase, DisposalPhase.Reporting);
             return null;
         }
         st.phase = Phase.move(st.phase, DisposalPhase.AwaitingApproval);

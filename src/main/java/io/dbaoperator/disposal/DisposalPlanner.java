@@ -13,15 +13,15 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import io.dbaoperator.api.disposal.DisposalJobSpec;
 import io.dbaoperator.api.disposal.DisposalJobSpec.ColumnStrategy.Strategy;
+import io.dbaoperator.api.disposal.DisposalJobSpec;
 import io.dbaoperator.kube.Durations;
+import io.dbaoperator.problem.Problem;
+import io.dbaoperator.problem.ProblemException;
+import io.dbaoperator.problem.Reason;
 import io.dbaoperator.sql.Identifiers;
 import io.dbaoperator.sql.QualifiedName;
 import io.dbaoperator.sql.SqlSyntaxException;
-import io.dbaoperator.status.Problem;
-import io.dbaoperator.status.ProblemException;
-import io.dbaoperator.status.Reason;
 
 /**
  * Turns the rules into SQL against the live catalog, refusing anything it cannot do safely: an unknown table or

@@ -4,8 +4,9 @@ import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import io.dbaoperator.status.Problem;
-import io.dbaoperator.status.Reason;
+import io.dbaoperator.problem.Problem;
+import io.dbaoperator.problem.Reason;
+
 
 /** Durations as our specs write them: 500ms, 30s, 5m, 2h, 7d, or sums such as 1h30m. */
 public final class Durations {

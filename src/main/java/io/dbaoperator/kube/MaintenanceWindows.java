@@ -16,8 +16,8 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.dbaoperator.api.common.MaintenanceWindow;
-import io.dbaoperator.status.Problem;
-import io.dbaoperator.status.Reason;
+import io.dbaoperator.problem.Problem;
+import io.dbaoperator.problem.Reason;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.client.KubernetesClient;

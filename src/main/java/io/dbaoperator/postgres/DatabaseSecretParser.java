@@ -7,9 +7,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import io.dbaoperator.status.Problem;
-import io.dbaoperator.status.ProblemException;
-import io.dbaoperator.status.Reason;
+import io.dbaoperator.problem.Problem;
+import io.dbaoperator.problem.ProblemException;
+import io.dbaoperator.problem.Reason;
+
 
 /**
  * Reads connection settings from the decoded data of a DatabaseRef Secret: either {@code uri}

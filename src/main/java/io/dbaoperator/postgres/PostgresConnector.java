@@ -12,9 +12,10 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.Properties;
 
-import io.dbaoperator.status.Problem;
-import io.dbaoperator.status.ProblemException;
-import io.dbaoperator.status.Reason;
+import io.dbaoperator.problem.Problem;
+import io.dbaoperator.problem.ProblemException;
+import io.dbaoperator.problem.Reason;
+
 
 /** Opens JDBC connections from {@link ConnectionSettings} and turns connection failures into actionable problems. */
 public final class PostgresConnector {

@@ -1,4 +1,4 @@
-package io.dbaoperator.status;
+package io.dbaoperator.problem;
 
 /**
  * Something wrong that a person can act on, with the reason for status and Events. Messages never contain a secret

@@ -1,4 +1,4 @@
-package io.dbaoperator.status;
+package io.dbaoperator.problem;
 
 /** Carries a {@link Problem} out of code that finds it. */
 public class ProblemException extends RuntimeException {

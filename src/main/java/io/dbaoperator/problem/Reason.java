@@ -1,4 +1,4 @@
-package io.dbaoperator.status;
+package io.dbaoperator.problem;
 
 /** Reasons for conditions and Events. Each says what happened in CamelCase; the message says what to do. */
 public enum Reason {

@@ -1,4 +1,4 @@
-package io.dbaoperator.kube;
+package io.dbaoperator.references;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -7,10 +7,11 @@ import java.sql.Statement;
 
 import io.dbaoperator.api.common.DatabaseRef;
 import io.dbaoperator.api.common.S3Storage;
+import io.dbaoperator.kube.SecretReader;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresConnector;
-import io.dbaoperator.status.Problem;
-import io.dbaoperator.status.Reason;
+import io.dbaoperator.problem.Problem;
+import io.dbaoperator.problem.Reason;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
 import io.fabric8.kubernetes.api.model.HasMetadata;

@@ -7,6 +7,7 @@ import java.util.Objects;
 import java.util.Optional;
 
 import io.dbaoperator.api.common.Condition;
+import io.dbaoperator.problem.Reason;
 
 /**
  * Pure functions over condition lists. {@code lastTransitionTime} moves only when a condition's status changes, so

@@ -10,6 +10,7 @@ import io.dbaoperator.api.common.OperatorStatus;
 import io.dbaoperator.audit.AuditEvent;
 import io.dbaoperator.audit.AuditLog;
 import io.dbaoperator.kube.EventRecorder;
+import io.dbaoperator.problem.Reason;
 import io.fabric8.kubernetes.client.CustomResource;
 import jakarta.enterprise.context.ApplicationScoped;
 

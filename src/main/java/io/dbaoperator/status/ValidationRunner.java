@@ -8,6 +8,9 @@ import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
 import io.dbaoperator.api.common.OperatorStatus;
+import io.dbaoperator.problem.Problem;
+import io.dbaoperator.problem.ProblemException;
+import io.dbaoperator.problem.Reason;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;

@@ -4,8 +4,8 @@ import java.net.URI;
 import java.net.URISyntaxException;
 
 import io.dbaoperator.api.common.S3Storage;
-import io.dbaoperator.status.Problem;
-import io.dbaoperator.status.Reason;
+import io.dbaoperator.problem.Problem;
+import io.dbaoperator.problem.Reason;
 
 /** Checks an {@link S3Storage} beyond what the schema can, before any credentials are read. */
 public final class S3Settings {

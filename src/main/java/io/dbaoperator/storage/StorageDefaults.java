@@ -6,8 +6,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import io.dbaoperator.api.common.S3Storage;
 import io.dbaoperator.api.common.SecretRef;
-import io.dbaoperator.status.Problem;
-import io.dbaoperator.status.Reason;
+import io.dbaoperator.problem.Problem;
+import io.dbaoperator.problem.Reason;
 import jakarta.enterprise.context.ApplicationScoped;
 
 /**

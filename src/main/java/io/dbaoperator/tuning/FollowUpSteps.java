@@ -24,8 +24,8 @@ import io.dbaoperator.approval.GateOutcome;
 import io.dbaoperator.approval.GatedStep;
 import io.dbaoperator.approval.PlanDigest;
 import io.dbaoperator.audit.AuditEvent;
+import io.dbaoperator.problem.Reason;
 import io.dbaoperator.sql.Identifiers;
-import io.dbaoperator.status.Reason;
 import io.dbaoperator.status.WriteAhead;
 
 /**

@@ -61,8 +61,8 @@ final class HygieneSteps {
                         + " back a constraint or the replica identity and are never proposed)" + usage);
             }
             st.message = summary(st.indexFindings) + usage;
-            st.phase = Phase.move(st.phase, spec.apply.policy == QueryTuningRequestSpec.Apply.Policy.RecommendOnly ? TuningPhase.Recommended
-                    : TuningPhase.AwaitingApproval);
+            st.phase = Phase.move(st.phase, spec.apply.policy == QueryTuningRequestSpec.Apply.Policy.RecommendOnly
+                    ? TuningPhase.Recommended : TuningPhase.AwaitingApproval);
         }
         if (st.phase == TuningPhase.Recommended) {
             return QueryTuningRequestReconciler.finish(request, st, TuningPhase.Recommended, summary(st.indexFindings)

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 import io.dbaoperator.backup.catalog.BackupCatalog.WalObject;
 import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.postgres.PostgresTools;
-import io.dbaoperator.status.ProblemException;
+import io.dbaoperator.problem.ProblemException;
 
 /** What a restore plans, and what it refuses before anyone is asked to approve. */
 class RestorePlannerTest {

@@ -7,7 +7,8 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
-import io.dbaoperator.status.ProblemException;
+import io.dbaoperator.problem.ProblemException;
+
 
 class DatabaseSecretParserTest {
 

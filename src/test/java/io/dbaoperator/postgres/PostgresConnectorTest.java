@@ -11,8 +11,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import io.dbaoperator.harness.TestPostgres;
-import io.dbaoperator.status.ProblemException;
-import io.dbaoperator.status.Reason;
+import io.dbaoperator.problem.ProblemException;
+import io.dbaoperator.problem.Reason;
 
 /** Connections from Secret-shaped settings against a real PostgreSQL, and the reasons failures map to. */
 class PostgresConnectorTest {

@@ -13,6 +13,7 @@ import io.dbaoperator.api.backup.BackupPolicyPhase;
 import io.dbaoperator.api.backup.BackupPolicyStatus;
 import io.dbaoperator.api.migration.DatabaseMigration;
 import io.dbaoperator.api.migration.DatabaseMigrationStatus;
+import io.dbaoperator.problem.Reason;
 
 class StatusPatchTest {
 

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 import io.dbaoperator.api.common.S3Storage;
 import io.dbaoperator.api.common.SecretRef;
-import io.dbaoperator.status.ProblemException;
+import io.dbaoperator.problem.ProblemException;
 
 class StorageDefaultsTest {
 

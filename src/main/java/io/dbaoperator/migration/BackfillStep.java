@@ -1,0 +1,92 @@
+package io.dbaoperator.migration;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+
+import io.dbaoperator.api.migration.DatabaseMigration;
+import io.dbaoperator.api.migration.DatabaseMigrationSpec;
+import io.dbaoperator.api.migration.DatabaseMigrationStatus;
+import io.dbaoperator.migration.MigrationWork.Next;
+import io.dbaoperator.problem.Reason;
+import io.fabric8.kubernetes.client.KubernetesClient;
+
+/**
+ * Backfilling: one slice of batches per call, within the window and {@code dba.migration.slice}; status shows
+ * progress between slices.
+ */
+final class BackfillStep {
+    private final KubernetesClient client;
+    private final io.dbaoperator.metrics.OperatorMetrics metrics;
+    private final Duration slice;
+    private final StatementSteps statements;
+    private final CutoverSteps cutover;
+
+    BackfillStep(KubernetesClient client, io.dbaoperator.metrics.OperatorMetrics metrics, Duration slice,
+            StatementSteps statements, CutoverSteps cutover) {
+        this.client = client;
+        this.metrics = metrics;
+        this.slice = slice;
+        this.statements = statements;
+        this.cutover = cutover;
+    }
+
+    Next backfilling(MigrationWork w) throws SQLException {
+        Connection c = w.prod();
+        if (c == null) {
+            return w.busy();
+        }
+        DatabaseMigrationSpec spec = w.m.getSpec();
+        MigrationPlan.Planned planned = w.plan.step(MigrationPlan.BACKFILL).get(0);
+        Backfill backfill = new Backfill(spec.backfill, w.in.settings().lockTimeout(), w.in.settings().maxLockRetries(),
+                w.in.pause(), w.in.maxLag());
+        Backfill.Progress p;
+        try {
+            // a slice ends at the window's close at the latest: the next batch waits for the next window
+            p = backfill.slice(c, w.id, planned, w.window.budget(Instant.now(), slice), () -> pausedNow(w.m));
+        } catch (StepFailedException e) {
+            return statements.stepFailed(w, MigrationPlan.BACKFILL, e);
+        }
+        long doneBefore = w.st.backfill == null || w.st.backfill.rowsDone == null ? 0 : w.st.backfill.rowsDone;
+        metrics.backfillRows(w.m.getMetadata().getNamespace(), w.m.getMetadata().getName(), p.rowsDone() - doneBefore);
+        DatabaseMigrationStatus.BackfillProgress progress = new DatabaseMigrationStatus.BackfillProgress();
+        progress.rowsDone = p.rowsDone();
+        progress.rowsEstimated = Math.max(p.rowsEstimated(), p.rowsDone());
+        progress.lastKey = p.lastKey();
+        progress.percent = p.finished() ? "100%" : progress.rowsEstimated == 0 ? "0%"
+                : Math.min(99, p.rowsDone() * 100 / progress.rowsEstimated) + "%";
+        // a slice that wrote nothing (throttled, paused) keeps the last rate; never unbox a missing one
+        Double lastRate = w.st.backfill == null ? null : w.st.backfill.rowsPerSecond;
+        progress.rowsPerSecond = p.rowsPerSecond() > 0 ? Double.valueOf(Math.round(p.rowsPerSecond() * 10) / 10.0)
+                : lastRate;
+        if (!p.finished() && progress.rowsPerSecond != null && progress.rowsPerSecond > 0) {
+            long left = progress.rowsEstimated - p.rowsDone();
+            progress.eta = Instant.now().plusSeconds((long) Math.ceil(left / progress.rowsPerSecond)).toString();
+        }
+        w.st.backfill = progress;
+        if (p.finished()) {
+            // keyed: a retry after a 409 or a restart finds the backfill finished and reports it again
+            w.log.executed(w.audit("apply", MigrationPlan.BACKFILL, "succeeded",
+                    Map.of("rows", p.rowsDone())), "apply/" + MigrationPlan.BACKFILL);
+            cutover.enterCutover(w);
+            return Next.PROCEED;
+        }
+        if (p.throttled() != null) {
+            w.setReady(false, Reason.Throttled, "backfill " + progress.percent + ": " + p.throttled());
+            return Next.after(Duration.ofSeconds(5));
+        }
+        w.setReady(false, Reason.InProgress, "backfill " + progress.percent + " (" + p.rowsDone() + " of ~"
+                + progress.rowsEstimated + " rows, last key " + p.lastKey() + ")");
+        return Next.after(Duration.ofMillis(50));
+    }
+
+    /** Re-reads spec.paused from the API server between batches, so a pause takes effect within one batch. */
+    private boolean pausedNow(DatabaseMigration m) {
+        DatabaseMigration fresh = client.resources(DatabaseMigration.class).inNamespace(m.getMetadata().getNamespace())
+                .withName(m.getMetadata().getName()).get();
+        return fresh == null || Boolean.TRUE.equals(fresh.getSpec().paused)
+                || fresh.getStatus() != null && Boolean.TRUE.equals(fresh.getStatus().rollbackRequested);
+    }
+}

@@ -1,0 +1,204 @@
+package io.dbaoperator.migration;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import io.dbaoperator.api.common.Phase;
+import io.dbaoperator.api.migration.DatabaseMigration;
+import io.dbaoperator.api.migration.DatabaseMigrationSpec;
+import io.dbaoperator.api.migration.DatabaseMigrationStatus;
+import io.dbaoperator.api.migration.MigrationPhase;
+import io.dbaoperator.approval.ApprovalStep;
+import io.dbaoperator.audit.AuditEvent;
+import io.dbaoperator.kube.Durations;
+import io.dbaoperator.kube.MaintenanceWindows;
+import io.dbaoperator.postgres.ConnectionSettings;
+import io.dbaoperator.postgres.PostgresConnector;
+import io.dbaoperator.postgres.SqlStates;
+import io.dbaoperator.problem.Problem;
+import io.dbaoperator.problem.Reason;
+import io.dbaoperator.sql.QualifiedName;
+import io.dbaoperator.sql.SqlParser;
+import io.dbaoperator.sql.SqlSyntaxException;
+import io.dbaoperator.status.ConditionType;
+import io.dbaoperator.status.Conditions;
+import io.dbaoperator.status.WriteAhead;
+import io.fabric8.kubernetes.client.KubernetesClient;
+
+/**
+ * One reconcile of a DatabaseMigration: the resource, the status being decided, the validated inputs, the stored
+ * plan, and the production connection (opened on demand, holding the database's migration advisory lock). The
+ * phase handlers ({@link PlanningStep}, {@link BackupStep}, {@link StatementSteps}, {@link BackfillStep},
+ * {@link CutoverSteps}) all work on it; what they share (failing, the lease, audit events) is here.
+ */
+final class MigrationWork implements AutoCloseable {
+
+    /** What one reconcile found out about the spec. */
+    record Inputs(ConnectionSettings db, ConnectionSettings staging, StatementRunner.Settings settings,
+            Duration pause, Duration maxLag, Duration backupMaxAge, Duration validationPeriod) {
+
+        static Inputs of(DatabaseMigrationSpec spec, ConnectionSettings db, ConnectionSettings staging) {
+            List<String> unknown = MigrationPlanner.unknownRules(spec.lint);
+            if (!unknown.isEmpty()) {
+                throw Problem.invalid(Reason.InvalidSpec, "spec.lint names unknown rules " + unknown
+                        + "; known rules: " + java.util.Arrays.stream(LintRule.values()).map(LintRule::id).toList()).exception();
+            }
+            if (spec.backfill != null) {
+                try {
+                    QualifiedName.parse(spec.backfill.table);
+                    SqlParser.expression(spec.backfill.set);
+                    if (spec.backfill.where != null) {
+                        SqlParser.expression(spec.backfill.where);
+                    }
+                } catch (SqlSyntaxException e) {
+                    throw Problem.invalid(Reason.InvalidSpec, "spec.backfill: " + e.getMessage()).exception();
+                }
+            }
+            var settings = new StatementRunner.Settings(Durations.parse("spec.lockTimeout", spec.lockTimeout),
+                    spec.maxLockRetries == null ? 10 : spec.maxLockRetries,
+                    spec.statementTimeout == null ? null
+                            : Durations.parse("spec.statementTimeout", spec.statementTimeout),
+                    Durations.parse("spec.indexBuildTimeout", spec.indexBuildTimeout));
+            var b = spec.backfill;
+            return new Inputs(db, staging, settings,
+                    b == null ? Duration.ZERO
+                            : Durations.parse("spec.backfill.pauseBetweenBatches", b.pauseBetweenBatches),
+                    b == null ? Duration.ofSeconds(10)
+                            : Durations.parse("spec.backfill.maxReplicationLag", b.maxReplicationLag),
+                    spec.preMigrationBackup == null ? null
+                            : Durations.parse("spec.preMigrationBackup.maxAge", spec.preMigrationBackup.maxAge),
+                    Durations.parse("spec.cutover.validationPeriod", spec.cutover.validationPeriod));
+        }
+    }
+
+    /** A phase handler's answer: go on to the next phase now, or look again after {@code requeue} (null: on events). */
+    record Next(boolean proceed, Duration requeue) {
+        static final Next PROCEED = new Next(true, null);
+
+        static Next after(Duration d) {
+            return new Next(false, d);
+        }
+
+        static Next onEvent() {
+            return new Next(false, null);
+        }
+    }
+
+    private final KubernetesClient client;
+    final DatabaseMigration m;
+    final DatabaseMigrationStatus st;
+    final Inputs in;
+    final WriteAhead log;
+    final String id;
+    /** The stored, digested plan (null before Planning made it): what executes. */
+    MigrationPlan plan;
+    Connection prod;
+    boolean lost;
+    /** The maintenance window as the gate of the current production step found it. */
+    MaintenanceWindows.State window = MaintenanceWindows.ALWAYS;
+
+    MigrationWork(KubernetesClient client, DatabaseMigration m, DatabaseMigrationStatus st, Inputs in,
+            WriteAhead log) {
+        this.client = client;
+        this.m = m;
+        this.st = st;
+        this.in = in;
+        this.log = log;
+        this.id = m.getMetadata().getNamespace() + "/" + m.getMetadata().getName();
+        this.plan = MigrationPlanner.stored(m.getSpec(), st.plan, st.findings, st.planDigest).orElse(null);
+    }
+
+    /** The approval a gated step runs under, as its history row names it; null when the step is not gated. */
+    String approvalOf(String step) {
+        return ApprovalStep.under(st, step, st.planDigest);
+    }
+
+    /** The production connection, holding the database's migration advisory lock; null if another holds it. */
+    Connection prod() throws SQLException {
+        if (prod == null) {
+            Connection c = PostgresConnector.open(in.db(), "dba-operator/migration/" + id);
+            if (!SqlStates.tryAdvisoryLock(c, SqlStates.LOCK_MIGRATIONS)) {
+                c.close();
+                return null;
+            }
+            MigrationStore.ensureSchema(c);
+            prod = c;
+        }
+        return prod;
+    }
+
+    long generation() {
+        return m.getMetadata().getGeneration() == null ? 0 : m.getMetadata().getGeneration();
+    }
+
+    void setReady(boolean ready, Reason reason, String message) {
+        st.message = message;
+        st.conditions = Conditions.set(st.conditions, ConditionType.Ready, ready, reason, message, generation(),
+                Instant.now());
+    }
+
+    @Override
+    public void close() throws SQLException {
+        if (prod != null) {
+            try {
+                if (!lost) {
+                    // also when nothing ran now: a retried reconcile (after a 409) must not keep a stale summary
+                    MigrationLogWriter.write(client, m, st, MigrationStore.list(prod, id));
+                }
+            } finally {
+                prod.close();
+            }
+        }
+    }
+
+    Next busy() {
+        setReady(false, Reason.WaitingForDatabase, "another operator replica or migration is working on this "
+                + "database right now (advisory lock held); trying again shortly");
+        return Next.after(Duration.ofSeconds(2));
+    }
+
+    /** Whether any expand, backfill or contract statement reached production (applied or partly). */
+    boolean appliedAnything() throws SQLException {
+        Connection c = prod();
+        return c != null && MigrationStore.list(c, id).stream()
+                .anyMatch(e -> !e.step().equals(MigrationPlan.ROLLBACK) && !e.outcome().equals("failed")
+                        || e.step().equals(MigrationPlan.BACKFILL));
+    }
+
+    Next fail(String failedStep, Reason reason, String message) throws SQLException {
+        if (failedStep.equals("backup")) {
+            releaseLease(); // nothing was applied: let the next migration have the database
+        }
+        st.failedStep = failedStep;
+        st.phase = Phase.move(st.phase, MigrationPhase.Failed);
+        setReady(false, reason, message);
+        return Next.onEvent();
+    }
+
+    /**
+     * Gives the database's migration lease back. Our own lease row needs no advisory lock to delete, and must not
+     * wait for one: the lock may be a queued migration's for the moment (it checks the lease under it), and
+     * skipping the release then would leave that migration queued behind a finished one for good.
+     */
+    void releaseLease() throws SQLException {
+        Connection c = prod();
+        if (c != null) {
+            MigrationStore.releaseLease(c, id, m.getMetadata().getUid());
+            return;
+        }
+        try (Connection plain = PostgresConnector.open(in.db(), "dba-operator/migration/" + id)) {
+            MigrationStore.releaseLease(plain, id, m.getMetadata().getUid());
+        }
+    }
+
+    /** An audit event of this migration, under its plan's digest. */
+    AuditEvent audit(String action, String step, String outcome, Map<String, Object> details) {
+        var meta = m.getMetadata();
+        return new AuditEvent(Instant.now(), meta.getNamespace(), DatabaseMigrationReconciler.KIND, meta.getName(),
+                meta.getUid(), action, step, "dba-operator", outcome, st.planDigest, details);
+    }
+}
