@@ -386,7 +386,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     private List<BackupRecord> prune(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog,
             List<BackupRecord> records, Instant now) {
         var retention = policy.getSpec().retention;
-        List<BackupRecord> remove = BackupRetention.toRemove(records, retention.keepLast == null ? 7 : retention.keepLast,
+        List<BackupRecord> remove = BackupRetention.toRemove(records, retention.keepLast,
                 Durations.parse("spec.retention.maxAge", retention.maxAge == null ? "30d" : retention.maxAge),
                 retention.pinned == null ? Set.of() : Set.copyOf(retention.pinned), now);
         if (remove.isEmpty()) {

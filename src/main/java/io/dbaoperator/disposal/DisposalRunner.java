@@ -161,7 +161,7 @@ public final class DisposalRunner {
 
     private Progress batch(Connection c, String jobId, String runId, DisposalPlanner.RulePlan p, String salt,
             String approval, Progress before) throws SQLException {
-        int size = p.rule().batchSize == null ? 1000 : p.rule().batchSize;
+        int size = p.rule().batchSize;
         String t = p.table().quoted();
         for (int attempt = 1;; attempt++) {
             c.setAutoCommit(false);

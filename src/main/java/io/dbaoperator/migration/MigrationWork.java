@@ -59,7 +59,7 @@ final class MigrationWork implements AutoCloseable {
                 }
             }
             var settings = new StatementRunner.Settings(Durations.parse("spec.lockTimeout", spec.lockTimeout),
-                    spec.maxLockRetries == null ? 10 : spec.maxLockRetries,
+                    spec.maxLockRetries,
                     spec.statementTimeout == null ? null
                             : Durations.parse("spec.statementTimeout", spec.statementTimeout),
                     Durations.parse("spec.indexBuildTimeout", spec.indexBuildTimeout));

@@ -172,7 +172,7 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                             : "no statement in pg_stat_statements is that slow");
                 }
                 TuningAnalysis.Result r = TuningAnalysis.run(prod, staging, targets,
-                        spec.minImprovementPercent == null ? 30 : spec.minImprovementPercent, in.timeoutMs(), advisor);
+                        spec.minImprovementPercent, in.timeoutMs(), advisor);
                 st.advisorRationale = r.advisorRationale();
                 st.analyzed = r.analyzed();
                 List<Ranking.Outcome> history = history(request);
@@ -335,16 +335,11 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
     }
 
     private static TuningPhase next(QueryTuningRequestSpec spec) {
-        var policy = spec.apply == null || spec.apply.policy == null ? QueryTuningRequestSpec.Apply.Policy.AfterApproval
-                : spec.apply.policy;
-        switch (policy) {
-            case RecommendOnly:
-                return TuningPhase.Recommended;
-            case Automatic:
-                return TuningPhase.Applying;
-            default:
-                return TuningPhase.AwaitingApproval;
-        }
+        return switch (spec.apply.policy) {
+            case RecommendOnly -> TuningPhase.Recommended;
+            case Automatic -> TuningPhase.Applying;
+            case AfterApproval -> TuningPhase.AwaitingApproval;
+        };
     }
 
     /** The index built for real on staging, EXPLAIN ANALYZE without and with it, then dropped again. */

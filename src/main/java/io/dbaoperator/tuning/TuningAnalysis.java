@@ -53,8 +53,8 @@ public final class TuningAnalysis {
                 ps.setString(1, spec.queryId);
             } else {
                 var top = spec.topSlowQueries;
-                ps.setDouble(1, top.minMeanTimeMs == null ? 100 : top.minMeanTimeMs);
-                ps.setInt(2, top.limit == null ? 5 : top.limit);
+                ps.setDouble(1, top.minMeanTimeMs);
+                ps.setInt(2, top.limit);
             }
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
