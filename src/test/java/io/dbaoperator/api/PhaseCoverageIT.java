@@ -19,13 +19,23 @@ import io.dbaoperator.harness.OperatorHarness;
  * Every move of every kind's phase table is made by some test of the operator tier (the record
  * {@link OperatorHarness#PHASE_MOVES} that its operator wrote while the surefire tier ran, which runs before this
  * one in {@code mvn verify}), or is listed in {@link #NOT_MADE} with the reason no test makes it. Moves into and out
- * of Pending are written by transient faults, whose timing a test does not fix: reported, not required. Nothing
+ * of Pending are written by transient faults, whose timing a test does not fix, and a few moves depend on when the
+ * operator looks ({@link #SOMETIMES}): reported, not required. Nothing
  * else can happen: {@link Phase#move} refuses a move outside the table ({@link PhaseTableTest}).
  */
 class PhaseCoverageIT {
 
     /** "Kind from to" -> why no test makes this move yet: each a gap in the suite, not a move that cannot happen. */
     static final Map<String, String> NOT_MADE = new java.util.HashMap<>();
+
+    /**
+     * "Kind from to" -> why a test run makes this move only when the operator looks at the right moment: reported
+     * when not made, never required (as the moves into and out of Pending).
+     */
+    static final Map<String, String> SOMETIMES = Map.of(
+            "RestorePhase Restoring Verifying", "Verifying is seen only when a poll falls in the seconds pg_amcheck "
+                    + "and the checks take; otherwise the restore goes from Restoring to Starting",
+            "RestorePhase Verifying Starting", "after Restoring -> Verifying, which a poll may miss");
 
     private static void notMade(String why, String... moves) {
         for (String m : moves) {
@@ -70,8 +80,6 @@ class PhaseCoverageIT {
                 + "is the same choice as without staging", "TuningPhase TestingOnStaging Recommended",
                 "TuningPhase TestingOnStaging Applying");
         notMade("no test has a candidate that staging does not use", "TuningPhase TestingOnStaging NoRecommendation");
-        notMade("no test rejects a tuning request (migrations, disposals and restores are)",
-                "TuningPhase AwaitingApproval Rejected");
         notMade("no test rejects a proposed removal", "TuningPhase AwaitingRemovalApproval Completed");
         notMade("no test has the plan, made again while waiting, stop holding (retention removing its backup)",
                 "RestorePhase AwaitingApproval Failed");
@@ -103,6 +111,12 @@ class PhaseCoverageIT {
             long covered = moves.stream().filter(made::contains).count();
             System.out.printf("%s: %d of %d moves made by the tests%n", kind, covered, moves.size());
             for (String move : moves) {
+                if (SOMETIMES.containsKey(move)) {
+                    if (!made.contains(move)) {
+                        System.out.println("  not made in this run (" + SOMETIMES.get(move) + "): " + move);
+                    }
+                    continue;
+                }
                 if (move.endsWith(" Pending") || move.contains(" Pending ")) {
                     // written by a transient fault (a database that does not answer for a moment): a test run
                     // makes it when a fault happens to fall there, so it is reported, never required

@@ -310,6 +310,20 @@ class IndexLifecycleTest {
         return q;
     }
 
+    @Test
+    void aRejectedIndexIsNeverBuilt() throws Exception {
+        QueryTuningRequest q = loopRequest(NS, "nay");
+        q.getSpec().parameters = List.of("/p/7", "11");
+        q.getSpec().apply.policy = QueryTuningRequestSpec.Apply.Policy.AfterApproval;
+        client.resource(q).create();
+        String index = awaitPhase("nay", TuningPhase.AwaitingApproval).recommendations.get(0).indexName;
+        OperatorAssertions.reject(QueryTuningRequest.class, NS, "nay");
+        QueryTuningRequestStatus done = awaitPhase("nay", TuningPhase.Rejected);
+        assertThat(done.rejection.step).isEqualTo("apply");
+        assertThat(done.approvals == null || done.approvals.isEmpty()).isTrue();
+        assertThat(indexExists(LOOP_DB, index)).isFalse();
+    }
+
     static void awaitWaitingFor(String ns, String name, String window) {
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
             QueryTuningRequestStatus st = get(QueryTuningRequest.class, ns, name).getStatus();
