@@ -257,11 +257,12 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
             }
             if (st.phase == DisposalPhase.Disposing) {
                 var window = windows.now(job, spec.maintenanceWindow);
-                if (!window.open()) {
+                var gate = MaintenanceWindows.gate("disposing", window, null, now, null);
+                if (!gate.go()) {
                     // the approval is kept (consumed and recorded); the batches wait for the next window
-                    ready(job, st, false, Reason.OutsideMaintenanceWindow, "disposing waits: " + window.waiting());
-                    st.waitingForWindow = String.valueOf(window.opensAt());
-                    return MaintenanceWindows.untilOpen(window);
+                    ready(job, st, false, Reason.OutsideMaintenanceWindow, gate.waiting());
+                    st.waitingForWindow = String.valueOf(gate.opensAt());
+                    return gate.requeue();
                 }
                 st.waitingForWindow = null;
                 Duration d = disposing(job, st, c, plans, in, jobId, ApprovalStep.under(st, STEP, digest), window);

@@ -10,7 +10,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
-import org.jboss.logging.Logger;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -46,7 +45,6 @@ public class MaintenanceWindows {
     /** The longest a step waiting for a window sleeps: a namespace's window may change meanwhile. */
     static final Duration LONGEST_WAIT = Duration.ofMinutes(5);
 
-    private static final Logger LOG = Logger.getLogger(MaintenanceWindows.class);
     private static final ObjectMapper JSON = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
 
@@ -91,8 +89,8 @@ public class MaintenanceWindows {
                     : ns.getMetadata().getAnnotations().get(NAMESPACE_ANNOTATION);
         } catch (KubernetesClientException e) {
             if (e.getCode() == 403) {
-                // an install without the rule to read Namespaces: namespace defaults cannot apply, and saying so
-                // once per namespace is enough
+                // an install without the rule to read Namespaces: its windows cannot be known, so the steps that
+                // change production wait (and the Namespace is asked again at the next reconcile)
                 throw Problem.transientFault(Reason.OutsideMaintenanceWindow, "cannot read namespace " + namespace
                         + " for its " + NAMESPACE_ANNOTATION + " annotation (403: the operator's role needs get on "
                         + "namespaces); steps that change production wait until it can").exception();
@@ -132,10 +130,6 @@ public class MaintenanceWindows {
      * How long to wait before looking again: until the next opening (a little after it), at most
      * {@link #LONGEST_WAIT} (the resource's own window wakes it when changed; a namespace's does not).
      */
-    public static Duration untilOpen(State s) {
-        return until(s.opensAt());
-    }
-
     private static Duration until(Instant opensAt) {
         if (opensAt == null) {
             return LONGEST_WAIT;
@@ -165,7 +159,7 @@ public class MaintenanceWindows {
      * while a whole window would hold it: then it waits for the opening {@code stateAt} gives at this one's close.
      */
     public static Gate gate(String step, State window, Duration estimate, Instant now,
-            java.util.function.Function<Instant, State> stateAt) {
+            Function<Instant, State> stateAt) {
         if (!window.open()) {
             return new Gate(false, step + " waits: " + window.waiting(), window.opensAt());
         }

@@ -17,12 +17,12 @@ import io.dbaoperator.api.migration.MigrationPhase;
 import io.dbaoperator.kube.Durations;
 import io.dbaoperator.kube.EventRecorder;
 import io.dbaoperator.kube.MaintenanceWindows;
-import io.dbaoperator.references.ReferenceChecks;
 import io.dbaoperator.migration.MigrationWork.Next;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresConnector;
 import io.dbaoperator.postgres.SqlStates;
 import io.dbaoperator.problem.Reason;
+import io.dbaoperator.references.ReferenceChecks;
 import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
 import io.dbaoperator.status.StatusPatcher;
@@ -39,8 +39,8 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
  * Reconciles DatabaseMigration through its phases (see {@link MigrationPhase}, whose table {@link Phase#move}
  * enforces). Each reconcile validates, then advances as far as it can without waiting, one handler per phase
  * ({@link PlanningStep}, Queued here, {@link BackupStep}, {@link StatementSteps}, {@link BackfillStep},
- * {@link CutoverSteps}), the maintenance window gating the phases that change production: it plans (PostgreSQL's grammar checks the SQL, {@link MigrationPlanner}
- * classifies and lints it), rehearses on staging, takes the database's migration lease, has the pre-migration backup
+ * {@link CutoverSteps}), the maintenance window gating the phases that change production: it plans (PostgreSQL's
+ * grammar checks the SQL, {@link MigrationPlanner} classifies and lints it), rehearses on staging, takes the database's migration lease, has the pre-migration backup
  * taken, runs expand with {@link StatementRunner}, runs the backfill in slices of {@code dba.migration.slice} (status
  * shows progress between slices), waits for cutover and approvals, contracts, or rolls back. Everything it did is in
  * {@code dba_operator.migration_history} of the database, which is what makes a step run once even across restarts;

@@ -372,10 +372,11 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
     /** A step that changes production waits for the window; the approval it consumed stays recorded. */
     static Duration outsideWindow(QueryTuningRequest request, QueryTuningRequestStatus st, String step,
             MaintenanceWindows.State window) {
-        st.message = step + " waits: " + window.waiting();
-        st.waitingForWindow = String.valueOf(window.opensAt());
+        var gate = MaintenanceWindows.gate(step, window, null, Instant.now(), null);
+        st.message = gate.waiting();
+        st.waitingForWindow = String.valueOf(gate.opensAt());
         ready(request, st, false, Reason.OutsideMaintenanceWindow, st.message);
-        return MaintenanceWindows.untilOpen(window);
+        return gate.requeue();
     }
 
     static Duration finish(QueryTuningRequest request, QueryTuningRequestStatus st, TuningPhase phase,
