@@ -3,6 +3,11 @@ package io.dbaoperator.agent;
 import java.io.PrintStream;
 import java.util.Map;
 
+import io.dbaoperator.contract.AgentEnvironment;
+import io.dbaoperator.contract.AgentFailure;
+import io.dbaoperator.contract.BackupArgs;
+import io.dbaoperator.contract.RestoreArgs;
+import io.dbaoperator.contract.WalArchiveArgs;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresConnector;
 import io.dbaoperator.problem.Problem;
@@ -43,26 +48,26 @@ public final class AgentMain {
             switch (args[0]) {
                 case "check":
                     return check(env, out);
-                case "backup":
-                    return BackupCommand.run(BackupCommand.Options.parse(args), env, out);
-                case "wal-archive":
-                    return WalArchiveCommand.run(args, env, out);
-                case "restore":
-                    return RestoreCommand.run(RestoreCommand.Options.parse(args), env, out);
-                case "verify":
-                    return BackupCommand.reverify(BackupCommand.Options.parse(args), env, out);
+                case BackupArgs.COMMAND:
+                    return BackupCommand.run(BackupArgs.parse(args), env, out);
+                case WalArchiveArgs.COMMAND:
+                    return WalArchiveCommand.run(WalArchiveArgs.parse(args), env, out);
+                case RestoreArgs.COMMAND:
+                    return RestoreCommand.run(RestoreArgs.parse(args), env, out);
+                case BackupArgs.VERIFY_COMMAND:
+                    return BackupCommand.reverify(BackupArgs.parse(args), env, out);
                 default:
                     err.println("unknown command: " + args[0]);
                     return 2;
             }
         } catch (ProblemException e) {
-            err.println("{\"reason\":\"" + e.problem().reason() + "\",\"message\":" + quote(e.problem().message()) + "}");
+            err.println(new AgentFailure(e.problem().reason().name(), e.problem().message()).line());
             return 1;
         } catch (IllegalArgumentException e) {
             err.println("bad invocation: " + e.getMessage());
             return 2;
         } catch (java.io.IOException | RuntimeException e) {
-            err.println("{\"reason\":\"Failed\",\"message\":" + quote(String.valueOf(e.getMessage())) + "}");
+            err.println(new AgentFailure("Failed", String.valueOf(e.getMessage())).line());
             return 1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

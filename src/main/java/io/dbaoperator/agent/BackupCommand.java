@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -19,6 +18,8 @@ import java.util.regex.Pattern;
 
 import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.backup.catalog.BackupRecord;
+import io.dbaoperator.contract.AgentEnvironment;
+import io.dbaoperator.contract.BackupArgs;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresConnector;
 import io.dbaoperator.postgres.PostgresTools;
@@ -40,41 +41,10 @@ final class BackupCommand {
     private static final Pattern START = Pattern.compile("write-ahead log start point: ([0-9A-F]+/[0-9A-F]+) on timeline (\\d+)");
     private static final Pattern END = Pattern.compile("write-ahead log end point: ([0-9A-F]+/[0-9A-F]+)");
 
-    /** What to back up and how. */
-    record Options(String namespace, String policy, String backupId, String algorithm, String location, Integer level,
-            boolean verify, long abortUploadsOlderThanSeconds) {
-
-        static Options parse(String[] args) {
-            Map<String, String> a = new java.util.HashMap<>();
-            for (int i = 1; i + 1 < args.length; i += 2) {
-                a.put(args[i], args[i + 1]);
-            }
-            for (String required : List.of("--namespace", "--policy", "--backup-id")) {
-                if (!a.containsKey(required)) {
-                    throw new IllegalArgumentException("missing " + required);
-                }
-            }
-            return new Options(a.get("--namespace"), a.get("--policy"), a.get("--backup-id"),
-                    a.getOrDefault("--compression", "none"), a.getOrDefault("--compression-location", "client"),
-                    a.containsKey("--level") ? Integer.valueOf(a.get("--level")) : null,
-                    !"false".equals(a.get("--verify")),
-                    Long.parseLong(a.getOrDefault("--abort-uploads-older-than", "86400")));
-        }
-
-        String objectName() {
-            return switch (algorithm) {
-                case "gzip" -> "base.tar.gz";
-                case "lz4" -> "base.tar.lz4";
-                case "zstd" -> "base.tar.zst";
-                default -> "base.tar";
-            };
-        }
-    }
-
     private BackupCommand() {
     }
 
-    static int run(Options o, Map<String, String> env, PrintStream out) throws IOException, InterruptedException {
+    static int run(BackupArgs o, Map<String, String> env, PrintStream out) throws IOException, InterruptedException {
         ConnectionSettings db = AgentEnvironment.database(env);
         S3Location storage = AgentEnvironment.s3(env);
         if (storage == null) {
@@ -128,7 +98,7 @@ final class BackupCommand {
     }
 
     /** Verifies a stored backup again (a scheduled check, or after suspicion of tampering) and records the result. */
-    static int reverify(Options o, Map<String, String> env, PrintStream out) throws IOException, InterruptedException {
+    static int reverify(BackupArgs o, Map<String, String> env, PrintStream out) throws IOException, InterruptedException {
         S3Location storage = AgentEnvironment.s3(env);
         if (storage == null) {
             throw new IllegalArgumentException("the Job has no S3 location (DBA_S3_BUCKET)");
@@ -184,7 +154,7 @@ final class BackupCommand {
         }
     }
 
-    private static void stream(Options o, ConnectionSettings db, Map<String, String> env, S3Client s3,
+    private static void stream(BackupArgs o, ConnectionSettings db, Map<String, String> env, S3Client s3,
             S3Location storage, BackupCatalog catalog, BackupRecord record) throws IOException, InterruptedException {
         String[] hostPort = PostgresTools.firstHostAndPort(db);
         List<String> command = new ArrayList<>(List.of(PostgresTools.binary("pg_basebackup", env).toString(),

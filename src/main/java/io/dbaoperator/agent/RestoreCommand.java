@@ -14,7 +14,6 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -23,6 +22,8 @@ import java.util.concurrent.TimeUnit;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
+import io.dbaoperator.contract.AgentEnvironment;
+import io.dbaoperator.contract.RestoreArgs;
 import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.backup.catalog.RestoreRecord;
@@ -43,7 +44,7 @@ import software.amazon.awssdk.services.s3.S3Client;
  * every database, and the checks (each must return true, in a read-only transaction). Every stage is written to
  * {@code restores/<restoreId>.json}, which is how the operator follows it.
  * <p>
- * Options: {@code --namespace N --policy P --restore-id R --backup-id B --data-dir D [--target-time T |
+ * Arguments ({@link RestoreArgs}): {@code --namespace N --policy P --restore-id R --backup-id B --data-dir D [--target-time T |
  * --target-lsn L] [--database DB] [--login-role ROLE] [--amcheck true|false] [--keep true|false]}; the checks come
  * as a JSON array in {@code DBA_RESTORE_CHECKS}, a new password for the restored superuser (optional) in
  * {@code DBA_RESTORE_PASSWORD}. With {@code --keep false} (a restore test) the data directory is removed at the end.
@@ -57,41 +58,13 @@ final class RestoreCommand {
     private RestoreCommand() {
     }
 
-    record Options(String namespace, String policy, String restoreId, String backupId, Path dataDir,
-            String targetTime, String targetLsn, String database, String loginRole, boolean amcheck, boolean keep) {
-
-        static Options parse(String[] args) {
-            Map<String, String> a = new HashMap<>();
-            for (int i = 1; i + 1 < args.length; i += 2) {
-                a.put(args[i], args[i + 1]);
-            }
-            for (String required : List.of("--namespace", "--policy", "--restore-id", "--backup-id", "--data-dir")) {
-                if (!a.containsKey(required)) {
-                    throw new IllegalArgumentException("missing " + required);
-                }
-            }
-            if (a.containsKey("--target-time") && a.containsKey("--target-lsn")) {
-                throw new IllegalArgumentException("--target-time and --target-lsn exclude each other");
-            }
-            return new Options(a.get("--namespace"), a.get("--policy"), a.get("--restore-id"), a.get("--backup-id"),
-                    Paths.get(a.get("--data-dir")), a.get("--target-time"), a.get("--target-lsn"),
-                    a.getOrDefault("--database", "postgres"), a.getOrDefault("--login-role", "postgres"),
-                    !"false".equals(a.get("--amcheck")), !"false".equals(a.get("--keep")));
-        }
-
-        String describeTarget() {
-            return targetTime != null ? "time " + targetTime : targetLsn != null ? "lsn " + targetLsn
-                    : "end of backup";
-        }
-    }
-
-    static int run(Options o, Map<String, String> env, PrintStream out) throws IOException, InterruptedException {
+    static int run(RestoreArgs o, Map<String, String> env, PrintStream out) throws IOException, InterruptedException {
         S3Location storage = AgentEnvironment.s3(env);
         if (storage == null) {
             throw new IllegalArgumentException("the Job has no S3 location (DBA_S3_BUCKET)");
         }
-        List<String> checks = env.get("DBA_RESTORE_CHECKS") == null ? List.of()
-                : JsonMapper.builder().build().readValue(env.get("DBA_RESTORE_CHECKS"), new TypeReference<>() {
+        List<String> checks = env.get(AgentEnvironment.RESTORE_CHECKS) == null ? List.of()
+                : JsonMapper.builder().build().readValue(env.get(AgentEnvironment.RESTORE_CHECKS), new TypeReference<>() {
                 });
         Instant t0 = Instant.now();
         RestoreRecord record = new RestoreRecord();
@@ -115,9 +88,9 @@ final class RestoreCommand {
                 }
                 record.state = RestoreRecord.State.downloading;
                 catalog.writeRestore(record);
-                requireEmpty(o.dataDir());
+                requireEmpty(Paths.get(o.dataDir()));
                 wroteData = true;
-                download(s3, storage.bucket(), catalog, backup, o.dataDir(), record);
+                download(s3, storage.bucket(), catalog, backup, Paths.get(o.dataDir()), record);
                 record.timings.downloadSeconds = seconds(t0);
                 out.println("restore " + o.restoreId() + ": backup " + backup.backupId + " unpacked ("
                         + record.bytesDownloaded + " bytes, SHA-256 matches)");
@@ -130,10 +103,10 @@ final class RestoreCommand {
                 Files.writeString(hba, HBA, StandardCharsets.UTF_8);
                 WalSpool spool = new WalSpool(s3, storage.bucket(), catalog, spoolDir, 3, user);
                 Path script = spool.script();
-                prepareDataDir(o.dataDir());
+                prepareDataDir(Paths.get(o.dataDir()));
                 user.own(scratch);
                 user.own(socket);
-                user.own(o.dataDir());
+                user.own(Paths.get(o.dataDir()));
                 Path serverLog = scratch.resolve("postgres.log");
                 Process server = user.start(postgresCommand(o, env, script, socket, hba), serverLog);
                 try {
@@ -156,7 +129,7 @@ final class RestoreCommand {
                     for (String check : checks) {
                         record.checks.add(check(admin, o.database(), check));
                     }
-                    String password = env.get("DBA_RESTORE_PASSWORD");
+                    String password = env.get(AgentEnvironment.RESTORE_PASSWORD);
                     if (password != null && !password.isEmpty()) {
                         admin.run("postgres", "SET log_statement = 'none';\nALTER ROLE \""
                                 + record.superuser.replace("\"", "\"\"") + "\" PASSWORD '"
@@ -164,7 +137,7 @@ final class RestoreCommand {
                     }
                     record.timings.verifySeconds = seconds(t2);
                 } finally {
-                    stop(user, server, o.dataDir(), env);
+                    stop(user, server, Paths.get(o.dataDir()), env);
                 }
                 List<RestoreRecord.Check> failed = record.checks.stream().filter(c -> !c.passed).toList();
                 if (!failed.isEmpty()) {
@@ -195,7 +168,7 @@ final class RestoreCommand {
             BackupVerifier.deleteRecursively(socket);
             if (wroteData && (!o.keep() || !succeeded)) {
                 // a restore test keeps nothing; a failed restore leaves no half-restored directory behind
-                BackupVerifier.deleteRecursively(o.dataDir());
+                BackupVerifier.deleteRecursively(Paths.get(o.dataDir()));
             }
         }
     }
@@ -307,9 +280,9 @@ final class RestoreCommand {
      * and nothing written into the data directory) for recovery and for privacy: no TCP listener, our pg_hba, no
      * archiving of the restored instance's WAL into anyone's archive.
      */
-    static List<String> postgresCommand(Options o, Map<String, String> env, Path script, Path socket, Path hba) {
+    static List<String> postgresCommand(RestoreArgs o, Map<String, String> env, Path script, Path socket, Path hba) {
         List<String> c = new ArrayList<>(List.of(PostgresTools.binary("postgres", env).toString(), "-D",
-                o.dataDir().toString(),
+                Paths.get(o.dataDir()).toString(),
                 "-c", "listen_addresses=", "-c", "port=5432", "-c", "unix_socket_directories=" + socket,
                 "-c", "hba_file=" + hba, "-c", "archive_mode=off", "-c", "hot_standby=off",
                 "-c", "logging_collector=off", "-c", "log_min_messages=warning",

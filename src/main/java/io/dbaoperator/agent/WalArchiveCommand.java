@@ -19,6 +19,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
 import io.dbaoperator.backup.catalog.WalArchiverStatus;
+import io.dbaoperator.contract.AgentEnvironment;
+import io.dbaoperator.contract.WalArchiveArgs;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresTools;
 import io.dbaoperator.storage.S3Clients;
@@ -42,15 +44,12 @@ final class WalArchiveCommand {
     private WalArchiveCommand() {
     }
 
-    static int run(String[] args, Map<String, String> env, PrintStream out) throws IOException, InterruptedException {
-        Map<String, String> a = new java.util.HashMap<>();
-        for (int i = 1; i + 1 < args.length; i += 2) {
-            a.put(args[i], args[i + 1]);
-        }
-        String ns = require(a, "--namespace");
-        String policy = require(a, "--policy");
-        String slot = require(a, "--slot");
-        Path spool = Paths.get(a.getOrDefault("--spool", System.getProperty("java.io.tmpdir") + "/wal-spool"));
+    static int run(WalArchiveArgs args, Map<String, String> env, PrintStream out) throws IOException,
+            InterruptedException {
+        String ns = args.namespace();
+        String policy = args.policy();
+        String slot = args.slot();
+        Path spool = Paths.get(args.spool());
         Files.createDirectories(spool);
         ConnectionSettings db = AgentEnvironment.database(env);
         S3Location storage = AgentEnvironment.s3(env);
@@ -152,13 +151,5 @@ final class WalArchiveCommand {
         ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
         PostgresTools.clientEnvironment(pb, db, "dba-operator-wal-archiver");
         return pb.start();
-    }
-
-    private static String require(Map<String, String> a, String key) {
-        String v = a.get(key);
-        if (v == null) {
-            throw new IllegalArgumentException("missing " + key);
-        }
-        return v;
     }
 }

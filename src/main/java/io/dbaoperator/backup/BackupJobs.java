@@ -11,7 +11,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 
-import io.dbaoperator.agent.AgentEnvironment;
+import io.dbaoperator.contract.AgentEnvironment;
+import io.dbaoperator.contract.BackupArgs;
 import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.api.common.JobTemplate;
@@ -30,7 +31,6 @@ public final class BackupJobs {
     public static final String POLICY_LABEL = "dbaoperator.io/backup-policy";
     public static final String BACKUP_ID_LABEL = "dbaoperator.io/backup-id";
     public static final String SPEC_HASH = "dbaoperator.io/spec-hash";
-    public static final String AGENT_COMMAND = "dba-agent";
     static final DateTimeFormatter BACKUP_ID = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
             .withZone(ZoneOffset.UTC);
 
@@ -54,17 +54,12 @@ public final class BackupJobs {
         JobTemplate t = spec.jobTemplate == null ? new JobTemplate() : spec.jobTemplate;
         String ns = policy.getMetadata().getNamespace();
         String name = policy.getMetadata().getName();
-        List<String> command = new ArrayList<>(List.of(AGENT_COMMAND, "backup", "--namespace", ns, "--policy", name,
-                "--backup-id", backupId, "--compression", spec.compression.algorithm.name(),
-                "--compression-location", spec.compression.location.name(),
-                "--verify", String.valueOf(!Boolean.FALSE.equals(spec.verification.verifyChecksums)),
+        List<String> command = new BackupArgs(ns, name, backupId, spec.compression.algorithm.name(),
+                spec.compression.location.name(), spec.compression.level,
+                !Boolean.FALSE.equals(spec.verification.verifyChecksums),
                 // an incomplete upload older than this is an earlier backup's (with Forbid, none runs beside us)
-                "--abort-uploads-older-than", String.valueOf(spec.concurrencyPolicy
-                        == io.dbaoperator.api.backup.BackupPolicySpec.ConcurrencyPolicy.Forbid ? 0
-                                : (t.activeDeadlineSeconds == null ? 6 * 3600L : t.activeDeadlineSeconds))));
-        if (spec.compression.level != null) {
-            command.addAll(List.of("--level", String.valueOf(spec.compression.level)));
-        }
+                spec.concurrencyPolicy == io.dbaoperator.api.backup.BackupPolicySpec.ConcurrencyPolicy.Forbid ? 0
+                        : (t.activeDeadlineSeconds == null ? 6 * 3600L : t.activeDeadlineSeconds)).command();
         List<EnvVar> env = new ArrayList<>(AgentEnvironment.databaseEnv(spec.database));
         env.addAll(AgentEnvironment.s3Env(spec.storage, spec.storage.prefix == null ? "" : spec.storage.prefix));
         var container = new ContainerBuilder().withName("backup").withImage(t.image == null ? defaultImage : t.image)

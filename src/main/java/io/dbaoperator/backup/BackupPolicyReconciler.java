@@ -21,10 +21,12 @@ import io.dbaoperator.kube.CronSchedule;
 import io.dbaoperator.kube.Durations;
 import io.dbaoperator.kube.EventRecorder;
 import io.dbaoperator.references.ReferenceChecks;
+import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.problem.Problem;
 import io.dbaoperator.problem.Reason;
 import io.dbaoperator.status.StatusPatcher;
-import io.dbaoperator.status.ValidationRunner;
+import io.dbaoperator.status.Workflow;
+import io.dbaoperator.status.WorkflowRunner;
 import io.dbaoperator.status.WriteAhead;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
@@ -52,6 +54,7 @@ import software.amazon.awssdk.services.s3.S3Client;
  */
 @ControllerConfiguration(name = "backuppolicy", generationAwareEventProcessing = false)
 public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
+        Workflow<BackupPolicy, BackupPolicyStatus, BackupPolicyReconciler.Inputs>,
         io.javaoperatorsdk.operator.api.reconciler.Cleaner<BackupPolicy> {
 
     /** How long a deletion waits for the WAL archiver's slot to be droppable before it gives up and says so. */
@@ -61,7 +64,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     public static final String BACKUP_NOW = "dbaoperator.io/backup-now";
 
     private final ReferenceChecks checks;
-    private final ValidationRunner runner;
+    private final WorkflowRunner runner;
     private final KubernetesClient client;
     private final EventRecorder events;
     private final String agentImage;
@@ -70,7 +73,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     private final RestoreTests restoreTests;
     private final StorageDefaults storageDefaults;
 
-    public BackupPolicyReconciler(ReferenceChecks checks, ValidationRunner runner, KubernetesClient client,
+    public BackupPolicyReconciler(ReferenceChecks checks, WorkflowRunner runner, KubernetesClient client,
             EventRecorder events, BackupMetrics metrics, io.dbaoperator.audit.AuditLog audit,
             StorageDefaults storageDefaults, @ConfigProperty(name = "dba.agent.image") String agentImage) {
         this.checks = checks;
@@ -108,51 +111,61 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
 
     @Override
     public UpdateControl<BackupPolicy> reconcile(BackupPolicy policy, Context<BackupPolicy> context) {
+        return runner.run(policy, StatusPatcher.copy(policy.getStatus(), BackupPolicyStatus.class), this);
+    }
+
+    /** What validation resolved: the parsed schedule, the policy's bucket and its database. */
+    record Inputs(CronSchedule schedule, S3Location storage, ConnectionSettings database) {
+    }
+
+    @Override
+    public boolean settled(BackupPolicy policy, BackupPolicyStatus status) {
+        return false; // a policy never rests: its schedule, retention and archiver are looked after for its life
+    }
+
+    @Override
+    public Validated<Inputs> validate(BackupPolicy policy, BackupPolicyStatus status) {
         BackupPolicySpec spec = policy.getSpec();
         String ns = policy.getMetadata().getNamespace();
-        BackupPolicyStatus desired = StatusPatcher.copy(policy.getStatus(), BackupPolicyStatus.class);
-        CronSchedule[] schedule = new CronSchedule[1];
-        S3Location[] storage = new S3Location[1];
-        io.dbaoperator.postgres.ConnectionSettings[] database = new io.dbaoperator.postgres.ConnectionSettings[1];
-        WriteAhead log = runner.writeAhead(policy, desired);
-        return runner.runThen(policy, desired, () -> {
-            schedule[0] = CronSchedule.parse("spec.schedule", spec.schedule, spec.timeZone);
-            if (spec.verification != null && spec.verification.restoreTest != null) {
-                CronSchedule.parse("spec.verification.restoreTest.schedule", spec.verification.restoreTest.schedule,
-                        spec.timeZone);
-            }
-            var db = checks.database(ns, spec.database, "spec.database");
-            database[0] = db.settings();
-            if (!db.replication()) {
-                throw Problem.invalid(Reason.MissingPrivilege, "role " + db.settings().user() + " lacks the "
-                        + "REPLICATION attribute that pg_basebackup and pg_receivewal need: run ALTER ROLE "
-                        + db.settings().user() + " REPLICATION, or point spec.database at a replication Secret")
-                        .exception();
-            }
-            // the Jobs, the archiver and the catalog all read spec.storage: resolved once, on this reconcile's copy
-            spec.storage = storageDefaults.resolve(spec.storage, "spec.storage");
-            storage[0] = checks.storage(ns, spec.storage, "spec.storage");
-            return "database " + db.describe() + " and bucket " + storage[0].url(ns + "/"
-                    + policy.getMetadata().getName()) + " answer";
-        }, (status, summary) -> backups(policy, status, schedule[0], storage[0], database[0], log),
-                (status, problem) -> {
-                    status.phase = Phase.move(status.phase, problem.permanent() ? BackupPolicyPhase.Failed
-                            : status.phase == BackupPolicyPhase.Active ? BackupPolicyPhase.Degraded
-                                    : BackupPolicyPhase.Pending);
-                    archiverWhileInvalid(policy, status);
-                }, log);
+        CronSchedule schedule = CronSchedule.parse("spec.schedule", spec.schedule, spec.timeZone);
+        if (spec.verification != null && spec.verification.restoreTest != null) {
+            CronSchedule.parse("spec.verification.restoreTest.schedule", spec.verification.restoreTest.schedule,
+                    spec.timeZone);
+        }
+        var db = checks.database(ns, spec.database, "spec.database");
+        if (!db.replication()) {
+            throw Problem.invalid(Reason.MissingPrivilege, "role " + db.settings().user() + " lacks the "
+                    + "REPLICATION attribute that pg_basebackup and pg_receivewal need: run ALTER ROLE "
+                    + db.settings().user() + " REPLICATION, or point spec.database at a replication Secret")
+                    .exception();
+        }
+        // the Jobs, the archiver and the catalog all read spec.storage: resolved once, on this reconcile's copy
+        spec.storage = storageDefaults.resolve(spec.storage, "spec.storage");
+        S3Location storage = checks.storage(ns, spec.storage, "spec.storage");
+        return new Validated<>(new Inputs(schedule, storage, db.settings()), "database " + db.describe()
+                + " and bucket " + storage.url(ns + "/" + policy.getMetadata().getName()) + " answer");
+    }
+
+    @Override
+    public void onProblem(BackupPolicy policy, BackupPolicyStatus status, Problem problem) {
+        status.phase = Phase.move(status.phase, problem.permanent() ? BackupPolicyPhase.Failed
+                : status.phase == BackupPolicyPhase.Active ? BackupPolicyPhase.Degraded : BackupPolicyPhase.Pending);
+        archiverWhileInvalid(policy, status);
     }
 
     /** Starts what is due, reads the catalog, fills status; returns when to look again. */
-    private Duration backups(BackupPolicy policy, BackupPolicyStatus status, CronSchedule schedule,
-            S3Location storage, io.dbaoperator.postgres.ConnectionSettings db, WriteAhead log) {
+    @Override
+    public Duration advance(BackupPolicy policy, BackupPolicyStatus status, Inputs in, WriteAhead log) {
+        CronSchedule schedule = in.schedule();
+        S3Location storage = in.storage();
+        ConnectionSettings db = in.database();
         BackupPolicySpec spec = policy.getSpec();
         String ns = policy.getMetadata().getNamespace();
         String name = policy.getMetadata().getName();
         Instant now = Instant.now();
         List<Job> jobs = client.batch().v1().jobs().inNamespace(ns).withLabel(BackupJobs.POLICY_LABEL, name).list()
                 .getItems();
-        List<String> active = jobs.stream().filter(j -> outcome(j).active()).map(j -> j.getMetadata().getName())
+        List<String> active = jobs.stream().filter(j -> AgentJobs.outcome(j).active()).map(j -> j.getMetadata().getName())
                 .toList();
         Map<String, String> annotations = policy.getMetadata().getAnnotations();
         var decision = BackupSchedulePlanner.decide(new BackupSchedulePlanner.Observed(now,
@@ -197,7 +210,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
             metrics.record(ns, name, records);
             walArchiving(policy, status, catalog, records, db, now);
             restoreTest = restoreTests.apply(policy, status, catalog, records, db, now);
-            BackupStatusBuilder.apply(status, records, jobs.stream().map(this::outcomeWithCause).toList(),
+            BackupStatusBuilder.apply(status, records, jobs.stream().map(j -> AgentJobs.outcomeWithCause(client, j)).toList(),
                     catalog::url, Boolean.TRUE.equals(spec.suspend), policy.getMetadata().getGeneration(), now);
         }
         ZonedDateTime next = Boolean.TRUE.equals(spec.suspend) ? null
@@ -213,7 +226,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         }
         // while a backup runs, its Job's end arrives as an event; look again anyway in a minute for the catalog
         boolean running = records.stream().anyMatch(r -> r.state == BackupRecord.State.running
-                || r.state == BackupRecord.State.uploaded) || jobs.stream().anyMatch(j -> outcome(j).active());
+                || r.state == BackupRecord.State.uploaded) || jobs.stream().anyMatch(j -> AgentJobs.outcome(j).active());
         Duration requeue = running && untilNext.compareTo(Duration.ofMinutes(1)) > 0 ? Duration.ofMinutes(1) : untilNext;
         if (restoreTest != null && restoreTest.compareTo(requeue) < 0) {
             requeue = restoreTest;
@@ -407,65 +420,5 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
                 policy.getKind(), policy.getMetadata().getName(), policy.getMetadata().getUid(), "retention", "prune",
                 "dba-operator", "succeeded", null, Map.of("removed", report.removed, "freedBytes", freed)));
         return records.stream().filter(r -> !report.removed.contains(r.backupId)).toList();
-    }
-
-    /**
-     * A failed Job's outcome with the agent's own last words: its container's termination message (the log's tail,
-     * terminationMessagePolicy FallbackToLogsOnError), so status says what failed, not just BackoffLimitExceeded.
-     */
-    private BackupStatusBuilder.JobOutcome outcomeWithCause(Job job) {
-        BackupStatusBuilder.JobOutcome o = outcome(job);
-        if (!o.failed()) {
-            return o;
-        }
-        String cause = terminationMessage(client, job).orElse(null);
-        return cause == null ? o : new BackupStatusBuilder.JobOutcome(o.name(), o.backupId(), o.active(), true,
-                o.failureReason() + ": " + cause);
-    }
-
-    /** The last line a failed Job's agent wrote (its termination message), as "Reason: message", shortened. */
-    static java.util.Optional<String> terminationMessage(KubernetesClient client, Job job) {
-        return client.pods().inNamespace(job.getMetadata().getNamespace())
-                .withLabel("job-name", job.getMetadata().getName()).list().getItems().stream()
-                .flatMap(p -> p.getStatus() == null || p.getStatus().getContainerStatuses() == null ? java.util.stream.Stream.empty()
-                        : p.getStatus().getContainerStatuses().stream())
-                .map(c -> c.getState() == null || c.getState().getTerminated() == null ? null
-                        : c.getState().getTerminated().getMessage())
-                .filter(m -> m != null && !m.isBlank()).reduce((a, b) -> b)
-                .map(m -> java.util.Arrays.stream(m.split("\n")).map(String::strip).filter(l -> !l.isEmpty())
-                        .reduce((a, b) -> b).orElse(""))
-                .map(BackupPolicyReconciler::agentMessage)
-                .map(cause -> cause.length() > 300 ? cause.substring(0, 300) + "..." : cause);
-    }
-
-    /** The agent ends a failure with {"reason":...,"message":...}: say it as "Reason: message". */
-    static String agentMessage(String line) {
-        if (line.startsWith("{")) {
-            try {
-                var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
-                if (node.has("message")) {
-                    return (node.has("reason") ? node.get("reason").asText() + ": " : "") + node.get("message").asText();
-                }
-            } catch (java.io.IOException e) {
-                // not the agent's JSON: the line as it is
-            }
-        }
-        return line;
-    }
-
-    static BackupStatusBuilder.JobOutcome outcome(Job job) {
-        if (job == null) {
-            return new BackupStatusBuilder.JobOutcome(null, null, false, false, null);
-        }
-        var s = job.getStatus();
-        String id = job.getMetadata().getLabels() == null ? null
-                : job.getMetadata().getLabels().get(BackupJobs.BACKUP_ID_LABEL);
-        String failedReason = s == null || s.getConditions() == null ? null : s.getConditions().stream()
-                .filter(c -> "Failed".equals(c.getType()) && "True".equals(c.getStatus()))
-                .map(c -> c.getReason() == null ? "Failed" : c.getReason()).findFirst().orElse(null);
-        boolean complete = s != null && s.getConditions() != null && s.getConditions().stream()
-                .anyMatch(c -> "Complete".equals(c.getType()) && "True".equals(c.getStatus()));
-        return new BackupStatusBuilder.JobOutcome(job.getMetadata().getName(), id, failedReason == null && !complete,
-                failedReason != null, failedReason);
     }
 }

@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,7 +34,8 @@ import io.dbaoperator.problem.Reason;
 import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
 import io.dbaoperator.status.StatusPatcher;
-import io.dbaoperator.status.ValidationRunner;
+import io.dbaoperator.status.Workflow;
+import io.dbaoperator.status.WorkflowRunner;
 import io.dbaoperator.status.WriteAhead;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
@@ -64,7 +64,8 @@ import software.amazon.awssdk.services.s3.S3Client;
  * Everything created is owned by the BackupRestore: deleting it deletes the restored instance.
  */
 @ControllerConfiguration(name = "backuprestore", generationAwareEventProcessing = false)
-public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
+public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
+        Workflow<BackupRestore, BackupRestoreStatus, BackupRestoreReconciler.Inputs> {
 
     static final String SHORT_NAME = "bkr";
     static final String STEP = "restore";
@@ -75,14 +76,14 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
 
     private final ReferenceChecks checks;
     private final SecretReader secrets;
-    private final ValidationRunner runner;
+    private final WorkflowRunner runner;
     private final KubernetesClient client;
     private final EventRecorder events;
     private final String agentImage;
     private final RestoredInstance instances;
     private final StorageDefaults storageDefaults;
 
-    public BackupRestoreReconciler(ReferenceChecks checks, SecretReader secrets, ValidationRunner runner,
+    public BackupRestoreReconciler(ReferenceChecks checks, SecretReader secrets, WorkflowRunner runner,
             KubernetesClient client, EventRecorder events, StorageDefaults storageDefaults,
             @ConfigProperty(name = "dba.agent.image") String agentImage) {
         this.checks = checks;
@@ -105,64 +106,65 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         return List.of(new InformerEventSource<>(jobs, context));
     }
 
-    private record Inputs(BackupPolicy policy, S3Location storage, String database, String loginRole) {
+    record Inputs(BackupPolicy policy, S3Location storage, String database, String loginRole) {
     }
 
     @Override
     public UpdateControl<BackupRestore> reconcile(BackupRestore restore, Context<BackupRestore> context) {
+        return runner.run(restore, StatusPatcher.copy(restore.getStatus(), BackupRestoreStatus.class), this);
+    }
+
+    @Override
+    public boolean settled(BackupRestore restore, BackupRestoreStatus status) {
+        return status.phase == RestorePhase.Ready || status.phase == RestorePhase.Rejected
+                || status.phase == RestorePhase.Failed;
+    }
+
+    @Override
+    public Validated<Inputs> validate(BackupRestore restore, BackupRestoreStatus status) {
         BackupRestoreSpec spec = restore.getSpec();
         String ns = restore.getMetadata().getNamespace();
-        BackupRestoreStatus desired = StatusPatcher.copy(restore.getStatus(), BackupRestoreStatus.class);
-        if (desired.phase == RestorePhase.Ready || desired.phase == RestorePhase.Rejected
-                || desired.phase == RestorePhase.Failed) {
-            return UpdateControl.noUpdate();
-        }
-        Inputs[] in = new Inputs[1];
-        WriteAhead log = runner.writeAhead(restore, desired);
-        return runner.runThen(restore, desired, () -> {
-            BackupPolicy policy = checks.exists(ns, BackupPolicy.class, spec.backupPolicyRef.name,
-                    "spec.backupPolicyRef");
-            if (spec.targetTime != null) {
-                try {
-                    OffsetDateTime.parse(spec.targetTime);
-                } catch (DateTimeParseException e) {
-                    throw Problem.invalid(Reason.InvalidSpec, "spec.targetTime '" + spec.targetTime
-                            + "' is not an RFC 3339 time such as 2026-11-21T09:30:00Z").exception();
-                }
-            }
-            if (desired.phase == null || desired.phase == RestorePhase.Pending
-                    || desired.phase == RestorePhase.AwaitingApproval) {
-                String instance = spec.target.newInstance.name;
-                notTaken(restore, client.apps().statefulSets().inNamespace(ns).withName(instance).get(), "StatefulSet");
-                notTaken(restore, client.persistentVolumeClaims().inNamespace(ns)
-                        .withName(RestoreJobs.claimName(instance)).get(), "PersistentVolumeClaim");
-                notTaken(restore, client.secrets().inNamespace(ns).withName(instance).get(), "Secret");
-            }
-            // the restore Job reads the policy's spec.storage: resolved on this copy, as the policy's reconciler does
-            policy.getSpec().storage = storageDefaults.resolve(policy.getSpec().storage, "the policy's spec.storage");
-            S3Location storage = checks.storage(ns, policy.getSpec().storage, "the policy's spec.storage");
-            // The source database need not answer (restoring is for when it does not): its Secret only names the
-            // database the checks run in and a role that exists in the restored cluster.
-            String database = "postgres";
-            String loginRole = "postgres";
+        BackupPolicy policy = checks.exists(ns, BackupPolicy.class, spec.backupPolicyRef.name,
+                "spec.backupPolicyRef");
+        if (spec.targetTime != null) {
             try {
-                ConnectionSettings db = secrets.connection(ns, policy.getSpec().database, "the policy's spec.database");
-                database = db.dbname();
-                loginRole = db.user();
-            } catch (ProblemException unreadable) {
-                // defaults: the restored cluster's postgres database and role
+                OffsetDateTime.parse(spec.targetTime);
+            } catch (DateTimeParseException e) {
+                throw Problem.invalid(Reason.InvalidSpec, "spec.targetTime '" + spec.targetTime
+                        + "' is not an RFC 3339 time such as 2026-11-21T09:30:00Z").exception();
             }
-            in[0] = new Inputs(policy, storage, database, loginRole);
-            return "BackupPolicy " + policy.getMetadata().getName() + " and its bucket answer; instance name "
-                    + instance(spec) + " is free";
-        }, (st, summary) -> advance(restore, st, in[0], log),
-                (st, problem) -> {
-                    if (st.phase == null || st.phase == RestorePhase.Pending
-                            || st.phase == RestorePhase.AwaitingApproval) {
-                        st.phase = Phase.move(st.phase,
-                                problem.permanent() ? RestorePhase.Failed : RestorePhase.Pending);
-                    }
-                }, log);
+        }
+        if (status.phase == null || status.phase == RestorePhase.Pending
+                || status.phase == RestorePhase.AwaitingApproval) {
+            String instance = spec.target.newInstance.name;
+            notTaken(restore, client.apps().statefulSets().inNamespace(ns).withName(instance).get(), "StatefulSet");
+            notTaken(restore, client.persistentVolumeClaims().inNamespace(ns)
+                    .withName(RestoreJobs.claimName(instance)).get(), "PersistentVolumeClaim");
+            notTaken(restore, client.secrets().inNamespace(ns).withName(instance).get(), "Secret");
+        }
+        // the restore Job reads the policy's spec.storage: resolved on this copy, as the policy's reconciler does
+        policy.getSpec().storage = storageDefaults.resolve(policy.getSpec().storage, "the policy's spec.storage");
+        S3Location storage = checks.storage(ns, policy.getSpec().storage, "the policy's spec.storage");
+        // The source database need not answer (restoring is for when it does not): its Secret only names the
+        // database the checks run in and a role that exists in the restored cluster.
+        String database = "postgres";
+        String loginRole = "postgres";
+        try {
+            ConnectionSettings db = secrets.connection(ns, policy.getSpec().database, "the policy's spec.database");
+            database = db.dbname();
+            loginRole = db.user();
+        } catch (ProblemException unreadable) {
+            // defaults: the restored cluster's postgres database and role
+        }
+        return new Validated<>(new Inputs(policy, storage, database, loginRole), "BackupPolicy "
+                + policy.getMetadata().getName() + " and its bucket answer; instance name " + instance(spec) + " is free");
+    }
+
+    @Override
+    public void onProblem(BackupRestore restore, BackupRestoreStatus st, Problem problem) {
+        if (st.phase == null || st.phase == RestorePhase.Pending || st.phase == RestorePhase.AwaitingApproval) {
+            st.phase = Phase.move(st.phase, problem.permanent() ? RestorePhase.Failed : RestorePhase.Pending);
+        }
     }
 
     private static String instance(BackupRestoreSpec spec) {
@@ -179,7 +181,8 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         }
     }
 
-    private Duration advance(BackupRestore restore, BackupRestoreStatus st, Inputs in, WriteAhead log) {
+    @Override
+    public Duration advance(BackupRestore restore, BackupRestoreStatus st, Inputs in, WriteAhead log) {
         String ns = restore.getMetadata().getNamespace();
         String policyName = in.policy().getMetadata().getName();
         try (S3Client s3 = S3Clients.create(in.storage())) {
@@ -271,7 +274,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         String ns = restore.getMetadata().getNamespace();
         Job job = client.batch().v1().jobs().inNamespace(ns).withName(st.job).get();
         RestoreRecord record = catalog.readRestore(st.restoreId);
-        var outcome = BackupPolicyReconciler.outcome(job == null ? null : job);
+        var outcome = AgentJobs.outcome(job);
         if (record != null) {
             st.progress = progress(record);
             if (record.state == RestoreRecord.State.verifying) {
@@ -281,15 +284,10 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         }
         boolean succeeded = job != null && !outcome.active() && !outcome.failed();
         if (job == null || outcome.failed() || record != null && record.state == RestoreRecord.State.failed) {
-            String why = record != null && record.error != null ? record.error
-                    : job == null ? "the restore Job " + st.job + " was deleted"
-                            : "Job " + st.job + " failed (" + outcome.failureReason() + ")"
-                                    + BackupPolicyReconciler.terminationMessage(client, job).map(m -> ": " + m)
-                                            .orElse("");
             if (job != null && outcome.active()) {
                 return Duration.ofSeconds(2); // the agent wrote its failure; the Job is about to end
             }
-            fail(restore, st, record, why, log);
+            fail(restore, st, record, AgentJobs.whyRestoreFailed(client, st.job, job, record), log);
             return null;
         }
         if (!succeeded || record == null || record.state != RestoreRecord.State.succeeded) {
@@ -374,7 +372,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         st.recovered.timeline = record.timeline;
         st.recovered.restoreSeconds = st.restoreStartedAt == null ? null
                 : Duration.between(Instant.parse(st.restoreStartedAt), Instant.now()).getSeconds();
-        st.checkResults = checkResults(record);
+        st.checkResults = AgentJobs.checkResults(record);
         st.instance = new BackupRestoreStatus.Instance();
         st.instance.service = newInstance.name;
         st.instance.secret = newInstance.name;
@@ -382,21 +380,6 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
         st.progress = "starting PostgreSQL on the restored volume (StatefulSet " + newInstance.name + ")";
         st.message = restoredSummary(st) + "; " + st.progress;
         ready(restore, st, false, Reason.InstanceStarting, st.message);
-    }
-
-    static List<BackupRestoreStatus.CheckResult> checkResults(RestoreRecord record) {
-        List<BackupRestoreStatus.CheckResult> results = new ArrayList<>();
-        if (record == null) {
-            return results;
-        }
-        for (RestoreRecord.Check c : record.checks) {
-            BackupRestoreStatus.CheckResult r = new BackupRestoreStatus.CheckResult();
-            r.check = c.check;
-            r.passed = c.passed;
-            r.message = c.message;
-            results.add(r);
-        }
-        return results;
     }
 
     /**
@@ -408,7 +391,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore> {
             WriteAhead log) {
         String ns = restore.getMetadata().getNamespace();
         instances.remove(restore, st.job);
-        st.checkResults = checkResults(record);
+        st.checkResults = AgentJobs.checkResults(record);
         st.phase = Phase.move(st.phase, RestorePhase.Failed);
         st.message = "restore failed: " + why + "; its Job, volume and Secret were removed, nothing is served";
         Reason reason = Reason.RestoreFailed;

@@ -9,7 +9,8 @@ import java.util.Map;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import io.dbaoperator.agent.AgentEnvironment;
+import io.dbaoperator.contract.AgentEnvironment;
+import io.dbaoperator.contract.RestoreArgs;
 import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.api.backup.BackupRestoreSpec;
@@ -86,22 +87,6 @@ public final class RestoreJobs {
                 component, key, value));
     }
 
-    /** The agent's command for a restore of {@code backupId}; target and checks as asked. */
-    static List<String> command(String ns, String policy, String restoreId, String backupId, String targetTime,
-            String targetLsn, String database, String loginRole, boolean amcheck, boolean keep) {
-        List<String> c = new ArrayList<>(List.of(BackupJobs.AGENT_COMMAND, "restore", "--namespace", ns, "--policy",
-                policy, "--restore-id", restoreId, "--backup-id", backupId, "--data-dir", PGDATA,
-                "--database", database, "--login-role", loginRole, "--amcheck", String.valueOf(amcheck),
-                "--keep", String.valueOf(keep)));
-        if (targetTime != null) {
-            c.addAll(List.of("--target-time", targetTime));
-        }
-        if (targetLsn != null) {
-            c.addAll(List.of("--target-lsn", targetLsn));
-        }
-        return c;
-    }
-
     static Job job(HasMetadata owner, String name, Map<String, String> labels, BackupPolicy policy,
             List<String> command, List<String> checks, Volume data, String passwordSecret, String defaultImage) {
         BackupPolicySpec spec = policy.getSpec();
@@ -109,13 +94,13 @@ public final class RestoreJobs {
         List<EnvVar> env = new ArrayList<>(AgentEnvironment.s3Env(spec.storage,
                 spec.storage.prefix == null ? "" : spec.storage.prefix));
         try {
-            env.add(new EnvVar("DBA_RESTORE_CHECKS", JSON.writeValueAsString(checks == null ? List.of() : checks),
+            env.add(new EnvVar(AgentEnvironment.RESTORE_CHECKS, JSON.writeValueAsString(checks == null ? List.of() : checks),
                     null));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
         if (passwordSecret != null) {
-            env.add(new EnvVarBuilder().withName("DBA_RESTORE_PASSWORD").withNewValueFrom()
+            env.add(new EnvVarBuilder().withName(AgentEnvironment.RESTORE_PASSWORD).withNewValueFrom()
                     .withNewSecretKeyRef("password", passwordSecret, false).endValueFrom().build());
         }
         var container = new ContainerBuilder().withName("restore").withImage(t.image == null ? defaultImage : t.image)
@@ -145,9 +130,9 @@ public final class RestoreJobs {
     public static Job restoreJob(HasMetadata restore, BackupRestoreSpec spec, BackupPolicy policy, String backupId,
             String database, String loginRole, String defaultImage) {
         String instance = spec.target.newInstance.name;
-        List<String> command = command(restore.getMetadata().getNamespace(), policy.getMetadata().getName(),
-                restoreId(restore), backupId, spec.targetTime, spec.targetLSN, database, loginRole,
-                !Boolean.FALSE.equals(spec.amcheck), true);
+        List<String> command = new RestoreArgs(restore.getMetadata().getNamespace(), policy.getMetadata().getName(),
+                restoreId(restore), backupId, PGDATA, spec.targetTime, spec.targetLSN, database, loginRole,
+                !Boolean.FALSE.equals(spec.amcheck), true).command();
         return job(restore, jobName(restore.getMetadata().getName()), labels("restore", RESTORE_LABEL,
                 restore.getMetadata().getName()), policy, command, spec.checks,
                 new VolumeBuilder().withName("data").withNewPersistentVolumeClaim().withClaimName(claimName(instance))
@@ -158,8 +143,8 @@ public final class RestoreJobs {
     public static Job restoreTestJob(BackupPolicy policy, String restoreId, String backupId, String database,
             String loginRole, String defaultImage) {
         var test = policy.getSpec().verification.restoreTest;
-        List<String> command = command(policy.getMetadata().getNamespace(), policy.getMetadata().getName(), restoreId,
-                backupId, null, null, database, loginRole, true, false);
+        List<String> command = new RestoreArgs(policy.getMetadata().getNamespace(), policy.getMetadata().getName(),
+                restoreId, backupId, PGDATA, null, null, database, loginRole, true, false).command();
         return job(policy, testJobName(policy.getMetadata().getName(), restoreId), labels("restore-test",
                 RESTORE_TEST_LABEL, policy.getMetadata().getName()), policy, command, test.checks,
                 new VolumeBuilder().withName("data").withNewEmptyDir().endEmptyDir().build(), null, defaultImage);

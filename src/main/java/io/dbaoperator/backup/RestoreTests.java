@@ -122,13 +122,13 @@ final class RestoreTests {
             BackupPolicyStatus.RestoreTestInfo info, Instant now) {
         String ns = policy.getMetadata().getNamespace();
         Job job = client.batch().v1().jobs().inNamespace(ns).withName(info.job).get();
-        var outcome = BackupPolicyReconciler.outcome(job);
+        var outcome = AgentJobs.outcome(job);
         RestoreRecord record = catalog.readRestore(info.restoreId);
         if (job != null && outcome.active()) {
             return Duration.ofSeconds(3);
         }
         info.completedAt = now.toString();
-        info.checks = BackupRestoreReconciler.checkResults(record);
+        info.checks = AgentJobs.checkResults(record);
         boolean passed = job != null && !outcome.failed() && record != null
                 && record.state == RestoreRecord.State.succeeded;
         info.passed = passed;
@@ -140,11 +140,7 @@ final class RestoreTests {
             status.conditions = Conditions.set(status.conditions, ConditionType.RestoreTestPassed, true,
                     Reason.RestoreTestPassed, info.message, generation, now);
         } else {
-            String why = record != null && record.error != null ? record.error
-                    : job == null ? "the Job " + info.job + " was deleted"
-                            : "Job " + info.job + " failed (" + outcome.failureReason() + ")"
-                                    + BackupPolicyReconciler.terminationMessage(client, job).map(m -> ": " + m)
-                                            .orElse("");
+            String why = AgentJobs.whyRestoreFailed(client, info.job, job, record);
             info.message = "backup " + info.backupId + " did not restore: " + why;
             status.conditions = Conditions.set(status.conditions, ConditionType.RestoreTestPassed, false,
                     Reason.RestoreTestFailed, info.message, generation, now);

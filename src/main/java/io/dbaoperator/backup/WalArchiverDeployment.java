@@ -6,7 +6,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-import io.dbaoperator.agent.AgentEnvironment;
+import io.dbaoperator.contract.AgentEnvironment;
+import io.dbaoperator.contract.WalArchiveArgs;
 import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.api.common.JobTemplate;
@@ -54,8 +55,7 @@ public final class WalArchiverDeployment {
         env.addAll(AgentEnvironment.s3Env(spec.storage, spec.storage.prefix == null ? "" : spec.storage.prefix));
         var container = new ContainerBuilder().withName("wal-archiver")
                 .withImage(t.image == null ? defaultImage : t.image)
-                .withCommand(BackupJobs.AGENT_COMMAND, "wal-archive", "--namespace", ns, "--policy", name, "--slot",
-                        slot(policy), "--spool", "/spool")
+                .withCommand(new WalArchiveArgs(ns, name, slot(policy), "/spool").command())
                 .withEnvFrom(AgentEnvironment.databaseEnvFrom(spec.database)).withEnv(env).withResources(t.resources)
                 .addNewVolumeMount().withName("spool").withMountPath("/spool").endVolumeMount()
                 .addNewVolumeMount().withName("tmp").withMountPath("/tmp").endVolumeMount()

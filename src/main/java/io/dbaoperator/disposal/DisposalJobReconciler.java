@@ -7,7 +7,6 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -40,7 +39,8 @@ import io.dbaoperator.problem.Reason;
 import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
 import io.dbaoperator.status.StatusPatcher;
-import io.dbaoperator.status.ValidationRunner;
+import io.dbaoperator.status.Workflow;
+import io.dbaoperator.status.WorkflowRunner;
 import io.dbaoperator.status.WriteAhead;
 import io.dbaoperator.storage.S3Location;
 import io.dbaoperator.storage.StorageDefaults;
@@ -58,7 +58,8 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
  * {@code kubectl annotate dsp NAME dbaoperator.io/run-now=$(date +%s) --overwrite} or comes from the schedule.
  */
 @ControllerConfiguration(name = "disposaljob", generationAwareEventProcessing = false)
-public class DisposalJobReconciler implements Reconciler<DisposalJob> {
+public class DisposalJobReconciler implements Reconciler<DisposalJob>,
+        Workflow<DisposalJob, DisposalJobStatus, DisposalJobReconciler.Inputs> {
 
     public static final String RUN_NOW = "dbaoperator.io/run-now";
     static final String SHORT_NAME = "dsp";
@@ -66,7 +67,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
 
     private final ReferenceChecks checks;
     private final SecretReader secrets;
-    private final ValidationRunner runner;
+    private final WorkflowRunner runner;
     private final KubernetesClient client;
     private final EventRecorder events;
     private final Duration slice;
@@ -74,7 +75,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
     private final StorageDefaults storageDefaults;
     private final MaintenanceWindows windows;
 
-    public DisposalJobReconciler(ReferenceChecks checks, SecretReader secrets, ValidationRunner runner,
+    public DisposalJobReconciler(ReferenceChecks checks, SecretReader secrets, WorkflowRunner runner,
             KubernetesClient client, EventRecorder events, io.dbaoperator.metrics.OperatorMetrics metrics,
             StorageDefaults storageDefaults, MaintenanceWindows windows,
             @ConfigProperty(name = "dba.migration.slice", defaultValue = "5s") String slice) {
@@ -89,83 +90,87 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
         this.slice = Durations.parse("dba.migration.slice", slice);
     }
 
-    private record Inputs(ConnectionSettings db, String salt, S3Location report, CronSchedule schedule,
+    record Inputs(ConnectionSettings db, String salt, S3Location report, CronSchedule schedule,
             Duration pause) {
     }
 
     @Override
     public UpdateControl<DisposalJob> reconcile(DisposalJob job, Context<DisposalJob> context) {
+        return runner.run(job, StatusPatcher.copy(job.getStatus(), DisposalJobStatus.class), this);
+    }
+
+    @Override
+    public boolean settled(DisposalJob job, DisposalJobStatus status) {
+        return status.phase == DisposalPhase.Rejected
+                || status.phase == DisposalPhase.Completed && !runRequested(job, status)
+                        && rulesDigest(job.getSpec()).equals(status.rulesDigest);
+    }
+
+    @Override
+    public Validated<Inputs> validate(DisposalJob job, DisposalJobStatus status) {
         DisposalJobSpec spec = job.getSpec();
         String ns = job.getMetadata().getNamespace();
-        DisposalJobStatus desired = StatusPatcher.copy(job.getStatus(), DisposalJobStatus.class);
-        if (desired.phase == DisposalPhase.Rejected
-                || desired.phase == DisposalPhase.Completed && !runRequested(job, desired)
-                        && rulesDigest(spec).equals(desired.rulesDigest)) {
-            return UpdateControl.noUpdate();
+        CronSchedule schedule = spec.schedule == null ? null
+                : CronSchedule.parse("spec.schedule", spec.schedule, spec.timeZone);
+        Set<String> names = new HashSet<>();
+        boolean needsSalt = false;
+        for (var rule : spec.rules) {
+            String name = DisposalPlanner.ruleName(rule);
+            if (!names.add(name)) {
+                throw Problem.invalid(Reason.InvalidSpec, "two rules are named '" + name
+                        + "': give each rule a distinct name").exception();
+            }
+            if (rule.anonymize != null && rule.anonymize.columns != null) {
+                needsSalt |= rule.anonymize.columns.values().stream()
+                        .anyMatch(c -> c.strategy == Strategy.Hash || c.strategy == Strategy.Fake);
+            }
         }
-        Inputs[] in = new Inputs[1];
-        WriteAhead log = runner.writeAhead(job, desired);
-        return runner.runThen(job, desired, () -> {
-            CronSchedule schedule = spec.schedule == null ? null
-                    : CronSchedule.parse("spec.schedule", spec.schedule, spec.timeZone);
-            Set<String> names = new HashSet<>();
-            boolean needsSalt = false;
-            for (var rule : spec.rules) {
-                String name = DisposalPlanner.ruleName(rule);
-                if (!names.add(name)) {
-                    throw Problem.invalid(Reason.InvalidSpec, "two rules are named '" + name
-                            + "': give each rule a distinct name").exception();
-                }
-                if (rule.anonymize != null && rule.anonymize.columns != null) {
-                    needsSalt |= rule.anonymize.columns.values().stream()
-                            .anyMatch(c -> c.strategy == Strategy.Hash || c.strategy == Strategy.Fake);
-                }
+        String salt = null;
+        if (needsSalt) {
+            if (spec.saltSecretRef == null) {
+                throw Problem.invalid(Reason.InvalidSpec, "rules use the Hash or Fake strategy, which need a salt: "
+                        + "set spec.saltSecretRef to a Secret with key 'salt'").exception();
             }
-            String salt = null;
-            if (needsSalt) {
-                if (spec.saltSecretRef == null) {
-                    throw Problem.invalid(Reason.InvalidSpec, "rules use the Hash or Fake strategy, which need a salt: "
-                            + "set spec.saltSecretRef to a Secret with key 'salt'").exception();
-                }
-                Map<String, String> data = secrets.read(ns, spec.saltSecretRef.name, "spec.saltSecretRef");
-                salt = data.get("salt");
-                if (salt == null || salt.length() < 16) {
-                    throw Problem.invalid(Reason.SecretKeyMissing, "Secret " + spec.saltSecretRef.name
-                            + " needs key 'salt' with at least 16 characters").exception();
-                }
+            Map<String, String> data = secrets.read(ns, spec.saltSecretRef.name, "spec.saltSecretRef");
+            salt = data.get("salt");
+            if (salt == null || salt.length() < 16) {
+                throw Problem.invalid(Reason.SecretKeyMissing, "Secret " + spec.saltSecretRef.name
+                        + " needs key 'salt' with at least 16 characters").exception();
             }
-            var db = checks.database(ns, spec.database, "spec.database");
-            String summary = "database " + db.describe();
-            S3Location report = null;
-            // the report goes where spec.report.storage says, else to the operator's default storage if it has one
-            if (spec.report != null || storageDefaults.configured()) {
-                report = checks.storage(ns, storageDefaults.resolve(spec.report == null ? null : spec.report.storage,
-                        "spec.report.storage"), "spec.report.storage");
-                summary += ", report bucket " + report.bucket();
-            }
-            in[0] = new Inputs(db.settings(), salt, report, schedule,
-                    Durations.parse("spec.pauseBetweenBatches", spec.pauseBetweenBatches));
-            return summary + " answer" + (report != null ? "" : "s");
-        }, (status, summary) -> {
-            try {
-                return advance(job, status, in[0], log);
-            } catch (SQLException e) {
-                if (SqlStates.connectionLost(e)) {
-                    status.message = "lost the connection to the database in phase " + status.phase + " ("
-                            + e.getSQLState() + "); the run resumes after its last committed batch";
-                    status.conditions = Conditions.set(status.conditions, ConditionType.Ready, false,
-                            Reason.DatabaseUnreachable, status.message, generation(job), Instant.now());
-                    return Duration.ofSeconds(3);
-                }
-                throw PostgresConnector.classify(e, in[0].db()).exception();
-            }
-        }, (status, problem) -> {
-            if (status.phase == null || status.phase == DisposalPhase.Pending || status.phase == DisposalPhase.Failed
-                    || status.phase == DisposalPhase.Counting) {
-                status.phase = Phase.move(status.phase,
-                        problem.permanent() ? DisposalPhase.Failed : DisposalPhase.Pending);
-            }
-        }, log);
+        }
+        var db = checks.database(ns, spec.database, "spec.database");
+        String summary = "database " + db.describe();
+        S3Location report = null;
+        // the report goes where spec.report.storage says, else to the operator's default storage if it has one
+        if (spec.report != null || storageDefaults.configured()) {
+            report = checks.storage(ns, storageDefaults.resolve(spec.report == null ? null : spec.report.storage,
+                    "spec.report.storage"), "spec.report.storage");
+            summary += ", report bucket " + report.bucket();
+        }
+        return new Validated<>(new Inputs(db.settings(), salt, report, schedule,
+                Durations.parse("spec.pauseBetweenBatches", spec.pauseBetweenBatches)),
+                summary + " answer" + (report != null ? "" : "s"));
+    }
+
+    @Override
+    public Duration databaseError(DisposalJob job, DisposalJobStatus status, Inputs in, SQLException e) {
+        if (SqlStates.connectionLost(e)) {
+            status.message = "lost the connection to the database in phase " + status.phase + " ("
+                    + e.getSQLState() + "); the run resumes after its last committed batch";
+            status.conditions = Conditions.set(status.conditions, ConditionType.Ready, false,
+                    Reason.DatabaseUnreachable, status.message, generation(job), Instant.now());
+            return Duration.ofSeconds(3);
+        }
+        throw PostgresConnector.classify(e, in.db()).exception();
+    }
+
+    @Override
+    public void onProblem(DisposalJob job, DisposalJobStatus status, Problem problem) {
+        if (status.phase == null || status.phase == DisposalPhase.Pending || status.phase == DisposalPhase.Failed
+                || status.phase == DisposalPhase.Counting) {
+            status.phase = Phase.move(status.phase,
+                    problem.permanent() ? DisposalPhase.Failed : DisposalPhase.Pending);
+        }
     }
 
     private static long generation(DisposalJob job) {
@@ -183,7 +188,8 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob> {
         return PlanDigest.of(Map.of("rules", spec.rules, "dryRun", spec.dryRun));
     }
 
-    private Duration advance(DisposalJob job, DisposalJobStatus st, Inputs in, WriteAhead log)
+    @Override
+    public Duration advance(DisposalJob job, DisposalJobStatus st, Inputs in, WriteAhead log)
             throws SQLException {
         DisposalJobSpec spec = job.getSpec();
         String digest = rulesDigest(spec);

@@ -21,12 +21,14 @@ import io.dbaoperator.migration.MigrationWork.Next;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresConnector;
 import io.dbaoperator.postgres.SqlStates;
+import io.dbaoperator.problem.Problem;
 import io.dbaoperator.problem.Reason;
 import io.dbaoperator.references.ReferenceChecks;
 import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
 import io.dbaoperator.status.StatusPatcher;
-import io.dbaoperator.status.ValidationRunner;
+import io.dbaoperator.status.Workflow;
+import io.dbaoperator.status.WorkflowRunner;
 import io.dbaoperator.status.WriteAhead;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -47,13 +49,14 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
  * status is the user's view of it.
  */
 @ControllerConfiguration(name = "databasemigration", generationAwareEventProcessing = false)
-public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration> {
+public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration>,
+        Workflow<DatabaseMigration, DatabaseMigrationStatus, MigrationWork.Inputs> {
 
     static final String SHORT_NAME = "dbm";
     static final String KIND = "DatabaseMigration";
 
     private final ReferenceChecks checks;
-    private final ValidationRunner runner;
+    private final WorkflowRunner runner;
     private final KubernetesClient client;
     private final EventRecorder events;
     private final MaintenanceWindows windows;
@@ -62,7 +65,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
     private final StatementSteps statements;
     private final BackfillStep backfill;
 
-    public DatabaseMigrationReconciler(ReferenceChecks checks, ValidationRunner runner, KubernetesClient client,
+    public DatabaseMigrationReconciler(ReferenceChecks checks, WorkflowRunner runner, KubernetesClient client,
             EventRecorder events, io.dbaoperator.metrics.OperatorMetrics metrics,
             MaintenanceWindows windows,
             @ConfigProperty(name = "dba.migration.slice", defaultValue = "5s") String slice) {
@@ -80,45 +83,49 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
 
     @Override
     public UpdateControl<DatabaseMigration> reconcile(DatabaseMigration m, Context<DatabaseMigration> context) {
+        return runner.run(m, StatusPatcher.copy(m.getStatus(), DatabaseMigrationStatus.class), this);
+    }
+
+    @Override
+    public boolean settled(DatabaseMigration m, DatabaseMigrationStatus status) {
+        return isFinal(status.phase);
+    }
+
+    @Override
+    public Validated<MigrationWork.Inputs> validate(DatabaseMigration m, DatabaseMigrationStatus status) {
         DatabaseMigrationSpec spec = m.getSpec();
         String ns = m.getMetadata().getNamespace();
-        DatabaseMigrationStatus desired = StatusPatcher.copy(m.getStatus(), DatabaseMigrationStatus.class);
-        if (isFinal(desired.phase)) {
-            return UpdateControl.noUpdate();
+        var db = checks.database(ns, spec.database, "spec.database");
+        String summary = "database " + db.describe();
+        ConnectionSettings staging = null;
+        if (spec.stagingDatabase != null) {
+            var s = checks.database(ns, spec.stagingDatabase, "spec.stagingDatabase");
+            staging = s.settings();
+            summary += ", staging " + s.describe();
         }
-        MigrationWork.Inputs[] inputs = new MigrationWork.Inputs[1];
-        WriteAhead log = runner.writeAhead(m, desired);
-        return runner.runThen(m, desired, () -> {
-            var db = checks.database(ns, spec.database, "spec.database");
-            String summary = "database " + db.describe();
-            ConnectionSettings staging = null;
-            if (spec.stagingDatabase != null) {
-                var s = checks.database(ns, spec.stagingDatabase, "spec.stagingDatabase");
-                staging = s.settings();
-                summary += ", staging " + s.describe();
-            }
-            if (spec.preMigrationBackup != null) {
-                checks.exists(ns, BackupPolicy.class, spec.preMigrationBackup.backupPolicyRef.name,
-                        "spec.preMigrationBackup.backupPolicyRef");
-            }
-            if (spec.cutover != null && spec.cutover.deploymentRef != null) {
-                checks.exists(ns, Deployment.class, spec.cutover.deploymentRef.name, "spec.cutover.deploymentRef");
-            }
-            inputs[0] = MigrationWork.Inputs.of(spec, db.settings(), staging);
-            return summary + " answer" + (spec.stagingDatabase != null ? "" : "s");
-        }, (status, summary) -> {
-            try {
-                return advance(m, status, inputs[0], log);
-            } catch (SQLException e) {
-                throw PostgresConnector.classify(e, inputs[0].db()).exception();
-            }
-        }, (status, problem) -> {
-            if (status.phase == null || status.phase == MigrationPhase.Pending
-                    || (status.phase == MigrationPhase.Failed && status.failedStep == null)) {
-                status.phase = Phase.move(status.phase,
-                        problem.permanent() ? MigrationPhase.Failed : MigrationPhase.Pending);
-            }
-        }, log);
+        if (spec.preMigrationBackup != null) {
+            checks.exists(ns, BackupPolicy.class, spec.preMigrationBackup.backupPolicyRef.name,
+                    "spec.preMigrationBackup.backupPolicyRef");
+        }
+        if (spec.cutover != null && spec.cutover.deploymentRef != null) {
+            checks.exists(ns, Deployment.class, spec.cutover.deploymentRef.name, "spec.cutover.deploymentRef");
+        }
+        return new Validated<>(MigrationWork.Inputs.of(spec, db.settings(), staging),
+                summary + " answer" + (spec.stagingDatabase != null ? "" : "s"));
+    }
+
+    @Override
+    public Duration databaseError(DatabaseMigration m, DatabaseMigrationStatus status, MigrationWork.Inputs in, SQLException e) {
+        throw PostgresConnector.classify(e, in.db()).exception();
+    }
+
+    @Override
+    public void onProblem(DatabaseMigration m, DatabaseMigrationStatus status, Problem problem) {
+        if (status.phase == null || status.phase == MigrationPhase.Pending
+                || (status.phase == MigrationPhase.Failed && status.failedStep == null)) {
+            status.phase = Phase.move(status.phase,
+                    problem.permanent() ? MigrationPhase.Failed : MigrationPhase.Pending);
+        }
     }
 
     static boolean isFinal(MigrationPhase phase) {
@@ -126,7 +133,8 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                 || phase == MigrationPhase.Rejected;
     }
 
-    private Duration advance(DatabaseMigration m, DatabaseMigrationStatus st, MigrationWork.Inputs in,
+    @Override
+    public Duration advance(DatabaseMigration m, DatabaseMigrationStatus st, MigrationWork.Inputs in,
             WriteAhead log) throws SQLException {
         if (st.phase == MigrationPhase.Failed && st.failedStep == null) {
             st.phase = Phase.move(st.phase, MigrationPhase.Pending); // it failed validation, which passes now

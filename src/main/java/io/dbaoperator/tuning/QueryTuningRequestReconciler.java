@@ -33,7 +33,8 @@ import io.dbaoperator.sql.Identifiers;
 import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
 import io.dbaoperator.status.StatusPatcher;
-import io.dbaoperator.status.ValidationRunner;
+import io.dbaoperator.status.Workflow;
+import io.dbaoperator.status.WorkflowRunner;
 import io.dbaoperator.status.WriteAhead;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -53,7 +54,8 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
  * (DROP INDEX CONCURRENTLY). With {@code spec.indexHygiene} the phases are {@link HygieneSteps}'.
  */
 @ControllerConfiguration(name = "querytuningrequest", generationAwareEventProcessing = false)
-public class QueryTuningRequestReconciler implements Reconciler<QueryTuningRequest> {
+public class QueryTuningRequestReconciler implements Reconciler<QueryTuningRequest>,
+        Workflow<QueryTuningRequest, QueryTuningRequestStatus, QueryTuningRequestReconciler.Inputs> {
 
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$([0-9]+)");
     static final String SHORT_NAME = "qtr";
@@ -65,13 +67,13 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
     static final List<String> QUERY_ERRORS = List.of("42", "22", "57014");
 
     private final ReferenceChecks checks;
-    private final ValidationRunner runner;
+    private final WorkflowRunner runner;
     private final Duration monitorInterval;
     private final Advisor advisor;
     private final MaintenanceWindows windows;
     private final io.fabric8.kubernetes.client.KubernetesClient client;
 
-    public QueryTuningRequestReconciler(ReferenceChecks checks, ValidationRunner runner, Advisor advisor,
+    public QueryTuningRequestReconciler(ReferenceChecks checks, WorkflowRunner runner, Advisor advisor,
             io.fabric8.kubernetes.client.KubernetesClient client, MaintenanceWindows windows,
             @ConfigProperty(name = "dba.tuning.monitor-interval", defaultValue = "1h") String monitorInterval) {
         this.advisor = advisor;
@@ -82,73 +84,85 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
         this.monitorInterval = Durations.parse("dba.tuning.monitor-interval", monitorInterval);
     }
 
-    private record Inputs(ConnectionSettings prod, ConnectionSettings staging, int timeoutMs, Duration unusedAfter,
+    record Inputs(ConnectionSettings prod, ConnectionSettings staging, int timeoutMs, Duration unusedAfter,
             Duration minObservation) {
     }
 
     @Override
     public UpdateControl<QueryTuningRequest> reconcile(QueryTuningRequest request, Context<QueryTuningRequest> context) {
-        QueryTuningRequestSpec spec = request.getSpec();
-        String ns = request.getMetadata().getNamespace();
-        QueryTuningRequestStatus desired = StatusPatcher.copy(request.getStatus(), QueryTuningRequestStatus.class);
-        if (desired.phase == TuningPhase.Completed || desired.phase == TuningPhase.Rejected
-                || desired.phase == TuningPhase.Recommended || desired.phase == TuningPhase.NoRecommendation) {
-            return UpdateControl.noUpdate();
-        }
-        Inputs[] in = new Inputs[1];
-        WriteAhead log = runner.writeAhead(request, desired);
-        return runner.runThen(request, desired, () -> {
-            if (spec.query != null) {
-                int needed = highestPlaceholder(spec.query);
-                int given = spec.parameters == null ? 0 : spec.parameters.size();
-                if (needed != given) {
-                    throw Problem.invalid(Reason.InvalidSpec, "spec.query uses placeholders up to $" + needed + " but "
-                            + given + " parameter(s) are given in spec.parameters").exception();
-                }
-                try {
-                    QueryText.of(spec.query);
-                } catch (RuntimeException e) {
-                    throw Problem.invalid(Reason.InvalidSpec, "spec.query: " + e.getMessage()).exception();
-                }
-            }
-            var prod = checks.database(ns, spec.database, "spec.database");
-            String summary = "database " + prod.describe();
-            ConnectionSettings staging = null;
-            if (spec.stagingDatabase != null) {
-                var s = checks.database(ns, spec.stagingDatabase, "spec.stagingDatabase");
-                staging = s.settings();
-                summary += ", staging " + s.describe();
-            }
-            in[0] = new Inputs(prod.settings(), staging,
-                    (int) Durations.parse("spec.statementTimeout", spec.statementTimeout).toMillis(),
-                    Durations.parse("spec.unusedAfter", spec.unusedAfter), spec.indexHygiene == null ? null
-                            : Durations.parse("spec.indexHygiene.minObservation", spec.indexHygiene.minObservation));
-            return summary + " answer" + (spec.stagingDatabase != null ? "" : "s");
-        }, (st, summary) -> {
-            try {
-                return advance(request, st, in[0], log);
-            } catch (SQLException e) {
-                if (st.phase == TuningPhase.Analyzing && e.getSQLState() != null
-                        && QUERY_ERRORS.stream().anyMatch(e.getSQLState()::startsWith)) {
-                    // the query itself is wrong (syntax, a missing table or column, a type) or too slow for the
-                    // timeout: the database's own words, and the request ends
-                    String said = e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
-                            ? p.getServerErrorMessage().getMessage() : e.getMessage();
-                    throw Problem.invalid(Reason.QueryFailed, "the statement failed on the database (SQLSTATE "
-                            + e.getSQLState() + "): " + said).exception();
-                }
-                throw PostgresConnector.classify(e, in[0].prod()).exception();
-            } catch (IllegalArgumentException e) {
-                throw Problem.invalid(Reason.InvalidSpec, e.getMessage()).exception();
-            }
-        }, (st, problem) -> {
-            if (st.phase == null || st.phase == TuningPhase.Pending || st.phase == TuningPhase.Analyzing) {
-                st.phase = Phase.move(st.phase, problem.permanent() ? TuningPhase.Failed : TuningPhase.Pending);
-            }
-        }, log);
+        return runner.run(request, StatusPatcher.copy(request.getStatus(), QueryTuningRequestStatus.class), this);
     }
 
-    private Duration advance(QueryTuningRequest request, QueryTuningRequestStatus st, Inputs in,
+    @Override
+    public boolean settled(QueryTuningRequest request, QueryTuningRequestStatus status) {
+        return status.phase == TuningPhase.Completed || status.phase == TuningPhase.Rejected
+                || status.phase == TuningPhase.Recommended || status.phase == TuningPhase.NoRecommendation;
+    }
+
+    @Override
+    public Validated<Inputs> validate(QueryTuningRequest request, QueryTuningRequestStatus status) {
+        QueryTuningRequestSpec spec = request.getSpec();
+        String ns = request.getMetadata().getNamespace();
+        if (spec.query != null) {
+            int needed = highestPlaceholder(spec.query);
+            int given = spec.parameters == null ? 0 : spec.parameters.size();
+            if (needed != given) {
+                throw Problem.invalid(Reason.InvalidSpec, "spec.query uses placeholders up to $" + needed + " but "
+                        + given + " parameter(s) are given in spec.parameters").exception();
+            }
+            try {
+                QueryText.of(spec.query);
+            } catch (RuntimeException e) {
+                throw Problem.invalid(Reason.InvalidSpec, "spec.query: " + e.getMessage()).exception();
+            }
+        }
+        var prod = checks.database(ns, spec.database, "spec.database");
+        String summary = "database " + prod.describe();
+        ConnectionSettings staging = null;
+        if (spec.stagingDatabase != null) {
+            var s = checks.database(ns, spec.stagingDatabase, "spec.stagingDatabase");
+            staging = s.settings();
+            summary += ", staging " + s.describe();
+        }
+        return new Validated<>(new Inputs(prod.settings(), staging,
+                (int) Durations.parse("spec.statementTimeout", spec.statementTimeout).toMillis(),
+                Durations.parse("spec.unusedAfter", spec.unusedAfter), spec.indexHygiene == null ? null
+                        : Durations.parse("spec.indexHygiene.minObservation", spec.indexHygiene.minObservation)),
+                summary + " answer" + (spec.stagingDatabase != null ? "" : "s"));
+    }
+
+    @Override
+    public Duration advance(QueryTuningRequest request, QueryTuningRequestStatus st, Inputs in, WriteAhead log)
+            throws SQLException {
+        try {
+            return phases(request, st, in, log);
+        } catch (IllegalArgumentException e) {
+            throw Problem.invalid(Reason.InvalidSpec, e.getMessage()).exception();
+        }
+    }
+
+    @Override
+    public Duration databaseError(QueryTuningRequest request, QueryTuningRequestStatus st, Inputs in, SQLException e) {
+        if (st.phase == TuningPhase.Analyzing && e.getSQLState() != null
+                && QUERY_ERRORS.stream().anyMatch(e.getSQLState()::startsWith)) {
+            // the query itself is wrong (syntax, a missing table or column, a type) or too slow for the
+            // timeout: the database's own words, and the request ends
+            String said = e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
+                    ? p.getServerErrorMessage().getMessage() : e.getMessage();
+            throw Problem.invalid(Reason.QueryFailed, "the statement failed on the database (SQLSTATE "
+                    + e.getSQLState() + "): " + said).exception();
+        }
+        throw PostgresConnector.classify(e, in.prod()).exception();
+    }
+
+    @Override
+    public void onProblem(QueryTuningRequest request, QueryTuningRequestStatus st, Problem problem) {
+        if (st.phase == null || st.phase == TuningPhase.Pending || st.phase == TuningPhase.Analyzing) {
+            st.phase = Phase.move(st.phase, problem.permanent() ? TuningPhase.Failed : TuningPhase.Pending);
+        }
+    }
+
+    private Duration phases(QueryTuningRequest request, QueryTuningRequestStatus st, Inputs in,
             WriteAhead log) throws SQLException {
         QueryTuningRequestSpec spec = request.getSpec();
         String id = "dba-operator/tuning/" + request.getMetadata().getNamespace() + "/" + request.getMetadata().getName();

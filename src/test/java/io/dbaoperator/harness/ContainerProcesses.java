@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
+import io.dbaoperator.contract.AgentEnvironment;
 import io.dbaoperator.kube.SecretReader;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvFromSource;
@@ -22,8 +23,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
  * this JVM's classpath. Keeps every process it started, so a stopping node can end them all.
  */
 final class ContainerProcesses {
-
-    static final String AGENT_COMMAND = "dba-agent";
 
     /** The JVM options of the image's dba-agent script, so the tests run the agent within the same memory bounds. */
     static final List<String> AGENT_JAVA_OPTS = agentJavaOpts();
@@ -173,7 +172,7 @@ final class ContainerProcesses {
         if (container.getArgs() != null) {
             command.addAll(container.getArgs());
         }
-        if (!command.isEmpty() && AGENT_COMMAND.equals(command.get(0))) {
+        if (!command.isEmpty() && AgentEnvironment.AGENT.equals(command.get(0))) {
             command.remove(0);
             List<String> java = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin",
                     "java").toString()));

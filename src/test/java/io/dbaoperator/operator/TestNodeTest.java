@@ -12,7 +12,7 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import io.dbaoperator.agent.AgentEnvironment;
+import io.dbaoperator.contract.AgentEnvironment;
 import io.dbaoperator.harness.TestKubernetes;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;

@@ -1,4 +1,4 @@
-package io.dbaoperator.agent;
+package io.dbaoperator.contract;
 
 import java.net.URI;
 import java.util.ArrayList;
@@ -23,18 +23,24 @@ import io.fabric8.kubernetes.api.model.EnvVarBuilder;
  */
 public final class AgentEnvironment {
 
+    /** The agent's executable in the operator's image: a Job's command starts with it. */
+    public static final String AGENT = "dba-agent";
     /** Prefix of the database Secret's keys (DBA_DB_uri, DBA_DB_host, ...). */
     public static final String DB_PREFIX = "DBA_DB_";
-    static final String SSLMODE_OVERRIDE = "DBA_SSLMODE";
-    static final String S3_BUCKET = "DBA_S3_BUCKET";
-    static final String S3_PREFIX = "DBA_S3_PREFIX";
-    static final String S3_ENDPOINT = "DBA_S3_ENDPOINT";
-    static final String S3_REGION = "DBA_S3_REGION";
-    static final String S3_PATH_STYLE = "DBA_S3_PATH_STYLE";
-    static final String S3_SSE = "DBA_S3_SSE";
-    static final String S3_KMS_KEY = "DBA_S3_KMS_KEY_ID";
-    static final String S3_ACCESS_KEY_ID = "DBA_S3_ACCESS_KEY_ID";
-    static final String S3_SECRET_ACCESS_KEY = "DBA_S3_SECRET_ACCESS_KEY";
+    public static final String SSLMODE_OVERRIDE = "DBA_SSLMODE";
+    public static final String S3_BUCKET = "DBA_S3_BUCKET";
+    public static final String S3_PREFIX = "DBA_S3_PREFIX";
+    public static final String S3_ENDPOINT = "DBA_S3_ENDPOINT";
+    public static final String S3_REGION = "DBA_S3_REGION";
+    public static final String S3_PATH_STYLE = "DBA_S3_PATH_STYLE";
+    public static final String S3_SSE = "DBA_S3_SSE";
+    public static final String S3_KMS_KEY = "DBA_S3_KMS_KEY_ID";
+    public static final String S3_ACCESS_KEY_ID = "DBA_S3_ACCESS_KEY_ID";
+    public static final String S3_SECRET_ACCESS_KEY = "DBA_S3_SECRET_ACCESS_KEY";
+    /** A restore's checks, a JSON array of SQL statements that must each return true. */
+    public static final String RESTORE_CHECKS = "DBA_RESTORE_CHECKS";
+    /** A new password for the restored superuser (a secretKeyRef), optional. */
+    public static final String RESTORE_PASSWORD = "DBA_RESTORE_PASSWORD";
 
     private AgentEnvironment() {
     }

@@ -1,9 +1,8 @@
 package io.dbaoperator.status;
 
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.function.BiConsumer;
-import java.util.function.Supplier;
 
 import org.jboss.logging.Logger;
 
@@ -17,64 +16,40 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import jakarta.enterprise.context.ApplicationScoped;
 
 /**
- * Runs a kind's validation and records it: condition Validated with an actionable reason, the phase the kind chooses,
- * one Event per transition, and a requeue that never storms: invalid input is looked at again every 5 minutes (a
+ * Runs a kind's {@link Workflow} and records it: condition Validated with an actionable reason, the phase the kind
+ * chooses, one Event per transition, and a requeue that never storms: invalid input is looked at again every 5 minutes (a
  * missing Secret may be created later; a spec change triggers at once anyway), transient faults back off from 15
  * seconds to 10 minutes.
  */
 @ApplicationScoped
-public class ValidationRunner {
+public class WorkflowRunner {
 
-    private static final Logger LOG = Logger.getLogger(ValidationRunner.class);
+    private static final Logger LOG = Logger.getLogger(WorkflowRunner.class);
     static final Duration INVALID_RECHECK = Duration.ofMinutes(5);
     /** A conflict is normal: look again soon (the change that caused it usually triggers a reconcile first). */
     static final Duration CONFLICT_RETRY = Duration.ofMillis(250);
 
     private final StatusWriter writer;
 
-    public ValidationRunner(StatusWriter writer) {
+    public WorkflowRunner(StatusWriter writer) {
         this.writer = writer;
     }
 
     /**
-     * @param validate returns a one-line summary of what was checked, or throws a {@link ProblemException}
-     * @param onValid sets phase and details once valid
-     * @param onProblem sets the phase for a problem
+     * One reconcile of {@code resource}: unless the workflow is {@link Workflow#settled settled}, validates, advances
+     * and writes the status the steps decided (starting from {@code desired}, a copy of the stored status). A 409
+     * from any status write (a person's patch, another client's metadata write, a stale cache) ends the reconcile
+     * with nothing more done and a prompt retry that decides again from fresh state: one short log line, not a
+     * stack trace.
      */
-    public <R extends CustomResource<?, S>, S extends OperatorStatus> UpdateControl<R> run(R resource, S desired,
-            Supplier<String> validate, BiConsumer<S, String> onValid, BiConsumer<S, Problem> onProblem) {
-        return runThen(resource, desired, validate, (status, summary) -> {
-            onValid.accept(status, summary);
-            return null;
-        }, onProblem);
-    }
-
-    /**
-     * As {@link #run}, where {@code onValid} goes on with the resource's work (it may throw a ProblemException
-     * too) and returns when to look again, or null.
-     */
-    public <R extends CustomResource<?, S>, S extends OperatorStatus> UpdateControl<R> runThen(R resource, S desired,
-            Supplier<String> validate, java.util.function.BiFunction<S, String, Duration> onValid,
-            BiConsumer<S, Problem> onProblem) {
-        return runThen(resource, desired, validate, onValid, onProblem, writeAhead(resource, desired));
-    }
-
-    /** The write-ahead log of one reconcile of {@code resource}, for the last argument of {@code runThen}. */
-    public WriteAhead writeAhead(CustomResource<?, ? extends OperatorStatus> resource, OperatorStatus desired) {
-        return new WriteAhead(writer, resource, desired);
-    }
-
-    /**
-     * As {@link #runThen}, where {@code onValid} may {@link WriteAhead#persist() persist} a decision before it acts
-     * on it, and records audit events through {@code log}. A 409 from any status write (a person's patch, another
-     * client's metadata write, a stale cache) ends the reconcile with nothing more done and a prompt retry that
-     * decides again from fresh state: one short log line, not a stack trace.
-     */
-    public <R extends CustomResource<?, S>, S extends OperatorStatus> UpdateControl<R> runThen(R resource, S desired,
-            Supplier<String> validate, java.util.function.BiFunction<S, String, Duration> onValid,
-            BiConsumer<S, Problem> onProblem, WriteAhead log) {
+    public <R extends CustomResource<?, S>, S extends OperatorStatus, I> UpdateControl<R> run(R resource, S desired,
+            Workflow<R, S, I> flow) {
+        if (flow.settled(resource, desired)) {
+            return UpdateControl.noUpdate();
+        }
+        WriteAhead log = new WriteAhead(writer, resource, desired);
         try {
-            return decide(resource, desired, validate, onValid, onProblem, log);
+            return decide(resource, desired, flow, log);
         } catch (KubernetesClientException e) {
             if (e.getCode() == 404 && e.getStatus() != null && e.getStatus().getDetails() != null
                     && resource.getMetadata().getName().equals(e.getStatus().getDetails().getName())) {
@@ -92,26 +67,29 @@ public class ValidationRunner {
         }
     }
 
-    private <R extends CustomResource<?, S>, S extends OperatorStatus> UpdateControl<R> decide(R resource, S desired,
-            Supplier<String> validate, java.util.function.BiFunction<S, String, Duration> onValid,
-            BiConsumer<S, Problem> onProblem, WriteAhead log) {
+    private <R extends CustomResource<?, S>, S extends OperatorStatus, I> UpdateControl<R> decide(R resource,
+            S desired, Workflow<R, S, I> flow, WriteAhead log) {
         writer.auditRecordedDecisions(resource);
         long generation = resource.getMetadata().getGeneration() == null ? 0 : resource.getMetadata().getGeneration();
         Instant now = Instant.now();
         Problem problem;
         Duration requeue = null;
         try {
-            String summary = validate.get();
+            Workflow.Validated<I> valid = flow.validate(resource, desired);
             desired.conditions = Conditions.set(desired.conditions, ConditionType.Validated, true, Reason.Validated,
-                    summary, generation, now);
-            requeue = onValid.apply(desired, summary);
+                    valid.summary(), generation, now);
+            try {
+                requeue = flow.advance(resource, desired, valid.inputs(), log);
+            } catch (SQLException e) {
+                requeue = flow.databaseError(resource, desired, valid.inputs(), e);
+            }
             problem = null;
         } catch (ProblemException e) {
             problem = e.problem();
             desired.conditions = Conditions.set(desired.conditions, ConditionType.Validated, false, problem.reason(),
                     problem.message(), generation, now);
             desired.message = problem.message();
-            onProblem.accept(desired, problem);
+            flow.onProblem(resource, desired, problem);
         } catch (KubernetesClientException e) {
             if (e.getCode() == 409) {
                 throw e; // our own status write raced a change: decide again on fresh state
@@ -122,7 +100,7 @@ public class ValidationRunner {
                     resource.getMetadata().getName());
             desired.conditions = Conditions.set(desired.conditions, ConditionType.Validated, false, problem.reason(),
                     problem.message(), generation, now);
-            onProblem.accept(desired, problem);
+            flow.onProblem(resource, desired, problem);
         } catch (RuntimeException e) {
             // a bug or an unexpected answer: say so in status instead of retrying silently
             LOG.errorf(e, "reconcile of %s/%s failed", resource.getMetadata().getNamespace(),
@@ -131,7 +109,7 @@ public class ValidationRunner {
                     + " while reconciling (see the operator log); retrying with backoff");
             desired.conditions = Conditions.set(desired.conditions, ConditionType.Validated, false, problem.reason(),
                     problem.message(), generation, now);
-            onProblem.accept(desired, problem);
+            flow.onProblem(resource, desired, problem);
         }
         writer.write(log.observed(), desired, log.pendingDecisions());
         UpdateControl<R> control = UpdateControl.noUpdate();

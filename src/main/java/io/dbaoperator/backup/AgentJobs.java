@@ -1,0 +1,100 @@
+package io.dbaoperator.backup;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+import io.dbaoperator.api.backup.BackupRestoreStatus;
+import io.dbaoperator.backup.catalog.RestoreRecord;
+import io.dbaoperator.contract.AgentFailure;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+
+/**
+ * Following an agent's Job, the same for a backup, a restore and a restore test: whether it still runs or failed
+ * and why, in the agent's own words (its container's termination message, the last line of its log with
+ * terminationMessagePolicy FallbackToLogsOnError), and a restore's checks from its catalog record.
+ */
+final class AgentJobs {
+
+    private static final int MAX_CAUSE = 300;
+
+    private AgentJobs() {
+    }
+
+    /** The Job's state from its conditions; an absent Job is neither active nor failed. */
+    static BackupStatusBuilder.JobOutcome outcome(Job job) {
+        if (job == null) {
+            return new BackupStatusBuilder.JobOutcome(null, null, false, false, null);
+        }
+        var s = job.getStatus();
+        String id = job.getMetadata().getLabels() == null ? null
+                : job.getMetadata().getLabels().get(BackupJobs.BACKUP_ID_LABEL);
+        String failedReason = s == null || s.getConditions() == null ? null : s.getConditions().stream()
+                .filter(c -> "Failed".equals(c.getType()) && "True".equals(c.getStatus()))
+                .map(c -> c.getReason() == null ? "Failed" : c.getReason()).findFirst().orElse(null);
+        boolean complete = s != null && s.getConditions() != null && s.getConditions().stream()
+                .anyMatch(c -> "Complete".equals(c.getType()) && "True".equals(c.getStatus()));
+        return new BackupStatusBuilder.JobOutcome(job.getMetadata().getName(), id, failedReason == null && !complete,
+                failedReason != null, failedReason);
+    }
+
+    /** As {@link #outcome}, a failed Job's reason followed by the agent's last words, so status says what failed. */
+    static BackupStatusBuilder.JobOutcome outcomeWithCause(KubernetesClient client, Job job) {
+        BackupStatusBuilder.JobOutcome o = outcome(job);
+        if (!o.failed()) {
+            return o;
+        }
+        String cause = lastWords(client, job).orElse(null);
+        return cause == null ? o : new BackupStatusBuilder.JobOutcome(o.name(), o.backupId(), o.active(), true,
+                o.failureReason() + ": " + cause);
+    }
+
+    /** The last line a failed Job's agent wrote (its termination message), as "Reason: message", shortened. */
+    static Optional<String> lastWords(KubernetesClient client, Job job) {
+        return client.pods().inNamespace(job.getMetadata().getNamespace())
+                .withLabel("job-name", job.getMetadata().getName()).list().getItems().stream()
+                .flatMap(p -> p.getStatus() == null || p.getStatus().getContainerStatuses() == null ? Stream.empty()
+                        : p.getStatus().getContainerStatuses().stream())
+                .map(c -> c.getState() == null || c.getState().getTerminated() == null ? null
+                        : c.getState().getTerminated().getMessage())
+                .filter(m -> m != null && !m.isBlank()).reduce((a, b) -> b)
+                .map(m -> Arrays.stream(m.split("\n")).map(String::strip).filter(l -> !l.isEmpty())
+                        .reduce((a, b) -> b).orElse(""))
+                .map(AgentFailure::describe)
+                .map(cause -> cause.length() > MAX_CAUSE ? cause.substring(0, MAX_CAUSE) + "..." : cause);
+    }
+
+    /**
+     * Why a restore (or restore test) Job did not succeed: the agent's recorded error, else that the Job is gone,
+     * else the Job's failure with the agent's last words.
+     */
+    static String whyRestoreFailed(KubernetesClient client, String jobName, Job job, RestoreRecord record) {
+        if (record != null && record.error != null) {
+            return record.error;
+        }
+        if (job == null) {
+            return "the Job " + jobName + " was deleted";
+        }
+        return "Job " + jobName + " failed (" + outcome(job).failureReason() + ")"
+                + lastWords(client, job).map(m -> ": " + m).orElse("");
+    }
+
+    /** A restore's checks as the agent recorded them. */
+    static List<BackupRestoreStatus.CheckResult> checkResults(RestoreRecord record) {
+        List<BackupRestoreStatus.CheckResult> results = new ArrayList<>();
+        if (record == null) {
+            return results;
+        }
+        for (RestoreRecord.Check c : record.checks) {
+            BackupRestoreStatus.CheckResult r = new BackupRestoreStatus.CheckResult();
+            r.check = c.check;
+            r.passed = c.passed;
+            r.message = c.message;
+            results.add(r);
+        }
+        return results;
+    }
+}
