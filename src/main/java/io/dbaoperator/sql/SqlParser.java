@@ -14,7 +14,7 @@ import io.dbaoperator.sql.Statement.AlterAction;
  * anything runs (see {@code io.dbaoperator.migration.SyntaxCheck}); this parser only has to understand what a
  * statement does, and fails loudly on a form it cannot read rather than guessing.
  */
-public final class SqlParser {
+public final class SqlParser extends TokenCursor {
 
     /** Functions whose default makes ADD COLUMN rewrite the table (PostgreSQL 11+ stores non-volatile ones). */
     static final Set<String> VOLATILE_FUNCTIONS = Set.of("random", "gen_random_uuid", "uuid_generate_v1",
@@ -27,15 +27,8 @@ public final class SqlParser {
     private static final Set<String> COLUMN_CONSTRAINT_WORDS = Set.of("constraint", "not", "null", "default", "check",
             "unique", "primary", "references", "generated", "collate", "deferrable", "initially", "using");
 
-    private final String script;
-    private final List<Token> tokens;
-    private final int offset;
-    private int at;
-
     private SqlParser(String script, List<Token> tokens, int offset) {
-        this.script = script;
-        this.tokens = tokens;
-        this.offset = offset;
+        super(script, tokens, offset);
     }
 
     /** Parses a script of statements separated by ';'. */
@@ -432,134 +425,5 @@ public final class SqlParser {
         accept("only");
         QualifiedName table = qualifiedName();
         return new Statement.Dml(sql, offset, verb, table, containsWord("where"));
-    }
-
-    // --- cursor ---
-
-    private Token peek() {
-        return at < tokens.size() ? tokens.get(at) : null;
-    }
-
-    /** Whether the next tokens are these words (or, for "(" and "*", these symbols). */
-    private boolean peekIs(String... words) {
-        for (int i = 0; i < words.length; i++) {
-            if (at + i >= tokens.size()) {
-                return false;
-            }
-            Token t = tokens.get(at + i);
-            boolean match = Character.isLetter(words[i].charAt(0)) ? t.is(words[i]) : t.isSymbol(words[i]);
-            if (!match) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private boolean accept(String... words) {
-        if (peekIs(words)) {
-            at += words.length;
-            return true;
-        }
-        return false;
-    }
-
-    private boolean acceptSymbol(String symbol) {
-        if (at < tokens.size() && tokens.get(at).isSymbol(symbol)) {
-            at++;
-            return true;
-        }
-        return false;
-    }
-
-    private void expect(String word) {
-        if (!accept(word)) {
-            throw error("expected " + word.toUpperCase(java.util.Locale.ROOT));
-        }
-    }
-
-    private String name() {
-        Token t = peek();
-        if (t == null || !t.isName()) {
-            throw error("expected a name");
-        }
-        at++;
-        return t.text();
-    }
-
-    private QualifiedName qualifiedName() {
-        String first = name();
-        if (acceptSymbol(".")) {
-            return new QualifiedName(first, name());
-        }
-        return new QualifiedName(null, first);
-    }
-
-    private List<QualifiedName> nameList() {
-        List<QualifiedName> names = new ArrayList<>();
-        do {
-            accept("only");
-            names.add(qualifiedName());
-            acceptSymbol("*");
-        } while (acceptSymbol(","));
-        return names;
-    }
-
-    /** Skips one token, or a whole parenthesised group. */
-    private void skipBalanced() {
-        if (peek().isSymbol("(")) {
-            int depth = 0;
-            do {
-                Token t = tokens.get(at++);
-                depth += t.isSymbol("(") ? 1 : t.isSymbol(")") ? -1 : 0;
-            } while (depth > 0 && at < tokens.size());
-            if (depth > 0) {
-                throw error("unbalanced '('");
-            }
-        } else {
-            at++;
-        }
-    }
-
-    private void skipToActionEnd() {
-        while (at < tokens.size() && !peek().isSymbol(",")) {
-            skipBalanced();
-        }
-    }
-
-    private boolean containsWord(String word) {
-        int depth = 0;
-        for (Token t : tokens) {
-            depth += t.isSymbol("(") ? 1 : t.isSymbol(")") ? -1 : 0;
-            if (depth == 0 && t.is(word)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private boolean volatileIn(int from, int to) {
-        for (int i = from; i < to - 1; i++) {
-            Token t = tokens.get(i);
-            if (t.kind() == Token.Kind.WORD && VOLATILE_FUNCTIONS.contains(t.text()) && tokens.get(i + 1).isSymbol("(")) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private String text(int fromToken, int toToken) {
-        if (fromToken >= toToken) {
-            return "";
-        }
-        return script.substring(tokens.get(fromToken).start(), tokens.get(toToken - 1).end());
-    }
-
-    private SqlSyntaxException error(String message) {
-        return error(message, at);
-    }
-
-    private SqlSyntaxException error(String message, int tokenIndex) {
-        int position = tokenIndex < tokens.size() ? tokens.get(tokenIndex).start() : tokens.get(tokens.size() - 1).end();
-        return new SqlSyntaxException(message, position);
     }
 }
