@@ -416,9 +416,8 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         status.lastPrune = report;
         events.normal(policy, "BackupsPruned", "retention removed " + report.removed.size() + " backup(s) "
                 + report.removed + ", " + freed + " bytes freed");
-        audit.record(policy, new io.dbaoperator.audit.AuditEvent(now, policy.getMetadata().getNamespace(),
-                policy.getKind(), policy.getMetadata().getName(), policy.getMetadata().getUid(), "retention", "prune",
-                "dba-operator", "succeeded", null, Map.of("removed", report.removed, "freedBytes", freed)));
+        audit.record(policy, io.dbaoperator.audit.AuditEvent.byOperator(now, policy, "retention", "prune", "succeeded",
+                null, Map.of("removed", report.removed, "freedBytes", freed)));
         return records.stream().filter(r -> !report.removed.contains(r.backupId)).toList();
     }
 }

@@ -299,9 +299,8 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         }
         serve(restore, st, in, record);
         // keyed: after a 409 or a restart follow() finds the same record in the catalog and reports it again
-        log.executed(new AuditEvent(Instant.now(), ns, restore.getKind(), restore.getMetadata().getName(),
-                restore.getMetadata().getUid(), "restore", STEP, "dba-operator", "succeeded", null, auditDetails(st,
-                        record)), "restore/succeeded");
+        log.executed(AuditEvent.byOperator(restore, "restore", STEP, "succeeded", null, auditDetails(st, record)),
+                "restore/succeeded");
         return SERVING_POLL;
     }
 
@@ -403,9 +402,8 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
             }
         }
         ready(restore, st, false, reason, st.message);
-        log.executed(new AuditEvent(Instant.now(), ns, restore.getKind(), restore.getMetadata().getName(),
-                restore.getMetadata().getUid(), "restore", STEP, "dba-operator", "failed", null,
-                Map.of("reason", why)), "restore/failed");
+        log.executed(AuditEvent.byOperator(restore, "restore", STEP, "failed", null, Map.of("reason", why)),
+                "restore/failed");
     }
 
     private static Map<String, Object> auditDetails(BackupRestoreStatus st, RestoreRecord record) {

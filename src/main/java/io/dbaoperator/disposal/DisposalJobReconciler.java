@@ -290,9 +290,8 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob>,
                 st.backupsHoldDataUntil = report.backupsHoldDataUntil();
                 // keyed by the run: a retry after a 409 or a restart reports the same run again (and rewrites its
                 // report under the same key)
-                log.executed(new AuditEvent(Instant.now(), job.getMetadata().getNamespace(), "DisposalJob",
-                        job.getMetadata().getName(), job.getMetadata().getUid(), "disposal", STEP, "dba-operator",
-                        "succeeded", digest, report.asMap()), "disposal/" + st.runId);
+                log.executed(AuditEvent.byOperator(job, "disposal", STEP, "succeeded", digest, report.asMap()),
+                        "disposal/" + st.runId);
                 st.lastRunAt = now.toString();
                 st.runStartedAt = null;
                 if (in.schedule() != null) {

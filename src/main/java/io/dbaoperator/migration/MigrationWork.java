@@ -197,8 +197,6 @@ final class MigrationWork implements AutoCloseable {
 
     /** An audit event of this migration, under its plan's digest. */
     AuditEvent audit(String action, String step, String outcome, Map<String, Object> details) {
-        var meta = m.getMetadata();
-        return new AuditEvent(Instant.now(), meta.getNamespace(), DatabaseMigrationReconciler.KIND, meta.getName(),
-                meta.getUid(), action, step, "dba-operator", outcome, st.planDigest, details);
+        return AuditEvent.byOperator(m, action, step, outcome, st.planDigest, details);
     }
 }

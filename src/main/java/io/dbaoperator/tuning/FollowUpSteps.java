@@ -65,10 +65,8 @@ final class FollowUpSteps {
             details.putAll(Map.of("meanMsBefore", m.meanMsBefore, "meanMsAfter", m.meanMsAfter, "callsAfter",
                     m.callsAfter, "gainPercent", m.gainPercent));
         }
-        log.executed(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(), request.getKind(),
-                request.getMetadata().getName(), request.getMetadata().getUid(), "follow-up", APPLY_STEP,
-                "dba-operator",
-                u.unused ? "unused" : "used", null, details), "follow-up/" + best.indexName);
+        log.executed(AuditEvent.byOperator(request, "follow-up", APPLY_STEP, u.unused ? "unused" : "used", null,
+                details), "follow-up/" + best.indexName);
         String measured = m.gainPercent == null ? (m.verdict == null || m.verdict.equals("unused") ? ""
                 : "; real gain " + m.verdict) : "; mean time " + m.meanMsBefore + " ms -> " + m.meanMsAfter
                         + " ms over " + m.callsAfter + " call(s) (" + m.gainPercent + "%): " + m.verdict;
@@ -118,9 +116,7 @@ final class FollowUpSteps {
         int attempts = IndexApplier.drop(prod, schemaOf(best), best.indexName, LOCK_TIMEOUT,
                 LOCK_RETRIES, BUILD_TIMEOUT);
         best.removedAt = Instant.now().toString();
-        log.executed(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(), request.getKind(),
-                request.getMetadata().getName(), request.getMetadata().getUid(), "remove", STEP,
-                "dba-operator", "succeeded", null, Map.of("index", best.indexName, "attempts", attempts,
+        log.executed(AuditEvent.byOperator(request, "remove", STEP, "succeeded", null, Map.of("index", best.indexName, "attempts", attempts,
                         "approval", String.valueOf(best.removedUnder))), "remove/" + best.indexName);
         return finish(request, st, TuningPhase.Completed, "dropped " + best.indexName + " again ("
                 + best.measured.verdict + "); recreate it with: " + best.ddl);

@@ -117,9 +117,7 @@ final class HygieneSteps {
                             QueryTuningRequestReconciler.LOCK_RETRIES, QueryTuningRequestReconciler.BUILD_TIMEOUT);
                     f.droppedAt = Instant.now().toString();
                     f.outcome = "dropped (" + attempts + " attempt(s))";
-                    log.executed(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(),
-                            request.getKind(), request.getMetadata().getName(), request.getMetadata().getUid(),
-                            "drop", STEP, "dba-operator", "succeeded", null, Map.of("index", f.index, "finding",
+                    log.executed(AuditEvent.byOperator(request, "drop", STEP, "succeeded", null, Map.of("index", f.index, "finding",
                                     f.finding, "definition", f.definition, "approval", String.valueOf(under))),
                             "drop/" + f.index);
                 }

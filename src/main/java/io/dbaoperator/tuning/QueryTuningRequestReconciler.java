@@ -271,9 +271,8 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                     details.put("approval", best.appliedUnder);
                 }
                 // keyed by the index: a retry after a 409 or a restart finds it built and reports it again
-                log.executed(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(),
-                        request.getKind(), request.getMetadata().getName(), request.getMetadata().getUid(), "apply",
-                        STEP, "dba-operator", "succeeded", null, details), "apply/" + best.indexName);
+                log.executed(AuditEvent.byOperator(request, "apply", STEP, "succeeded", null, details),
+                        "apply/" + best.indexName);
             }
             if (st.phase == TuningPhase.Monitoring) {
                 long[] usage = IndexApplier.usage(prod, best.indexName);
@@ -287,9 +286,7 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                 u.sizeBytes = usage[1];
                 best.usage = u;
                 // the knowledge base keeps the series (status keeps the latest): one record per check
-                log.executed(new AuditEvent(Instant.now(), request.getMetadata().getNamespace(),
-                        request.getKind(), request.getMetadata().getName(), request.getMetadata().getUid(), "usage", STEP,
-                        "dba-operator", "observed", null, Map.of("index", best.indexName, "idxScan", u.idxScan,
+                log.executed(AuditEvent.byOperator(request, "usage", STEP, "observed", null, Map.of("index", best.indexName, "idxScan", u.idxScan,
                                 "sizeBytes", u.sizeBytes)), null);
                 Instant applied = Instant.parse(best.appliedAt);
                 if (Instant.now().isAfter(applied.plus(in.unusedAfter()))) {
