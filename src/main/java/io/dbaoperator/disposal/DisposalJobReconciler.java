@@ -32,6 +32,7 @@ import io.dbaoperator.kube.MaintenanceWindows;
 import io.dbaoperator.references.ReferenceChecks;
 import io.dbaoperator.kube.SecretReader;
 import io.dbaoperator.postgres.ConnectionSettings;
+import io.dbaoperator.postgres.Databases;
 import io.dbaoperator.postgres.PostgresConnector;
 import io.dbaoperator.postgres.SqlStates;
 import io.dbaoperator.problem.Problem;
@@ -68,6 +69,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob>,
     private final ReferenceChecks checks;
     private final SecretReader secrets;
     private final WorkflowRunner runner;
+    private final Databases databases;
     private final KubernetesClient client;
     private final EventRecorder events;
     private final Duration slice;
@@ -76,9 +78,10 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob>,
     private final MaintenanceWindows windows;
 
     public DisposalJobReconciler(ReferenceChecks checks, SecretReader secrets, WorkflowRunner runner,
-            KubernetesClient client, EventRecorder events, io.dbaoperator.metrics.OperatorMetrics metrics,
-            StorageDefaults storageDefaults, MaintenanceWindows windows,
+            KubernetesClient client, Databases databases, EventRecorder events,
+            io.dbaoperator.metrics.OperatorMetrics metrics, StorageDefaults storageDefaults, MaintenanceWindows windows,
             @ConfigProperty(name = "dba.migration.slice", defaultValue = "5s") String slice) {
+        this.databases = databases;
         this.windows = windows;
         this.metrics = metrics;
         this.storageDefaults = storageDefaults;
@@ -224,7 +227,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob>,
         }
         String jobId = job.getMetadata().getNamespace() + "/" + job.getMetadata().getName() + "/"
                 + job.getMetadata().getUid();
-        try (Connection c = PostgresConnector.open(in.db(), "dba-operator/disposal/" + jobId)) {
+        try (Connection c = databases.open(in.db(), "dba-operator/disposal/" + jobId)) {
             List<DisposalPlanner.RulePlan> plans = DisposalPlanner.plan(c, spec);
             if (st.phase == DisposalPhase.Counting) {
                 Duration d = counting(job, st, c, plans, digest);

@@ -16,7 +16,6 @@ import io.dbaoperator.approval.GateOutcome;
 import io.dbaoperator.approval.GatedStep;
 import io.dbaoperator.kube.EventRecorder;
 import io.dbaoperator.migration.MigrationWork.Next;
-import io.dbaoperator.postgres.PostgresConnector;
 import io.dbaoperator.problem.Reason;
 import io.dbaoperator.sql.QualifiedName;
 import io.dbaoperator.status.ConditionType;
@@ -135,7 +134,7 @@ final class CutoverSteps {
             throws SQLException {
         String fingerprint = null;
         if (fingerprintTables != null && !fingerprintTables.isEmpty()) {
-            try (Connection c = PostgresConnector.open(w.in.db(), "dba-operator/plan/" + w.id)) {
+            try (Connection c = w.databases.open(w.in.db(), "dba-operator/plan/" + w.id)) {
                 fingerprint = new LiveCatalog(c).fingerprint(fingerprintTables);
             }
         }

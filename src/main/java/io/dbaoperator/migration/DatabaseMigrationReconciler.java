@@ -19,6 +19,7 @@ import io.dbaoperator.kube.EventRecorder;
 import io.dbaoperator.kube.MaintenanceWindows;
 import io.dbaoperator.migration.MigrationWork.Next;
 import io.dbaoperator.postgres.ConnectionSettings;
+import io.dbaoperator.postgres.Databases;
 import io.dbaoperator.postgres.PostgresConnector;
 import io.dbaoperator.postgres.SqlStates;
 import io.dbaoperator.problem.Problem;
@@ -58,6 +59,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
     private final ReferenceChecks checks;
     private final WorkflowRunner runner;
     private final KubernetesClient client;
+    private final Databases databases;
     private final EventRecorder events;
     private final MaintenanceWindows windows;
     private final BackupStep backup;
@@ -66,10 +68,11 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
     private final BackfillStep backfill;
 
     public DatabaseMigrationReconciler(ReferenceChecks checks, WorkflowRunner runner, KubernetesClient client,
-            EventRecorder events, io.dbaoperator.metrics.OperatorMetrics metrics,
+            Databases databases, EventRecorder events, io.dbaoperator.metrics.OperatorMetrics metrics,
             MaintenanceWindows windows,
             @ConfigProperty(name = "dba.migration.slice", defaultValue = "5s") String slice) {
         this.windows = windows;
+        this.databases = databases;
         this.checks = checks;
         this.runner = runner;
         this.client = client;
@@ -115,7 +118,8 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
     }
 
     @Override
-    public Duration databaseError(DatabaseMigration m, DatabaseMigrationStatus status, MigrationWork.Inputs in, SQLException e) {
+    public Duration databaseError(DatabaseMigration m, DatabaseMigrationStatus status, MigrationWork.Inputs in,
+            SQLException e) {
         throw PostgresConnector.classify(e, in.db()).exception();
     }
 
@@ -139,7 +143,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         if (st.phase == MigrationPhase.Failed && st.failedStep == null) {
             st.phase = Phase.move(st.phase, MigrationPhase.Pending); // it failed validation, which passes now
         }
-        try (MigrationWork w = new MigrationWork(client, m, st, in, log)) {
+        try (MigrationWork w = new MigrationWork(client, databases, m, st, in, log)) {
             try {
                 return phases(w);
             } catch (SQLException e) {
@@ -176,6 +180,9 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                 if (Boolean.TRUE.equals(st.rollbackRequested) && rollbackAllowed(st.phase)) {
                     st.rollbackRequested = null;
                     st.phase = Phase.move(st.phase, MigrationPhase.RollingBack);
+                    // decide, persist, act: the request consumed and the phase that rolls back are stored before
+                    // the first rollback statement (a 409 here leaves the reconcile with nothing run)
+                    w.log.persist();
                     events.normal(m, "RollbackRequested", "a person asked for a rollback in phase " + before);
                     continue;
                 }

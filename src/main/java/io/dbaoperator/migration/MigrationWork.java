@@ -17,7 +17,7 @@ import io.dbaoperator.audit.AuditEvent;
 import io.dbaoperator.kube.Durations;
 import io.dbaoperator.kube.MaintenanceWindows;
 import io.dbaoperator.postgres.ConnectionSettings;
-import io.dbaoperator.postgres.PostgresConnector;
+import io.dbaoperator.postgres.Databases;
 import io.dbaoperator.postgres.SqlStates;
 import io.dbaoperator.problem.Problem;
 import io.dbaoperator.problem.Reason;
@@ -93,6 +93,8 @@ final class MigrationWork implements AutoCloseable {
     final DatabaseMigrationStatus st;
     final Inputs in;
     final WriteAhead log;
+    /** Where connections come from: the production and staging databases of {@link #in}. */
+    final Databases databases;
     final String id;
     /** The stored, digested plan (null before Planning made it): what executes. */
     MigrationPlan plan;
@@ -101,9 +103,10 @@ final class MigrationWork implements AutoCloseable {
     /** The maintenance window as the gate of the current production step found it. */
     MaintenanceWindows.State window = MaintenanceWindows.ALWAYS;
 
-    MigrationWork(KubernetesClient client, DatabaseMigration m, DatabaseMigrationStatus st, Inputs in,
-            WriteAhead log) {
+    MigrationWork(KubernetesClient client, Databases databases, DatabaseMigration m, DatabaseMigrationStatus st,
+            Inputs in, WriteAhead log) {
         this.client = client;
+        this.databases = databases;
         this.m = m;
         this.st = st;
         this.in = in;
@@ -120,7 +123,7 @@ final class MigrationWork implements AutoCloseable {
     /** The production connection, holding the database's migration advisory lock; null if another holds it. */
     Connection prod() throws SQLException {
         if (prod == null) {
-            Connection c = PostgresConnector.open(in.db(), "dba-operator/migration/" + id);
+            Connection c = databases.open(in.db(), "dba-operator/migration/" + id);
             if (!SqlStates.tryAdvisoryLock(c, SqlStates.LOCK_MIGRATIONS)) {
                 c.close();
                 return null;
@@ -190,7 +193,7 @@ final class MigrationWork implements AutoCloseable {
             MigrationStore.releaseLease(c, id, m.getMetadata().getUid());
             return;
         }
-        try (Connection plain = PostgresConnector.open(in.db(), "dba-operator/migration/" + id)) {
+        try (Connection plain = databases.open(in.db(), "dba-operator/migration/" + id)) {
             MigrationStore.releaseLease(plain, id, m.getMetadata().getUid());
         }
     }

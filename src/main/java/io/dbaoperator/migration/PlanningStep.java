@@ -10,7 +10,6 @@ import io.dbaoperator.api.migration.DatabaseMigrationSpec;
 import io.dbaoperator.api.migration.DatabaseMigrationStatus;
 import io.dbaoperator.api.migration.MigrationPhase;
 import io.dbaoperator.migration.MigrationWork.Next;
-import io.dbaoperator.postgres.PostgresConnector;
 import io.dbaoperator.problem.Reason;
 import io.dbaoperator.sql.Statement;
 import io.dbaoperator.status.ConditionType;
@@ -26,7 +25,7 @@ final class PlanningStep {
         DatabaseMigrationSpec spec = w.m.getSpec();
         DatabaseMigrationStatus st = w.st;
         MigrationPlan plan;
-        try (Connection c = PostgresConnector.open(w.in.db(), "dba-operator/plan/" + w.id)) {
+        try (Connection c = w.databases.open(w.in.db(), "dba-operator/plan/" + w.id)) {
             String syntax = syntaxErrors(c, spec);
             if (syntax != null) {
                 return w.fail("planning", Reason.SyntaxError, syntax);
@@ -56,7 +55,7 @@ final class PlanningStep {
                     + "spec.lint.allow accepts a rule knowingly");
         }
         if (w.in.staging() != null && (st.rehearsal == null || !"Passed".equals(st.rehearsal.result))) {
-            Rehearsal.Result r = new Rehearsal(w.in.staging(), w.id, plan, spec, w.in.settings(), w.in.pause())
+            Rehearsal.Result r = new Rehearsal(w.databases, w.in.staging(), w.id, plan, spec, w.in.settings(), w.in.pause())
                     .run();
             st.rehearsal = new DatabaseMigrationStatus.Rehearsal();
             st.rehearsal.result = r.passed() ? "Passed" : "Failed";

@@ -6,7 +6,7 @@ import java.time.Duration;
 
 import io.dbaoperator.api.migration.DatabaseMigrationSpec;
 import io.dbaoperator.postgres.ConnectionSettings;
-import io.dbaoperator.postgres.PostgresConnector;
+import io.dbaoperator.postgres.Databases;
 import io.dbaoperator.postgres.SqlStates;
 
 /**
@@ -34,12 +34,14 @@ final class Rehearsal {
     private final ConnectionSettings staging;
     private final String id;
     private final MigrationPlan plan;
+    private final Databases databases;
     private final DatabaseMigrationSpec spec;
     private final StatementRunner.Settings settings;
     private final Duration pause;
 
-    Rehearsal(ConnectionSettings staging, String id, MigrationPlan plan, DatabaseMigrationSpec spec,
-            StatementRunner.Settings settings, Duration pause) {
+    Rehearsal(Databases databases, ConnectionSettings staging, String id, MigrationPlan plan,
+            DatabaseMigrationSpec spec, StatementRunner.Settings settings, Duration pause) {
+        this.databases = databases;
         this.staging = staging;
         this.id = id;
         this.plan = plan;
@@ -50,7 +52,7 @@ final class Rehearsal {
 
     Result run() throws SQLException {
         long start = System.nanoTime();
-        try (Connection c = PostgresConnector.open(staging, "dba-operator/rehearsal/" + id)) {
+        try (Connection c = databases.open(staging, "dba-operator/rehearsal/" + id)) {
             if (!SqlStates.tryAdvisoryLock(c, SqlStates.LOCK_MIGRATIONS)) {
                 return Result.failed("another migration holds the staging database's advisory lock; try again", 0);
             }

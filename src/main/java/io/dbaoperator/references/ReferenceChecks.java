@@ -9,6 +9,7 @@ import io.dbaoperator.api.common.DatabaseRef;
 import io.dbaoperator.api.common.S3Storage;
 import io.dbaoperator.kube.SecretReader;
 import io.dbaoperator.postgres.ConnectionSettings;
+import io.dbaoperator.postgres.Databases;
 import io.dbaoperator.postgres.PostgresConnector;
 import io.dbaoperator.problem.Problem;
 import io.dbaoperator.problem.Reason;
@@ -28,16 +29,18 @@ public class ReferenceChecks {
 
     private final KubernetesClient client;
     private final SecretReader secrets;
+    private final Databases databases;
 
-    public ReferenceChecks(KubernetesClient client, SecretReader secrets) {
+    public ReferenceChecks(KubernetesClient client, SecretReader secrets, Databases databases) {
         this.client = client;
         this.secrets = secrets;
+        this.databases = databases;
     }
 
     /** A database that answers; the result describes it for status. */
     public CheckedDatabase database(String namespace, DatabaseRef ref, String usedFor) {
         ConnectionSettings settings = secrets.connection(namespace, ref, usedFor);
-        try (Connection c = PostgresConnector.open(settings);
+        try (Connection c = databases.open(settings, PostgresConnector.APPLICATION_NAME);
                 Statement st = c.createStatement();
                 ResultSet rs = st.executeQuery("select current_setting('server_version'), "
                         + "(select rolreplication from pg_roles where rolname = current_user)")) {

@@ -26,6 +26,7 @@ import io.dbaoperator.kube.Durations;
 import io.dbaoperator.kube.MaintenanceWindows;
 import io.dbaoperator.references.ReferenceChecks;
 import io.dbaoperator.postgres.ConnectionSettings;
+import io.dbaoperator.postgres.Databases;
 import io.dbaoperator.postgres.PostgresConnector;
 import io.dbaoperator.problem.Problem;
 import io.dbaoperator.problem.Reason;
@@ -68,14 +69,16 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
 
     private final ReferenceChecks checks;
     private final WorkflowRunner runner;
+    private final Databases databases;
     private final Duration monitorInterval;
     private final Advisor advisor;
     private final MaintenanceWindows windows;
     private final io.fabric8.kubernetes.client.KubernetesClient client;
 
     public QueryTuningRequestReconciler(ReferenceChecks checks, WorkflowRunner runner, Advisor advisor,
-            io.fabric8.kubernetes.client.KubernetesClient client, MaintenanceWindows windows,
+            io.fabric8.kubernetes.client.KubernetesClient client, Databases databases, MaintenanceWindows windows,
             @ConfigProperty(name = "dba.tuning.monitor-interval", defaultValue = "1h") String monitorInterval) {
+        this.databases = databases;
         this.advisor = advisor;
         this.client = client;
         this.windows = windows;
@@ -166,8 +169,8 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
             WriteAhead log) throws SQLException {
         QueryTuningRequestSpec spec = request.getSpec();
         String id = "dba-operator/tuning/" + request.getMetadata().getNamespace() + "/" + request.getMetadata().getName();
-        try (Connection prod = PostgresConnector.open(in.prod(), id);
-                Connection staging = in.staging() == null ? null : PostgresConnector.open(in.staging(), id)) {
+        try (Connection prod = databases.open(in.prod(), id);
+                Connection staging = in.staging() == null ? null : databases.open(in.staging(), id)) {
             MaintenanceWindows.State window = windows.now(request, spec.maintenanceWindow);
             if (window.open()) {
                 st.waitingForWindow = null;
@@ -286,8 +289,8 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                 u.sizeBytes = usage[1];
                 best.usage = u;
                 // the knowledge base keeps the series (status keeps the latest): one record per check
-                log.executed(AuditEvent.byOperator(request, "usage", STEP, "observed", null, Map.of("index", best.indexName, "idxScan", u.idxScan,
-                                "sizeBytes", u.sizeBytes)), null);
+                log.executed(AuditEvent.byOperator(request, "usage", STEP, "observed", null, Map.of("index",
+                        best.indexName, "idxScan", u.idxScan, "sizeBytes", u.sizeBytes)), null);
                 Instant applied = Instant.parse(best.appliedAt);
                 if (Instant.now().isAfter(applied.plus(in.unusedAfter()))) {
                     return FollowUpSteps.followedUp(request, st, best, prod, log, window);

@@ -64,11 +64,11 @@ class AgentContractTest {
 
     @Test
     void theFailureLineSurvivesAnyMessage() {
-        AgentFailure f = new AgentFailure("StorageUnavailable", "bucket \"b\" said:\nAccess Denied \\ nöt found");
+        AgentFailure f = new AgentFailure("StorageUnreachable", "bucket \"b\" said:\nAccess Denied \\ nöt found");
         assertThat(f.line()).doesNotContain("\n");
         assertThat(AgentFailure.parse(f.line())).contains(f);
         assertThat(AgentFailure.describe(f.line()))
-                .isEqualTo("StorageUnavailable: bucket \"b\" said:\nAccess Denied \\ nöt found");
+                .isEqualTo("StorageUnreachable: bucket \"b\" said:\nAccess Denied \\ nöt found");
         // a line that is not the agent's (a tool's output, a truncated log) is said as it is
         assertThat(AgentFailure.describe("pg_basebackup: error: connection refused"))
                 .isEqualTo("pg_basebackup: error: connection refused");
