@@ -24,6 +24,7 @@ import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresConnector;
 import io.dbaoperator.postgres.PostgresTools;
 import io.dbaoperator.problem.ProblemException;
+import io.dbaoperator.problem.Reason;
 import io.dbaoperator.storage.MultipartUpload;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
@@ -122,7 +123,7 @@ final class BackupCommand {
     private static void applyVerification(BackupRecord record) {
         boolean good = record.verification.passed();
         record.state = good ? BackupRecord.State.verified : BackupRecord.State.failed;
-        record.errorReason = good ? null : "VerificationFailed";
+        record.errorReason = good ? null : Reason.VerificationFailed.name();
         record.error = good ? null : !record.verification.checksumsMatch
                 ? "the stored objects do not match the SHA-256 recorded at upload"
                 : "pg_verifybackup failed: " + record.verification.pgVerifybackupOutput;

@@ -55,7 +55,7 @@ final class BackupStep {
                 .max(Comparator.comparing(b -> b.completedAt));
         if (usable.isPresent()) {
             st.preMigrationBackupId = usable.get().backupId;
-            events.normal(w.m, "BackupReady", "pre-migration backup " + usable.get().backupId + " (completed "
+            events.normal(w.m, Reason.BackupReady.name(), "pre-migration backup " + usable.get().backupId + " (completed "
                     + usable.get().completedAt + ", verified) recorded for the rollback runbook");
             st.phase = Phase.move(st.phase, MigrationPhase.Expanding);
             return Next.PROCEED;
