@@ -10,18 +10,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SCALES=("${@:-100 300}"); [ $# -gt 0 ] || SCALES=(100 300)
-BIN=/usr/lib/postgresql/15/bin
-WORK=$(mktemp -d /tmp/dba-bench-XXXX); chmod 755 "$WORK"
-PGPORT=55432; S3PORT=59000; S3TLS=59443; BUCKET=bench
+. bench/common/postgres.sh
+bench_workdir backup
+S3PORT=59000; S3TLS=59443; BUCKET=bench
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret AWS_DEFAULT_REGION=us-east-1
-RESULTS="$WORK/results.md"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-cleanup() { as_pg "$BIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true; kill "${S3PID:-0}" 2>/dev/null || true; }
-trap cleanup EXIT
+RESULTS=target/backup-bench.md
+BENCH_EXTRA_CLEANUP='kill "${S3PID:-0}" 2>/dev/null'
 
-./mvnw -B -q -DskipTests package >/dev/null
-./mvnw -B -q dependency:build-classpath -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=runtime >/dev/null
-CP="target/classes:$(cat "$WORK/cp.txt")"
+bench_classpath
 # the agent runs with the image's JVM options (src/main/docker/dba-agent), unless AGENT_JAVA_OPTS says otherwise
 AGENT_OPTS=${AGENT_JAVA_OPTS:-$(sed -n 's/.*AGENT_JAVA_OPTS:-\([^}]*\)}.*/\1/p' src/main/docker/dba-agent)}
 AWS=$(command -v /usr/bin/aws || command -v aws)
@@ -32,19 +28,8 @@ java -Xmx512m -jar "$S3MOCK" --http.port=$S3PORT --server.port=$S3TLS \
   --logging.level.root=WARN > "$WORK/s3mock.log" 2>&1 & S3PID=$!
 until curl -sf -o /dev/null -I "http://127.0.0.1:$S3PORT/$BUCKET"; do sleep 1; done
 
-[ "$(id -u)" = 0 ] && chown postgres "$WORK"
-as_pg "$BIN/initdb" -D "$WORK/pg" -U postgres -A trust --no-sync >/dev/null
-cat >> "$WORK/pg/postgresql.conf" <<CONF
-port = $PGPORT
-listen_addresses = '127.0.0.1'
-unix_socket_directories = '$WORK'
-shared_buffers = 512MB
-max_wal_size = 4GB
-wal_level = replica
-archive_mode = on
-archive_command = '/bin/true'
-CONF
-as_pg "$BIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w start >/dev/null
+# WAL archiving on (to nowhere), as a production primary whose backups the tools take
+bench_postgres 55432 "wal_level = replica\narchive_mode = on\narchive_command = '/bin/true'"
 export PGHOST=127.0.0.1 PGPORT PGUSER=postgres
 
 secs() { python3 -c "import time; print(f'{time.time():.3f}')"; }
