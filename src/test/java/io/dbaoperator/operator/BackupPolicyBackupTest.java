@@ -23,8 +23,8 @@ import io.dbaoperator.harness.OperatorHarness;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.harness.TestS3;
+import io.dbaoperator.operator.Fixtures.Standard;
 import io.dbaoperator.storage.S3Clients;
-import io.dbaoperator.storage.S3Location;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -40,12 +40,9 @@ class BackupPolicyBackupTest {
 
     @BeforeAll
     static void setUp() {
-        client = TestKubernetes.get().namespace(NS);
-        Fixtures.databases();
+        client = Fixtures.namespace(NS, Standard.REPLICATION_DB, Standard.BACKUP_S3);
         TestPostgres.get().exec("app", "create table if not exists orders_backup_test (id int primary key)",
                 "insert into orders_backup_test select g from generate_series(1, 1000) g on conflict do nothing");
-        Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());
-        Fixtures.secret(client, NS, "backup-s3", Fixtures.s3Keys());
     }
 
     static BackupPolicy policy(String name, String schedule) {

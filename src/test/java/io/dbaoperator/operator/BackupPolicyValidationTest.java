@@ -14,8 +14,8 @@ import io.dbaoperator.api.backup.BackupPolicyPhase;
 import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.api.common.Condition;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestS3;
+import io.dbaoperator.operator.Fixtures.Standard;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -35,11 +35,7 @@ class BackupPolicyValidationTest {
 
     @BeforeAll
     static void setUp() {
-        client = TestKubernetes.get().namespace(NS);
-        Fixtures.databases();
-        Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());
-        Fixtures.secret(client, NS, "app-db", Fixtures.appDbKeys());
-        Fixtures.secret(client, NS, "backup-s3", Fixtures.s3Keys());
+        client = Fixtures.namespace(NS, Standard.REPLICATION_DB, Standard.APP_DB, Standard.BACKUP_S3);
     }
 
     static BackupPolicy policy(String name, String dbSecret, String schedule) {

@@ -36,6 +36,7 @@ import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.harness.OperatorHarness;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
+import io.dbaoperator.operator.Fixtures.Standard;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -69,11 +70,8 @@ class BackupRestoreTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        client = TestKubernetes.get().namespace(NS);
+        client = Fixtures.namespace(NS, Standard.REPLICATION_DB, Standard.BACKUP_S3);
         storage = Fixtures.s3Location();
-        Fixtures.databases();
-        Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());
-        Fixtures.secret(client, NS, "backup-s3", Fixtures.s3Keys());
         TestPostgres pg = TestPostgres.get();
         pg.exec("app", "drop table if exists restore_orders",
                 "create table restore_orders (id int primary key, note text not null)",

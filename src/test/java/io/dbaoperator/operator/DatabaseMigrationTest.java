@@ -24,7 +24,6 @@ import io.dbaoperator.api.migration.DatabaseMigration;
 import io.dbaoperator.api.migration.DatabaseMigrationSpec;
 import io.dbaoperator.api.migration.MigrationPhase;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -46,8 +45,7 @@ class DatabaseMigrationTest {
 
     @BeforeAll
     static void setUp() {
-        client = TestKubernetes.get().namespace(NS);
-        Fixtures.databases();
+        client = Fixtures.namespace(NS);
     }
 
     // --- the happy path ---

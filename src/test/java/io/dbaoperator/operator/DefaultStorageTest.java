@@ -17,9 +17,9 @@ import io.dbaoperator.api.common.Condition;
 import io.dbaoperator.api.disposal.DisposalJob;
 import io.dbaoperator.api.disposal.DisposalPhase;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.harness.TestS3;
+import io.dbaoperator.operator.Fixtures.Standard;
 import io.dbaoperator.storage.S3Clients;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -54,10 +54,8 @@ class DefaultStorageTest {
 
     @BeforeAll
     static void setUp() {
-        client = TestKubernetes.get().namespace(NS);
-        Fixtures.databases();
+        client = Fixtures.namespace(NS, Standard.REPLICATION_DB);
         Fixtures.secret(client, NS, "fleet-s3", Fixtures.s3Keys());
-        Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());
         TestPostgres pg = TestPostgres.get();
         pg.createDatabase("dsp_default", "app", Fixtures.APP_PASSWORD);
         pg.exec("dsp_default", "drop table if exists sessions",

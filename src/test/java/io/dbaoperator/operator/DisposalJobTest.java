@@ -56,8 +56,7 @@ class DisposalJobTest {
 
     @BeforeAll
     static void setUp() {
-        client = TestKubernetes.get().namespace(NS);
-        Fixtures.databases();
+        client = Fixtures.namespace(NS);
         Fixtures.secret(client, NS, "salt", Map.of("salt", SALT));
         Fixtures.secret(client, NS, "report-s3", Fixtures.s3Keys());
     }

@@ -21,6 +21,43 @@ public final class Fixtures {
     private Fixtures() {
     }
 
+    /** The Secrets most test classes start from, each under its usual name. */
+    public enum Standard {
+        /** The app database as its owner. */
+        APP_DB("app-db"),
+        /** The app database as a role with REPLICATION (what backups need). */
+        REPLICATION_DB("app-db-replication"),
+        /** The harness's S3 keys. */
+        BACKUP_S3("backup-s3");
+
+        public final String secretName;
+
+        Standard(String secretName) {
+            this.secretName = secretName;
+        }
+
+        Map<String, String> keys() {
+            return switch (this) {
+                case APP_DB -> appDbKeys();
+                case REPLICATION_DB -> replicationDbKeys();
+                case BACKUP_S3 -> s3Keys();
+            };
+        }
+    }
+
+    /**
+     * A test class's namespace, made once: the app database and its roles exist, and so do the {@code secrets} the
+     * class names. Returns the client the class works with.
+     */
+    public static KubernetesClient namespace(String ns, Standard... secrets) {
+        KubernetesClient client = io.dbaoperator.harness.TestKubernetes.get().namespace(ns);
+        databases();
+        for (Standard s : secrets) {
+            secret(client, ns, s.secretName, s.keys());
+        }
+        return client;
+    }
+
     /** The app database and its owner, plus a replication role. Idempotent. */
     public static void databases() {
         TestPostgres pg = TestPostgres.get();

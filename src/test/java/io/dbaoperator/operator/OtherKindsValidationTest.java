@@ -29,7 +29,7 @@ import io.dbaoperator.api.tuning.QueryTuningRequest;
 import io.dbaoperator.api.tuning.QueryTuningRequestSpec;
 import io.dbaoperator.api.tuning.TuningPhase;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.TestKubernetes;
+import io.dbaoperator.operator.Fixtures.Standard;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -44,11 +44,7 @@ class OtherKindsValidationTest {
 
     @BeforeAll
     static void setUp() {
-        client = TestKubernetes.get().namespace(NS);
-        Fixtures.databases();
-        Fixtures.secret(client, NS, "app-db", Fixtures.appDbKeys());
-        Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());
-        Fixtures.secret(client, NS, "backup-s3", Fixtures.s3Keys());
+        client = Fixtures.namespace(NS, Standard.APP_DB, Standard.REPLICATION_DB, Standard.BACKUP_S3);
         Fixtures.secret(client, NS, "disposal-salt", Map.of("salt", "a-long-enough-salt-value"));
         BackupPolicy policy = new BackupPolicy();
         policy.getMetadata().setName("nightly");

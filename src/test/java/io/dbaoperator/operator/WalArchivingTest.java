@@ -24,7 +24,6 @@ import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.harness.OperatorHarness;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
-import io.dbaoperator.harness.TestS3;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
 import io.fabric8.kubernetes.client.KubernetesClient;
