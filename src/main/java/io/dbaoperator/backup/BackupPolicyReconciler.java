@@ -28,6 +28,7 @@ import io.dbaoperator.status.StatusPatcher;
 import io.dbaoperator.status.Workflow;
 import io.dbaoperator.status.WorkflowRunner;
 import io.dbaoperator.status.WriteAhead;
+import io.dbaoperator.storage.ObjectStores;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
 import io.dbaoperator.storage.StorageDefaults;
@@ -42,6 +43,7 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
@@ -65,6 +67,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
 
     private final ReferenceChecks checks;
     private final WorkflowRunner runner;
+    private final ObjectStores stores;
     private final KubernetesClient client;
     private final EventRecorder events;
     private final String agentImage;
@@ -74,8 +77,9 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     private final StorageDefaults storageDefaults;
 
     public BackupPolicyReconciler(ReferenceChecks checks, WorkflowRunner runner, KubernetesClient client,
-            EventRecorder events, BackupMetrics metrics, io.dbaoperator.audit.AuditLog audit,
+            ObjectStores stores, EventRecorder events, BackupMetrics metrics, io.dbaoperator.audit.AuditLog audit,
             StorageDefaults storageDefaults, @ConfigProperty(name = "dba.agent.image") String agentImage) {
+        this.stores = stores;
         this.checks = checks;
         this.storageDefaults = storageDefaults;
         this.runner = runner;
@@ -204,14 +208,18 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
 
         List<BackupRecord> records;
         Duration restoreTest;
-        try (S3Client s3 = S3Clients.create(storage)) {
+        try (S3Client s3 = stores.open(storage)) {
             BackupCatalog catalog = new BackupCatalog(s3, storage, ns, name);
             records = prune(policy, status, catalog, catalog.list(), now);
             metrics.record(ns, name, records);
             walArchiving(policy, status, catalog, records, db, now);
             restoreTest = restoreTests.apply(policy, status, catalog, records, db, now);
-            BackupStatusBuilder.apply(status, records, jobs.stream().map(j -> AgentJobs.outcomeWithCause(client, j)).toList(),
-                    catalog::url, Boolean.TRUE.equals(spec.suspend), policy.getMetadata().getGeneration(), now);
+            BackupStatusBuilder.apply(status, records, jobs.stream().map(j -> AgentJobs.outcomeWithCause(client, j))
+                    .toList(), catalog::url, Boolean.TRUE.equals(spec.suspend), policy.getMetadata().getGeneration(),
+                    now);
+        } catch (SdkClientException e) {
+            // the bucket answered validation a moment ago and stopped answering: say so, and try again
+            throw S3Clients.unreachable(storage, e).exception();
         }
         ZonedDateTime next = Boolean.TRUE.equals(spec.suspend) ? null
                 : schedule.next(now.atZone(ZoneOffset.UTC)).orElse(null);

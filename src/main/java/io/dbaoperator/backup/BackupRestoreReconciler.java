@@ -37,6 +37,7 @@ import io.dbaoperator.status.StatusPatcher;
 import io.dbaoperator.status.Workflow;
 import io.dbaoperator.status.WorkflowRunner;
 import io.dbaoperator.status.WriteAhead;
+import io.dbaoperator.storage.ObjectStores;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
 import io.dbaoperator.storage.StorageDefaults;
@@ -52,6 +53,7 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
@@ -77,6 +79,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     private final ReferenceChecks checks;
     private final SecretReader secrets;
     private final WorkflowRunner runner;
+    private final ObjectStores stores;
     private final KubernetesClient client;
     private final EventRecorder events;
     private final String agentImage;
@@ -84,8 +87,9 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     private final StorageDefaults storageDefaults;
 
     public BackupRestoreReconciler(ReferenceChecks checks, SecretReader secrets, WorkflowRunner runner,
-            KubernetesClient client, EventRecorder events, StorageDefaults storageDefaults,
+            KubernetesClient client, ObjectStores stores, EventRecorder events, StorageDefaults storageDefaults,
             @ConfigProperty(name = "dba.agent.image") String agentImage) {
+        this.stores = stores;
         this.checks = checks;
         this.storageDefaults = storageDefaults;
         this.secrets = secrets;
@@ -157,7 +161,8 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
             // defaults: the restored cluster's postgres database and role
         }
         return new Validated<>(new Inputs(policy, storage, database, loginRole), "BackupPolicy "
-                + policy.getMetadata().getName() + " and its bucket answer; instance name " + instance(spec) + " is free");
+                + policy.getMetadata().getName() + " and its bucket answer; instance name " + instance(spec)
+                + " is free");
     }
 
     @Override
@@ -185,7 +190,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     public Duration advance(BackupRestore restore, BackupRestoreStatus st, Inputs in, WriteAhead log) {
         String ns = restore.getMetadata().getNamespace();
         String policyName = in.policy().getMetadata().getName();
-        try (S3Client s3 = S3Clients.create(in.storage())) {
+        try (S3Client s3 = stores.open(in.storage())) {
             BackupCatalog catalog = new BackupCatalog(s3, in.storage(), ns, policyName);
             if (st.phase == null || st.phase == RestorePhase.Pending || st.phase == RestorePhase.AwaitingApproval) {
                 RestorePlanner.Plan plan = plan(restore.getSpec(), catalog);
@@ -224,6 +229,9 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
                 start(restore, st, in); // persisted as approved, its objects not yet made (a crash or a 409 between)
             }
             return follow(restore, st, in, catalog, log);
+        } catch (SdkClientException e) {
+            // the bucket answered validation a moment ago and stopped answering: say so, and try again
+            throw S3Clients.unreachable(in.storage(), e).exception();
         }
     }
 
@@ -358,7 +366,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         var newInstance = restore.getSpec().target.newInstance;
         var backup = st.plan == null ? null : st.plan.backupId;
         String major = "15";
-        try (S3Client s3 = S3Clients.create(in.storage())) {
+        try (S3Client s3 = stores.open(in.storage())) {
             var b = new BackupCatalog(s3, in.storage(), ns, in.policy().getMetadata().getName()).read(backup);
             if (b != null && b.serverVersion != null) {
                 major = b.serverVersion.split("\\.")[0];

@@ -63,9 +63,17 @@ public final class S3Clients {
             return Problem.transientFault(Reason.StorageUnreachable, "S3 at " + endpointName(location)
                     + " answered HTTP " + code + " for bucket " + location.bucket());
         } catch (SdkClientException e) {
-            return Problem.transientFault(Reason.StorageUnreachable, "cannot reach S3 at " + endpointName(location)
-                    + ": " + e.getClass().getSimpleName() + "; the operator retries with backoff");
+            return unreachable(location, e);
         }
+    }
+
+    /**
+     * The problem of a request that did not reach S3 or got no answer (connection refused, a timeout): transient,
+     * naming the endpoint and never the credentials.
+     */
+    public static Problem unreachable(S3Location location, SdkClientException e) {
+        return Problem.transientFault(Reason.StorageUnreachable, "cannot reach S3 at " + endpointName(location)
+                + ": " + e.getClass().getSimpleName() + "; the operator retries with backoff");
     }
 
     private static String endpointName(S3Location location) {

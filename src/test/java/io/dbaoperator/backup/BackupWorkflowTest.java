@@ -20,12 +20,15 @@ import io.dbaoperator.api.common.DatabaseRef;
 import io.dbaoperator.api.common.LocalRef;
 import io.dbaoperator.api.common.S3Storage;
 import io.dbaoperator.api.common.SecretRef;
+import io.dbaoperator.fakes.FakeObjectStores;
 import io.dbaoperator.fakes.FakeReferences;
 import io.dbaoperator.fakes.FakeSecrets;
 import io.dbaoperator.fakes.UnitPhaseMoves;
 import io.dbaoperator.problem.Problem;
 import io.dbaoperator.problem.ProblemException;
 import io.dbaoperator.problem.Reason;
+import io.dbaoperator.status.RecordingWriteAhead;
+import io.dbaoperator.storage.ObjectStores;
 import io.dbaoperator.storage.StorageDefaults;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 
@@ -56,7 +59,8 @@ class BackupWorkflowTest {
 
     private static BackupPolicyReconciler policyReconciler(boolean replication) {
         return new BackupPolicyReconciler(new FakeReferences().database("prod", FakeReferences.settings("prod"),
-                replication), null, null, null, null, null, NO_DEFAULTS, "dba-operator:test");
+                replication), null, null, FakeObjectStores.unused(), null, null, null, NO_DEFAULTS,
+                "dba-operator:test");
     }
 
     @Test
@@ -118,8 +122,33 @@ class BackupWorkflowTest {
     }
 
     private static BackupRestoreReconciler restoreReconciler(FakeReferences refs) {
-        return new BackupRestoreReconciler(refs, new FakeSecrets(), null, null, null, NO_DEFAULTS,
+        return restoreReconciler(refs, FakeObjectStores.unused());
+    }
+
+    private static BackupRestoreReconciler restoreReconciler(FakeReferences refs, ObjectStores stores) {
+        return new BackupRestoreReconciler(refs, new FakeSecrets(), null, null, stores, null, NO_DEFAULTS,
                 "dba-operator:test");
+    }
+
+    @Test
+    void aBucketThatStopsAnsweringAfterValidationIsSaidAsSuchAndTheRestoreWaits() {
+        BackupRestore restore = restore(null);
+        BackupPolicy nightly = policy("0 2 * * *");
+        FakeReferences refs = new FakeReferences().object(nightly);
+        BackupRestoreReconciler r = restoreReconciler(refs, FakeObjectStores.down());
+        BackupRestoreStatus st = new BackupRestoreStatus();
+        st.phase = RestorePhase.AwaitingApproval;
+        var in = new BackupRestoreReconciler.Inputs(nightly, refs.storage("shop", nightly.getSpec().storage,
+                "the policy's spec.storage"), "postgres", "postgres");
+        // before: an SdkClientException, which the runner could only call an InternalError ("see the log")
+        ProblemException thrown = org.junit.jupiter.api.Assertions.assertThrows(ProblemException.class,
+                () -> r.advance(restore, st, in, new RecordingWriteAhead(restore, st).log));
+        assertThat(thrown.problem().reason()).isEqualTo(Reason.StorageUnreachable);
+        assertThat(thrown.problem().permanent()).isFalse();
+        assertThat(thrown.problem().message()).contains("cannot reach S3").doesNotContain("secret");
+        r.onProblem(restore, st, thrown.problem());
+        assertThat(st.phase).isEqualTo(RestorePhase.Pending);
+        assertThat(st.job).isNull();
     }
 
     @Test
