@@ -123,11 +123,6 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     }
 
     @Override
-    public boolean settled(BackupPolicy policy, BackupPolicyStatus status) {
-        return false; // a policy never rests: its schedule, retention and archiver are looked after for its life
-    }
-
-    @Override
     public Validated<Inputs> validate(BackupPolicy policy, BackupPolicyStatus status) {
         BackupPolicySpec spec = policy.getSpec();
         String ns = policy.getMetadata().getNamespace();

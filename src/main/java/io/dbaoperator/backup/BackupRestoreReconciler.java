@@ -119,12 +119,6 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     }
 
     @Override
-    public boolean settled(BackupRestore restore, BackupRestoreStatus status) {
-        return status.phase == RestorePhase.Ready || status.phase == RestorePhase.Rejected
-                || status.phase == RestorePhase.Failed;
-    }
-
-    @Override
     public Validated<Inputs> validate(BackupRestore restore, BackupRestoreStatus status) {
         BackupRestoreSpec spec = restore.getSpec();
         String ns = restore.getMetadata().getNamespace();

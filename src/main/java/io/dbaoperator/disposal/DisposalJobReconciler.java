@@ -102,9 +102,10 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob>,
         return runner.run(job, StatusPatcher.copy(job.getStatus(), DisposalJobStatus.class), this);
     }
 
+    /** Also at rest: a completed job that has nothing to run again (no run asked for, the same rules). */
     @Override
     public boolean settled(DisposalJob job, DisposalJobStatus status) {
-        return status.phase == DisposalPhase.Rejected
+        return Workflow.super.settled(job, status)
                 || status.phase == DisposalPhase.Completed && !runRequested(job, status)
                         && rulesDigest(job.getSpec()).equals(status.rulesDigest);
     }

@@ -18,7 +18,6 @@ import io.dbaoperator.kube.Durations;
 import io.dbaoperator.kube.EventRecorder;
 import io.dbaoperator.kube.MaintenanceWindows;
 import io.dbaoperator.migration.MigrationWork.Next;
-import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.Databases;
 import io.dbaoperator.postgres.PostgresConnector;
 import io.dbaoperator.postgres.SqlStates;
@@ -90,22 +89,10 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
     }
 
     @Override
-    public boolean settled(DatabaseMigration m, DatabaseMigrationStatus status) {
-        return isFinal(status.phase);
-    }
-
-    @Override
     public Validated<MigrationWork.Inputs> validate(DatabaseMigration m, DatabaseMigrationStatus status) {
         DatabaseMigrationSpec spec = m.getSpec();
         String ns = m.getMetadata().getNamespace();
-        var db = checks.database(ns, spec.database, "spec.database");
-        String summary = "database " + db.describe();
-        ConnectionSettings staging = null;
-        if (spec.stagingDatabase != null) {
-            var s = checks.database(ns, spec.stagingDatabase, "spec.stagingDatabase");
-            staging = s.settings();
-            summary += ", staging " + s.describe();
-        }
+        var dbs = checks.productionAndStaging(ns, spec.database, spec.stagingDatabase);
         if (spec.preMigrationBackup != null) {
             checks.exists(ns, BackupPolicy.class, spec.preMigrationBackup.backupPolicyRef.name,
                     "spec.preMigrationBackup.backupPolicyRef");
@@ -113,8 +100,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         if (spec.cutover != null && spec.cutover.deploymentRef != null) {
             checks.exists(ns, Deployment.class, spec.cutover.deploymentRef.name, "spec.cutover.deploymentRef");
         }
-        return new Validated<>(MigrationWork.Inputs.of(spec, db.settings(), staging),
-                summary + " answer" + (spec.stagingDatabase != null ? "" : "s"));
+        return new Validated<>(MigrationWork.Inputs.of(spec, dbs.production(), dbs.staging()), dbs.summary());
     }
 
     @Override
@@ -130,11 +116,6 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             status.phase = Phase.move(status.phase,
                     problem.permanent() ? MigrationPhase.Failed : MigrationPhase.Pending);
         }
-    }
-
-    static boolean isFinal(MigrationPhase phase) {
-        return phase == MigrationPhase.Completed || phase == MigrationPhase.RolledBack
-                || phase == MigrationPhase.Rejected;
     }
 
     @Override

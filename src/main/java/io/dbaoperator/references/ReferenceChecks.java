@@ -51,6 +51,24 @@ public class ReferenceChecks {
         }
     }
 
+    /**
+     * The production database {@code spec.database} and, when given, {@code spec.stagingDatabase}, both answering;
+     * the summary names both for the Validated condition.
+     */
+    public ProductionAndStaging productionAndStaging(String namespace, DatabaseRef production, DatabaseRef staging) {
+        CheckedDatabase prod = database(namespace, production, "spec.database");
+        if (staging == null) {
+            return new ProductionAndStaging(prod.settings(), null, "database " + prod.describe() + " answers");
+        }
+        CheckedDatabase stage = database(namespace, staging, "spec.stagingDatabase");
+        return new ProductionAndStaging(prod.settings(), stage.settings(), "database " + prod.describe()
+                + ", staging " + stage.describe() + " answer");
+    }
+
+    /** A production database and its optional staging twin that answered; {@code staging} is null without one. */
+    public record ProductionAndStaging(ConnectionSettings production, ConnectionSettings staging, String summary) {
+    }
+
     public S3Location storage(String namespace, S3Storage storage, String usedFor) {
         S3Location location = secrets.s3(namespace, storage, usedFor);
         Problem problem = S3Clients.probe(location);

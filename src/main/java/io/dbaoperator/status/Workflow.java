@@ -4,6 +4,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 
 import io.dbaoperator.api.common.OperatorStatus;
+import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.problem.Problem;
 import io.dbaoperator.problem.Reason;
 import io.fabric8.kubernetes.client.CustomResource;
@@ -26,8 +27,13 @@ import io.fabric8.kubernetes.client.CustomResource;
  */
 public interface Workflow<R extends CustomResource<?, S>, S extends OperatorStatus, I> {
 
-    /** True when the resource is at rest (its status is the copy being decided): the reconcile does nothing. */
-    boolean settled(R resource, S status);
+    /**
+     * True when the resource is at rest (its status is the copy being decided): the reconcile does nothing. By
+     * default, when its phase is terminal in the kind's table; a kind that rests elsewhere too says so.
+     */
+    default boolean settled(R resource, S status) {
+        return status.phase() instanceof Phase<?> phase && phase.terminal();
+    }
 
     /** Checks the spec's references and resolves the inputs; throws a ProblemException for what is wrong. */
     Validated<I> validate(R resource, S status);

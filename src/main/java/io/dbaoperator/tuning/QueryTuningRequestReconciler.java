@@ -97,12 +97,6 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
     }
 
     @Override
-    public boolean settled(QueryTuningRequest request, QueryTuningRequestStatus status) {
-        return status.phase == TuningPhase.Completed || status.phase == TuningPhase.Rejected
-                || status.phase == TuningPhase.Recommended || status.phase == TuningPhase.NoRecommendation;
-    }
-
-    @Override
     public Validated<Inputs> validate(QueryTuningRequest request, QueryTuningRequestStatus status) {
         QueryTuningRequestSpec spec = request.getSpec();
         String ns = request.getMetadata().getNamespace();
@@ -119,19 +113,12 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
                 throw Problem.invalid(Reason.InvalidSpec, "spec.query: " + e.getMessage()).exception();
             }
         }
-        var prod = checks.database(ns, spec.database, "spec.database");
-        String summary = "database " + prod.describe();
-        ConnectionSettings staging = null;
-        if (spec.stagingDatabase != null) {
-            var s = checks.database(ns, spec.stagingDatabase, "spec.stagingDatabase");
-            staging = s.settings();
-            summary += ", staging " + s.describe();
-        }
-        return new Validated<>(new Inputs(prod.settings(), staging,
+        var dbs = checks.productionAndStaging(ns, spec.database, spec.stagingDatabase);
+        return new Validated<>(new Inputs(dbs.production(), dbs.staging(),
                 (int) Durations.parse("spec.statementTimeout", spec.statementTimeout).toMillis(),
                 Durations.parse("spec.unusedAfter", spec.unusedAfter), spec.indexHygiene == null ? null
                         : Durations.parse("spec.indexHygiene.minObservation", spec.indexHygiene.minObservation)),
-                summary + " answer" + (spec.stagingDatabase != null ? "" : "s"));
+                dbs.summary());
     }
 
     @Override

@@ -129,6 +129,23 @@ class DisposalWorkflowTest {
     }
 
     @Test
+    void aJobRestsWhenRejectedOrCompletedWithNothingToRunAgain() {
+        DisposalJobReconciler r = reconciler(new FakeSecrets(), FakeDatabases.unused());
+        DisposalJob job = job(rule("orders", null));
+        DisposalJobStatus st = new DisposalJobStatus();
+        st.phase = DisposalPhase.Rejected;
+        assertThat(r.settled(job, st)).isTrue();
+        st.phase = DisposalPhase.Completed;
+        st.rulesDigest = DisposalJobReconciler.rulesDigest(job.getSpec());
+        assertThat(r.settled(job, st)).isTrue();
+        st.rulesDigest = "sha256:the-rules-before";
+        assertThat(r.settled(job, st)).as("the rules changed: count them again").isFalse();
+        st.phase = DisposalPhase.Scheduled;
+        st.rulesDigest = DisposalJobReconciler.rulesDigest(job.getSpec());
+        assertThat(r.settled(job, st)).as("a scheduled job waits for its next run").isFalse();
+    }
+
+    @Test
     void aLostConnectionResumesAfterTheLastCommittedBatch() {
         DisposalJob job = job(rule("orders", null));
         DisposalJobReconciler r = reconciler(new FakeSecrets(), FakeDatabases.unused());

@@ -1,8 +1,10 @@
 package io.dbaoperator.fakes;
 
+import java.net.ConnectException;
+import java.sql.SQLException;
+
 import io.dbaoperator.postgres.Databases;
-import io.dbaoperator.problem.Problem;
-import io.dbaoperator.problem.Reason;
+import io.dbaoperator.postgres.PostgresConnector;
 
 /** {@link Databases} for handler tests that must not reach PostgreSQL. */
 public final class FakeDatabases {
@@ -18,12 +20,11 @@ public final class FakeDatabases {
         };
     }
 
-    /** A database that does not answer, as the real connector reports it. */
+    /** A database that does not answer: the driver's refused connection, classified by the real connector. */
     public static Databases down() {
         return (settings, applicationName) -> {
-            throw Problem.transientFault(Reason.DatabaseUnreachable, "cannot reach PostgreSQL at "
-                    + settings.hosts() + " (ConnectException: Connection refused); the operator retries with backoff")
-                    .exception();
+            throw PostgresConnector.classify(new SQLException("Connection to " + settings.hosts() + " refused",
+                    "08001", new ConnectException("Connection refused")), settings).exception();
         };
     }
 }
