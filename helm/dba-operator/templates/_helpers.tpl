@@ -40,7 +40,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   verbs: [get, create, delete]
 - apiGroups: [""]
   resources: [services]
-  verbs: [get, create]
+  verbs: [get, list, watch, create]
 - apiGroups: [""]
   resources: [configmaps]
   verbs: [get, create, update]
@@ -58,5 +58,5 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   verbs: [get, list, watch, create, patch, update, delete]
 - apiGroups: ["apps"]
   resources: [statefulsets]
-  verbs: [get, create]
+  verbs: [get, list, watch, create]
 {{- end -}}

@@ -20,6 +20,7 @@ import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.kube.CronSchedule;
 import io.dbaoperator.kube.Durations;
 import io.dbaoperator.kube.EventRecorder;
+import io.dbaoperator.kube.OwnedObjects;
 import io.dbaoperator.references.ReferenceChecks;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.problem.Problem;
@@ -38,8 +39,10 @@ import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfig
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.dependent.ReconcileResult;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
@@ -62,6 +65,9 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     /** How long a deletion waits for the WAL archiver's slot to be droppable before it gives up and says so. */
     static final Duration SLOT_DROP_PATIENCE = Duration.ofMinutes(10);
 
+    /** The event source of the policy's backup Jobs (its restore tests' Jobs have their own). */
+    static final String BACKUP_JOBS = "backup-jobs";
+
     /** Set this annotation to a new value to ask for a backup now. */
     public static final String BACKUP_NOW = "dbaoperator.io/backup-now";
 
@@ -75,6 +81,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     private final io.dbaoperator.audit.AuditLog audit;
     private final RestoreTests restoreTests;
     private final StorageDefaults storageDefaults;
+    private final WalArchiver archiver;
 
     public BackupPolicyReconciler(ReferenceChecks checks, WorkflowRunner runner, KubernetesClient client,
             ObjectStores stores, EventRecorder events, BackupMetrics metrics, io.dbaoperator.audit.AuditLog audit,
@@ -89,33 +96,31 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         this.audit = audit;
         this.agentImage = agentImage;
         this.restoreTests = new RestoreTests(client, events, metrics, agentImage);
+        this.archiver = new WalArchiver(agentImage);
     }
 
     @Override
     public List<EventSource<?, BackupPolicy>> prepareEventSources(EventSourceContext<BackupPolicy> context) {
         var jobs = InformerEventSourceConfiguration.from(Job.class, BackupPolicy.class)
-                .withLabelSelector(BackupJobs.POLICY_LABEL)
+                .withName(BACKUP_JOBS).withLabelSelector(BackupJobs.POLICY_LABEL)
                 .withSecondaryToPrimaryMapper(job -> Set.of(new ResourceID(
                         job.getMetadata().getLabels().get(BackupJobs.POLICY_LABEL), job.getMetadata().getNamespace())))
                 .build();
-        var archivers = InformerEventSourceConfiguration.from(io.fabric8.kubernetes.api.model.apps.Deployment.class,
-                BackupPolicy.class).withLabelSelector(BackupJobs.POLICY_LABEL)
-                .withSecondaryToPrimaryMapper(d -> Set.of(new ResourceID(
-                        d.getMetadata().getLabels().get(BackupJobs.POLICY_LABEL), d.getMetadata().getNamespace())))
-                .build();
         var restoreTestJobs = InformerEventSourceConfiguration.from(Job.class, BackupPolicy.class)
-                .withName("restore-test-jobs").withLabelSelector(RestoreJobs.RESTORE_TEST_LABEL)
+                .withName(RestoreTests.JOBS).withLabelSelector(RestoreJobs.RESTORE_TEST_LABEL)
                 .withSecondaryToPrimaryMapper(job -> Set.of(new ResourceID(
                         job.getMetadata().getLabels().get(RestoreJobs.RESTORE_TEST_LABEL),
                         job.getMetadata().getNamespace())))
                 .build();
-        return List.of(new InformerEventSource<>(jobs, context), new InformerEventSource<>(archivers, context),
-                new InformerEventSource<>(restoreTestJobs, context));
+        List<EventSource<?, BackupPolicy>> sources = new java.util.ArrayList<>(List.of(
+                new InformerEventSource<>(jobs, context), new InformerEventSource<>(restoreTestJobs, context)));
+        sources.addAll(EventSourceUtils.dependentEventSources(context, archiver));
+        return sources;
     }
 
     @Override
     public UpdateControl<BackupPolicy> reconcile(BackupPolicy policy, Context<BackupPolicy> context) {
-        return runner.run(policy, StatusPatcher.copy(policy.getStatus(), BackupPolicyStatus.class), this);
+        return runner.run(policy, context, StatusPatcher.copy(policy.getStatus(), BackupPolicyStatus.class), this);
     }
 
     /** What validation resolved: the parsed schedule, the policy's bucket and its database. */
@@ -154,7 +159,8 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
 
     /** Starts what is due, reads the catalog, fills status; returns when to look again. */
     @Override
-    public Duration advance(BackupPolicy policy, BackupPolicyStatus status, Inputs in, WriteAhead log) {
+    public Duration advance(BackupPolicy policy, BackupPolicyStatus status, Inputs in, WriteAhead log,
+            Context<BackupPolicy> context) {
         CronSchedule schedule = in.schedule();
         S3Location storage = in.storage();
         ConnectionSettings db = in.database();
@@ -162,8 +168,9 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         String ns = policy.getMetadata().getNamespace();
         String name = policy.getMetadata().getName();
         Instant now = Instant.now();
-        List<Job> jobs = client.batch().v1().jobs().inNamespace(ns).withLabel(BackupJobs.POLICY_LABEL, name).list()
-                .getItems();
+        // from the informer, with the Jobs this controller created recorded in it: never a stale "none running"
+        OwnedObjects<Job, BackupPolicy> backupJobs = OwnedObjects.of(context, Job.class, BACKUP_JOBS);
+        List<Job> jobs = backupJobs.list();
         List<String> active = jobs.stream().filter(j -> AgentJobs.outcome(j).active()).map(j -> j.getMetadata().getName())
                 .toList();
         Map<String, String> annotations = policy.getMetadata().getAnnotations();
@@ -180,7 +187,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         if (starting != null && jobs.stream().noneMatch(j -> j.getMetadata().getName().equals(
                 BackupJobs.jobName(name, starting)))) {
             // decided and recorded by an earlier reconcile that ended (a crash, a 409) before its Job existed
-            startJob(policy, starting, "a recorded start");
+            startJob(policy, backupJobs, starting, "a recorded start");
         }
         status.startingBackupId = null;
         if (decision.skipped() != null) {
@@ -193,12 +200,11 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
             // backupId before the Job exists, so a 409 or a restart never starts a second backup for it
             status.startingBackupId = decision.startBackupId();
             log.persist();
-            startJob(policy, decision.startBackupId(), decision.trigger());
+            startJob(policy, backupJobs, decision.startBackupId(), decision.trigger());
             status.startingBackupId = null;
         }
         if (decision.startBackupId() != null || starting != null) {
-            jobs = client.batch().v1().jobs().inNamespace(ns).withLabel(BackupJobs.POLICY_LABEL, name).list()
-                    .getItems();
+            jobs = backupJobs.list();
         }
 
         List<BackupRecord> records;
@@ -207,8 +213,9 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
             BackupCatalog catalog = new BackupCatalog(s3, storage, ns, name);
             records = prune(policy, status, catalog, catalog.list(), now);
             metrics.record(ns, name, records);
-            walArchiving(policy, status, catalog, records, db, now);
-            restoreTest = restoreTests.apply(policy, status, catalog, records, db, now);
+            walArchiving(policy, status, catalog, records, db, now, context);
+            restoreTest = restoreTests.apply(policy, status, catalog, records, db, now,
+                    OwnedObjects.of(context, Job.class, RestoreTests.JOBS));
             BackupStatusBuilder.apply(status, records, jobs.stream().map(j -> AgentJobs.outcomeWithCause(client, j))
                     .toList(), catalog::url, Boolean.TRUE.equals(spec.suspend), policy.getMetadata().getGeneration(),
                     now);
@@ -238,15 +245,9 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     }
 
     /** Creates the backup's Job; its name is deterministic, so a Job that exists already is this backup's. */
-    private void startJob(BackupPolicy policy, String backupId, String trigger) {
-        Job job = BackupJobs.build(policy, backupId, agentImage);
-        try {
-            client.batch().v1().jobs().inNamespace(policy.getMetadata().getNamespace()).resource(job).create();
-        } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
-            if (e.getCode() != 409) {
-                throw e;
-            }
-        }
+    private void startJob(BackupPolicy policy, OwnedObjects<Job, BackupPolicy> jobs, String backupId,
+            String trigger) {
+        Job job = jobs.create(BackupJobs.build(policy, backupId, agentImage));
         events.normal(policy, "BackupStarted", "backup " + backupId + " started by " + trigger + " (Job "
                 + job.getMetadata().getName() + ")");
     }
@@ -306,13 +307,14 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
      * and drops its replication slot, which would otherwise make the server keep WAL forever.
      */
     private void walArchiving(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog,
-            List<BackupRecord> records, io.dbaoperator.postgres.ConnectionSettings db, Instant now) {
+            List<BackupRecord> records, io.dbaoperator.postgres.ConnectionSettings db, Instant now,
+            Context<BackupPolicy> context) {
         String ns = policy.getMetadata().getNamespace();
         String deploymentName = WalArchiverDeployment.name(policy.getMetadata().getName());
-        var existing = client.apps().deployments().inNamespace(ns).withName(deploymentName).get();
+        var existing = archiver.getSecondaryResource(policy, context).orElse(null);
         if (!archivingEnabled(policy.getSpec())) {
             if (existing != null) {
-                client.apps().deployments().inNamespace(ns).withName(deploymentName).delete();
+                archiver.delete(policy, context);
                 events.normal(policy, "WalArchivingStopped", "WAL archiving disabled: Deployment " + deploymentName
                         + " removed");
             }
@@ -325,19 +327,9 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
             status.recoveryWindow = null;
             return;
         }
-        var desired = WalArchiverDeployment.build(policy, agentImage);
-        String desiredHash = desired.getMetadata().getAnnotations().get(BackupJobs.SPEC_HASH);
-        if (existing == null) {
-            client.apps().deployments().inNamespace(ns).resource(desired).create();
+        if (archiver.reconcile(policy, context).getSingleOperation() == ReconcileResult.Operation.CREATED) {
             events.normal(policy, "WalArchivingStarted", "WAL archiver Deployment " + deploymentName + " created on "
                     + "slot " + WalArchiverDeployment.slot(policy));
-        } else if (existing.getMetadata().getAnnotations() == null
-                || !desiredHash.equals(existing.getMetadata().getAnnotations().get(BackupJobs.SPEC_HASH))) {
-            client.apps().deployments().inNamespace(ns).withName(deploymentName).edit(d -> {
-                d.getMetadata().setAnnotations(desired.getMetadata().getAnnotations());
-                d.setSpec(desired.getSpec());
-                return d;
-            });
         }
         var heartbeat = catalog.walArchiver();
         WalArchivingStatus.apply(status, archiverProblem(ns, existing), heartbeat, records,

@@ -25,6 +25,7 @@ import io.dbaoperator.audit.AuditEvent;
 import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.backup.catalog.RestoreRecord;
 import io.dbaoperator.kube.EventRecorder;
+import io.dbaoperator.kube.OwnedObjects;
 import io.dbaoperator.references.ReferenceChecks;
 import io.dbaoperator.kube.SecretReader;
 import io.dbaoperator.postgres.ConnectionSettings;
@@ -48,6 +49,7 @@ import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfig
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
@@ -73,7 +75,9 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     static final String STEP = "restore";
     /** On the restore Job: the approval it runs under. */
     static final String APPROVAL_ANNOTATION = "dbaoperator.io/approval";
-    /** How often Starting looks at the StatefulSet (its pod's readiness probe runs every 5 s). */
+    /** The event source of the restore Jobs. */
+    static final String JOBS = "restore-jobs";
+    /** How often Starting looks at the pod (its readiness probe runs every 5 s; the StatefulSet's change wakes it). */
     static final Duration SERVING_POLL = Duration.ofSeconds(2);
 
     private final ReferenceChecks checks;
@@ -84,6 +88,8 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     private final EventRecorder events;
     private final String agentImage;
     private final RestoredInstance instances;
+    private final RestoredServing.Server server = new RestoredServing.Server();
+    private final RestoredServing.Address address = new RestoredServing.Address();
     private final StorageDefaults storageDefaults;
 
     public BackupRestoreReconciler(ReferenceChecks checks, SecretReader secrets, WorkflowRunner runner,
@@ -103,11 +109,14 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     @Override
     public List<EventSource<?, BackupRestore>> prepareEventSources(EventSourceContext<BackupRestore> context) {
         var jobs = InformerEventSourceConfiguration.from(Job.class, BackupRestore.class)
-                .withLabelSelector(RestoreJobs.RESTORE_LABEL)
+                .withName(JOBS).withLabelSelector(RestoreJobs.RESTORE_LABEL)
                 .withSecondaryToPrimaryMapper(job -> Set.of(new ResourceID(
                         job.getMetadata().getLabels().get(RestoreJobs.RESTORE_LABEL), job.getMetadata().getNamespace())))
                 .build();
-        return List.of(new InformerEventSource<>(jobs, context));
+        List<EventSource<?, BackupRestore>> sources = new java.util.ArrayList<>();
+        sources.add(new InformerEventSource<>(jobs, context));
+        sources.addAll(EventSourceUtils.dependentEventSources(context, server, address));
+        return sources;
     }
 
     record Inputs(BackupPolicy policy, S3Location storage, String database, String loginRole) {
@@ -115,7 +124,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
 
     @Override
     public UpdateControl<BackupRestore> reconcile(BackupRestore restore, Context<BackupRestore> context) {
-        return runner.run(restore, StatusPatcher.copy(restore.getStatus(), BackupRestoreStatus.class), this);
+        return runner.run(restore, context, StatusPatcher.copy(restore.getStatus(), BackupRestoreStatus.class), this);
     }
 
     @Override
@@ -181,7 +190,8 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     }
 
     @Override
-    public Duration advance(BackupRestore restore, BackupRestoreStatus st, Inputs in, WriteAhead log) {
+    public Duration advance(BackupRestore restore, BackupRestoreStatus st, Inputs in, WriteAhead log,
+            Context<BackupRestore> context) {
         String ns = restore.getMetadata().getNamespace();
         String policyName = in.policy().getMetadata().getName();
         try (S3Client s3 = stores.open(in.storage())) {
@@ -217,12 +227,13 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
                 log.persist();
             }
             if (st.phase == RestorePhase.Starting) {
-                return awaitServing(restore, st);
+                return awaitServing(restore, st, context);
             }
+            OwnedObjects<Job, BackupRestore> jobs = OwnedObjects.of(context, Job.class, JOBS);
             if (st.phase == RestorePhase.Restoring && st.job == null) {
-                start(restore, st, in); // persisted as approved, its objects not yet made (a crash or a 409 between)
+                start(restore, st, in, jobs); // persisted as approved, its objects not yet made (a crash or a 409)
             }
-            return follow(restore, st, in, catalog, log);
+            return follow(restore, st, in, catalog, log, jobs);
         } catch (SdkClientException e) {
             // the bucket answered validation a moment ago and stopped answering: say so, and try again
             throw S3Clients.unreachable(in.storage(), e).exception();
@@ -252,7 +263,8 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
      * Approved and persisted: the Secret (with a new password), the volume, the Job, for the stored plan. Each
      * create is idempotent, so a retry after a crash or a 409 makes each object once.
      */
-    private void start(BackupRestore restore, BackupRestoreStatus st, Inputs in) {
+    private void start(BackupRestore restore, BackupRestoreStatus st, Inputs in,
+            OwnedObjects<Job, BackupRestore> jobs) {
         String ns = restore.getMetadata().getNamespace();
         BackupRestoreSpec spec = restore.getSpec();
         Job job = RestoreJobs.restoreJob(restore, spec, in.policy(), st.plan.backupId, in.database(),
@@ -263,7 +275,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
             annotations.put(APPROVAL_ANNOTATION, st.restoredUnder);
             job.getMetadata().setAnnotations(annotations);
         }
-        instances.create(restore, in.database(), job);
+        instances.create(restore, in.database(), job, jobs);
         st.job = job.getMetadata().getName();
         st.progress = "starting Job " + st.job;
         ready(restore, st, false, Reason.Restoring, "restoring backup " + st.plan.backupId + " to "
@@ -272,9 +284,9 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
 
     /** Follows the Job through its catalog record; ends Ready (serving) or Failed (cleaned up). */
     private Duration follow(BackupRestore restore, BackupRestoreStatus st, Inputs in, BackupCatalog catalog,
-            WriteAhead log) {
-        String ns = restore.getMetadata().getNamespace();
-        Job job = client.batch().v1().jobs().inNamespace(ns).withName(st.job).get();
+            WriteAhead log, OwnedObjects<Job, BackupRestore> jobs) {
+        // from the informer: the Job the previous reconcile created is there (recorded), never "deleted" by a lag
+        Job job = jobs.named(st.job).orElse(null);
         RestoreRecord record = catalog.readRestore(st.restoreId);
         var outcome = AgentJobs.outcome(job);
         if (record != null) {
@@ -307,12 +319,16 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     }
 
     /**
-     * Starting: Ready once the StatefulSet's pod accepts connections (its readiness probe, pg_isready), so that a
-     * person or a script waiting for Ready can connect at once; until then the pod's state says what it waits for.
+     * Starting, as stored (with the image): the Service and StatefulSet are made from that stored status (dependent
+     * resources, create only); then Ready once the StatefulSet's pod accepts connections (its readiness probe,
+     * pg_isready), so that a person or a script waiting for Ready can connect at once; until then the pod's state
+     * says what it waits for.
      */
-    private Duration awaitServing(BackupRestore restore, BackupRestoreStatus st) {
+    private Duration awaitServing(BackupRestore restore, BackupRestoreStatus st, Context<BackupRestore> context) {
         String instance = instance(restore.getSpec());
-        String waiting = instances.waitingFor(restore);
+        address.reconcile(restore, context);
+        var sts = server.reconcile(restore, context).getSingleResource().orElse(null);
+        String waiting = instances.waitingFor(restore, sts);
         if (waiting == null) {
             st.phase = Phase.move(st.phase, RestorePhase.Ready);
             st.progress = null;
@@ -354,19 +370,26 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         }
     }
 
-    /** The instance: the StatefulSet and Service on the restored volume, and the Secret's user; then Starting. */
+    /**
+     * The restore ran: the Secret gets its user, and phase Starting is decided with the image the instance will run;
+     * the Service and StatefulSet are made by the next reconcile, from that stored decision ({@link #awaitServing}).
+     */
     private void serve(BackupRestore restore, BackupRestoreStatus st, Inputs in, RestoreRecord record) {
         String ns = restore.getMetadata().getNamespace();
         var newInstance = restore.getSpec().target.newInstance;
         var backup = st.plan == null ? null : st.plan.backupId;
-        String major = "15";
-        try (S3Client s3 = stores.open(in.storage())) {
-            var b = new BackupCatalog(s3, in.storage(), ns, in.policy().getMetadata().getName()).read(backup);
-            if (b != null && b.serverVersion != null) {
-                major = b.serverVersion.split("\\.")[0];
+        String image = newInstance.image;
+        if (image == null) {
+            String major = "15";
+            try (S3Client s3 = stores.open(in.storage())) {
+                var b = new BackupCatalog(s3, in.storage(), ns, in.policy().getMetadata().getName()).read(backup);
+                if (b != null && b.serverVersion != null) {
+                    major = b.serverVersion.split("\\.")[0];
+                }
             }
+            image = "postgres:" + major;
         }
-        instances.serve(restore, record.superuser, major);
+        instances.completeSecret(restore, record.superuser);
         st.recovered = new BackupRestoreStatus.RecoveredPoint();
         st.recovered.lsn = record.recoveredLsn;
         st.recovered.time = record.recoveredTime;
@@ -377,6 +400,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         st.instance = new BackupRestoreStatus.Instance();
         st.instance.service = newInstance.name;
         st.instance.secret = newInstance.name;
+        st.instance.image = image;
         st.phase = Phase.move(st.phase, RestorePhase.Starting);
         st.progress = "starting PostgreSQL on the restored volume (StatefulSet " + newInstance.name + ")";
         st.message = restoredSummary(st) + "; " + st.progress;

@@ -190,11 +190,10 @@ public final class RestoreJobs {
                 .withPort(5432).withNewTargetPort(5432).endPort().endSpec().build();
     }
 
-    /** One PostgreSQL pod on the restored volume (PGDATA as the restore wrote it). */
+    /** One PostgreSQL pod of {@code image} on the restored volume (PGDATA as the restore wrote it). */
     public static StatefulSet statefulSet(HasMetadata restore, BackupRestoreSpec.NewInstance instance,
-            String serverMajor) {
+            String image) {
         Map<String, String> podLabels = labels("restored-instance", "dbaoperator.io/instance", instance.name);
-        String image = instance.image != null ? instance.image : "postgres:" + serverMajor;
         return new StatefulSetBuilder().withNewMetadata().withName(instance.name)
                 .withNamespace(restore.getMetadata().getNamespace())
                 .withLabels(labels("restored-instance", RESTORE_LABEL, restore.getMetadata().getName()))

@@ -13,13 +13,13 @@ import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.backup.catalog.RestoreRecord;
 import io.dbaoperator.kube.CronSchedule;
 import io.dbaoperator.kube.EventRecorder;
+import io.dbaoperator.kube.OwnedObjects;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.problem.Reason;
 import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 
 /**
  * A policy's scheduled restore tests (spec.verification.restoreTest): on its schedule, or when
@@ -33,6 +33,9 @@ final class RestoreTests {
 
     static final String RESTORE_TEST_NOW = "dbaoperator.io/restore-test-now";
 
+    /** The event source of the restore tests' Jobs in the policy's controller. */
+    static final String JOBS = "restore-test-jobs";
+
     private final KubernetesClient client;
     private final EventRecorder events;
     private final BackupMetrics metrics;
@@ -45,9 +48,9 @@ final class RestoreTests {
         this.agentImage = agentImage;
     }
 
-    /** Starts or follows the restore test; returns when to look again, or null. */
+    /** Starts or follows the restore test ({@code jobs}: its Jobs, from their informer); returns when to look again. */
     Duration apply(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog, List<BackupRecord> records,
-            ConnectionSettings db, Instant now) {
+            ConnectionSettings db, Instant now, OwnedObjects<Job, BackupPolicy> jobs) {
         var spec = policy.getSpec();
         var test = spec.verification == null ? null : spec.verification.restoreTest;
         String ns = policy.getMetadata().getNamespace();
@@ -60,7 +63,7 @@ final class RestoreTests {
                 spec.timeZone);
         BackupPolicyStatus.RestoreTestInfo last = status.lastRestoreTest;
         if (last != null && last.passed == null) {
-            Duration d = follow(policy, status, catalog, last, now);
+            Duration d = follow(policy, status, catalog, last, now, jobs);
             if (d != null) {
                 return d;
             }
@@ -85,7 +88,7 @@ final class RestoreTests {
             if (newest == null) {
                 events.normal(policy, "RestoreTestSkipped", "no verified backup to test yet");
             } else {
-                start(policy, status, newest, db, now);
+                start(policy, status, newest, db, now, jobs);
                 requeue = Duration.ofSeconds(3);
             }
         }
@@ -98,16 +101,10 @@ final class RestoreTests {
     }
 
     private void start(BackupPolicy policy, BackupPolicyStatus status, BackupRecord backup, ConnectionSettings db,
-            Instant now) {
+            Instant now, OwnedObjects<Job, BackupPolicy> jobs) {
         String restoreId = "test-" + BackupJobs.backupId(now).toLowerCase(java.util.Locale.ROOT);
-        Job job = RestoreJobs.restoreTestJob(policy, restoreId, backup.backupId, db.dbname(), db.user(), agentImage);
-        try {
-            client.resource(job).create();
-        } catch (KubernetesClientException e) {
-            if (e.getCode() != 409) {
-                throw e;
-            }
-        }
+        Job job = jobs.create(RestoreJobs.restoreTestJob(policy, restoreId, backup.backupId, db.dbname(), db.user(),
+                agentImage));
         BackupPolicyStatus.RestoreTestInfo info = new BackupPolicyStatus.RestoreTestInfo();
         info.restoreId = restoreId;
         info.job = job.getMetadata().getName();
@@ -119,9 +116,9 @@ final class RestoreTests {
     }
 
     private Duration follow(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog,
-            BackupPolicyStatus.RestoreTestInfo info, Instant now) {
+            BackupPolicyStatus.RestoreTestInfo info, Instant now, OwnedObjects<Job, BackupPolicy> jobs) {
         String ns = policy.getMetadata().getNamespace();
-        Job job = client.batch().v1().jobs().inNamespace(ns).withName(info.job).get();
+        Job job = jobs.named(info.job).orElse(null);
         var outcome = AgentJobs.outcome(job);
         RestoreRecord record = catalog.readRestore(info.restoreId);
         if (job != null && outcome.active()) {

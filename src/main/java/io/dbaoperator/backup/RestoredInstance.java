@@ -6,17 +6,23 @@ import java.util.HashMap;
 import java.util.Map;
 
 import io.dbaoperator.api.backup.BackupRestore;
+import io.dbaoperator.kube.OwnedObjects;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 
 /**
- * The Kubernetes objects of a restored instance, made, watched and removed for {@link BackupRestoreReconciler}: the
- * Secret (a new password; its user once the restore ran), the volume and the restore Job, then the Service and the
- * StatefulSet that serve the volume. Every create is idempotent (an existing object is kept), so a retry after a
- * crash or a 409 makes each object once. Status decisions stay with the reconciler.
+ * The Kubernetes objects of a restored instance that are made once and removed when the restore fails, for
+ * {@link BackupRestoreReconciler}: the Secret (a new password; its user once the restore ran), the volume and the
+ * restore Job. Every create is idempotent (an existing object is kept), so a retry after a crash or a 409 makes each
+ * object once; the Job is created through its informer ({@link OwnedObjects}), so the next reconcile finds it. The
+ * Service and StatefulSet that serve the volume are dependent resources ({@link RestoredServing}). The Secret and
+ * the volume are not: a dependent is read back from an informer, and watching Secrets needs list and watch on every
+ * Secret of a namespace (a label selector does not narrow RBAC), which the operator is deliberately not granted; its
+ * Secret's password is made once and must never be recomputed. Status decisions stay with the reconciler.
  */
 final class RestoredInstance {
 
@@ -33,17 +39,17 @@ final class RestoredInstance {
     }
 
     /** The Secret with a new password (no user yet), the volume, and {@code job}, which restores into it. */
-    void create(BackupRestore restore, String database, Job job) {
+    void create(BackupRestore restore, String database, Job job, OwnedObjects<Job, BackupRestore> jobs) {
         byte[] bytes = new byte[24];
         RANDOM.nextBytes(bytes);
         createIfAbsent(RestoreJobs.secret(restore, name(restore), database, null,
                 Base64.getUrlEncoder().withoutPadding().encodeToString(bytes)));
         createIfAbsent(RestoreJobs.claim(restore, restore.getSpec().target.newInstance));
-        createIfAbsent(job);
+        jobs.create(job);
     }
 
-    /** The Secret completed with the restored superuser, and the Service and StatefulSet (PostgreSQL {@code major}). */
-    void serve(BackupRestore restore, String superuser, String major) {
+    /** The Secret completed with the restored superuser, once the restore ran. */
+    void completeSecret(BackupRestore restore, String superuser) {
         String ns = restore.getMetadata().getNamespace();
         client.secrets().inNamespace(ns).withName(name(restore)).edit(s -> {
             Map<String, String> data = new HashMap<>(s.getData() == null ? Map.of() : s.getData());
@@ -51,18 +57,15 @@ final class RestoredInstance {
             s.setData(data);
             return s;
         });
-        createIfAbsent(RestoreJobs.service(restore, name(restore)));
-        createIfAbsent(RestoreJobs.statefulSet(restore, restore.getSpec().target.newInstance, major));
     }
 
     /**
      * Null once the StatefulSet's pod accepts connections (readyReplicas 1), so a person or a script waiting for
      * Ready can connect at once; until then what it waits for, from the pod's state.
      */
-    String waitingFor(BackupRestore restore) {
+    String waitingFor(BackupRestore restore, StatefulSet sts) {
         String ns = restore.getMetadata().getNamespace();
         String instance = name(restore);
-        var sts = client.apps().statefulSets().inNamespace(ns).withName(instance).get();
         if (sts != null && sts.getStatus() != null && Integer.valueOf(1).equals(sts.getStatus().getReadyReplicas())) {
             return null;
         }

@@ -99,7 +99,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob>,
 
     @Override
     public UpdateControl<DisposalJob> reconcile(DisposalJob job, Context<DisposalJob> context) {
-        return runner.run(job, StatusPatcher.copy(job.getStatus(), DisposalJobStatus.class), this);
+        return runner.run(job, context, StatusPatcher.copy(job.getStatus(), DisposalJobStatus.class), this);
     }
 
     /** Also at rest: a completed job that has nothing to run again (no run asked for, the same rules). */
@@ -193,8 +193,8 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob>,
     }
 
     @Override
-    public Duration advance(DisposalJob job, DisposalJobStatus st, Inputs in, WriteAhead log)
-            throws SQLException {
+    public Duration advance(DisposalJob job, DisposalJobStatus st, Inputs in, WriteAhead log,
+            Context<DisposalJob> context) throws SQLException {
         DisposalJobSpec spec = job.getSpec();
         String digest = rulesDigest(spec);
         Instant now = Instant.now();

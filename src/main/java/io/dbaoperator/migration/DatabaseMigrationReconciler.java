@@ -85,7 +85,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
 
     @Override
     public UpdateControl<DatabaseMigration> reconcile(DatabaseMigration m, Context<DatabaseMigration> context) {
-        return runner.run(m, StatusPatcher.copy(m.getStatus(), DatabaseMigrationStatus.class), this);
+        return runner.run(m, context, StatusPatcher.copy(m.getStatus(), DatabaseMigrationStatus.class), this);
     }
 
     @Override
@@ -120,7 +120,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
 
     @Override
     public Duration advance(DatabaseMigration m, DatabaseMigrationStatus st, MigrationWork.Inputs in,
-            WriteAhead log) throws SQLException {
+            WriteAhead log, Context<DatabaseMigration> context) throws SQLException {
         if (st.phase == MigrationPhase.Failed && st.failedStep == null) {
             st.phase = Phase.move(st.phase, MigrationPhase.Pending); // it failed validation, which passes now
         }

@@ -8,6 +8,7 @@ import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.problem.Problem;
 import io.dbaoperator.problem.Reason;
 import io.fabric8.kubernetes.client.CustomResource;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
 
 /**
  * One kind's reconcile, in the shape every controller shares; {@link WorkflowRunner#run} calls the steps in order
@@ -41,9 +42,11 @@ public interface Workflow<R extends CustomResource<?, S>, S extends OperatorStat
     /**
      * Moves the workflow on from {@code status.phase}. An SQLException is given to {@link #databaseError}.
      *
+     * @param context the reconcile's JOSDK context: the objects the kind made (its Jobs, Deployments,
+     *        StatefulSets) are read from its informers through it, and its dependent resources reconciled with it
      * @return when to look again, or null for only when something changes
      */
-    Duration advance(R resource, S status, I inputs, WriteAhead log) throws SQLException;
+    Duration advance(R resource, S status, I inputs, WriteAhead log, Context<R> context) throws SQLException;
 
     /**
      * What an SQLException out of {@link #advance} means: throw the ProblemException it classifies as, or return

@@ -12,6 +12,7 @@ import io.dbaoperator.problem.ProblemException;
 import io.dbaoperator.problem.Reason;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -42,14 +43,14 @@ public class WorkflowRunner {
      * with nothing more done and a prompt retry that decides again from fresh state: one short log line, not a
      * stack trace.
      */
-    public <R extends CustomResource<?, S>, S extends OperatorStatus, I> UpdateControl<R> run(R resource, S desired,
-            Workflow<R, S, I> flow) {
+    public <R extends CustomResource<?, S>, S extends OperatorStatus, I> UpdateControl<R> run(R resource,
+            Context<R> context, S desired, Workflow<R, S, I> flow) {
         if (flow.settled(resource, desired)) {
             return UpdateControl.noUpdate();
         }
         WriteAhead log = new WriteAhead(writer, resource, desired);
         try {
-            return decide(resource, desired, flow, log);
+            return decide(resource, context, desired, flow, log);
         } catch (KubernetesClientException e) {
             if (e.getCode() == 404 && e.getStatus() != null && e.getStatus().getDetails() != null
                     && resource.getMetadata().getName().equals(e.getStatus().getDetails().getName())) {
@@ -68,7 +69,7 @@ public class WorkflowRunner {
     }
 
     private <R extends CustomResource<?, S>, S extends OperatorStatus, I> UpdateControl<R> decide(R resource,
-            S desired, Workflow<R, S, I> flow, WriteAhead log) {
+            Context<R> context, S desired, Workflow<R, S, I> flow, WriteAhead log) {
         writer.auditRecordedDecisions(resource);
         long generation = resource.getMetadata().getGeneration() == null ? 0 : resource.getMetadata().getGeneration();
         Instant now = Instant.now();
@@ -79,7 +80,7 @@ public class WorkflowRunner {
             desired.conditions = Conditions.set(desired.conditions, ConditionType.Validated, true, Reason.Validated,
                     valid.summary(), generation, now);
             try {
-                requeue = flow.advance(resource, desired, valid.inputs(), log);
+                requeue = flow.advance(resource, desired, valid.inputs(), log, context);
             } catch (SQLException e) {
                 requeue = flow.databaseError(resource, desired, valid.inputs(), e);
             }

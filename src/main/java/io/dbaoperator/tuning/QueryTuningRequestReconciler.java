@@ -93,7 +93,8 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
 
     @Override
     public UpdateControl<QueryTuningRequest> reconcile(QueryTuningRequest request, Context<QueryTuningRequest> context) {
-        return runner.run(request, StatusPatcher.copy(request.getStatus(), QueryTuningRequestStatus.class), this);
+        return runner.run(request, context, StatusPatcher.copy(request.getStatus(), QueryTuningRequestStatus.class),
+                this);
     }
 
     @Override
@@ -122,8 +123,8 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
     }
 
     @Override
-    public Duration advance(QueryTuningRequest request, QueryTuningRequestStatus st, Inputs in, WriteAhead log)
-            throws SQLException {
+    public Duration advance(QueryTuningRequest request, QueryTuningRequestStatus st, Inputs in, WriteAhead log,
+            Context<QueryTuningRequest> context) throws SQLException {
         try {
             return phases(request, st, in, log);
         } catch (IllegalArgumentException e) {

@@ -174,7 +174,7 @@ class DisposalWorkflowTest {
             st.rulesDigest = "sha256:the-rules-approved-before";
             events.events.clear();
             // the database is down, so counting cannot start; the decision to count again is already made
-            assertThatThrownBy(() -> r.advance(job, st, in, new RecordingWriteAhead(job, st).log))
+            assertThatThrownBy(() -> r.advance(job, st, in, new RecordingWriteAhead(job, st).log, null))
                     .isInstanceOfSatisfying(ProblemException.class,
                             e -> assertThat(e.problem().reason()).isEqualTo(Reason.DatabaseUnreachable));
             assertThat(st.phase).as("from " + phase).isEqualTo(DisposalPhase.Counting);

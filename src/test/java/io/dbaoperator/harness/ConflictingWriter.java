@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -39,6 +40,9 @@ import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
  * <p>
  * It reads the requests (HTTP/1.1 as the fabric8 client speaks it: one request at a time per connection, bodies by
  * Content-Length or chunked); responses and upgraded connections (watches over WebSocket) are copied as bytes.
+ * <p>
+ * {@link #lagWatches} makes chosen watches late, as an informer's cache is under load: what the API server sends on
+ * them reaches the operator that much later, in order. Requests and the other watches are not slowed.
  */
 public final class ConflictingWriter implements AutoCloseable {
 
@@ -64,6 +68,11 @@ public final class ConflictingWriter implements AutoCloseable {
     private final Map<String, AtomicInteger> statusWrites = new ConcurrentHashMap<>();
     private final AtomicInteger interfered = new AtomicInteger();
     private volatile Interference rule = NONE;
+    private volatile WatchLag watchLag;
+
+    /** Watches whose request path {@code watches} accepts deliver what they receive {@code lag} late. */
+    private record WatchLag(java.util.function.Predicate<String> watches, Duration lag) {
+    }
     private volatile boolean closed;
 
     public ConflictingWriter(TestControlPlane cp) {
@@ -91,6 +100,14 @@ public final class ConflictingWriter implements AutoCloseable {
     public void interfere(Interference rule) {
         statusWrites.clear();
         this.rule = rule == null ? NONE : rule;
+    }
+
+    /**
+     * Delays every watch whose request path (without its query) {@code watches} accepts, open or opened later, by
+     * {@code lag}; null stops delaying (what is already delayed still arrives, in order).
+     */
+    public void lagWatches(java.util.function.Predicate<String> watches, Duration lag) {
+        this.watchLag = watches == null ? null : new WatchLag(watches, lag);
     }
 
     /** How many status writes met the concurrent writer so far. */
@@ -131,7 +148,8 @@ public final class ConflictingWriter implements AutoCloseable {
         try (client; SSLSocket upstream = (SSLSocket) tls.getSocketFactory().createSocket(upstreamHost, upstreamPort)) {
             open.add(upstream);
             upstream.startHandshake();
-            Thread back = new Thread(() -> copy(upstream, client), "conflicting-writer-back");
+            var watch = new java.util.concurrent.atomic.AtomicReference<String>();
+            Thread back = new Thread(() -> copyBack(upstream, client, watch), "conflicting-writer-back");
             back.setDaemon(true);
             back.start();
             InputStream in = new java.io.BufferedInputStream(client.getInputStream());
@@ -143,6 +161,9 @@ public final class ConflictingWriter implements AutoCloseable {
                 }
                 if (r.isStatusWrite()) {
                     beforeStatusWrite(r);
+                }
+                if (r.upgrade) {
+                    watch.set(r.path);
                 }
                 out.write(r.raw);
                 out.flush();
@@ -159,12 +180,53 @@ public final class ConflictingWriter implements AutoCloseable {
         }
     }
 
-    private void copy(Socket from, Socket to) {
+    /**
+     * Copies the API server's answers to the client; once the connection is a watch that {@link #watchLag} picks,
+     * each chunk is handed on {@code lag} after it arrived (by a second thread, so chunks that arrive together are
+     * not delayed one after the other).
+     */
+    private void copyBack(Socket from, Socket to, java.util.concurrent.atomic.AtomicReference<String> watch) {
+        var late = new java.util.concurrent.LinkedBlockingQueue<Object[]>();
+        Thread deliver = new Thread(() -> {
+            try {
+                while (true) {
+                    Object[] chunk = late.take();
+                    if (chunk.length == 0) {
+                        return;
+                    }
+                    long wait = (Long) chunk[0] - System.nanoTime();
+                    if (wait > 0) {
+                        Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                    }
+                    to.getOutputStream().write((byte[]) chunk[1]);
+                    to.getOutputStream().flush();
+                }
+            } catch (IOException | InterruptedException e) {
+                // closed
+            }
+        }, "conflicting-writer-late");
+        deliver.setDaemon(true);
+        deliver.start();
         try {
-            from.getInputStream().transferTo(to.getOutputStream());
-        } catch (IOException e) {
+            InputStream in = from.getInputStream();
+            byte[] buf = new byte[16384];
+            int n;
+            while ((n = in.read(buf)) >= 0) {
+                WatchLag lag = watchLag;
+                String path = watch.get();
+                long due = System.nanoTime() + (lag != null && path != null && lag.watches().test(path)
+                        ? lag.lag().toNanos() : 0);
+                late.put(new Object[] {due, java.util.Arrays.copyOf(buf, n)});
+            }
+        } catch (IOException | InterruptedException e) {
             // closed
         } finally {
+            late.add(new Object[0]);
+            try {
+                deliver.join(60_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             try {
                 to.close();
                 from.close();

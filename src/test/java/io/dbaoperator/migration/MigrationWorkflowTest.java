@@ -167,8 +167,8 @@ class MigrationWorkflowTest {
             DatabaseMigrationStatus st = planned(m, phase);
             st.planDigest = "sha256:not-the-plan";
             RecordingWriteAhead log = new RecordingWriteAhead(m, st);
-            assertThat(reconciler(new FakeReferences(), FakeDatabases.unused()).advance(m, st, inputs(m), log.log))
-                    .isNull();
+            assertThat(reconciler(new FakeReferences(), FakeDatabases.unused()).advance(m, st, inputs(m), log.log,
+                    null)).isNull();
             assertThat(st.phase).as("from " + phase).isEqualTo(MigrationPhase.Failed);
             assertThat(st.failedStep).isEqualTo("plan");
             assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> {
@@ -184,7 +184,7 @@ class MigrationWorkflowTest {
         m.getSpec().paused = true;
         DatabaseMigrationStatus st = planned(m, MigrationPhase.Backfilling);
         assertThat(reconciler(new FakeReferences(), FakeDatabases.unused()).advance(m, st, inputs(m),
-                new RecordingWriteAhead(m, st).log)).isNull();
+                new RecordingWriteAhead(m, st).log, null)).isNull();
         assertThat(st.phase).isEqualTo(MigrationPhase.Backfilling);
         assertThat(st.message).contains("paused in phase Backfilling", "spec.paused");
     }
@@ -201,7 +201,7 @@ class MigrationWorkflowTest {
             events.events.clear();
             // the database is down: the rollback's statements cannot run, but the decision to roll back is stored
             assertThatThrownBy(() -> reconciler(new FakeReferences(), FakeDatabases.down()).advance(m, st, inputs(m),
-                    log.log)).isInstanceOfSatisfying(ProblemException.class,
+                    log.log, null)).isInstanceOfSatisfying(ProblemException.class,
                             e -> assertThat(e.problem().reason()).isEqualTo(Reason.DatabaseUnreachable));
             assertThat(log.persistedPhases).as("from " + phase).containsExactly("RollingBack");
             assertThat(st.phase).isEqualTo(MigrationPhase.RollingBack);
@@ -217,7 +217,7 @@ class MigrationWorkflowTest {
         st.rollbackRequested = true;
         m.getSpec().paused = true; // so the handler waits instead of asking the database
         reconciler(new FakeReferences(), FakeDatabases.unused()).advance(m, st, inputs(m),
-                new RecordingWriteAhead(m, st).log);
+                new RecordingWriteAhead(m, st).log, null);
         assertThat(st.phase).isEqualTo(MigrationPhase.Contracting);
         assertThat(st.rollbackRequested).isTrue();
     }
@@ -228,7 +228,7 @@ class MigrationWorkflowTest {
         DatabaseMigrationStatus st = new DatabaseMigrationStatus();
         st.phase = MigrationPhase.Failed; // failedStep null: no step ran, validation failed
         assertThatThrownBy(() -> reconciler(new FakeReferences(), FakeDatabases.down()).advance(m, st, inputs(m),
-                new RecordingWriteAhead(m, st).log)).isInstanceOf(ProblemException.class);
+                new RecordingWriteAhead(m, st).log, null)).isInstanceOf(ProblemException.class);
         assertThat(st.phase).isEqualTo(MigrationPhase.Planning);
     }
 }

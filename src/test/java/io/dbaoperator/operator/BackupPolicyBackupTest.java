@@ -115,6 +115,46 @@ class BackupPolicyBackupTest {
                 + "backup Job, one verified backup in the bucket");
     }
 
+    /**
+     * The policy's Job informer hears of Jobs 5 s late, as an informer's cache can under load. The reconcile that
+     * answers a second request, right after the one that started the first backup, reads the Jobs from that cache
+     * before the watch has brought the first Job: it must still find it running (the operator records its own
+     * creates in the informer) and skip the second backup under concurrencyPolicy Forbid, not start another one.
+     */
+    @Test
+    void aSecondRequestWhileTheFirstBackupRunsIsSkippedEvenWhenTheJobWatchIsLate() {
+        client.resource(policy("forbid", "0 3 * * *")).create();
+        awaitCondition(BackupPolicy.class, NS, "forbid", "Validated", "True");
+        TestKubernetes.get().api().lagWatches(path -> path.endsWith("/jobs"), java.time.Duration.ofSeconds(5));
+        try {
+            requestBackup("forbid", "first");
+            // the first backup's start is recorded and its Job made (startingBackupId is cleared after the create)
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+                    .pollInterval(java.time.Duration.ofMillis(50)).until(() -> {
+                        var st = get(BackupPolicy.class, NS, "forbid").getStatus();
+                        return st != null && "first".equals(st.lastOnDemandRequest) && st.startingBackupId == null;
+                    });
+            requestBackup("forbid", "second");
+            OperatorAssertions.awaitEvent(NS, "forbid", "Warning", "BackupSkipped");
+        } finally {
+            TestKubernetes.get().api().lagWatches(null, null);
+        }
+        assertThat(get(BackupPolicy.class, NS, "forbid").getStatus().lastOnDemandRequest).isEqualTo("second");
+        awaitCondition(BackupPolicy.class, NS, "forbid", "LastBackupSucceeded", "True", A_BACKUP);
+        assertThat(client.batch().v1().jobs().inNamespace(NS).withLabel(BackupJobs.POLICY_LABEL, "forbid").list()
+                .getItems()).as("one backup Job: the second request was skipped").hasSize(1);
+        try (S3Client s3 = S3Clients.create(Fixtures.s3Location())) {
+            assertThat(catalog(s3, "forbid").list()).as("one backup in the bucket").hasSize(1);
+        }
+    }
+
+    private static void requestBackup(String policy, String request) {
+        client.resources(BackupPolicy.class).inNamespace(NS).withName(policy).edit(p -> {
+            p.getMetadata().setAnnotations(new HashMap<>(Map.of(BackupPolicyReconciler.BACKUP_NOW, request)));
+            return p;
+        });
+    }
+
     @io.quarkus.test.common.http.TestHTTPResource("/q/metrics")
     java.net.URL metrics;
 

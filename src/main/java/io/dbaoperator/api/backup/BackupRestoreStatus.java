@@ -100,5 +100,8 @@ public class BackupRestoreStatus extends GatedStatus {
         public String service;
         @JsonPropertyDescription("Secret with the connection keys (the DatabaseRef format).")
         public String secret;
+        @JsonPropertyDescription("The image the instance's PostgreSQL runs: spec.target.newInstance.image, else the "
+                + "official image of the backup's major version. Stored before the StatefulSet is made.")
+        public String image;
     }
 }

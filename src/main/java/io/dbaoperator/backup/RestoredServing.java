@@ -1,0 +1,93 @@
+package io.dbaoperator.backup;
+
+import io.dbaoperator.api.backup.BackupRestore;
+import io.dbaoperator.api.backup.BackupRestoreStatus;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.dependent.GarbageCollected;
+import io.javaoperatorsdk.operator.processing.dependent.Creator;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependentResource;
+
+/**
+ * What serves a restored volume, as JOSDK dependent resources of the BackupRestore: the {@link Server} (a
+ * StatefulSet running PostgreSQL on it) and its {@link Address} (the Service). Both are made once the restore has
+ * stored phase Starting with the image the instance runs ({@code status.instance.image}), so what is made follows
+ * only from stored status; they are owned by the restore (deleting it deletes them) and read back from their own
+ * informers, which also wake the restore when the pod becomes ready. Create only: once served, the instance is
+ * the person's (they may scale it, change its resources), and the operator never reverts that.
+ */
+final class RestoredServing {
+
+    private RestoredServing() {
+    }
+
+    /** The StatefulSet on the restored volume. */
+    static final class Server extends KubernetesDependentResource<StatefulSet, BackupRestore>
+            implements Creator<StatefulSet, BackupRestore>, GarbageCollected<BackupRestore> {
+
+        static final String EVENT_SOURCE = "restored-statefulsets";
+
+        Server() {
+            super(StatefulSet.class, EVENT_SOURCE);
+        }
+
+        @Override
+        protected StatefulSet desired(BackupRestore restore, Context<BackupRestore> context) {
+            return annotatable(RestoreJobs.statefulSet(restore, restore.getSpec().target.newInstance,
+                    image(restore)));
+        }
+
+        @Override
+        protected InformerEventSourceConfiguration.Builder<StatefulSet> informerConfigurationBuilder(
+                EventSourceContext<BackupRestore> context) {
+            return super.informerConfigurationBuilder(context).withLabelSelector(RestoreJobs.RESTORE_LABEL);
+        }
+    }
+
+    /** The Service in front of it. */
+    static final class Address extends KubernetesDependentResource<Service, BackupRestore>
+            implements Creator<Service, BackupRestore>, GarbageCollected<BackupRestore> {
+
+        static final String EVENT_SOURCE = "restored-services";
+
+        Address() {
+            super(Service.class, EVENT_SOURCE);
+        }
+
+        @Override
+        protected Service desired(BackupRestore restore, Context<BackupRestore> context) {
+            return annotatable(RestoreJobs.service(restore, restore.getSpec().target.newInstance.name));
+        }
+
+        @Override
+        protected InformerEventSourceConfiguration.Builder<Service> informerConfigurationBuilder(
+                EventSourceContext<BackupRestore> context) {
+            return super.informerConfigurationBuilder(context).withLabelSelector(RestoreJobs.RESTORE_LABEL);
+        }
+    }
+
+    /** JOSDK annotates what it creates (to recognise its own create's event): the map must exist. */
+    private static <T extends HasMetadata> T annotatable(T object) {
+        if (object.getMetadata().getAnnotations() == null) {
+            object.getMetadata().setAnnotations(new java.util.HashMap<>());
+        }
+        return object;
+    }
+
+    /**
+     * The image stored with phase Starting; for a restore that reached Starting before the image was stored, what
+     * it would have been then (the spec's image, else PostgreSQL 15).
+     */
+    static String image(BackupRestore restore) {
+        BackupRestoreStatus.Instance stored = restore.getStatus() == null ? null : restore.getStatus().instance;
+        if (stored != null && stored.image != null) {
+            return stored.image;
+        }
+        String given = restore.getSpec().target.newInstance.image;
+        return given != null ? given : "postgres:15";
+    }
+}
