@@ -215,7 +215,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
             metrics.record(ns, name, records);
             walArchiving(policy, status, catalog, records, db, now, context);
             restoreTest = restoreTests.apply(policy, status, catalog, records, db, now,
-                    OwnedObjects.of(context, Job.class, RestoreTests.JOBS));
+                    OwnedObjects.of(context, Job.class, RestoreTests.JOBS), log);
             BackupStatusBuilder.apply(status, records, jobs.stream().map(j -> AgentJobs.outcomeWithCause(client, j))
                     .toList(), catalog::url, Boolean.TRUE.equals(spec.suspend), policy.getMetadata().getGeneration(),
                     now);

@@ -18,6 +18,7 @@ import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.problem.Reason;
 import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
+import io.dbaoperator.status.WriteAhead;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
@@ -48,9 +49,13 @@ final class RestoreTests {
         this.agentImage = agentImage;
     }
 
-    /** Starts or follows the restore test ({@code jobs}: its Jobs, from their informer); returns when to look again. */
+    /**
+     * Starts or follows the restore test ({@code jobs}: its Jobs, from their informer); returns when to look again.
+     * Decide, persist, act: the test being started (its id, Job and backup, and the request or schedule time it
+     * consumes) is stored before its Job is created, so a 409 or a crash in between never starts a second test.
+     */
     Duration apply(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog, List<BackupRecord> records,
-            ConnectionSettings db, Instant now, OwnedObjects<Job, BackupPolicy> jobs) {
+            ConnectionSettings db, Instant now, OwnedObjects<Job, BackupPolicy> jobs, WriteAhead log) {
         var spec = policy.getSpec();
         var test = spec.verification == null ? null : spec.verification.restoreTest;
         String ns = policy.getMetadata().getNamespace();
@@ -63,7 +68,7 @@ final class RestoreTests {
                 spec.timeZone);
         BackupPolicyStatus.RestoreTestInfo last = status.lastRestoreTest;
         if (last != null && last.passed == null) {
-            Duration d = follow(policy, status, catalog, last, now, jobs);
+            Duration d = follow(policy, status, catalog, last, db, now, jobs);
             if (d != null) {
                 return d;
             }
@@ -88,7 +93,7 @@ final class RestoreTests {
             if (newest == null) {
                 events.normal(policy, "RestoreTestSkipped", "no verified backup to test yet");
             } else {
-                start(policy, status, newest, db, now, jobs);
+                start(policy, status, newest, db, now, jobs, log);
                 requeue = Duration.ofSeconds(3);
             }
         }
@@ -101,26 +106,36 @@ final class RestoreTests {
     }
 
     private void start(BackupPolicy policy, BackupPolicyStatus status, BackupRecord backup, ConnectionSettings db,
-            Instant now, OwnedObjects<Job, BackupPolicy> jobs) {
+            Instant now, OwnedObjects<Job, BackupPolicy> jobs, WriteAhead log) {
         String restoreId = "test-" + BackupJobs.backupId(now).toLowerCase(java.util.Locale.ROOT);
-        Job job = jobs.create(RestoreJobs.restoreTestJob(policy, restoreId, backup.backupId, db.dbname(), db.user(),
-                agentImage));
         BackupPolicyStatus.RestoreTestInfo info = new BackupPolicyStatus.RestoreTestInfo();
         info.restoreId = restoreId;
-        info.job = job.getMetadata().getName();
+        info.job = RestoreJobs.testJobName(policy.getMetadata().getName(), restoreId);
         info.backupId = backup.backupId;
         info.startedAt = now.toString();
         info.message = "restoring backup " + backup.backupId + " to its end on scratch space (Job " + info.job + ")";
         status.lastRestoreTest = info;
+        log.persist();
+        jobs.create(testJob(policy, info, db));
         events.normal(policy, "RestoreTestStarted", info.message);
     }
 
+    private Job testJob(BackupPolicy policy, BackupPolicyStatus.RestoreTestInfo info, ConnectionSettings db) {
+        return RestoreJobs.restoreTestJob(policy, info.restoreId, info.backupId, db.dbname(), db.user(), agentImage);
+    }
+
     private Duration follow(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog,
-            BackupPolicyStatus.RestoreTestInfo info, Instant now, OwnedObjects<Job, BackupPolicy> jobs) {
+            BackupPolicyStatus.RestoreTestInfo info, ConnectionSettings db, Instant now,
+            OwnedObjects<Job, BackupPolicy> jobs) {
         String ns = policy.getMetadata().getNamespace();
         Job job = jobs.named(info.job).orElse(null);
-        var outcome = AgentJobs.outcome(job);
         RestoreRecord record = catalog.readRestore(info.restoreId);
+        if (job == null && record == null) {
+            // stored as started by a reconcile that ended (a 409, a crash) before its Job existed: make it now
+            job = jobs.create(testJob(policy, info, db));
+            events.normal(policy, "RestoreTestStarted", info.message + " (a recorded start)");
+        }
+        var outcome = AgentJobs.outcome(job);
         if (job != null && outcome.active()) {
             return Duration.ofSeconds(3);
         }

@@ -25,14 +25,26 @@ final class RestoredServing {
     private RestoredServing() {
     }
 
-    /** The StatefulSet on the restored volume. */
-    static final class Server extends KubernetesDependentResource<StatefulSet, BackupRestore>
-            implements Creator<StatefulSet, BackupRestore>, GarbageCollected<BackupRestore> {
+    /** Create only, owned by the restore, watched among the objects labelled with a restore. */
+    abstract static class Made<R extends HasMetadata> extends KubernetesDependentResource<R, BackupRestore>
+            implements Creator<R, BackupRestore>, GarbageCollected<BackupRestore> {
 
-        static final String EVENT_SOURCE = "restored-statefulsets";
+        Made(Class<R> type, String eventSource) {
+            super(type, eventSource);
+        }
+
+        @Override
+        protected InformerEventSourceConfiguration.Builder<R> informerConfigurationBuilder(
+                EventSourceContext<BackupRestore> context) {
+            return super.informerConfigurationBuilder(context).withLabelSelector(RestoreJobs.RESTORE_LABEL);
+        }
+    }
+
+    /** The StatefulSet on the restored volume. */
+    static final class Server extends Made<StatefulSet> {
 
         Server() {
-            super(StatefulSet.class, EVENT_SOURCE);
+            super(StatefulSet.class, "restored-statefulsets");
         }
 
         @Override
@@ -40,33 +52,18 @@ final class RestoredServing {
             return annotatable(RestoreJobs.statefulSet(restore, restore.getSpec().target.newInstance,
                     image(restore)));
         }
-
-        @Override
-        protected InformerEventSourceConfiguration.Builder<StatefulSet> informerConfigurationBuilder(
-                EventSourceContext<BackupRestore> context) {
-            return super.informerConfigurationBuilder(context).withLabelSelector(RestoreJobs.RESTORE_LABEL);
-        }
     }
 
     /** The Service in front of it. */
-    static final class Address extends KubernetesDependentResource<Service, BackupRestore>
-            implements Creator<Service, BackupRestore>, GarbageCollected<BackupRestore> {
-
-        static final String EVENT_SOURCE = "restored-services";
+    static final class Address extends Made<Service> {
 
         Address() {
-            super(Service.class, EVENT_SOURCE);
+            super(Service.class, "restored-services");
         }
 
         @Override
         protected Service desired(BackupRestore restore, Context<BackupRestore> context) {
             return annotatable(RestoreJobs.service(restore, restore.getSpec().target.newInstance.name));
-        }
-
-        @Override
-        protected InformerEventSourceConfiguration.Builder<Service> informerConfigurationBuilder(
-                EventSourceContext<BackupRestore> context) {
-            return super.informerConfigurationBuilder(context).withLabelSelector(RestoreJobs.RESTORE_LABEL);
         }
     }
 

@@ -28,6 +28,7 @@ import io.dbaoperator.api.backup.BackupRestore;
 import io.dbaoperator.api.backup.BackupRestoreSpec;
 import io.dbaoperator.api.backup.BackupRestoreStatus;
 import io.dbaoperator.api.backup.RestorePhase;
+import io.dbaoperator.api.common.Condition;
 import io.dbaoperator.api.common.LocalRef;
 import io.dbaoperator.backup.BackupPolicyReconciler;
 import io.dbaoperator.backup.RestoreJobs;
@@ -313,15 +314,26 @@ class BackupRestoreTest {
     @Test
     @Order(4)
     void aScheduledRestoreTestPassesOnAGoodBackup_AndFailsOnADamagedOne() throws Exception {
-        client.resources(BackupPolicy.class).inNamespace(NS).withName(POLICY).edit(x -> {
-            x.getSpec().verification.restoreTest = new BackupPolicySpec.RestoreTest();
-            x.getSpec().verification.restoreTest.schedule = "0 4 * * 0";
-            x.getSpec().verification.restoreTest.checks = List.of("select count(*) >= 100 from restore_orders");
-            x.getMetadata().getAnnotations().put("dbaoperator.io/restore-test-now", "first");
-            return x;
-        });
-        var passed = awaitCondition(BackupPolicy.class, NS, POLICY, "RestoreTestPassed", "True",
-                Duration.ofSeconds(120));
+        // the first test is started while every other status write of the policy meets a concurrent writer: the
+        // test's start is stored before its Job exists, so a conflict never makes a second one
+        TestKubernetes.get().api().interfere(io.dbaoperator.harness.FaultMatrix.everyOtherStatusWrite(NS,
+                "backuppolicies", POLICY));
+        Condition passed;
+        try {
+            client.resources(BackupPolicy.class).inNamespace(NS).withName(POLICY).edit(x -> {
+                x.getSpec().verification.restoreTest = new BackupPolicySpec.RestoreTest();
+                x.getSpec().verification.restoreTest.schedule = "0 4 * * 0";
+                x.getSpec().verification.restoreTest.checks = List.of("select count(*) >= 100 from restore_orders");
+                x.getMetadata().getAnnotations().put("dbaoperator.io/restore-test-now", "first");
+                return x;
+            });
+            passed = awaitCondition(BackupPolicy.class, NS, POLICY, "RestoreTestPassed", "True",
+                    Duration.ofSeconds(120));
+        } finally {
+            TestKubernetes.get().api().interfere(null);
+        }
+        assertThat(client.batch().v1().jobs().inNamespace(NS).withLabel(RestoreJobs.RESTORE_TEST_LABEL, POLICY)
+                .list().getItems()).as("one restore-test Job for one request").hasSize(1);
         var st = get(BackupPolicy.class, NS, POLICY).getStatus();
         assertThat(st.lastRestoreTest.passed).isTrue();
         assertThat(st.lastRestoreTest.backupId).isEqualTo(st.lastBackup.backupId);
