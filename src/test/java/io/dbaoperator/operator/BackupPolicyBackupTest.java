@@ -136,10 +136,12 @@ class BackupPolicyBackupTest {
                     });
             requestBackup("forbid", "second");
             OperatorAssertions.awaitEvent(NS, "forbid", "Warning", "BackupSkipped");
+            // the Event is sent while deciding; the consumed request is in the status written after it
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> "second".equals(
+                    get(BackupPolicy.class, NS, "forbid").getStatus().lastOnDemandRequest));
         } finally {
             TestKubernetes.get().api().lagWatches(null, null);
         }
-        assertThat(get(BackupPolicy.class, NS, "forbid").getStatus().lastOnDemandRequest).isEqualTo("second");
         awaitCondition(BackupPolicy.class, NS, "forbid", "LastBackupSucceeded", "True", A_BACKUP);
         assertThat(client.batch().v1().jobs().inNamespace(NS).withLabel(BackupJobs.POLICY_LABEL, "forbid").list()
                 .getItems()).as("one backup Job: the second request was skipped").hasSize(1);
