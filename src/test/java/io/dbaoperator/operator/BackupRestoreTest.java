@@ -334,6 +334,8 @@ class BackupRestoreTest {
         }
         assertThat(client.batch().v1().jobs().inNamespace(NS).withLabel(RestoreJobs.RESTORE_TEST_LABEL, POLICY)
                 .list().getItems()).as("one restore-test Job for one request").hasSize(1);
+        io.dbaoperator.harness.FaultMatrix.record("BackupPolicy (restore test)", "every status write 409 once",
+                "RestoreTestPassed; one restore-test Job for one request");
         var st = get(BackupPolicy.class, NS, POLICY).getStatus();
         assertThat(st.lastRestoreTest.passed).isTrue();
         assertThat(st.lastRestoreTest.backupId).isEqualTo(st.lastBackup.backupId);
