@@ -278,7 +278,8 @@ class QueryTuningRequestTest {
                     "labels": {"alertname": "PostgresSlowQuery", "namespace": "tuning", "database": "prod-db",
                                "queryid": "7"}}
                  ]}""";
-        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
+                .version(java.net.http.HttpClient.Version.HTTP_1_1).build(); // as Alertmanager posts
         java.net.http.HttpRequest post = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://localhost:"
                 + port + "/alerts/slow-query")).header("Content-Type", "application/json")
                 .POST(java.net.http.HttpRequest.BodyPublishers.ofString(payload)).build();
