@@ -311,7 +311,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
             }
             return Duration.ofSeconds(3);
         }
-        serve(restore, st, in, record);
+        serve(restore, st, catalog, record);
         // keyed: after a 409 or a restart follow() finds the same record in the catalog and reports it again
         log.executed(AuditEvent.byOperator(restore, "restore", STEP, "succeeded", null, auditDetails(st, record)),
                 "restore/succeeded");
@@ -374,20 +374,13 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
      * The restore ran: the Secret gets its user, and phase Starting is decided with the image the instance will run;
      * the Service and StatefulSet are made by the next reconcile, from that stored decision ({@link #awaitServing}).
      */
-    private void serve(BackupRestore restore, BackupRestoreStatus st, Inputs in, RestoreRecord record) {
-        String ns = restore.getMetadata().getNamespace();
+    private void serve(BackupRestore restore, BackupRestoreStatus st, BackupCatalog catalog, RestoreRecord record) {
         var newInstance = restore.getSpec().target.newInstance;
-        var backup = st.plan == null ? null : st.plan.backupId;
         String image = newInstance.image;
         if (image == null) {
-            String major = "15";
-            try (S3Client s3 = stores.open(in.storage())) {
-                var b = new BackupCatalog(s3, in.storage(), ns, in.policy().getMetadata().getName()).read(backup);
-                if (b != null && b.serverVersion != null) {
-                    major = b.serverVersion.split("\\.")[0];
-                }
-            }
-            image = "postgres:" + major;
+            var b = st.plan == null ? null : catalog.read(st.plan.backupId);
+            image = RestoredServing.image(newInstance, b == null || b.serverVersion == null ? null
+                    : b.serverVersion.split("\\.")[0]);
         }
         instances.completeSecret(restore, record.superuser);
         st.recovered = new BackupRestoreStatus.RecoveredPoint();

@@ -1,6 +1,7 @@
 package io.dbaoperator.backup;
 
 import io.dbaoperator.api.backup.BackupRestore;
+import io.dbaoperator.api.backup.BackupRestoreSpec;
 import io.dbaoperator.api.backup.BackupRestoreStatus;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Service;
@@ -77,14 +78,18 @@ final class RestoredServing {
 
     /**
      * The image stored with phase Starting; for a restore that reached Starting before the image was stored, what
-     * it would have been then (the spec's image, else PostgreSQL 15).
+     * it would have been then (the backup's major version was not kept: 15).
      */
     static String image(BackupRestore restore) {
         BackupRestoreStatus.Instance stored = restore.getStatus() == null ? null : restore.getStatus().instance;
         if (stored != null && stored.image != null) {
             return stored.image;
         }
-        String given = restore.getSpec().target.newInstance.image;
-        return given != null ? given : "postgres:15";
+        return image(restore.getSpec().target.newInstance, null);
+    }
+
+    /** The instance's image: the spec's, else the official image of {@code major} (15 when not known). */
+    static String image(BackupRestoreSpec.NewInstance instance, String major) {
+        return instance.image != null ? instance.image : "postgres:" + (major == null ? "15" : major);
     }
 }

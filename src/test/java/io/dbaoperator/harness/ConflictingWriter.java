@@ -70,6 +70,11 @@ public final class ConflictingWriter implements AutoCloseable {
     private volatile Interference rule = NONE;
     private volatile WatchLag watchLag;
 
+    /** What the API server sent, to be handed on at {@code dueNanos} ({@link System#nanoTime}). */
+    private record Chunk(long dueNanos, byte[] bytes) {
+        static final Chunk END = new Chunk(0, new byte[0]);
+    }
+
     /** Watches whose request path {@code watches} accepts deliver what they receive {@code lag} late. */
     private record WatchLag(java.util.function.Predicate<String> watches, Duration lag) {
     }
@@ -186,19 +191,19 @@ public final class ConflictingWriter implements AutoCloseable {
      * not delayed one after the other).
      */
     private void copyBack(Socket from, Socket to, java.util.concurrent.atomic.AtomicReference<String> watch) {
-        var late = new java.util.concurrent.LinkedBlockingQueue<Object[]>();
+        var late = new java.util.concurrent.LinkedBlockingQueue<Chunk>();
         Thread deliver = new Thread(() -> {
             try {
                 while (true) {
-                    Object[] chunk = late.take();
-                    if (chunk.length == 0) {
+                    Chunk chunk = late.take();
+                    if (chunk == Chunk.END) {
                         return;
                     }
-                    long wait = (Long) chunk[0] - System.nanoTime();
+                    long wait = chunk.dueNanos() - System.nanoTime();
                     if (wait > 0) {
                         Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
                     }
-                    to.getOutputStream().write((byte[]) chunk[1]);
+                    to.getOutputStream().write(chunk.bytes());
                     to.getOutputStream().flush();
                 }
             } catch (IOException | InterruptedException e) {
@@ -216,12 +221,12 @@ public final class ConflictingWriter implements AutoCloseable {
                 String path = watch.get();
                 long due = System.nanoTime() + (lag != null && path != null && lag.watches().test(path)
                         ? lag.lag().toNanos() : 0);
-                late.put(new Object[] {due, java.util.Arrays.copyOf(buf, n)});
+                late.put(new Chunk(due, java.util.Arrays.copyOf(buf, n)));
             }
         } catch (IOException | InterruptedException e) {
             // closed
         } finally {
-            late.add(new Object[0]);
+            late.add(Chunk.END);
             try {
                 deliver.join(60_000);
             } catch (InterruptedException e) {
