@@ -26,6 +26,7 @@ import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.problem.Problem;
 import io.dbaoperator.problem.Reason;
 import io.dbaoperator.status.StatusPatcher;
+import io.dbaoperator.status.Step;
 import io.dbaoperator.status.Workflow;
 import io.dbaoperator.status.WorkflowRunner;
 import io.dbaoperator.status.WriteAhead;
@@ -157,25 +158,57 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         archiverWhileInvalid(policy, status);
     }
 
-    /** Starts what is due, reads the catalog, fills status; returns when to look again. */
+    /** One reconcile of a policy: what the handlers work on. */
+    record Tending(BackupPolicy policy, BackupPolicyStatus status, Inputs in, Context<BackupPolicy> context,
+            Instant now) {
+        OwnedObjects<Job, BackupPolicy> backupJobs() {
+            // from the informer, with the Jobs this controller created recorded in it: never a stale "none running"
+            return OwnedObjects.of(context, Job.class, BACKUP_JOBS);
+        }
+    }
+
+    /**
+     * A policy has one handler for every phase (the phase is the outcome of its backups, which BackupStatusBuilder
+     * derives): start what is due, then survey the catalog. Starting a backup or a restore test is an act: its
+     * decision is stored first, and the handler then decides again on the new state.
+     */
+    private final io.dbaoperator.status.PhaseMachine<BackupPolicyPhase, Tending> machine = io.dbaoperator.status.PhaseMachine
+            .<BackupPolicyPhase, Tending>of(BackupPolicyPhase.class, BackupPolicyPhase.Pending, t -> t.status().phase)
+            .decides(BackupPolicyPhase.Pending, this::tend)
+            .decides(BackupPolicyPhase.Active, this::tend)
+            .decides(BackupPolicyPhase.Suspended, this::tend)
+            .decides(BackupPolicyPhase.Degraded, this::tend)
+            .decides(BackupPolicyPhase.Failed, this::tend)
+            .build();
+
     @Override
     public Duration advance(BackupPolicy policy, BackupPolicyStatus status, Inputs in, WriteAhead log,
-            Context<BackupPolicy> context) {
-        CronSchedule schedule = in.schedule();
-        S3Location storage = in.storage();
-        ConnectionSettings db = in.database();
+            Context<BackupPolicy> context) throws java.sql.SQLException {
+        return machine.drive(new Tending(policy, status, in, context, Instant.now()), log);
+    }
+
+    private Step tend(Tending t) {
+        Step start = schedule(t);
+        return start != null ? start : survey(t);
+    }
+
+    /**
+     * The schedule and on-demand requests: the backup to start (its backupId stored with the slot or request it
+     * consumes before its Job exists, so a 409 or a restart never starts a second backup for it), or null.
+     */
+    private Step schedule(Tending t) {
+        BackupPolicy policy = t.policy();
+        BackupPolicyStatus status = t.status();
         BackupPolicySpec spec = policy.getSpec();
         String ns = policy.getMetadata().getNamespace();
         String name = policy.getMetadata().getName();
-        Instant now = Instant.now();
-        // from the informer, with the Jobs this controller created recorded in it: never a stale "none running"
-        OwnedObjects<Job, BackupPolicy> backupJobs = OwnedObjects.of(context, Job.class, BACKUP_JOBS);
+        OwnedObjects<Job, BackupPolicy> backupJobs = t.backupJobs();
         List<Job> jobs = backupJobs.list();
         List<String> active = jobs.stream().filter(j -> AgentJobs.outcome(j).active()).map(j -> j.getMetadata().getName())
                 .toList();
         Map<String, String> annotations = policy.getMetadata().getAnnotations();
-        var decision = BackupSchedulePlanner.decide(new BackupSchedulePlanner.Observed(now,
-                Instant.parse(policy.getMetadata().getCreationTimestamp()), schedule,
+        var decision = BackupSchedulePlanner.decide(new BackupSchedulePlanner.Observed(t.now(),
+                Instant.parse(policy.getMetadata().getCreationTimestamp()), t.in().schedule(),
                 Boolean.TRUE.equals(spec.suspend), spec.concurrencyPolicy,
                 annotations == null ? null : annotations.get(BACKUP_NOW), status.lastOnDemandRequest,
                 status.lastScheduleTime, active));
@@ -195,27 +228,40 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         }
         status.lastScheduleTime = decision.newLastScheduleTime();
         status.lastOnDemandRequest = decision.newLastOnDemandRequest();
-        if (decision.startBackupId() != null) {
-            // decide, persist, act: the schedule slot or on-demand request this backup consumes is stored with its
-            // backupId before the Job exists, so a 409 or a restart never starts a second backup for it
-            status.startingBackupId = decision.startBackupId();
-            log.persist();
+        if (decision.startBackupId() == null) {
+            return null;
+        }
+        status.startingBackupId = decision.startBackupId();
+        return Step.act(() -> {
             startJob(policy, backupJobs, decision.startBackupId(), decision.trigger());
             status.startingBackupId = null;
-        }
-        if (decision.startBackupId() != null || starting != null) {
-            jobs = backupJobs.list();
-        }
+            return Step.next();
+        });
+    }
 
+    /** Retention, the catalog, WAL archiving and restore tests, and the status they make; when to look again. */
+    private Step survey(Tending t) {
+        BackupPolicy policy = t.policy();
+        BackupPolicyStatus status = t.status();
+        S3Location storage = t.in().storage();
+        BackupPolicySpec spec = policy.getSpec();
+        String ns = policy.getMetadata().getNamespace();
+        String name = policy.getMetadata().getName();
+        Instant now = t.now();
+        List<Job> jobs = t.backupJobs().list();
         List<BackupRecord> records;
         Duration restoreTest;
         try (S3Client s3 = stores.open(storage)) {
             BackupCatalog catalog = new BackupCatalog(s3, storage, ns, name);
             records = prune(policy, status, catalog, catalog.list(), now);
             metrics.record(ns, name, records);
-            walArchiving(policy, status, catalog, records, db, now, context);
-            restoreTest = restoreTests.apply(policy, status, catalog, records, db, now,
-                    OwnedObjects.of(context, Job.class, RestoreTests.JOBS), log);
+            walArchiving(policy, status, catalog, records, t.in().database(), now, t.context());
+            Step test = restoreTests.apply(policy, status, catalog, records, t.in().database(), now,
+                    OwnedObjects.of(t.context(), Job.class, RestoreTests.JOBS));
+            if (test instanceof Step.Act) {
+                return test;
+            }
+            restoreTest = ((Step.Rest) test).requeue();
             BackupStatusBuilder.apply(status, records, jobs.stream().map(j -> AgentJobs.outcomeWithCause(client, j))
                     .toList(), catalog::url, Boolean.TRUE.equals(spec.suspend), policy.getMetadata().getGeneration(),
                     now);
@@ -224,7 +270,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
             throw S3Clients.unreachable(storage, e).exception();
         }
         ZonedDateTime next = Boolean.TRUE.equals(spec.suspend) ? null
-                : schedule.next(now.atZone(ZoneOffset.UTC)).orElse(null);
+                : t.in().schedule().next(now.atZone(ZoneOffset.UTC)).orElse(null);
         status.nextScheduleTime = next == null ? null : next.toInstant().toString();
         status.message = Boolean.TRUE.equals(spec.suspend) ? "suspended: no backups are scheduled"
                 : status.lastBackup == null ? "no backup yet; next at " + status.nextScheduleTime
@@ -241,7 +287,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         if (restoreTest != null && restoreTest.compareTo(requeue) < 0) {
             requeue = restoreTest;
         }
-        return requeue.isNegative() || requeue.isZero() ? Duration.ofSeconds(1) : requeue;
+        return Step.rest(requeue.isNegative() || requeue.isZero() ? Duration.ofSeconds(1) : requeue);
     }
 
     /** Creates the backup's Job; its name is deterministic, so a Job that exists already is this backup's. */
@@ -332,7 +378,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
                     + "slot " + WalArchiverDeployment.slot(policy));
         }
         var heartbeat = catalog.walArchiver();
-        WalArchivingStatus.apply(status, archiverProblem(ns, existing), heartbeat, records,
+        WalArchivingStatus.apply(status, WalArchiverDeployment.problem(client, ns, existing), heartbeat, records,
                 policy.getMetadata().getGeneration(), now);
         Long lag = status.recoveryWindow == null ? null : status.recoveryWindow.archivingLagSeconds;
         metrics.walArchiving(ns, policy.getMetadata().getName(), io.dbaoperator.status.Conditions.isTrue(
@@ -353,38 +399,13 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         String ns = policy.getMetadata().getNamespace();
         var d = client.apps().deployments().inNamespace(ns).withName(WalArchiverDeployment.name(
                 policy.getMetadata().getName())).get();
-        String problem = d == null ? null : archiverProblem(ns, d);
+        String problem = d == null ? null : WalArchiverDeployment.problem(client, ns, d);
         if (problem != null) {
             status.conditions = io.dbaoperator.status.Conditions.set(status.conditions,
                     io.dbaoperator.status.ConditionType.WalArchiving, false, Reason.WalArchiverNotRunning,
                     "the WAL archiver is not running: " + problem, policy.getMetadata().getGeneration(),
                     Instant.now());
         }
-    }
-
-    /** Why the archiver pod is not ready, or null when it is. */
-    private String archiverProblem(String ns, io.fabric8.kubernetes.api.model.apps.Deployment d) {
-        if (d == null) {
-            return "its Deployment was just created";
-        }
-        if (d.getStatus() != null && Integer.valueOf(1).equals(d.getStatus().getReadyReplicas())) {
-            return null;
-        }
-        var pods = client.pods().inNamespace(ns).withLabels(d.getSpec().getSelector().getMatchLabels()).list()
-                .getItems();
-        for (var pod : pods) {
-            if (pod.getStatus() != null && pod.getStatus().getContainerStatuses() != null) {
-                for (var cs : pod.getStatus().getContainerStatuses()) {
-                    if (cs.getState() != null && cs.getState().getWaiting() != null
-                            && cs.getState().getWaiting().getReason() != null) {
-                        return "pod " + pod.getMetadata().getName() + " " + cs.getState().getWaiting().getReason()
-                                + " (" + cs.getState().getWaiting().getMessage() + "), " + cs.getRestartCount()
-                                + " restart(s); see kubectl logs " + pod.getMetadata().getName();
-                    }
-                }
-            }
-        }
-        return "Deployment " + d.getMetadata().getName() + " has no ready pod";
     }
 
     /**

@@ -37,6 +37,8 @@ import io.dbaoperator.status.Conditions;
 import io.dbaoperator.status.StatusPatcher;
 import io.dbaoperator.status.Workflow;
 import io.dbaoperator.status.WorkflowRunner;
+import io.dbaoperator.status.PhaseMachine;
+import io.dbaoperator.status.Step;
 import io.dbaoperator.status.WriteAhead;
 import io.dbaoperator.storage.ObjectStores;
 import io.dbaoperator.storage.S3Clients;
@@ -189,74 +191,85 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         }
     }
 
+    /** One reconcile of a restore: what the handlers work on. */
+    record Restoring(BackupRestore restore, BackupRestoreStatus st, Inputs in, WriteAhead log,
+            Context<BackupRestore> context, BackupCatalog catalog) {
+        OwnedObjects<Job, BackupRestore> jobs() {
+            return OwnedObjects.of(context, Job.class, JOBS);
+        }
+    }
+
+    /**
+     * Restoring acts (its volume, Secret and Job are made only once the consumed approval is stored), and so does
+     * Starting (the StatefulSet and Service are made from the stored image); Verifying follows the same Job.
+     */
+    private final PhaseMachine<RestorePhase, Restoring> machine = PhaseMachine
+            .<RestorePhase, Restoring>of(RestorePhase.class, RestorePhase.Pending, r -> r.st().phase)
+            .decides(RestorePhase.Pending, this::planned)
+            .decides(RestorePhase.AwaitingApproval, this::planned)
+            .acts(RestorePhase.Restoring, this::restoring)
+            .decides(RestorePhase.Verifying, this::follow)
+            .acts(RestorePhase.Starting, this::awaitServing)
+            .build();
+
     @Override
     public Duration advance(BackupRestore restore, BackupRestoreStatus st, Inputs in, WriteAhead log,
-            Context<BackupRestore> context) {
-        String ns = restore.getMetadata().getNamespace();
+            Context<BackupRestore> context) throws java.sql.SQLException {
         String policyName = in.policy().getMetadata().getName();
         try (S3Client s3 = stores.open(in.storage())) {
-            BackupCatalog catalog = new BackupCatalog(s3, in.storage(), ns, policyName);
-            if (st.phase == null || st.phase == RestorePhase.Pending || st.phase == RestorePhase.AwaitingApproval) {
-                RestorePlanner.Plan plan = plan(restore.getSpec(), catalog);
-                st.plan = describe(plan);
-                st.restoreId = RestoreJobs.restoreId(restore);
-                String digest = PlanDigest.of(Map.of("plan", st.plan, "target", restore.getSpec().target,
-                        "checks", restore.getSpec().checks == null ? List.of() : restore.getSpec().checks));
-                st.phase = Phase.move(st.phase, RestorePhase.AwaitingApproval);
-                var result = ApprovalStep.check(restore, st, new GatedStep(STEP, "restore backup "
-                        + plan.backup().backupId + " to " + plan.expectedRecoveryPoint() + " into a new instance "
-                        + instance(restore.getSpec()), digest, null, generation(restore)), SHORT_NAME, Instant.now());
-                log.decided(result.audit());
-                if (result.outcome() == GateOutcome.REJECTED) {
-                    st.phase = Phase.move(st.phase, RestorePhase.Rejected);
-                    st.message = "rejected by " + st.rejection.approvedBy + "; nothing was restored";
-                    ready(restore, st, false, Reason.Rejected, st.message);
-                    return null;
-                }
-                if (result.outcome() == GateOutcome.WAIT) {
-                    st.message = "plan: " + st.plan.expectedRecoveryPoint + " from backup " + st.plan.backupId
-                            + "; waiting for approval";
-                    return Duration.ofMinutes(1); // the catalog may change under the plan (retention, new WAL)
-                }
-                st.phase = Phase.move(st.phase, RestorePhase.Restoring);
-                st.restoreStartedAt = Instant.now().toString();
-                st.restoredUnder = ApprovalStep.under(st, STEP, digest);
-                st.progress = "approved; creating the restore's volume, Secret and Job";
-                // decide, persist, act: the consumed approval and phase Restoring are stored before any object
-                // of the restore exists; a 409 leaves with nothing created
-                log.persist();
-            }
-            if (st.phase == RestorePhase.Starting) {
-                return awaitServing(restore, st, context);
-            }
-            OwnedObjects<Job, BackupRestore> jobs = OwnedObjects.of(context, Job.class, JOBS);
-            if (st.phase == RestorePhase.Restoring && st.job == null) {
-                start(restore, st, in, jobs); // persisted as approved, its objects not yet made (a crash or a 409)
-            }
-            return follow(restore, st, in, catalog, log, jobs);
+            BackupCatalog catalog = new BackupCatalog(s3, in.storage(), restore.getMetadata().getNamespace(),
+                    policyName);
+            return machine.drive(new Restoring(restore, st, in, log, context, catalog), log);
         } catch (SdkClientException e) {
             // the bucket answered validation a moment ago and stopped answering: say so, and try again
             throw S3Clients.unreachable(in.storage(), e).exception();
         }
     }
 
+    /** The plan, made again on every look (the catalog may change under it), and the person's approval of it. */
+    private Step planned(Restoring r) {
+        BackupRestore restore = r.restore();
+        BackupRestoreStatus st = r.st();
+        RestorePlanner.Plan plan = plan(restore.getSpec(), r.catalog());
+        st.plan = plan.toStatus();
+        st.restoreId = RestoreJobs.restoreId(restore);
+        String digest = PlanDigest.of(Map.of("plan", st.plan, "target", restore.getSpec().target,
+                "checks", restore.getSpec().checks == null ? List.of() : restore.getSpec().checks));
+        st.phase = Phase.move(st.phase, RestorePhase.AwaitingApproval);
+        var result = ApprovalStep.check(restore, st, new GatedStep(STEP, "restore backup "
+                + plan.backup().backupId + " to " + plan.expectedRecoveryPoint() + " into a new instance "
+                + instance(restore.getSpec()), digest, null, generation(restore)), SHORT_NAME, Instant.now());
+        r.log().decided(result.audit());
+        if (result.outcome() == GateOutcome.REJECTED) {
+            st.phase = Phase.move(st.phase, RestorePhase.Rejected);
+            st.message = "rejected by " + st.rejection.approvedBy + "; nothing was restored";
+            ready(restore, st, false, Reason.Rejected, st.message);
+            return Step.onEvent();
+        }
+        if (result.outcome() == GateOutcome.WAIT) {
+            st.message = "plan: " + st.plan.expectedRecoveryPoint + " from backup " + st.plan.backupId
+                    + "; waiting for approval";
+            return Step.rest(Duration.ofMinutes(1)); // the catalog may change under the plan (retention, new WAL)
+        }
+        st.phase = Phase.move(st.phase, RestorePhase.Restoring);
+        st.restoreStartedAt = Instant.now().toString();
+        st.restoredUnder = ApprovalStep.under(st, STEP, digest);
+        st.progress = "approved; creating the restore's volume, Secret and Job";
+        return Step.next();
+    }
+
+    /** Entered with the approval stored: the restore's objects are made once (again after a crash), then followed. */
+    private Step restoring(Restoring r) {
+        if (r.st().job == null) {
+            start(r.restore(), r.st(), r.in(), r.jobs());
+        }
+        return follow(r);
+    }
+
     private static RestorePlanner.Plan plan(BackupRestoreSpec spec, BackupCatalog catalog) {
         RestorePlanner.Target target = new RestorePlanner.Target(
                 spec.targetTime == null ? null : OffsetDateTime.parse(spec.targetTime).toInstant(), spec.targetLSN);
         return RestorePlanner.plan(spec.backupId, target, catalog.list(), catalog.walObjects(), catalog.baseUrl());
-    }
-
-    private static BackupRestoreStatus.RestorePlan describe(RestorePlanner.Plan plan) {
-        BackupRestoreStatus.RestorePlan p = new BackupRestoreStatus.RestorePlan();
-        p.backupId = plan.backup().backupId;
-        p.walFrom = plan.walFrom();
-        p.walTo = plan.walTo();
-        p.walSegments = plan.walSegments();
-        p.expectedRecoveryPoint = plan.expectedRecoveryPoint();
-        p.backupEnd = plan.backup().completedAt + " (LSN " + plan.backup().endLsn + ")";
-        p.backupSizeBytes = plan.backup().sizeBytes;
-        p.recoveryWindow = plan.window();
-        return p;
     }
 
     /**
@@ -283,14 +296,17 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     }
 
     /** Follows the Job through its catalog record; ends Ready (serving) or Failed (cleaned up). */
-    private Duration follow(BackupRestore restore, BackupRestoreStatus st, Inputs in, BackupCatalog catalog,
-            WriteAhead log, OwnedObjects<Job, BackupRestore> jobs) {
+    private Step follow(Restoring r) {
+        BackupRestore restore = r.restore();
+        BackupRestoreStatus st = r.st();
+        WriteAhead log = r.log();
+        OwnedObjects<Job, BackupRestore> jobs = r.jobs();
         // from the informer: the Job the previous reconcile created is there (recorded), never "deleted" by a lag
         Job job = jobs.named(st.job).orElse(null);
-        RestoreRecord record = catalog.readRestore(st.restoreId);
+        RestoreRecord record = r.catalog().readRestore(st.restoreId);
         var outcome = AgentJobs.outcome(job);
         if (record != null) {
-            st.progress = progress(record);
+            st.progress = record.progress();
             if (record.state == RestoreRecord.State.verifying) {
                 st.phase = Phase.move(st.phase, RestorePhase.Verifying);
                 ready(restore, st, false, Reason.Verifying, st.progress);
@@ -299,23 +315,23 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         boolean succeeded = job != null && !outcome.active() && !outcome.failed();
         if (job == null || outcome.failed() || record != null && record.state == RestoreRecord.State.failed) {
             if (job != null && outcome.active()) {
-                return Duration.ofSeconds(2); // the agent wrote its failure; the Job is about to end
+                return Step.rest(Duration.ofSeconds(2)); // the agent wrote its failure; the Job is about to end
             }
             fail(restore, st, record, AgentJobs.whyRestoreFailed(client, st.job, job, record), log);
-            return null;
+            return Step.onEvent();
         }
         if (!succeeded || record == null || record.state != RestoreRecord.State.succeeded) {
             if (succeeded && (record == null || record.state != RestoreRecord.State.succeeded)) {
                 fail(restore, st, record, "Job " + st.job + " ended without a successful restore record", log);
-                return null;
+                return Step.onEvent();
             }
-            return Duration.ofSeconds(3);
+            return Step.rest(Duration.ofSeconds(3));
         }
-        serve(restore, st, catalog, record);
+        serve(restore, st, r.catalog(), record);
         // keyed: after a 409 or a restart follow() finds the same record in the catalog and reports it again
         log.executed(AuditEvent.byOperator(restore, "restore", STEP, "succeeded", null, auditDetails(st, record)),
                 "restore/succeeded");
-        return SERVING_POLL;
+        return Step.rest(SERVING_POLL); // the next reconcile makes the Service and StatefulSet from stored status
     }
 
     /**
@@ -324,7 +340,10 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
      * pg_isready), so that a person or a script waiting for Ready can connect at once; until then the pod's state
      * says what it waits for.
      */
-    private Duration awaitServing(BackupRestore restore, BackupRestoreStatus st, Context<BackupRestore> context) {
+    private Step awaitServing(Restoring r) {
+        BackupRestore restore = r.restore();
+        BackupRestoreStatus st = r.st();
+        Context<BackupRestore> context = r.context();
         String instance = instance(restore.getSpec());
         address.reconcile(restore, context);
         var sts = server.reconcile(restore, context).getSingleResource().orElse(null);
@@ -335,11 +354,11 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
             st.message = restoredSummary(st) + "; served by StatefulSet and Service " + instance
                     + ", credentials in Secret " + instance;
             ready(restore, st, true, Reason.RestoreSucceeded, st.message);
-            return null;
+            return Step.onEvent();
         }
         st.progress = waiting;
         ready(restore, st, false, Reason.InstanceStarting, restoredSummary(st) + "; " + waiting);
-        return SERVING_POLL;
+        return Step.rest(SERVING_POLL);
     }
 
     /** What was restored and checked, from status alone (so a restart says the same). */
@@ -350,24 +369,6 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
                 : " (last transaction " + st.recovered.time + ")";
         int checks = st.checkResults == null ? 0 : st.checkResults.size();
         return "restored backup " + backup + " to " + lsn + time + "; " + checks + " check(s) passed";
-    }
-
-    private static String progress(RestoreRecord r) {
-        switch (r.state) {
-            case downloading:
-                return "downloading backup " + r.backupId + ": " + (r.bytesTotal == null || r.bytesTotal == 0 ? ""
-                        : (100 * r.bytesDownloaded / r.bytesTotal) + "%, ") + r.bytesDownloaded + " of "
-                        + r.bytesTotal + " bytes";
-            case recovering:
-                return "replaying WAL towards " + r.target + (r.walSegmentsFetched == null ? ""
-                        : ": " + r.walSegmentsFetched + " archived WAL file(s) fetched");
-            case verifying:
-                return "recovered to " + r.recoveredLsn + "; running pg_amcheck and the checks";
-            case succeeded:
-                return "restored and verified in " + r.timings.totalSeconds + " s";
-            default:
-                return "failed: " + r.error;
-        }
     }
 
     /**

@@ -35,6 +35,20 @@ public final class RestorePlanner {
     /** The plan shown before approval. */
     public record Plan(BackupRecord backup, String walFrom, String walTo, int walSegments, String expectedRecoveryPoint,
             String window) {
+
+        /** The plan as status.plan shows it (and as the approval's digest binds it). */
+        public io.dbaoperator.api.backup.BackupRestoreStatus.RestorePlan toStatus() {
+            var p = new io.dbaoperator.api.backup.BackupRestoreStatus.RestorePlan();
+            p.backupId = backup.backupId;
+            p.walFrom = walFrom;
+            p.walTo = walTo;
+            p.walSegments = walSegments;
+            p.expectedRecoveryPoint = expectedRecoveryPoint;
+            p.backupEnd = backup.completedAt + " (LSN " + backup.endLsn + ")";
+            p.backupSizeBytes = backup.sizeBytes;
+            p.recoveryWindow = window;
+            return p;
+        }
     }
 
     public static Plan plan(String backupId, Target target, List<BackupRecord> records, List<WalObject> wal,

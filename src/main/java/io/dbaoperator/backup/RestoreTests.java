@@ -18,7 +18,7 @@ import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.problem.Reason;
 import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
-import io.dbaoperator.status.WriteAhead;
+import io.dbaoperator.status.Step;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
@@ -54,15 +54,15 @@ final class RestoreTests {
      * Decide, persist, act: the test being started (its id, Job and backup, and the request or schedule time it
      * consumes) is stored before its Job is created, so a 409 or a crash in between never starts a second test.
      */
-    Duration apply(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog, List<BackupRecord> records,
-            ConnectionSettings db, Instant now, OwnedObjects<Job, BackupPolicy> jobs, WriteAhead log) {
+    Step apply(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog, List<BackupRecord> records,
+            ConnectionSettings db, Instant now, OwnedObjects<Job, BackupPolicy> jobs) {
         var spec = policy.getSpec();
         var test = spec.verification == null ? null : spec.verification.restoreTest;
         String ns = policy.getMetadata().getNamespace();
         if (test == null) {
             status.nextRestoreTestTime = null;
             status.conditions = Conditions.remove(status.conditions, ConditionType.RestoreTestPassed);
-            return null;
+            return Step.onEvent();
         }
         CronSchedule schedule = CronSchedule.parse("spec.verification.restoreTest.schedule", test.schedule,
                 spec.timeZone);
@@ -70,7 +70,7 @@ final class RestoreTests {
         if (last != null && last.passed == null) {
             Duration d = follow(policy, status, catalog, last, db, now, jobs);
             if (d != null) {
-                return d;
+                return Step.rest(d);
             }
         }
         Map<String, String> annotations = policy.getMetadata().getAnnotations();
@@ -80,7 +80,8 @@ final class RestoreTests {
                 : Instant.parse(policy.getMetadata().getCreationTimestamp());
         Instant due = schedule.next(since.atZone(ZoneOffset.UTC)).map(z -> z.toInstant()).orElse(null);
         boolean scheduled = due != null && !due.isAfter(now) && !Boolean.TRUE.equals(spec.suspend);
-        Duration requeue = null;
+        Instant next = schedule.next(now.atZone(ZoneOffset.UTC)).map(z -> z.toInstant()).orElse(null);
+        status.nextRestoreTestTime = next == null ? null : next.toString();
         if (requested || scheduled) {
             if (requested) {
                 status.lastRestoreTestRequest = asked;
@@ -93,20 +94,15 @@ final class RestoreTests {
             if (newest == null) {
                 events.normal(policy, "RestoreTestSkipped", "no verified backup to test yet");
             } else {
-                start(policy, status, newest, db, now, jobs, log);
-                requeue = Duration.ofSeconds(3);
+                return start(policy, status, newest, db, now, jobs);
             }
         }
-        Instant next = schedule.next(now.atZone(ZoneOffset.UTC)).map(z -> z.toInstant()).orElse(null);
-        status.nextRestoreTestTime = next == null ? null : next.toString();
-        if (requeue == null && next != null) {
-            requeue = Duration.between(now, next).plusMillis(200);
-        }
-        return requeue;
+        return Step.rest(next == null ? null : Duration.between(now, next).plusMillis(200));
     }
 
-    private void start(BackupPolicy policy, BackupPolicyStatus status, BackupRecord backup, ConnectionSettings db,
-            Instant now, OwnedObjects<Job, BackupPolicy> jobs, WriteAhead log) {
+    /** The test decided and stored (with the request or schedule time it consumes), then its Job. */
+    private Step start(BackupPolicy policy, BackupPolicyStatus status, BackupRecord backup, ConnectionSettings db,
+            Instant now, OwnedObjects<Job, BackupPolicy> jobs) {
         String restoreId = "test-" + BackupJobs.backupId(now).toLowerCase(java.util.Locale.ROOT);
         BackupPolicyStatus.RestoreTestInfo info = new BackupPolicyStatus.RestoreTestInfo();
         info.restoreId = restoreId;
@@ -115,9 +111,11 @@ final class RestoreTests {
         info.startedAt = now.toString();
         info.message = "restoring backup " + backup.backupId + " to its end on scratch space (Job " + info.job + ")";
         status.lastRestoreTest = info;
-        log.persist();
-        jobs.create(testJob(policy, info, db));
-        events.normal(policy, "RestoreTestStarted", info.message);
+        return Step.act(() -> {
+            jobs.create(testJob(policy, info, db));
+            events.normal(policy, "RestoreTestStarted", info.message);
+            return Step.next(); // decided again: the policy's status, with the test following its Job
+        });
     }
 
     private Job testJob(BackupPolicy policy, BackupPolicyStatus.RestoreTestInfo info, ConnectionSettings db) {

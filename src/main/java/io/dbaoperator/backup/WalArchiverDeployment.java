@@ -80,4 +80,30 @@ public final class WalArchiverDeployment {
                 d.getSpec().toString()))));
         return d;
     }
+
+    /** Why the archiver pod is not ready, or null when it is. */
+    static String problem(io.fabric8.kubernetes.client.KubernetesClient client, String ns,
+            io.fabric8.kubernetes.api.model.apps.Deployment d) {
+        if (d == null) {
+            return "its Deployment was just created";
+        }
+        if (d.getStatus() != null && Integer.valueOf(1).equals(d.getStatus().getReadyReplicas())) {
+            return null;
+        }
+        var pods = client.pods().inNamespace(ns).withLabels(d.getSpec().getSelector().getMatchLabels()).list()
+                .getItems();
+        for (var pod : pods) {
+            if (pod.getStatus() != null && pod.getStatus().getContainerStatuses() != null) {
+                for (var cs : pod.getStatus().getContainerStatuses()) {
+                    if (cs.getState() != null && cs.getState().getWaiting() != null
+                            && cs.getState().getWaiting().getReason() != null) {
+                        return "pod " + pod.getMetadata().getName() + " " + cs.getState().getWaiting().getReason()
+                                + " (" + cs.getState().getWaiting().getMessage() + "), " + cs.getRestartCount()
+                                + " restart(s); see kubectl logs " + pod.getMetadata().getName();
+                    }
+                }
+            }
+        }
+        return "Deployment " + d.getMetadata().getName() + " has no ready pod";
+    }
 }

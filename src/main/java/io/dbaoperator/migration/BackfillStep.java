@@ -9,7 +9,7 @@ import java.util.Map;
 import io.dbaoperator.api.migration.DatabaseMigration;
 import io.dbaoperator.api.migration.DatabaseMigrationSpec;
 import io.dbaoperator.api.migration.DatabaseMigrationStatus;
-import io.dbaoperator.migration.MigrationWork.Next;
+import io.dbaoperator.status.Step;
 import io.dbaoperator.problem.Reason;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
@@ -33,7 +33,7 @@ final class BackfillStep {
         this.cutover = cutover;
     }
 
-    Next backfilling(MigrationWork w) throws SQLException {
+    Step backfilling(MigrationWork w) throws SQLException {
         Connection c = w.prod();
         if (c == null) {
             return w.busy();
@@ -71,15 +71,15 @@ final class BackfillStep {
             w.log.executed(w.audit("apply", MigrationPlan.BACKFILL, "succeeded",
                     Map.of("rows", p.rowsDone())), "apply/" + MigrationPlan.BACKFILL);
             cutover.enterCutover(w);
-            return Next.PROCEED;
+            return Step.next();
         }
         if (p.throttled() != null) {
             w.setReady(false, Reason.Throttled, "backfill " + progress.percent + ": " + p.throttled());
-            return Next.after(Duration.ofSeconds(5));
+            return Step.rest(Duration.ofSeconds(5));
         }
         w.setReady(false, Reason.InProgress, "backfill " + progress.percent + " (" + p.rowsDone() + " of ~"
                 + progress.rowsEstimated + " rows, last key " + p.lastKey() + ")");
-        return Next.after(Duration.ofMillis(50));
+        return Step.rest(Duration.ofMillis(50));
     }
 
     /** Re-reads spec.paused from the API server between batches, so a pause takes effect within one batch. */

@@ -14,7 +14,7 @@ import io.dbaoperator.api.migration.DatabaseMigrationStatus;
 import io.dbaoperator.api.migration.MigrationPhase;
 import io.dbaoperator.backup.BackupPolicyReconciler;
 import io.dbaoperator.kube.EventRecorder;
-import io.dbaoperator.migration.MigrationWork.Next;
+import io.dbaoperator.status.Step;
 import io.dbaoperator.problem.Reason;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
@@ -31,7 +31,7 @@ final class BackupStep {
         this.events = events;
     }
 
-    Next backingUp(MigrationWork w) throws SQLException {
+    Step backingUp(MigrationWork w) throws SQLException {
         DatabaseMigrationStatus st = w.st;
         String ns = w.m.getMetadata().getNamespace();
         String policyName = w.m.getSpec().preMigrationBackup.backupPolicyRef.name;
@@ -39,7 +39,7 @@ final class BackupStep {
         if (policy == null) {
             w.setReady(false, Reason.ReferenceNotFound, "BackupPolicy " + policyName + " is gone; the pre-migration "
                     + "backup cannot be taken");
-            return Next.after(Duration.ofSeconds(30));
+            return Step.rest(Duration.ofSeconds(30));
         }
         Instant now = Instant.now();
         List<BackupInfo> backups = policy.getStatus() == null || policy.getStatus().backups == null ? List.of()
@@ -58,7 +58,7 @@ final class BackupStep {
             events.normal(w.m, Reason.BackupReady.name(), "pre-migration backup " + usable.get().backupId + " (completed "
                     + usable.get().completedAt + ", verified) recorded for the rollback runbook");
             st.phase = Phase.move(st.phase, MigrationPhase.Expanding);
-            return Next.PROCEED;
+            return Step.next();
         }
         if (requestedAt != null) {
             Optional<BackupInfo> failed = backups.stream().filter(b -> "failed".equals(b.state) && b.startedAt != null
@@ -77,18 +77,20 @@ final class BackupStep {
             }
             w.setReady(false, Reason.BackupRequested, "waiting for the pre-migration backup requested from BackupPolicy "
                     + policyName + " at " + st.backupRequest.requestedAt);
-            return Next.after(Duration.ofSeconds(5));
+            return Step.rest(Duration.ofSeconds(5));
         }
         String requestId = "dbm-" + w.m.getMetadata().getName() + "-" + now.getEpochSecond();
         st.backupRequest = new DatabaseMigrationStatus.BackupRequest();
         st.backupRequest.requestId = requestId;
         st.backupRequest.requestedAt = now.toString();
-        w.log.persist(); // the request's id is stored before the policy is asked: a retry asks with the same id
-        askForBackup(ns, policyName, requestId);
-        w.setReady(false, Reason.BackupRequested, "asked BackupPolicy " + policyName + " for a backup ("
-                + BackupPolicyReconciler.BACKUP_NOW + "=" + requestId + "); no verified backup younger than "
-                + w.m.getSpec().preMigrationBackup.maxAge + " exists");
-        return Next.after(Duration.ofSeconds(5));
+        // the request's id is stored before the policy is asked: a retry asks with the same id
+        return Step.act(() -> {
+            askForBackup(ns, policyName, requestId);
+            w.setReady(false, Reason.BackupRequested, "asked BackupPolicy " + policyName + " for a backup ("
+                    + BackupPolicyReconciler.BACKUP_NOW + "=" + requestId + "); no verified backup younger than "
+                    + w.m.getSpec().preMigrationBackup.maxAge + " exists");
+            return Step.rest(Duration.ofSeconds(5));
+        });
     }
 
     /** A merge patch of the one annotation: nothing else of the policy is sent, so nothing else is overwritten. */

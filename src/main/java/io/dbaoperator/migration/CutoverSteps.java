@@ -15,7 +15,7 @@ import io.dbaoperator.approval.ApprovalStep;
 import io.dbaoperator.approval.GateOutcome;
 import io.dbaoperator.approval.GatedStep;
 import io.dbaoperator.kube.EventRecorder;
-import io.dbaoperator.migration.MigrationWork.Next;
+import io.dbaoperator.status.Step;
 import io.dbaoperator.problem.Reason;
 import io.dbaoperator.sql.QualifiedName;
 import io.dbaoperator.status.ConditionType;
@@ -50,7 +50,7 @@ final class CutoverSteps {
                 .withName(w.m.getSpec().cutover.deploymentRef.name).get();
     }
 
-    Next awaitingCutover(MigrationWork w) throws SQLException {
+    Step awaitingCutover(MigrationWork w) throws SQLException {
         DatabaseMigrationSpec spec = w.m.getSpec();
         if (spec.cutover.mode == DatabaseMigrationSpec.CutoverMode.Manual) {
             GateOutcome g = gate(w, "cutover", "confirm the application now reads and writes the new schema "
@@ -59,8 +59,8 @@ final class CutoverSteps {
                 return waitForApproval(w, g, MigrationPhase.AwaitingCutover);
             }
         } else {
-            Next n = autoCutover(w);
-            if (!n.proceed()) {
+            Step n = autoCutover(w);
+            if (!(n instanceof Step.Next)) {
                 return n;
             }
         }
@@ -70,27 +70,27 @@ final class CutoverSteps {
             w.setReady(true, Reason.MigrationCompleted, "completed: expand" + (spec.backfill != null ? ", backfill" : "")
                     + " and cutover done; no contract step");
             w.releaseLease();
-            return Next.onEvent();
+            return Step.onEvent();
         }
         w.st.phase = Phase.move(w.st.phase, MigrationPhase.AwaitingApproval);
-        return Next.PROCEED;
+        return Step.next();
     }
 
-    private Next autoCutover(MigrationWork w) {
+    private Step autoCutover(MigrationWork w) {
         if (w.st.cutover == null) {
             enterCutover(w);
         }
         AutoCutover.Decision d = AutoCutover.decide(deployment(w), w.m.getSpec().cutover.deploymentRef.name,
                 w.st.cutover, w.in.validationPeriod(), Instant.now());
         if (d.done()) {
-            return Next.PROCEED;
+            return Step.next();
         }
         w.setReady(false, Reason.CutoverPending, "waiting for cutover: " + d.waitingFor());
-        return Next.after(d.lookAgain());
+        return Step.rest(d.lookAgain());
     }
 
     /** Contract waits here when destructive (or always under policy Always). */
-    Next awaitingApproval(MigrationWork w) throws SQLException {
+    Step awaitingApproval(MigrationWork w) throws SQLException {
         if (w.m.getSpec().approval.policy == DatabaseMigrationSpec.ApprovalPolicy.Policy.Always
                 && !io.dbaoperator.approval.ApprovalGate.alreadyApproved(w.st, expandStep(w))) {
             GateOutcome g = gate(w, MigrationPlan.EXPAND, expandStep(w).reason(), null);
@@ -98,7 +98,7 @@ final class CutoverSteps {
                 return waitForApproval(w, g, MigrationPhase.AwaitingApproval);
             }
             w.st.phase = Phase.move(w.st.phase, MigrationPhase.Queued);
-            return Next.PROCEED;
+            return Step.next();
         }
         boolean gated = w.plan.destructive(MigrationPlan.CONTRACT)
                 || w.m.getSpec().approval.policy == DatabaseMigrationSpec.ApprovalPolicy.Policy.Always;
@@ -114,7 +114,7 @@ final class CutoverSteps {
             }
         }
         w.st.phase = Phase.move(w.st.phase, MigrationPhase.Contracting);
-        return Next.PROCEED;
+        return Step.next();
     }
 
     /** The existing tables a step locks: their live definition is what its approval is bound to. */
@@ -144,21 +144,21 @@ final class CutoverSteps {
         return result.outcome();
     }
 
-    private Next waitForApproval(MigrationWork w, GateOutcome g, MigrationPhase waitingPhase) throws SQLException {
+    private Step waitForApproval(MigrationWork w, GateOutcome g, MigrationPhase waitingPhase) throws SQLException {
         if (g == GateOutcome.REJECTED) {
             if (w.appliedAnything()) {
                 w.st.phase = Phase.move(w.st.phase, MigrationPhase.RollingBack);
                 events.warning(w.m, "Rejected", "rejected by " + w.st.rejection.approvedBy + "; rolling back");
-                return Next.PROCEED;
+                return Step.next();
             }
             w.st.phase = Phase.move(w.st.phase, MigrationPhase.Rejected);
             w.setReady(false, Reason.Rejected, "rejected by " + w.st.rejection.approvedBy + " before any production "
                     + "change");
             w.releaseLease();
-            return Next.onEvent();
+            return Step.onEvent();
         }
         w.st.phase = Phase.move(w.st.phase, waitingPhase);
         w.st.message = Conditions.find(w.st.conditions, ConditionType.Approved).map(x -> x.message).orElse(null);
-        return Next.onEvent();
+        return Step.onEvent();
     }
 }

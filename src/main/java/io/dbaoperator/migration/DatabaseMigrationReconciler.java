@@ -17,7 +17,6 @@ import io.dbaoperator.api.migration.MigrationPhase;
 import io.dbaoperator.kube.Durations;
 import io.dbaoperator.kube.EventRecorder;
 import io.dbaoperator.kube.MaintenanceWindows;
-import io.dbaoperator.migration.MigrationWork.Next;
 import io.dbaoperator.postgres.Databases;
 import io.dbaoperator.postgres.PostgresConnector;
 import io.dbaoperator.postgres.SqlStates;
@@ -29,6 +28,8 @@ import io.dbaoperator.status.Conditions;
 import io.dbaoperator.status.StatusPatcher;
 import io.dbaoperator.status.Workflow;
 import io.dbaoperator.status.WorkflowRunner;
+import io.dbaoperator.status.PhaseMachine;
+import io.dbaoperator.status.Step;
 import io.dbaoperator.status.WriteAhead;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -65,6 +66,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
     private final CutoverSteps cutover;
     private final StatementSteps statements;
     private final BackfillStep backfill;
+    private final PhaseMachine<MigrationPhase, MigrationWork> machine;
 
     public DatabaseMigrationReconciler(ReferenceChecks checks, WorkflowRunner runner, KubernetesClient client,
             Databases databases, EventRecorder events, io.dbaoperator.metrics.OperatorMetrics metrics,
@@ -81,6 +83,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         this.statements = new StatementSteps(events, cutover);
         this.backfill = new BackfillStep(client, metrics, Durations.parse("dba.migration.slice", slice),
                 statements, cutover);
+        this.machine = machine();
     }
 
     @Override
@@ -152,78 +155,81 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         return Duration.ofSeconds(3);
     }
 
+    /**
+     * The phase table's handlers. Queued, BackingUp, Expanding, Backfilling, Contracting and RollingBack act (on
+     * the lease, a policy, production): each is entered only with its status stored.
+     */
+    private PhaseMachine<MigrationPhase, MigrationWork> machine() {
+        return PhaseMachine.<MigrationPhase, MigrationWork>of(MigrationPhase.class, MigrationPhase.Pending, w -> w.st.phase)
+                .guard(this::beforeEachPhase)
+                .decides(MigrationPhase.Pending, w -> {
+                    w.st.phase = Phase.move(w.st.phase, MigrationPhase.Planning);
+                    return Step.next();
+                })
+                .decides(MigrationPhase.Planning, PlanningStep::planning)
+                .acts(MigrationPhase.Queued, this::queued)
+                .acts(MigrationPhase.BackingUp, backup::backingUp)
+                .acts(MigrationPhase.Expanding, statements::expanding)
+                .acts(MigrationPhase.Backfilling, backfill::backfilling)
+                .decides(MigrationPhase.AwaitingCutover, cutover::awaitingCutover)
+                .decides(MigrationPhase.AwaitingApproval, cutover::awaitingApproval)
+                .acts(MigrationPhase.Contracting, statements::contracting)
+                .acts(MigrationPhase.RollingBack, statements::rollingBack)
+                .decides(MigrationPhase.Failed, w -> Step.onEvent()) // rests until a person asks for a rollback
+                .build();
+    }
+
     private Duration phases(MigrationWork w) throws SQLException {
+        return machine.drive(w, w.log);
+    }
+
+    /**
+     * Before every phase's handler: a rollback request is taken up (stored as RollingBack before anything rolls
+     * back), a pause holds, a stored plan is checked against its digest, and a windowed phase waits for its window.
+     */
+    private Step beforeEachPhase(MigrationWork w) {
         DatabaseMigration m = w.m;
         DatabaseMigrationStatus st = w.st;
-        {
-            for (int transitions = 0; transitions < 20; transitions++) {
-                MigrationPhase before = st.phase;
-                if (Boolean.TRUE.equals(st.rollbackRequested) && rollbackAllowed(st.phase)) {
-                    st.rollbackRequested = null;
-                    st.phase = Phase.move(st.phase, MigrationPhase.RollingBack);
-                    // decide, persist, act: the request consumed and the phase that rolls back are stored before
-                    // the first rollback statement (a 409 here leaves the reconcile with nothing run)
-                    w.log.persist();
-                    events.normal(m, "RollbackRequested", "a person asked for a rollback in phase " + before);
-                    continue;
-                }
-                if (Boolean.TRUE.equals(m.getSpec().paused) && st.phase != null && st.phase != MigrationPhase.Pending
-                        && st.phase != MigrationPhase.Planning && st.phase != MigrationPhase.Failed) {
-                    w.setReady(false, Reason.Paused, "paused in phase " + st.phase + " (spec.paused); set it to false "
-                            + "to go on");
-                    return null;
-                }
-                if (w.plan == null && needsPlan(st.phase)) {
-                    return storedPlanUnusable(w);
-                }
-                if (WINDOWED.contains(st.phase)) {
-                    var window = windows.now(m, m.getSpec().maintenanceWindow);
-                    w.window = window;
-                    var gate = MaintenanceWindows.gate(String.valueOf(st.phase), window, ddlEstimate(st),
-                            Instant.now(), at -> windows.stateAt(m, m.getSpec().maintenanceWindow, at));
-                    if (!gate.go()) {
-                        // stored phase and approvals stay as they are; the step starts in the next (whole) window
-                        w.setReady(false, Reason.OutsideMaintenanceWindow, gate.waiting());
-                        st.waitingForWindow = String.valueOf(gate.opensAt());
-                        return gate.requeue();
-                    }
-                    st.waitingForWindow = null;
-                    if (st.maintenance == null && window.closesAt() != null) {
-                        // SLO 1: the window the first production step starts in is the one to finish in
-                        st.maintenance = new DatabaseMigrationStatus.WindowOutcome();
-                        st.maintenance.windowOpenedAt = window.opensAt().toString();
-                        st.maintenance.windowClosesAt = window.closesAt().toString();
-                    }
-                }
-                Next next = switch (st.phase == null ? MigrationPhase.Pending : st.phase) {
-                    case Pending -> {
-                        st.phase = Phase.move(st.phase, MigrationPhase.Planning);
-                        yield Next.PROCEED;
-                    }
-                    case Planning -> PlanningStep.planning(w);
-                    case Queued -> queued(w);
-                    case BackingUp -> backup.backingUp(w);
-                    case Expanding -> statements.expanding(w);
-                    case Backfilling -> backfill.backfilling(w);
-                    case AwaitingCutover -> cutover.awaitingCutover(w);
-                    case AwaitingApproval -> cutover.awaitingApproval(w);
-                    case Contracting -> statements.contracting(w);
-                    case RollingBack -> statements.rollingBack(w);
-                    case Failed -> Next.onEvent();
-                    default -> Next.onEvent();
-                };
-                if (!next.proceed()) {
-                    return next.requeue();
-                }
-                if (st.phase != before && ACTING.contains(st.phase)) {
-                    // decide, persist, act: the phase that enters a step (and an approval it consumed) is stored
-                    // before the step's first statement; a 409 here leaves the reconcile with nothing run. A
-                    // waiting phase is written together with its approval request, never shown without one.
-                    w.log.persist();
-                }
-            }
-            return Duration.ofMillis(100);
+        MigrationPhase before = st.phase;
+        if (Boolean.TRUE.equals(st.rollbackRequested) && rollbackAllowed(st.phase)) {
+            st.rollbackRequested = null;
+            st.phase = Phase.move(st.phase, MigrationPhase.RollingBack);
+            // decide, persist, act: the request consumed and the phase that rolls back are stored before the Event
+            // and the first rollback statement (a 409 here leaves the reconcile with nothing run)
+            return Step.act(() -> {
+                events.normal(m, "RollbackRequested", "a person asked for a rollback in phase " + before);
+                return Step.next();
+            });
         }
+        if (Boolean.TRUE.equals(m.getSpec().paused) && st.phase != null && st.phase != MigrationPhase.Pending
+                && st.phase != MigrationPhase.Planning && st.phase != MigrationPhase.Failed) {
+            w.setReady(false, Reason.Paused, "paused in phase " + st.phase + " (spec.paused); set it to false "
+                    + "to go on");
+            return Step.onEvent();
+        }
+        if (w.plan == null && needsPlan(st.phase)) {
+            return storedPlanUnusable(w);
+        }
+        if (WINDOWED.contains(st.phase)) {
+            var window = windows.now(m, m.getSpec().maintenanceWindow);
+            w.window = window;
+            var gate = MaintenanceWindows.gate(String.valueOf(st.phase), window, ddlEstimate(st),
+                    Instant.now(), at -> windows.stateAt(m, m.getSpec().maintenanceWindow, at));
+            if (!gate.go()) {
+                // stored phase and approvals stay as they are; the step starts in the next (whole) window
+                w.setReady(false, Reason.OutsideMaintenanceWindow, gate.waiting());
+                st.waitingForWindow = String.valueOf(gate.opensAt());
+                return Step.rest(gate.requeue());
+            }
+            st.waitingForWindow = null;
+            if (st.maintenance == null && window.closesAt() != null) {
+                // SLO 1: the window the first production step starts in is the one to finish in
+                st.maintenance = new DatabaseMigrationStatus.WindowOutcome();
+                st.maintenance.windowOpenedAt = window.opensAt().toString();
+                st.maintenance.windowClosesAt = window.closesAt().toString();
+            }
+        }
+        return null;
     }
 
     /**
@@ -254,25 +260,20 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
     static final Set<MigrationPhase> WINDOWED = java.util.EnumSet.of(MigrationPhase.Expanding,
             MigrationPhase.Backfilling, MigrationPhase.Contracting);
 
-    /** The phases whose handlers change something outside status (the database, the lease, a policy). */
-    static final Set<MigrationPhase> ACTING = java.util.EnumSet.of(MigrationPhase.Queued, MigrationPhase.BackingUp,
-            MigrationPhase.Expanding, MigrationPhase.Backfilling, MigrationPhase.Contracting,
-            MigrationPhase.RollingBack);
-
     private static boolean needsPlan(MigrationPhase phase) {
         return phase != null && phase != MigrationPhase.Pending && phase != MigrationPhase.Planning
                 && phase != MigrationPhase.Failed;
     }
 
     /** status.plan no longer matches its digest and the spec: what was approved cannot be shown to be what runs. */
-    private Duration storedPlanUnusable(MigrationWork w) {
+    private Step storedPlanUnusable(MigrationWork w) {
         w.st.phase = Phase.move(w.st.phase, MigrationPhase.Failed);
         w.st.failedStep = "plan";
         w.setReady(false, Reason.ChecksumMismatch, "status.plan does not match status.planDigest " + w.st.planDigest
                 + " and the spec: the plan that was approved cannot be proven to be the one that would run, so "
                 + "nothing more runs; what ran is in dba_operator.migration_history. Create a new DatabaseMigration "
                 + "for what is left to do");
-        return null;
+        return Step.onEvent();
     }
 
     private static boolean rollbackAllowed(MigrationPhase phase) {
@@ -283,7 +284,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
 
     // --- Queued: one migration per database at a time ---
 
-    private Next queued(MigrationWork w) throws SQLException {
+    private Step queued(MigrationWork w) throws SQLException {
         Connection c = w.prod();
         if (c == null) {
             return w.busy();
@@ -294,16 +295,16 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
                 MigrationStore.breakLease(c, lease);
                 events.warning(w.m, "StaleLeaseReleased", "DatabaseMigration " + lease.migrationId() + " held the "
                         + "database's migration lease but no longer exists; released it");
-                return Next.PROCEED;
+                return Step.next();
             }
             w.setReady(false, Reason.WaitingForDatabase, "queued: DatabaseMigration " + lease.migrationId()
                     + " is migrating this database (since " + lease.acquiredAt() + "); migrations on one database run "
                     + "one at a time");
-            return Next.after(Duration.ofSeconds(10));
+            return Step.rest(Duration.ofSeconds(10));
         }
         w.st.phase = Phase.move(w.st.phase, w.m.getSpec().preMigrationBackup != null ? MigrationPhase.BackingUp
                 : MigrationPhase.Expanding);
-        return Next.PROCEED;
+        return Step.next();
     }
 
     private boolean holderGone(MigrationStore.Lease lease) {

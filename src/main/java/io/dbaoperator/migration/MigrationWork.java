@@ -26,6 +26,7 @@ import io.dbaoperator.sql.SqlParser;
 import io.dbaoperator.sql.SqlSyntaxException;
 import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
+import io.dbaoperator.status.Step;
 import io.dbaoperator.status.WriteAhead;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
@@ -72,19 +73,6 @@ final class MigrationWork implements AutoCloseable {
                     spec.preMigrationBackup == null ? null
                             : Durations.parse("spec.preMigrationBackup.maxAge", spec.preMigrationBackup.maxAge),
                     Durations.parse("spec.cutover.validationPeriod", spec.cutover.validationPeriod));
-        }
-    }
-
-    /** A phase handler's answer: go on to the next phase now, or look again after {@code requeue} (null: on events). */
-    record Next(boolean proceed, Duration requeue) {
-        static final Next PROCEED = new Next(true, null);
-
-        static Next after(Duration d) {
-            return new Next(false, d);
-        }
-
-        static Next onEvent() {
-            return new Next(false, null);
         }
     }
 
@@ -158,10 +146,10 @@ final class MigrationWork implements AutoCloseable {
         }
     }
 
-    Next busy() {
+    Step busy() {
         setReady(false, Reason.WaitingForDatabase, "another operator replica or migration is working on this "
                 + "database right now (advisory lock held); trying again shortly");
-        return Next.after(Duration.ofSeconds(2));
+        return Step.rest(Duration.ofSeconds(2));
     }
 
     /** Whether any expand, backfill or contract statement reached production (applied or partly). */
@@ -172,14 +160,14 @@ final class MigrationWork implements AutoCloseable {
                         || e.step().equals(MigrationPlan.BACKFILL));
     }
 
-    Next fail(String failedStep, Reason reason, String message) throws SQLException {
+    Step fail(String failedStep, Reason reason, String message) throws SQLException {
         if (failedStep.equals("backup")) {
             releaseLease(); // nothing was applied: let the next migration have the database
         }
         st.failedStep = failedStep;
         st.phase = Phase.move(st.phase, MigrationPhase.Failed);
         setReady(false, reason, message);
-        return Next.onEvent();
+        return Step.onEvent();
     }
 
     /**

@@ -9,7 +9,7 @@ import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.api.migration.DatabaseMigrationSpec;
 import io.dbaoperator.api.migration.DatabaseMigrationStatus;
 import io.dbaoperator.api.migration.MigrationPhase;
-import io.dbaoperator.migration.MigrationWork.Next;
+import io.dbaoperator.status.Step;
 import io.dbaoperator.problem.Reason;
 import io.dbaoperator.sql.Statement;
 import io.dbaoperator.status.ConditionType;
@@ -21,7 +21,7 @@ final class PlanningStep {
     private PlanningStep() {
     }
 
-    static Next planning(MigrationWork w) throws SQLException {
+    static Step planning(MigrationWork w) throws SQLException {
         DatabaseMigrationSpec spec = w.m.getSpec();
         DatabaseMigrationStatus st = w.st;
         MigrationPlan plan;
@@ -75,14 +75,14 @@ final class PlanningStep {
         }
         if (Boolean.TRUE.equals(spec.paused)) {
             w.setReady(false, Reason.Paused, "planned; paused before touching production (spec.paused)");
-            return Next.onEvent();
+            return Step.onEvent();
         }
         if (spec.approval.policy == DatabaseMigrationSpec.ApprovalPolicy.Policy.Always) {
             st.phase = Phase.move(st.phase, MigrationPhase.AwaitingApproval); // the expand step's gate
-            return Next.PROCEED;
+            return Step.next();
         }
         st.phase = Phase.move(st.phase, MigrationPhase.Queued);
-        return Next.PROCEED;
+        return Step.next();
     }
 
     /** Every step's SQL through PostgreSQL's grammar; null when all parse. */

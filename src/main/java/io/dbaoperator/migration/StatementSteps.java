@@ -8,7 +8,7 @@ import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.api.migration.DatabaseMigrationStatus;
 import io.dbaoperator.api.migration.MigrationPhase;
 import io.dbaoperator.kube.EventRecorder;
-import io.dbaoperator.migration.MigrationWork.Next;
+import io.dbaoperator.status.Step;
 import io.dbaoperator.problem.Reason;
 
 /** Expanding, Contracting and RollingBack: a step's statements with the lock discipline, once each. */
@@ -21,10 +21,10 @@ final class StatementSteps {
         this.cutover = cutover;
     }
 
-    Next expanding(MigrationWork w) throws SQLException {
+    Step expanding(MigrationWork w) throws SQLException {
         MigrationPhase before = w.st.phase;
-        Next n = runStep(w, MigrationPlan.EXPAND);
-        if (!n.proceed() || w.st.phase != before) {
+        Step n = runStep(w, MigrationPlan.EXPAND);
+        if (!(n instanceof Step.Next) || w.st.phase != before) {
             return n; // waiting, or it failed and chose the next phase
         }
         if (w.m.getSpec().backfill != null) {
@@ -32,13 +32,13 @@ final class StatementSteps {
         } else {
             cutover.enterCutover(w);
         }
-        return Next.PROCEED;
+        return Step.next();
     }
 
-    Next contracting(MigrationWork w) throws SQLException {
+    Step contracting(MigrationWork w) throws SQLException {
         MigrationPhase before = w.st.phase;
-        Next n = runStep(w, MigrationPlan.CONTRACT);
-        if (!n.proceed() || w.st.phase != before) {
+        Step n = runStep(w, MigrationPlan.CONTRACT);
+        if (!(n instanceof Step.Next) || w.st.phase != before) {
             return n; // waiting, or it failed and chose the next phase
         }
         w.st.phase = Phase.move(w.st.phase, MigrationPhase.Completed);
@@ -46,10 +46,10 @@ final class StatementSteps {
         w.setReady(true, Reason.MigrationCompleted, "completed: expand, " + (w.m.getSpec().backfill != null
                 ? "backfill, " : "") + "cutover and contract applied");
         w.releaseLease();
-        return Next.onEvent();
+        return Step.onEvent();
     }
 
-    Next rollingBack(MigrationWork w) throws SQLException {
+    Step rollingBack(MigrationWork w) throws SQLException {
         Connection c = w.prod();
         if (c == null) {
             return w.busy();
@@ -59,12 +59,12 @@ final class StatementSteps {
             w.setReady(false, Reason.RolledBack, "rolled back: nothing had been applied to production, so the "
                     + "rollback SQL did not run");
             w.releaseLease();
-            return Next.onEvent();
+            return Step.onEvent();
         }
         w.setReady(false, Reason.RollingBack, "rolling back");
         MigrationPhase before = w.st.phase;
-        Next n = runStep(w, MigrationPlan.ROLLBACK);
-        if (!n.proceed() || w.st.phase != before) {
+        Step n = runStep(w, MigrationPlan.ROLLBACK);
+        if (!(n instanceof Step.Next) || w.st.phase != before) {
             return n; // waiting, or it failed and chose the next phase
         }
         w.st.phase = Phase.move(w.st.phase, MigrationPhase.RolledBack);
@@ -73,11 +73,11 @@ final class StatementSteps {
                 + (w.st.preMigrationBackupId != null ? "; pre-migration backup " + w.st.preMigrationBackupId
                         + " remains available" : ""));
         w.releaseLease();
-        return Next.onEvent();
+        return Step.onEvent();
     }
 
     /** Runs every statement of a step once; on failure decides between rollback and Failed. */
-    private Next runStep(MigrationWork w, String step) throws SQLException {
+    private Step runStep(MigrationWork w, String step) throws SQLException {
         Connection c = w.prod();
         if (c == null) {
             return w.busy();
@@ -100,10 +100,10 @@ final class StatementSteps {
                 return stepFailed(w, step, e);
             }
         }
-        return Next.PROCEED;
+        return Step.next();
     }
 
-    Next stepFailed(MigrationWork w, String step, StepFailedException e) throws SQLException {
+    Step stepFailed(MigrationWork w, String step, StepFailedException e) throws SQLException {
         DatabaseMigrationStatus st = w.st;
         st.failedStep = e.stepId();
         boolean checksum = e.sqlState() == null;
@@ -112,7 +112,7 @@ final class StatementSteps {
                 && Boolean.TRUE.equals(w.m.getSpec().rollbackOnFailure)) {
             events.warning(w.m, reason.name(), e.getMessage() + "; rolling back (rollbackOnFailure)");
             st.phase = Phase.move(st.phase, MigrationPhase.RollingBack);
-            return Next.PROCEED;
+            return Step.next();
         }
         String advice = switch (step) {
             case MigrationPlan.CONTRACT -> "; contract is not rolled back automatically (old columns may be gone)"
@@ -125,6 +125,6 @@ final class StatementSteps {
         };
         st.phase = Phase.move(st.phase, MigrationPhase.Failed);
         w.setReady(false, reason, e.getMessage() + advice);
-        return Next.onEvent();
+        return Step.onEvent();
     }
 }

@@ -17,9 +17,10 @@ import io.javaoperatorsdk.operator.api.reconciler.Context;
  * <li>{@link #settled}: nothing is left to do for this resource (a terminal phase), so nothing is read or written.
  * <li>{@link #validate}: read and check what the spec names (Secrets, databases, buckets, other resources) and parse
  * it into the kind's inputs; a {@link io.dbaoperator.problem.ProblemException} says what is wrong. No side effect.
- * <li>{@link #advance}: one handler per phase moves the workflow on. A handler decides (pure planners), persists a
- * decision that starts a side effect through {@link WriteAhead#persist()} before it acts, then acts; it returns when
- * to look again.
+ * <li>{@link #advance}: the kind's {@link PhaseMachine} calls one handler per phase. A handler decides (pure
+ * planners over what it read) and returns a {@link Step}: rest, go on to the next phase, or act. The machine, never
+ * a handler, stores the decided status before an act's effect runs and before an acting phase's handler runs; it
+ * returns when to look again.
  * <li>{@link #onProblem}: the phase a problem of validation or of the work puts the resource in.
  * </ol>
  * Status is then written once, as a JSON Patch pinned to the resourceVersion the reconcile decided on.

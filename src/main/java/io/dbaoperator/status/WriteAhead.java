@@ -8,11 +8,11 @@ import io.dbaoperator.audit.AuditEvent;
 import io.fabric8.kubernetes.client.CustomResource;
 
 /**
- * Decide, persist, act, for one reconcile. A handler that has decided to start a step (an approval consumed, the
- * phase that enters the step) calls {@link #persist()} before the step's first side effect: the decision is written
- * as a status patch pinned to the resourceVersion it was made on, and a 409 propagates out of the reconcile with
- * nothing executed, so the next reconcile decides again from fresh state. What the step then does is written by the
- * reconcile's final status write, which diffs against the persisted status.
+ * Decide, persist, act, for one reconcile. Handlers decide and return a {@link Step}; the {@link PhaseMachine}, and
+ * nothing else, calls {@link #persist()} before a step's first side effect (an {@link Step.Act}, or entering an
+ * acting phase): the decision is written as a status patch pinned to the resourceVersion it was made on, and a 409
+ * propagates out of the reconcile with nothing executed, so the next reconcile decides again from fresh state. What
+ * the step then does is written by the reconcile's final status write, which diffs against the persisted status.
  * <p>
  * Audit events come in two kinds. A decision's events ({@link #decided}: an approval, a rejection) are recorded only
  * once the status that holds the decision is stored, so a decision made twice (after a 409) is audited once, and an
@@ -29,11 +29,13 @@ public final class WriteAhead {
     private final OperatorStatus desired;
     private final List<AuditEvent> decisions = new ArrayList<>();
     private int persisted;
+    private Enum<?> storedPhase;
 
     WriteAhead(StatusWriter writer, CustomResource<?, ? extends OperatorStatus> observed, OperatorStatus desired) {
         this.writer = writer;
         this.observed = observed;
         this.desired = desired;
+        this.storedPhase = observed.getStatus() == null ? null : observed.getStatus().phase();
     }
 
     /** A decision's audit event, recorded with the status write that stores the decision. */
@@ -51,12 +53,19 @@ public final class WriteAhead {
 
     /**
      * Writes the desired status now. Throws the API server's 409 when the resource changed since it was read: the
-     * caller must not go on to the step (it does not, because the exception leaves the reconcile).
+     * caller must not go on to the step (it does not, because the exception leaves the reconcile). Only the
+     * {@link PhaseMachine} calls it.
      */
-    public void persist() {
+    void persist() {
         observed = writer.write(observed, desired, List.copyOf(decisions));
         decisions.clear();
+        storedPhase = desired.phase();
         persisted++;
+    }
+
+    /** The phase as last stored: the observed one, or the one this reconcile persisted. */
+    Enum<?> storedPhase() {
+        return storedPhase;
     }
 
     /** How many times this reconcile persisted a decision. */

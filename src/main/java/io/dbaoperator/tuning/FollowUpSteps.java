@@ -8,9 +8,7 @@ import static io.dbaoperator.tuning.QueryTuningRequestReconciler.finish;
 import static io.dbaoperator.tuning.QueryTuningRequestReconciler.generation;
 import static io.dbaoperator.tuning.QueryTuningRequestReconciler.ready;
 
-import java.sql.Connection;
 import java.sql.SQLException;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 
@@ -26,7 +24,7 @@ import io.dbaoperator.approval.PlanDigest;
 import io.dbaoperator.audit.AuditEvent;
 import io.dbaoperator.problem.Reason;
 import io.dbaoperator.sql.Identifiers;
-import io.dbaoperator.status.WriteAhead;
+import io.dbaoperator.status.Step;
 
 /**
  * The end of an applied index's follow-up: its use and the statement's measured gain ({@link MeasuredGains}),
@@ -46,9 +44,10 @@ final class FollowUpSteps {
      * The end of the follow-up: the index's use and the statement's measured gain, recorded; no gain (unused, below
      * followUp.minGainPercent, or a regression) is reported, and with onNoGain ProposeRemoval its removal proposed.
      */
-    static Duration followedUp(QueryTuningRequest request, QueryTuningRequestStatus st,
-            QueryTuningRequestStatus.IndexRecommendation best, Connection prod, WriteAhead log,
-            io.dbaoperator.kube.MaintenanceWindows.State window) throws SQLException {
+    static Step followedUp(TuningRun r) throws SQLException {
+        QueryTuningRequest request = r.request();
+        QueryTuningRequestStatus st = r.st();
+        QueryTuningRequestStatus.IndexRecommendation best = r.best();
         QueryTuningRequestSpec.FollowUp policy = request.getSpec().followUp == null
                 ? new QueryTuningRequestSpec.FollowUp() : request.getSpec().followUp;
         QueryTuningRequestStatus.Usage u = best.usage;
@@ -56,7 +55,7 @@ final class FollowUpSteps {
         if (best.measured == null) {
             best.measured = new QueryTuningRequestStatus.MeasuredGain(); // applied before the loop existed
         }
-        MeasuredGains.measure(prod, best.measured, !u.unused, policy.minGainPercent);
+        MeasuredGains.measure(r.prod(), best.measured, !u.unused, policy.minGainPercent);
         var m = best.measured;
         Map<String, Object> details = new java.util.LinkedHashMap<>(Map.of("index", best.indexName, "idxScan",
                 u.idxScan, "sizeBytes", u.sizeBytes, "costBefore", best.costBefore, "costAfter", best.costAfter,
@@ -65,7 +64,7 @@ final class FollowUpSteps {
             details.putAll(Map.of("meanMsBefore", m.meanMsBefore, "meanMsAfter", m.meanMsAfter, "callsAfter",
                     m.callsAfter, "gainPercent", m.gainPercent));
         }
-        log.executed(AuditEvent.byOperator(request, "follow-up", APPLY_STEP, u.unused ? "unused" : "used", null,
+        r.log().executed(AuditEvent.byOperator(request, "follow-up", APPLY_STEP, u.unused ? "unused" : "used", null,
                 details), "follow-up/" + best.indexName);
         String measured = m.gainPercent == null ? (m.verdict == null || m.verdict.equals("unused") ? ""
                 : "; real gain " + m.verdict) : "; mean time " + m.meanMsBefore + " ms -> " + m.meanMsAfter
@@ -84,41 +83,47 @@ final class FollowUpSteps {
         st.phase = Phase.move(st.phase, TuningPhase.AwaitingRemovalApproval);
         st.message = use + measured + ": proposing " + drop;
         ready(request, st, false, Reason.AwaitingApproval, st.message);
-        return removal(request, st, best, prod, log, window);
+        return Step.next();
     }
 
-    /** AwaitingRemovalApproval (step {@code remove}, bound to the DROP statement), then Removing, then Completed. */
-    static Duration removal(QueryTuningRequest request, QueryTuningRequestStatus st,
-            QueryTuningRequestStatus.IndexRecommendation best, Connection prod, WriteAhead log,
-            io.dbaoperator.kube.MaintenanceWindows.State window) throws SQLException {
+    /** Step {@code remove}, bound to the DROP statement; approved, Removing is stored before the index is dropped. */
+    static Step awaitingRemovalApproval(TuningRun r) {
+        QueryTuningRequest request = r.request();
+        QueryTuningRequestStatus st = r.st();
+        QueryTuningRequestStatus.IndexRecommendation best = r.best();
         String drop = dropStatement(best);
         String digest = PlanDigest.of(Map.of("drop", drop));
-        if (st.phase == TuningPhase.AwaitingRemovalApproval) {
-            var result = ApprovalStep.check(request, st, new GatedStep(STEP, drop + " (the follow-up found: "
-                    + best.measured.verdict + ")", digest, null, generation(request)), SHORT_NAME, Instant.now());
-            log.decided(result.audit());
-            if (result.outcome() == GateOutcome.REJECTED) {
-                return finish(request, st, TuningPhase.Completed, "removal rejected by " + st.rejection.approvedBy
-                        + "; index " + best.indexName + " stays");
-            }
-            if (result.outcome() == GateOutcome.WAIT) {
-                return null;
-            }
-            st.phase = Phase.move(st.phase, TuningPhase.Removing);
-            best.removedUnder = ApprovalStep.under(st, STEP, digest);
-            log.persist();
+        var result = ApprovalStep.check(request, st, new GatedStep(STEP, drop + " (the follow-up found: "
+                + best.measured.verdict + ")", digest, null, generation(request)), SHORT_NAME, Instant.now());
+        r.log().decided(result.audit());
+        if (result.outcome() == GateOutcome.REJECTED) {
+            return finish(request, st, TuningPhase.Completed, "removal rejected by " + st.rejection.approvedBy
+                    + "; index " + best.indexName + " stays");
         }
-        if (!window.open()) {
+        if (result.outcome() == GateOutcome.WAIT) {
+            return Step.onEvent();
+        }
+        st.phase = Phase.move(st.phase, TuningPhase.Removing);
+        best.removedUnder = ApprovalStep.under(st, STEP, digest);
+        return Step.next();
+    }
+
+    /** DROP INDEX CONCURRENTLY inside the window, then Completed with the statement that recreates it. */
+    static Step removing(TuningRun r) throws SQLException {
+        QueryTuningRequest request = r.request();
+        QueryTuningRequestStatus.IndexRecommendation best = r.best();
+        if (!r.window().open()) {
             // the approval is recorded; the DROP waits for the window
-            return QueryTuningRequestReconciler.outsideWindow(request, st, "DROP INDEX CONCURRENTLY of "
-                    + best.indexName, window);
+            return QueryTuningRequestReconciler.outsideWindow(request, r.st(), "DROP INDEX CONCURRENTLY of "
+                    + best.indexName, r.window());
         }
-        int attempts = IndexApplier.drop(prod, schemaOf(best), best.indexName, LOCK_TIMEOUT,
+        int attempts = IndexApplier.drop(r.prod(), schemaOf(best), best.indexName, LOCK_TIMEOUT,
                 LOCK_RETRIES, BUILD_TIMEOUT);
         best.removedAt = Instant.now().toString();
-        log.executed(AuditEvent.byOperator(request, "remove", STEP, "succeeded", null, Map.of("index", best.indexName, "attempts", attempts,
-                        "approval", String.valueOf(best.removedUnder))), "remove/" + best.indexName);
-        return finish(request, st, TuningPhase.Completed, "dropped " + best.indexName + " again ("
+        r.log().executed(AuditEvent.byOperator(request, "remove", STEP, "succeeded", null, Map.of("index",
+                best.indexName, "attempts", attempts, "approval", String.valueOf(best.removedUnder))),
+                "remove/" + best.indexName);
+        return finish(request, r.st(), TuningPhase.Completed, "dropped " + best.indexName + " again ("
                 + best.measured.verdict + "); recreate it with: " + best.ddl);
     }
 

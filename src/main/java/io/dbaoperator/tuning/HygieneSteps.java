@@ -21,7 +21,8 @@ import io.dbaoperator.approval.GateOutcome;
 import io.dbaoperator.approval.GatedStep;
 import io.dbaoperator.approval.PlanDigest;
 import io.dbaoperator.audit.AuditEvent;
-import io.dbaoperator.status.WriteAhead;
+import io.dbaoperator.status.PhaseMachine;
+import io.dbaoperator.status.Step;
 
 /**
  * The phases of a QueryTuningRequest with {@code spec.indexHygiene}: Analyzing ({@link IndexHygiene#review} of the
@@ -40,97 +41,119 @@ final class HygieneSteps {
     }
 
     /** What the review needs besides the connection. */
-    record Scope(List<String> schemas, Duration minObservation, Set<String> tooYoung,
-            io.dbaoperator.kube.MaintenanceWindows.State window) {
+    record Scope(List<String> schemas, Duration minObservation, Set<String> tooYoung) {
     }
 
-    static Duration advance(QueryTuningRequest request, QueryTuningRequestStatus st, Connection prod, Scope scope,
-            WriteAhead log) throws SQLException {
+    /** Applying acts (DROP INDEX CONCURRENTLY): entered with the consumed approval stored. */
+    static final PhaseMachine<TuningPhase, TuningRun> MACHINE = PhaseMachine.<TuningPhase, TuningRun>of(
+            TuningPhase.class, TuningPhase.Pending, r -> r.st().phase)
+            .decides(TuningPhase.Pending, HygieneSteps::analyzing)
+            .decides(TuningPhase.Analyzing, HygieneSteps::analyzing)
+            .decides(TuningPhase.Failed, HygieneSteps::analyzing)
+            .decides(TuningPhase.AwaitingApproval, HygieneSteps::awaitingApproval)
+            .acts(TuningPhase.Applying, HygieneSteps::applying)
+            .build();
+
+    /** The review of the database's indexes: each finding with its evidence and the statement that recreates it. */
+    static Step analyzing(TuningRun run) throws SQLException {
+        QueryTuningRequest request = run.request();
+        QueryTuningRequestStatus st = run.st();
         QueryTuningRequestSpec spec = request.getSpec();
-        if (st.phase == null || st.phase == TuningPhase.Pending || st.phase == TuningPhase.Analyzing
-                || st.phase == TuningPhase.Failed) {
-            st.phase = Phase.move(st.phase, TuningPhase.Analyzing);
-            IndexHygiene.Review r = review(prod, IndexHygiene.facts(prod, scope.schemas()), scope);
-            st.observedSince = r.observedSince().toString();
-            st.indexFindings = new ArrayList<>(r.findings().stream().map(HygieneSteps::toStatus).toList());
-            String usage = r.usageJudged() ? "" : "; usage not judged yet: the statistics cover less than "
-                    + spec.indexHygiene.minObservation + " (since " + r.observedSince() + ")";
-            if (st.indexFindings.isEmpty()) {
-                return QueryTuningRequestReconciler.finish(request, st, TuningPhase.NoRecommendation, "no invalid, "
-                        + "duplicate, redundant or unused index among " + r.examined() + " (" + r.protectedIndexes()
-                        + " back a constraint or the replica identity and are never proposed)" + usage);
-            }
-            st.message = summary(st.indexFindings) + usage;
-            st.phase = Phase.move(st.phase, spec.apply.policy == QueryTuningRequestSpec.Apply.Policy.RecommendOnly
-                    ? TuningPhase.Recommended : TuningPhase.AwaitingApproval);
+        st.phase = Phase.move(st.phase, TuningPhase.Analyzing);
+        IndexHygiene.Review r = review(run.prod(), IndexHygiene.facts(run.prod(), run.scope().schemas()), run.scope());
+        st.observedSince = r.observedSince().toString();
+        st.indexFindings = new ArrayList<>(r.findings().stream().map(HygieneSteps::toStatus).toList());
+        String usage = r.usageJudged() ? "" : "; usage not judged yet: the statistics cover less than "
+                + spec.indexHygiene.minObservation + " (since " + r.observedSince() + ")";
+        if (st.indexFindings.isEmpty()) {
+            return QueryTuningRequestReconciler.finish(request, st, TuningPhase.NoRecommendation, "no invalid, "
+                    + "duplicate, redundant or unused index among " + r.examined() + " (" + r.protectedIndexes()
+                    + " back a constraint or the replica identity and are never proposed)" + usage);
         }
-        if (st.phase == TuningPhase.Recommended) {
-            return QueryTuningRequestReconciler.finish(request, st, TuningPhase.Recommended, summary(st.indexFindings)
-                    + "; apply.policy RecommendOnly: nothing is dropped");
+        if (spec.apply.policy == QueryTuningRequestSpec.Apply.Policy.RecommendOnly) {
+            return QueryTuningRequestReconciler.finish(request, st, TuningPhase.Recommended,
+                    summary(st.indexFindings) + "; apply.policy RecommendOnly: nothing is dropped");
         }
+        st.message = summary(st.indexFindings) + usage;
+        st.phase = Phase.move(st.phase, TuningPhase.AwaitingApproval);
+        return Step.next();
+    }
+
+    private static String digest(QueryTuningRequestStatus st) {
+        return PlanDigest.of(Map.of("drop", st.indexFindings.stream().map(f -> f.drop).toList()));
+    }
+
+    /** Step {@code drop}, bound to the exact list of DROP statements. */
+    static Step awaitingApproval(TuningRun run) {
+        QueryTuningRequest request = run.request();
+        QueryTuningRequestStatus st = run.st();
         List<String> drops = st.indexFindings.stream().map(f -> f.drop).toList();
-        String digest = PlanDigest.of(Map.of("drop", drops));
-        if (st.phase == TuningPhase.AwaitingApproval) {
-            var result = ApprovalStep.check(request, st, new GatedStep(STEP, summary(st.indexFindings) + ": "
-                    + String.join("; ", drops), digest, null, QueryTuningRequestReconciler.generation(request)),
-                    QueryTuningRequestReconciler.SHORT_NAME, Instant.now());
-            log.decided(result.audit());
-            if (result.outcome() == GateOutcome.REJECTED) {
-                return QueryTuningRequestReconciler.finish(request, st, TuningPhase.Rejected, "rejected by "
-                        + st.rejection.approvedBy + "; no index was dropped");
-            }
-            if (result.outcome() == GateOutcome.WAIT) {
-                st.message = "waiting for approval to drop " + summary(st.indexFindings);
-                return null;
-            }
-            st.phase = Phase.move(st.phase, TuningPhase.Applying);
-            st.message = ApprovalStep.under(st, STEP, digest);
-            // decide, persist, act: the consumed approval is stored before the first DROP INDEX starts
-            log.persist();
+        String digest = digest(st);
+        var result = ApprovalStep.check(request, st, new GatedStep(STEP, summary(st.indexFindings) + ": "
+                + String.join("; ", drops), digest, null, QueryTuningRequestReconciler.generation(request)),
+                QueryTuningRequestReconciler.SHORT_NAME, Instant.now());
+        run.log().decided(result.audit());
+        if (result.outcome() == GateOutcome.REJECTED) {
+            return QueryTuningRequestReconciler.finish(request, st, TuningPhase.Rejected, "rejected by "
+                    + st.rejection.approvedBy + "; no index was dropped");
         }
-        if (st.phase == TuningPhase.Applying) {
-            if (!scope.window().open()) {
-                return QueryTuningRequestReconciler.outsideWindow(request, st, "dropping " + summary(st.indexFindings),
-                        scope.window());
-            }
-            String under = ApprovalStep.under(st, STEP, digest);
-            // one catalog read serves both questions: is it still there, and is it still worth dropping
-            List<IndexHygiene.IndexFact> facts = IndexHygiene.facts(prod, scope.schemas());
-            Map<String, IndexHygiene.Finding> now = review(prod, facts, scope).findings().stream()
-                    .collect(Collectors.toMap(f -> f.index().qualified(), f -> f));
-            Set<String> present = facts.stream().map(IndexHygiene.IndexFact::qualified).collect(Collectors.toSet());
-            for (IndexFinding f : st.indexFindings) {
-                if (f.outcome != null) {
-                    continue;
-                }
-                IndexHygiene.Finding still = now.get(f.index);
-                if (!present.contains(f.index)) {
-                    f.outcome = "already gone (dropped by an earlier attempt of this request, whose audit record "
-                            + "says so, or by someone else)";
-                } else if (still == null || !still.kind().name().equals(f.finding)) {
-                    f.outcome = "kept: no longer " + f.finding.toLowerCase() + (still == null ? "" : " (now "
-                            + still.kind().name().toLowerCase() + ")") + " when reviewed again before dropping";
-                } else {
-                    String schema = f.index.substring(0, f.index.indexOf('.'));
-                    String name = f.index.substring(f.index.indexOf('.') + 1);
-                    int attempts = IndexApplier.drop(prod, schema, name, QueryTuningRequestReconciler.LOCK_TIMEOUT,
-                            QueryTuningRequestReconciler.LOCK_RETRIES, QueryTuningRequestReconciler.BUILD_TIMEOUT);
-                    f.droppedAt = Instant.now().toString();
-                    f.outcome = "dropped (" + attempts + " attempt(s))";
-                    log.executed(AuditEvent.byOperator(request, "drop", STEP, "succeeded", null, Map.of("index", f.index, "finding",
-                                    f.finding, "definition", f.definition, "approval", String.valueOf(under))),
-                            "drop/" + f.index);
-                }
-                st.message = "dropping: " + f.index + " " + f.outcome;
-                // progress is visible after each index, and a restart goes on from the next one
-                log.persist();
-            }
-            long dropped = st.indexFindings.stream().filter(f -> f.droppedAt != null).count();
+        if (result.outcome() == GateOutcome.WAIT) {
+            st.message = "waiting for approval to drop " + summary(st.indexFindings);
+            return Step.onEvent();
+        }
+        st.phase = Phase.move(st.phase, TuningPhase.Applying);
+        st.message = ApprovalStep.under(st, STEP, digest);
+        return Step.next();
+    }
+
+    /**
+     * Inside the window, the next approved index not yet handled: reviewed again (one catalog read serves both
+     * questions: is it still there, and is it still worth dropping), then kept or dropped. A drop starts with the
+     * progress so far stored, so a restart goes on from the first index without an outcome.
+     */
+    static Step applying(TuningRun run) throws SQLException {
+        QueryTuningRequest request = run.request();
+        QueryTuningRequestStatus st = run.st();
+        if (!run.window().open()) {
+            return QueryTuningRequestReconciler.outsideWindow(request, st, "dropping " + summary(st.indexFindings),
+                    run.window());
+        }
+        String under = ApprovalStep.under(st, STEP, digest(st));
+        IndexFinding f = st.indexFindings.stream().filter(x -> x.outcome == null).findFirst().orElse(null);
+        if (f == null) {
+            long dropped = st.indexFindings.stream().filter(x -> x.droppedAt != null).count();
             return QueryTuningRequestReconciler.finish(request, st, TuningPhase.Completed, "dropped " + dropped
                     + " of " + st.indexFindings.size() + " index(es) under " + under + "; each one's definition and "
                     + "recreate statement stay in status.indexFindings");
         }
-        return null;
+        List<IndexHygiene.IndexFact> facts = IndexHygiene.facts(run.prod(), run.scope().schemas());
+        Map<String, IndexHygiene.Finding> now = review(run.prod(), facts, run.scope()).findings().stream()
+                .collect(Collectors.toMap(x -> x.index().qualified(), x -> x));
+        Set<String> present = facts.stream().map(IndexHygiene.IndexFact::qualified).collect(Collectors.toSet());
+        IndexHygiene.Finding still = now.get(f.index);
+        if (!present.contains(f.index)) {
+            f.outcome = "already gone (dropped by an earlier attempt of this request, whose audit record "
+                    + "says so, or by someone else)";
+        } else if (still == null || !still.kind().name().equals(f.finding)) {
+            f.outcome = "kept: no longer " + f.finding.toLowerCase() + (still == null ? "" : " (now "
+                    + still.kind().name().toLowerCase() + ")") + " when reviewed again before dropping";
+        } else {
+            return Step.act(() -> {
+                String schema = f.index.substring(0, f.index.indexOf('.'));
+                String name = f.index.substring(f.index.indexOf('.') + 1);
+                int attempts = IndexApplier.drop(run.prod(), schema, name, QueryTuningRequestReconciler.LOCK_TIMEOUT,
+                        QueryTuningRequestReconciler.LOCK_RETRIES, QueryTuningRequestReconciler.BUILD_TIMEOUT);
+                f.droppedAt = Instant.now().toString();
+                f.outcome = "dropped (" + attempts + " attempt(s))";
+                run.log().executed(AuditEvent.byOperator(request, "drop", STEP, "succeeded", null, Map.of("index",
+                        f.index, "finding", f.finding, "definition", f.definition, "approval",
+                        String.valueOf(under))), "drop/" + f.index);
+                st.message = "dropping: " + f.index + " " + f.outcome;
+                return Step.next();
+            });
+        }
+        st.message = "dropping: " + f.index + " " + f.outcome;
+        return Step.next();
     }
 
     private static IndexHygiene.Review review(Connection prod, List<IndexHygiene.IndexFact> facts, Scope scope)

@@ -81,4 +81,24 @@ public class RestoreRecord {
         public Double verifySeconds;
         public Double totalSeconds;
     }
+
+    /** Where the restore is, in one line for status.progress. */
+    public String progress() {
+        RestoreRecord r = this;
+        switch (r.state) {
+            case downloading:
+                return "downloading backup " + r.backupId + ": " + (r.bytesTotal == null || r.bytesTotal == 0 ? ""
+                        : (100 * r.bytesDownloaded / r.bytesTotal) + "%, ") + r.bytesDownloaded + " of "
+                        + r.bytesTotal + " bytes";
+            case recovering:
+                return "replaying WAL towards " + r.target + (r.walSegmentsFetched == null ? ""
+                        : ": " + r.walSegmentsFetched + " archived WAL file(s) fetched");
+            case verifying:
+                return "recovered to " + r.recoveredLsn + "; running pg_amcheck and the checks";
+            case succeeded:
+                return "restored and verified in " + r.timings.totalSeconds + " s";
+            default:
+                return "failed: " + r.error;
+        }
+    }
 }
