@@ -172,7 +172,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
      * derives): start what is due, then survey the catalog. Starting a backup or a restore test is an act: its
      * decision is stored first, and the handler then decides again on the new state.
      */
-    private final io.dbaoperator.status.PhaseMachine<BackupPolicyPhase, Tending> machine = io.dbaoperator.status.PhaseMachine
+    final io.dbaoperator.status.PhaseMachine<BackupPolicyPhase, Tending> machine = io.dbaoperator.status.PhaseMachine
             .<BackupPolicyPhase, Tending>of(BackupPolicyPhase.class, BackupPolicyPhase.Pending, t -> t.status().phase)
             .decides(BackupPolicyPhase.Pending, this::tend)
             .decides(BackupPolicyPhase.Active, this::tend)

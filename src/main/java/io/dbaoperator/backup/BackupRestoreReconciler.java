@@ -203,7 +203,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
      * Restoring acts (its volume, Secret and Job are made only once the consumed approval is stored), and so does
      * Starting (the StatefulSet and Service are made from the stored image); Verifying follows the same Job.
      */
-    private final PhaseMachine<RestorePhase, Restoring> machine = PhaseMachine
+    final PhaseMachine<RestorePhase, Restoring> machine = PhaseMachine
             .<RestorePhase, Restoring>of(RestorePhase.class, RestorePhase.Pending, r -> r.st().phase)
             .decides(RestorePhase.Pending, this::planned)
             .decides(RestorePhase.AwaitingApproval, this::planned)

@@ -66,7 +66,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
     private final CutoverSteps cutover;
     private final StatementSteps statements;
     private final BackfillStep backfill;
-    private final PhaseMachine<MigrationPhase, MigrationWork> machine;
+    final PhaseMachine<MigrationPhase, MigrationWork> machine;
 
     public DatabaseMigrationReconciler(ReferenceChecks checks, WorkflowRunner runner, KubernetesClient client,
             Databases databases, EventRecorder events, io.dbaoperator.metrics.OperatorMetrics metrics,

@@ -16,6 +16,9 @@ public final class RecordingWriteAhead {
     /** The phase of each status the handler persisted, in order. */
     public final List<String> persistedPhases = new ArrayList<>();
     public final List<AuditEvent> executed = new ArrayList<>();
+    /** Run at each persist: a test records there what had happened by then (the statements sent, say). */
+    public Runnable onPersist = () -> {
+    };
     public final WriteAhead log;
 
     public RecordingWriteAhead(CustomResource<?, ? extends OperatorStatus> resource, OperatorStatus desired) {
@@ -24,6 +27,7 @@ public final class RecordingWriteAhead {
             public <R extends CustomResource<?, ? extends OperatorStatus>> R write(R observed, OperatorStatus status,
                     List<AuditEvent> auditEvents) {
                 persistedPhases.add(String.valueOf(status.phase()));
+                onPersist.run();
                 return observed;
             }
 
