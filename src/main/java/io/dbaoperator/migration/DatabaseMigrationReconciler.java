@@ -127,7 +127,9 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         if (st.phase == MigrationPhase.Failed && st.failedStep == null) {
             st.phase = Phase.move(st.phase, MigrationPhase.Pending); // it failed validation, which passes now
         }
-        try (MigrationWork w = new MigrationWork(client, databases, m, st, in, log)) {
+        MigrationWork.HistorySummary summary = (mig, status, history) -> MigrationLogWriter.write(client, mig,
+                status, history);
+        try (MigrationWork w = new MigrationWork(summary, databases, m, st, in, log)) {
             try {
                 return phases(w);
             } catch (SQLException e) {

@@ -28,7 +28,6 @@ import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
 import io.dbaoperator.status.Step;
 import io.dbaoperator.status.WriteAhead;
-import io.fabric8.kubernetes.client.KubernetesClient;
 
 /**
  * One reconcile of a DatabaseMigration: the resource, the status being decided, the validated inputs, the stored
@@ -76,7 +75,13 @@ final class MigrationWork implements AutoCloseable {
         }
     }
 
-    private final KubernetesClient client;
+    /** Where the step history's summary goes after each reconcile that held the connection (a ConfigMap). */
+    @FunctionalInterface
+    interface HistorySummary {
+        void write(DatabaseMigration m, DatabaseMigrationStatus st, List<MigrationStore.Entry> history);
+    }
+
+    private final HistorySummary summary;
     final DatabaseMigration m;
     final DatabaseMigrationStatus st;
     final Inputs in;
@@ -91,9 +96,9 @@ final class MigrationWork implements AutoCloseable {
     /** The maintenance window as the gate of the current production step found it. */
     MaintenanceWindows.State window = MaintenanceWindows.ALWAYS;
 
-    MigrationWork(KubernetesClient client, Databases databases, DatabaseMigration m, DatabaseMigrationStatus st,
+    MigrationWork(HistorySummary summary, Databases databases, DatabaseMigration m, DatabaseMigrationStatus st,
             Inputs in, WriteAhead log) {
-        this.client = client;
+        this.summary = summary;
         this.databases = databases;
         this.m = m;
         this.st = st;
@@ -138,7 +143,7 @@ final class MigrationWork implements AutoCloseable {
             try {
                 if (!lost) {
                     // also when nothing ran now: a retried reconcile (after a 409) must not keep a stale summary
-                    MigrationLogWriter.write(client, m, st, MigrationStore.list(prod, id));
+                    summary.write(m, st, MigrationStore.list(prod, id));
                 }
             } finally {
                 prod.close();
