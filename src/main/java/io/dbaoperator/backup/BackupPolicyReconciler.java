@@ -20,6 +20,7 @@ import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.kube.CronSchedule;
 import io.dbaoperator.kube.Durations;
 import io.dbaoperator.kube.EventRecorder;
+import io.dbaoperator.kube.Owned;
 import io.dbaoperator.kube.OwnedObjects;
 import io.dbaoperator.references.ReferenceChecks;
 import io.dbaoperator.postgres.ConnectionSettings;
@@ -160,11 +161,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
 
     /** One reconcile of a policy: what the handlers work on. */
     record Tending(BackupPolicy policy, BackupPolicyStatus status, Inputs in, Context<BackupPolicy> context,
-            Instant now) {
-        OwnedObjects<Job, BackupPolicy> backupJobs() {
-            // from the informer, with the Jobs this controller created recorded in it: never a stale "none running"
-            return OwnedObjects.of(context, Job.class, BACKUP_JOBS);
-        }
+            Instant now, Owned<Job> backupJobs, Owned<Job> restoreTestJobs) {
     }
 
     /**
@@ -184,7 +181,10 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     @Override
     public Duration advance(BackupPolicy policy, BackupPolicyStatus status, Inputs in, WriteAhead log,
             Context<BackupPolicy> context) throws java.sql.SQLException {
-        return machine.drive(new Tending(policy, status, in, context, Instant.now()), log);
+        // from the informers, with the Jobs this controller created recorded in them: never a stale "none running"
+        return machine.drive(new Tending(policy, status, in, context, Instant.now(),
+                OwnedObjects.of(context, Job.class, BACKUP_JOBS), OwnedObjects.of(context, Job.class,
+                        RestoreTests.JOBS)), log);
     }
 
     private Step tend(Tending t) {
@@ -202,7 +202,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         BackupPolicySpec spec = policy.getSpec();
         String ns = policy.getMetadata().getNamespace();
         String name = policy.getMetadata().getName();
-        OwnedObjects<Job, BackupPolicy> backupJobs = t.backupJobs();
+        Owned<Job> backupJobs = t.backupJobs();
         List<Job> jobs = backupJobs.list();
         List<String> active = jobs.stream().filter(j -> AgentJobs.outcome(j).active()).map(j -> j.getMetadata().getName())
                 .toList();
@@ -257,7 +257,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
             metrics.record(ns, name, records);
             walArchiving(policy, status, catalog, records, t.in().database(), now, t.context());
             Step test = restoreTests.apply(policy, status, catalog, records, t.in().database(), now,
-                    OwnedObjects.of(t.context(), Job.class, RestoreTests.JOBS));
+                    t.restoreTestJobs());
             if (test instanceof Step.Act) {
                 return test;
             }
@@ -291,7 +291,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     }
 
     /** Creates the backup's Job; its name is deterministic, so a Job that exists already is this backup's. */
-    private void startJob(BackupPolicy policy, OwnedObjects<Job, BackupPolicy> jobs, String backupId,
+    private void startJob(BackupPolicy policy, Owned<Job> jobs, String backupId,
             String trigger) {
         Job job = jobs.create(BackupJobs.build(policy, backupId, agentImage));
         events.normal(policy, "BackupStarted", "backup " + backupId + " started by " + trigger + " (Job "

@@ -25,6 +25,7 @@ import io.dbaoperator.audit.AuditEvent;
 import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.backup.catalog.RestoreRecord;
 import io.dbaoperator.kube.EventRecorder;
+import io.dbaoperator.kube.Owned;
 import io.dbaoperator.kube.OwnedObjects;
 import io.dbaoperator.references.ReferenceChecks;
 import io.dbaoperator.kube.SecretReader;
@@ -194,7 +195,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     /** One reconcile of a restore: what the handlers work on. */
     record Restoring(BackupRestore restore, BackupRestoreStatus st, Inputs in, WriteAhead log,
             Context<BackupRestore> context, BackupCatalog catalog) {
-        OwnedObjects<Job, BackupRestore> jobs() {
+        Owned<Job> jobs() {
             return OwnedObjects.of(context, Job.class, JOBS);
         }
     }
@@ -277,7 +278,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
      * create is idempotent, so a retry after a crash or a 409 makes each object once.
      */
     private void start(BackupRestore restore, BackupRestoreStatus st, Inputs in,
-            OwnedObjects<Job, BackupRestore> jobs) {
+            Owned<Job> jobs) {
         String ns = restore.getMetadata().getNamespace();
         BackupRestoreSpec spec = restore.getSpec();
         Job job = RestoreJobs.restoreJob(restore, spec, in.policy(), st.plan.backupId, in.database(),
@@ -300,7 +301,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         BackupRestore restore = r.restore();
         BackupRestoreStatus st = r.st();
         WriteAhead log = r.log();
-        OwnedObjects<Job, BackupRestore> jobs = r.jobs();
+        Owned<Job> jobs = r.jobs();
         // from the informer: the Job the previous reconcile created is there (recorded), never "deleted" by a lag
         Job job = jobs.named(st.job).orElse(null);
         RestoreRecord record = r.catalog().readRestore(st.restoreId);

@@ -13,7 +13,7 @@ import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.backup.catalog.RestoreRecord;
 import io.dbaoperator.kube.CronSchedule;
 import io.dbaoperator.kube.EventRecorder;
-import io.dbaoperator.kube.OwnedObjects;
+import io.dbaoperator.kube.Owned;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.problem.Reason;
 import io.dbaoperator.status.ConditionType;
@@ -55,7 +55,7 @@ final class RestoreTests {
      * consumes) is stored before its Job is created, so a 409 or a crash in between never starts a second test.
      */
     Step apply(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog, List<BackupRecord> records,
-            ConnectionSettings db, Instant now, OwnedObjects<Job, BackupPolicy> jobs) {
+            ConnectionSettings db, Instant now, Owned<Job> jobs) {
         var spec = policy.getSpec();
         var test = spec.verification == null ? null : spec.verification.restoreTest;
         String ns = policy.getMetadata().getNamespace();
@@ -102,7 +102,7 @@ final class RestoreTests {
 
     /** The test decided and stored (with the request or schedule time it consumes), then its Job. */
     private Step start(BackupPolicy policy, BackupPolicyStatus status, BackupRecord backup, ConnectionSettings db,
-            Instant now, OwnedObjects<Job, BackupPolicy> jobs) {
+            Instant now, Owned<Job> jobs) {
         String restoreId = "test-" + BackupJobs.backupId(now).toLowerCase(java.util.Locale.ROOT);
         BackupPolicyStatus.RestoreTestInfo info = new BackupPolicyStatus.RestoreTestInfo();
         info.restoreId = restoreId;
@@ -124,7 +124,7 @@ final class RestoreTests {
 
     private Duration follow(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog,
             BackupPolicyStatus.RestoreTestInfo info, ConnectionSettings db, Instant now,
-            OwnedObjects<Job, BackupPolicy> jobs) {
+            Owned<Job> jobs) {
         String ns = policy.getMetadata().getNamespace();
         Job job = jobs.named(info.job).orElse(null);
         RestoreRecord record = catalog.readRestore(info.restoreId);

@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 import io.dbaoperator.api.backup.BackupRestore;
+import io.dbaoperator.kube.Owned;
 import io.dbaoperator.kube.OwnedObjects;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -39,7 +40,7 @@ final class RestoredInstance {
     }
 
     /** The Secret with a new password (no user yet), the volume, and {@code job}, which restores into it. */
-    void create(BackupRestore restore, String database, Job job, OwnedObjects<Job, BackupRestore> jobs) {
+    void create(BackupRestore restore, String database, Job job, Owned<Job> jobs) {
         byte[] bytes = new byte[24];
         RANDOM.nextBytes(bytes);
         createIfAbsent(RestoreJobs.secret(restore, name(restore), database, null,

@@ -23,7 +23,7 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
  * it or a newer version. The watch event of our own create is then not a reason to reconcile again (the event
  * source drops it), while every later change of the object still is.
  */
-public final class OwnedObjects<R extends HasMetadata, P extends HasMetadata> {
+public final class OwnedObjects<R extends HasMetadata, P extends HasMetadata> implements Owned<R> {
 
     private final InformerEventSource<R, P> source;
     private final KubernetesClient client;
@@ -44,12 +44,13 @@ public final class OwnedObjects<R extends HasMetadata, P extends HasMetadata> {
                 context.getPrimaryResource());
     }
 
-    /** All of them, oldest first (by name, which for the operator's Jobs carries their time). */
+    @Override
     public List<R> list() {
         return source.getSecondaryResources(primary).stream()
                 .sorted(Comparator.comparing(r -> r.getMetadata().getName())).toList();
     }
 
+    @Override
     public Optional<R> named(String name) {
         return source.get(new ResourceID(name, primary.getMetadata().getNamespace()));
     }
@@ -58,6 +59,7 @@ public final class OwnedObjects<R extends HasMetadata, P extends HasMetadata> {
      * Creates {@code object}, or finds it made already (its name is deterministic, so an existing one is this one:
      * a retry after a crash or a 409), and records it in the event source.
      */
+    @Override
     public R create(R object) {
         R made;
         try {

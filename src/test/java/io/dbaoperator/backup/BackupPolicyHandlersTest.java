@@ -1,0 +1,212 @@
+package io.dbaoperator.backup;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.reflect.Proxy;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import io.dbaoperator.api.backup.BackupPolicy;
+import io.dbaoperator.api.backup.BackupPolicyPhase;
+import io.dbaoperator.api.backup.BackupPolicySpec;
+import io.dbaoperator.api.backup.BackupPolicyStatus;
+import io.dbaoperator.api.common.DatabaseRef;
+import io.dbaoperator.api.common.S3Storage;
+import io.dbaoperator.api.common.SecretRef;
+import io.dbaoperator.audit.AuditEvent;
+import io.dbaoperator.audit.AuditLog;
+import io.dbaoperator.backup.catalog.BackupCatalog;
+import io.dbaoperator.backup.catalog.BackupRecord;
+import io.dbaoperator.fakes.FakeBucket;
+import io.dbaoperator.fakes.FakeOwned;
+import io.dbaoperator.fakes.FakeReferences;
+import io.dbaoperator.fakes.RecordingEvents;
+import io.dbaoperator.fakes.UnitPhaseMoves;
+import io.dbaoperator.kube.CronSchedule;
+import io.dbaoperator.status.PhaseMachine;
+import io.dbaoperator.status.RecordingWriteAhead;
+import io.dbaoperator.storage.S3Location;
+import io.dbaoperator.storage.StorageDefaults;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+/**
+ * A BackupPolicy's handler alone, on an in-memory bucket and in-memory Jobs (no Quarkus, no cluster, no S3 server):
+ * a due backup's id is stored before its Job exists, a recorded start is finished after a crash, Forbid skips while
+ * one runs, and the catalog's survey keeps the newest backups and deletes the rest from the bucket.
+ */
+@ExtendWith(UnitPhaseMoves.class)
+class BackupPolicyHandlersTest {
+
+    private static final StorageDefaults NO_DEFAULTS = new StorageDefaults(Optional.empty(), Optional.empty(),
+            Optional.empty(), "us-east-1", false, Optional.empty(), Optional.empty());
+    private static final S3Location BUCKET = new S3Location("backups", "", null, "us-east-1", true, "key", "secret",
+            null, null);
+
+    private final FakeBucket bucket = new FakeBucket();
+    private final FakeOwned<Job> backupJobs = new FakeOwned<>();
+    private final FakeOwned<Job> restoreTestJobs = new FakeOwned<>();
+    private final RecordingEvents events = new RecordingEvents();
+    /** The audit events the handler recorded: the action of each. */
+    private final List<String> audited = new ArrayList<>();
+    private final AuditLog audit = new AuditLog(false, null, events) {
+        @Override
+        public void record(HasMetadata resource, AuditEvent event) {
+            audited.add(event.action());
+        }
+    };
+    private final BackupPolicyReconciler reconciler = new BackupPolicyReconciler(new FakeReferences(), null, null,
+            bucket.stores(), events, new BackupMetrics(new SimpleMeterRegistry()), audit, NO_DEFAULTS,
+            "dba-operator:test");
+    private final BackupPolicy policy = policy();
+    private final BackupPolicyStatus st = new BackupPolicyStatus();
+    private final Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    private RecordingWriteAhead log;
+
+    private BackupPolicy policy() {
+        BackupPolicy p = new BackupPolicy();
+        p.setMetadata(new ObjectMetaBuilder().withName("nightly").withNamespace("shop").withUid("uid-4")
+                .withGeneration(1L).withCreationTimestamp(Instant.now().minus(Duration.ofHours(3)).toString())
+                .build());
+        BackupPolicySpec spec = new BackupPolicySpec();
+        spec.database = new DatabaseRef();
+        spec.database.secretRef = new SecretRef();
+        spec.database.secretRef.name = "prod";
+        spec.schedule = "0 * * * *";
+        spec.storage = new S3Storage();
+        spec.storage.bucket = "backups";
+        spec.storage.credentials = new S3Storage.S3Credentials(); // as validation resolves it
+        spec.storage.credentials.secretRef = new SecretRef();
+        spec.storage.credentials.secretRef.name = "s3";
+        p.setSpec(spec);
+        return p;
+    }
+
+    /** A Context whose informers hold no secondary resource (no WAL archiver Deployment). */
+    @SuppressWarnings("unchecked")
+    private static Context<BackupPolicy> noDependents() {
+        return (Context<BackupPolicy>) Proxy.newProxyInstance(Context.class.getClassLoader(),
+                new Class<?>[] {Context.class}, (p, m, a) -> switch (m.getName()) {
+                    case "getSecondaryResources" -> Set.of();
+                    case "toString" -> "a Context without dependents";
+                    default -> throw new UnsupportedOperationException("Context." + m.getName());
+                });
+    }
+
+    /** Drives the policy's machine once, as a reconcile does after validation. */
+    private Duration reconcile() throws SQLException {
+        log = log == null ? new RecordingWriteAhead(policy, st) : log;
+        BackupPolicyReconciler.Inputs in = new BackupPolicyReconciler.Inputs(CronSchedule.parse("spec.schedule",
+                policy.getSpec().schedule, "UTC"), BUCKET, FakeReferences.settings("prod"));
+        return reconciler.machine.drive(new BackupPolicyReconciler.Tending(policy, st, in, noDependents(), now,
+                backupJobs, restoreTestJobs), log.log);
+    }
+
+    private static Job running(String name) {
+        Job job = new Job();
+        job.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace("shop")
+                .addToLabels(BackupJobs.POLICY_LABEL, "nightly").build());
+        job.setStatus(new JobStatusBuilder().withActive(1).build());
+        return job;
+    }
+
+    /** A verified backup taken {@code age} ago; returns its id. */
+    private String backupInBucket(Duration age) {
+        Instant completed = now.minus(age);
+        String backupId = BackupJobs.BACKUP_ID.format(completed.minusSeconds(60));
+        BackupRecord r = new BackupRecord();
+        r.backupId = backupId;
+        r.namespace = "shop";
+        r.policy = "nightly";
+        r.state = BackupRecord.State.verified;
+        r.startedAt = completed.minusSeconds(60).toString();
+        r.completedAt = completed.toString();
+        r.sizeBytes = 1024L;
+        r.storedBytes = 512L;
+        r.verification = new BackupRecord.Verification();
+        r.verification.checksumsMatch = true;
+        r.verification.pgVerifybackupPassed = true;
+        r.verification.verifiedAt = completed.toString();
+        BackupCatalog catalog = new BackupCatalog(bucket.stores().open(BUCKET), BUCKET, "shop", "nightly");
+        catalog.write(r);
+        bucket.put(catalog.key(backupId, "base.tar.gz"), "data of " + backupId);
+        return backupId;
+    }
+
+    @Test
+    void onePolicyHandlerTendsEveryPhaseAndNoPhaseIsTerminal() {
+        PhaseMachine<BackupPolicyPhase, BackupPolicyReconciler.Tending> m = reconciler.machine;
+        assertThat(m.handled()).isEqualTo(EnumSet.allOf(BackupPolicyPhase.class));
+        assertThat(m.acting()).as("starting a backup is an act inside the handler, not a phase").isEmpty();
+    }
+
+    @Test
+    void aDueBackupsIdIsStoredBeforeItsJobIsCreated() throws SQLException {
+        log = new RecordingWriteAhead(policy, st);
+        List<String> atPersist = new ArrayList<>();
+        log.onPersist = () -> atPersist.add("starting " + st.startingBackupId + " with " + backupJobs.created.size()
+                + " Job(s) created");
+        reconcile();
+        assertThat(backupJobs.created).singleElement().asString().startsWith("nightly-");
+        String id = backupJobs.objects.get(0).getMetadata().getLabels().get(BackupJobs.BACKUP_ID_LABEL);
+        assertThat(atPersist).containsExactly("starting " + id + " with 0 Job(s) created");
+        assertThat(backupJobs.created).containsExactly(BackupJobs.jobName("nightly", id));
+        assertThat(st.startingBackupId).as("cleared once its Job exists").isNull();
+        assertThat(st.lastScheduleTime).isNotNull();
+        assertThat(st.nextScheduleTime).isNotNull();
+    }
+
+    @Test
+    void aStartRecordedBeforeACrashGetsItsJobAndNoSecondBackupStarts() throws SQLException {
+        st.startingBackupId = "20261204T030000Z";
+        st.lastScheduleTime = now.toString(); // the slot it consumed: nothing else is due
+        reconcile();
+        assertThat(backupJobs.created).containsExactly(BackupJobs.jobName("nightly", "20261204T030000Z"));
+        assertThat(st.startingBackupId).isNull();
+        assertThat(log.persistedPhases).as("nothing new was decided, so nothing needed storing first").isEmpty();
+    }
+
+    @Test
+    void forbidSkipsADueBackupWhileOneRunsAndSaysSo() throws SQLException {
+        backupJobs.objects.add(running("nightly-20261204t020000z"));
+        reconcile();
+        assertThat(backupJobs.created).isEmpty();
+        assertThat(events.events).anySatisfy(e -> assertThat(e).contains("BackupSkipped"));
+        assertThat(log.persistedPhases).isEmpty();
+    }
+
+    @Test
+    void theSurveyReportsTheNewestBackupAndDeletesThoseRetentionNoLongerKeeps() throws SQLException {
+        policy.getSpec().retention.keepLast = 2;
+        policy.getSpec().retention.maxAge = "1d";
+        st.lastScheduleTime = now.toString();
+        String oldest = backupInBucket(Duration.ofDays(3));
+        String middle = backupInBucket(Duration.ofDays(2));
+        String newest = backupInBucket(Duration.ofDays(1));
+        Duration requeue = reconcile();
+        assertThat(requeue).isPositive();
+        assertThat(backupJobs.created).isEmpty();
+        assertThat(st.lastBackup.backupId).isEqualTo(newest);
+        assertThat(st.phase).isEqualTo(BackupPolicyPhase.Active);
+        assertThat(bucket.objects.keySet()).as("both objects of the oldest are gone, the two newest kept")
+                .noneMatch(k -> k.contains(oldest)).anyMatch(k -> k.contains(middle + "/base.tar.gz"))
+                .anyMatch(k -> k.contains(newest + "/backup.json"));
+        assertThat(st.lastPrune.removed).containsExactly(oldest);
+        assertThat(events.events).anySatisfy(e -> assertThat(e).contains("BackupsPruned", oldest));
+        assertThat(audited).containsExactly("retention");
+    }
+}
