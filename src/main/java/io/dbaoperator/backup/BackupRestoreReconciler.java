@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -95,9 +94,18 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     private final RestoredServing.Address address = new RestoredServing.Address();
     private final StorageDefaults storageDefaults;
 
+    @jakarta.inject.Inject
     public BackupRestoreReconciler(ReferenceChecks checks, SecretReader secrets, WorkflowRunner runner,
             KubernetesClient client, ObjectStores stores, EventRecorder events, StorageDefaults storageDefaults,
             @ConfigProperty(name = "dba.agent.image") String agentImage) {
+        this(checks, secrets, runner, client, stores, events, storageDefaults, agentImage,
+                new RestoredInstance(client));
+    }
+
+    /** With the restored instance's Secret, volume and Job made by {@code instances} (a test records them). */
+    BackupRestoreReconciler(ReferenceChecks checks, SecretReader secrets, WorkflowRunner runner,
+            KubernetesClient client, ObjectStores stores, EventRecorder events, StorageDefaults storageDefaults,
+            String agentImage, RestoredInstance instances) {
         this.stores = stores;
         this.checks = checks;
         this.storageDefaults = storageDefaults;
@@ -106,7 +114,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         this.client = client;
         this.events = events;
         this.agentImage = agentImage;
-        this.instances = new RestoredInstance(client);
+        this.instances = instances;
     }
 
     @Override
@@ -194,10 +202,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
 
     /** One reconcile of a restore: what the handlers work on. */
     record Restoring(BackupRestore restore, BackupRestoreStatus st, Inputs in, WriteAhead log,
-            Context<BackupRestore> context, BackupCatalog catalog) {
-        Owned<Job> jobs() {
-            return OwnedObjects.of(context, Job.class, JOBS);
-        }
+            Context<BackupRestore> context, BackupCatalog catalog, Owned<Job> jobs) {
     }
 
     /**
@@ -220,7 +225,9 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         try (S3Client s3 = stores.open(in.storage())) {
             BackupCatalog catalog = new BackupCatalog(s3, in.storage(), restore.getMetadata().getNamespace(),
                     policyName);
-            return machine.drive(new Restoring(restore, st, in, log, context, catalog), log);
+            // from the informer, with the Job this controller created recorded in it: never "deleted" by a lag
+            return machine.drive(new Restoring(restore, st, in, log, context, catalog,
+                    OwnedObjects.of(context, Job.class, JOBS)), log);
         } catch (SdkClientException e) {
             // the bucket answered validation a moment ago and stopped answering: say so, and try again
             throw S3Clients.unreachable(in.storage(), e).exception();
@@ -301,9 +308,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         BackupRestore restore = r.restore();
         BackupRestoreStatus st = r.st();
         WriteAhead log = r.log();
-        Owned<Job> jobs = r.jobs();
-        // from the informer: the Job the previous reconcile created is there (recorded), never "deleted" by a lag
-        Job job = jobs.named(st.job).orElse(null);
+        Job job = r.jobs().named(st.job).orElse(null);
         RestoreRecord record = r.catalog().readRestore(st.restoreId);
         var outcome = AgentJobs.outcome(job);
         if (record != null) {
@@ -330,7 +335,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         }
         serve(restore, st, r.catalog(), record);
         // keyed: after a 409 or a restart follow() finds the same record in the catalog and reports it again
-        log.executed(AuditEvent.byOperator(restore, "restore", STEP, "succeeded", null, auditDetails(st, record)),
+        log.executed(AuditEvent.byOperator(restore, "restore", STEP, "succeeded", null, RestoreReport.auditDetails(st, record)),
                 "restore/succeeded");
         return Step.rest(SERVING_POLL); // the next reconcile makes the Service and StatefulSet from stored status
     }
@@ -352,24 +357,14 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         if (waiting == null) {
             st.phase = Phase.move(st.phase, RestorePhase.Ready);
             st.progress = null;
-            st.message = restoredSummary(st) + "; served by StatefulSet and Service " + instance
+            st.message = RestoreReport.summary(st) + "; served by StatefulSet and Service " + instance
                     + ", credentials in Secret " + instance;
             ready(restore, st, true, Reason.RestoreSucceeded, st.message);
             return Step.onEvent();
         }
         st.progress = waiting;
-        ready(restore, st, false, Reason.InstanceStarting, restoredSummary(st) + "; " + waiting);
+        ready(restore, st, false, Reason.InstanceStarting, RestoreReport.summary(st) + "; " + waiting);
         return Step.rest(SERVING_POLL);
-    }
-
-    /** What was restored and checked, from status alone (so a restart says the same). */
-    private static String restoredSummary(BackupRestoreStatus st) {
-        String backup = st.plan == null ? "?" : st.plan.backupId;
-        String lsn = st.recovered == null ? "?" : st.recovered.lsn;
-        String time = st.recovered == null || st.recovered.time == null ? ""
-                : " (last transaction " + st.recovered.time + ")";
-        int checks = st.checkResults == null ? 0 : st.checkResults.size();
-        return "restored backup " + backup + " to " + lsn + time + "; " + checks + " check(s) passed";
     }
 
     /**
@@ -398,7 +393,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         st.instance.image = image;
         st.phase = Phase.move(st.phase, RestorePhase.Starting);
         st.progress = "starting PostgreSQL on the restored volume (StatefulSet " + newInstance.name + ")";
-        st.message = restoredSummary(st) + "; " + st.progress;
+        st.message = RestoreReport.summary(st) + "; " + st.progress;
         ready(restore, st, false, Reason.InstanceStarting, st.message);
     }
 
@@ -425,22 +420,6 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         ready(restore, st, false, reason, st.message);
         log.executed(AuditEvent.byOperator(restore, "restore", STEP, "failed", null, Map.of("reason", why)),
                 "restore/failed");
-    }
-
-    private static Map<String, Object> auditDetails(BackupRestoreStatus st, RestoreRecord record) {
-        Map<String, Object> d = new LinkedHashMap<>();
-        d.put("backupId", record.backupId);
-        d.put("target", record.target);
-        d.put("recoveredLsn", record.recoveredLsn);
-        if (record.recoveredTime != null) {
-            d.put("recoveredTime", record.recoveredTime);
-        }
-        d.put("restoreSeconds", st.recovered.restoreSeconds);
-        d.put("instance", st.instance.service);
-        if (st.restoredUnder != null) {
-            d.put("approval", st.restoredUnder);
-        }
-        return d;
     }
 
     private static void ready(BackupRestore restore, BackupRestoreStatus st, boolean ok, Reason reason,

@@ -23,9 +23,10 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
  * Service and StatefulSet that serve the volume are dependent resources ({@link RestoredServing}). The Secret and
  * the volume are not: a dependent is read back from an informer, and watching Secrets needs list and watch on every
  * Secret of a namespace (a label selector does not narrow RBAC), which the operator is deliberately not granted; its
- * Secret's password is made once and must never be recomputed. Status decisions stay with the reconciler.
+ * Secret's password is made once and must never be recomputed. Status decisions stay with the reconciler, which is
+ * given this object (handler tests give one that records what would be made).
  */
-final class RestoredInstance {
+class RestoredInstance {
 
     private static final SecureRandom RANDOM = new SecureRandom();
 
