@@ -2,7 +2,6 @@ package io.dbaoperator.backup;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.lang.reflect.Proxy;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -11,7 +10,6 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -28,6 +26,7 @@ import io.dbaoperator.audit.AuditLog;
 import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.fakes.FakeBucket;
+import io.dbaoperator.fakes.FakeContext;
 import io.dbaoperator.fakes.FakeOwned;
 import io.dbaoperator.fakes.FakeReferences;
 import io.dbaoperator.fakes.RecordingEvents;
@@ -41,7 +40,6 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
-import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /**
@@ -96,23 +94,12 @@ class BackupPolicyHandlersTest {
         return p;
     }
 
-    /** A Context whose informers hold no secondary resource (no WAL archiver Deployment). */
-    @SuppressWarnings("unchecked")
-    private static Context<BackupPolicy> noDependents() {
-        return (Context<BackupPolicy>) Proxy.newProxyInstance(Context.class.getClassLoader(),
-                new Class<?>[] {Context.class}, (p, m, a) -> switch (m.getName()) {
-                    case "getSecondaryResources" -> Set.of();
-                    case "toString" -> "a Context without dependents";
-                    default -> throw new UnsupportedOperationException("Context." + m.getName());
-                });
-    }
-
     /** Drives the policy's machine once, as a reconcile does after validation. */
     private Duration reconcile() throws SQLException {
         log = log == null ? new RecordingWriteAhead(policy, st) : log;
         BackupPolicyReconciler.Inputs in = new BackupPolicyReconciler.Inputs(CronSchedule.parse("spec.schedule",
                 policy.getSpec().schedule, "UTC"), BUCKET, FakeReferences.settings("prod"));
-        return reconciler.machine.drive(new BackupPolicyReconciler.Tending(policy, st, in, noDependents(), now,
+        return reconciler.machine.drive(new BackupPolicyReconciler.Tending(policy, st, in, FakeContext.empty(), now,
                 backupJobs, restoreTestJobs), log.log);
     }
 

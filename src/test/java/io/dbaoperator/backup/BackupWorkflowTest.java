@@ -142,7 +142,8 @@ class BackupWorkflowTest {
                 "the policy's spec.storage"), "postgres", "postgres");
         // before: an SdkClientException, which the runner could only call an InternalError ("see the log")
         ProblemException thrown = org.junit.jupiter.api.Assertions.assertThrows(ProblemException.class,
-                () -> r.advance(restore, st, in, new RecordingWriteAhead(restore, st).log, null));
+                () -> r.advance(restore, st, in, new RecordingWriteAhead(restore, st).log,
+                        io.dbaoperator.fakes.FakeContext.empty()));
         assertThat(thrown.problem().reason()).isEqualTo(Reason.StorageUnreachable);
         assertThat(thrown.problem().permanent()).isFalse();
         assertThat(thrown.problem().message()).contains("cannot reach S3").doesNotContain("secret");
