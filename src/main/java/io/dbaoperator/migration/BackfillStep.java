@@ -5,6 +5,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
+import java.util.function.Predicate;
 
 import io.dbaoperator.api.migration.DatabaseMigration;
 import io.dbaoperator.api.migration.DatabaseMigrationSpec;
@@ -18,15 +19,18 @@ import io.fabric8.kubernetes.client.KubernetesClient;
  * progress between slices.
  */
 final class BackfillStep {
-    private final KubernetesClient client;
+    private final Predicate<DatabaseMigration> pausedNow;
     private final io.dbaoperator.metrics.OperatorMetrics metrics;
     private final Duration slice;
     private final StatementSteps statements;
     private final CutoverSteps cutover;
 
-    BackfillStep(KubernetesClient client, io.dbaoperator.metrics.OperatorMetrics metrics, Duration slice,
-            StatementSteps statements, CutoverSteps cutover) {
-        this.client = client;
+    /**
+     * @param pausedNow asked between batches whether the migration is paused (or asked to roll back) by now
+     */
+    BackfillStep(Predicate<DatabaseMigration> pausedNow, io.dbaoperator.metrics.OperatorMetrics metrics,
+            Duration slice, StatementSteps statements, CutoverSteps cutover) {
+        this.pausedNow = pausedNow;
         this.metrics = metrics;
         this.slice = slice;
         this.statements = statements;
@@ -45,7 +49,7 @@ final class BackfillStep {
         Backfill.Progress p;
         try {
             // a slice ends at the window's close at the latest: the next batch waits for the next window
-            p = backfill.slice(c, w.id, planned, w.window.budget(Instant.now(), slice), () -> pausedNow(w.m));
+            p = backfill.slice(c, w.id, planned, w.window.budget(Instant.now(), slice), () -> pausedNow.test(w.m));
         } catch (StepFailedException e) {
             return statements.stepFailed(w, MigrationPlan.BACKFILL, e);
         }
@@ -83,7 +87,7 @@ final class BackfillStep {
     }
 
     /** Re-reads spec.paused from the API server between batches, so a pause takes effect within one batch. */
-    private boolean pausedNow(DatabaseMigration m) {
+    static boolean pausedNow(KubernetesClient client, DatabaseMigration m) {
         DatabaseMigration fresh = client.resources(DatabaseMigration.class).inNamespace(m.getMetadata().getNamespace())
                 .withName(m.getMetadata().getName()).get();
         return fresh == null || Boolean.TRUE.equals(fresh.getSpec().paused)

@@ -16,18 +16,17 @@ import io.dbaoperator.backup.BackupPolicyReconciler;
 import io.dbaoperator.kube.EventRecorder;
 import io.dbaoperator.status.Step;
 import io.dbaoperator.problem.Reason;
-import io.fabric8.kubernetes.client.KubernetesClient;
 
 /**
  * BackingUp: a verified backup young enough (spec.preMigrationBackup.maxAge), or one asked of the BackupPolicy by
  * its {@code dbaoperator.io/backup-now} annotation, the request's id stored first.
  */
 final class BackupStep {
-    private final KubernetesClient client;
+    private final BackupPolicies policies;
     private final EventRecorder events;
 
-    BackupStep(KubernetesClient client, EventRecorder events) {
-        this.client = client;
+    BackupStep(BackupPolicies policies, EventRecorder events) {
+        this.policies = policies;
         this.events = events;
     }
 
@@ -35,7 +34,7 @@ final class BackupStep {
         DatabaseMigrationStatus st = w.st;
         String ns = w.m.getMetadata().getNamespace();
         String policyName = w.m.getSpec().preMigrationBackup.backupPolicyRef.name;
-        BackupPolicy policy = client.resources(BackupPolicy.class).inNamespace(ns).withName(policyName).get();
+        BackupPolicy policy = policies.get(ns, policyName);
         if (policy == null) {
             w.setReady(false, Reason.ReferenceNotFound, "BackupPolicy " + policyName + " is gone; the pre-migration "
                     + "backup cannot be taken");
@@ -73,7 +72,7 @@ final class BackupStep {
                     && (policy.getStatus() == null
                             || !st.backupRequest.requestId.equals(policy.getStatus().lastOnDemandRequest))) {
                 // recorded here, but the request never reached the policy (a crash or a 409 in between): the same id
-                askForBackup(ns, policyName, st.backupRequest.requestId);
+                policies.ask(ns, policyName, st.backupRequest.requestId);
             }
             w.setReady(false, Reason.BackupRequested, "waiting for the pre-migration backup requested from BackupPolicy "
                     + policyName + " at " + st.backupRequest.requestedAt);
@@ -85,20 +84,11 @@ final class BackupStep {
         st.backupRequest.requestedAt = now.toString();
         // the request's id is stored before the policy is asked: a retry asks with the same id
         return Step.act(() -> {
-            askForBackup(ns, policyName, requestId);
+            policies.ask(ns, policyName, requestId);
             w.setReady(false, Reason.BackupRequested, "asked BackupPolicy " + policyName + " for a backup ("
                     + BackupPolicyReconciler.BACKUP_NOW + "=" + requestId + "); no verified backup younger than "
                     + w.m.getSpec().preMigrationBackup.maxAge + " exists");
             return Step.rest(Duration.ofSeconds(5));
         });
-    }
-
-    /** A merge patch of the one annotation: nothing else of the policy is sent, so nothing else is overwritten. */
-    private void askForBackup(String ns, String policyName, String requestId) {
-        client.resources(BackupPolicy.class).inNamespace(ns).withName(policyName).patch(
-                io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
-                        io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
-                "{\"metadata\":{\"annotations\":{\"" + BackupPolicyReconciler.BACKUP_NOW + "\":\"" + requestId
-                        + "\"}}}");
     }
 }

@@ -78,10 +78,10 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         this.runner = runner;
         this.client = client;
         this.events = events;
-        this.backup = new BackupStep(client, events);
+        this.backup = new BackupStep(BackupPolicies.of(client), events);
         this.cutover = new CutoverSteps(client, events);
         this.statements = new StatementSteps(events, cutover);
-        this.backfill = new BackfillStep(client, metrics, Durations.parse("dba.migration.slice", slice),
+        this.backfill = new BackfillStep(m -> BackfillStep.pausedNow(client, m), metrics, Durations.parse("dba.migration.slice", slice),
                 statements, cutover);
         this.machine = machine();
     }

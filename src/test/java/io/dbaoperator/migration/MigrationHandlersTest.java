@@ -10,24 +10,32 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import io.dbaoperator.api.backup.BackupInfo;
+import io.dbaoperator.api.backup.BackupPolicy;
+import io.dbaoperator.api.backup.BackupPolicyStatus;
 import io.dbaoperator.api.common.DatabaseRef;
+import io.dbaoperator.api.common.LocalRef;
 import io.dbaoperator.api.common.SecretRef;
 import io.dbaoperator.api.migration.DatabaseMigration;
 import io.dbaoperator.api.migration.DatabaseMigrationSpec;
 import io.dbaoperator.api.migration.DatabaseMigrationStatus;
 import io.dbaoperator.api.migration.MigrationPhase;
+import io.dbaoperator.backup.BackupPolicyReconciler;
 import io.dbaoperator.fakes.Approver;
 import io.dbaoperator.fakes.FakeJdbc;
 import io.dbaoperator.fakes.FakeReferences;
 import io.dbaoperator.fakes.RecordingEvents;
 import io.dbaoperator.fakes.UnitPhaseMoves;
 import io.dbaoperator.kube.MaintenanceWindows;
+import io.dbaoperator.metrics.OperatorMetrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.dbaoperator.problem.Reason;
 import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
@@ -224,5 +232,223 @@ class MigrationHandlersTest {
         }
         assertThat(atPersist).startsWith("Queued after 0 lease insert(s), 0 ALTER(s)",
                 "Expanding after 1 lease insert(s), 0 ALTER(s)");
+    }
+
+    /** The policy a pre-migration backup is asked of, in memory: its status as a test sets it, and each request. */
+    private static final class Policies implements BackupPolicies {
+        BackupPolicy policy;
+        final List<String> asked = new ArrayList<>();
+
+        @Override
+        public BackupPolicy get(String namespace, String name) {
+            return policy != null && "shop".equals(namespace) && name.equals(policy.getMetadata().getName()) ? policy
+                    : null;
+        }
+
+        @Override
+        public void ask(String namespace, String name, String requestId) {
+            asked.add(namespace + "/" + name + " " + requestId);
+            policy.getMetadata().setAnnotations(Map.of(BackupPolicyReconciler.BACKUP_NOW, requestId));
+        }
+    }
+
+    private final Policies policies = new Policies();
+    private final BackupStep backingUp = new BackupStep(policies, events);
+
+    /** The migration asks BackupPolicy nightly for a backup no older than an hour; the policy lists {@code backups}. */
+    private void withPreMigrationBackup(BackupInfo... backups) {
+        m.getSpec().preMigrationBackup = new DatabaseMigrationSpec.PreMigrationBackup();
+        m.getSpec().preMigrationBackup.backupPolicyRef = new LocalRef();
+        m.getSpec().preMigrationBackup.backupPolicyRef.name = "nightly";
+        policies.policy = new BackupPolicy();
+        policies.policy.setMetadata(new ObjectMetaBuilder().withName("nightly").withNamespace("shop").build());
+        policies.policy.setStatus(new BackupPolicyStatus());
+        policies.policy.getStatus().backups = List.of(backups);
+        planned(MigrationPhase.BackingUp);
+    }
+
+    private static BackupInfo backup(String id, String state, Boolean verified, Instant started, Instant completed) {
+        BackupInfo b = new BackupInfo();
+        b.backupId = id;
+        b.state = state;
+        b.verified = verified;
+        b.startedAt = started.toString();
+        b.completedAt = completed == null ? null : completed.toString();
+        b.error = "failed".equals(state) ? "pg_basebackup: could not connect" : null;
+        return b;
+    }
+
+    private Step backingUp() throws SQLException {
+        try (MigrationWork w = work()) {
+            return backingUp.backingUp(w);
+        }
+    }
+
+    @Test
+    void aVerifiedBackupYoungEnoughIsRecordedAndExpandBeginsWithoutAskingForAnother() throws SQLException {
+        Instant now = Instant.now();
+        withPreMigrationBackup(
+                backup("old", "completed", true, now.minus(Duration.ofHours(3)), now.minus(Duration.ofHours(2))),
+                backup("unverified", "completed", false, now.minusSeconds(600), now.minusSeconds(500)),
+                backup("fresh", "completed", true, now.minusSeconds(1200), now.minusSeconds(1100)));
+        assertThat(backingUp()).isEqualTo(Step.next());
+        assertThat(st.phase).isEqualTo(MigrationPhase.Expanding);
+        assertThat(st.preMigrationBackupId).isEqualTo("fresh");
+        assertThat(policies.asked).isEmpty();
+        assertThat(events.events).anySatisfy(e -> assertThat(e).startsWith("Normal BackupReady: pre-migration backup fresh"));
+        assertThat(db.sent).as("BackingUp sends nothing to production").isEmpty();
+    }
+
+    @Test
+    void withoutOneTheRequestIsStoredFirstAndThePolicyAskedOnlyWhenTheStepActs() throws SQLException {
+        Instant now = Instant.now();
+        withPreMigrationBackup(
+                backup("old", "completed", true, now.minus(Duration.ofHours(3)), now.minus(Duration.ofHours(2))));
+        Step step = backingUp();
+        assertThat(step).isInstanceOf(Step.Act.class);
+        assertThat(st.backupRequest.requestId).startsWith("dbm-add-email-");
+        assertThat(policies.asked).as("decided, not yet stored: the policy is not asked").isEmpty();
+
+        Step after = ((Step.Act) step).effect().run();
+        assertThat(policies.asked).containsExactly("shop/nightly " + st.backupRequest.requestId);
+        assertThat(after).isEqualTo(Step.rest(Duration.ofSeconds(5)));
+        assertThat(st.phase).isEqualTo(MigrationPhase.BackingUp);
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> {
+            assertThat(c.reason).isEqualTo(Reason.BackupRequested.name());
+            assertThat(c.message).contains("nightly").contains("younger than 1h");
+        });
+    }
+
+    @Test
+    void aRequestThatNeverReachedThePolicyIsAskedAgainWithTheSameIdAndTheBackupItMadeIsUsed() throws SQLException {
+        Instant requested = Instant.now().minusSeconds(60);
+        withPreMigrationBackup();
+        st.backupRequest = new DatabaseMigrationStatus.BackupRequest();
+        st.backupRequest.requestId = "dbm-add-email-1";
+        st.backupRequest.requestedAt = requested.toString();
+        // stored, then a crash before the annotation was patched: the same id is asked for, in place
+        assertThat(backingUp()).isEqualTo(Step.rest(Duration.ofSeconds(5)));
+        assertThat(policies.asked).containsExactly("shop/nightly dbm-add-email-1");
+        assertThat(backingUp()).as("seen by the policy: not asked a third time")
+                .isEqualTo(Step.rest(Duration.ofSeconds(5)));
+        assertThat(policies.asked).hasSize(1);
+
+        // the requested backup completed; with a short maxAge it is already "old", and still the one used
+        m.getSpec().preMigrationBackup.maxAge = "1s";
+        policies.policy.getStatus().backups = List.of(backup("requested", "completed", true,
+                requested.plusSeconds(2), requested.plusSeconds(30)));
+        assertThat(backingUp()).isEqualTo(Step.next());
+        assertThat(st.preMigrationBackupId).isEqualTo("requested");
+        assertThat(st.phase).isEqualTo(MigrationPhase.Expanding);
+    }
+
+    @Test
+    void aRequestedBackupThatFailedFailsTheMigrationBeforeAnythingIsApplied() throws SQLException {
+        Instant requested = Instant.now().minusSeconds(60);
+        withPreMigrationBackup(backup("requested", "failed", false, requested.plusSeconds(1), null));
+        st.backupRequest = new DatabaseMigrationStatus.BackupRequest();
+        st.backupRequest.requestId = "dbm-add-email-1";
+        st.backupRequest.requestedAt = requested.toString();
+        leaseHeldByThisMigration();
+        backingUp();
+        assertThat(st.phase).isEqualTo(MigrationPhase.Failed);
+        assertThat(db.sent("DELETE FROM dba_operator.migration_lease")).as("the database is free for the next one")
+                .hasSize(1);
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> {
+            assertThat(c.reason).isEqualTo(Reason.BackupFailed.name());
+            assertThat(c.message).contains("requested").contains("could not connect").contains("nothing was applied");
+        });
+        assertThat(db.sent("ALTER TABLE")).isEmpty();
+    }
+
+    @Test
+    void aPolicyDeletedWhileTheMigrationWaitsIsSaidAndWaitedFor() throws SQLException {
+        withPreMigrationBackup();
+        policies.policy = null;
+        assertThat(backingUp()).isEqualTo(Step.rest(Duration.ofSeconds(30)));
+        assertThat(st.phase).isEqualTo(MigrationPhase.BackingUp);
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> {
+            assertThat(c.reason).isEqualTo(Reason.ReferenceNotFound.name());
+            assertThat(c.message).contains("BackupPolicy nightly is gone");
+        });
+    }
+
+    /** Batches as the reconciler runs them, with no pause asked, a one-second slice and metrics kept in memory. */
+    private final CutoverSteps cutoverSteps = new CutoverSteps(null, events);
+    private final BackfillStep backfilling = new BackfillStep(mig -> false,
+            new OperatorMetrics(new SimpleMeterRegistry()), Duration.ofSeconds(1),
+            new StatementSteps(events, cutoverSteps), cutoverSteps);
+
+    /** A migration whose backfill fills users.a; its history row says {@code rowsDone} of 10000 up to {@code lastKey}. */
+    private void backfillUnderWay(String checksum, long rowsDone, String lastKey) {
+        m.getSpec().backfill = new DatabaseMigrationSpec.Backfill();
+        m.getSpec().backfill.table = "users";
+        m.getSpec().backfill.set = "a = lower(email)";
+        planned(MigrationPhase.Backfilling);
+        MigrationPlan.Planned step = MigrationPlanner.plan(m.getSpec(), MigrationPlannerTest.CATALOG)
+                .step(MigrationPlan.BACKFILL).get(0);
+        leaseHeldByThisMigration();
+        db.answer("FROM dba_operator.migration_history WHERE migration_id = ? AND step_id = ?",
+                row("migration_id", "shop/add-email", "step_id", step.id(), "step", MigrationPlan.BACKFILL,
+                        "checksum", checksum == null ? step.checksum() : checksum, "statement", "UPDATE users",
+                        "outcome", "running", "started_at", Timestamp.from(Instant.now().minusSeconds(60)),
+                        "finished_at", null, "duration_ms", 1000L, "attempts", 1, "rows_done", rowsDone,
+                        "rows_estimated", 10_000L, "last_key", lastKey, "message", null, "approval", null));
+    }
+
+    private Step backfilling() throws SQLException {
+        try (MigrationWork w = work()) {
+            return backfilling.backfilling(w);
+        }
+    }
+
+    @Test
+    void aReplicaReplayingTooFarBehindHoldsTheBackfillBeforeItsNextBatch() throws SQLException {
+        backfillUnderWay(null, 3000, "3000");
+        st.backfill = new DatabaseMigrationStatus.BackfillProgress();
+        st.backfill.rowsDone = 3000L;
+        st.backfill.rowsPerSecond = 250.0;
+        db.answer("FROM pg_stat_replication", row("application_name", "replica-1", "lag", 12.4));
+        assertThat(backfilling()).isEqualTo(Step.rest(Duration.ofSeconds(5)));
+        assertThat(db.sent("UPDATE \"users\"")).as("no batch while the replica lags").isEmpty();
+        assertThat(st.phase).isEqualTo(MigrationPhase.Backfilling);
+        assertThat(st.backfill.percent).isEqualTo("30%");
+        assertThat(st.backfill.rowsPerSecond).as("a slice that wrote nothing keeps the last rate").isEqualTo(250.0);
+        assertThat(Instant.parse(st.backfill.eta)).isBetween(Instant.now().plusSeconds(27),
+                Instant.now().plusSeconds(29));
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> {
+            assertThat(c.reason).isEqualTo(Reason.Throttled.name());
+            assertThat(c.message).contains("replica replica-1 replays 12 s behind");
+        });
+    }
+
+    @Test
+    void theLastBatchFinishesTheBackfillOnceAndTheMigrationWaitsForCutover() throws SQLException {
+        backfillUnderWay(null, 9000, "9000");
+        db.answer("WITH dba_updated AS (UPDATE \"users\" SET a = lower(email) WHERE \"id\" > ?",
+                row("count", 1000L, "max", "10000"))
+                .answer("SET rows_done = coalesce(rows_done, 0) + ?", row("updated", 1));
+        assertThat(backfilling()).isEqualTo(Step.next());
+        assertThat(db.sent("WITH dba_updated")).singleElement().asString().endsWith("[9000]");
+        assertThat(db.sent("SET LOCAL lock_timeout")).hasSize(1);
+        assertThat(db.sent("SET outcome = 'applied'")).hasSize(1);
+        assertThat(st.backfill.rowsDone).isEqualTo(10_000L);
+        assertThat(st.backfill.percent).isEqualTo("100%");
+        assertThat(st.backfill.eta).isNull();
+        assertThat(st.phase).isEqualTo(MigrationPhase.AwaitingCutover);
+        assertThat(log.executed).singleElement().satisfies(e -> assertThat(e.toString()).contains("succeeded"));
+    }
+
+    @Test
+    void aBackfillWhoseSpecChangedWhileItRanFailsWithoutAnotherBatch() throws SQLException {
+        backfillUnderWay("sha256:what-the-backfill-started-with", 3000, "3000");
+        assertThat(backfilling()).isEqualTo(Step.onEvent());
+        assertThat(db.sent("UPDATE \"users\"")).isEmpty();
+        assertThat(st.phase).isEqualTo(MigrationPhase.Failed);
+        assertThat(st.failedStep).isEqualTo(MigrationPlan.BACKFILL);
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> {
+            assertThat(c.reason).isEqualTo(Reason.ChecksumMismatch.name());
+            assertThat(c.message).contains("a running backfill must not be edited");
+        });
     }
 }
