@@ -51,7 +51,6 @@ import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfig
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
-import io.javaoperatorsdk.operator.api.reconciler.EventSourceUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
@@ -90,8 +89,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     private final EventRecorder events;
     private final String agentImage;
     private final RestoredInstance instances;
-    private final RestoredServing.Server server = new RestoredServing.Server();
-    private final RestoredServing.Address address = new RestoredServing.Address();
+    private final RestoredServing.Serving serving;
     private final StorageDefaults storageDefaults;
 
     @jakarta.inject.Inject
@@ -99,13 +97,16 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
             KubernetesClient client, ObjectStores stores, EventRecorder events, StorageDefaults storageDefaults,
             @ConfigProperty(name = "dba.agent.image") String agentImage) {
         this(checks, secrets, runner, client, stores, events, storageDefaults, agentImage,
-                new RestoredInstance(client));
+                new RestoredInstance(client), RestoredServing.dependents());
     }
 
-    /** With the restored instance's Secret, volume and Job made by {@code instances} (a test records them). */
+    /**
+     * With the restored instance's Secret, volume and Job made by {@code instances}, and its Service and StatefulSet
+     * by {@code serving} (a test records them).
+     */
     BackupRestoreReconciler(ReferenceChecks checks, SecretReader secrets, WorkflowRunner runner,
             KubernetesClient client, ObjectStores stores, EventRecorder events, StorageDefaults storageDefaults,
-            String agentImage, RestoredInstance instances) {
+            String agentImage, RestoredInstance instances, RestoredServing.Serving serving) {
         this.stores = stores;
         this.checks = checks;
         this.storageDefaults = storageDefaults;
@@ -115,6 +116,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         this.events = events;
         this.agentImage = agentImage;
         this.instances = instances;
+        this.serving = serving;
     }
 
     @Override
@@ -126,7 +128,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
                 .build();
         List<EventSource<?, BackupRestore>> sources = new java.util.ArrayList<>();
         sources.add(new InformerEventSource<>(jobs, context));
-        sources.addAll(EventSourceUtils.dependentEventSources(context, server, address));
+        sources.addAll(serving.eventSources(context));
         return sources;
     }
 
@@ -351,8 +353,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         BackupRestoreStatus st = r.st();
         Context<BackupRestore> context = r.context();
         String instance = instance(restore.getSpec());
-        address.reconcile(restore, context);
-        var sts = server.reconcile(restore, context).getSingleResource().orElse(null);
+        var sts = serving.serve(restore, context);
         String waiting = instances.waitingFor(restore, sts);
         if (waiting == null) {
             st.phase = Phase.move(st.phase, RestorePhase.Ready);

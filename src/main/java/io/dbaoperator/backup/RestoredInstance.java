@@ -3,6 +3,7 @@ package io.dbaoperator.backup;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import io.dbaoperator.api.backup.BackupRestore;
@@ -75,17 +76,23 @@ class RestoredInstance {
             return "StatefulSet " + instance + " is missing (deleted by someone?); nothing serves the restored volume";
         }
         String waiting = "waiting for pod " + instance + "-0 to accept connections";
+        for (String reason : waitingReasons(ns, instance)) {
+            waiting += " (" + reason + ")";
+        }
+        return waiting;
+    }
+
+    /** Why the containers of the instance's pod wait (ImagePullBackOff, CrashLoopBackOff...), if it has one. */
+    List<String> waitingReasons(String ns, String instance) {
         // listed by the pod template's label: deploy/ lets the operator list pods, not get them
         var pod = client.pods().inNamespace(ns).withLabel("dbaoperator.io/instance", instance).list().getItems()
                 .stream().findFirst().orElse(null);
-        if (pod != null && pod.getStatus() != null && pod.getStatus().getContainerStatuses() != null) {
-            for (var c : pod.getStatus().getContainerStatuses()) {
-                if (c.getState() != null && c.getState().getWaiting() != null) {
-                    waiting += " (" + c.getState().getWaiting().getReason() + ")";
-                }
-            }
+        if (pod == null || pod.getStatus() == null || pod.getStatus().getContainerStatuses() == null) {
+            return List.of();
         }
-        return waiting;
+        return pod.getStatus().getContainerStatuses().stream()
+                .filter(c -> c.getState() != null && c.getState().getWaiting() != null)
+                .map(c -> c.getState().getWaiting().getReason()).toList();
     }
 
     /**

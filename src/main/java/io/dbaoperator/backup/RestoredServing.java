@@ -3,14 +3,18 @@ package io.dbaoperator.backup;
 import io.dbaoperator.api.backup.BackupRestore;
 import io.dbaoperator.api.backup.BackupRestoreSpec;
 import io.dbaoperator.api.backup.BackupRestoreStatus;
+import java.util.List;
+
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceUtils;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.GarbageCollected;
 import io.javaoperatorsdk.operator.processing.dependent.Creator;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependentResource;
 
 /**
@@ -24,6 +28,37 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDep
 final class RestoredServing {
 
     private RestoredServing() {
+    }
+
+    /**
+     * Serving a restored volume: its Service and StatefulSet made (once), and the StatefulSet as its informer holds
+     * it. An interface so that phase Starting is tested without an operator's informers.
+     */
+    interface Serving {
+
+        /** Makes what is missing of the Service and StatefulSet; the StatefulSet as last seen, or null. */
+        StatefulSet serve(BackupRestore restore, Context<BackupRestore> context);
+
+        /** The informers that wake the restore when its StatefulSet or Service changes. */
+        List<EventSource<?, BackupRestore>> eventSources(EventSourceContext<BackupRestore> context);
+    }
+
+    /** Serving by the two dependent resources below. */
+    static Serving dependents() {
+        Server server = new Server();
+        Address address = new Address();
+        return new Serving() {
+            @Override
+            public StatefulSet serve(BackupRestore restore, Context<BackupRestore> context) {
+                address.reconcile(restore, context);
+                return server.reconcile(restore, context).getSingleResource().orElse(null);
+            }
+
+            @Override
+            public List<EventSource<?, BackupRestore>> eventSources(EventSourceContext<BackupRestore> context) {
+                return EventSourceUtils.dependentEventSources(context, server, address);
+            }
+        };
     }
 
     /** Create only, owned by the restore, watched among the objects labelled with a restore. */

@@ -38,9 +38,14 @@ import io.dbaoperator.status.ConditionType;
 import io.dbaoperator.status.Conditions;
 import io.dbaoperator.status.PhaseMachine;
 import io.dbaoperator.status.RecordingWriteAhead;
+import io.dbaoperator.status.StatusPatcher;
 import io.dbaoperator.storage.S3Location;
 import io.dbaoperator.storage.StorageDefaults;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
@@ -79,15 +84,30 @@ class BackupRestoreHandlersTest {
                 }
 
                 @Override
-                String waitingFor(BackupRestore restore, StatefulSet sts) {
-                    throw new AssertionError("Starting is the operator tier's");
+                List<String> waitingReasons(String ns, String instance) {
+                    return podWaiting;
                 }
 
                 @Override
                 void remove(BackupRestore restore, String job) {
                     made.add("removed Job " + job + ", volume and Secret");
                 }
+            }, new RestoredServing.Serving() {
+                @Override
+                public StatefulSet serve(BackupRestore r, Context<BackupRestore> context) {
+                    made.add("served " + RestoredServing.image(r) + " with phase " + log.persistedPhases
+                            .get(log.persistedPhases.size() - 1) + " stored");
+                    return served;
+                }
+
+                @Override
+                public List<EventSource<?, BackupRestore>> eventSources(EventSourceContext<BackupRestore> c) {
+                    return List.of();
+                }
             });
+    /** The restored instance's StatefulSet as its informer holds it, and why its pod's containers wait. */
+    private StatefulSet served;
+    private List<String> podWaiting = List.of();
     private final BackupRestore restore = restore();
     private final BackupRestoreStatus st = new BackupRestoreStatus();
     private final BackupCatalog catalog = new BackupCatalog(bucket.stores().open(BUCKET), BUCKET, "shop", "nightly");
@@ -150,9 +170,12 @@ class BackupRestoreHandlersTest {
 
     private Duration reconcile() throws SQLException {
         log = log == null ? new RecordingWriteAhead(restore, st) : log;
-        return reconciler.machine.drive(new BackupRestoreReconciler.Restoring(restore, st,
+        Duration requeue = reconciler.machine.drive(new BackupRestoreReconciler.Restoring(restore, st,
                 new BackupRestoreReconciler.Inputs(policy(), BUCKET, "shop", "shop"), log.log, null, catalog, jobs),
                 log.log);
+        // the reconcile's final write: the next one observes the status as decided
+        restore.setStatus(StatusPatcher.copy(st, BackupRestoreStatus.class));
+        return requeue;
     }
 
     private void restoreRecord(RestoreRecord.State state, String error, String errorReason) {
@@ -264,5 +287,50 @@ class BackupRestoreHandlersTest {
         reconcile();
         assertThat(st.phase).isEqualTo(RestorePhase.Failed);
         assertThat(st.message).contains("was deleted");
+    }
+
+    @Test
+    void startingServesTheInstanceOnlyOnceStoredAndIsReadyWhenItsPodIs() throws SQLException {
+        Job job = approvedAndStarted();
+        restoreRecord(RestoreRecord.State.succeeded, null, null);
+        ended(job, "Complete");
+        reconcile();
+        assertThat(st.phase).isEqualTo(RestorePhase.Starting);
+        assertThat(made).noneMatch(x -> x.startsWith("served"));
+
+        served = new StatefulSetBuilder().withNewMetadata().withName("shop-restored").endMetadata()
+                .withNewStatus().withReplicas(1).withReadyReplicas(0).endStatus().build();
+        podWaiting = List.of("ImagePullBackOff");
+        assertThat(reconcile()).isEqualTo(BackupRestoreReconciler.SERVING_POLL);
+        assertThat(made).last().isEqualTo("served postgres:16 with phase Starting stored");
+        assertThat(st.phase).isEqualTo(RestorePhase.Starting);
+        assertThat(st.progress).isEqualTo("waiting for pod shop-restored-0 to accept connections (ImagePullBackOff)");
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> {
+            assertThat(c.status).isEqualTo("False");
+            assertThat(c.reason).isEqualTo(Reason.InstanceStarting.name());
+        });
+
+        served.getStatus().setReadyReplicas(1);
+        assertThat(reconcile()).isNull();
+        assertThat(st.phase).isEqualTo(RestorePhase.Ready);
+        assertThat(st.progress).isNull();
+        assertThat(st.message).contains("served by StatefulSet and Service shop-restored",
+                "credentials in Secret shop-restored");
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> {
+            assertThat(c.status).isEqualTo("True");
+            assertThat(c.reason).isEqualTo(Reason.RestoreSucceeded.name());
+        });
+    }
+
+    @Test
+    void aStatefulSetDeletedWhileStartingIsSaidAndNotReady() throws SQLException {
+        Job job = approvedAndStarted();
+        restoreRecord(RestoreRecord.State.succeeded, null, null);
+        ended(job, "Complete");
+        reconcile();
+        served = null;
+        assertThat(reconcile()).isEqualTo(BackupRestoreReconciler.SERVING_POLL);
+        assertThat(st.phase).isEqualTo(RestorePhase.Starting);
+        assertThat(st.progress).contains("StatefulSet shop-restored is missing");
     }
 }
