@@ -272,4 +272,52 @@ class DisposalHandlersTest {
         assertThat(events.events).isEmpty();
         assertThat(st.phase).isEqualTo(DisposalPhase.Disposing);
     }
+
+    @Test
+    void vacuumingCleansEachTouchedTableOnceThenTheRunIsReportedOnce() throws SQLException {
+        DisposalJobSpec.Rule notes = new DisposalJobSpec.Rule();
+        notes.name = "old-order-notes";
+        notes.table = "orders";
+        notes.where = "created_at < now() - interval '3 years'";
+        notes.action = DisposalJobSpec.Action.Delete;
+        job.getSpec().rules = List.of(job.getSpec().rules.get(0), notes);
+        job.getSpec().vacuum = DisposalJobSpec.Vacuum.Vacuum;
+        counted();
+        DisposalJobStatus.RuleProgress second = new DisposalJobStatus.RuleProgress();
+        second.name = "old-order-notes";
+        second.table = "orders";
+        second.action = "Delete";
+        second.matched = 0L;
+        second.done = 0L;
+        st.rules.add(second);
+        st.rulesDigest = DisposalJobReconciler.rulesDigest(job.getSpec());
+        st.rules.get(0).done = 120L;
+        st.rowsAffected = 120L;
+        orders(120);
+        db.answer("pg_try_advisory_lock", row("locked", true))
+                .answer("to_regclass('dba_operator.disposal_progress')", row("exists", true));
+        assertThat(decide(steps(NONE), DisposalPhase.Vacuuming)).isEqualTo(Step.next());
+        assertThat(db.sent("VACUUM")).containsExactly("VACUUM (ANALYZE) \"orders\"");
+        assertThat(st.phase).isEqualTo(DisposalPhase.Reporting);
+
+        assertThat(decide(steps(NONE), DisposalPhase.Reporting)).isEqualTo(Step.onEvent());
+        assertThat(st.phase).isEqualTo(DisposalPhase.Completed);
+        assertThat(st.lastRunAt).isNotNull();
+        assertThat(st.runStartedAt).isNull();
+        assertThat(log.executed).singleElement().satisfies(e -> assertThat(e.outcome()).isEqualTo("succeeded"));
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> {
+            assertThat(c.reason).isEqualTo(Reason.DisposalCompleted.name());
+            assertThat(c.message).startsWith("disposed of 120 row(s)");
+        });
+    }
+
+    @Test
+    void vacuumingWaitsWhileAnotherDisposalHoldsTheDatabase() throws SQLException {
+        job.getSpec().vacuum = DisposalJobSpec.Vacuum.Full;
+        counted();
+        db.answer("pg_try_advisory_lock", row("locked", false));
+        assertThat(decide(steps(NONE), DisposalPhase.Vacuuming)).isInstanceOf(Step.Rest.class);
+        assertThat(db.sent("VACUUM")).isEmpty();
+        assertThat(st.phase).isEqualTo(DisposalPhase.Vacuuming);
+    }
 }
