@@ -29,19 +29,29 @@ public final class FakeJdbc {
     private final List<Answer> answers = new ArrayList<>();
     private int opened;
 
-    private record Answer(String fragment, List<Map<String, Object>> rows, SQLException error) {
+    private record Answer(String fragment, List<Map<String, Object>> rows, SQLException error, boolean once) {
     }
 
     /** Answers statements containing {@code fragment} with {@code rows} (each made by {@link #row}). */
     @SafeVarargs
     public final FakeJdbc answer(String fragment, Map<String, Object>... rows) {
-        answers.add(new Answer(fragment, List.of(rows), null));
+        answers.add(new Answer(fragment, List.of(rows), null, false));
+        return this;
+    }
+
+    /**
+     * Answers the next statement containing {@code fragment} with {@code rows}, once; answers scripted so for the
+     * same fragment are given in turn (a plan before and after an index, say).
+     */
+    @SafeVarargs
+    public final FakeJdbc answerOnce(String fragment, Map<String, Object>... rows) {
+        answers.add(new Answer(fragment, List.of(rows), null, true));
         return this;
     }
 
     /** Statements containing {@code fragment} fail with the SQLSTATE given. */
     public FakeJdbc fail(String fragment, String sqlState, String message) {
-        answers.add(new Answer(fragment, List.of(), new SQLException(message, sqlState)));
+        answers.add(new Answer(fragment, List.of(), new SQLException(message, sqlState), false));
         return this;
     }
 
@@ -142,6 +152,9 @@ public final class FakeJdbc {
         sent.add(params.isEmpty() ? sql : sql + " -- " + params.values());
         for (Answer a : answers) {
             if (sql.contains(a.fragment())) {
+                if (a.once()) {
+                    answers.remove(a);
+                }
                 if (a.error() != null) {
                     throw new SQLException(a.error().getMessage(), a.error().getSQLState());
                 }

@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
@@ -271,5 +272,54 @@ class TuningHandlersTest {
         assertThat(db.sent("DROP INDEX")).isEmpty();
         assertThat(st.phase).isEqualTo(TuningPhase.Completed);
         assertThat(st.message).startsWith("dropped 0 of 2 index(es)");
+    }
+
+    /** Staging, where the best candidate is built for real (scripted here) before anything reaches production. */
+    private final FakeJdbc staging = new FakeJdbc();
+
+    private TuningRun onStaging() {
+        log = new RecordingWriteAhead(request, st);
+        return new TuningRun(request, st, new QueryTuningRequestReconciler.Inputs(FakeReferences.settings("prod"),
+                FakeReferences.settings("staging"), 5000, Duration.ofDays(7), null), log.log, db.connection(),
+                staging.connection(), MaintenanceWindows.ALWAYS, null);
+    }
+
+    /** An EXPLAIN (ANALYZE, FORMAT JSON) answer: one scan of orders costing {@code cost}, run in {@code ms}. */
+    private static Map<String, Object> plan(String nodeType, String index, double cost, double ms) {
+        return row("QUERY PLAN", "[{\"Plan\": {\"Node Type\": \"" + nodeType + "\", \"Relation Name\": \"orders\", "
+                + (index == null ? "" : "\"Index Name\": \"" + index + "\", ") + "\"Total Cost\": " + cost
+                + ", \"Plan Rows\": 12, \"Actual Rows\": 12, \"Actual Loops\": 1}, \"Execution Time\": " + ms + "}]");
+    }
+
+    @Test
+    void aCandidateThePlanUsesOnStagingGoesToApprovalWithItsMeasuredGainAndStagingIsLeftClean() throws SQLException {
+        recommended(TuningPhase.TestingOnStaging);
+        staging.answerOnce("EXPLAIN (ANALYZE", plan("Seq Scan", null, 1800.0, 120.5))
+                .answerOnce("EXPLAIN (ANALYZE", plan("Index Scan", "dba_orders_customer_id_idx", 45.0, 0.4));
+        assertThat(decide(TuningPhase.TestingOnStaging, onStaging())).isEqualTo(Step.next());
+        assertThat(st.phase).isEqualTo(TuningPhase.AwaitingApproval);
+        QueryTuningRequestStatus.StagingTest tested = st.recommendations.get(0).staging;
+        assertThat(tested.used).isTrue();
+        assertThat(tested.costBefore).isEqualTo(1800.0);
+        assertThat(tested.costAfter).isEqualTo(45.0);
+        assertThat(tested.msBefore).isEqualTo(120.5);
+        assertThat(tested.msAfter).isEqualTo(0.4);
+        assertThat(staging.sent("INDEX")).containsExactly(
+                "CREATE INDEX \"dba_orders_customer_id_idx\" ON \"public\".\"orders\" (\"customer_id\")",
+                "DROP INDEX IF EXISTS \"public\".\"dba_orders_customer_id_idx\"");
+        assertThat(db.sent).as("production is not touched on staging's turn").isEmpty();
+    }
+
+    @Test
+    void aCandidateThePlanIgnoresOnStagingIsNotRecommended() throws SQLException {
+        recommended(TuningPhase.TestingOnStaging);
+        staging.answerOnce("EXPLAIN (ANALYZE", plan("Seq Scan", null, 1800.0, 120.5))
+                .answerOnce("EXPLAIN (ANALYZE", plan("Seq Scan", null, 1790.0, 118.0));
+        assertThat(decide(TuningPhase.TestingOnStaging, onStaging())).isEqualTo(Step.onEvent());
+        assertThat(st.phase).isEqualTo(TuningPhase.NoRecommendation);
+        assertThat(st.message).contains("dba_orders_customer_id_idx was not used by the plan on staging",
+                "nothing is applied");
+        assertThat(staging.sent("DROP INDEX IF EXISTS")).hasSize(1);
+        assertThat(db.sent).isEmpty();
     }
 }
