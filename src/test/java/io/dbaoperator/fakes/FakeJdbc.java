@@ -14,6 +14,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import io.dbaoperator.postgres.Databases;
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.ServerErrorMessage;
 
 /**
  * A scripted JDBC connection for handler tests without PostgreSQL: each statement is matched against the scripted
@@ -53,6 +55,31 @@ public final class FakeJdbc {
     public FakeJdbc fail(String fragment, String sqlState, String message) {
         answers.add(new Answer(fragment, List.of(), new SQLException(message, sqlState), false));
         return this;
+    }
+
+    /**
+     * Statements containing {@code fragment} fail as the PostgreSQL server reports an error: its SQLSTATE, message
+     * and the position of {@code at} in the statement sent (1-based, as the server counts), in the server's error
+     * fields, for code that reads them.
+     */
+    public FakeJdbc failAsServer(String fragment, String sqlState, String message, String at) {
+        answers.add(new Answer(fragment, List.of(), new ServerError(sqlState, message, at), false));
+        return this;
+    }
+
+    /** An error the server would report; made into a PSQLException for the statement it fails. */
+    private static final class ServerError extends SQLException {
+        private final String at;
+
+        ServerError(String sqlState, String message, String at) {
+            super(message, sqlState);
+            this.at = at;
+        }
+
+        PSQLException in(String sql) {
+            return new PSQLException(new ServerErrorMessage("SERROR\0C" + getSQLState() + "\0M" + getMessage()
+                    + "\0P" + (sql.indexOf(at) + 1) + "\0"));
+        }
     }
 
     /** A row: column label, value, label, value... (in column order). */
@@ -154,6 +181,9 @@ public final class FakeJdbc {
             if (sql.contains(a.fragment())) {
                 if (a.once()) {
                     answers.remove(a);
+                }
+                if (a.error() instanceof ServerError server) {
+                    throw server.in(sql);
                 }
                 if (a.error() != null) {
                     throw new SQLException(a.error().getMessage(), a.error().getSQLState());

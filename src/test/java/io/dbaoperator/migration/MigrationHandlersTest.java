@@ -451,4 +451,73 @@ class MigrationHandlersTest {
             assertThat(c.message).contains("a running backfill must not be edited");
         });
     }
+
+    /** Production's catalog as LiveCatalog reads it: table users exists and is in use. */
+    private void usersInUse() {
+        db.answer("SELECT to_regclass(?) IS NOT NULL", row("exists", true))
+                .answer("c.reltuples > 0", row("inUse", true));
+    }
+
+    private Step planning() throws SQLException {
+        st = new DatabaseMigrationStatus();
+        st.phase = MigrationPhase.Planning;
+        try (MigrationWork w = work()) {
+            return PlanningStep.planning(w);
+        }
+    }
+
+    @Test
+    void sqlPostgresCannotParseFailsPlanningWhereItIsAndNothingRuns() throws SQLException {
+        m.getSpec().expand = new DatabaseMigrationSpec.SqlStep("ALTER TABLE users\n  ADD COLUM a text");
+        db.failAsServer("ADD COLUM a text", "42601", "syntax error at or near \"COLUM\"", "COLUM");
+        usersInUse();
+        planning();
+        assertThat(st.phase).isEqualTo(MigrationPhase.Failed);
+        assertThat(st.failedStep).isEqualTo("planning");
+        assertThat(st.plan).as("no plan stored").isNullOrEmpty();
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> {
+            assertThat(c.reason).isEqualTo(Reason.SyntaxError.name());
+            assertThat(c.message).contains("spec.expand.sql does not parse: syntax error at or near \"COLUM\" at line 2, column 7",
+                    "nothing was applied");
+        });
+        assertThat(db.sent).as("the SQL reaches the server only inside the syntax check's function")
+                .allSatisfy(sql -> assertThat(sql).doesNotStartWith("ALTER"));
+    }
+
+    @Test
+    void aPlanWithALintErrorIsStoredWithItsFindingsAndFails() throws SQLException {
+        m.getSpec().expand = new DatabaseMigrationSpec.SqlStep("ALTER TABLE users ADD COLUMN age int NOT NULL");
+        usersInUse();
+        planning();
+        assertThat(st.phase).isEqualTo(MigrationPhase.Failed);
+        assertThat(st.findings).anySatisfy(f -> {
+            assertThat(f.rule).isEqualTo("adding-required-field");
+            assertThat(f.severity).isEqualTo("error");
+        });
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> {
+            assertThat(c.reason).isEqualTo(Reason.LintFailed.name());
+            assertThat(c.message).startsWith("1 lint error(s), nothing was applied. First: adding-required-field");
+        });
+    }
+
+    @Test
+    void aCleanPlanIsStoredAndQueuedOrWaitsForTheApprovalAlwaysAsks() throws SQLException {
+        usersInUse();
+        assertThat(planning()).isEqualTo(Step.next());
+        assertThat(st.phase).isEqualTo(MigrationPhase.Queued);
+        assertThat(st.plan).extracting(p -> p.step).containsExactly("expand", "contract", "rollback");
+        assertThat(st.planDigest).isNotBlank();
+        String digest = st.planDigest;
+
+        m.getSpec().approval.policy = DatabaseMigrationSpec.ApprovalPolicy.Policy.Always;
+        assertThat(planning()).isEqualTo(Step.next());
+        assertThat(st.phase).as("the expand step's gate").isEqualTo(MigrationPhase.AwaitingApproval);
+        assertThat(st.planDigest).as("the same spec on the same catalog plans the same").isEqualTo(digest);
+
+        m.getSpec().paused = true;
+        assertThat(planning()).isEqualTo(Step.onEvent());
+        assertThat(st.phase).isEqualTo(MigrationPhase.Planning);
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(
+                c -> assertThat(c.reason).isEqualTo(Reason.Paused.name()));
+    }
 }
