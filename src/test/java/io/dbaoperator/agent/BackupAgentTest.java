@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import io.dbaoperator.contract.AgentEnvironment;
 import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.backup.catalog.BackupRecord;
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.operator.Fixtures;
@@ -35,6 +36,7 @@ import software.amazon.awssdk.services.s3.model.PutObjectRequest;
  * The backup agent in real Jobs: pg_basebackup of a real database streamed into the S3 server, read back and
  * verified with pg_verifybackup; a byte flipped in storage is caught; a failure leaves no object behind.
  */
+@RealParts
 class BackupAgentTest {
 
     static final String NS = "agent";

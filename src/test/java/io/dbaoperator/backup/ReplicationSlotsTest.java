@@ -7,9 +7,11 @@ import java.sql.ResultSet;
 
 import org.junit.jupiter.api.Test;
 
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestPostgres;
 
 /** Where an archived WAL file ends, and how much WAL the server wrote past it: the RPO's evidence. */
+@RealParts
 class ReplicationSlotsTest {
 
     static final long SEGMENT = 16L * 1024 * 1024;

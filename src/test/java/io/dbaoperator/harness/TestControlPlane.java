@@ -44,6 +44,7 @@ public final class TestControlPlane {
 
     public static synchronized TestControlPlane get() {
         if (instance == null) {
+            RealParts.Guard.starting("control plane");
             try {
                 try {
                     instance = start();

@@ -31,6 +31,7 @@ public final class TestKubernetes {
 
     public static synchronized TestKubernetes get() {
         if (instance == null) {
+            RealParts.Guard.starting("Kubernetes API server");
             TestControlPlane cp = TestControlPlane.get();
             try {
                 OperatorInstall.apply(cp);

@@ -40,6 +40,7 @@ public final class TestPostgres {
 
     public static synchronized TestPostgres get() {
         if (instance == null) {
+            RealParts.Guard.starting("PostgreSQL");
             instance = start();
             Runtime.getRuntime().addShutdownHook(new Thread(TestPostgres::shutdown));
         }

@@ -77,6 +77,7 @@ public final class TestS3 {
 
     public static synchronized TestS3 get() {
         if (instance == null) {
+            RealParts.Guard.starting("S3 server");
             instance = start();
             Runtime.getRuntime().addShutdownHook(new Thread(TestS3::shutdown));
         }

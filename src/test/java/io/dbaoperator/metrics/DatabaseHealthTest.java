@@ -13,6 +13,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.kube.EventRecorder;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -25,6 +26,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
  * shows lag, a table after mass updates its dead tuples and a VACUUM recommendation, a held lock the waiting
  * session and its blocker (without the statements' values).
  */
+@RealParts
 class DatabaseHealthTest {
 
     static final String DB = "health";

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import io.dbaoperator.api.migration.DatabaseMigrationSpec;
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.sql.Catalog;
 
@@ -20,6 +21,7 @@ import io.dbaoperator.sql.Catalog;
  * The backfill against a real PostgreSQL, every batch's size seen by a statement trigger: no batch locks more than
  * batchSize rows, whatever the keys look like as text, and the batches walk the key order.
  */
+@RealParts
 class BackfillTest {
 
     static Connection c;

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.sql.QualifiedName;
 
@@ -17,6 +18,7 @@ import io.dbaoperator.sql.QualifiedName;
  * The lint rules again, with the planner asking a real PostgreSQL about the tables (in use, column types, unique
  * indexes, NOT NULL checks), and PostgreSQL's grammar checking each statement the rules are tried on.
  */
+@RealParts
 class LiveCatalogLintTest {
 
     static Connection c;

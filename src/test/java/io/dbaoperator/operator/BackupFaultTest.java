@@ -22,6 +22,7 @@ import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.api.common.Condition;
 import io.dbaoperator.backup.BackupPolicyReconciler;
 import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.harness.TestS3;
@@ -38,6 +39,7 @@ import software.amazon.awssdk.services.s3.model.ListMultipartUploadsRequest;
  * backup fails with the agent's own reason in status, never shows as complete, and once S3 is back the next
  * backup aborts the incomplete upload it left and succeeds.
  */
+@RealParts
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class BackupFaultTest {

@@ -14,6 +14,7 @@ import io.dbaoperator.api.backup.BackupPolicyPhase;
 import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.api.common.Condition;
 import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestS3;
 import io.dbaoperator.operator.Fixtures.Standard;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -26,6 +27,7 @@ import io.quarkus.test.junit.QuarkusTest;
  * good one, and each kind of bad input a person can make, which must reach status and an Event as an actionable
  * reason, and never with a secret in it.
  */
+@RealParts
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class BackupPolicyValidationTest {

@@ -17,6 +17,7 @@ import io.dbaoperator.api.common.Condition;
 import io.dbaoperator.api.disposal.DisposalJob;
 import io.dbaoperator.api.disposal.DisposalPhase;
 import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.harness.TestS3;
 import io.dbaoperator.operator.Fixtures.Standard;
@@ -35,6 +36,7 @@ import software.amazon.awssdk.services.s3.model.GetObjectRequest;
  * The operator with a default storage (Helm value storage.default): a BackupPolicy and a DisposalJob that name no
  * storage use it, with the credentials Secret of their own namespace.
  */
+@RealParts
 @QuarkusTest
 @TestProfile(DefaultStorageTest.WithDefaultStorage.class)
 @QuarkusTestResource(OperatorHarness.class)

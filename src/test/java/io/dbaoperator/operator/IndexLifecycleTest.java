@@ -20,6 +20,7 @@ import io.dbaoperator.api.tuning.QueryTuningRequestSpec;
 import io.dbaoperator.api.tuning.QueryTuningRequestStatus;
 import io.dbaoperator.api.tuning.TuningPhase;
 import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -32,6 +33,7 @@ import io.quarkus.test.junit.QuarkusTest;
  * closed loop (the statement's real mean time from pg_stat_statements before and after an applied index; an index
  * that brought nothing proposed for removal and dropped after approval).
  */
+@RealParts
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class IndexLifecycleTest {

@@ -22,6 +22,7 @@ import io.dbaoperator.api.tuning.QueryTuningRequest;
 import io.dbaoperator.api.tuning.QueryTuningRequestSpec;
 import io.dbaoperator.api.tuning.TuningPhase;
 import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -34,6 +35,7 @@ import io.quarkus.test.junit.TestProfile;
  * tables and columns (an expression index and an unknown table are dropped), costed with HypoPG like any other
  * candidate, and only recommended: nothing is applied on its word.
  */
+@RealParts
 @QuarkusTest
 @TestProfile(LlmAdvisorTest.WithAdvisor.class)
 @QuarkusTestResource(OperatorHarness.class)

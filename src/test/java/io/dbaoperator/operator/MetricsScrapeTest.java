@@ -21,6 +21,7 @@ import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.backup.BackupPolicyReconciler;
 import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -28,6 +29,7 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
 /** What Prometheus scrapes from /q/metrics after a backup: the backup metrics per policy, and the operator's own. */
+@RealParts
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class MetricsScrapeTest {

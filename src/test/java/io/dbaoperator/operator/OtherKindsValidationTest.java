@@ -29,12 +29,14 @@ import io.dbaoperator.api.tuning.QueryTuningRequest;
 import io.dbaoperator.api.tuning.QueryTuningRequestSpec;
 import io.dbaoperator.api.tuning.TuningPhase;
 import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.operator.Fixtures.Standard;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
 /** One real object of each other kind through the operator: validated when right, an actionable reason when not. */
+@RealParts
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class OtherKindsValidationTest {

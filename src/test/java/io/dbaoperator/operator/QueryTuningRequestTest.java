@@ -18,6 +18,7 @@ import io.dbaoperator.api.tuning.QueryTuningRequestSpec;
 import io.dbaoperator.api.tuning.QueryTuningRequestStatus;
 import io.dbaoperator.api.tuning.TuningPhase;
 import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -29,6 +30,7 @@ import io.quarkus.test.junit.QuarkusTest;
  * index built and measured on staging, approval, CREATE INDEX CONCURRENTLY on production (an INVALID leftover
  * dropped first), and the index's real use followed; a write is never executed on production.
  */
+@RealParts
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class QueryTuningRequestTest {

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import io.dbaoperator.contract.AgentEnvironment;
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestKubernetes;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -25,6 +26,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
  * agent), its env and Secret refs, as a node would; what they wrote is read back through the API server, as
  * {@code kubectl logs} reads it.
  */
+@RealParts
 class TestNodeTest {
 
     static final String NS = "node";

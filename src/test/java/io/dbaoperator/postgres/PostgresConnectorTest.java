@@ -10,11 +10,13 @@ import java.sql.Statement;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.problem.ProblemException;
 import io.dbaoperator.problem.Reason;
 
 /** Connections from Secret-shaped settings against a real PostgreSQL, and the reasons failures map to. */
+@RealParts
 class PostgresConnectorTest {
 
     static final String PASSWORD = "Conn-Test-Pw-5521";

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.tuning.IndexHygiene.Finding;
 import io.dbaoperator.tuning.IndexHygiene.IndexFact;
@@ -24,6 +25,7 @@ import io.dbaoperator.tuning.IndexHygiene.Kind;
  * their evidence, while indexes that back a constraint, the replica identity, a unique rule, or that are in use are
  * never proposed; and the rules themselves on facts alone.
  */
+@RealParts
 class IndexHygieneTest {
 
     static final String DB = "hygiene";

@@ -13,12 +13,14 @@ import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestPostgres;
 
 /**
  * The tuning engine on a real PostgreSQL with HypoPG: EXPLAIN of a slow query, what the analyzer reads from the
  * plan, the candidate indexes, and their cost with hypothetical indexes; a write is never executed.
  */
+@RealParts
 class TuningEngineTest {
 
     static final String DB = "tuning";

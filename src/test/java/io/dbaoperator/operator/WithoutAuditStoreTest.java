@@ -1,4 +1,4 @@
-package io.dbaoperator.audit;
+package io.dbaoperator.operator;
 
 import static io.dbaoperator.operator.OperatorAssertions.awaitCondition;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -13,16 +13,18 @@ import org.junit.jupiter.api.Test;
 
 import io.dbaoperator.api.migration.DatabaseMigration;
 import io.dbaoperator.api.migration.DatabaseMigrationSpec;
+import io.dbaoperator.audit.AuditEvent;
+import io.dbaoperator.audit.AuditLog;
 import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestKubernetes;
-import io.dbaoperator.operator.Fixtures;
-import io.dbaoperator.operator.OperatorAssertions;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
 
 /** Without a datasource the operator still runs, and the audit trail goes to Events (and the log). */
+@RealParts
 @QuarkusTest
 @TestProfile(WithoutAuditStoreTest.NoAuditStore.class)
 class WithoutAuditStoreTest {

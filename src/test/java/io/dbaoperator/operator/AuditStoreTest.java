@@ -1,4 +1,4 @@
-package io.dbaoperator.audit;
+package io.dbaoperator.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -13,13 +13,17 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 import io.dbaoperator.api.migration.DatabaseMigration;
+import io.dbaoperator.audit.AuditEvent;
+import io.dbaoperator.audit.AuditLog;
 import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestPostgres;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 
 /** The audit store: Flyway created the schema at start, and events land in it as rows. */
+@RealParts
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class AuditStoreTest {

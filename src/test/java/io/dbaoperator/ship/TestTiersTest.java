@@ -1,0 +1,53 @@
+package io.dbaoperator.ship;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The fast tier ({@code ./mvnw -Pfast test}) leaves the operator tier out by its package, because Quarkus builds a
+ * test's application as soon as it discovers the class: a {@code @QuarkusTest} elsewhere would make the fast tier
+ * start Quarkus. (The other tests that need a real part are left out by their {@code @RealParts} tag, and the harness
+ * refuses to start one in the fast tier.)
+ */
+class TestTiersTest {
+
+    static final Path TESTS = Path.of("src/test/java");
+    static final Path OPERATOR_TIER = TESTS.resolve("io/dbaoperator/operator");
+
+    @Test
+    void everyQuarkusTestLivesInTheOperatorTiersPackage() throws IOException {
+        List<Path> quarkusTests;
+        try (Stream<Path> files = Files.walk(TESTS)) {
+            quarkusTests = files.filter(f -> f.toString().endsWith(".java")).filter(TestTiersTest::isQuarkusTest)
+                    .toList();
+        }
+        assertThat(quarkusTests).as("the operator tier's classes").hasSizeGreaterThan(10);
+        assertThat(quarkusTests).as("@QuarkusTest classes outside %s", OPERATOR_TIER)
+                .allMatch(f -> f.getParent().equals(OPERATOR_TIER));
+    }
+
+    @Test
+    void theFastProfileLeavesThatPackageAndTheRealPartsTagOut() throws IOException {
+        String pom = Files.readString(Path.of("pom.xml"));
+        String fast = pom.substring(pom.indexOf("<id>fast</id>"), pom.indexOf("</profile>", pom.indexOf("<id>fast</id>")));
+        assertThat(fast).contains("<exclude>" + TESTS.relativize(OPERATOR_TIER) + "/**</exclude>")
+                .contains("<excludedGroups>real-parts</excludedGroups>")
+                .contains("<dba.test.tier>fast</dba.test.tier>");
+    }
+
+    private static boolean isQuarkusTest(Path f) {
+        try {
+            return Files.readAllLines(f).stream().anyMatch(line -> line.strip().startsWith("@QuarkusTest")
+                    && !line.strip().startsWith("@QuarkusTestResource"));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
