@@ -11,9 +11,9 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The fast tier ({@code ./mvnw -Pfast test}) leaves the operator tier out by its package, because Quarkus builds a
- * test's application as soon as it discovers the class: a {@code @QuarkusTest} elsewhere would make the fast tier
- * start Quarkus. (The other tests that need a real part are left out by their {@code @RealParts} tag, and the harness
+ * The fast tier ({@code ./mvnw -Pfast test}) leaves the operator tier out by its package, because Quarkus loads
+ * each {@code @QuarkusTest} class and calls its test profile during discovery, before any tag filter: one elsewhere
+ * would pull Quarkus (and the real parts its profile starts) into the fast tier. (The other tests that need a real part are left out by their {@code @RealParts} tag, and the harness
  * refuses to start one in the fast tier.)
  */
 class TestTiersTest {
