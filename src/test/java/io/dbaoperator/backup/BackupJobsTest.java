@@ -8,8 +8,7 @@ import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.api.common.DatabaseRef;
 import io.dbaoperator.api.common.JobTemplate;
-import io.dbaoperator.api.common.S3Storage;
-import io.dbaoperator.api.common.SecretRef;
+import io.dbaoperator.storage.S3SettingsTest;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.utils.Serialization;
 
@@ -23,15 +22,7 @@ class BackupJobsTest {
         p.setSpec(new BackupPolicySpec());
         p.getSpec().database = new DatabaseRef("app-db-replication");
         p.getSpec().schedule = "0 2 * * *";
-        // a storage as a user writes it; building a Job contacts nothing
-        S3Storage storage = new S3Storage();
-        storage.bucket = "backups";
-        storage.prefix = "it";
-        storage.endpoint = "http://s3.shop.svc:9000";
-        storage.pathStyle = true;
-        storage.credentials = new S3Storage.S3Credentials();
-        storage.credentials.secretRef = new SecretRef("backup-s3");
-        p.getSpec().storage = storage;
+        p.getSpec().storage = S3SettingsTest.storage(); // as a user writes it: building a Job contacts nothing
         return p;
     }
 

@@ -8,9 +8,10 @@ import org.junit.jupiter.api.Test;
 import io.dbaoperator.api.common.S3Storage;
 import io.dbaoperator.api.common.SecretRef;
 
-class S3SettingsTest {
+public class S3SettingsTest {
 
-    static S3Storage storage() {
+    /** A storage as a user writes it (also used where a spec needs one and nothing contacts it). */
+    public static S3Storage storage() {
         S3Storage s = new S3Storage();
         s.bucket = "backups";
         s.prefix = "prod/pg";
