@@ -125,9 +125,11 @@ final class CutoverSteps {
     }
 
     private static GatedStep expandStep(MigrationWork w) {
+        String backfill = w.plan.step(MigrationPlan.BACKFILL).stream().filter(p -> p.classification().destructive())
+                .map(p -> ", and a backfill that " + p.classification().why()).findFirst().orElse("");
         return new GatedStep(MigrationPlan.EXPAND, "approval policy Always: run expand ("
-                + w.plan.step(MigrationPlan.EXPAND).size() + " statements) on production", w.st.planDigest, null,
-                w.generation());
+                + w.plan.step(MigrationPlan.EXPAND).size() + " statements) on production" + backfill, w.st.planDigest,
+                null, w.generation());
     }
 
     private GateOutcome gate(MigrationWork w, String step, String reason, Set<QualifiedName> fingerprintTables)

@@ -7,7 +7,7 @@ import java.util.Optional;
 /**
  * The lint rules, after squawk and strong_migrations. Each has a default severity: {@code error} stops the migration
  * in Failed before anything runs; {@code spec.lint.errors} raises a rule to error, {@code spec.lint.allow} lowers it
- * to info.
+ * to info, except for the rules that keep the approval gate closed ({@link #overridable()} false).
  */
 public enum LintRule {
     REQUIRE_CONCURRENT_INDEX_CREATION("require-concurrent-index-creation", Severity.error,
@@ -56,10 +56,46 @@ public enum LintRule {
             "an UPDATE or DELETE on an existing table in one statement holds row locks on every row it touches and "
                     + "bloats the table at once; use spec.backfill, which works in short key-ordered batches"),
     TRANSACTION_CONTROL("transaction-control", Severity.error,
-            "BEGIN/COMMIT/ROLLBACK in migration SQL: the operator runs each statement in its own transaction with "
-                    + "lock_timeout; remove them"),
-    UNRECOGNISED_STATEMENT("unrecognised-statement", Severity.info,
-            "the planner does not model this statement; it is assumed to take ACCESS EXCLUSIVE");
+            "transaction or session control (BEGIN/COMMIT/ROLLBACK, PREPARE TRANSACTION, SET ROLE, cursors, LISTEN...) "
+                    + "in migration SQL: the operator runs each statement in its own transaction with lock_timeout; "
+                    + "remove them"),
+    UNRECOGNISED_STATEMENT("unrecognised-statement", Severity.warning,
+            "the planner does not recognise this statement (or this form of it), so it is treated as destructive: "
+                    + "it may only run in contract, after a person approves it; it is assumed to take ACCESS "
+                    + "EXCLUSIVE"),
+    DESTRUCTIVE_IN_EXPAND("destructive-in-expand", Severity.error, false,
+            "expand only adds (the version still running must keep working, and nothing in it waits for a person): "
+                    + "move this statement to contract, where it runs after cutover and only once a person approves "
+                    + "its exact text"),
+    BACKFILL_OVERWRITES_DATA("backfill-overwrites-data", Severity.error, false,
+            "the backfill sets a column that holds data from before this migration, so its old values are lost; a "
+                    + "backfill fills what expand adds. To overwrite existing values knowingly set approval.policy: "
+                    + "Always, so that a person approves the plan, naming this backfill, before anything runs"),
+    ROLLBACK_DESTROYS_DATA("rollback-destroys-data", Severity.warning,
+            "this rollback statement destroys data, and a rollback runs without asking (on a failure, or when a "
+                    + "person requests it): it may drop only what expand adds"),
+    ROLLBACK_DROPS_EXISTING("rollback-drops-existing", Severity.error, false,
+            "the rollback drops a table or column that existed before this migration (expand does not create it): "
+                    + "running it would destroy data the migration never added"),
+    BAN_VACUUM_FULL("ban-vacuum-full", Severity.error,
+            "VACUUM FULL takes ACCESS EXCLUSIVE and rewrites the table: reads and writes stop until it ends; plain "
+                    + "VACUUM reclaims dead rows online, pg_repack returns the space online"),
+    BAN_CLUSTER("ban-cluster", Severity.error,
+            "CLUSTER takes ACCESS EXCLUSIVE and rewrites the table: reads and writes stop until it ends; pg_repack "
+                    + "--order-by reorders a table online"),
+    REQUIRE_CONCURRENT_REINDEX("require-concurrent-reindex", Severity.error,
+            "REINDEX without CONCURRENTLY blocks writes to the table (SHARE) and every read that uses the index "
+                    + "(ACCESS EXCLUSIVE on it); use REINDEX ... CONCURRENTLY"),
+    BAN_LOCK_TABLE("ban-lock-table", Severity.error,
+            "LOCK TABLE in a mode of SHARE or stronger (ACCESS EXCLUSIVE when no mode is named) stops writes, or "
+                    + "reads too, until the transaction ends, and skips the operator's lock_timeout discipline; the "
+                    + "statements take the locks they need themselves"),
+    BAN_SET_TABLESPACE("ban-set-tablespace", Severity.error,
+            "ALTER ... SET TABLESPACE (or SET LOGGED, SET ACCESS METHOD) copies the whole table under ACCESS "
+                    + "EXCLUSIVE: reads and writes stop until it ends; pg_repack --tablespace moves a table online"),
+    REQUIRE_CONCURRENT_REFRESH("require-concurrent-refresh", Severity.error,
+            "REFRESH MATERIALIZED VIEW without CONCURRENTLY takes ACCESS EXCLUSIVE: reads of the view stop until it "
+                    + "ends; use REFRESH MATERIALIZED VIEW CONCURRENTLY (it needs a unique index on the view)");
 
     /** Finding severities, weakest first. */
     public enum Severity {
@@ -69,11 +105,25 @@ public enum LintRule {
     private final String id;
     private final Severity severity;
     private final String advice;
+    private final boolean overridable;
 
     LintRule(String id, Severity severity, String advice) {
+        this(id, severity, true, advice);
+    }
+
+    LintRule(String id, Severity severity, boolean overridable, String advice) {
         this.id = id;
         this.severity = severity;
+        this.overridable = overridable;
         this.advice = advice;
+    }
+
+    /**
+     * Whether spec.lint may change its severity. The rules that keep the approval gate closed may not: a spec that
+     * lowers one is refused, since the person writing the spec is not the person approving what it destroys.
+     */
+    public boolean overridable() {
+        return overridable;
     }
 
     public String id() {

@@ -35,6 +35,8 @@ public record MigrationPlan(List<Planned> statements, List<LintFinding> findings
             p.lockLevel = classification.lock().sqlName();
             p.rewritesTable = classification.rewritesTable();
             p.destructive = classification.destructive();
+            p.statementClass = classification.statementClass().label();
+            p.classReason = classification.why();
             return p;
         }
     }

@@ -15,11 +15,13 @@ import io.dbaoperator.approval.PlanDigest;
 import io.dbaoperator.migration.LintRule.Severity;
 import io.dbaoperator.sql.Catalog;
 import io.dbaoperator.sql.Classification;
+import io.dbaoperator.sql.CommandClassifier;
 import io.dbaoperator.sql.LockLevel;
 import io.dbaoperator.sql.QualifiedName;
 import io.dbaoperator.sql.SqlParser;
 import io.dbaoperator.sql.SqlSyntaxException;
 import io.dbaoperator.sql.Statement;
+import io.dbaoperator.sql.StatementClass;
 
 /**
  * Plans a migration: parses the SQL of every step, classifies each statement against the live catalog, and lints it.
@@ -50,22 +52,41 @@ public final class MigrationPlanner {
         }
     }
 
+    /** What expand creates: the tables (by name) and the columns (table.column, by name) it adds. */
+    record ExpandAdds(Set<String> tables, Set<String> columns) {
+        static ExpandAdds none() {
+            return new ExpandAdds(new HashSet<>(), new HashSet<>());
+        }
+
+        void note(Statement s) {
+            if (s instanceof Statement.CreateTable t) {
+                tables.add(t.table().name());
+            }
+            if (s instanceof Statement.AlterTable t) {
+                t.actions().stream().filter(Statement.AddColumn.class::isInstance)
+                        .forEach(a -> columns.add(t.table().name() + "." + ((Statement.AddColumn) a).column()));
+            }
+        }
+    }
+
     public static MigrationPlan plan(DatabaseMigrationSpec spec, Catalog catalog) {
         Map<String, String> overrides = overrides(spec.lint);
         List<MigrationPlan.Planned> planned = new ArrayList<>();
         List<LintFinding> findings = new ArrayList<>();
         Set<QualifiedName> created = new HashSet<>();
         Set<String> createdUniqueIndexes = new HashSet<>();
-        addStep(MigrationPlan.EXPAND, spec.expand, catalog, planned, findings, created, createdUniqueIndexes, overrides);
+        ExpandAdds adds = ExpandAdds.none();
+        addStep(MigrationPlan.EXPAND, spec.expand, catalog, planned, findings, created, createdUniqueIndexes, overrides,
+                adds);
         if (spec.backfill != null) {
-            planned.add(backfillStatement(spec.backfill));
+            planned.add(backfillStatement(spec, catalog, adds, findings));
         }
         // contract and rollback run against the expanded schema: what expand created exists then
         Set<QualifiedName> none = new HashSet<>();
         addStep(MigrationPlan.CONTRACT, spec.contract, catalog, planned, findings, none, createdUniqueIndexes,
-                overrides);
+                overrides, adds);
         addStep(MigrationPlan.ROLLBACK, spec.rollback, catalog, planned, findings, none, createdUniqueIndexes,
-                overrides);
+                overrides, adds);
         return new MigrationPlan(List.copyOf(planned), List.copyOf(findings), digest(spec, planned));
     }
 
@@ -96,11 +117,13 @@ public final class MigrationPlanner {
             PlannedStatement s = stored.get(i);
             LockLevel lock = java.util.Arrays.stream(LockLevel.values()).filter(l -> l.sqlName().equals(s.lockLevel))
                     .findFirst().orElse(null);
-            if (!p.step().equals(s.step) || !p.statement().sql().equals(s.sql) || lock == null) {
+            StatementClass statementClass = StatementClass.ofLabel(s.statementClass);
+            if (!p.step().equals(s.step) || !p.statement().sql().equals(s.sql) || lock == null
+                    || statementClass == null) {
                 return java.util.Optional.empty();
             }
-            Classification c = new Classification(lock, Boolean.TRUE.equals(s.rewritesTable),
-                    Boolean.TRUE.equals(s.destructive), p.classification().transactional(), p.classification().tables());
+            Classification c = new Classification(lock, Boolean.TRUE.equals(s.rewritesTable), statementClass,
+                    s.classReason, p.classification().transactional(), p.classification().tables());
             planned.add(new MigrationPlan.Planned(p.step(), p.id(), p.statement(), c, p.checksum()));
         }
         MigrationPlan plan = new MigrationPlan(List.copyOf(planned), findings == null ? List.of() : List.copyOf(findings),
@@ -118,19 +141,48 @@ public final class MigrationPlanner {
         return PlanDigest.of(digestInput);
     }
 
-    /** The backfill as one planned statement, so its definition is checksummed like SQL. */
-    static MigrationPlan.Planned backfillStatement(DatabaseMigrationSpec.Backfill b) {
+    /**
+     * The backfill as one planned statement, so its definition is checksummed like SQL. It fills what expand adds
+     * (additive); a backfill that sets a column holding data from before the migration overwrites it (destructive):
+     * refused, unless approval.policy Always has a person approve the plan naming it before anything runs.
+     */
+    static MigrationPlan.Planned backfillStatement(DatabaseMigrationSpec spec, Catalog catalog, ExpandAdds adds,
+            List<LintFinding> findings) {
+        DatabaseMigrationSpec.Backfill b = spec.backfill;
         String sql = Backfill.describe(b);
-        var classification = new Classification(io.dbaoperator.sql.LockLevel.ROW_EXCLUSIVE, false, false, true,
-                List.of(QualifiedName.parse(b.table)));
+        QualifiedName table = QualifiedName.parse(b.table);
+        List<String> overwritten = BackfillColumns.assigned(b.set).stream()
+                .filter(col -> !adds.columns().contains(table.name() + "." + col))
+                .filter(col -> catalog.columnType(table, col).isPresent()).toList();
+        Classification classification = new Classification(LockLevel.ROW_EXCLUSIVE, false, StatementClass.ADDITIVE,
+                "fills columns expand adds, in batches", true, List.of(table));
+        if (!overwritten.isEmpty()) {
+            String why = "overwrites existing column(s) " + String.join(", ", overwritten) + " of " + b.table
+                    + ": their old values are lost";
+            classification = classification.withClass(StatementClass.DESTRUCTIVE, why);
+            boolean always = spec.approval != null
+                    && spec.approval.policy == DatabaseMigrationSpec.ApprovalPolicy.Policy.Always;
+            findings.add(finding(LintRule.BACKFILL_OVERWRITES_DATA, always ? Severity.warning : Severity.error,
+                    MigrationPlan.BACKFILL, sql, LintRule.BACKFILL_OVERWRITES_DATA.advice() + " (" + why + ")"));
+        }
         return new MigrationPlan.Planned(MigrationPlan.BACKFILL, MigrationPlan.BACKFILL,
-                new Statement.Dml(sql, 0, "update", QualifiedName.parse(b.table), b.where != null), classification,
-                PlanDigest.sha256(sql));
+                new Statement.Dml(sql, 0, "update", table, b.where != null), classification, PlanDigest.sha256(sql));
+    }
+
+    private static LintFinding finding(LintRule rule, Severity severity, String step, String statement,
+            String message) {
+        LintFinding f = new LintFinding();
+        f.rule = rule.id();
+        f.severity = severity.name();
+        f.step = step;
+        f.statement = statement;
+        f.message = message;
+        return f;
     }
 
     private static void addStep(String step, DatabaseMigrationSpec.SqlStep sql, Catalog catalog,
             List<MigrationPlan.Planned> planned, List<LintFinding> findings, Set<QualifiedName> created,
-            Set<String> createdUniqueIndexes, Map<String, String> overrides) {
+            Set<String> createdUniqueIndexes, Map<String, String> overrides, ExpandAdds adds) {
         if (sql == null || sql.sql == null) {
             return;
         }
@@ -144,8 +196,15 @@ public final class MigrationPlanner {
         for (Statement s : statements) {
             n++;
             Classification c = Classification.of(s, catalog);
+            if (s instanceof Statement.DropTable d && !d.tables().isEmpty() && created.containsAll(d.tables())
+                    && !c.why().contains("CASCADE")) {
+                c = c.withClass(StatementClass.ADDITIVE, "drops a table this step created, holding nothing yet");
+            }
             planned.add(new MigrationPlan.Planned(step, step + "#" + n, s, c, PlanDigest.sha256(s.sql().strip())));
-            new Linter(step, s, catalog, created, createdUniqueIndexes, overrides, findings).lint();
+            new Linter(step, s, c, catalog, created, createdUniqueIndexes, overrides, findings, adds).lint();
+            if (step.equals(MigrationPlan.EXPAND)) {
+                adds.note(s);
+            }
             if (s instanceof Statement.CreateTable t) {
                 created.add(t.table());
             }
@@ -166,6 +225,14 @@ public final class MigrationPlanner {
         return o;
     }
 
+    /** Rule ids in spec.lint.allow whose severity may not be lowered: they keep the approval gate closed. */
+    public static List<String> lockedRules(DatabaseMigrationSpec.Lint lint) {
+        if (lint == null || lint.allow == null) {
+            return List.of();
+        }
+        return lint.allow.stream().filter(id -> LintRule.byId(id).map(r -> !r.overridable()).orElse(false)).toList();
+    }
+
     /** Rule ids in spec.lint that no rule has. */
     public static List<String> unknownRules(DatabaseMigrationSpec.Lint lint) {
         List<String> unknown = new ArrayList<>();
@@ -179,10 +246,80 @@ public final class MigrationPlanner {
         return unknown;
     }
 
-    private record Linter(String step, Statement statement, Catalog catalog, Set<QualifiedName> created,
-            Set<String> createdUniqueIndexes, Map<String, String> overrides, List<LintFinding> findings) {
+    private record Linter(String step, Statement statement, Classification classification, Catalog catalog,
+            Set<QualifiedName> created, Set<String> createdUniqueIndexes, Map<String, String> overrides,
+            List<LintFinding> findings, ExpandAdds adds) {
 
         void lint() {
+            byClass();
+            byStatement();
+        }
+
+        /** The gate's rules: what a statement's class allows in this step. */
+        private void byClass() {
+            String why = " (" + classification.why() + ")";
+            switch (classification.statementClass()) {
+                case DESTRUCTIVE -> {
+                    if (classification.why().endsWith(CommandClassifier.UNRECOGNISED)) {
+                        report(LintRule.UNRECOGNISED_STATEMENT, null, why);
+                    }
+                    if (step.equals(MigrationPlan.EXPAND)) {
+                        report(LintRule.DESTRUCTIVE_IN_EXPAND, null, why);
+                    } else if (step.equals(MigrationPlan.ROLLBACK)) {
+                        String existing = dropsExisting();
+                        if (existing != null) {
+                            report(LintRule.ROLLBACK_DROPS_EXISTING, null, " (" + existing + ")");
+                        } else {
+                            report(LintRule.ROLLBACK_DESTROYS_DATA, null, why);
+                        }
+                    }
+                }
+                case SESSION_CONTROL -> report(LintRule.TRANSACTION_CONTROL, null);
+                case LOCK_HEAVY -> {
+                    LintRule rule = lockRule();
+                    if (rule != null) {
+                        report(rule, null);
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+
+        /** The lock-heavy rule for the command; CREATE INDEX has its own (require-concurrent-index-creation). */
+        private LintRule lockRule() {
+            String command = io.dbaoperator.sql.CommandNames.of(io.dbaoperator.sql.SqlLexer.tokenize(statement.sql()));
+            return switch (command == null ? "" : command) {
+                case "vacuum" -> LintRule.BAN_VACUUM_FULL;
+                case "cluster" -> LintRule.BAN_CLUSTER;
+                case "reindex" -> LintRule.REQUIRE_CONCURRENT_REINDEX;
+                case "lock" -> LintRule.BAN_LOCK_TABLE;
+                case "refresh materialized view" -> LintRule.REQUIRE_CONCURRENT_REFRESH;
+                case "create index" -> null;
+                default -> LintRule.BAN_SET_TABLESPACE;
+            };
+        }
+
+        /** A rollback DROP TABLE or DROP COLUMN of something that exists now and that expand does not create. */
+        private String dropsExisting() {
+            if (statement instanceof Statement.DropTable d) {
+                return d.tables().stream().filter(t -> !adds.tables().contains(t.name()) && catalog.tableExists(t))
+                        .map(t -> "table " + t + " exists and expand does not create it").findFirst().orElse(null);
+            }
+            if (statement instanceof Statement.AlterTable a) {
+                return a.actions().stream().filter(Statement.DropColumn.class::isInstance)
+                        .map(x -> ((Statement.DropColumn) x).column())
+                        .filter(col -> !adds.tables().contains(a.table().name())
+                                && !adds.columns().contains(a.table().name() + "." + col)
+                                && catalog.columnType(a.table(), col).isPresent())
+                        .map(col -> "column " + a.table() + "." + col + " exists and expand does not add it")
+                        .findFirst().orElse(null);
+            }
+            return null;
+        }
+
+        /** The squawk-class rules, statement by statement. */
+        private void byStatement() {
             if (statement instanceof Statement.CreateIndex s) {
                 if (!s.concurrently() && existing(s.table())) {
                     report(LintRule.REQUIRE_CONCURRENT_INDEX_CREATION, null);
@@ -207,16 +344,6 @@ public final class MigrationPlanner {
                 if (!s.verb().equals("insert") && !step.equals(MigrationPlan.ROLLBACK)
                         && (s.table() == null || existing(s.table()))) {
                     report(LintRule.UNBATCHED_DML, null);
-                }
-            } else if (statement instanceof Statement.TransactionControl) {
-                report(LintRule.TRANSACTION_CONTROL, null);
-            } else if (statement instanceof Statement.Other o) {
-                if (!o.verb().startsWith("COMMENT") && !o.verb().startsWith("SELECT") && !o.verb().startsWith("ANALYZE") && !o.verb().startsWith("GRANT")
-                        && !o.verb().startsWith("REVOKE") && !o.verb().startsWith("CREATE SCHEMA")
-                        && !o.verb().startsWith("CREATE FUNCTION") && !o.verb().startsWith("CREATE OR")
-                        && !o.verb().startsWith("CREATE VIEW") && !o.verb().startsWith("CREATE SEQUENCE")
-                        && !o.verb().startsWith("CREATE EXTENSION") && !o.verb().startsWith("CREATE TYPE")) {
-                    report(LintRule.UNRECOGNISED_STATEMENT, null);
                 }
             }
         }
@@ -305,17 +432,11 @@ public final class MigrationPlanner {
 
         private void report(LintRule rule, Severity stepSeverity, String detail) {
             Severity severity = stepSeverity == null ? rule.defaultSeverity() : stepSeverity;
-            String override = overrides.get(rule.id());
+            String override = rule.overridable() ? overrides.get(rule.id()) : null;
             if (override != null) {
                 severity = Severity.valueOf(override);
             }
-            LintFinding f = new LintFinding();
-            f.rule = rule.id();
-            f.severity = severity.name();
-            f.step = step;
-            f.statement = statement.sql();
-            f.message = rule.advice() + detail;
-            findings.add(f);
+            findings.add(finding(rule, severity, step, statement.sql(), rule.advice() + detail));
         }
     }
 }

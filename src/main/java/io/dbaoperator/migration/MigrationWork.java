@@ -47,6 +47,12 @@ final class MigrationWork implements AutoCloseable {
                 throw Problem.invalid(Reason.InvalidSpec, "spec.lint names unknown rules " + unknown
                         + "; known rules: " + java.util.Arrays.stream(LintRule.values()).map(LintRule::id).toList()).exception();
             }
+            List<String> locked = MigrationPlanner.lockedRules(spec.lint);
+            if (!locked.isEmpty()) {
+                throw Problem.invalid(Reason.InvalidSpec, "spec.lint.allow may not lower " + locked + ": these rules "
+                        + "keep the approval gate closed (a destructive statement belongs in contract, where a person "
+                        + "approves it)").exception();
+            }
             if (spec.backfill != null) {
                 try {
                     QualifiedName.parse(spec.backfill.table);

@@ -51,8 +51,10 @@ final class PlanningStep {
         if (plan.hasErrors()) {
             var first = plan.errors().get(0);
             return w.fail("planning", Reason.LintFailed, plan.errors().size() + " lint error(s), nothing was applied. "
-                    + "First: " + first.rule + " in " + first.step + ": " + first.message + ". See status.findings; "
-                    + "spec.lint.allow accepts a rule knowingly");
+                    + "First: " + first.rule + " in " + first.step + ", `" + shorten(first.statement) + "`: "
+                    + first.message + ". See status.findings"
+                    + (LintRule.byId(first.rule).map(LintRule::overridable).orElse(true)
+                            ? "; spec.lint.allow accepts a rule knowingly" : ""));
         }
         if (w.in.staging() != null && (st.rehearsal == null || !"Passed".equals(st.rehearsal.result))) {
             Rehearsal.Result r = new Rehearsal(w.databases, w.in.staging(), w.id, plan, spec, w.in.settings(), w.in.pause())
@@ -83,6 +85,11 @@ final class PlanningStep {
         }
         st.phase = Phase.move(st.phase, MigrationPhase.Queued);
         return Step.next();
+    }
+
+    private static String shorten(String sql) {
+        String one = sql.strip().replaceAll("\\s+", " ");
+        return one.length() <= 120 ? one : one.substring(0, 117) + "...";
     }
 
     /** Every step's SQL through PostgreSQL's grammar; null when all parse. */

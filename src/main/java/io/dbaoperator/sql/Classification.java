@@ -7,62 +7,83 @@ import java.util.List;
  *
  * @param lock the strongest table lock it takes
  * @param rewritesTable whether it rewrites the table (and its indexes) while holding that lock
- * @param destructive whether it loses data or breaks the application version still running (drops, renames)
+ * @param statementClass additive, lock-heavy, destructive (loses data or breaks the version still running, or is not
+ *        recognised: see {@link CommandClassifier}) or session control
+ * @param why the class in words, for the plan a person approves
  * @param transactional whether it may run inside a transaction block (CONCURRENTLY may not)
  * @param tables the existing tables it locks
  */
-public record Classification(LockLevel lock, boolean rewritesTable, boolean destructive, boolean transactional,
-        List<QualifiedName> tables) {
+public record Classification(LockLevel lock, boolean rewritesTable, StatementClass statementClass, String why,
+        boolean transactional, List<QualifiedName> tables) {
+
+    /** Whether the approval gate treats it as destructive: it waits for a person, and expand refuses it. */
+    public boolean destructive() {
+        return statementClass == StatementClass.DESTRUCTIVE;
+    }
+
+    /** The same lock and tables, another class: e.g. a DROP of a table the same step created is not destructive. */
+    public Classification withClass(StatementClass c, String reason) {
+        return new Classification(lock, rewritesTable, c, reason, transactional, tables);
+    }
 
     /** Classifies a statement; {@code catalog} tells whether a type change rewrites. */
     public static Classification of(Statement statement, Catalog catalog) {
+        CommandClassifier.Verdict v = CommandClassifier.classify(statement, catalog);
+        Locks l = locks(statement, catalog);
+        return new Classification(l.lock(), l.rewritesTable(), v.statementClass(), v.why(), l.transactional(),
+                l.tables());
+    }
+
+    private record Locks(LockLevel lock, boolean rewritesTable, boolean transactional, List<QualifiedName> tables) {
+    }
+
+    private static Locks locks(Statement statement, Catalog catalog) {
         if (statement instanceof Statement.CreateIndex s) {
-            return new Classification(s.concurrently() ? LockLevel.SHARE_UPDATE_EXCLUSIVE : LockLevel.SHARE, false,
-                    false, !s.concurrently(), List.of(s.table()));
+            return new Locks(s.concurrently() ? LockLevel.SHARE_UPDATE_EXCLUSIVE : LockLevel.SHARE, false,
+                    !s.concurrently(), List.of(s.table()));
         }
         if (statement instanceof Statement.DropIndex s) {
-            return new Classification(s.concurrently() ? LockLevel.SHARE_UPDATE_EXCLUSIVE : LockLevel.ACCESS_EXCLUSIVE,
-                    false, false, !s.concurrently(), List.of());
+            return new Locks(s.concurrently() ? LockLevel.SHARE_UPDATE_EXCLUSIVE : LockLevel.ACCESS_EXCLUSIVE,
+                    false, !s.concurrently(), List.of());
         }
         if (statement instanceof Statement.AlterTable s) {
             return alterTable(s, catalog);
         }
         if (statement instanceof Statement.CreateTable s) {
-            return new Classification(s.references().isEmpty() ? LockLevel.NONE : LockLevel.SHARE_ROW_EXCLUSIVE, false,
-                    false, true, s.references());
+            return new Locks(s.references().isEmpty() ? LockLevel.NONE : LockLevel.SHARE_ROW_EXCLUSIVE, false,
+                    true, s.references());
         }
         if (statement instanceof Statement.DropTable s) {
-            return new Classification(LockLevel.ACCESS_EXCLUSIVE, false, true, true, s.tables());
+            return new Locks(LockLevel.ACCESS_EXCLUSIVE, false, true, s.tables());
         }
         if (statement instanceof Statement.Truncate s) {
-            return new Classification(LockLevel.ACCESS_EXCLUSIVE, true, true, true, s.tables());
+            return new Locks(LockLevel.ACCESS_EXCLUSIVE, true, true, s.tables());
         }
         if (statement instanceof Statement.SetVariable) {
-            return new Classification(LockLevel.NONE, false, false, true, List.of());
+            return new Locks(LockLevel.NONE, false, true, List.of());
         }
         if (statement instanceof Statement.Dml s) {
-            return new Classification(LockLevel.ROW_EXCLUSIVE, false, s.verb().equals("delete"), true,
+            return new Locks(LockLevel.ROW_EXCLUSIVE, false, true,
                     s.table() == null ? List.of() : List.of(s.table()));
         }
         if (statement instanceof Statement.TransactionControl) {
-            return new Classification(LockLevel.NONE, false, false, false, List.of());
+            return new Locks(LockLevel.NONE, false, false, List.of());
         }
         Statement.Other s = (Statement.Other) statement;
         if (s.verb().startsWith("SELECT") || s.verb().startsWith("COMMENT") || s.verb().startsWith("ANALYZE")) {
-            return new Classification(s.verb().startsWith("SELECT") ? LockLevel.ACCESS_SHARE
-                    : LockLevel.SHARE_UPDATE_EXCLUSIVE, false, false, true, List.of());
+            return new Locks(s.verb().startsWith("SELECT") ? LockLevel.ACCESS_SHARE
+                    : LockLevel.SHARE_UPDATE_EXCLUSIVE, false, true, List.of());
         }
         String lower = s.sql().toLowerCase(java.util.Locale.ROOT);
         boolean outsideTransaction = s.verb().startsWith("VACUUM") || s.verb().startsWith("CREATE DATABASE")
                 || s.verb().startsWith("DROP DATABASE") || s.verb().startsWith("ALTER SYSTEM")
                 || (s.verb().startsWith("REINDEX") && lower.contains("concurrently"));
-        return new Classification(LockLevel.ACCESS_EXCLUSIVE, false, false, !outsideTransaction, List.of());
+        return new Locks(LockLevel.ACCESS_EXCLUSIVE, false, !outsideTransaction, List.of());
     }
 
-    private static Classification alterTable(Statement.AlterTable s, Catalog catalog) {
+    private static Locks alterTable(Statement.AlterTable s, Catalog catalog) {
         LockLevel lock = LockLevel.NONE;
         boolean rewrites = false;
-        boolean destructive = false;
         List<QualifiedName> tables = new java.util.ArrayList<>(List.of(s.table()));
         for (Statement.AlterAction action : s.actions()) {
             if (action instanceof Statement.AddColumn a) {
@@ -73,7 +94,6 @@ public record Classification(LockLevel lock, boolean rewritesTable, boolean dest
                 }
             } else if (action instanceof Statement.DropColumn) {
                 lock = lock.max(LockLevel.ACCESS_EXCLUSIVE);
-                destructive = true;
             } else if (action instanceof Statement.AlterColumnType a) {
                 lock = lock.max(LockLevel.ACCESS_EXCLUSIVE);
                 rewrites |= catalog.columnType(s.table(), a.column())
@@ -89,7 +109,6 @@ public record Classification(LockLevel lock, boolean rewritesTable, boolean dest
                 lock = lock.max(LockLevel.SHARE_UPDATE_EXCLUSIVE);
             } else if (action instanceof Statement.RenameColumn || action instanceof Statement.RenameTable) {
                 lock = lock.max(LockLevel.ACCESS_EXCLUSIVE);
-                destructive = true;
             } else if (action instanceof Statement.OtherAction a) {
                 lock = lock.max(a.lock());
                 rewrites |= a.rewrites();
@@ -97,6 +116,6 @@ public record Classification(LockLevel lock, boolean rewritesTable, boolean dest
                 lock = lock.max(LockLevel.ACCESS_EXCLUSIVE);
             }
         }
-        return new Classification(lock, rewrites, destructive, true, List.copyOf(tables));
+        return new Locks(lock, rewrites, true, List.copyOf(tables));
     }
 }

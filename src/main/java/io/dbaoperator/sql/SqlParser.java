@@ -392,7 +392,8 @@ public final class SqlParser extends TokenCursor {
         }
         boolean local = accept("local");
         accept("session");
-        if (peekIs("transaction") || peekIs("role") || peekIs("session", "authorization") || peekIs("time")) {
+        if (peekIs("transaction") || peekIs("role") || peekIs("session", "authorization") || peekIs("authorization")
+                || peekIs("time") || peekIs("constraints") || peekIs("schema") || peekIs("names") || peekIs("xml")) {
             return new Statement.SetVariable(sql, offset, peek().text(), null, local);
         }
         StringBuilder name = new StringBuilder(name());

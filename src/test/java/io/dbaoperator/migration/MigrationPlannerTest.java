@@ -97,13 +97,146 @@ class MigrationPlannerTest {
         spec.rollback = new DatabaseMigrationSpec.SqlStep("ALTER TABLE users DROP COLUMN email_lower");
         MigrationPlan plan = MigrationPlanner.plan(spec, CATALOG);
         assertThat(plan.findings()).extracting(f -> f.step + ":" + f.rule + ":" + f.severity)
-                .containsExactly("contract:ban-drop-column:warning", "rollback:ban-drop-column:info");
+                .containsExactly("contract:ban-drop-column:warning", "rollback:rollback-destroys-data:warning",
+                        "rollback:ban-drop-column:info");
         assertThat(plan.hasErrors()).isFalse();
         assertThat(plan.destructive(MigrationPlan.CONTRACT)).isTrue();
         assertThat(plan.destructive(MigrationPlan.EXPAND)).isFalse();
         assertThat(plan.statements()).extracting(MigrationPlan.Planned::id)
                 .containsExactly("expand#1", "contract#1", "rollback#1");
         assertThat(plan.statements().get(0).toStatus().lockLevel).isEqualTo("ACCESS EXCLUSIVE");
+    }
+
+    /** The statements that ran unapproved as expand before the gate failed closed. */
+    static final List<String> ONCE_UNGATED = List.of("DROP SCHEMA s CASCADE", "DROP VIEW v", "DROP MATERIALIZED VIEW mv",
+            "DROP SEQUENCE s", "DROP FUNCTION f()", "DROP TYPE ty CASCADE", "ALTER TABLE users DROP CONSTRAINT ck",
+            "DELETE FROM users WHERE id > 50", "UPDATE users SET email = NULL", "ALTER TABLE users SET UNLOGGED",
+            "DROP TABLE IF EXISTS users CASCADE", "FROBNICATE users");
+
+    @Test
+    void aDestructiveStatementInExpandIsRefusedWithWhereItBelongs() {
+        for (String sql : ONCE_UNGATED) {
+            MigrationPlan plan = MigrationPlanner.plan(spec("ALTER TABLE users ADD COLUMN a text; " + sql), CATALOG);
+            assertThat(plan.hasErrors()).as(sql).isTrue();
+            LintFinding f = plan.errors().stream().filter(e -> e.rule.equals("destructive-in-expand")).findFirst()
+                    .orElseThrow(() -> new AssertionError("no destructive-in-expand for " + sql));
+            assertThat(f.statement).isEqualTo(sql);
+            assertThat(f.message).as(sql).contains("move this statement to contract", "approves its exact text");
+            assertThat(plan.destructive(MigrationPlan.EXPAND)).isTrue();
+            assertThat(plan.statements().get(1).toStatus().statementClass).isEqualTo("destructive");
+            assertThat(plan.statements().get(1).toStatus().classReason).isNotBlank();
+        }
+        assertThat(MigrationPlanner.plan(spec("FROBNICATE users"), CATALOG).findings())
+                .extracting(f -> f.rule + ":" + f.severity)
+                .containsExactly("unrecognised-statement:warning", "destructive-in-expand:error");
+        assertThat(MigrationPlanner.plan(spec("DELETE FROM users"), CATALOG).errors().get(0).message)
+                .contains("spec.backfill");
+    }
+
+    @Test
+    void theSameStatementsInContractWaitForApprovalBoundToThem() {
+        for (String sql : ONCE_UNGATED) {
+            DatabaseMigrationSpec spec = spec("ALTER TABLE users ADD COLUMN a text");
+            spec.contract = new DatabaseMigrationSpec.SqlStep(sql);
+            MigrationPlan plan = MigrationPlanner.plan(spec, CATALOG);
+            assertThat(plan.errors()).as(sql).isEmpty();
+            assertThat(plan.destructive(MigrationPlan.CONTRACT)).as(sql).isTrue();
+            assertThat(plan.destructive(MigrationPlan.EXPAND)).isFalse();
+        }
+    }
+
+    @Test
+    void theGateRulesCannotBeAllowedAway() {
+        DatabaseMigrationSpec spec = spec("DROP SCHEMA s CASCADE");
+        spec.lint = new DatabaseMigrationSpec.Lint();
+        spec.lint.allow = List.of("destructive-in-expand", "ban-vacuum-full");
+        assertThat(MigrationPlanner.lockedRules(spec.lint)).containsExactly("destructive-in-expand");
+        assertThat(MigrationPlanner.plan(spec, CATALOG).errors()).extracting(f -> f.rule)
+                .contains("destructive-in-expand");
+    }
+
+    static Stream<Arguments> lockHeavy() {
+        return Stream.of(
+            Arguments.of("ban-vacuum-full", "VACUUM FULL users", "VACUUM users", "ACCESS EXCLUSIVE"),
+            Arguments.of("ban-cluster", "CLUSTER users USING users_pkey", "ANALYZE users", "ACCESS EXCLUSIVE"),
+            Arguments.of("require-concurrent-reindex", "REINDEX TABLE users", "REINDEX TABLE CONCURRENTLY users",
+                    "CONCURRENTLY"),
+            Arguments.of("ban-lock-table", "LOCK TABLE users IN ACCESS EXCLUSIVE MODE",
+                    "LOCK TABLE users IN ROW EXCLUSIVE MODE", "ACCESS EXCLUSIVE"),
+            Arguments.of("ban-set-tablespace", "ALTER TABLE users SET TABLESPACE fast", "ALTER TABLE users SET "
+                    + "(fillfactor = 90)", "pg_repack"),
+            Arguments.of("require-concurrent-refresh", "REFRESH MATERIALIZED VIEW mv",
+                    "REFRESH MATERIALIZED VIEW CONCURRENTLY mv", "CONCURRENTLY"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("lockHeavy")
+    void lockHeavyStatementsNameTheirLockAndTheSafeForm(String rule, String heavy, String safe, String advice) {
+        for (String step : List.of(MigrationPlan.EXPAND, MigrationPlan.CONTRACT)) {
+            DatabaseMigrationSpec spec = spec("ALTER TABLE users ADD COLUMN a text");
+            if (step.equals(MigrationPlan.EXPAND)) {
+                spec.expand = new DatabaseMigrationSpec.SqlStep(heavy);
+            } else {
+                spec.contract = new DatabaseMigrationSpec.SqlStep(heavy);
+            }
+            List<LintFinding> found = MigrationPlanner.plan(spec, CATALOG).findings();
+            assertThat(found).as(step + ": " + heavy).anySatisfy(f -> {
+                assertThat(f.rule).isEqualTo(rule);
+                assertThat(f.severity).isEqualTo("error");
+                assertThat(f.message).contains(advice);
+            });
+        }
+        assertThat(findings(safe)).extracting(f -> f.rule).doesNotContain(rule);
+    }
+
+    @Test
+    void aRollbackThatDropsWhatExpandDidNotAddIsRefusedAndOneThatDropsDataSaysSo() {
+        DatabaseMigrationSpec spec = spec("ALTER TABLE users ADD COLUMN email_lower text; CREATE TABLE audit (id int)");
+        spec.rollback = new DatabaseMigrationSpec.SqlStep("ALTER TABLE users DROP COLUMN email_lower; DROP TABLE audit");
+        MigrationPlan plan = MigrationPlanner.plan(spec, CATALOG);
+        assertThat(plan.errors()).isEmpty();
+        assertThat(plan.findings()).extracting(f -> f.rule).contains("rollback-destroys-data");
+        assertThat(plan.step(MigrationPlan.ROLLBACK)).allSatisfy(p -> assertThat(p.classification().destructive())
+                .isTrue());
+        spec.rollback = new DatabaseMigrationSpec.SqlStep("ALTER TABLE users DROP COLUMN email_lower, DROP COLUMN email");
+        assertThat(MigrationPlanner.plan(spec, CATALOG).errors()).singleElement().satisfies(f -> {
+            assertThat(f.rule).isEqualTo("rollback-drops-existing");
+            assertThat(f.message).contains("column users.email exists and expand does not add it");
+        });
+        spec.rollback = new DatabaseMigrationSpec.SqlStep("DROP TABLE users");
+        assertThat(MigrationPlanner.plan(spec, CATALOG).errors()).extracting(f -> f.rule)
+                .containsExactly("rollback-drops-existing");
+    }
+
+    @Test
+    void aBackfillOverwritingExistingDataIsDestructiveAndNeedsPolicyAlways() {
+        DatabaseMigrationSpec spec = spec("ALTER TABLE users ADD COLUMN email_lower text");
+        spec.backfill = new DatabaseMigrationSpec.Backfill();
+        spec.backfill.table = "users";
+        spec.backfill.set = "email_lower = lower(email)";
+        MigrationPlan fills = MigrationPlanner.plan(spec, CATALOG);
+        assertThat(fills.errors()).isEmpty();
+        assertThat(fills.destructive(MigrationPlan.BACKFILL)).isFalse();
+
+        spec.backfill.set = "email_lower = lower(email), email = NULL";
+        MigrationPlan overwrites = MigrationPlanner.plan(spec, CATALOG);
+        assertThat(overwrites.destructive(MigrationPlan.BACKFILL)).isTrue();
+        assertThat(overwrites.errors()).singleElement().satisfies(f -> {
+            assertThat(f.rule).isEqualTo("backfill-overwrites-data");
+            assertThat(f.message).contains("overwrites existing column(s) email of users", "approval.policy: Always");
+        });
+        spec.approval.policy = DatabaseMigrationSpec.ApprovalPolicy.Policy.Always;
+        assertThat(MigrationPlanner.plan(spec, CATALOG).errors()).isEmpty();
+        assertThat(MigrationPlanner.plan(spec, CATALOG).findings()).extracting(f -> f.rule + ":" + f.severity)
+                .containsExactly("backfill-overwrites-data:warning");
+        assertThat(MigrationPlanner.plan(spec, CATALOG).destructive(MigrationPlan.BACKFILL)).isTrue();
+    }
+
+    @Test
+    void droppingATableTheSameStepCreatedLosesNothing() {
+        MigrationPlan plan = MigrationPlanner.plan(spec("CREATE TABLE scratch (id int); DROP TABLE scratch"), CATALOG);
+        assertThat(plan.errors()).isEmpty();
+        assertThat(plan.destructive(MigrationPlan.EXPAND)).isFalse();
     }
 
     @Test

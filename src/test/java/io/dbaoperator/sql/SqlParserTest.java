@@ -48,7 +48,8 @@ class SqlParserTest {
     @Test
     void classifiesLocksAndRewrites() {
         assertThat(classify("CREATE INDEX CONCURRENTLY i ON t (a)")).isEqualTo(new Classification(
-                LockLevel.SHARE_UPDATE_EXCLUSIVE, false, false, false, List.of(new QualifiedName(null, "t"))));
+                LockLevel.SHARE_UPDATE_EXCLUSIVE, false, StatementClass.ADDITIVE, "creates an index", false,
+                List.of(new QualifiedName(null, "t"))));
         assertThat(classify("CREATE UNIQUE INDEX i ON t (a)").lock()).isEqualTo(LockLevel.SHARE);
         assertThat(classify("DROP INDEX i").lock()).isEqualTo(LockLevel.ACCESS_EXCLUSIVE);
         assertThat(classify("ALTER TABLE t ADD COLUMN c uuid DEFAULT gen_random_uuid()").rewritesTable()).isTrue();

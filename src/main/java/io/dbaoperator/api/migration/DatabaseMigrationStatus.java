@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 
 import io.dbaoperator.api.common.GatedStatus;
@@ -88,8 +89,16 @@ public class DatabaseMigrationStatus extends GatedStatus {
         public String lockLevel;
         @JsonPropertyDescription("Whether it rewrites the table.")
         public Boolean rewritesTable;
-        @JsonPropertyDescription("Whether it destroys data or breaks the old application version.")
+        @JsonPropertyDescription("Whether it destroys data or breaks the old application version (class "
+                + "destructive): in contract it waits for approval, in expand it is refused.")
         public Boolean destructive;
+        @JsonProperty("class")
+        @JsonPropertyDescription("additive, lock-heavy, destructive or session-control. A statement the planner does "
+                + "not recognise is destructive: the approval gate fails closed.")
+        public String statementClass;
+        @JsonPropertyDescription("Why it is in its class, e.g. 'DROP SCHEMA removes it, and whatever it holds, for "
+                + "good'.")
+        public String classReason;
     }
 
     /** A lint finding. */
