@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * destructive, never to additive; and words inside strings, dollar quotes, quoted identifiers and comments never
  * count, while a real destructive word is never hidden by them.
  */
-class CommandClassifierTest {
+public class CommandClassifierTest {
 
     /** Table t (columns id, v) exists; nothing else does. */
     static final Catalog CATALOG = new Catalog() {
