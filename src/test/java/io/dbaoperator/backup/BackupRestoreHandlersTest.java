@@ -238,6 +238,25 @@ class BackupRestoreHandlersTest {
     }
 
     @Test
+    void aSpecChangeVoidsTheApprovalGivenBeforeItAndNothingIsMade() throws SQLException {
+        verifiedBackup();
+        reconcile();
+        assertThat(st.approvalRequest.generation).isEqualTo(1L);
+        st.approved = true; // given for generation 1...
+        st.approvedByUser = "oncall";
+        restore.getSpec().target.newInstance.name = "prod-main"; // ...then the spec changes (where CEL would let it)
+        restore.getMetadata().setGeneration(2L);
+        reconcile();
+        assertThat(st.phase).isEqualTo(RestorePhase.AwaitingApproval);
+        assertThat(st.approvalRequest.generation).isEqualTo(2L);
+        assertThat(st.approvalRequest.reason).contains("prod-main");
+        assertThat(io.dbaoperator.status.Conditions.find(st.conditions, io.dbaoperator.status.ConditionType.Approved))
+                .get().satisfies(c -> assertThat(c.reason).isEqualTo("ApprovalVoided"));
+        assertThat(made).isEmpty();
+        assertThat(jobs.objects).isEmpty();
+    }
+
+    @Test
     void theApprovalIsStoredBeforeTheRestoresObjectsAreMade() throws SQLException {
         verifiedBackup();
         reconcile();

@@ -213,6 +213,33 @@ class DisposalHandlersTest {
     }
 
     @Test
+    void aSpecChangeThatDeletesWhereItAnonymizedVoidsTheApprovalGivenBefore() throws SQLException {
+        counted();
+        job.getSpec().rules.get(0).action = DisposalJobSpec.Action.Anonymize;
+        st.rules.get(0).action = "Anonymize";
+        st.rulesDigest = DisposalJobReconciler.rulesDigest(job.getSpec());
+        decide(steps(NONE), DisposalPhase.AwaitingApproval);
+        assertThat(st.approvalRequest.reason).contains("Anonymize 120 row(s) of orders");
+        st.approved = true; // a person approves the anonymization, not pinned to its digest...
+        st.approvedByUser = "dpo";
+        // ...while the spec is changed to delete the rows instead (counted again, as Counting does)
+        job.getSpec().rules.get(0).action = DisposalJobSpec.Action.Delete;
+        job.getMetadata().setGeneration(2L);
+        st.rules.get(0).action = "Delete";
+        st.rulesDigest = DisposalJobReconciler.rulesDigest(job.getSpec());
+
+        assertThat(decide(steps(NONE), DisposalPhase.AwaitingApproval)).isEqualTo(Step.onEvent());
+        assertThat(st.phase).isEqualTo(DisposalPhase.AwaitingApproval);
+        assertThat(st.approved).isNull();
+        assertThat(st.approvals).isNullOrEmpty();
+        assertThat(st.approvalRequest.generation).isEqualTo(2L);
+        assertThat(st.approvalRequest.reason).contains("Delete 120 row(s) of orders");
+        assertThat(Conditions.find(st.conditions, ConditionType.Approved)).get()
+                .satisfies(c -> assertThat(c.reason).isEqualTo("ApprovalVoided"));
+        assertThat(db.sent).as("nothing disposed of").isEmpty();
+    }
+
+    @Test
     void aRejectedRunEndsWithNothingDisposed() throws SQLException {
         counted();
         decide(steps(NONE), DisposalPhase.AwaitingApproval);

@@ -244,6 +244,37 @@ class TuningHandlersTest {
     }
 
     @Test
+    void theRemovalStepIsDestructiveAndASpecChangeVoidsTheApprovalGivenBeforeIt() throws SQLException {
+        recommended(TuningPhase.AwaitingRemovalApproval);
+        request.getSpec().followUp = new QueryTuningRequestSpec.FollowUp();
+        request.getSpec().followUp.onNoGain = QueryTuningRequestSpec.FollowUp.OnNoGain.ProposeRemoval;
+        var best = st.recommendations.get(0);
+        best.applied = "created";
+        best.measured = new QueryTuningRequestStatus.MeasuredGain();
+        best.measured.verdict = "not used once in 7 days";
+        TuningRun run = run(MaintenanceWindows.ALWAYS);
+        assertThat(decide(TuningPhase.AwaitingRemovalApproval, run)).isEqualTo(Step.onEvent());
+        // the statements this kind generates get the gate's classes: the build is additive, the removal destructive
+        String drop = st.approvalRequest.reason.substring(0, st.approvalRequest.reason.indexOf(" ("));
+        assertThat(io.dbaoperator.sql.Classification.of(io.dbaoperator.sql.SqlParser.parseScript(drop).get(0),
+                io.dbaoperator.sql.Catalog.EMPTY).statementClass()).isEqualTo(io.dbaoperator.sql.StatementClass.DESTRUCTIVE);
+        assertThat(io.dbaoperator.sql.Classification.of(io.dbaoperator.sql.SqlParser.parseScript(
+                st.recommendations.get(0).ddl).get(0), io.dbaoperator.sql.Catalog.EMPTY).statementClass())
+                .isEqualTo(io.dbaoperator.sql.StatementClass.ADDITIVE);
+
+        st.approved = true; // given for generation 1...
+        st.approvedByUser = "bob";
+        request.getMetadata().setGeneration(2L); // ...then the spec changes (where CEL would let it)
+        assertThat(decide(TuningPhase.AwaitingRemovalApproval, run(MaintenanceWindows.ALWAYS)))
+                .isEqualTo(Step.onEvent());
+        assertThat(st.phase).isEqualTo(TuningPhase.AwaitingRemovalApproval);
+        assertThat(st.approvalRequest.generation).isEqualTo(2L);
+        assertThat(io.dbaoperator.status.Conditions.find(st.conditions, io.dbaoperator.status.ConditionType.Approved))
+                .get().satisfies(c -> assertThat(c.reason).isEqualTo("ApprovalVoided"));
+        assertThat(db.sent("DROP INDEX")).isEmpty();
+    }
+
+    @Test
     void hygieneDropsEachApprovedIndexWithTheProgressStoredBeforeEachDrop() throws SQLException {
         request.getSpec().query = null;
         request.getSpec().indexHygiene = new QueryTuningRequestSpec.IndexHygiene();
