@@ -154,8 +154,9 @@ class SandboxWalkthroughIT {
                 assertThat(out).containsPattern("\\d{8}T\\d{6}Z\tverified\ttrue\t\\d+\t");
             }
             if (block.contains("kubectl dba plan dbm")) {
-                assertThat(out).contains("expand\tACCESS EXCLUSIVE\talter table users add column email_lower text")
-                        .contains("expand\tSHARE UPDATE EXCLUSIVE\tcreate index concurrently")
+                assertThat(out).contains("expand\tACCESS EXCLUSIVE\tadditive\talter table users add column "
+                        + "email_lower text").contains("expand\tSHARE UPDATE EXCLUSIVE\tadditive\tcreate index concurrently")
+                        .contains("contract\tACCESS EXCLUSIVE\tdestructive\t")
                         .containsPattern("Passed \\d{8}T\\d{6}Z 5000 rows");
                 assertThat(out.trim()).endsWith("5000");
             }
