@@ -102,17 +102,18 @@ public class MigrationBench {
         try (Connection c = connect()) {
             io.dbaoperator.postgres.SqlStates.tryAdvisoryLock(c, io.dbaoperator.postgres.SqlStates.LOCK_MIGRATIONS);
             MigrationStore.ensureSchema(c);
+            MigrationStore.RunKey run = new MigrationStore.RunKey("bench/m", "bench-run", plan.digest());
             for (MigrationPlan.Planned p : plan.step(MigrationPlan.EXPAND)) {
-                runner.run(c, "bench/m", p, null);
+                runner.run(c, run, p, null);
             }
             Backfill b = new Backfill(spec.backfill, Duration.ofMillis(500), 50, Duration.ofMillis(20),
                     Duration.ofSeconds(10));
-            while (!b.slice(c, "bench/m", plan.step(MigrationPlan.BACKFILL).get(0), Duration.ofSeconds(5), () -> false)
+            while (!b.slice(c, run, plan.step(MigrationPlan.BACKFILL).get(0), Duration.ofSeconds(5), () -> false)
                     .finished()) {
                 // the reconciler writes status here between slices
             }
             for (MigrationPlan.Planned p : plan.step(MigrationPlan.CONTRACT)) {
-                runner.run(c, "bench/m", p, null);
+                runner.run(c, run, p, null);
             }
         }
     }
@@ -137,7 +138,7 @@ public class MigrationBench {
                         MigrationPlan plan = MigrationPlanner.plan(spec, Catalog.EMPTY);
                         MigrationStore.ensureSchema(c);
                         new StatementRunner(new StatementRunner.Settings(Duration.ofMillis(200), 100, null,
-                                Duration.ofHours(2))).run(c, "bench/lock", plan.step(MigrationPlan.EXPAND).get(0),
+                                Duration.ofHours(2))).run(c, new MigrationStore.RunKey("bench/lock", "bench-lock", plan.digest()), plan.step(MigrationPlan.EXPAND).get(0),
                                         null);
                     } else {
                         c.createStatement().execute("ALTER TABLE accounts ADD COLUMN note text");

@@ -116,7 +116,7 @@ public final class Backfill {
     /**
      * Runs batches until done, the slice ends, or {@code stop} says so (paused). Returns the progress as committed.
      */
-    public Progress slice(Connection c, String migrationId, MigrationPlan.Planned planned, Duration sliceLength,
+    public Progress slice(Connection c, MigrationStore.RunKey migrationId, MigrationPlan.Planned planned, Duration sliceLength,
             BooleanSupplier stop) throws SQLException, StepFailedException {
         MigrationStore.Entry entry = MigrationStore.find(c, migrationId, planned.id()).orElse(null);
         if (entry == null) {
@@ -159,7 +159,7 @@ public final class Backfill {
     private record Batch(long rows, String lastKey, boolean last) {
     }
 
-    private Batch batch(Connection c, String migrationId, MigrationPlan.Planned planned, String lastKey)
+    private Batch batch(Connection c, MigrationStore.RunKey migrationId, MigrationPlan.Planned planned, String lastKey)
             throws SQLException, StepFailedException {
         for (int attempt = 1;; attempt++) {
             long start = System.nanoTime();

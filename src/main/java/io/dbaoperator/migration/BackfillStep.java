@@ -49,7 +49,7 @@ final class BackfillStep {
         Backfill.Progress p;
         try {
             // a slice ends at the window's close at the latest: the next batch waits for the next window
-            p = backfill.slice(c, w.id, planned, w.window.budget(Instant.now(), slice), () -> pausedNow.test(w.m));
+            p = backfill.slice(c, w.run(), planned, w.window.budget(Instant.now(), slice), () -> pausedNow.test(w.m));
         } catch (StepFailedException e) {
             return statements.stepFailed(w, MigrationPlan.BACKFILL, e);
         }

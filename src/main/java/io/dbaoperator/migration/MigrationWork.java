@@ -114,6 +114,11 @@ final class MigrationWork implements AutoCloseable {
         this.plan = MigrationPlanner.stored(m.getSpec(), st.plan, st.findings, st.planDigest).orElse(null);
     }
 
+    /** This run's key in the history: the resource's UID, with the plan it executes. */
+    MigrationStore.RunKey run() {
+        return new MigrationStore.RunKey(id, m.getMetadata().getUid(), st.planDigest);
+    }
+
     /** The approval a gated step runs under, as its history row names it; null when the step is not gated. */
     String approvalOf(String step) {
         return ApprovalStep.under(st, step, st.planDigest);
@@ -128,6 +133,10 @@ final class MigrationWork implements AutoCloseable {
                 return null;
             }
             MigrationStore.ensureSchema(c);
+            String created = m.getMetadata().getCreationTimestamp();
+            if (created != null) {
+                MigrationStore.adoptLegacy(c, run(), Instant.parse(created));
+            }
             prod = c;
         }
         return prod;
@@ -149,7 +158,7 @@ final class MigrationWork implements AutoCloseable {
             try {
                 if (!lost) {
                     // also when nothing ran now: a retried reconcile (after a 409) must not keep a stale summary
-                    summary.write(m, st, MigrationStore.list(prod, id));
+                    summary.write(m, st, MigrationStore.list(prod, run()));
                 }
             } finally {
                 prod.close();
@@ -166,9 +175,9 @@ final class MigrationWork implements AutoCloseable {
     /** Whether any expand, backfill or contract statement reached production (applied or partly). */
     boolean appliedAnything() throws SQLException {
         Connection c = prod();
-        return c != null && MigrationStore.list(c, id).stream()
+        return c != null && MigrationStore.list(c, run()).stream()
                 .anyMatch(e -> !e.step().equals(MigrationPlan.ROLLBACK) && !e.outcome().equals("failed")
-                        || e.step().equals(MigrationPlan.BACKFILL));
+                        && !e.outcome().equals("present") || e.step().equals(MigrationPlan.BACKFILL));
     }
 
     Step fail(String failedStep, Reason reason, String message) throws SQLException {

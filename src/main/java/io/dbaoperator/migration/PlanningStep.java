@@ -57,7 +57,8 @@ final class PlanningStep {
                             ? "; spec.lint.allow accepts a rule knowingly" : ""));
         }
         if (w.in.staging() != null && (st.rehearsal == null || !"Passed".equals(st.rehearsal.result))) {
-            Rehearsal.Result r = new Rehearsal(w.databases, w.in.staging(), w.id, plan, spec, w.in.settings(), w.in.pause())
+            Rehearsal.Result r = new Rehearsal(w.databases, w.in.staging(), w.run(), plan, spec, w.in.settings(),
+                    w.in.pause())
                     .run();
             st.rehearsal = new DatabaseMigrationStatus.Rehearsal();
             st.rehearsal.result = r.passed() ? "Passed" : "Failed";

@@ -32,14 +32,14 @@ final class Rehearsal {
     }
 
     private final ConnectionSettings staging;
-    private final String id;
+    private final MigrationStore.RunKey id;
     private final MigrationPlan plan;
     private final Databases databases;
     private final DatabaseMigrationSpec spec;
     private final StatementRunner.Settings settings;
     private final Duration pause;
 
-    Rehearsal(Databases databases, ConnectionSettings staging, String id, MigrationPlan plan,
+    Rehearsal(Databases databases, ConnectionSettings staging, MigrationStore.RunKey id, MigrationPlan plan,
             DatabaseMigrationSpec spec, StatementRunner.Settings settings, Duration pause) {
         this.databases = databases;
         this.staging = staging;
@@ -52,14 +52,17 @@ final class Rehearsal {
 
     Result run() throws SQLException {
         long start = System.nanoTime();
-        try (Connection c = databases.open(staging, "dba-operator/rehearsal/" + id)) {
+        try (Connection c = databases.open(staging, "dba-operator/rehearsal/" + id.migrationId())) {
             if (!SqlStates.tryAdvisoryLock(c, SqlStates.LOCK_MIGRATIONS)) {
                 return Result.failed("another migration holds the staging database's advisory lock; try again", 0);
             }
             MigrationStore.ensureSchema(c);
             StatementRunner runner = new StatementRunner(settings);
-            String first = id + "@rehearsal/1";
-            String second = id + "@rehearsal/2";
+            // keyed by the run too: a migration created anew under an old name rehearses afresh
+            MigrationStore.RunKey first = new MigrationStore.RunKey(id.migrationId() + "@rehearsal/1", id.uid(),
+                    plan.digest());
+            MigrationStore.RunKey second = new MigrationStore.RunKey(id.migrationId() + "@rehearsal/2", id.uid(),
+                    plan.digest());
             String stage = "expand";
             long expand;
             long backfill;
@@ -92,14 +95,14 @@ final class Rehearsal {
         }
     }
 
-    private void step(Connection c, StatementRunner runner, String historyId, String step)
+    private void step(Connection c, StatementRunner runner, MigrationStore.RunKey historyId, String step)
             throws SQLException, StepFailedException {
         for (MigrationPlan.Planned p : plan.step(step)) {
             runner.run(c, historyId, p, null);
         }
     }
 
-    private void backfill(Connection c, String historyId) throws SQLException, StepFailedException {
+    private void backfill(Connection c, MigrationStore.RunKey historyId) throws SQLException, StepFailedException {
         if (spec.backfill == null) {
             return;
         }

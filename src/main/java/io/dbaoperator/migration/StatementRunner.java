@@ -53,7 +53,7 @@ public final class StatementRunner {
      * @param approval the approval the statement runs under (recorded with it in the history), or null when its
      *        step is not gated
      */
-    public Outcome run(Connection c, String migrationId, MigrationPlan.Planned p, String approval)
+    public Outcome run(Connection c, MigrationStore.RunKey migrationId, MigrationPlan.Planned p, String approval)
             throws StepFailedException, SQLException {
         Optional<MigrationStore.Entry> done = MigrationStore.find(c, migrationId, p.id());
         if (done.isPresent() && !done.get().checksum().equals(p.checksum())) {
@@ -62,14 +62,26 @@ public final class StatementRunner {
                     + done.get().checksum() + ", but the spec now says " + p.checksum() + ": a statement that ran must "
                     + "not be edited; create a new DatabaseMigration with a new name for a new change", null, 0, false);
         }
-        if (done.isPresent() && "applied".equals(done.get().outcome())) {
+        if (done.isPresent() && ("applied".equals(done.get().outcome()) || "present".equals(done.get().outcome()))) {
             return new Outcome(true, 0, 0);
         }
         return p.classification().transactional() ? transactional(c, migrationId, p, approval)
                 : concurrently(c, migrationId, p, approval);
     }
 
-    private Outcome transactional(Connection c, String migrationId, MigrationPlan.Planned p, String approval)
+    /** Records that this run found a statement's effects already in the catalog, and so does not run it. */
+    public static void present(Connection c, MigrationStore.RunKey run, MigrationPlan.Planned p, String evidence)
+            throws SQLException {
+        boolean auto = c.getAutoCommit();
+        c.setAutoCommit(true);
+        try {
+            MigrationStore.record(c, run, p, "present", 0, 0, evidence, null);
+        } finally {
+            c.setAutoCommit(auto);
+        }
+    }
+
+    private Outcome transactional(Connection c, MigrationStore.RunKey migrationId, MigrationPlan.Planned p, String approval)
             throws StepFailedException, SQLException {
         long start = System.nanoTime();
         for (int attempt = 1;; attempt++) {
@@ -95,7 +107,7 @@ public final class StatementRunner {
         }
     }
 
-    private Outcome concurrently(Connection c, String migrationId, MigrationPlan.Planned p, String approval)
+    private Outcome concurrently(Connection c, MigrationStore.RunKey migrationId, MigrationPlan.Planned p, String approval)
             throws StepFailedException, SQLException {
         c.setAutoCommit(true);
         long start = System.nanoTime();
@@ -158,7 +170,7 @@ public final class StatementRunner {
         }
     }
 
-    private StepFailedException failed(Connection c, String migrationId, MigrationPlan.Planned p, SQLException e,
+    private StepFailedException failed(Connection c, MigrationStore.RunKey migrationId, MigrationPlan.Planned p, SQLException e,
             int attempts, long start) throws SQLException {
         boolean lock = SqlStates.lockConflict(e);
         String message = lock ? p.id() + " could not get its lock within lock_timeout " + settings.lockTimeout.toMillis()

@@ -2,6 +2,8 @@ package io.dbaoperator.migration;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 import io.dbaoperator.api.common.Phase;
@@ -82,12 +84,16 @@ final class StatementSteps {
         if (c == null) {
             return w.busy();
         }
+        Step refused = evidence(w, step, c);
+        if (refused != null) {
+            return refused;
+        }
         StatementRunner statements = new StatementRunner(w.in.settings());
         String verb = step.equals(MigrationPlan.ROLLBACK) ? "rollback" : "apply";
         for (MigrationPlan.Planned p : w.plan.step(step)) {
             w.setReady(false, Reason.InProgress, step + ": running " + p.id());
             try {
-                StatementRunner.Outcome o = statements.run(c, w.id, p, w.approvalOf(step));
+                StatementRunner.Outcome o = statements.run(c, w.run(), p, w.approvalOf(step));
                 // keyed: a statement found applied in the history (the process died before this line) is audited
                 // then, and one audited already is not audited twice
                 w.log.executed(w.audit(verb, p.id(), "succeeded", o.skipped()
@@ -101,6 +107,106 @@ final class StatementSteps {
             }
         }
         return Step.next();
+    }
+
+    /**
+     * Before a step's statements run, the live catalog is the evidence. A statement this run's history records as
+     * applied must show its effect (expand: what it adds is there; contract: what it drops is gone), or the run stops
+     * and says so. When this run has not touched expand yet, what the catalog already shows decides: an earlier run of
+     * the same name is reported; effects all present are recorded "already present" (with the evidence), not run and
+     * not called applied; effects partly present stop the run before anything runs.
+     */
+    private Step evidence(MigrationWork w, String step, Connection c) throws SQLException {
+        if (step.equals(MigrationPlan.ROLLBACK)) {
+            return null;
+        }
+        SchemaEvidence catalog = new SchemaEvidence(c);
+        Map<String, MigrationStore.Entry> mine = new java.util.HashMap<>();
+        MigrationStore.list(c, w.run()).forEach(e -> mine.put(e.stepId(), e));
+        List<MigrationPlan.Planned> statements = w.plan.step(step);
+        for (MigrationPlan.Planned p : statements) {
+            MigrationStore.Entry e = mine.get(p.id());
+            if (e != null && e.outcome().equals("applied")) {
+                SchemaEvidence.Verdict v = step.equals(MigrationPlan.EXPAND) ? catalog.added(p.statement())
+                        : catalog.dropped(p.statement());
+                if (v.state() == SchemaEvidence.State.ABSENT || v.state() == SchemaEvidence.State.PARTIAL) {
+                    return stopped(w, p.id(), Reason.EvidenceMissing, p.id() + " is recorded applied by this run at "
+                            + e.finishedAt() + ", but the database does not show it: " + v.evidence() + ". The schema "
+                            + "was changed outside this migration; nothing more runs until a person looks (the "
+                            + "history is in dba_operator.migration_history)");
+                }
+            }
+        }
+        if (!step.equals(MigrationPlan.EXPAND) || statements.stream().anyMatch(p -> mine.containsKey(p.id()))) {
+            return null;
+        }
+        earlierRuns(w, c);
+        List<String> present = new ArrayList<>();
+        List<String> absent = new ArrayList<>();
+        Map<MigrationPlan.Planned, SchemaEvidence.Verdict> found = new java.util.LinkedHashMap<>();
+        for (MigrationPlan.Planned p : statements) {
+            SchemaEvidence.Verdict v = catalog.added(p.statement());
+            found.put(p, v);
+            switch (v.state()) {
+                case PRESENT -> present.add(p.id() + " (" + v.evidence() + ")");
+                case ABSENT -> absent.add(p.id() + " (" + v.evidence() + ")");
+                case PARTIAL -> {
+                    present.add(p.id() + " partly (" + v.evidence() + ")");
+                    absent.add(p.id() + " partly");
+                }
+                default -> {
+                }
+            }
+        }
+        if (!present.isEmpty() && !absent.isEmpty()) {
+            return stopped(w, "expand", Reason.PartlyPresent, "the database already shows part of what expand adds, "
+                    + "so nothing was run: present " + String.join(", ", present) + "; missing "
+                    + String.join(", ", absent) + ". Finish or undo the earlier change by hand (compare with "
+                    + "dba_operator.migration_history" + (w.st.earlierRuns == null ? "" : " and status.earlierRuns")
+                    + "), then create the migration again");
+        }
+        for (var f : found.entrySet()) {
+            if (f.getValue().state() == SchemaEvidence.State.PRESENT) {
+                StatementRunner.present(c, w.run(), f.getKey(), f.getValue().evidence());
+            }
+        }
+        if (!present.isEmpty()) {
+            events.normal(w.m, Reason.AlreadyPresent.name(), "expand found already in the database, not run and not "
+                    + "counted as applied: " + String.join(", ", present));
+        }
+        return null;
+    }
+
+    /** Earlier runs of this name, said once: this run inherits none of their history. */
+    private void earlierRuns(MigrationWork w, Connection c) throws SQLException {
+        List<MigrationStore.EarlierRun> runs = MigrationStore.earlierRuns(c, w.run());
+        if (runs.isEmpty() || w.st.earlierRuns != null) {
+            return;
+        }
+        List<DatabaseMigrationStatus.EarlierRun> said = new ArrayList<>();
+        for (MigrationStore.EarlierRun r : runs) {
+            DatabaseMigrationStatus.EarlierRun e = new DatabaseMigrationStatus.EarlierRun();
+            e.uid = r.uid().isEmpty() ? "(before runs were keyed by UID)" : r.uid();
+            e.startedAt = r.startedAt().toString();
+            e.finishedAt = r.finishedAt() == null ? null : r.finishedAt().toString();
+            e.outcome = r.applied() + " of " + r.statements() + " statement(s) applied" + (r.failed() > 0 ? ", "
+                    + r.failed() + " failed" : "") + ", last: " + r.last();
+            said.add(e);
+        }
+        w.st.earlierRuns = said;
+        DatabaseMigrationStatus.EarlierRun last = said.get(said.size() - 1);
+        events.normal(w.m, Reason.EarlierRun.name(), "an earlier " + DatabaseMigrationReconciler.SHORT_NAME + " named "
+                + w.m.getMetadata().getName() + " (uid " + last.uid + ") ran here from " + last.startedAt + ": "
+                + last.outcome + ". This one is a new run: it inherits none of that history, and the live catalog "
+                + "decides what is still to do");
+    }
+
+    private Step stopped(MigrationWork w, String failedStep, Reason reason, String message) throws SQLException {
+        w.st.failedStep = failedStep;
+        w.st.phase = Phase.move(w.st.phase, MigrationPhase.Failed);
+        w.setReady(false, reason, message);
+        events.warning(w.m, reason.name(), message);
+        return Step.onEvent();
     }
 
     Step stepFailed(MigrationWork w, String step, StepFailedException e) throws SQLException {

@@ -66,7 +66,7 @@ class BackfillTest {
                 Duration.ofSeconds(10));
         Backfill.Progress p;
         do {
-            p = backfill.slice(c, "test/batches", plan.step(MigrationPlan.BACKFILL).get(0), Duration.ofSeconds(5),
+            p = backfill.slice(c, new MigrationStore.RunKey("test/batches", "uid-batches", plan.digest()), plan.step(MigrationPlan.BACKFILL).get(0), Duration.ofSeconds(5),
                     () -> false);
         } while (!p.finished());
 

@@ -388,7 +388,7 @@ class MigrationHandlersTest {
         MigrationPlan.Planned step = MigrationPlanner.plan(m.getSpec(), MigrationPlannerTest.CATALOG)
                 .step(MigrationPlan.BACKFILL).get(0);
         leaseHeldByThisMigration();
-        db.answer("FROM dba_operator.migration_history WHERE migration_id = ? AND step_id = ?",
+        db.answer("FROM dba_operator.migration_history WHERE migration_id = ? AND run_uid = ? AND step_id = ?",
                 row("migration_id", "shop/add-email", "step_id", step.id(), "step", MigrationPlan.BACKFILL,
                         "checksum", checksum == null ? step.checksum() : checksum, "statement", "UPDATE users",
                         "outcome", "running", "started_at", Timestamp.from(Instant.now().minusSeconds(60)),

@@ -20,6 +20,10 @@ public class DatabaseMigrationStatus extends GatedStatus {
     @JsonPropertyDescription("Digest (sha256:...) of the plan: every statement with its classification.")
     public String planDigest;
 
+    @JsonPropertyDescription("Earlier DatabaseMigrations of the same name found in the database's migration history. "
+            + "A run is the resource (its UID): this one inherits none of their history, and the live catalog decides "
+            + "what is still to do.")
+    public List<EarlierRun> earlierRuns;
     @JsonPropertyDescription("The plan: every statement in order, classified.")
     public List<PlannedStatement> plan = new ArrayList<>();
 
@@ -160,14 +164,30 @@ public class DatabaseMigrationStatus extends GatedStatus {
     /** The migration log, summarised. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class MigrationLog {
-        @JsonPropertyDescription("Statements applied so far.")
+        @JsonPropertyDescription("Statements this run applied so far.")
         public Integer applied;
+        @JsonPropertyDescription("Expand statements this run did not run because the live catalog already showed their "
+                + "effects (the evidence is in the migration log).")
+        public Integer alreadyPresent;
         @JsonPropertyDescription("Lock-timeout retries so far.")
         public Integer retries;
         @JsonPropertyDescription("The last statement run, with its outcome and duration.")
         public String last;
         @JsonPropertyDescription("ConfigMap holding the whole log.")
         public String configMap;
+    }
+
+    /** An earlier DatabaseMigration of the same name in the same database: this run does not inherit its history. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class EarlierRun {
+        @JsonPropertyDescription("The earlier resource's UID.")
+        public String uid;
+        @JsonPropertyDescription("When its first statement started.")
+        public String startedAt;
+        @JsonPropertyDescription("When its last statement finished.")
+        public String finishedAt;
+        @JsonPropertyDescription("How it ended, e.g. '4 of 4 statements applied, last: contract#1 applied'.")
+        public String outcome;
     }
 
     /** Backfill progress. */
