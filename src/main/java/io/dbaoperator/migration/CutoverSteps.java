@@ -155,7 +155,8 @@ final class CutoverSteps {
             }
             w.st.phase = Phase.move(w.st.phase, MigrationPhase.Rejected);
             w.setReady(false, Reason.Rejected, "rejected by " + w.st.rejection.approvedBy + " before any production "
-                    + "change");
+                    + "change" + (w.st.log != null && w.st.log.alreadyPresent != null ? " of this run's own (expand "
+                            + "was already present, so its rollback, which drops what expand adds, did not run)" : ""));
             w.releaseLease();
             return Step.onEvent();
         }

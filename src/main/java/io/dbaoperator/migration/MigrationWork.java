@@ -172,12 +172,23 @@ final class MigrationWork implements AutoCloseable {
         return Step.rest(Duration.ofSeconds(2));
     }
 
-    /** Whether any expand, backfill or contract statement reached production (applied or partly). */
+    /**
+     * Whether this run changed production in a way its rollback undoes: an expand or contract statement it applied
+     * (or started), or a backfill over what its own expand added. Statements found already present were not this
+     * run's: the rollback SQL, which drops what expand adds, must not run for them.
+     */
     boolean appliedAnything() throws SQLException {
         Connection c = prod();
-        return c != null && MigrationStore.list(c, run()).stream()
-                .anyMatch(e -> !e.step().equals(MigrationPlan.ROLLBACK) && !e.outcome().equals("failed")
-                        && !e.outcome().equals("present") || e.step().equals(MigrationPlan.BACKFILL));
+        if (c == null) {
+            return false;
+        }
+        List<MigrationStore.Entry> mine = MigrationStore.list(c, run());
+        boolean statements = mine.stream().anyMatch(e -> (e.step().equals(MigrationPlan.EXPAND)
+                || e.step().equals(MigrationPlan.CONTRACT)) && (e.outcome().equals("applied")
+                        || e.outcome().equals("running")));
+        boolean allPresent = mine.stream().anyMatch(e -> e.outcome().equals("present"))
+                && mine.stream().noneMatch(e -> e.step().equals(MigrationPlan.EXPAND) && !e.outcome().equals("present"));
+        return statements || !allPresent && mine.stream().anyMatch(e -> e.step().equals(MigrationPlan.BACKFILL));
     }
 
     Step fail(String failedStep, Reason reason, String message) throws SQLException {

@@ -491,22 +491,111 @@ class DatabaseMigrationTest {
     }
 
     @Test
-    void aStatementEditedAfterItRanIsRefused() throws Exception {
+    void aMigrationCreatedAnewUnderAnOldNameIsANewRunThatInheritsNothing() throws Exception {
         database("mig_edit", 20);
         client.resource(migration("edited", "mig_edit", "ALTER TABLE users ADD COLUMN c1 text",
                 "ALTER TABLE users DROP COLUMN IF EXISTS c1")).create();
         awaitPhase("edited", MigrationPhase.AwaitingCutover, Duration.ofSeconds(30));
-        // the API refuses an edit (CEL); deleting and re-creating the same migration with other SQL is the way round
+        String firstUid = get(DatabaseMigration.class, NS, "edited").getMetadata().getUid();
+        // the API refuses an edit (CEL); deleting and re-creating the same migration with other SQL is a new run
         client.resources(DatabaseMigration.class).inNamespace(NS).withName("edited").delete();
         await().atMost(Duration.ofSeconds(10)).until(() -> get(DatabaseMigration.class, NS, "edited") == null);
         client.resource(migration("edited", "mig_edit", "ALTER TABLE users ADD COLUMN c2 text",
                 "ALTER TABLE users DROP COLUMN IF EXISTS c2")).create();
-        awaitPhase("edited", MigrationPhase.Failed, Duration.ofSeconds(30));
-        Condition c = ready("edited");
-        assertThat(c.reason).isEqualTo("ChecksumMismatch");
-        assertThat(c.message).contains("expand#1 was recorded").contains("must not be edited");
-        assertThat(columns("mig_edit")).contains("c1").doesNotContain("c2");
+        awaitPhase("edited", MigrationPhase.AwaitingCutover, Duration.ofSeconds(30));
+        assertThat(columns("mig_edit")).contains("c1", "c2");
+        DatabaseMigration seen = get(DatabaseMigration.class, NS, "edited");
+        assertThat(seen.getStatus().earlierRuns).singleElement().satisfies(r -> {
+            assertThat(r.uid).isEqualTo(firstUid);
+            assertThat(r.outcome).isEqualTo("1 of 1 statement(s) applied, last: expand#1 applied");
+        });
+        assertThat(seen.getStatus().log.applied).isEqualTo(1);
+        awaitEvent(NS, "edited", "Normal", "EarlierRun");
         awaitEvent(NS, "edited", "Warning", "StaleLeaseReleased");
+    }
+
+    /**
+     * The walk that found the defect: a completed migration deleted, its table reset by hand, the same YAML applied
+     * again. The steps run again (the column is really there, the rows really filled); with the table not reset, the
+     * expand is reported already present with its evidence, never applied; with part of it there, nothing runs.
+     */
+    @Test
+    void aRecreatedMigrationRunsItsStepsAgainOrSaysWhatIsAlreadyThere() throws Exception {
+        database("mig_rerun", 10);
+        client.resource(rerun()).create();
+        awaitPhase("walk-rerun", MigrationPhase.AwaitingCutover, Duration.ofSeconds(30));
+        approve("walk-rerun", null);
+        awaitPhase("walk-rerun", MigrationPhase.Completed, Duration.ofSeconds(30));
+        deleteRerun();
+
+        // reset by hand: the table again, without w
+        TestPostgres.get().exec("mig_rerun", "drop table users", "create table users (id bigint generated always as "
+                + "identity primary key, email text not null)", "alter table users owner to app",
+                "insert into users (email) select 'u' || g from generate_series(1, 10) g");
+        client.resource(rerun()).create();
+        awaitPhase("walk-rerun", MigrationPhase.AwaitingCutover, Duration.ofSeconds(30));
+        assertThat(columns("mig_rerun")).contains("w");
+        assertThat(scalar("mig_rerun", "select count(*) from users where w = 'x'")).isEqualTo(10);
+        DatabaseMigration seen = get(DatabaseMigration.class, NS, "walk-rerun");
+        assertThat(seen.getStatus().earlierRuns).hasSize(1);
+        assertThat(seen.getStatus().log.applied).isEqualTo(2);
+        assertThat(seen.getStatus().log.alreadyPresent).isNull();
+        assertThat(seen.getStatus().backfill.rowsDone).isEqualTo(10);
+        assertThat(client.configMaps().inNamespace(NS).withName("walk-rerun-migration-log").get().getData()
+                .get("migration.log")).contains("expand#1 applied", "backfill applied", "10 rows");
+        assertThat(scalar("mig_rerun", "select count(distinct run_uid) from dba_operator.migration_history "
+                + "where migration_id = 'migrations/walk-rerun'")).isEqualTo(2);
+        deleteRerun();
+
+        // not reset: w is there already; the expand is not run and not called applied
+        client.resource(rerun()).create();
+        awaitPhase("walk-rerun", MigrationPhase.AwaitingCutover, Duration.ofSeconds(30));
+        seen = get(DatabaseMigration.class, NS, "walk-rerun");
+        assertThat(seen.getStatus().earlierRuns).hasSize(2);
+        assertThat(seen.getStatus().log.alreadyPresent).isEqualTo(1);
+        assertThat(seen.getStatus().log.applied).as("the backfill, which ran (and found nothing to fill)").isEqualTo(1);
+        assertThat(seen.getStatus().backfill.rowsDone).isZero();
+        assertThat(client.configMaps().inNamespace(NS).withName("walk-rerun-migration-log").get().getData()
+                .get("migration.log")).contains("expand#1 already present: column users.w exists")
+                .doesNotContain("expand#1 applied");
+        awaitEvent(NS, "walk-rerun", "Normal", "AlreadyPresent");
+        // a rejection now must not drop w, which this run did not add
+        OperatorAssertions.reject(DatabaseMigration.class, NS, "walk-rerun");
+        awaitPhase("walk-rerun", MigrationPhase.Rejected, Duration.ofSeconds(30));
+        assertThat(ready("walk-rerun").message).contains("expand was already present");
+        assertThat(columns("mig_rerun")).contains("w");
+        deleteRerun();
+
+        // part of it there: w is, z is not; nothing runs
+        DatabaseMigration partly = rerun();
+        partly.getSpec().expand = new DatabaseMigrationSpec.SqlStep("ALTER TABLE users ADD COLUMN w text;\n"
+                + "ALTER TABLE users ADD COLUMN z text");
+        partly.getSpec().rollback = new DatabaseMigrationSpec.SqlStep("ALTER TABLE users DROP COLUMN IF EXISTS z");
+        client.resource(partly).create();
+        awaitPhase("walk-rerun", MigrationPhase.Failed, Duration.ofSeconds(30));
+        Condition c = ready("walk-rerun");
+        assertThat(c.reason).isEqualTo("PartlyPresent");
+        assertThat(c.message).contains("present expand#1 (column users.w exists)",
+                "missing expand#2 (column users.z does not exist)", "nothing was run");
+        assertThat(columns("mig_rerun")).doesNotContain("z");
+        awaitEvent(NS, "walk-rerun", "Warning", "PartlyPresent");
+    }
+
+    private static DatabaseMigration rerun() {
+        DatabaseMigration m = migration("walk-rerun", "mig_rerun", "ALTER TABLE users ADD COLUMN w text",
+                "ALTER TABLE users DROP COLUMN IF EXISTS w");
+        m.getSpec().backfill = new DatabaseMigrationSpec.Backfill();
+        m.getSpec().backfill.table = "users";
+        m.getSpec().backfill.set = "w = 'x'";
+        m.getSpec().backfill.where = "w IS NULL";
+        m.getSpec().backfill.batchSize = 4;
+        m.getSpec().backfill.pauseBetweenBatches = "10ms";
+        return m;
+    }
+
+    private static void deleteRerun() {
+        client.resources(DatabaseMigration.class).inNamespace(NS).withName("walk-rerun").delete();
+        await().atMost(Duration.ofSeconds(10)).until(() -> get(DatabaseMigration.class, NS, "walk-rerun") == null);
     }
 
     // --- maintenance windows ---
