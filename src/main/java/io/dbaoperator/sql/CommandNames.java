@@ -83,10 +83,10 @@ public final class CommandNames {
                 best = command;
             }
         }
-        if ("create table".equals(best) && atTopLevel(tokens, "as")) {
+        if ("create table".equals(best) && TokenCursor.containsWord(tokens, "as")) {
             return "create table as";
         }
-        if ("select".equals(best) && atTopLevel(tokens, "into")) {
+        if ("select".equals(best) && TokenCursor.containsWord(tokens, "into")) {
             return "select into";
         }
         return best;
@@ -95,16 +95,5 @@ public final class CommandNames {
     /** Upper case, as the reference writes it. */
     public static String display(String command) {
         return command == null ? "?" : command.toUpperCase(Locale.ROOT);
-    }
-
-    static boolean atTopLevel(List<Token> tokens, String word) {
-        int depth = 0;
-        for (Token t : tokens) {
-            depth += t.isSymbol("(") ? 1 : t.isSymbol(")") ? -1 : 0;
-            if (depth == 0 && t.is(word)) {
-                return true;
-            }
-        }
-        return false;
     }
 }

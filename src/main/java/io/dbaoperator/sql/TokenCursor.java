@@ -116,6 +116,11 @@ abstract class TokenCursor {
     }
 
     final boolean containsWord(String word) {
+        return containsWord(tokens, word);
+    }
+
+    /** Whether {@code word} is one of the key words of {@code tokens} outside any parentheses. */
+    static boolean containsWord(List<Token> tokens, String word) {
         int depth = 0;
         for (Token t : tokens) {
             depth += t.isSymbol("(") ? 1 : t.isSymbol(")") ? -1 : 0;

@@ -3,8 +3,6 @@ package io.dbaoperator.operator;
 import static io.dbaoperator.operator.OperatorAssertions.get;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -210,9 +208,6 @@ class FailClosedGateTest {
     }
 
     static long scalar(String db, String sql) throws SQLException {
-        try (Connection c = TestPostgres.get().superuser(db); ResultSet rs = c.createStatement().executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
-        }
+        return DatabaseMigrationTest.scalar(db, sql);
     }
 }
