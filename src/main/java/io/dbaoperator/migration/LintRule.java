@@ -138,6 +138,28 @@ public enum LintRule {
         return advice;
     }
 
+    /**
+     * The advice as it reads for a statement in {@code step}: a drop in contract is where it belongs (it waits for a
+     * person), so it is not told to move to contract; one in rollback undoes expand.
+     */
+    public String adviceIn(String step) {
+        boolean drop = this == BAN_DROP_COLUMN || this == BAN_DROP_TABLE;
+        String what = this == BAN_DROP_COLUMN ? "column" : "table";
+        if (drop && MigrationPlan.CONTRACT.equals(step)) {
+            return "dropping a " + what + " loses its data: in contract it runs after cutover, and only once a person "
+                    + "approves the contract's exact statements";
+        }
+        if (drop && MigrationPlan.ROLLBACK.equals(step)) {
+            return "dropping a " + what + " in rollback undoes what expand added; it loses what was written to it since";
+        }
+        if (this == UNBATCHED_DML && MigrationPlan.CONTRACT.equals(step)) {
+            return "an UPDATE or DELETE of an existing table in one statement holds row locks on every row it touches "
+                    + "and bloats the table at once; in contract it runs after a person approves it, in one "
+                    + "transaction: keep it small, or use a DisposalJob for batched deletion";
+        }
+        return advice;
+    }
+
     public static Optional<LintRule> byId(String id) {
         return Arrays.stream(values()).filter(r -> r.id.equals(id.toLowerCase(Locale.ROOT).trim())).findFirst();
     }

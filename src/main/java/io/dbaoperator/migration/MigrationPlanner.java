@@ -436,7 +436,7 @@ public final class MigrationPlanner {
             if (override != null) {
                 severity = Severity.valueOf(override);
             }
-            findings.add(finding(rule, severity, step, statement.sql(), rule.advice() + detail));
+            findings.add(finding(rule, severity, step, statement.sql(), rule.adviceIn(step) + detail));
         }
     }
 }

@@ -240,6 +240,20 @@ class MigrationPlannerTest {
     }
 
     @Test
+    void findingsFitTheStepTheirStatementIsIn() {
+        DatabaseMigrationSpec spec = spec("ALTER TABLE users ADD COLUMN email_lower text");
+        spec.contract = new DatabaseMigrationSpec.SqlStep("ALTER TABLE users DROP COLUMN email; DROP TABLE orgs; "
+                + "DELETE FROM users WHERE id < 0");
+        spec.rollback = new DatabaseMigrationSpec.SqlStep("ALTER TABLE users DROP COLUMN email_lower");
+        List<LintFinding> found = MigrationPlanner.plan(spec, CATALOG).findings();
+        assertThat(found).filteredOn(f -> !f.step.equals(MigrationPlan.EXPAND)).isNotEmpty()
+                .allSatisfy(f -> assertThat(f.message).as(f.step + ": " + f.rule)
+                        .doesNotContain("drop it in contract", "before cutover", "use spec.backfill"));
+        assertThat(findings("ALTER TABLE users DROP COLUMN email")).extracting(f -> f.message)
+                .anySatisfy(m -> assertThat(m).contains("drop it in contract"));
+    }
+
+    @Test
     void specLintRaisesAndAllows() {
         DatabaseMigrationSpec spec = spec("ALTER TABLE users ALTER COLUMN email SET NOT NULL; CREATE INDEX i ON users (email)");
         spec.lint = new DatabaseMigrationSpec.Lint();
