@@ -122,8 +122,9 @@ public final class MigrationPlanner {
                     || statementClass == null) {
                 return java.util.Optional.empty();
             }
-            Classification c = new Classification(lock, Boolean.TRUE.equals(s.rewritesTable), statementClass,
-                    s.classReason, p.classification().transactional(), p.classification().tables());
+            Classification c = new Classification(lock, Boolean.TRUE.equals(s.rewritesTable),
+                    p.classification().command(), statementClass, s.classReason, p.classification().transactional(),
+                    p.classification().tables());
             planned.add(new MigrationPlan.Planned(p.step(), p.id(), p.statement(), c, p.checksum()));
         }
         MigrationPlan plan = new MigrationPlan(List.copyOf(planned), findings == null ? List.of() : List.copyOf(findings),
@@ -154,8 +155,8 @@ public final class MigrationPlanner {
         List<String> overwritten = BackfillColumns.assigned(b.set).stream()
                 .filter(col -> !adds.columns().contains(table.name() + "." + col))
                 .filter(col -> catalog.columnType(table, col).isPresent()).toList();
-        Classification classification = new Classification(LockLevel.ROW_EXCLUSIVE, false, StatementClass.ADDITIVE,
-                "fills columns expand adds, in batches", true, List.of(table));
+        Classification classification = new Classification(LockLevel.ROW_EXCLUSIVE, false, "update",
+                StatementClass.ADDITIVE, "fills columns expand adds, in batches", true, List.of(table));
         if (!overwritten.isEmpty()) {
             String why = "overwrites existing column(s) " + String.join(", ", overwritten) + " of " + b.table
                     + ": their old values are lost";
@@ -288,8 +289,7 @@ public final class MigrationPlanner {
 
         /** The lock-heavy rule for the command; CREATE INDEX has its own (require-concurrent-index-creation). */
         private LintRule lockRule() {
-            String command = io.dbaoperator.sql.CommandNames.of(io.dbaoperator.sql.SqlLexer.tokenize(statement.sql()));
-            return switch (command == null ? "" : command) {
+            return switch (classification.command()) {
                 case "vacuum" -> LintRule.BAN_VACUUM_FULL;
                 case "cluster" -> LintRule.BAN_CLUSTER;
                 case "reindex" -> LintRule.REQUIRE_CONCURRENT_REINDEX;

@@ -7,14 +7,15 @@ import java.util.List;
  *
  * @param lock the strongest table lock it takes
  * @param rewritesTable whether it rewrites the table (and its indexes) while holding that lock
+ * @param command the command it is, as {@link CommandNames#ALL} lists it; null when it is none of them
  * @param statementClass additive, lock-heavy, destructive (loses data or breaks the version still running, or is not
  *        recognised: see {@link CommandClassifier}) or session control
  * @param why the class in words, for the plan a person approves
  * @param transactional whether it may run inside a transaction block (CONCURRENTLY may not)
  * @param tables the existing tables it locks
  */
-public record Classification(LockLevel lock, boolean rewritesTable, StatementClass statementClass, String why,
-        boolean transactional, List<QualifiedName> tables) {
+public record Classification(LockLevel lock, boolean rewritesTable, String command, StatementClass statementClass,
+        String why, boolean transactional, List<QualifiedName> tables) {
 
     /** Whether the approval gate treats it as destructive: it waits for a person, and expand refuses it. */
     public boolean destructive() {
@@ -23,15 +24,15 @@ public record Classification(LockLevel lock, boolean rewritesTable, StatementCla
 
     /** The same lock and tables, another class: e.g. a DROP of a table the same step created is not destructive. */
     public Classification withClass(StatementClass c, String reason) {
-        return new Classification(lock, rewritesTable, c, reason, transactional, tables);
+        return new Classification(lock, rewritesTable, command, c, reason, transactional, tables);
     }
 
     /** Classifies a statement; {@code catalog} tells whether a type change rewrites. */
     public static Classification of(Statement statement, Catalog catalog) {
         CommandClassifier.Verdict v = CommandClassifier.classify(statement, catalog);
         Locks l = locks(statement, catalog);
-        return new Classification(l.lock(), l.rewritesTable(), v.statementClass(), v.why(), l.transactional(),
-                l.tables());
+        return new Classification(l.lock(), l.rewritesTable(), v.command(), v.statementClass(), v.why(),
+                l.transactional(), l.tables());
     }
 
     private record Locks(LockLevel lock, boolean rewritesTable, boolean transactional, List<QualifiedName> tables) {

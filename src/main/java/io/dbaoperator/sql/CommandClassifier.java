@@ -22,8 +22,15 @@ public final class CommandClassifier {
     /** How the reason of a statement treated as destructive because it is not recognised ends. */
     public static final String UNRECOGNISED = "treated as destructive";
 
-    /** A statement's class, the command it is (upper case, as documented), and why, in words for a person. */
+    /**
+     * A statement's class, the command it is (lower case, as {@link CommandNames#ALL} lists it; null when it is none),
+     * and why, in words for a person.
+     */
     public record Verdict(StatementClass statementClass, String command, String why) {
+    }
+
+    /** What a rule decides: the class and why. */
+    private record Decision(StatementClass statementClass, String why) {
     }
 
     /**
@@ -48,30 +55,34 @@ public final class CommandClassifier {
     public static Verdict classify(Statement statement, Catalog catalog) {
         List<Token> tokens = SqlLexer.tokenize(statement.sql());
         String command = CommandNames.of(tokens);
+        Decision d = decide(statement, catalog, command, new Words(tokens));
+        return new Verdict(d.statementClass(), command, d.why());
+    }
+
+    private static Decision decide(Statement statement, Catalog catalog, String command, Words w) {
         String shown = CommandNames.display(command);
-        Words w = new Words(tokens);
         if (command == null) {
-            return new Verdict(DESTRUCTIVE, shown, "not a statement the planner recognises: " + UNRECOGNISED);
+            return new Decision(DESTRUCTIVE, "not a statement the planner recognises: " + UNRECOGNISED);
         }
         String cascade = w.cascade();
         if (cascade != null) {
-            return new Verdict(DESTRUCTIVE, shown, "CASCADE also drops or empties whatever depends on it");
+            return new Decision(DESTRUCTIVE, "CASCADE also drops or empties whatever depends on it");
         }
         if (command.startsWith("drop ")) {
-            return new Verdict(DESTRUCTIVE, shown, command.equals("drop owned")
+            return new Decision(DESTRUCTIVE, command.equals("drop owned")
                     ? "DROP OWNED drops every object the role owns and revokes its privileges"
                     : shown + " removes it, and whatever it holds, for good");
         }
         if (statement instanceof Statement.AlterTable s) {
-            return alterTable(s, catalog, shown);
+            return alterTable(s, catalog);
         }
         if (statement instanceof Statement.CreateIndex s) {
             boolean blocksWrites = !s.concurrently() && catalog.tableExists(s.table());
-            return blocksWrites ? new Verdict(LOCK_HEAVY, shown, "CREATE INDEX without CONCURRENTLY blocks writes to "
-                    + s.table() + " (SHARE) for the whole build") : new Verdict(ADDITIVE, shown, "creates an index");
+            return blocksWrites ? new Decision(LOCK_HEAVY, "CREATE INDEX without CONCURRENTLY blocks writes to "
+                    + s.table() + " (SHARE) for the whole build") : new Decision(ADDITIVE, "creates an index");
         }
         if (command.startsWith("create ")) {
-            return create(command, shown, w);
+            return create(command, w);
         }
         if (command.startsWith("alter ")) {
             return alter(command, shown, w);
@@ -79,143 +90,143 @@ public final class CommandClassifier {
         return other(command, shown, w);
     }
 
-    private static Verdict create(String command, String shown, Words w) {
+    private static Decision create(String command, Words w) {
         if (command.equals("create rule")) {
-            return new Verdict(DESTRUCTIVE, shown, "a rule rewrites the running version's queries (DO INSTEAD can "
+            return new Decision(DESTRUCTIVE, "a rule rewrites the running version's queries (DO INSTEAD can "
                     + "make its writes vanish)");
         }
         if (command.equals("create policy") && w.has("restrictive")) {
-            return new Verdict(DESTRUCTIVE, shown, "a restrictive policy hides rows from roles that see them now");
+            return new Decision(DESTRUCTIVE, "a restrictive policy hides rows from roles that see them now");
         }
         if ((command.equals("create table as") || command.equals("create materialized view")) && w.callsUnknown()) {
-            return new Verdict(DESTRUCTIVE, shown, "its query calls " + w.unknownCall() + "(), whose effects the "
+            return new Decision(DESTRUCTIVE, "its query calls " + w.unknownCall() + "(), whose effects the "
                     + "planner cannot see");
         }
-        return new Verdict(ADDITIVE, shown, "creates something new");
+        return new Decision(ADDITIVE, "creates something new");
     }
 
-    private static Verdict alter(String command, String shown, Words w) {
+    private static Decision alter(String command, String shown, Words w) {
         if (w.has("rename")) {
-            return new Verdict(DESTRUCTIVE, shown, "a rename breaks the version still running, which uses the old name");
+            return new Decision(DESTRUCTIVE, "a rename breaks the version still running, which uses the old name");
         }
         if (w.seq("set", "schema")) {
-            return new Verdict(DESTRUCTIVE, shown, "moving it to another schema breaks the version still running");
+            return new Decision(DESTRUCTIVE, "moving it to another schema breaks the version still running");
         }
         if (w.seq("owner", "to")) {
-            return new Verdict(DESTRUCTIVE, shown, "a new owner changes who may use and change it");
+            return new Decision(DESTRUCTIVE, "a new owner changes who may use and change it");
         }
         switch (command) {
             case "alter index" -> {
                 if (w.seq("set", "tablespace")) {
-                    return lockHeavy(shown, "moving an index to another tablespace copies it under ACCESS EXCLUSIVE");
+                    return lockHeavy("moving an index to another tablespace copies it under ACCESS EXCLUSIVE");
                 }
                 if (w.seq("set", "(") || w.seq("reset", "(") || w.has("statistics") || w.seq("attach", "partition")) {
-                    return new Verdict(ADDITIVE, shown, "changes a storage parameter or statistics target");
+                    return new Decision(ADDITIVE, "changes a storage parameter or statistics target");
                 }
             }
             case "alter materialized view" -> {
                 if (w.seq("set", "tablespace") || w.seq("set", "access", "method")) {
-                    return lockHeavy(shown, "rewrites the materialized view under ACCESS EXCLUSIVE");
+                    return lockHeavy("rewrites the materialized view under ACCESS EXCLUSIVE");
                 }
                 if (w.seq("set", "(") || w.seq("reset", "(") || w.has("statistics") || w.has("storage")
                         || w.has("compression") || w.seq("cluster", "on") || w.seq("without", "cluster")) {
-                    return new Verdict(ADDITIVE, shown, "changes a storage parameter or statistics target");
+                    return new Decision(ADDITIVE, "changes a storage parameter or statistics target");
                 }
             }
             case "alter view" -> {
                 if (w.seq("set", "default") || w.seq("set", "(") || w.seq("reset", "(")) {
-                    return new Verdict(ADDITIVE, shown, "sets a default or an option of the view");
+                    return new Decision(ADDITIVE, "sets a default or an option of the view");
                 }
             }
             case "alter sequence" -> {
                 boolean movesValues = w.hasAny("restart", "start", "increment", "minvalue", "maxvalue", "cycle", "as",
                         "none", "no");
                 if (!movesValues && (w.seq("owned", "by") || w.has("cache"))) {
-                    return new Verdict(ADDITIVE, shown, "ties the sequence to a column, or changes its cache");
+                    return new Decision(ADDITIVE, "ties the sequence to a column, or changes its cache");
                 }
-                return new Verdict(DESTRUCTIVE, shown, "changing a sequence's values or bounds can repeat or exhaust "
+                return new Decision(DESTRUCTIVE, "changing a sequence's values or bounds can repeat or exhaust "
                         + "the keys the running version takes from it");
             }
             case "alter type" -> {
                 if (w.seq("add", "value") || w.seq("add", "attribute")) {
-                    return new Verdict(ADDITIVE, shown, "adds an enum value or an attribute");
+                    return new Decision(ADDITIVE, "adds an enum value or an attribute");
                 }
             }
             case "alter domain" -> {
                 if (w.seq("add", "constraint") || w.seq("validate", "constraint") || w.seq("set", "default")
                         || w.seq("set", "not", "null") || w.has("check")) {
-                    return new Verdict(ADDITIVE, shown, "adds a default or a constraint to the domain");
+                    return new Decision(ADDITIVE, "adds a default or a constraint to the domain");
                 }
             }
             case "alter function", "alter procedure", "alter routine", "alter aggregate" -> {
                 if (w.hasAny("cost", "rows", "parallel", "set", "reset") && !w.hasAny("security", "depends")) {
-                    return new Verdict(ADDITIVE, shown, "changes a planner estimate or a setting of the function");
+                    return new Decision(ADDITIVE, "changes a planner estimate or a setting of the function");
                 }
             }
             case "alter extension" -> {
                 if (w.at(3, "add")) {
-                    return new Verdict(ADDITIVE, shown, "adds a member to the extension");
+                    return new Decision(ADDITIVE, "adds a member to the extension");
                 }
             }
             case "alter default privileges" -> {
                 if (w.has("grant") && !w.has("revoke")) {
-                    return new Verdict(ADDITIVE, shown, "grants privileges on objects created later");
+                    return new Decision(ADDITIVE, "grants privileges on objects created later");
                 }
-                return new Verdict(DESTRUCTIVE, shown, "revokes privileges the running version may rely on");
+                return new Decision(DESTRUCTIVE, "revokes privileges the running version may rely on");
             }
             case "alter group" -> {
                 if (w.seq("add", "user")) {
-                    return new Verdict(ADDITIVE, shown, "adds members to a role");
+                    return new Decision(ADDITIVE, "adds members to a role");
                 }
             }
             case "alter publication" -> {
                 if (w.at(3, "add")) {
-                    return new Verdict(ADDITIVE, shown, "adds tables to the publication");
+                    return new Decision(ADDITIVE, "adds tables to the publication");
                 }
             }
             case "alter statistics" -> {
                 if (w.seq("set", "statistics")) {
-                    return new Verdict(ADDITIVE, shown, "changes a statistics target");
+                    return new Decision(ADDITIVE, "changes a statistics target");
                 }
             }
             case "alter tablespace" -> {
                 if (w.seq("set", "(") || w.seq("reset", "(")) {
-                    return new Verdict(ADDITIVE, shown, "changes a tablespace's cost parameters");
+                    return new Decision(ADDITIVE, "changes a tablespace's cost parameters");
                 }
             }
             default -> {
             }
         }
-        return new Verdict(DESTRUCTIVE, shown, "the planner has no rule for this form of " + shown
+        return new Decision(DESTRUCTIVE, "the planner has no rule for this form of " + shown
                 + ": " + UNRECOGNISED);
     }
 
-    private static Verdict other(String command, String shown, Words w) {
+    private static Decision other(String command, String shown, Words w) {
         switch (command) {
             case "abort", "begin", "commit", "commit prepared", "end", "prepare transaction", "rollback",
                     "rollback prepared", "rollback to savepoint", "savepoint", "release savepoint", "start transaction",
                     "set transaction", "set constraints", "set role", "set session authorization", "declare", "fetch",
                     "move", "close", "prepare", "execute", "deallocate", "discard", "listen", "unlisten", "notify",
                     "load", "checkpoint" -> {
-                return new Verdict(SESSION_CONTROL, shown, "transaction and session control belong to the operator, "
+                return new Decision(SESSION_CONTROL, "transaction and session control belong to the operator, "
                         + "which runs each statement in its own transaction with lock_timeout");
             }
             case "set" -> {
                 if (w.hasAny("role", "authorization", "transaction", "constraints")) {
-                    return new Verdict(SESSION_CONTROL, shown, "who the session is and how its transactions behave "
+                    return new Decision(SESSION_CONTROL, "who the session is and how its transactions behave "
                             + "belong to the operator");
                 }
                 if (w.has("session_replication_role")) {
-                    return new Verdict(DESTRUCTIVE, shown, "session_replication_role switches off triggers and "
+                    return new Decision(DESTRUCTIVE, "session_replication_role switches off triggers and "
                             + "foreign-key checks for the statements after it");
                 }
-                return new Verdict(ADDITIVE, shown, "a setting of the operator's own session");
+                return new Decision(ADDITIVE, "a setting of the operator's own session");
             }
             case "reset", "show" -> {
-                return new Verdict(ADDITIVE, shown, "a setting of the operator's own session");
+                return new Decision(ADDITIVE, "a setting of the operator's own session");
             }
             case "analyze", "comment", "security label", "grant", "import foreign schema" -> {
-                return new Verdict(ADDITIVE, shown, switch (command) {
+                return new Decision(ADDITIVE, switch (command) {
                     case "analyze" -> "refreshes planner statistics";
                     case "grant" -> "grants privileges";
                     case "import foreign schema" -> "creates foreign tables";
@@ -223,117 +234,117 @@ public final class CommandClassifier {
                 });
             }
             case "revoke" -> {
-                return new Verdict(DESTRUCTIVE, shown, "revokes privileges the running version may rely on");
+                return new Decision(DESTRUCTIVE, "revokes privileges the running version may rely on");
             }
             case "reassign owned" -> {
-                return new Verdict(DESTRUCTIVE, shown, "hands every object a role owns to another role");
+                return new Decision(DESTRUCTIVE, "hands every object a role owns to another role");
             }
             case "truncate" -> {
-                return new Verdict(DESTRUCTIVE, shown, "TRUNCATE removes every row");
+                return new Decision(DESTRUCTIVE, "TRUNCATE removes every row");
             }
             case "delete", "update", "merge" -> {
-                return new Verdict(DESTRUCTIVE, shown, shown + " changes or removes existing rows; data changes belong "
+                return new Decision(DESTRUCTIVE, shown + " changes or removes existing rows; data changes belong "
                         + "in spec.backfill (batched, resumable)");
             }
             case "insert" -> {
                 if (w.seq("do", "update")) {
-                    return new Verdict(DESTRUCTIVE, shown, "ON CONFLICT DO UPDATE overwrites existing rows");
+                    return new Decision(DESTRUCTIVE, "ON CONFLICT DO UPDATE overwrites existing rows");
                 }
-                return readsOrAdds(shown, w, "adds rows");
+                return readsOrAdds(w, "adds rows");
             }
             case "with" -> {
                 if (w.hasAny("update", "delete", "merge")) {
-                    return new Verdict(DESTRUCTIVE, shown, "a data-modifying WITH changes or removes existing rows");
+                    return new Decision(DESTRUCTIVE, "a data-modifying WITH changes or removes existing rows");
                 }
-                return readsOrAdds(shown, w, w.has("insert") ? "adds rows" : "reads");
+                return readsOrAdds(w, w.has("insert") ? "adds rows" : "reads");
             }
             case "select", "select into", "values", "table" -> {
-                return readsOrAdds(shown, w, command.equals("select into") ? "creates a table from a query" : "reads");
+                return readsOrAdds(w, command.equals("select into") ? "creates a table from a query" : "reads");
             }
             case "explain" -> {
                 if (w.has("analyze") && w.hasAny("update", "delete", "merge", "insert", "create", "drop")) {
-                    return new Verdict(DESTRUCTIVE, shown, "EXPLAIN ANALYZE runs the statement it explains");
+                    return new Decision(DESTRUCTIVE, "EXPLAIN ANALYZE runs the statement it explains");
                 }
-                return new Verdict(ADDITIVE, shown, "plans a query without running it");
+                return new Decision(ADDITIVE, "plans a query without running it");
             }
             case "copy" -> {
                 if (w.has("program")) {
-                    return new Verdict(DESTRUCTIVE, shown, "COPY ... PROGRAM runs a shell command on the server");
+                    return new Decision(DESTRUCTIVE, "COPY ... PROGRAM runs a shell command on the server");
                 }
                 if (w.has("to") && !w.has("stdout")) {
-                    return new Verdict(DESTRUCTIVE, shown, "COPY ... TO a file overwrites a file on the server");
+                    return new Decision(DESTRUCTIVE, "COPY ... TO a file overwrites a file on the server");
                 }
-                return new Verdict(ADDITIVE, shown, w.has("from") ? "adds rows" : "reads");
+                return new Decision(ADDITIVE, w.has("from") ? "adds rows" : "reads");
             }
             case "call", "do" -> {
-                return new Verdict(DESTRUCTIVE, shown, shown + " runs code whose effects the planner cannot see");
+                return new Decision(DESTRUCTIVE, shown + " runs code whose effects the planner cannot see");
             }
             case "lock" -> {
-                return lock(shown, w);
+                return lock(w);
             }
             case "vacuum" -> {
                 if (w.has("full")) {
-                    return lockHeavy(shown, "VACUUM FULL rewrites the table under ACCESS EXCLUSIVE: reads and "
+                    return lockHeavy("VACUUM FULL rewrites the table under ACCESS EXCLUSIVE: reads and "
                             + "writes stop until it ends; plain VACUUM (or pg_repack) reclaims space without it");
                 }
-                return new Verdict(ADDITIVE, shown, "reclaims dead rows without blocking reads or writes");
+                return new Decision(ADDITIVE, "reclaims dead rows without blocking reads or writes");
             }
             case "cluster" -> {
-                return lockHeavy(shown, "CLUSTER rewrites the table under ACCESS EXCLUSIVE: reads and writes stop "
+                return lockHeavy("CLUSTER rewrites the table under ACCESS EXCLUSIVE: reads and writes stop "
                         + "until it ends; pg_repack --order-by does it online");
             }
             case "reindex" -> {
                 if (w.has("concurrently")) {
-                    return new Verdict(ADDITIVE, shown, "rebuilds indexes without blocking writes");
+                    return new Decision(ADDITIVE, "rebuilds indexes without blocking writes");
                 }
-                return lockHeavy(shown, "REINDEX without CONCURRENTLY blocks writes to the table (SHARE) and reads "
+                return lockHeavy("REINDEX without CONCURRENTLY blocks writes to the table (SHARE) and reads "
                         + "through the index (ACCESS EXCLUSIVE on it); use REINDEX ... CONCURRENTLY");
             }
             case "refresh materialized view" -> {
                 if (w.seq("with", "no", "data")) {
-                    return new Verdict(DESTRUCTIVE, shown, "WITH NO DATA empties the materialized view: reading it "
+                    return new Decision(DESTRUCTIVE, "WITH NO DATA empties the materialized view: reading it "
                             + "fails until the next refresh");
                 }
                 if (w.has("concurrently")) {
-                    return new Verdict(ADDITIVE, shown, "refreshes without blocking reads");
+                    return new Decision(ADDITIVE, "refreshes without blocking reads");
                 }
-                return lockHeavy(shown, "REFRESH MATERIALIZED VIEW without CONCURRENTLY takes ACCESS EXCLUSIVE: "
+                return lockHeavy("REFRESH MATERIALIZED VIEW without CONCURRENTLY takes ACCESS EXCLUSIVE: "
                         + "reads stop until it ends; use CONCURRENTLY (needs a unique index on the view)");
             }
             default -> {
-                return new Verdict(DESTRUCTIVE, shown, "the planner has no rule for " + shown
+                return new Decision(DESTRUCTIVE, "the planner has no rule for " + shown
                         + ": " + UNRECOGNISED);
             }
         }
     }
 
-    private static Verdict readsOrAdds(String shown, Words w, String what) {
+    private static Decision readsOrAdds(Words w, String what) {
         if (w.callsUnknown()) {
-            return new Verdict(DESTRUCTIVE, shown, "calls " + w.unknownCall() + "(), whose effects the planner cannot "
+            return new Decision(DESTRUCTIVE, "calls " + w.unknownCall() + "(), whose effects the planner cannot "
                     + "see");
         }
-        return new Verdict(ADDITIVE, shown, what);
+        return new Decision(ADDITIVE, what);
     }
 
-    private static Verdict lock(String shown, Words w) {
+    private static Decision lock(Words w) {
         // LOCK [TABLE] name [IN mode MODE]: without a mode it is ACCESS EXCLUSIVE
         String mode = w.between("in", "mode");
         if (Set.of("access share", "row share", "row exclusive", "share update exclusive").contains(mode)) {
-            return new Verdict(ADDITIVE, shown, "a lock mode that lets reads and writes go on");
+            return new Decision(ADDITIVE, "a lock mode that lets reads and writes go on");
         }
-        return lockHeavy(shown, "LOCK TABLE in this mode (ACCESS EXCLUSIVE without IN ... MODE) stops the "
+        return lockHeavy("LOCK TABLE in this mode (ACCESS EXCLUSIVE without IN ... MODE) stops the "
                 + "application's writes, or reads too, until the transaction ends; the operator's own lock_timeout "
                 + "discipline needs no explicit lock");
     }
 
-    private static Verdict lockHeavy(String shown, String why) {
-        return new Verdict(LOCK_HEAVY, shown, why);
+    private static Decision lockHeavy(String why) {
+        return new Decision(LOCK_HEAVY, why);
     }
 
-    private static Verdict alterTable(Statement.AlterTable s, Catalog catalog, String shown) {
-        Verdict worst = null;
+    private static Decision alterTable(Statement.AlterTable s, Catalog catalog) {
+        Decision worst = null;
         for (Statement.AlterAction a : s.actions()) {
-            Verdict v = action(s.table(), a, catalog, shown);
+            Decision v = action(s.table(), a, catalog);
             if (worst == null || rank(v.statementClass()) > rank(worst.statementClass())) {
                 worst = v;
             }
@@ -350,53 +361,53 @@ public final class CommandClassifier {
         };
     }
 
-    private static Verdict action(QualifiedName table, Statement.AlterAction a, Catalog catalog, String shown) {
+    private static Decision action(QualifiedName table, Statement.AlterAction a, Catalog catalog) {
         if (a instanceof Statement.DropColumn d) {
-            return new Verdict(DESTRUCTIVE, shown, "drops column " + d.column() + " and its data");
+            return new Decision(DESTRUCTIVE, "drops column " + d.column() + " and its data");
         }
         if (a instanceof Statement.DropConstraint d) {
-            return new Verdict(DESTRUCTIVE, shown, "drops constraint " + d.name() + ": rows that break it may follow");
+            return new Decision(DESTRUCTIVE, "drops constraint " + d.name() + ": rows that break it may follow");
         }
         if (a instanceof Statement.DropNotNull || a instanceof Statement.DropDefault) {
-            return new Verdict(DESTRUCTIVE, shown, "drops a NOT NULL or a default the running version relies on");
+            return new Decision(DESTRUCTIVE, "drops a NOT NULL or a default the running version relies on");
         }
         if (a instanceof Statement.RenameColumn || a instanceof Statement.RenameTable
                 || a instanceof Statement.RenameConstraint) {
-            return new Verdict(DESTRUCTIVE, shown, "a rename breaks the version still running, which uses the old name");
+            return new Decision(DESTRUCTIVE, "a rename breaks the version still running, which uses the old name");
         }
         if (a instanceof Statement.AlterColumnType t) {
             boolean converts = catalog.columnType(table, t.column())
                     .map(from -> TypeChanges.rewrites(from, t.type(), t.using())).orElse(true);
-            return converts ? new Verdict(DESTRUCTIVE, shown, "changing " + t.column() + "'s type converts every value "
+            return converts ? new Decision(DESTRUCTIVE, "changing " + t.column() + "'s type converts every value "
                     + "and can lose precision or fail; add a new column and backfill it")
-                    : new Verdict(ADDITIVE, shown, "widens " + t.column() + "'s type without a rewrite");
+                    : new Decision(ADDITIVE, "widens " + t.column() + "'s type without a rewrite");
         }
         if (a instanceof Statement.AddColumn || a instanceof Statement.AddConstraint
                 || a instanceof Statement.ValidateConstraint || a instanceof Statement.SetNotNull
                 || a instanceof Statement.SetDefault) {
-            return new Verdict(ADDITIVE, shown, "adds a column, a constraint or a default");
+            return new Decision(ADDITIVE, "adds a column, a constraint or a default");
         }
         Statement.OtherAction o = (Statement.OtherAction) a;
         Words w = new Words(SqlLexer.tokenize(o.text()));
         if (w.seq("set", "unlogged")) {
-            return new Verdict(DESTRUCTIVE, shown, "an UNLOGGED table is emptied by a crash and never reaches "
+            return new Decision(DESTRUCTIVE, "an UNLOGGED table is emptied by a crash and never reaches "
                     + "replicas or WAL-based backups");
         }
         if (w.seq("set", "tablespace") || w.seq("set", "logged") || w.seq("set", "access", "method")) {
-            return lockHeavy(shown, "rewrites " + table + " under ACCESS EXCLUSIVE: reads and writes stop until it "
+            return lockHeavy("rewrites " + table + " under ACCESS EXCLUSIVE: reads and writes stop until it "
                     + "ends; pg_repack moves a table online");
         }
         if (w.at(0, "disable") || w.at(0, "no") || w.hasAny("detach", "inherit") || w.seq("row", "level", "security")
                 || w.seq("replica", "identity") || w.seq("drop")) {
-            return new Verdict(DESTRUCTIVE, shown, "changes what the running version's queries see or what fires on "
+            return new Decision(DESTRUCTIVE, "changes what the running version's queries see or what fires on "
                     + "its writes (" + o.text() + ")");
         }
         if (w.at(0, "enable") || w.seq("set", "(") || w.at(0, "reset") || w.has("statistics") || w.has("storage")
                 || w.has("compression") || w.seq("cluster", "on") || w.seq("without", "cluster")
                 || w.seq("attach", "partition") || w.seq("add", "generated") || w.seq("alter", "constraint")) {
-            return new Verdict(ADDITIVE, shown, "changes a setting or adds behaviour (" + o.text() + ")");
+            return new Decision(ADDITIVE, "changes a setting or adds behaviour (" + o.text() + ")");
         }
-        return new Verdict(DESTRUCTIVE, shown, "the planner has no rule for ALTER TABLE ... " + o.text()
+        return new Decision(DESTRUCTIVE, "the planner has no rule for ALTER TABLE ... " + o.text()
                 + ": " + UNRECOGNISED);
     }
 

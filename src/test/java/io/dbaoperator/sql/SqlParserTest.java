@@ -48,7 +48,7 @@ class SqlParserTest {
     @Test
     void classifiesLocksAndRewrites() {
         assertThat(classify("CREATE INDEX CONCURRENTLY i ON t (a)")).isEqualTo(new Classification(
-                LockLevel.SHARE_UPDATE_EXCLUSIVE, false, StatementClass.ADDITIVE, "creates an index", false,
+                LockLevel.SHARE_UPDATE_EXCLUSIVE, false, "create index", StatementClass.ADDITIVE, "creates an index", false,
                 List.of(new QualifiedName(null, "t"))));
         assertThat(classify("CREATE UNIQUE INDEX i ON t (a)").lock()).isEqualTo(LockLevel.SHARE);
         assertThat(classify("DROP INDEX i").lock()).isEqualTo(LockLevel.ACCESS_EXCLUSIVE);
