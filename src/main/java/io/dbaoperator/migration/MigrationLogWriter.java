@@ -30,11 +30,7 @@ final class MigrationLogWriter {
     static String render(List<MigrationStore.Entry> entries) {
         StringBuilder out = new StringBuilder();
         for (MigrationStore.Entry e : entries) {
-            out.append(e.startedAt()).append(' ').append(e.stepId()).append(' ')
-                    .append(e.outcome().equals("present") ? "already present" : e.outcome());
-            if (e.durationMs() != null && !e.outcome().equals("present")) { // a statement found present did not run
-                out.append(" in ").append(e.durationMs()).append(" ms");
-            }
+            out.append(e.startedAt()).append(' ').append(e.stepId()).append(' ').append(e.shown());
             if (e.attempts() > 1) {
                 out.append(", ").append(e.attempts() - 1).append(" lock-timeout retr").append(e.attempts() > 2 ? "ies" : "y");
             }
@@ -71,13 +67,11 @@ final class MigrationLogWriter {
         client.configMaps().inNamespace(m.getMetadata().getNamespace()).resource(cm).createOr(r -> r.update());
         DatabaseMigrationStatus.MigrationLog log = new DatabaseMigrationStatus.MigrationLog();
         log.applied = (int) entries.stream().filter(e -> e.outcome().equals("applied")).count();
-        int present = (int) entries.stream().filter(e -> e.outcome().equals("present")).count();
+        int present = (int) entries.stream().filter(MigrationStore.Entry::present).count();
         log.alreadyPresent = present == 0 ? null : present;
         log.retries = entries.stream().mapToInt(e -> Math.max(0, e.attempts() - 1)).sum();
         log.configMap = configMapName(m);
-        entries.stream().reduce((a, b) -> b).ifPresent(e -> log.last = e.stepId() + " "
-                + (e.outcome().equals("present") ? "already present" : e.outcome())
-                + (e.durationMs() == null || e.outcome().equals("present") ? "" : " in " + e.durationMs() + " ms"));
+        entries.stream().reduce((a, b) -> b).ifPresent(e -> log.last = e.stepId() + " " + e.shown());
         status.log = log;
     }
 }

@@ -79,17 +79,14 @@ public final class MigrationStore {
      * them, see {@link #adoptLegacy}), the key takes run_uid, and outcome 'present' is allowed. One transaction.
      */
     private static void keyByRun(Connection c, Statement s) throws SQLException {
-        s.execute("SELECT 1 FROM pg_attribute WHERE attrelid = 'dba_operator.migration_history'::regclass "
-                + "AND attname = 'run_uid' AND NOT attisdropped");
-        if (s.getResultSet().next()) {
+        if (keyedByRun(s)) {
             return;
         }
         c.setAutoCommit(false);
         try {
+            // looked at again under the lock: another replica may have converted it meanwhile
             s.execute("LOCK TABLE dba_operator.migration_history IN ACCESS EXCLUSIVE MODE");
-            s.execute("SELECT 1 FROM pg_attribute WHERE attrelid = 'dba_operator.migration_history'::regclass "
-                    + "AND attname = 'run_uid' AND NOT attisdropped");
-            if (!s.getResultSet().next()) {
+            if (!keyedByRun(s)) {
                 s.execute("ALTER TABLE dba_operator.migration_history ADD COLUMN run_uid text NOT NULL DEFAULT '', "
                         + "ADD COLUMN plan_digest text, DROP CONSTRAINT IF EXISTS migration_history_pkey, "
                         + "ADD CONSTRAINT migration_history_pkey PRIMARY KEY (migration_id, run_uid, step_id), "
@@ -103,6 +100,12 @@ public final class MigrationStore {
             c.rollback();
             throw e;
         }
+    }
+
+    private static boolean keyedByRun(Statement s) throws SQLException {
+        s.execute("SELECT 1 FROM pg_attribute WHERE attrelid = 'dba_operator.migration_history'::regclass "
+                + "AND attname = 'run_uid' AND NOT attisdropped");
+        return s.getResultSet().next();
     }
 
     /**
@@ -162,6 +165,22 @@ public final class MigrationStore {
     public record Entry(String migrationId, String stepId, String step, String checksum, String statement,
             String outcome, Instant startedAt, Instant finishedAt, Long durationMs, int attempts, Long rowsDone,
             Long rowsEstimated, String lastKey, String message, String approval) {
+
+        /** Whether this run found the statement's effects already in the catalog, and so did not run it. */
+        public boolean present() {
+            return "present".equals(outcome);
+        }
+
+        /** Whether the statement needs no run: this run applied it, or found it present. */
+        public boolean done() {
+            return "applied".equals(outcome) || present();
+        }
+
+        /** The outcome as a person reads it; a statement found present did not run, so it has no duration. */
+        public String shown() {
+            return present() ? "already present"
+                    : outcome + (durationMs == null ? "" : " in " + durationMs + " ms");
+        }
     }
 
     public static Optional<Entry> find(Connection c, RunKey run, String stepId) throws SQLException {

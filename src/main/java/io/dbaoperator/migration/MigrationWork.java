@@ -186,8 +186,8 @@ final class MigrationWork implements AutoCloseable {
         boolean statements = mine.stream().anyMatch(e -> (e.step().equals(MigrationPlan.EXPAND)
                 || e.step().equals(MigrationPlan.CONTRACT)) && (e.outcome().equals("applied")
                         || e.outcome().equals("running")));
-        boolean allPresent = mine.stream().anyMatch(e -> e.outcome().equals("present"))
-                && mine.stream().noneMatch(e -> e.step().equals(MigrationPlan.EXPAND) && !e.outcome().equals("present"));
+        boolean allPresent = mine.stream().anyMatch(MigrationStore.Entry::present)
+                && mine.stream().noneMatch(e -> e.step().equals(MigrationPlan.EXPAND) && !e.present());
         return statements || !allPresent && mine.stream().anyMatch(e -> e.step().equals(MigrationPlan.BACKFILL));
     }
 

@@ -62,7 +62,7 @@ public final class StatementRunner {
                     + done.get().checksum() + ", but the spec now says " + p.checksum() + ": a statement that ran must "
                     + "not be edited; create a new DatabaseMigration with a new name for a new change", null, 0, false);
         }
-        if (done.isPresent() && ("applied".equals(done.get().outcome()) || "present".equals(done.get().outcome()))) {
+        if (done.isPresent() && done.get().done()) {
             return new Outcome(true, 0, 0);
         }
         return p.classification().transactional() ? transactional(c, migrationId, p, approval)
