@@ -584,12 +584,7 @@ class DatabaseMigrationTest {
     private static DatabaseMigration rerun() {
         DatabaseMigration m = migration("walk-rerun", "mig_rerun", "ALTER TABLE users ADD COLUMN w text",
                 "ALTER TABLE users DROP COLUMN IF EXISTS w");
-        m.getSpec().backfill = new DatabaseMigrationSpec.Backfill();
-        m.getSpec().backfill.table = "users";
-        m.getSpec().backfill.set = "w = 'x'";
-        m.getSpec().backfill.where = "w IS NULL";
-        m.getSpec().backfill.batchSize = 4;
-        m.getSpec().backfill.pauseBetweenBatches = "10ms";
+        m.getSpec().backfill = usersBackfill("w = 'x'", "w IS NULL", 4);
         return m;
     }
 
@@ -679,14 +674,20 @@ class DatabaseMigrationTest {
         DatabaseMigration m = migration(name, db, "ALTER TABLE users ADD COLUMN email_lower text;\n"
                 + "CREATE INDEX CONCURRENTLY users_email_lower ON users (email_lower)",
                 "DROP INDEX CONCURRENTLY IF EXISTS users_email_lower;\nALTER TABLE users DROP COLUMN IF EXISTS email_lower");
-        m.getSpec().backfill = new DatabaseMigrationSpec.Backfill();
-        m.getSpec().backfill.table = "users";
-        m.getSpec().backfill.set = "email_lower = lower(email)";
-        m.getSpec().backfill.where = "email_lower IS NULL";
-        m.getSpec().backfill.batchSize = 500;
-        m.getSpec().backfill.pauseBetweenBatches = "10ms";
+        m.getSpec().backfill = usersBackfill("email_lower = lower(email)", "email_lower IS NULL", 500);
         m.getSpec().contract = new DatabaseMigrationSpec.SqlStep("ALTER TABLE users DROP COLUMN email");
         return m;
+    }
+
+    /** A backfill of users, {@code batchSize} rows at a time with 10 ms between batches. */
+    static DatabaseMigrationSpec.Backfill usersBackfill(String set, String where, int batchSize) {
+        DatabaseMigrationSpec.Backfill b = new DatabaseMigrationSpec.Backfill();
+        b.table = "users";
+        b.set = set;
+        b.where = where;
+        b.batchSize = batchSize;
+        b.pauseBetweenBatches = "10ms";
+        return b;
     }
 
     static void approve(String name, String digest) {

@@ -81,6 +81,17 @@ class TuningHandlersTest {
         st.phase = phase;
     }
 
+    /** The recommended index, created, under a follow-up that proposes removing an index without gain. */
+    private QueryTuningRequestStatus.IndexRecommendation createdAndRemovableWithoutGain(TuningPhase phase) {
+        recommended(phase);
+        request.getSpec().followUp = new QueryTuningRequestSpec.FollowUp();
+        request.getSpec().followUp.onNoGain = QueryTuningRequestSpec.FollowUp.OnNoGain.ProposeRemoval;
+        var best = st.recommendations.get(0);
+        best.applied = "created";
+        best.measured = new QueryTuningRequestStatus.MeasuredGain();
+        return best;
+    }
+
     private TuningRun run(MaintenanceWindows.State window) {
         log = new RecordingWriteAhead(request, st);
         return new TuningRun(request, st, new QueryTuningRequestReconciler.Inputs(FakeReferences.settings("prod"),
@@ -211,13 +222,8 @@ class TuningHandlersTest {
 
     @Test
     void anUnusedIndexIsProposedForRemovalAndDroppedOnlyOnceApproved() throws SQLException {
-        recommended(TuningPhase.Monitoring);
-        request.getSpec().followUp = new QueryTuningRequestSpec.FollowUp();
-        request.getSpec().followUp.onNoGain = QueryTuningRequestSpec.FollowUp.OnNoGain.ProposeRemoval;
-        var best = st.recommendations.get(0);
+        var best = createdAndRemovableWithoutGain(TuningPhase.Monitoring);
         best.appliedAt = Instant.now().minus(Duration.ofDays(8)).toString();
-        best.applied = "created";
-        best.measured = new QueryTuningRequestStatus.MeasuredGain();
         best.measured.queryId = "-4242";
         db.answer("from pg_stat_user_indexes", row("idx_scan", 0L, "size", 16384L))
                 .answer("from pg_stat_statements", row("calls", 0.0, "total", 0.0))
@@ -245,12 +251,7 @@ class TuningHandlersTest {
 
     @Test
     void theRemovalStepIsDestructiveAndASpecChangeVoidsTheApprovalGivenBeforeIt() throws SQLException {
-        recommended(TuningPhase.AwaitingRemovalApproval);
-        request.getSpec().followUp = new QueryTuningRequestSpec.FollowUp();
-        request.getSpec().followUp.onNoGain = QueryTuningRequestSpec.FollowUp.OnNoGain.ProposeRemoval;
-        var best = st.recommendations.get(0);
-        best.applied = "created";
-        best.measured = new QueryTuningRequestStatus.MeasuredGain();
+        var best = createdAndRemovableWithoutGain(TuningPhase.AwaitingRemovalApproval);
         best.measured.verdict = "not used once in 7 days";
         TuningRun run = run(MaintenanceWindows.ALWAYS);
         assertThat(decide(TuningPhase.AwaitingRemovalApproval, run)).isEqualTo(Step.onEvent());
