@@ -46,6 +46,7 @@ public final class RestorePlanner {
             p.expectedRecoveryPoint = expectedRecoveryPoint;
             p.backupEnd = backup.completedAt + " (LSN " + backup.endLsn + ")";
             p.backupSizeBytes = backup.sizeBytes;
+            p.backupSize = io.dbaoperator.status.Sizes.human(backup.sizeBytes);
             p.recoveryWindow = window;
             return p;
         }
@@ -81,7 +82,7 @@ public final class RestorePlanner {
             }
         }
         if (target.endOfBackup()) {
-            return new Plan(backup, backup.startWalFile, backup.endWalFile, 0, "the end of backup " + backup.backupId
+            return new Plan(backup, null, null, 0, "the end of backup " + backup.backupId
                     + " (LSN " + backup.endLsn + ", " + backup.completedAt + ")", window(verified, wal));
         }
         if (!reaches(backup, target)) {
@@ -114,7 +115,9 @@ public final class RestorePlanner {
                     + "): the recovery window is " + window(verified, wal)).exception();
         }
         int count = chain.segments().indexOf(needed) + 1;
-        return new Plan(backup, backup.startWalFile, needed.segment(), count, target.time() != null
+        // walFrom .. walTo lists exactly the archived segments replayed: count of them, no more (the backup's own
+        // WAL, startWalFile .. endWalFile, is inside the backup)
+        return new Plan(backup, chain.segments().get(0).segment(), needed.segment(), count, target.time() != null
                 ? "the last transaction committed at or before " + target.time()
                 : "LSN " + target.lsn(), window(verified, wal));
     }

@@ -51,13 +51,21 @@ public final class WalArchivingStatus {
                 .filter(r -> heartbeat != null && heartbeat.firstArchivedSegment != null && r.endWalFile != null
                         && r.endWalFile.compareTo(heartbeat.firstArchivedSegment) >= 0)
                 .reduce((a, b) -> b).orElse(null);
-        if (heartbeat == null || heartbeat.lastArchivedAt == null || oldestVerified == null) {
+        // ... and only once the archive reaches that backup's end: before, no time at all is recoverable (this is
+        // also the state while the first backup runs)
+        if (heartbeat == null || heartbeat.lastArchivedAt == null || oldestVerified == null
+                || heartbeat.lastArchivedSegment == null || oldestVerified.completedAt == null
+                || heartbeat.lastArchivedSegment.compareTo(oldestVerified.endWalFile) < 0) {
             status.recoveryWindow = null;
             return;
         }
         BackupPolicyStatus.RecoveryWindow w = new BackupPolicyStatus.RecoveryWindow();
         w.firstRecoverableTime = oldestVerified.completedAt;
-        w.lastRecoverableTime = heartbeat.lastArchivedAt;
+        // The segment holding the backup's end is archived, so its end is recoverable even when that segment was
+        // shipped before the backup's upload was finalised (completedAt): the window is never inverted.
+        Instant first = Instant.parse(oldestVerified.completedAt);
+        Instant last = Instant.parse(heartbeat.lastArchivedAt);
+        w.lastRecoverableTime = last.isBefore(first) ? oldestVerified.completedAt : heartbeat.lastArchivedAt;
         w.archivingLagSeconds = Math.max(0, Duration.between(Instant.parse(heartbeat.lastArchivedAt), now)
                 .getSeconds());
         status.recoveryWindow = w;

@@ -67,8 +67,9 @@ class RestorePlannerTest {
     void aTimeTargetReplaysTheArchiveUpToTheFirstSegmentStoredAfterIt() {
         var p = plan(null, T0.plusSeconds(600 + 150), null, wal("000000010000000000000010", 8, null));
         assertThat(p.backup().backupId).isEqualTo("20261121T020000Z");
+        assertThat(p.walFrom()).isEqualTo("000000010000000000000010");
         assertThat(p.walTo()).isEqualTo("000000010000000000000013");
-        assertThat(p.walSegments()).isEqualTo(4);
+        assertThat(p.walSegments()).isEqualTo(4).isEqualTo(segmentsIn(p.walFrom(), p.walTo()));
         assertThat(p.window()).isEqualTo(T0.plusSeconds(300) + " .. " + T0.plusSeconds(600 + 7 * 60));
     }
 
@@ -77,7 +78,7 @@ class RestorePlannerTest {
         assertThat(PostgresTools.nextWalFile("0000000100000000000000FF")).isEqualTo("000000010000000100000000");
         var p = plan(null, null, "1/00000010", wal("000000010000000000000010", 245, null));
         assertThat(p.walTo()).isEqualTo("000000010000000100000000");
-        assertThat(p.walSegments()).isEqualTo(0x100 - 0x10 + 1);
+        assertThat(p.walSegments()).isEqualTo(0x100 - 0x10 + 1).isEqualTo(segmentsIn(p.walFrom(), p.walTo()));
     }
 
     @Test
@@ -102,5 +103,16 @@ class RestorePlannerTest {
         var p = plan(null, null, null, List.of());
         assertThat(p.expectedRecoveryPoint()).contains("end of backup 20261121T020000Z");
         assertThat(p.walSegments()).isZero();
+        assertThat(p.walFrom()).as("no archived segment is listed when none is replayed").isNull();
+        assertThat(p.walTo()).isNull();
+    }
+
+    /** The segments from .. to, inclusive, as a reader of the plan's summary counts them. */
+    static int segmentsIn(String from, String to) {
+        int n = 1;
+        for (String s = from; !s.equals(to); s = PostgresTools.nextWalFile(s)) {
+            n++;
+        }
+        return n;
     }
 }

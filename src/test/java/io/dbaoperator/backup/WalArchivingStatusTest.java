@@ -53,6 +53,33 @@ class WalArchivingStatusTest {
     }
 
     @Test
+    void theWindowNeverStartsAfterItEndsAndOpensOnlyOnceTheArchiveReachesTheBackupsEnd() {
+        // the segment the backup ended in was shipped before the backup's upload was finalised
+        WalArchiverStatus early = beat("2026-11-21T11:59:50Z", true);
+        early.lastArchivedSegment = "000000010000000000000018";
+        early.lastArchivedAt = "2026-11-21T10:04:30Z";
+        BackupPolicyStatus s = new BackupPolicyStatus();
+        WalArchivingStatus.apply(s, null, early, List.of(backup("20261121T100000Z", "000000010000000000000018",
+                "2026-11-21T10:05:00Z")), 1, NOW);
+        assertThat(Instant.parse(s.recoveryWindow.firstRecoverableTime))
+                .isBeforeOrEqualTo(Instant.parse(s.recoveryWindow.lastRecoverableTime));
+        assertThat(s.recoveryWindow.lastRecoverableTime).isEqualTo("2026-11-21T10:05:00Z");
+
+        // the archive has not yet reached the backup's end segment (as while the first backup runs): no window
+        WalArchiverStatus behind = beat("2026-11-21T11:59:50Z", true);
+        behind.lastArchivedSegment = "000000010000000000000017";
+        BackupPolicyStatus none = new BackupPolicyStatus();
+        WalArchivingStatus.apply(none, null, behind, List.of(backup("20261121T100000Z", "000000010000000000000018",
+                "2026-11-21T10:05:00Z")), 1, NOW);
+        assertThat(none.recoveryWindow).isNull();
+        // no verified backup yet: no window, whatever the archiver has shipped
+        BackupPolicyStatus first = new BackupPolicyStatus();
+        WalArchivingStatus.apply(first, null, beat("2026-11-21T11:59:50Z", true), List.of(), 1, NOW);
+        assertThat(first.recoveryWindow).isNull();
+        assertThat(Conditions.isTrue(first.conditions, ConditionType.WalArchiving)).isTrue();
+    }
+
+    @Test
     void aStoppedOrSilentArchiverIsAFalseCondition() {
         BackupPolicyStatus notRunning = new BackupPolicyStatus();
         WalArchivingStatus.apply(notRunning, "pod x CrashLoopBackOff", beat("2026-11-21T11:59:50Z", true), List.of(),

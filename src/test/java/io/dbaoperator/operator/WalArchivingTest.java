@@ -110,6 +110,8 @@ class WalArchivingTest {
                     .recoveryWindow != null);
             var first = get(BackupPolicy.class, NS, "archived").getStatus().recoveryWindow;
             assertThat(first.firstRecoverableTime).isNotNull();
+            assertThat(java.time.Instant.parse(first.firstRecoverableTime)).as("the window starts before it ends")
+                    .isBeforeOrEqualTo(java.time.Instant.parse(first.lastRecoverableTime));
             int before = catalog.walSegments().size();
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).until(() -> {
                 writeAndSwitch();

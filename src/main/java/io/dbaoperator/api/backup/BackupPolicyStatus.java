@@ -34,7 +34,8 @@ public class BackupPolicyStatus extends OperatorStatus {
             + "(set just before the Job is created, cleared once it exists).")
     public String startingBackupId;
 
-    @JsonPropertyDescription("The span of time a point-in-time restore can reach.")
+    @JsonPropertyDescription("The span of time a point-in-time restore can reach; absent until a verified backup "
+            + "exists and archived WAL reaches its end (for instance while the first backup runs).")
     public RecoveryWindow recoveryWindow;
 
     @JsonPropertyDescription("What retention removed last.")
@@ -68,12 +69,16 @@ public class BackupPolicyStatus extends OperatorStatus {
         public Long freedBytes;
     }
 
-    /** The recovery window. */
+    /**
+     * The recovery window. Absent until a verified backup exists and archived WAL reaches that backup's end (so
+     * while the first backup runs, and before the archiver has shipped the segment the backup ended in).
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class RecoveryWindow {
         @JsonPropertyDescription("Earliest recoverable time: the end of the oldest verified backup (RFC 3339).")
         public String firstRecoverableTime;
-        @JsonPropertyDescription("Latest recoverable time: the last archived WAL segment (RFC 3339).")
+        @JsonPropertyDescription("Latest recoverable time: when the last WAL segment was archived, never before "
+                + "firstRecoverableTime (RFC 3339).")
         public String lastRecoverableTime;
         @JsonPropertyDescription("Seconds between the primary's current WAL position and the last archived one.")
         public Long archivingLagSeconds;
