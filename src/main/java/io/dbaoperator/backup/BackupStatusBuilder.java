@@ -83,11 +83,13 @@ public final class BackupStatusBuilder {
         i.completedAt = r.completedAt;
         i.durationSeconds = r.durationSeconds == null ? null : Math.round(r.durationSeconds);
         i.sizeBytes = r.sizeBytes;
+        i.size = io.dbaoperator.status.Sizes.human(r.sizeBytes);
         i.storedBytes = r.storedBytes;
         i.beginLSN = r.startLsn;
         i.endLSN = r.endLsn;
         i.location = location.apply(r.backupId);
         i.verified = r.state == BackupRecord.State.verified;
+        i.verifiedWith = r.verification == null ? null : r.verification.method;
         i.state = r.state == null ? null : r.state.name();
         i.error = r.error;
         return i;

@@ -79,6 +79,9 @@ class BackupPolicyBackupTest {
         assertThat(last.verified).isTrue();
         assertThat(last.beginLSN).isNotBlank();
         assertThat(last.storedBytes).isPositive();
+        assertThat(last.size).as("the size a person reads, beside the bytes")
+                .isEqualTo(io.dbaoperator.status.Sizes.human(last.sizeBytes)).matches("[0-9.]+ (B|KiB|MiB|GiB)");
+        assertThat(last.verifiedWith).as("a client-compressed backup carries its manifest").isEqualTo("pg_verifybackup");
         assertThat(last.location).startsWith("s3://" + TestS3.BUCKET + "/it/" + NS + "/on-demand/base/"
                 + last.backupId);
         assertThat(client.batch().v1().jobs().inNamespace(NS)

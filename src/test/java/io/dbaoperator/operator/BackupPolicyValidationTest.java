@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.BeforeAll;
@@ -146,6 +147,41 @@ class BackupPolicyValidationTest {
         assertThat(c.reason).isEqualTo("InvalidSchedule");
         assertThat(c.message).contains("spec.schedule '0 25 * * *'");
         assertThat(get("bad-cron").getStatus().phase).isEqualTo(BackupPolicyPhase.Failed);
+    }
+
+    @Test
+    void aScheduleThatIsNotFiveFieldsIsRefusedByTheApiServerItself() {
+        for (String bad : List.of("0 2 * *", "@daily", "0 0 2 * * *", "every night at two")) {
+            assertThatThrownBy(() -> create(policy("door", "app-db-replication", bad))).as(bad)
+                    .isInstanceOfSatisfying(KubernetesClientException.class, e -> {
+                        assertThat(e.getCode()).isEqualTo(422);
+                        assertThat(e.getMessage()).contains("spec.schedule", "five fields separated by spaces");
+                    });
+        }
+        BackupPolicy restoreTest = policy("door", "app-db-replication", "0 2 * * *");
+        restoreTest.getSpec().verification.restoreTest = new BackupPolicySpec.RestoreTest();
+        restoreTest.getSpec().verification.restoreTest.schedule = "weekly";
+        assertThatThrownBy(() -> create(restoreTest)).isInstanceOfSatisfying(KubernetesClientException.class,
+                e -> assertThat(e.getMessage()).contains("spec.verification.restoreTest.schedule", "five fields"));
+        assertThat(client.resources(BackupPolicy.class).inNamespace(NS).withName("door").get()).isNull();
+    }
+
+    @Test
+    void anUnknownTimeZoneIsAcceptedByTheApiServerAndFailsThePolicyAtOnce() {
+        BackupPolicy p = policy("mars-time", "app-db-replication", "0 2 * * *");
+        p.getSpec().timeZone = "Mars/Olympus_Mons"; // no CEL function knows IANA names: the operator checks it
+        long t0 = System.nanoTime();
+        create(p);
+        Condition c = OperatorAssertions.awaitCondition(BackupPolicy.class, NS, "mars-time", "Validated", "False",
+                java.time.Duration.ofSeconds(30));
+        assertThat(c.reason).isEqualTo("InvalidSchedule");
+        assertThat(c.message).contains("'Mars/Olympus_Mons' is not an IANA zone");
+        assertThat(get("mars-time").getStatus().phase).as("terminal until the spec changes")
+                .isEqualTo(BackupPolicyPhase.Failed);
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - t0)).as("a person sees it quickly")
+                .isLessThan(java.time.Duration.ofSeconds(30));
+        assertThat(client.resources(io.fabric8.kubernetes.api.model.batch.v1.Job.class).inNamespace(NS).list()
+                .getItems()).noneMatch(j -> j.getMetadata().getName().startsWith("mars-time"));
     }
 
     @Test

@@ -200,7 +200,7 @@ class OtherKindsValidationTest {
         assertThat(c.message).contains("spec.saltSecretRef");
 
         DisposalJob badCron = disposal("bad-cron", DisposalJobSpec.ColumnStrategy.Strategy.Null);
-        badCron.getSpec().schedule = "@sometimes";
+        badCron.getSpec().schedule = "0 25 * * *"; // five fields (the API server checks that), hour 25 (we do)
         client.resource(badCron).create();
         assertThat(awaitCondition(DisposalJob.class, NS, "bad-cron", "Validated", "False").reason)
                 .isEqualTo("InvalidSchedule");

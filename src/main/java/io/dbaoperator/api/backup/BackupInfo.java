@@ -16,6 +16,8 @@ public class BackupInfo {
     public Long durationSeconds;
     @JsonPropertyDescription("Size of the database files backed up, in bytes.")
     public Long sizeBytes;
+    @JsonPropertyDescription("sizeBytes in human units (powers of 1024), e.g. 1.5 GiB.")
+    public String size;
     @JsonPropertyDescription("Bytes stored in object storage (after compression).")
     public Long storedBytes;
     @JsonPropertyDescription("WAL position where the backup starts.")
@@ -24,8 +26,14 @@ public class BackupInfo {
     public String endLSN;
     @JsonPropertyDescription("s3:// URL of the backup's folder.")
     public String location;
-    @JsonPropertyDescription("True only when every object's SHA-256 matched and pg_verifybackup passed.")
+    @JsonPropertyDescription("True only when the object read back matched its SHA-256 and the check named in "
+            + "verifiedWith passed.")
     public Boolean verified;
+    @JsonPropertyDescription("How the backup was checked after its SHA-256: pg_verifybackup (every file against the "
+            + "backup's manifest, and its WAL) for backups compressed by the agent or not at all; checksums+pg_waldump "
+            + "(every WAL record from the backup's start to its end parsed) for server-compressed backups, which "
+            + "PostgreSQL 15 streams without a manifest.")
+    public String verifiedWith;
     @JsonPropertyDescription("running, uploaded, verified or failed.")
     public String state;
     @JsonPropertyDescription("Why the backup failed, when it did.")

@@ -15,6 +15,7 @@ import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
 
 /** How and when a database is backed up. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -27,6 +28,7 @@ public class BackupPolicySpec {
 
     @Required
     @Size(min = 9)
+    @ValidationRule(value = Patterns.CRON_RULE, message = Patterns.CRON_MESSAGE)
     @JsonPropertyDescription("When to take a backup, in cron syntax (minute hour day-of-month month day-of-week), "
             + "e.g. \"0 2 * * *\" for 02:00 every day.")
     public String schedule;
@@ -133,6 +135,7 @@ public class BackupPolicySpec {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class RestoreTest {
         @Required
+        @ValidationRule(value = Patterns.CRON_RULE, message = Patterns.CRON_MESSAGE)
         @JsonPropertyDescription("When to run the restore test, in cron syntax.")
         public String schedule;
 

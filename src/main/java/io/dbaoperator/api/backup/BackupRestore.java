@@ -16,6 +16,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Phase", jsonPath = ".status.phase")
 @AdditionalPrinterColumn(name = "Approval", jsonPath = ".status.approvalRequest.step")
 @AdditionalPrinterColumn(name = "Backup", jsonPath = ".status.plan.backupId")
+@AdditionalPrinterColumn(name = "Size", jsonPath = ".status.plan.backupSize", priority = 1)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class BackupRestore extends CustomResource<BackupRestoreSpec, BackupRestoreStatus> implements Namespaced {
 

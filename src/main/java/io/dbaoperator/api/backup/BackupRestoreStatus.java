@@ -53,11 +53,13 @@ public class BackupRestoreStatus extends GatedStatus {
     public static class RestorePlan {
         @JsonPropertyDescription("Backup to restore.")
         public String backupId;
-        @JsonPropertyDescription("First WAL segment needed.")
+        @JsonPropertyDescription("First archived WAL segment replayed after the backup; absent when only the backup's own WAL "
+                + "is needed.")
         public String walFrom;
-        @JsonPropertyDescription("Last WAL segment needed.")
+        @JsonPropertyDescription("Last archived WAL segment replayed; absent when only the backup's own WAL is needed.")
         public String walTo;
-        @JsonPropertyDescription("Archived WAL segments to replay after the backup's own.")
+        @JsonPropertyDescription("How many archived WAL segments are replayed: the segments walFrom .. walTo, 0 for "
+                + "the end of the backup.")
         public Integer walSegments;
         @JsonPropertyDescription("Where recovery is expected to stop (time or LSN).")
         public String expectedRecoveryPoint;
@@ -65,6 +67,8 @@ public class BackupRestoreStatus extends GatedStatus {
         public String backupEnd;
         @JsonPropertyDescription("Size of the backup's data (uncompressed), the least the volume must hold.")
         public Long backupSizeBytes;
+        @JsonPropertyDescription("backupSizeBytes in human units (powers of 1024).")
+        public String backupSize;
         @JsonPropertyDescription("The policy's recovery window when the plan was made.")
         public String recoveryWindow;
     }

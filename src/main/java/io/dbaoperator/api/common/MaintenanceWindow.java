@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.generator.annotation.Required;
 
 /**
@@ -17,6 +18,7 @@ public class MaintenanceWindow {
     public static final String UTC = "UTC";
 
     @Required
+    @ValidationRule(value = Patterns.CRON_RULE, message = Patterns.CRON_MESSAGE)
     @JsonPropertyDescription("When a window opens: a five-field cron expression (minute hour day-of-month month "
             + "day-of-week), e.g. \"0 2 * * 6\" for Saturdays at 02:00.")
     public String schedule;

@@ -15,6 +15,17 @@ public final class Patterns {
     /** An unqualified SQL identifier. */
     public static final String NAME = "^[A-Za-z_][A-Za-z0-9_$]{0,62}$";
 
+    /**
+     * A CEL rule for a cron schedule: exactly five fields separated by spaces, as a Kubernetes CronJob reads them.
+     * The API server refuses anything else; the values themselves (61 minutes, an unknown time zone) the operator
+     * checks, failing the resource with reason InvalidSchedule.
+     */
+    public static final String CRON_RULE = "self.matches('^ *[^ ]+( +[^ ]+){4} *$')";
+
+    /** What the API server answers when {@link #CRON_RULE} fails. */
+    public static final String CRON_MESSAGE = "a schedule is five fields separated by spaces: minute hour "
+            + "day-of-month month day-of-week, e.g. '0 2 * * *' (no @daily, no seconds field)";
+
     private Patterns() {
     }
 }

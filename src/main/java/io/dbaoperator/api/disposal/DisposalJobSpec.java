@@ -29,6 +29,7 @@ public class DisposalJobSpec {
     @JsonPropertyDescription("The database holding the data.")
     public DatabaseRef database;
 
+    @ValidationRule(value = Patterns.CRON_RULE, message = Patterns.CRON_MESSAGE)
     @JsonPropertyDescription("Run on this cron schedule; without it the job runs once.")
     public String schedule;
 

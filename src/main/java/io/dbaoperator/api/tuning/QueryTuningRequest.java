@@ -15,7 +15,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Categories("dba")
 @AdditionalPrinterColumn(name = "Phase", jsonPath = ".status.phase")
 @AdditionalPrinterColumn(name = "Approval", jsonPath = ".status.approvalRequest.step")
-@AdditionalPrinterColumn(name = "Improvement", jsonPath = ".status.bestImprovementPercent", type = AdditionalPrinterColumn.Type.NUMBER)
+@AdditionalPrinterColumn(name = "Improvement %", jsonPath = ".status.bestImprovementPercent", type = AdditionalPrinterColumn.Type.NUMBER)
 @AdditionalPrinterColumn(name = "Next Window", jsonPath = ".status.waitingForWindow", priority = 1)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class QueryTuningRequest extends CustomResource<QueryTuningRequestSpec, QueryTuningRequestStatus>

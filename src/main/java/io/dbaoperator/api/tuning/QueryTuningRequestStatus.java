@@ -19,7 +19,8 @@ public class QueryTuningRequestStatus extends GatedStatus {
     @JsonPropertyDescription("Candidate indexes with their estimated effect, best first.")
     public List<IndexRecommendation> recommendations = new ArrayList<>();
 
-    @JsonPropertyDescription("Best estimated cost reduction among the recommendations, in percent.")
+    @JsonPropertyDescription("Best estimated cost reduction among the recommendations, in percent of the query's "
+            + "estimated cost (the Improvement % column).")
     public Double bestImprovementPercent;
 
     @JsonPropertyDescription("The statements analysed, with what their plans showed.")

@@ -1,0 +1,34 @@
+package io.dbaoperator.status;
+
+import java.util.Locale;
+
+/** Byte counts as a person reads them in status and printer columns (the API fields keep the bytes). */
+public final class Sizes {
+
+    private static final String[] UNITS = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+
+    private Sizes() {
+    }
+
+    /** 1536 -> "1.5 KiB", 0 -> "0 B"; null for null. Powers of 1024, as kubectl and df -h show them. */
+    public static String human(Long bytes) {
+        if (bytes == null) {
+            return null;
+        }
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        double v = bytes;
+        int unit = 0;
+        while (v >= 1024 && unit < UNITS.length - 1) {
+            v /= 1024;
+            unit++;
+        }
+        // 1023.96 KiB rounds to "1024.0 KiB" with one decimal: show the next unit instead
+        if (Math.round(v * 10) >= 10240 && unit < UNITS.length - 1) {
+            v /= 1024;
+            unit++;
+        }
+        return String.format(Locale.ROOT, "%.1f %s", v, UNITS[unit]);
+    }
+}
