@@ -124,34 +124,39 @@ class SandboxWalkthroughIT {
                 assertThat(count("select count(*) from customers where closed_at is not null")).isEqualTo(500);
             }
             if (block.contains("backuppolicy.yaml")) {
-                assertThat(out).contains("condition met");
+                assertThat(out).contains("bkp/app-nightly: condition Validated is True");
                 assertThat(out).containsPattern("app-nightly +Active +0 2 \\* \\* \\*");
                 assertThat(jsonpath("bkp app-nightly", "{.status.conditions[?(@.type==\"Validated\")].reason}"))
                         .isEqualTo("Validated");
                 assertThat(jsonpath("bkp app-nightly", "{.status.nextScheduleTime}")).endsWith(":00:00Z");
             }
             if (block.contains("backup-now")) {
-                assertThat(out).contains("condition met").contains("s3://dba-test/backups/default/app-nightly/base/");
+                assertThat(out).contains("bkp/app-nightly: condition LastBackupSucceeded is True")
+                        .contains("s3://dba-test/backups/default/app-nightly/base/");
+                assertThat(out).as("-o wide shows the size in human units").containsPattern("SIZE")
+                        .containsPattern("app-nightly +Active +0 2 \\* \\* \\* +\\S+ +[0-9.]+ (KiB|MiB|GiB) ");
                 assertThat(jsonpath("bkp app-nightly", "{.status.lastBackup.verified}")).isEqualTo("true");
                 assertThat(jsonpath("bkp app-nightly", "{.status.conditions[?(@.type==\"WalArchiving\")].reason}"))
                         .isIn("WalArchivingRunning", "WalArchiverStarting");
                 assertThat(out).contains("app-nightly-wal-archiver");
                 assertThat(out).containsPattern("app-nightly-\\d{8}t\\d{6}z");
             }
-            if (block.contains("kubectl describe bkp")) {
-                assertThat(out).contains("Validated");
+            if (block.contains("kubectl dba status bkp")) {
+                assertThat(out).contains("BackupPolicy/app-nightly: Active").contains("Validated\tTrue\tValidated\t");
                 assertThat(out).contains("backuppolicy/app-nightly");
                 assertThat(out).contains("status:").contains("phase: Active").contains("type: Validated")
                         .contains("lastBackup:");
             }
             if (block.contains("databasemigration.yaml")) {
-                assertThat(out).contains("condition met").containsPattern("add-email-lower +AwaitingCutover +cutover");
+                assertThat(out).contains("dbm/add-email-lower: phase AwaitingCutover")
+                        .containsPattern("add-email-lower +AwaitingCutover +cutover");
             }
             if (block.contains("kubectl dba help")) {
                 assertThat(out).contains("kubectl dba <command>");
             }
             if (block.contains("kubectl dba backups")) {
-                assertThat(out).containsPattern("\\d{8}T\\d{6}Z\tverified\ttrue\t\\d+\t");
+                assertThat(out).as("how it was checked, and its size as a person reads it").containsPattern(
+                        "\\d{8}T\\d{6}Z\tverified\ttrue\tchecksums\\+pg_waldump\t[0-9.]+ (KiB|MiB|GiB)\t");
             }
             if (block.contains("kubectl dba plan dbm")) {
                 assertThat(out).contains("expand\tACCESS EXCLUSIVE\tadditive\talter table users add column "
@@ -161,12 +166,13 @@ class SandboxWalkthroughIT {
                 assertThat(out.trim()).endsWith("5000");
             }
             if (block.contains("approvalRequest.command")) {
-                assertThat(out).contains("cutover: kubectl patch dbm add-email-lower").contains("condition met")
+                assertThat(out).contains("cutover: kubectl patch dbm add-email-lower")
+                        .contains("dbm/add-email-lower: phase AwaitingApproval")
                         .contains("contract: run contract on production");
             }
             if (block.contains("kubectl dba approve dbm")) {
                 assertThat(out).contains("step:    contract").contains("approved dbm/add-email-lower for sha256:");
-                assertThat(out).contains("condition met").contains("cutover approved by alice")
+                assertThat(out).contains("dbm/add-email-lower: phase Completed").contains("cutover approved by alice")
                         .contains("contract approved by alice").contains("expand#2 applied").contains("5000 rows")
                         .contains("contract#1 applied");
                 assertThat(out.trim()).endsWith("id,created_at,email_lower");
@@ -177,26 +183,32 @@ class SandboxWalkthroughIT {
                 assertThat(jsonpath("dbm add-email-lower", "{.spec.contract.sql}")).doesNotContain("drop table users");
             }
             if (block.contains("disposaljob.yaml")) {
-                assertThat(out).contains("condition met").contains("closed-accounts: Anonymize 500 rows of customers")
+                assertThat(out).contains("dsp/closed-customers: phase AwaitingApproval")
+                        .contains("closed-accounts: Anonymize 500 rows of customers")
                         .contains("Anonymize 500 row(s) of customers");
             }
             if (block.contains("rowsAffected")) {
-                assertThat(out).contains("condition met").contains("500 rows, report s3://dba-test/reports/disposal/");
+                assertThat(out).contains("dsp/closed-customers: phase Completed")
+                        .contains("500 rows, report s3://dba-test/reports/disposal/");
                 assertThat(out.trim()).endsWith("500");
                 assertThat(jsonpath("dsp closed-customers", "{.status.backupsHoldDataUntil}")).isNotEmpty();
                 assertThat(jsonpath("dsp closed-customers", "{.status.approvals[0].approvedBy}")).isEqualTo("alice");
             }
             if (block.contains("restore-test-now")) {
-                assertThat(out).contains("condition met").containsPattern("backup \\d{8}T\\d{6}Z restored, promoted "
+                assertThat(out).contains("bkp/app-nightly: condition RestoreTestPassed is True")
+                        .containsPattern("backup \\d{8}T\\d{6}Z restored, promoted "
                         + "and checked in [0-9.]+ s \\(2 check\\(s\\) passed\\)");
             }
             if (block.contains("kubectl dba plan bkr")) {
-                assertThat(out).contains("condition met").containsPattern("backup: +\\d{8}T\\d{6}Z")
+                assertThat(out).contains("bkr/app-before-incident: phase AwaitingApproval")
+                        .containsPattern("backup: +\\d{8}T\\d{6}Z \\(ended .*, [0-9.]+ (KiB|MiB|GiB)\\)")
+                        .contains("wal:       none archived: recovery stops at the end of the backup")
                         .contains("recovery:  the end of backup").contains("instance:  app-restored")
                         .contains("step:    restore");
             }
             if (block.contains("kubectl dba approve bkr")) {
-                assertThat(out).contains("approved bkr/app-before-incident for sha256:").contains("condition met")
+                assertThat(out).contains("approved bkr/app-before-incident for sha256:")
+                        .contains("bkr/app-before-incident: phase Ready")
                         .contains("pg_amcheck: true").contains("select count(*) = 5000 from users: true")
                         .containsPattern("recovered to [0-9A-F]+/[0-9A-F]+ on timeline 2")
                         .contains("statefulset.apps/app-restored").contains("service/app-restored")
@@ -214,16 +226,21 @@ class SandboxWalkthroughIT {
                         .containsPattern("\\d{8}T\\d{6}Z");
             }
             if (block.contains("querytuningrequest.yaml")) {
-                assertThat(out).contains("condition met").contains("Seq Scan on public.orders")
+                assertThat(out).contains("qtr/slow-orders-by-customer: phase AwaitingApproval")
+                        .contains("Seq Scan on public.orders")
                         .containsPattern("built on staging: CREATE INDEX CONCURRENTLY \\\"dba_orders_customer_id_status")
                         .containsPattern("% lower cost; staging [0-9.]+ ms -> [0-9.]+ ms");
             }
             if (block.contains("kubectl dba approve qtr")) {
-                assertThat(out).contains("approved qtr/slow-orders-by-customer for sha256:").contains("condition met");
+                assertThat(out).contains("approved qtr/slow-orders-by-customer for sha256:")
+                        .contains("qtr/slow-orders-by-customer: phase Monitoring");
                 assertThat(out.trim()).containsPattern("dba_orders_customer_id_status\\w*$");
             }
             if (block.contains("kubectl delete -f docs/examples/")) {
                 assertThat(out).contains("\"add-email-lower\" deleted").contains("No resources found");
+                assertThat(out).as("the policy's replication slot went with it").contains("replication slot left: 0");
+                assertThat(out).as("what the page says stays").containsPattern("default/add-email-lower: \\d+ step\\(s\\) "
+                        + "recorded").containsPattern("dba_orders_customer_id_status\\w*\\s*$");
             }
         }
         Map<String, Long> pids = new HashMap<>();
