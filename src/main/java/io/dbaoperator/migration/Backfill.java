@@ -90,7 +90,46 @@ public final class Backfill {
 
     /** Progress after a slice. */
     public record Progress(long rowsDone, long rowsEstimated, String lastKey, boolean finished, double rowsPerSecond,
-            String throttled) {
+            String throttled, boolean fromHistory) {
+
+        Progress(long rowsDone, long rowsEstimated, String lastKey, boolean finished, double rowsPerSecond,
+                String throttled) {
+            this(rowsDone, rowsEstimated, lastKey, finished, rowsPerSecond, throttled, false);
+        }
+    }
+
+    /** At most this many unfilled rows are counted: the evidence needs one, the message a rough size. */
+    static final int UNFILLED_LIMIT = 1000;
+
+    /**
+     * The rows a finished backfill should have filled and did not: in its {@code where}, a column its {@code set}
+     * assigns is NULL while the expression it assigns has a value. Null-only, so that volatile expressions (now())
+     * and later writes by the application do not count as missing; tuple assignments ({@code (a, b) = ...}) are not
+     * checked. Null when there is nothing to check.
+     */
+    String unfilledSql() {
+        List<String> missing = new java.util.ArrayList<>();
+        for (BackfillColumns.Assignment a : BackfillColumns.simple(spec.set)) {
+            missing.add("(" + a.column() + " IS NULL AND (" + a.expression() + ") IS NOT NULL)");
+        }
+        if (missing.isEmpty()) {
+            return null;
+        }
+        return "SELECT count(*) FROM (SELECT 1 FROM " + table.quoted() + " WHERE "
+                + (spec.where == null ? "" : "(" + spec.where + ") AND ") + "(" + String.join(" OR ", missing)
+                + ") LIMIT " + UNFILLED_LIMIT + ") dba_unfilled";
+    }
+
+    /** How many rows {@link #unfilledSql} finds (up to {@link #UNFILLED_LIMIT}); 0 when nothing can be checked. */
+    public long unfilled(Connection c) throws SQLException {
+        String sql = unfilledSql();
+        if (sql == null) {
+            return 0;
+        }
+        try (var s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
     }
 
     /** Rows the backfill is expected to touch: the planner's estimate, or an exact count on small tables. */
@@ -132,7 +171,7 @@ public final class Backfill {
         long estimated = entry.rowsEstimated() == null ? 0 : entry.rowsEstimated();
         String lastKey = entry.lastKey();
         if ("applied".equals(entry.outcome())) {
-            return new Progress(done, estimated, lastKey, true, 0, null);
+            return new Progress(done, estimated, lastKey, true, 0, null, true);
         }
         Instant sliceEnd = Instant.now().plus(sliceLength);
         long sliceRows = 0;

@@ -53,6 +53,12 @@ final class BackfillStep {
         } catch (StepFailedException e) {
             return statements.stepFailed(w, MigrationPlan.BACKFILL, e);
         }
+        if (p.finished() && p.fromHistory()) {
+            Step refused = evidence(w, c, backfill);
+            if (refused != null) {
+                return refused;
+            }
+        }
         long doneBefore = w.st.backfill == null || w.st.backfill.rowsDone == null ? 0 : w.st.backfill.rowsDone;
         metrics.backfillRows(w.m.getMetadata().getNamespace(), w.m.getMetadata().getName(), p.rowsDone() - doneBefore);
         DatabaseMigrationStatus.BackfillProgress progress = new DatabaseMigrationStatus.BackfillProgress();
@@ -84,6 +90,35 @@ final class BackfillStep {
         w.setReady(false, Reason.InProgress, "backfill " + progress.percent + " (" + p.rowsDone() + " of ~"
                 + progress.rowsEstimated + " rows, last key " + p.lastKey() + ")");
         return Step.rest(Duration.ofMillis(50));
+    }
+
+    /**
+     * A backfill this run's history records finished, found again after a restart or a lost status write, is
+     * checked against the table before the migration moves to cutover: rows its {@code where} covers must have the
+     * columns it sets filled. A mismatch stops the run with the rows counted, never silently.
+     */
+    private Step evidence(MigrationWork w, Connection c, Backfill backfill) throws SQLException {
+        long left;
+        String why;
+        try {
+            left = backfill.unfilled(c);
+            why = left + (left >= Backfill.UNFILLED_LIMIT ? " or more" : "") + " row(s) in its where still have "
+                    + "NULL in a column it sets (" + String.join(", ", BackfillColumns.assigned(w.m.getSpec().backfill
+                    .set)) + ") where the value it assigns is not NULL";
+        } catch (SQLException e) {
+            if (!c.getAutoCommit()) {
+                c.rollback();
+            }
+            left = -1;
+            why = "checking its rows failed: " + e.getSQLState() + " " + e.getMessage();
+        }
+        if (left == 0) {
+            return null;
+        }
+        return statements.stopped(w, MigrationPlan.BACKFILL, Reason.EvidenceMissing, "backfill is recorded finished "
+                + "by this run, but " + why + ". The table was changed outside this migration, or rows arrived "
+                + "without the value; nothing more runs until a person looks (run the backfill's UPDATE for those "
+                + "rows, or roll back), and cutover is not offered on a half-filled column");
     }
 
     /** Re-reads spec.paused from the API server between batches, so a pause takes effect within one batch. */

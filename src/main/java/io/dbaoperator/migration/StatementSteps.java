@@ -201,7 +201,7 @@ final class StatementSteps {
                 + "decides what is still to do");
     }
 
-    private Step stopped(MigrationWork w, String failedStep, Reason reason, String message) throws SQLException {
+    Step stopped(MigrationWork w, String failedStep, Reason reason, String message) throws SQLException {
         w.st.failedStep = failedStep;
         w.st.phase = Phase.move(w.st.phase, MigrationPhase.Failed);
         w.setReady(false, reason, message);

@@ -87,6 +87,43 @@ class BackfillTest {
         }
     }
 
+    @Test
+    void aFinishedBackfillFoundAgainCountsTheRowsItShouldHaveFilledAndDidNot() throws Exception {
+        TestPostgres.get().exec("backfill_batches", "drop table if exists filled",
+                "create table filled (id bigint primary key, name text, name_upper text, touched timestamptz)",
+                "insert into filled select g, case when g % 10 = 0 then null else 'n' || g end, null, null "
+                        + "from generate_series(1, 300) g");
+        DatabaseMigrationSpec spec = new DatabaseMigrationSpec();
+        spec.expand = new DatabaseMigrationSpec.SqlStep("SELECT 1");
+        spec.rollback = new DatabaseMigrationSpec.SqlStep("SELECT 1");
+        spec.backfill = new DatabaseMigrationSpec.Backfill();
+        spec.backfill.table = "filled";
+        spec.backfill.set = "name_upper = upper(name), touched = now()";
+        spec.backfill.where = "id <= 200";
+        spec.backfill.batchSize = 50;
+        MigrationPlan plan = MigrationPlanner.plan(spec, Catalog.EMPTY);
+        Backfill backfill = new Backfill(spec.backfill, Duration.ofMillis(500), 5, Duration.ZERO,
+                Duration.ofSeconds(10));
+        MigrationStore.RunKey run = new MigrationStore.RunKey("test/evidence", "uid-evidence", plan.digest());
+        MigrationPlan.Planned step = plan.step(MigrationPlan.BACKFILL).get(0);
+        Backfill.Progress p;
+        do {
+            p = backfill.slice(c, run, step, Duration.ofSeconds(5), () -> false);
+        } while (!p.finished());
+        assertThat(p.fromHistory()).as("finished by this slice").isFalse();
+
+        Backfill.Progress again = backfill.slice(c, run, step, Duration.ofSeconds(5), () -> false);
+        assertThat(again.finished()).isTrue();
+        assertThat(again.fromHistory()).isTrue();
+        assertThat(backfill.unfilled(c)).as("filled as recorded; now() does not count, NULL names stay NULL")
+                .isZero();
+
+        TestPostgres.get().exec("backfill_batches", "update filled set name_upper = null where id between 11 and 17",
+                "update filled set name_upper = null where id > 200");
+        assertThat(backfill.unfilled(c)).as("the 7 rows in its where emptied by hand; rows outside it do not count")
+                .isEqualTo(7);
+    }
+
     static long scalar(String sql) throws Exception {
         try (ResultSet rs = c.createStatement().executeQuery(sql)) {
             rs.next();

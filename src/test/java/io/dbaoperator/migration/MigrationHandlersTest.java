@@ -381,6 +381,10 @@ class MigrationHandlersTest {
 
     /** A migration whose backfill fills users.a; its history row says {@code rowsDone} of 10000 up to {@code lastKey}. */
     private void backfillUnderWay(String checksum, long rowsDone, String lastKey) {
+        backfillRecorded("running", checksum, rowsDone, lastKey);
+    }
+
+    private void backfillRecorded(String outcome, String checksum, long rowsDone, String lastKey) {
         m.getSpec().backfill = new DatabaseMigrationSpec.Backfill();
         m.getSpec().backfill.table = "users";
         m.getSpec().backfill.set = "a = lower(email)";
@@ -391,7 +395,7 @@ class MigrationHandlersTest {
         db.answer("FROM dba_operator.migration_history WHERE migration_id = ? AND run_uid = ? AND step_id = ?",
                 row("migration_id", "shop/add-email", "step_id", step.id(), "step", MigrationPlan.BACKFILL,
                         "checksum", checksum == null ? step.checksum() : checksum, "statement", "UPDATE users",
-                        "outcome", "running", "started_at", Timestamp.from(Instant.now().minusSeconds(60)),
+                        "outcome", outcome, "started_at", Timestamp.from(Instant.now().minusSeconds(60)),
                         "finished_at", null, "duration_ms", 1000L, "attempts", 1, "rows_done", rowsDone,
                         "rows_estimated", 10_000L, "last_key", lastKey, "message", null, "approval", null));
     }
@@ -437,6 +441,33 @@ class MigrationHandlersTest {
         assertThat(st.backfill.eta).isNull();
         assertThat(st.phase).isEqualTo(MigrationPhase.AwaitingCutover);
         assertThat(log.executed).singleElement().satisfies(e -> assertThat(e.toString()).contains("succeeded"));
+    }
+
+    @Test
+    void aBackfillFoundFinishedInTheHistoryIsCheckedAgainstTheTableBeforeCutover() throws SQLException {
+        backfillRecorded("applied", null, 10_000, "10000");
+        db.answer("dba_unfilled", row("count", 0L));
+        assertThat(backfilling()).isEqualTo(Step.next());
+        assertThat(db.sent("dba_unfilled")).singleElement().asString()
+                .contains("FROM \"users\" WHERE ((a IS NULL AND (lower(email)) IS NOT NULL)) LIMIT 1000");
+        assertThat(db.sent("WITH dba_updated")).as("no batch runs twice").isEmpty();
+        assertThat(st.phase).isEqualTo(MigrationPhase.AwaitingCutover);
+    }
+
+    @Test
+    void aBackfillRecordedFinishedWhoseRowsAreNotFilledStopsWithTheCountAndAnEvent() throws SQLException {
+        backfillRecorded("applied", null, 10_000, "10000");
+        db.answer("dba_unfilled", row("count", 42L));
+        assertThat(backfilling()).isEqualTo(Step.onEvent());
+        assertThat(db.sent("WITH dba_updated")).isEmpty();
+        assertThat(st.phase).isEqualTo(MigrationPhase.Failed);
+        assertThat(st.failedStep).isEqualTo(MigrationPlan.BACKFILL);
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> {
+            assertThat(c.reason).isEqualTo(Reason.EvidenceMissing.name());
+            assertThat(c.message).contains("backfill is recorded finished by this run, but 42 row(s) in its where "
+                    + "still have NULL in a column it sets (a)");
+        });
+        assertThat(events.events).anySatisfy(e -> assertThat(e).contains("EvidenceMissing", "42 row(s)"));
     }
 
     @Test
