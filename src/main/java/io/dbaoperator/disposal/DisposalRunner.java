@@ -99,6 +99,21 @@ public final class DisposalRunner {
     }
 
     /** The predicate evaluated on alias p: unqualified column names resolve to p inside the subquery anyway. */
+    /** At most this many rows are counted by {@link #stillMatching}. */
+    public static final int STILL_MATCHING_LIMIT = 1000;
+
+    /**
+     * The evidence behind "deleted": rows a Delete rule still matches after its batches finished (up to
+     * {@link #STILL_MATCHING_LIMIT}).
+     */
+    public static long stillMatching(Connection c, DisposalPlanner.RulePlan p) throws SQLException {
+        try (var s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM (SELECT 1 FROM "
+                + p.table().quoted() + " WHERE " + p.predicate() + " LIMIT " + STILL_MATCHING_LIMIT + ") dba_left")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
     private static String qualified(String predicate) {
         return predicate;
     }

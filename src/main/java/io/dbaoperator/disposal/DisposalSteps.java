@@ -305,6 +305,13 @@ final class DisposalSteps {
             r.ready(false, Reason.InProgress, "disposing: " + affected + " of " + matched + " row(s)");
             return Step.rest(Duration.ofMillis(50));
         }
+        // the evidence behind "deleted": what a Delete rule still matches once its batches are done
+        for (int i = 0; i < plans.size(); i++) {
+            if (plans.get(i).delete()) {
+                long left = DisposalRunner.stillMatching(r.db(), plans.get(i));
+                st.rules.get(i).stillMatching = left == 0 ? null : left;
+            }
+        }
         st.phase = Phase.move(st.phase, DisposalPhase.Vacuuming);
         return Step.next();
     }
@@ -343,12 +350,19 @@ final class DisposalSteps {
         } else {
             st.phase = Phase.move(st.phase, DisposalPhase.Completed);
         }
-        r.ready(true, Reason.DisposalCompleted, (dry ? "dry run: the rules match "
+        List<String> left = st.rules.stream().filter(x -> x.stillMatching != null && !dry)
+                .map(x -> x.stillMatching + (x.stillMatching >= DisposalRunner.STILL_MATCHING_LIMIT ? " or more" : "")
+                        + " row(s) of rule " + x.name).toList();
+        r.ready(true, left.isEmpty() ? Reason.DisposalCompleted : Reason.RowsStillMatch, (dry ? "dry run: the rules match "
                 + st.rules.stream().mapToLong(x -> x.matched).sum() + " row(s); nothing was changed"
                 : "disposed of " + st.rowsAffected + " row(s)")
                 + (st.reportLocation != null ? "; report " + st.reportLocation : "")
                 + (st.backupsHoldDataUntil != null ? "; backups still hold the data until "
-                        + st.backupsHoldDataUntil : ""));
+                        + st.backupsHoldDataUntil : "")
+                + (left.isEmpty() ? "" : "; still matching after the batches: " + String.join(", ", left)
+                        + " (aged past the cutoff or written since the batches passed them: the approval covered the "
+                        + "rows counted before; the next run, on schedule or with annotation "
+                        + DisposalJobReconciler.RUN_NOW + ", counts and asks again)"));
         return Step.rest(untilNext(st, r.now));
     }
 

@@ -94,8 +94,11 @@ public enum Reason {
     // DisposalJob
     DisposalCompleted(NORMAL, DISPOSAL),
     RuleRefused(WARNING, DISPOSAL),
+    RowsStillMatch(WARNING, DISPOSAL),
     // QueryTuningRequest
     TuningDone(NORMAL, TUNING),
+    IndexMissing(WARNING, TUNING),
+    IndexInvalid(WARNING, TUNING),
     QueryFailed(WARNING, TUNING);
 
     /** Who reports a reason. */

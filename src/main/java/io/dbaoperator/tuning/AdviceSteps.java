@@ -210,9 +210,21 @@ final class AdviceSteps {
         QueryTuningRequestStatus st = r.st();
         QueryTuningRequestStatus.IndexRecommendation best = r.best();
         long[] usage = IndexApplier.usage(r.prod(), best.indexName);
+        // the index the request says it created is checked each time: gone or INVALID is said, never followed blind
         if (usage == null) {
-            return finish(request, st, TuningPhase.Completed, "index " + best.indexName + " no longer exists "
-                    + "on production (dropped by someone)");
+            st.phase = Phase.move(st.phase, TuningPhase.Completed);
+            st.message = "index " + best.indexName + ", created by this request at " + best.appliedAt + ", no longer "
+                    + "exists on production (dropped outside this request): its use cannot be followed any more";
+            ready(request, st, false, Reason.IndexMissing, st.message);
+            return Step.onEvent();
+        }
+        if (usage[2] == 0) {
+            st.message = "index " + best.indexName + " exists but is INVALID (pg_index.indisvalid is false, as a "
+                    + "failed REINDEX CONCURRENTLY leaves it): queries cannot use it; rebuild it with REINDEX INDEX "
+                    + "CONCURRENTLY " + io.dbaoperator.sql.Identifiers.quote(FollowUpSteps.schemaOf(best)) + "."
+                    + io.dbaoperator.sql.Identifiers.quote(best.indexName);
+            ready(request, st, false, Reason.IndexInvalid, st.message);
+            return Step.rest(monitorInterval);
         }
         QueryTuningRequestStatus.Usage u = new QueryTuningRequestStatus.Usage();
         u.checkedAt = Instant.now().toString();
@@ -227,7 +239,8 @@ final class AdviceSteps {
             return FollowUpSteps.followedUp(r);
         }
         st.message = best.applied + "; following its use: " + u.idxScan + " scan(s) so far, "
-                + u.sizeBytes + " bytes";
+                + io.dbaoperator.status.Sizes.human(u.sizeBytes);
+        ready(request, st, false, Reason.InProgress, best.applied + "; following its use");
         Duration left = Duration.between(Instant.now(), applied.plus(r.in().unusedAfter()));
         return Step.rest(left.compareTo(monitorInterval) < 0 ? left.plusMillis(100) : monitorInterval);
     }

@@ -133,13 +133,14 @@ public final class IndexApplier {
         }
     }
 
-    /** idx_scan and size of the index, or null when it does not exist. */
+    /** idx_scan, size and validity (1 valid, 0 INVALID) of the index, or null when it does not exist. */
     public static long[] usage(Connection c, String indexName) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("select s.idx_scan, pg_relation_size(s.indexrelid) from "
-                + "pg_stat_user_indexes s where s.indexrelname = ?")) {
+        try (PreparedStatement ps = c.prepareStatement("select s.idx_scan, pg_relation_size(s.indexrelid), "
+                + "i.indisvalid from pg_stat_user_indexes s join pg_index i on i.indexrelid = s.indexrelid "
+                + "where s.indexrelname = ?")) {
             ps.setString(1, indexName);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? new long[] { rs.getLong(1), rs.getLong(2) } : null;
+                return rs.next() ? new long[] { rs.getLong(1), rs.getLong(2), rs.getBoolean(3) ? 1 : 0 } : null;
             }
         }
     }

@@ -79,7 +79,9 @@ class DisposalHandlersTest {
     private static final MaintenanceWindows NONE = new MaintenanceWindows(Optional.empty(), Optional.empty(), "UTC");
 
     private DisposalSteps steps(MaintenanceWindows windows) {
-        return new DisposalSteps(events, windows, Duration.ofSeconds(5), null, (j, d) -> List.of());
+        return new DisposalSteps(events, windows, Duration.ofSeconds(5),
+                new io.dbaoperator.metrics.OperatorMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()),
+                (j, d) -> List.of());
     }
 
     private DisposalSteps.Run run() {
@@ -336,6 +338,34 @@ class DisposalHandlersTest {
             assertThat(c.reason).isEqualTo(Reason.DisposalCompleted.name());
             assertThat(c.message).startsWith("disposed of 120 row(s)");
         });
+    }
+
+    @Test
+    void rowsADeleteRuleStillMatchesOnceItsBatchesFinishedAreCountedAndReported() throws SQLException {
+        counted();
+        decide(steps(NONE), DisposalPhase.AwaitingApproval);
+        Approver.approve(st, "dpo");
+        decide(steps(NONE), DisposalPhase.AwaitingApproval);
+        db.answer("dba_left", row("count", 7L));
+        orders(120);
+        db.answer("pg_try_advisory_lock", row("locked", true))
+                .answer("to_regclass('dba_operator.disposal_progress')", row("exists", true))
+                .answer("FROM dba_operator.disposal_progress WHERE", row("rows_done", 120L, "last_key", "980",
+                        "finished", true));
+        assertThat(decide(steps(NONE), DisposalPhase.Disposing)).isEqualTo(Step.next());
+        assertThat(db.sent("DELETE")).as("the batches had finished: none runs again").isEmpty();
+        assertThat(db.sent("dba_left")).singleElement().asString().contains("FROM \"orders\" WHERE");
+        assertThat(st.rules.get(0).stillMatching).isEqualTo(7L);
+        assertThat(st.phase).isEqualTo(DisposalPhase.Vacuuming);
+
+        assertThat(decide(steps(NONE), DisposalPhase.Reporting)).isEqualTo(Step.onEvent());
+        assertThat(st.phase).isEqualTo(DisposalPhase.Completed);
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> {
+            assertThat(c.reason).isEqualTo(Reason.RowsStillMatch.name());
+            assertThat(c.message).startsWith("disposed of 120 row(s)").contains("still matching after the batches: "
+                    + "7 row(s) of rule old-orders", "the next run", "dbaoperator.io/run-now");
+        });
+        assertThat(Reason.RowsStillMatch.isProblem()).as("a Warning Event").isTrue();
     }
 
     @Test

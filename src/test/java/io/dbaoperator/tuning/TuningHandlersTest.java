@@ -171,7 +171,7 @@ class TuningHandlersTest {
     void theBaselineIsStoredBeforeCreateIndexConcurrentlyStarts() throws SQLException {
         recommended(TuningPhase.AwaitingApproval);
         db.answer("from pg_stat_statements", row("calls", 40.0, "total", 8000.0))
-                .answer("from pg_stat_user_indexes", row("idx_scan", 0L, "size", 8192L));
+                .answer("from pg_stat_user_indexes", row("idx_scan", 0L, "size", 8192L, "valid", true));
         TuningRun run = run(MaintenanceWindows.ALWAYS);
         decide(TuningPhase.AwaitingApproval, run);
         Approver.approve(st, "bob");
@@ -205,11 +205,11 @@ class TuningHandlersTest {
         recommended(TuningPhase.Monitoring);
         st.recommendations.get(0).appliedAt = Instant.now().minus(Duration.ofDays(1)).toString();
         st.recommendations.get(0).applied = "created";
-        db.answer("from pg_stat_user_indexes", row("idx_scan", 12L, "size", 16384L));
+        db.answer("from pg_stat_user_indexes", row("idx_scan", 12L, "size", 16384L, "valid", true));
         Step step = decide(TuningPhase.Monitoring, run(MaintenanceWindows.ALWAYS));
         assertThat(step).isEqualTo(Step.rest(Duration.ofHours(1)));
         assertThat(st.recommendations.get(0).usage.idxScan).isEqualTo(12L);
-        assertThat(st.message).contains("12 scan(s) so far", "16384 bytes");
+        assertThat(st.message).contains("12 scan(s) so far", "16.0 KiB");
         assertThat(log.executed).singleElement().satisfies(e -> assertThat(e.action()).isEqualTo("usage"));
 
         FakeJdbc gone = new FakeJdbc();
@@ -217,7 +217,33 @@ class TuningHandlersTest {
                 null, MaintenanceWindows.ALWAYS, null);
         assertThat(decide(TuningPhase.Monitoring, run)).isEqualTo(Step.onEvent());
         assertThat(st.phase).isEqualTo(TuningPhase.Completed);
-        assertThat(st.message).contains("no longer exists on production");
+        assertThat(st.message).contains("no longer exists on production (dropped outside this request)");
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> {
+            assertThat(c.status).as("Completed, but not the outcome asked for").isEqualTo("False");
+            assertThat(c.reason).isEqualTo("IndexMissing");
+        });
+    }
+
+    @Test
+    void anIndexFoundInvalidWhileFollowedIsSaidAndFollowedAgainOnceRebuilt() throws SQLException {
+        recommended(TuningPhase.Monitoring);
+        st.recommendations.get(0).appliedAt = Instant.now().minus(Duration.ofDays(1)).toString();
+        st.recommendations.get(0).applied = "created";
+        FakeJdbc invalid = new FakeJdbc();
+        invalid.answer("from pg_stat_user_indexes", row("idx_scan", 3L, "size", 8192L, "valid", false));
+        TuningRun run = new TuningRun(request, st, run(MaintenanceWindows.ALWAYS).in(), log.log,
+                invalid.connection(), null, MaintenanceWindows.ALWAYS, null);
+        assertThat(decide(TuningPhase.Monitoring, run)).isEqualTo(Step.rest(Duration.ofHours(1)));
+        assertThat(st.phase).isEqualTo(TuningPhase.Monitoring);
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> {
+            assertThat(c.reason).isEqualTo("IndexInvalid");
+            assertThat(c.message).contains("exists but is INVALID", "REINDEX INDEX CONCURRENTLY");
+        });
+        db.answer("from pg_stat_user_indexes", row("idx_scan", 4L, "size", 8192L, "valid", true));
+        assertThat(decide(TuningPhase.Monitoring, run(MaintenanceWindows.ALWAYS))).isEqualTo(
+                Step.rest(Duration.ofHours(1)));
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> assertThat(c.reason)
+                .isEqualTo("InProgress"));
     }
 
     @Test
@@ -225,7 +251,7 @@ class TuningHandlersTest {
         var best = createdAndRemovableWithoutGain(TuningPhase.Monitoring);
         best.appliedAt = Instant.now().minus(Duration.ofDays(8)).toString();
         best.measured.queryId = "-4242";
-        db.answer("from pg_stat_user_indexes", row("idx_scan", 0L, "size", 16384L))
+        db.answer("from pg_stat_user_indexes", row("idx_scan", 0L, "size", 16384L, "valid", true))
                 .answer("from pg_stat_statements", row("calls", 0.0, "total", 0.0))
                 .answer("from pg_class x join pg_namespace", row("one", 1));
         TuningRun run = run(MaintenanceWindows.ALWAYS);

@@ -69,6 +69,10 @@ public class DisposalJobStatus extends GatedStatus {
         public Long done;
         @JsonPropertyDescription("Delete or Anonymize.")
         public String action;
+        @JsonPropertyDescription("Delete rules: rows that still match the rule once its batches finished (aged past "
+                + "the cutoff or written since the batches passed them; counted up to 1000); absent when none. The "
+                + "run was approved for the rows counted before it; the next run asks again.")
+        public Long stillMatching;
         @JsonPropertyDescription("What foreign keys pointing at the table imply for this rule.")
         public List<String> notes;
     }
