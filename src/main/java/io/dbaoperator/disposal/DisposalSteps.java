@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.dbaoperator.api.backup.BackupPolicy;
+import io.dbaoperator.api.common.ApprovalRecord;
 import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.api.disposal.DisposalJob;
 import io.dbaoperator.api.disposal.DisposalJobSpec;
@@ -249,7 +250,15 @@ final class DisposalSteps {
         }
         st.phase = Phase.move(st.phase, DisposalPhase.Disposing);
         if (st.runStartedAt == null) {
-            st.runStartedAt = r.now.toString();
+            // the batches start now, after the approval this reconcile consumed (and recorded with its own time),
+            // never at the reconcile's start: the report's startedAt is never before its approvedAt
+            Instant started = Instant.now();
+            for (ApprovalRecord a : st.approvals == null ? List.<ApprovalRecord>of() : st.approvals) {
+                if (a.approvedAt != null && Instant.parse(a.approvedAt).isAfter(started)) {
+                    started = Instant.parse(a.approvedAt);
+                }
+            }
+            st.runStartedAt = started.toString();
         }
         return Step.next();
     }

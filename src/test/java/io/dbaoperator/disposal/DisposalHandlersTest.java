@@ -10,6 +10,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -352,6 +353,9 @@ class DisposalHandlersTest {
                 .answer("to_regclass('dba_operator.disposal_progress')", row("exists", true))
                 .answer("FROM dba_operator.disposal_progress WHERE", row("rows_done", 120L, "last_key", "980",
                         "finished", true));
+        assertThat(st.phase).isEqualTo(DisposalPhase.Disposing);
+        assertThat(Instant.parse(st.runStartedAt)).as("the batches start after the approval they run under")
+                .isAfterOrEqualTo(Instant.parse(st.approvals.get(0).approvedAt));
         assertThat(decide(steps(NONE), DisposalPhase.Disposing)).isEqualTo(Step.next());
         assertThat(db.sent("DELETE")).as("the batches had finished: none runs again").isEmpty();
         assertThat(db.sent("dba_left")).singleElement().asString().contains("FROM \"orders\" WHERE");
@@ -366,6 +370,13 @@ class DisposalHandlersTest {
                     + "7 row(s) of rule old-orders", "the next run", "dbaoperator.io/run-now");
         });
         assertThat(Reason.RowsStillMatch.isProblem()).as("a Warning Event").isTrue();
+        assertThat(log.executed).singleElement().satisfies(e -> {
+            Map<String, Object> report = e.details();
+            assertThat(Instant.parse((String) report.get("startedAt")))
+                    .isAfterOrEqualTo(Instant.parse((String) report.get("approvedAt")));
+            assertThat(Instant.parse((String) report.get("finishedAt")))
+                    .isAfterOrEqualTo(Instant.parse((String) report.get("startedAt")));
+        });
     }
 
     @Test
