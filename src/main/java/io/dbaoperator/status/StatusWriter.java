@@ -96,8 +96,7 @@ public class StatusWriter {
     private void emitTransitions(CustomResource<?, ?> resource, OperatorStatus before, OperatorStatus after) {
         Enum<?> oldPhase = before == null ? null : before.phase();
         if (!Objects.equals(oldPhase, after.phase()) && after.phase() != null) {
-            String text = "phase " + (oldPhase == null ? "(new)" : oldPhase.name()) + " -> " + after.phase().name()
-                    + (after.message == null ? "" : ": " + after.message);
+            String text = phaseEventText(before, after);
             if ("Failed".equals(after.phase().name()) || "Degraded".equals(after.phase().name())) {
                 events.warning(resource, after.phase().name(), text);
             } else {
@@ -118,6 +117,18 @@ public class StatusWriter {
                 events.normal(resource, c.reason == null ? c.type : c.reason, c.message);
             }
         }
+    }
+
+    /**
+     * "phase A -> B: message", with the message only when this write set it: a message left from before the move
+     * describes the phase that was left (an Event "AwaitingApproval -> Disposing: waits for approval" would
+     * contradict itself).
+     */
+    static String phaseEventText(OperatorStatus before, OperatorStatus after) {
+        Enum<?> oldPhase = before == null ? null : before.phase();
+        boolean fresh = after.message != null && (before == null || !Objects.equals(before.message, after.message));
+        return "phase " + (oldPhase == null ? "(new)" : oldPhase.name()) + " -> " + after.phase().name()
+                + (fresh ? ": " + after.message : "");
     }
 
     private static boolean isProblem(String reason) {

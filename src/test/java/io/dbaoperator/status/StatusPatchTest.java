@@ -128,4 +128,22 @@ class StatusPatchTest {
         assertThat(StatusWriter.backoff(s, ConditionType.Validated, t0.plusSeconds(60))).hasSeconds(120);
         assertThat(StatusWriter.backoff(s, ConditionType.Validated, t0.plusSeconds(3600))).hasMinutes(10);
     }
+
+    @Test
+    void aPhaseEventCarriesOnlyAMessageWrittenWithTheMove() {
+        io.dbaoperator.api.disposal.DisposalJobStatus before = new io.dbaoperator.api.disposal.DisposalJobStatus();
+        before.phase = io.dbaoperator.api.disposal.DisposalPhase.AwaitingApproval;
+        before.message = "waits for approval of the disposal";
+        io.dbaoperator.api.disposal.DisposalJobStatus stale = new io.dbaoperator.api.disposal.DisposalJobStatus();
+        stale.phase = io.dbaoperator.api.disposal.DisposalPhase.Disposing;
+        stale.message = before.message;
+        assertThat(StatusWriter.phaseEventText(before, stale)).isEqualTo("phase AwaitingApproval -> Disposing");
+        io.dbaoperator.api.disposal.DisposalJobStatus fresh = new io.dbaoperator.api.disposal.DisposalJobStatus();
+        fresh.phase = io.dbaoperator.api.disposal.DisposalPhase.Disposing;
+        fresh.message = "disposing: 0 of 120 row(s)";
+        assertThat(StatusWriter.phaseEventText(before, fresh))
+                .isEqualTo("phase AwaitingApproval -> Disposing: disposing: 0 of 120 row(s)");
+        assertThat(StatusWriter.phaseEventText(null, fresh)).isEqualTo("phase (new) -> Disposing: disposing: 0 of "
+                + "120 row(s)");
+    }
 }
