@@ -353,8 +353,14 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         BackupRestoreStatus st = r.st();
         Context<BackupRestore> context = r.context();
         String instance = instance(restore.getSpec());
-        var sts = serving.serve(restore, context);
-        String waiting = instances.waitingFor(restore, sts);
+        RestoredServing.Served served = serving.serve(restore, context);
+        // Ready only on evidence from the cluster: the pod serving the restored volume accepts connections, and the
+        // Service that routes to it is there (read again on every look, also after a restart)
+        String waiting = instances.waitingFor(restore, served.statefulSet());
+        if (waiting == null && served.service() == null) {
+            waiting = "Service " + instance + " is not there (not yet made, or deleted): nothing routes to the "
+                    + "restored instance";
+        }
         if (waiting == null) {
             st.phase = Phase.move(st.phase, RestorePhase.Ready);
             st.progress = null;

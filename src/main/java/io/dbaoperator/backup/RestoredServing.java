@@ -36,11 +36,15 @@ final class RestoredServing {
      */
     interface Serving {
 
-        /** Makes what is missing of the Service and StatefulSet; the StatefulSet as last seen, or null. */
-        StatefulSet serve(BackupRestore restore, Context<BackupRestore> context);
+        /** Makes what is missing of the Service and StatefulSet; both as last seen (null for one not seen). */
+        Served serve(BackupRestore restore, Context<BackupRestore> context);
 
         /** The informers that wake the restore when its StatefulSet or Service changes. */
         List<EventSource<?, BackupRestore>> eventSources(EventSourceContext<BackupRestore> context);
+    }
+
+    /** What serves a restored volume, as the API server last showed it; null for what it does not show. */
+    record Served(StatefulSet statefulSet, Service service) {
     }
 
     /** Serving by the two dependent resources below. */
@@ -49,9 +53,9 @@ final class RestoredServing {
         Address address = new Address();
         return new Serving() {
             @Override
-            public StatefulSet serve(BackupRestore restore, Context<BackupRestore> context) {
-                address.reconcile(restore, context);
-                return server.reconcile(restore, context).getSingleResource().orElse(null);
+            public Served serve(BackupRestore restore, Context<BackupRestore> context) {
+                Service service = address.reconcile(restore, context).getSingleResource().orElse(null);
+                return new Served(server.reconcile(restore, context).getSingleResource().orElse(null), service);
             }
 
             @Override

@@ -94,10 +94,10 @@ class BackupRestoreHandlersTest {
                 }
             }, new RestoredServing.Serving() {
                 @Override
-                public StatefulSet serve(BackupRestore r, Context<BackupRestore> context) {
+                public RestoredServing.Served serve(BackupRestore r, Context<BackupRestore> context) {
                     made.add("served " + RestoredServing.image(r) + " with phase " + log.persistedPhases
                             .get(log.persistedPhases.size() - 1) + " stored");
-                    return served;
+                    return new RestoredServing.Served(served, service);
                 }
 
                 @Override
@@ -107,6 +107,9 @@ class BackupRestoreHandlersTest {
             });
     /** The restored instance's StatefulSet as its informer holds it, and why its pod's containers wait. */
     private StatefulSet served;
+    /** Its Service as the API server shows it; null when someone deleted it. */
+    private io.fabric8.kubernetes.api.model.Service service = new io.fabric8.kubernetes.api.model.ServiceBuilder()
+            .withNewMetadata().withName("shop-restored").endMetadata().build();
     private List<String> podWaiting = List.of();
     private final BackupRestore restore = restore();
     private final BackupRestoreStatus st = new BackupRestoreStatus();
@@ -351,5 +354,21 @@ class BackupRestoreHandlersTest {
         assertThat(reconcile()).isEqualTo(BackupRestoreReconciler.SERVING_POLL);
         assertThat(st.phase).isEqualTo(RestorePhase.Starting);
         assertThat(st.progress).contains("StatefulSet shop-restored is missing");
+    }
+
+    @Test
+    void aReadyPodWithoutItsServiceIsNotReady() throws SQLException {
+        Job job = approvedAndStarted();
+        restoreRecord(RestoreRecord.State.succeeded, null, null);
+        ended(job, "Complete");
+        reconcile();
+        served = new StatefulSetBuilder().withNewMetadata().withName("shop-restored").endMetadata()
+                .withNewStatus().withReplicas(1).withReadyReplicas(1).endStatus().build();
+        service = null;
+        assertThat(reconcile()).isEqualTo(BackupRestoreReconciler.SERVING_POLL);
+        assertThat(st.phase).isEqualTo(RestorePhase.Starting);
+        assertThat(st.progress).contains("Service shop-restored is not there");
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> assertThat(c.status)
+                .isEqualTo("False"));
     }
 }
