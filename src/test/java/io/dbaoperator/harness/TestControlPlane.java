@@ -113,6 +113,9 @@ public final class TestControlPlane {
                     "--allow-privileged", "--endpoint-reconciler-type", "none",
                     // pod logs are fetched from the node's address as it registered it (TestNode: 127.0.0.1)
                     "--kubelet-preferred-address-types", "InternalIP",
+                    // a real kubelet authenticates the API server by this client certificate (RealNode)
+                    "--kubelet-client-certificate", cp.file("kube-apiserver-kubelet-client.crt"),
+                    "--kubelet-client-key", cp.file("kube-apiserver-kubelet-client.key"),
                     "--cert-dir", dir.resolve("apiserver-certs").toString(), "--v", "1"));
             cp.awaitReady(Duration.ofSeconds(60));
             Files.writeString(dir.resolve("admin.kubeconfig"), cp.kubeconfig("admin"), StandardCharsets.UTF_8);
@@ -222,6 +225,28 @@ public final class TestControlPlane {
         }
     }
 
+    /**
+     * A certificate and key signed by the cluster CA: a client certificate for {@code subject} when {@code ips} is
+     * empty, else a serving certificate for those addresses. Returns the certificate's path (the key beside it,
+     * .key for .crt).
+     */
+    public synchronized Path certificate(String name, String subject, String... ips) {
+        try {
+            if (ips.length == 0) {
+                Files.writeString(dir.resolve(name + ".cnf"), "[ext]\nextendedKeyUsage=clientAuth\n",
+                        StandardCharsets.UTF_8);
+            } else {
+                Files.writeString(dir.resolve(name + ".cnf"), "[ext]\nsubjectAltName=" + String.join(",",
+                        java.util.Arrays.stream(ips).map(ip -> "IP:" + ip).toList()) + "\nextendedKeyUsage=serverAuth\n",
+                        StandardCharsets.UTF_8);
+            }
+            signed(name, subject, name + ".cnf");
+            return dir.resolve(name + ".crt");
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** The control plane's scratch directory: its logs, certificates and what a node keeps there. */
     public Path directory() {
         return dir;
@@ -299,6 +324,7 @@ public final class TestControlPlane {
                 + "extendedKeyUsage=serverAuth\n", StandardCharsets.UTF_8);
         signed("apiserver", "/CN=kube-apiserver", "san.cnf");
         clientCertificate("admin", "system:masters");
+        clientCertificate("kube-apiserver-kubelet-client", "system:masters");
         openssl("genrsa", "-out", file("sa.key"), "2048");
         openssl("rsa", "-in", file("sa.key"), "-pubout", "-out", file("sa.pub"));
     }

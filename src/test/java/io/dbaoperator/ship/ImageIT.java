@@ -35,13 +35,9 @@ class ImageIT {
 
     @BeforeAll
     static void build() throws Exception {
-        Run built = run(List.of("bash", ".ci/build-images"), 900);
-        assertThat(built.exit()).as("the image builds here (mmdebstrap, podman and runc installed, as .ci/run does): "
-                + "%s", built.output()).isZero();
-        String[] lines = built.output().trim().split("\n");
-        image = lines[lines.length - 1].trim();
-        assertThat(Files.size(Path.of("target/images/dba-operator.tar"))).as("the archive containerd imports")
-                .isGreaterThan(100L << 20);
+        image = io.dbaoperator.harness.OperatorImage.get().name();
+        assertThat(Files.size(io.dbaoperator.harness.OperatorImage.get().archive()))
+                .as("the archive containerd imports").isGreaterThan(100L << 20);
     }
 
     @AfterAll
@@ -52,7 +48,7 @@ class ImageIT {
 
     static Run run(List<String> command, int timeoutSeconds) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        pb.environment().put("CONTAINERS_CONF", Path.of(".ci/containers.conf").toAbsolutePath().toString());
+        pb.environment().put("CONTAINERS_CONF", io.dbaoperator.harness.OperatorImage.containersConf());
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {

@@ -1,0 +1,379 @@
+package io.dbaoperator.harness;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.client.KubernetesClient;
+
+/**
+ * A real Kubernetes node on this machine, registered with a {@link TestControlPlane}: kubelet and containerd built
+ * from their Go modules by {@code .ci/build-node} (the kubelet at the control plane's version), Debian's runc, the
+ * CNI bridge, host-local and portmap plugins, and a pause image compiled from Kubernetes' own pause.c. Images are
+ * imported into containerd before the first pod (nothing is pulled: there is no registry).
+ * <p>
+ * Everything stays inside this machine: pods get network namespaces of their own on a bridge with the range
+ * {@link #POD_CIDR}, no masquerade and no route off the machine; the node's address {@link #NODE_IP} sits on a veth
+ * pair of its own (this kernel has no dummy interfaces, and a kubelet refuses a loopback node address). The
+ * kubelet's and containerd's state live in a directory of this run; {@link #close} stops both, kills what they
+ * left, unmounts, and removes the directory, the cgroups, the network namespaces and the interfaces it made.
+ * <p>
+ * What this machine kind needs, found by running it (docs/development.md, "The node"): the kubelet accepts cgroup
+ * v1 only with {@code failCgroupV1: false} and {@code cgroupDriver: cgroupfs}, and its {@code cgroupRoot} made in
+ * every v1 hierarchy first; root lacks CAP_SYS_RESOURCE, so containerd must not lower a pod's oom_score_adj below its
+ * own ({@code restrict_oom_score_adj}), or runc's init fails with "can't get final child's PID from pipe".
+ */
+public final class RealNode implements AutoCloseable {
+
+    public static final String NAME = "dba-real-node";
+    public static final String NODE_IP = "10.250.0.1";
+    public static final String POD_CIDR = "10.244.1.0/24";
+    static final String VETH = "dbanode0";
+    static final String VETH_PEER = "dbanode1";
+    static final String BRIDGE = "dbanode-br";
+    static final String CGROUP_ROOT = "dba-real-node";
+    static final Path CGROUPS = Path.of("/sys/fs/cgroup");
+    static final Path NETNS = Path.of("/var/run/netns");
+
+    private final Path dir;
+    private final Path bin;
+    private final List<Process> processes = new ArrayList<>();
+    private final Set<String> netnsBefore;
+    private final KubernetesClient admin;
+
+    private RealNode(Path dir, Path bin, Set<String> netnsBefore, KubernetesClient admin) {
+        this.dir = dir;
+        this.bin = bin;
+        this.netnsBefore = netnsBefore;
+        this.admin = admin;
+    }
+
+    /** Starts the node, imports {@code images} (docker-archives), and returns once the Node is Ready. */
+    public static RealNode start(TestControlPlane cp, Path... images) {
+        RealParts.Guard.starting("real node (kubelet, containerd)");
+        if (!"root".equals(System.getProperty("user.name"))) {
+            throw new IllegalStateException("a real node needs root (containerd, kubelet, network namespaces)");
+        }
+        RealNode node = null;
+        try {
+            Path bin = build();
+            leftovers();
+            Path dir = Files.createTempDirectory("dba-node-");
+            node = new RealNode(dir, bin, netns(), cp.admin());
+            node.configure(cp);
+            node.network();
+            node.cgroups();
+            node.launch("containerd", List.of(bin.resolve("bin/containerd").toString(), "--config",
+                    dir.resolve("containerd.toml").toString()));
+            node.awaitContainerd();
+            node.ctr("images", "import", bin.resolve("pause.tar").toString());
+            for (Path image : images) {
+                node.ctr("images", "import", image.toString());
+            }
+            node.launch("kubelet", List.of(bin.resolve("bin/kubelet").toString(), "--config",
+                    dir.resolve("kubelet.yaml").toString(), "--kubeconfig", dir.resolve("kubelet.kubeconfig").toString(),
+                    "--root-dir", dir.resolve("kubelet").toString(), "--hostname-override", NAME, "--node-ip", NODE_IP,
+                    "--v", "1"));
+            node.awaitReady(Duration.ofSeconds(90));
+            return node;
+        } catch (IOException | RuntimeException e) {
+            if (node != null) {
+                node.close();
+            }
+            throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            if (node != null) {
+                node.close();
+            }
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The kubelet's and containerd's directory of this run (their logs: kubelet.log, containerd.log). */
+    public Path directory() {
+        return dir;
+    }
+
+    private static Path build() throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder("bash", ".ci/build-node").redirectErrorStream(false);
+        pb.environment().put("CONTAINERS_CONF", OperatorImage.containersConf());
+        pb.redirectError(ProcessBuilder.Redirect.INHERIT);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            throw new IllegalStateException("the node did not build (.ci/build-node): " + out);
+        }
+        String[] lines = out.split("\n");
+        return Path.of(lines[lines.length - 1]);
+    }
+
+    private void configure(TestControlPlane cp) throws IOException {
+        Path client = cp.certificate(NAME, "/CN=system:node:" + NAME + "/O=system:nodes");
+        Path serving = cp.certificate(NAME + "-serving", "/CN=" + NAME, NODE_IP);
+        write("kubelet.kubeconfig", """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: test
+                  cluster: {certificate-authority: %s, server: "%s"}
+                users:
+                - name: node
+                  user: {client-certificate: %s, client-key: %s}
+                contexts:
+                - name: node
+                  context: {cluster: test, user: node}
+                current-context: node
+                """.formatted(cp.caFile(), cp.url(), client, key(client)));
+        write("kubelet.yaml", """
+                apiVersion: kubelet.config.k8s.io/v1beta1
+                kind: KubeletConfiguration
+                failCgroupV1: false
+                cgroupDriver: cgroupfs
+                cgroupRoot: /%s
+                containerRuntimeEndpoint: unix://%s/containerd.sock
+                address: %s
+                port: 10250
+                readOnlyPort: 0
+                healthzBindAddress: 127.0.0.1
+                healthzPort: 0
+                tlsCertFile: %s
+                tlsPrivateKeyFile: %s
+                authentication:
+                  anonymous: {enabled: false}
+                  webhook: {enabled: true}
+                  x509: {clientCAFile: %s}
+                authorization: {mode: Webhook}
+                failSwapOn: false
+                podCIDR: %s
+                resolvConf: ""
+                serializeImagePulls: false
+                imageGCHighThresholdPercent: 100
+                imageGCLowThresholdPercent: 99
+                evictionHard: {memory.available: "100Mi", nodefs.available: "1%%", imagefs.available: "1%%", nodefs.inodesFree: "1%%"}
+                maxPods: 60
+                """.formatted(CGROUP_ROOT, dir, NODE_IP, serving, key(serving), cp.caFile(), POD_CIDR));
+        write("containerd.toml", """
+                version = 3
+                root = "%1$s/containerd/root"
+                state = "%1$s/containerd/state"
+                [grpc]
+                  address = "%1$s/containerd.sock"
+                [plugins."io.containerd.cri.v1.images"]
+                  snapshotter = "overlayfs"
+                  [plugins."io.containerd.cri.v1.images".pinned_images]
+                    sandbox = "localhost/pause:3.10"
+                [plugins."io.containerd.cri.v1.runtime"]
+                  # root here lacks CAP_SYS_RESOURCE: no pod may get an oom_score_adj below the node's own
+                  restrict_oom_score_adj = true
+                  [plugins."io.containerd.cri.v1.runtime".containerd]
+                    default_runtime_name = "runc"
+                    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+                      runtime_type = "io.containerd.runc.v2"
+                      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+                        BinaryName = "/usr/sbin/runc"
+                        SystemdCgroup = false
+                  [plugins."io.containerd.cri.v1.runtime".cni]
+                    bin_dirs = ["%2$s/cni"]
+                    conf_dir = "%1$s/cni"
+                """.formatted(dir, bin));
+        Files.createDirectories(dir.resolve("cni"));
+        write("cni/10-dba.conflist", """
+                {"cniVersion": "1.0.0", "name": "dba-pods", "plugins": [
+                  {"type": "bridge", "bridge": "%s", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+                   "ipam": {"type": "host-local", "ranges": [[{"subnet": "%s"}]], "dataDir": "%s/cni-ipam"}},
+                  {"type": "portmap", "capabilities": {"portMappings": true}}]}
+                """.formatted(BRIDGE, POD_CIDR, dir));
+    }
+
+    private static String key(Path certificate) {
+        String c = certificate.toString();
+        return c.substring(0, c.length() - ".crt".length()) + ".key";
+    }
+
+    private void write(String name, String content) throws IOException {
+        Files.writeString(dir.resolve(name), content, StandardCharsets.UTF_8);
+    }
+
+    private void network() throws IOException, InterruptedException {
+        run("ip", "link", "add", VETH, "type", "veth", "peer", "name", VETH_PEER);
+        run("ip", "addr", "add", NODE_IP + "/32", "dev", VETH);
+        run("ip", "link", "set", VETH, "up");
+        run("ip", "link", "set", VETH_PEER, "up");
+    }
+
+    private void cgroups() throws IOException {
+        try (Stream<Path> hierarchies = Files.list(CGROUPS)) {
+            for (Path h : hierarchies.filter(Files::isDirectory).toList()) {
+                Files.createDirectories(h.resolve(CGROUP_ROOT));
+            }
+        }
+    }
+
+    private void launch(String name, List<String> command) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(dir.resolve(name + ".log").toFile());
+        pb.environment().put("PATH", bin.resolve("bin") + ":" + System.getenv("PATH"));
+        processes.add(pb.start());
+    }
+
+    private void awaitContainerd() throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.exists(dir.resolve("containerd.sock"))) {
+            if (System.nanoTime() > deadline || !processes.get(0).isAlive()) {
+                throw new IllegalStateException("containerd did not start: " + tail("containerd.log"));
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    private void awaitReady(Duration atMost) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + atMost.toNanos();
+        while (true) {
+            Node n = admin.nodes().withName(NAME).get();
+            if (n != null && n.getStatus() != null && n.getStatus().getConditions() != null && n.getStatus()
+                    .getConditions().stream().anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()))) {
+                return;
+            }
+            if (System.nanoTime() > deadline || processes.stream().anyMatch(p -> !p.isAlive())) {
+                throw new IllegalStateException("node " + NAME + " is not Ready: kubelet: " + tail("kubelet.log")
+                        + "\ncontainerd: " + tail("containerd.log"));
+            }
+            Thread.sleep(250);
+        }
+    }
+
+    private String tail(String log) throws IOException {
+        List<String> lines = Files.readAllLines(dir.resolve(log));
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size()));
+    }
+
+    /** {@code ctr} against this node's containerd, in the namespace the kubelet uses. */
+    public String ctr(String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(bin.resolve("bin/ctr").toString(), "--address",
+                dir.resolve("containerd.sock").toString(), "--namespace", "k8s.io"));
+        command.addAll(List.of(args));
+        return run(command.toArray(String[]::new));
+    }
+
+    private static String run(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            throw new IllegalStateException(String.join(" ", command) + " failed: " + out);
+        }
+        return out;
+    }
+
+    private static boolean quietly(String... command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private static Set<String> netns() throws IOException {
+        if (!Files.isDirectory(NETNS)) {
+            return Set.of();
+        }
+        try (Stream<Path> names = Files.list(NETNS)) {
+            return names.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
+        }
+    }
+
+    /** What a run killed before its close left: the interfaces and cgroups of this node's fixed names. */
+    private static void leftovers() throws IOException {
+        quietly("ip", "link", "del", VETH);
+        quietly("ip", "link", "del", BRIDGE);
+        removeCgroups();
+    }
+
+    private static void removeCgroups() throws IOException {
+        try (Stream<Path> hierarchies = Files.list(CGROUPS)) {
+            for (Path h : hierarchies.toList()) {
+                Path root = h.resolve(CGROUP_ROOT);
+                if (Files.isDirectory(root)) {
+                    try (Stream<Path> tree = Files.walk(root)) {
+                        // cgroup directories go leaf first; their files are not removable and need not be
+                        tree.filter(Files::isDirectory).sorted(Comparator.reverseOrder())
+                                .forEach(d -> d.toFile().delete());
+                    }
+                }
+            }
+        }
+    }
+
+    /** Stops the kubelet and containerd and removes everything this node made on the machine. */
+    @Override
+    public void close() {
+        try {
+            try {
+                admin.nodes().withName(NAME).delete();
+            } catch (RuntimeException e) {
+                // the control plane may be gone already
+            }
+            stop(processes.size() > 1 ? processes.get(1) : null); // the kubelet first: it restarts what dies
+            if (Files.exists(dir.resolve("containerd.sock"))) {
+                try {
+                    for (String task : ctr("tasks", "ls", "-q").split("\n")) {
+                        if (!task.isBlank()) {
+                            quietly(bin.resolve("bin/ctr").toString(), "--address",
+                                    dir.resolve("containerd.sock").toString(), "--namespace", "k8s.io", "tasks", "kill",
+                                    "--signal", "KILL", task.trim());
+                        }
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // containerd died: its shims are found below
+                }
+            }
+            stop(processes.isEmpty() ? null : processes.get(0));
+            // shims outlive containerd by design: those of this node name its socket
+            quietly("pkill", "-KILL", "-f", "containerd-shim-runc-v2 .*" + dir);
+            Thread.sleep(300);
+            List<String> mounts = Files.readAllLines(Path.of("/proc/mounts")).stream().map(l -> l.split(" ")[1])
+                    .filter(m -> m.startsWith(dir.toString())).sorted(Comparator.reverseOrder()).toList();
+            for (String m : mounts) {
+                quietly("umount", "-l", m);
+            }
+            for (String ns : netns()) {
+                if (!netnsBefore.contains(ns) && ns.startsWith("cni-")) {
+                    quietly("ip", "netns", "del", ns);
+                }
+            }
+            removeCgroups();
+            quietly("ip", "link", "del", BRIDGE);
+            quietly("ip", "link", "del", VETH);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            TempDirs.delete(dir);
+        }
+    }
+
+    private static void stop(Process p) throws InterruptedException {
+        if (p != null && p.isAlive()) {
+            p.destroy();
+            if (!p.waitFor(15, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+}
