@@ -50,6 +50,7 @@ public final class RealNode implements AutoCloseable {
     private final List<Process> processes = new ArrayList<>();
     private final Set<String> netnsBefore;
     private final KubernetesClient admin;
+    private boolean closed;
 
     private RealNode(Path dir, Path bin, Set<String> netnsBefore, KubernetesClient admin) {
         this.dir = dir;
@@ -70,6 +71,10 @@ public final class RealNode implements AutoCloseable {
             leftovers();
             Path dir = Files.createTempDirectory("dba-node-");
             node = new RealNode(dir, bin, netns(), cp.admin());
+            // a JVM that ends without close (an interrupted run) still stops the kubelet and containerd, which
+            // would otherwise outlive it and keep pods running
+            RealNode started = node;
+            Runtime.getRuntime().addShutdownHook(new Thread(started::close, "real-node-stop"));
             node.configure(cp);
             node.network();
             node.cgroups();
@@ -321,7 +326,11 @@ public final class RealNode implements AutoCloseable {
 
     /** Stops the kubelet and containerd and removes everything this node made on the machine. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         try {
             try {
                 admin.nodes().withName(NAME).delete();
