@@ -38,6 +38,8 @@ public final class RealNode implements AutoCloseable {
     public static final String NAME = "dba-real-node";
     public static final String NODE_IP = "10.250.0.1";
     public static final String POD_CIDR = "10.244.1.0/24";
+    /** The control plane's Service range: pods have a route there and to the node, and no default route. */
+    public static final String SERVICE_CIDR = "10.96.0.0/24";
     static final String VETH = "dbanode0";
     static final String VETH_PEER = "dbanode1";
     static final String BRIDGE = "dbanode-br";
@@ -47,10 +49,11 @@ public final class RealNode implements AutoCloseable {
 
     private final Path dir;
     private final Path bin;
-    private final List<Process> processes = new ArrayList<>();
+    private final java.util.Map<String, Process> processes = new java.util.LinkedHashMap<>();
     private final Set<String> netnsBefore;
     private final KubernetesClient admin;
     private boolean closed;
+    private java.net.ServerSocket relay;
 
     private RealNode(Path dir, Path bin, Set<String> netnsBefore, KubernetesClient admin) {
         this.dir = dir;
@@ -90,6 +93,7 @@ public final class RealNode implements AutoCloseable {
                     "--root-dir", dir.resolve("kubelet").toString(), "--hostname-override", NAME, "--node-ip", NODE_IP,
                     "--v", "1"));
             node.awaitReady(Duration.ofSeconds(90));
+            node.apiServerForPods(cp);
             return node;
         } catch (IOException | RuntimeException e) {
             if (node != null) {
@@ -103,6 +107,90 @@ public final class RealNode implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * Pods reach the API server as on a cluster, through the {@code kubernetes} Service: its endpoint is the node's
+     * address (an EndpointSlice written here, as the API server's own reconciler is off in the test control plane),
+     * where a relay passes each connection to the API server on loopback (TLS end to end), and kube-proxy (iptables
+     * mode, no masquerade) sends the Service's address there.
+     */
+    private void apiServerForPods(TestControlPlane cp) throws IOException, InterruptedException {
+        int port = java.net.URI.create(cp.url()).getPort();
+        relay = new java.net.ServerSocket();
+        relay.bind(new java.net.InetSocketAddress(NODE_IP, port));
+        Thread accept = new Thread(() -> {
+            while (!relay.isClosed()) {
+                try {
+                    java.net.Socket in = relay.accept();
+                    java.net.Socket out = new java.net.Socket("127.0.0.1", port);
+                    pipe(in, out);
+                    pipe(out, in);
+                } catch (IOException e) {
+                    // closed
+                }
+            }
+        }, "real-node-apiserver-relay");
+        accept.setDaemon(true);
+        accept.start();
+        admin.resource(new io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder().withNewMetadata()
+                .withName("kubernetes").withNamespace("default").addToLabels("kubernetes.io/service-name", "kubernetes")
+                .addToLabels("endpointslice.kubernetes.io/managed-by", "dba-operator-tests").endMetadata()
+                .withAddressType("IPv4").addNewEndpoint().withAddresses(NODE_IP).withNewConditions().withReady(true)
+                .endConditions().endEndpoint().addNewPort().withName("https").withPort(port).withProtocol("TCP").endPort()
+                .build()).createOr(r -> r.update());
+        Path proxyCert = cp.certificate("system-kube-proxy", "/CN=system:kube-proxy");
+        write("kube-proxy.kubeconfig", kubeconfig(cp, proxyCert));
+        write("kube-proxy.yaml", """
+                apiVersion: kubeproxy.config.k8s.io/v1alpha1
+                kind: KubeProxyConfiguration
+                mode: iptables
+                clientConnection: {kubeconfig: %s/kube-proxy.kubeconfig}
+                hostnameOverride: %s
+                clusterCIDR: %s
+                bindAddress: %s
+                healthzBindAddress: ""
+                metricsBindAddress: 127.0.0.1:10249
+                conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+                iptables: {masqueradeAll: false}
+                """.formatted(dir, NAME, POD_CIDR, NODE_IP));
+        launch("kube-proxy", List.of(bin.resolve("bin/kube-proxy").toString(), "--config",
+                dir.resolve("kube-proxy.yaml").toString(), "--v", "1"));
+        // ready once its rules send the kubernetes Service's address somewhere
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            try {
+                if (run("iptables-save", "-t", "nat").contains("10.96.0.1/32")) {
+                    return;
+                }
+            } catch (IllegalStateException e) {
+                // iptables busy: look again
+            }
+            if (System.nanoTime() > deadline || !processes.get("kube-proxy").isAlive()) {
+                throw new IllegalStateException("kube-proxy wrote no rule for the kubernetes Service: "
+                        + tail("kube-proxy.log"));
+            }
+            Thread.sleep(250);
+        }
+    }
+
+    private static void pipe(java.net.Socket from, java.net.Socket to) {
+        Thread t = new Thread(() -> {
+            try (var in = from.getInputStream(); var out = to.getOutputStream()) {
+                in.transferTo(out);
+            } catch (IOException e) {
+                // one side closed
+            } finally {
+                try {
+                    from.close();
+                    to.close();
+                } catch (IOException e) {
+                    // closed already
+                }
+            }
+        }, "real-node-relay");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** The kubelet's and containerd's directory of this run (their logs: kubelet.log, containerd.log). */
@@ -126,20 +214,7 @@ public final class RealNode implements AutoCloseable {
     private void configure(TestControlPlane cp) throws IOException {
         Path client = cp.certificate(NAME, "/CN=system:node:" + NAME + "/O=system:nodes");
         Path serving = cp.certificate(NAME + "-serving", "/CN=" + NAME, NODE_IP);
-        write("kubelet.kubeconfig", """
-                apiVersion: v1
-                kind: Config
-                clusters:
-                - name: test
-                  cluster: {certificate-authority: %s, server: "%s"}
-                users:
-                - name: node
-                  user: {client-certificate: %s, client-key: %s}
-                contexts:
-                - name: node
-                  context: {cluster: test, user: node}
-                current-context: node
-                """.formatted(cp.caFile(), cp.url(), client, key(client)));
+        write("kubelet.kubeconfig", kubeconfig(cp, client));
         write("kubelet.yaml", """
                 apiVersion: kubelet.config.k8s.io/v1beta1
                 kind: KubeletConfiguration
@@ -196,9 +271,27 @@ public final class RealNode implements AutoCloseable {
         write("cni/10-dba.conflist", """
                 {"cniVersion": "1.0.0", "name": "dba-pods", "plugins": [
                   {"type": "bridge", "bridge": "%s", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-                   "ipam": {"type": "host-local", "ranges": [[{"subnet": "%s"}]], "dataDir": "%s/cni-ipam"}},
+                   "ipam": {"type": "host-local", "ranges": [[{"subnet": "%s"}]], "dataDir": "%s/cni-ipam",
+                            "routes": [{"dst": "%s"}, {"dst": "%s/32"}]}},
                   {"type": "portmap", "capabilities": {"portMappings": true}}]}
-                """.formatted(BRIDGE, POD_CIDR, dir));
+                """.formatted(BRIDGE, POD_CIDR, dir, SERVICE_CIDR, NODE_IP));
+    }
+
+    private static String kubeconfig(TestControlPlane cp, Path certificate) {
+        return """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: test
+                  cluster: {certificate-authority: %s, server: "%s"}
+                users:
+                - name: node
+                  user: {client-certificate: %s, client-key: %s}
+                contexts:
+                - name: node
+                  context: {cluster: test, user: node}
+                current-context: node
+                """.formatted(cp.caFile(), cp.url(), certificate, key(certificate));
     }
 
     private static String key(Path certificate) {
@@ -229,13 +322,13 @@ public final class RealNode implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(dir.resolve(name + ".log").toFile());
         pb.environment().put("PATH", bin.resolve("bin") + ":" + System.getenv("PATH"));
-        processes.add(pb.start());
+        processes.put(name, pb.start());
     }
 
     private void awaitContainerd() throws IOException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!Files.exists(dir.resolve("containerd.sock"))) {
-            if (System.nanoTime() > deadline || !processes.get(0).isAlive()) {
+            if (System.nanoTime() > deadline || !processes.get("containerd").isAlive()) {
                 throw new IllegalStateException("containerd did not start: " + tail("containerd.log"));
             }
             Thread.sleep(100);
@@ -250,7 +343,7 @@ public final class RealNode implements AutoCloseable {
                     .getConditions().stream().anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()))) {
                 return;
             }
-            if (System.nanoTime() > deadline || processes.stream().anyMatch(p -> !p.isAlive())) {
+            if (System.nanoTime() > deadline || processes.values().stream().anyMatch(p -> !p.isAlive())) {
                 throw new IllegalStateException("node " + NAME + " is not Ready: kubelet: " + tail("kubelet.log")
                         + "\ncontainerd: " + tail("containerd.log"));
             }
@@ -334,10 +427,19 @@ public final class RealNode implements AutoCloseable {
         try {
             try {
                 admin.nodes().withName(NAME).delete();
+                admin.discovery().v1().endpointSlices().inNamespace("default").withName("kubernetes").delete();
             } catch (RuntimeException e) {
                 // the control plane may be gone already
             }
-            stop(processes.size() > 1 ? processes.get(1) : null); // the kubelet first: it restarts what dies
+            if (relay != null) {
+                relay.close();
+            }
+            // kube-proxy, and the rules it wrote; then the kubelet: it restarts what dies
+            stop(processes.get("kube-proxy"));
+            if (processes.containsKey("kube-proxy")) {
+                quietly(bin.resolve("bin/kube-proxy").toString(), "--cleanup", "--proxy-mode", "iptables");
+            }
+            stop(processes.get("kubelet"));
             if (Files.exists(dir.resolve("containerd.sock"))) {
                 try {
                     for (String task : ctr("tasks", "ls", "-q").split("\n")) {
@@ -351,7 +453,7 @@ public final class RealNode implements AutoCloseable {
                     // containerd died: its shims are found below
                 }
             }
-            stop(processes.isEmpty() ? null : processes.get(0));
+            stop(processes.get("containerd"));
             // shims outlive containerd by design: those of this node name its socket
             quietly("pkill", "-KILL", "-f", "containerd-shim-runc-v2 .*" + dir);
             Thread.sleep(300);
@@ -366,6 +468,7 @@ public final class RealNode implements AutoCloseable {
                 }
             }
             removeCgroups();
+            removeKubeletChains();
             quietly("ip", "link", "del", BRIDGE);
             quietly("ip", "link", "del", VETH);
         } catch (IOException e) {
@@ -374,6 +477,43 @@ public final class RealNode implements AutoCloseable {
             Thread.currentThread().interrupt();
         } finally {
             TempDirs.delete(dir);
+        }
+    }
+
+    /**
+     * The kubelet's own iptables chains (KUBE-FIREWALL, which drops localnet traffic from other addresses, and its
+     * canaries), which it never removes: the rules that jump to them, then the chains, in each table and family.
+     * kube-proxy's were removed by its --cleanup.
+     */
+    private static void removeKubeletChains() {
+        for (String tool : List.of("iptables", "ip6tables")) {
+            for (String table : List.of("filter", "nat", "mangle")) {
+                String rules;
+                try {
+                    rules = run(tool + "-save", "-t", table);
+                } catch (IOException | RuntimeException e) {
+                    continue;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                List<String> chains = new ArrayList<>();
+                for (String line : rules.split("\n")) {
+                    if (line.startsWith(":KUBE-")) {
+                        chains.add(line.substring(1, line.indexOf(' ')));
+                    } else if (line.startsWith("-A ") && line.contains("-j KUBE-") && !line.startsWith("-A KUBE-")) {
+                        List<String> delete = new ArrayList<>(List.of(tool, "-t", table, "-D"));
+                        delete.addAll(List.of(line.substring(3).split(" ")));
+                        quietly(delete.stream().map(a -> a.replace("\"", "")).toArray(String[]::new));
+                    }
+                }
+                for (String chain : chains) {
+                    quietly(tool, "-t", table, "-F", chain);
+                }
+                for (String chain : chains) {
+                    quietly(tool, "-t", table, "-X", chain);
+                }
+            }
         }
     }
 

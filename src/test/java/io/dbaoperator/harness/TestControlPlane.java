@@ -320,7 +320,9 @@ public final class TestControlPlane {
     private void certificates() throws IOException, InterruptedException {
         openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", file("ca.key"), "-out", file("ca.crt"),
                 "-days", "3", "-subj", "/CN=dba-operator-test-ca");
-        Files.writeString(dir.resolve("san.cnf"), "[ext]\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        // also the addresses a pod on a RealNode reaches it at: the kubernetes Service and the node's own address
+        Files.writeString(dir.resolve("san.cnf"), "[ext]\nsubjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,"
+                + "IP:" + RealNode.NODE_IP + ",DNS:kubernetes.default.svc\n"
                 + "extendedKeyUsage=serverAuth\n", StandardCharsets.UTF_8);
         signed("apiserver", "/CN=kube-apiserver", "san.cnf");
         clientCertificate("admin", "system:masters");

@@ -127,4 +127,50 @@ class RealNodeIT {
         assertThat(client.pods().inNamespace(NS).withName("scheduled").get().getSpec().getNodeName())
                 .isEqualTo(RealNode.NAME);
     }
+
+    @Test
+    void theOperatorRunsAsAPodFromItsImageAsDeployInstallsItAndTheKubeletUsesItsProbes() throws Exception {
+        OperatorInstall.apply(cp); // deploy/: CRDs, RBAC, the ServiceAccount, the Deployment (at 0 replicas)
+        var deployments = client.apps().deployments().inNamespace(OperatorInstall.NAMESPACE).withName("dba-operator");
+        try {
+            deployments.edit(d -> {
+                d.getSpec().setReplicas(1);
+                var spec = d.getSpec().getTemplate().getSpec();
+                spec.setNodeSelector(java.util.Map.of("kubernetes.io/hostname", RealNode.NAME));
+                var c = spec.getContainers().get(0);
+                c.setImage(image); // the image this machine built, imported into the node: nothing is pulled
+                c.setImagePullPolicy("Never");
+                c.getEnv().stream().filter(e -> "DBA_AGENT_IMAGE".equals(e.getName())).forEach(e -> e.setValue(image));
+                return d;
+            });
+            io.fabric8.kubernetes.api.model.apps.Deployment ready;
+            try {
+                ready = deployments.waitUntilCondition(d -> d != null && d.getStatus() != null
+                        && Integer.valueOf(1).equals(d.getStatus().getReadyReplicas()), 150,
+                        java.util.concurrent.TimeUnit.SECONDS);
+            } catch (io.fabric8.kubernetes.client.KubernetesClientTimeoutException e) {
+                throw new AssertionError("the operator's pod is not ready: " + client.pods()
+                        .inNamespace(OperatorInstall.NAMESPACE).withLabel("app.kubernetes.io/name", "dba-operator")
+                        .list().getItems().stream().map(x -> x.getStatus().toString()).toList() + "\nlog: "
+                        + OperatorInstall.kubectl(cp, "admin", "logs", "-n", OperatorInstall.NAMESPACE,
+                                "deploy/dba-operator", "--tail", "40") + "\nkube-proxy: "
+                        + java.nio.file.Files.readString(node.directory().resolve("kube-proxy.log")), e);
+            }
+            assertThat(ready.getStatus().getReadyReplicas()).as("ready by its readiness probe, which the kubelet calls")
+                    .isEqualTo(1);
+            Pod p = client.pods().inNamespace(OperatorInstall.NAMESPACE).withLabel("app.kubernetes.io/name",
+                    "dba-operator").list().getItems().get(0);
+            assertThat(p.getSpec().getNodeName()).isEqualTo(RealNode.NAME);
+            assertThat(p.getSpec().getServiceAccountName()).isEqualTo("dba-operator");
+            assertThat(p.getStatus().getContainerStatuses().get(0).getRestartCount()).isZero();
+            String log = OperatorInstall.kubectl(cp, "admin", "logs", "-n", OperatorInstall.NAMESPACE,
+                    "deploy/dba-operator");
+            assertThat(log).as("it reached the API server through the kubernetes Service, as deploy/'s "
+                    + "ServiceAccount, and started its controllers").contains("Starting 'databasemigration' controller");
+        } finally {
+            deployments.scale(0);
+            client.pods().inNamespace(OperatorInstall.NAMESPACE).withLabel("app.kubernetes.io/name", "dba-operator")
+                    .waitUntilCondition(x -> x == null, 60, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
 }
