@@ -277,10 +277,7 @@ class BackupRestoreHandlersTest {
 
     @Test
     void aSucceededRestoreStartsWithTheImageOfTheBackupsMajorVersion() throws SQLException {
-        Job job = approvedAndStarted();
-        restoreRecord(RestoreRecord.State.succeeded, null, null);
-        ended(job, "Complete");
-        reconcile();
+        restoredAndStarting();
         assertThat(st.phase).isEqualTo(RestorePhase.Starting);
         assertThat(st.instance.image).isEqualTo("postgres:16");
         assertThat(st.recovered.lsn).isEqualTo("0/2000100");
@@ -313,10 +310,7 @@ class BackupRestoreHandlersTest {
 
     @Test
     void startingServesTheInstanceOnlyOnceStoredAndIsReadyWhenItsPodIs() throws SQLException {
-        Job job = approvedAndStarted();
-        restoreRecord(RestoreRecord.State.succeeded, null, null);
-        ended(job, "Complete");
-        reconcile();
+        restoredAndStarting();
         assertThat(st.phase).isEqualTo(RestorePhase.Starting);
         assertThat(made).noneMatch(x -> x.startsWith("served"));
 
@@ -346,10 +340,7 @@ class BackupRestoreHandlersTest {
 
     @Test
     void aStatefulSetDeletedWhileStartingIsSaidAndNotReady() throws SQLException {
-        Job job = approvedAndStarted();
-        restoreRecord(RestoreRecord.State.succeeded, null, null);
-        ended(job, "Complete");
-        reconcile();
+        restoredAndStarting();
         served = null;
         assertThat(reconcile()).isEqualTo(BackupRestoreReconciler.SERVING_POLL);
         assertThat(st.phase).isEqualTo(RestorePhase.Starting);
@@ -358,10 +349,7 @@ class BackupRestoreHandlersTest {
 
     @Test
     void aReadyPodWithoutItsServiceIsNotReady() throws SQLException {
-        Job job = approvedAndStarted();
-        restoreRecord(RestoreRecord.State.succeeded, null, null);
-        ended(job, "Complete");
-        reconcile();
+        restoredAndStarting();
         served = new StatefulSetBuilder().withNewMetadata().withName("shop-restored").endMetadata()
                 .withNewStatus().withReplicas(1).withReadyReplicas(1).endStatus().build();
         service = null;
@@ -370,5 +358,13 @@ class BackupRestoreHandlersTest {
         assertThat(st.progress).contains("Service shop-restored is not there");
         assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> assertThat(c.status)
                 .isEqualTo("False"));
+    }
+
+    /** The restore Job succeeded, its record says so, and one reconcile took the restore to Starting. */
+    private void restoredAndStarting() throws SQLException {
+        Job job = approvedAndStarted();
+        restoreRecord(RestoreRecord.State.succeeded, null, null);
+        ended(job, "Complete");
+        reconcile();
     }
 }

@@ -105,6 +105,14 @@ class DisposalHandlersTest {
                 .answer("count(*) FROM \"orders\"", row("count", 1000L));
     }
 
+    /** Counted, approved by dpo, and the approval consumed: the run is Disposing. */
+    private void countedAndApproved() throws SQLException {
+        counted();
+        decide(steps(NONE), DisposalPhase.AwaitingApproval);
+        Approver.approve(st, "dpo");
+        decide(steps(NONE), DisposalPhase.AwaitingApproval);
+    }
+
     private void counted() {
         DisposalJobStatus.RuleProgress rule = new DisposalJobStatus.RuleProgress();
         rule.name = "old-orders";
@@ -266,10 +274,7 @@ class DisposalHandlersTest {
 
     @Test
     void disposingOutsideTheWindowKeepsTheApprovalAndDeletesNothing() throws SQLException {
-        counted();
-        decide(steps(NONE), DisposalPhase.AwaitingApproval);
-        Approver.approve(st, "dpo");
-        decide(steps(NONE), DisposalPhase.AwaitingApproval);
+        countedAndApproved();
         db.answer("pg_try_advisory_lock", row("locked", true))
                 .answer("to_regclass('dba_operator.disposal_progress')", row("exists", true));
         Step step = decide(steps(closed()), DisposalPhase.Disposing);
@@ -343,10 +348,7 @@ class DisposalHandlersTest {
 
     @Test
     void rowsADeleteRuleStillMatchesOnceItsBatchesFinishedAreCountedAndReported() throws SQLException {
-        counted();
-        decide(steps(NONE), DisposalPhase.AwaitingApproval);
-        Approver.approve(st, "dpo");
-        decide(steps(NONE), DisposalPhase.AwaitingApproval);
+        countedAndApproved();
         db.answer("dba_left", row("count", 7L));
         orders(120);
         db.answer("pg_try_advisory_lock", row("locked", true))

@@ -53,22 +53,8 @@ class BackfillTest {
 
     @Test
     void noBatchIsLargerThanBatchSizeAndTheBatchesWalkTheKeysInOrder() throws Exception {
-        DatabaseMigrationSpec spec = new DatabaseMigrationSpec();
-        spec.expand = new DatabaseMigrationSpec.SqlStep("SELECT 1");
-        spec.rollback = new DatabaseMigrationSpec.SqlStep("SELECT 1");
-        spec.backfill = new DatabaseMigrationSpec.Backfill();
-        spec.backfill.table = "items";
-        spec.backfill.set = "name_upper = upper(name)";
-        spec.backfill.where = "name_upper IS NULL";
-        spec.backfill.batchSize = 500;
-        MigrationPlan plan = MigrationPlanner.plan(spec, Catalog.EMPTY);
-        Backfill backfill = new Backfill(spec.backfill, Duration.ofMillis(500), 5, Duration.ZERO,
-                Duration.ofSeconds(10));
-        Backfill.Progress p;
-        do {
-            p = backfill.slice(c, new MigrationStore.RunKey("test/batches", "uid-batches", plan.digest()), plan.step(MigrationPlan.BACKFILL).get(0), Duration.ofSeconds(5),
-                    () -> false);
-        } while (!p.finished());
+        Backfill.Progress p = new Run("batches", "items", "name_upper = upper(name)", "name_upper IS NULL", 500)
+                .toTheEnd();
 
         assertThat(p.rowsDone()).isEqualTo(12000);
         assertThat(scalar("select count(*) from items where name_upper = upper(name)")).isEqualTo(12000);
@@ -93,35 +79,55 @@ class BackfillTest {
                 "create table filled (id bigint primary key, name text, name_upper text, touched timestamptz)",
                 "insert into filled select g, case when g % 10 = 0 then null else 'n' || g end, null, null "
                         + "from generate_series(1, 300) g");
-        DatabaseMigrationSpec spec = new DatabaseMigrationSpec();
-        spec.expand = new DatabaseMigrationSpec.SqlStep("SELECT 1");
-        spec.rollback = new DatabaseMigrationSpec.SqlStep("SELECT 1");
-        spec.backfill = new DatabaseMigrationSpec.Backfill();
-        spec.backfill.table = "filled";
-        spec.backfill.set = "name_upper = upper(name), touched = now()";
-        spec.backfill.where = "id <= 200";
-        spec.backfill.batchSize = 50;
-        MigrationPlan plan = MigrationPlanner.plan(spec, Catalog.EMPTY);
-        Backfill backfill = new Backfill(spec.backfill, Duration.ofMillis(500), 5, Duration.ZERO,
-                Duration.ofSeconds(10));
-        MigrationStore.RunKey run = new MigrationStore.RunKey("test/evidence", "uid-evidence", plan.digest());
-        MigrationPlan.Planned step = plan.step(MigrationPlan.BACKFILL).get(0);
-        Backfill.Progress p;
-        do {
-            p = backfill.slice(c, run, step, Duration.ofSeconds(5), () -> false);
-        } while (!p.finished());
+        Run run = new Run("evidence", "filled", "name_upper = upper(name), touched = now()", "id <= 200", 50);
+        Backfill.Progress p = run.toTheEnd();
         assertThat(p.fromHistory()).as("finished by this slice").isFalse();
 
-        Backfill.Progress again = backfill.slice(c, run, step, Duration.ofSeconds(5), () -> false);
+        Backfill.Progress again = run.slice();
         assertThat(again.finished()).isTrue();
         assertThat(again.fromHistory()).isTrue();
-        assertThat(backfill.unfilled(c)).as("filled as recorded; now() does not count, NULL names stay NULL")
+        assertThat(run.backfill.unfilled(c)).as("filled as recorded; now() does not count, NULL names stay NULL")
                 .isZero();
 
         TestPostgres.get().exec("backfill_batches", "update filled set name_upper = null where id between 11 and 17",
                 "update filled set name_upper = null where id > 200");
-        assertThat(backfill.unfilled(c)).as("the 7 rows in its where emptied by hand; rows outside it do not count")
+        assertThat(run.backfill.unfilled(c)).as("the 7 rows in its where emptied by hand; rows outside it do not count")
                 .isEqualTo(7);
+    }
+
+    /** A backfill of {@code table} planned as a migration's, with its run key in the history. */
+    static final class Run {
+        final Backfill backfill;
+        final MigrationStore.RunKey key;
+        final MigrationPlan.Planned step;
+
+        Run(String name, String table, String set, String where, int batchSize) {
+            DatabaseMigrationSpec spec = new DatabaseMigrationSpec();
+            spec.expand = new DatabaseMigrationSpec.SqlStep("SELECT 1");
+            spec.rollback = new DatabaseMigrationSpec.SqlStep("SELECT 1");
+            spec.backfill = new DatabaseMigrationSpec.Backfill();
+            spec.backfill.table = table;
+            spec.backfill.set = set;
+            spec.backfill.where = where;
+            spec.backfill.batchSize = batchSize;
+            MigrationPlan plan = MigrationPlanner.plan(spec, Catalog.EMPTY);
+            backfill = new Backfill(spec.backfill, Duration.ofMillis(500), 5, Duration.ZERO, Duration.ofSeconds(10));
+            key = new MigrationStore.RunKey("test/" + name, "uid-" + name, plan.digest());
+            step = plan.step(MigrationPlan.BACKFILL).get(0);
+        }
+
+        Backfill.Progress slice() throws Exception {
+            return backfill.slice(c, key, step, Duration.ofSeconds(5), () -> false);
+        }
+
+        /** Slices until the backfill says it is finished; the last slice's progress. */
+        Backfill.Progress toTheEnd() throws Exception {
+            Backfill.Progress p;
+            do {
+                p = slice();
+            } while (!p.finished());
+            return p;
+        }
     }
 
     static long scalar(String sql) throws Exception {

@@ -64,11 +64,30 @@ class ImageIT {
         return run(command, 120);
     }
 
-    /** The operator container's constraints, as deploy/base/deployment.yaml sets them, and a shell to look inside. */
+    /**
+     * The image run with the operator container's constraints, as deploy/base/deployment.yaml sets them: read-only
+     * root, /tmp writable, no capabilities, no privilege escalation, a memory limit; {@code env} as NAME=value.
+     */
+    static Run container(String memory, List<String> env, String entrypoint, String... args) throws IOException,
+            InterruptedException {
+        List<String> command = new ArrayList<>(List.of("run", "--rm", "--read-only", "--tmpfs", "/tmp:size=64m",
+                "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--memory", memory, "--network", "host"));
+        env.forEach(e -> command.addAll(List.of("-e", e)));
+        command.addAll(List.of("--entrypoint", entrypoint, image));
+        command.addAll(List.of(args));
+        return podman(command.toArray(String[]::new));
+    }
+
+    /** ... and a shell to look inside. */
     static Run inOperatorContainer(String memory, String script) throws IOException, InterruptedException {
-        return podman("run", "--rm", "--read-only", "--tmpfs", "/tmp:size=64m", "--cap-drop", "ALL",
-                "--security-opt", "no-new-privileges", "--memory", memory, "--network", "host",
-                "--entrypoint", "sh", image, "-c", script);
+        return container(memory, List.of(), "sh", "-c", script);
+    }
+
+    /** The JVM's maximum heap in MiB, as {@code java -XshowSettings:vm -version} printed it in {@code output}. */
+    static double heapMiB(String output) {
+        Matcher heap = Pattern.compile("Max\\. Heap Size \\(Estimated\\): ([0-9.]+)M").matcher(output);
+        assertThat(heap.find()).as(output).isTrue();
+        return Double.parseDouble(heap.group(1));
     }
 
     @Test
@@ -81,9 +100,7 @@ class ImageIT {
         assertThat(lines[0].trim()).as("uid").isEqualTo("185");
         assertThat(lines[1].trim()).as("gid").isEqualTo("185");
         assertThat(r.output()).contains("Read-only file system").contains("tmp-writable");
-        Matcher heap = Pattern.compile("Max\\. Heap Size \\(Estimated\\): ([0-9.]+)M").matcher(r.output());
-        assertThat(heap.find()).as(r.output()).isTrue();
-        assertThat(Double.parseDouble(heap.group(1))).as("60%% of the 768 MiB limit, read from the container's cgroup")
+        assertThat(heapMiB(r.output())).as("60%% of the 768 MiB limit, read from the container's cgroup")
                 .isBetween(768 * 0.6 - 15, 768 * 0.6 + 1);
         Run owned = inOperatorContainer("256m", "stat -c '%u:%g %n' /deployments/quarkus-run.jar /deployments/lib "
                 + "/deployments/app /usr/local/bin/dba-agent");
@@ -110,11 +127,9 @@ class ImageIT {
     void theAgentInTheImageReachesARealDatabase() throws Exception {
         TestPostgres pg = TestPostgres.get();
         pg.createDatabase("image_check", "image_check", "Image-Check-Pw-1");
-        Run r = podman("run", "--rm", "--read-only", "--tmpfs", "/tmp:size=64m", "--cap-drop", "ALL",
-                "--memory", "256m", "--network", "host",
-                "-e", "DBA_DB_host=" + pg.host(), "-e", "DBA_DB_port=" + pg.port(), "-e", "DBA_DB_dbname=image_check",
-                "-e", "DBA_DB_user=image_check", "-e", "DBA_DB_password=Image-Check-Pw-1", "-e", "DBA_DB_sslmode=disable",
-                "--entrypoint", "dba-agent", image, "check");
+        Run r = container("256m", List.of("DBA_DB_host=" + pg.host(), "DBA_DB_port=" + pg.port(),
+                "DBA_DB_dbname=image_check", "DBA_DB_user=image_check", "DBA_DB_password=Image-Check-Pw-1",
+                "DBA_DB_sslmode=disable"), "dba-agent", "check");
         assertThat(r.exit()).as(r.output()).isZero();
         assertThat(r.output()).contains("\"serverVersion\":\"15.").contains("image_check@" + pg.host())
                 .doesNotContain("Image-Check-Pw-1");

@@ -2,8 +2,6 @@ package io.dbaoperator.ship;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -103,9 +101,7 @@ class RealNodeIT {
         assertThat(lines[0].trim()).as("uid, from runAsNonRoot and the image's USER").isEqualTo("185");
         assertThat(lines[1].trim()).as("gid").isEqualTo("185");
         assertThat(log).contains("Read-only file system").contains("written").contains("pg_basebackup (PostgreSQL) 15.");
-        Matcher heap = Pattern.compile("Max\\. Heap Size \\(Estimated\\): ([0-9.]+)M").matcher(log);
-        assertThat(heap.find()).as(log).isTrue();
-        assertThat(Double.parseDouble(heap.group(1))).as("60%% of the 512Mi limit the kubelet set in the pod's cgroup")
+        assertThat(ImageIT.heapMiB(log)).as("60%% of the 512Mi limit the kubelet set in the pod's cgroup")
                 .isBetween(512 * 0.6 - 10, 512 * 0.6 + 1);
     }
 
