@@ -129,16 +129,17 @@ class RealNodeIT {
         OperatorInstall.apply(cp); // deploy/: CRDs, RBAC, the ServiceAccount, the Deployment (at 0 replicas)
         var deployments = client.apps().deployments().inNamespace(OperatorInstall.NAMESPACE).withName("dba-operator");
         try {
-            deployments.edit(d -> {
-                d.getSpec().setReplicas(1);
-                var spec = d.getSpec().getTemplate().getSpec();
-                spec.setNodeSelector(java.util.Map.of("kubernetes.io/hostname", RealNode.NAME));
-                var c = spec.getContainers().get(0);
-                c.setImage(image); // the image this machine built, imported into the node: nothing is pulled
-                c.setImagePullPolicy("Never");
-                c.getEnv().stream().filter(e -> "DBA_AGENT_IMAGE".equals(e.getName())).forEach(e -> e.setValue(image));
-                return d;
-            });
+            // a strategic merge patch, as `kubectl patch` sends it: no resourceVersion, so the Deployment
+            // controller's own status writes since the apply cannot make it a 409
+            String container = deployments.get().getSpec().getTemplate().getSpec().getContainers().get(0).getName();
+            deployments.patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+                    io.fabric8.kubernetes.client.dsl.base.PatchType.STRATEGIC_MERGE), """
+                    {"spec": {"replicas": 1, "template": {"spec": {
+                      "nodeSelector": {"kubernetes.io/hostname": "%s"},
+                      "containers": [{"name": "%s", "image": "%s", "imagePullPolicy": "Never",
+                                      "env": [{"name": "DBA_AGENT_IMAGE", "value": "%s"}]}]}}}}
+                    """.formatted(RealNode.NAME, container, image, image)); // the image this machine built,
+                                                                             // imported into the node: nothing is pulled
             io.fabric8.kubernetes.api.model.apps.Deployment ready;
             try {
                 ready = deployments.waitUntilCondition(d -> d != null && d.getStatus() != null
@@ -164,7 +165,8 @@ class RealNodeIT {
             assertThat(log).as("it reached the API server through the kubernetes Service, as deploy/'s "
                     + "ServiceAccount, and started its controllers").contains("Starting 'databasemigration' controller");
         } finally {
-            deployments.scale(0);
+            deployments.patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+                    io.fabric8.kubernetes.client.dsl.base.PatchType.STRATEGIC_MERGE), "{\"spec\": {\"replicas\": 0}}");
             client.pods().inNamespace(OperatorInstall.NAMESPACE).withLabel("app.kubernetes.io/name", "dba-operator")
                     .waitUntilCondition(x -> x == null, 60, java.util.concurrent.TimeUnit.SECONDS);
         }
