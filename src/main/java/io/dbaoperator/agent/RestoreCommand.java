@@ -53,6 +53,18 @@ final class RestoreCommand {
 
     /** pg_hba of the restore run: nothing but the agent on the private socket. */
     private static final String HBA = "local all all trust\n";
+    /**
+     * Written beside the data directory of a kept restore ({@link AgentEnvironment#SERVED_HBA_FILE}): who may connect to the instance that serves it (RestoreJobs
+     * starts it with this file as hba_file and listen_addresses '*'). The backup's own pg_hba.conf stays in the data
+     * directory, unused: it named the source's hosts, not the Pods and Service of the new instance. Passwords only
+     * (SCRAM) over TCP; the server's own user over the local socket.
+     */
+    static final String SERVED_HBA = """
+            # dba-operator: access to a restored instance (its Secret holds the login); see docs/restore.md
+            local all all peer
+            host all all 0.0.0.0/0 scram-sha-256
+            host all all ::/0 scram-sha-256
+            """;
     static final Duration RECOVERY_PATIENCE = Duration.ofHours(6);
 
     private RestoreCommand() {
@@ -131,7 +143,9 @@ final class RestoreCommand {
                     }
                     String password = env.get(AgentEnvironment.RESTORE_PASSWORD);
                     if (password != null && !password.isEmpty()) {
-                        admin.run("postgres", "SET log_statement = 'none';\nALTER ROLE \""
+                        // SCRAM whatever the source's password_encryption: the served pg_hba accepts only SCRAM
+                        admin.run("postgres", "SET log_statement = 'none';\nSET password_encryption = "
+                                + "'scram-sha-256';\nALTER ROLE \""
                                 + record.superuser.replace("\"", "\"\"") + "\" PASSWORD '"
                                 + password.replace("'", "''") + "';\n");
                     }
@@ -143,6 +157,10 @@ final class RestoreCommand {
                 if (!failed.isEmpty()) {
                     throw Problem.invalid(Reason.RestoreCheckFailed, failed.size() + " check(s) failed on the "
                             + "restored database: " + failed.get(0).check + ": " + failed.get(0).message).exception();
+                }
+                if (o.keep()) {
+                    Files.writeString(Paths.get(o.dataDir()).resolveSibling(AgentEnvironment.SERVED_HBA_FILE), SERVED_HBA,
+                            StandardCharsets.UTF_8);
                 }
                 record.state = RestoreRecord.State.succeeded;
                 record.completedAt = Instant.now().toString();

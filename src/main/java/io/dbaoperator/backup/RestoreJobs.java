@@ -39,8 +39,9 @@ import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
  * What a restore creates: the Job that runs {@code dba-agent restore}, and for a BackupRestore the volume it restores
  * into and the StatefulSet, Service and Secret that then serve it. The volume is created as the PersistentVolumeClaim
  * the StatefulSet's claim template names ({@code data-<instance>-0}), so the StatefulSet adopts the restored volume
- * instead of provisioning an empty one. The pods run as uid/gid 999 (the postgres user of the official image) with
- * fsGroup 999, so the server that serves the volume owns the files the restore wrote.
+ * instead of provisioning an empty one. The pods run as uid/gid 999 (the postgres user of the official image, and of
+ * the operator's image, which renumbers Debian's) with fsGroup 999 applied to the volume's root only (see
+ * {@link #FS_GROUP_CHANGE}), so the server that serves the volume owns the files the restore wrote.
  */
 public final class RestoreJobs {
 
@@ -49,6 +50,12 @@ public final class RestoreJobs {
     static final String MOUNT = "/var/lib/postgresql/data";
     static final String PGDATA = MOUNT + "/pgdata";
     static final long POSTGRES_UID = 999;
+    /**
+     * The kubelet applies fsGroup to the volume's root only when the root does not match yet (the restore Job's
+     * first mount), never recursively afterwards: a recursive pass adds group rwx to every directory, and PostgreSQL
+     * refuses a data directory that is not 0700 or 0750 ("has invalid permissions"), found on the real node.
+     */
+    static final String FS_GROUP_CHANGE = "OnRootMismatch";
     static final ObjectMapper JSON = new ObjectMapper();
 
     private RestoreJobs() {
@@ -120,7 +127,7 @@ public final class RestoreJobs {
                 .withNewSpec().withRestartPolicy("Never").withServiceAccountName(t.serviceAccountName)
                 .withNodeSelector(t.nodeSelector).withTolerations(t.tolerations)
                 .withNewSecurityContext().withRunAsUser(POSTGRES_UID).withRunAsGroup(POSTGRES_UID)
-                .withFsGroup(POSTGRES_UID).endSecurityContext()
+                .withFsGroup(POSTGRES_UID).withFsGroupChangePolicy(FS_GROUP_CHANGE).endSecurityContext()
                 .withContainers(container).withVolumes(data, new VolumeBuilder().withName("scratch")
                         .withNewEmptyDir().endEmptyDir().build())
                 .endSpec().endTemplate().endSpec().build();
@@ -202,8 +209,16 @@ public final class RestoreJobs {
                 .withNewSelector().addToMatchLabels("dbaoperator.io/instance", instance.name).endSelector()
                 .withNewTemplate().withNewMetadata().withLabels(podLabels).endMetadata()
                 .withNewSpec().withNewSecurityContext().withRunAsUser(POSTGRES_UID).withRunAsGroup(POSTGRES_UID)
-                .withFsGroup(POSTGRES_UID).endSecurityContext()
+                .withFsGroup(POSTGRES_UID).withFsGroupChangePolicy(FS_GROUP_CHANGE).endSecurityContext()
                 .addNewContainer().withName("postgres").withImage(image).withResources(instance.resources)
+                // the server itself, not an image's entry point: the official image's would start it the same way
+                // on an existing PGDATA, and the operator's own image (which has the server) starts the operator;
+                // on the port its Service and probe name and the image's socket directory, whatever the source's
+                // settings said (they named the source's port and paths), with the access the restore wrote
+                // beside PGDATA
+                .withCommand("postgres").withArgs("-c", "listen_addresses=*", "-c", "port=5432",
+                        "-c", "unix_socket_directories=/var/run/postgresql",
+                        "-c", "hba_file=" + MOUNT + "/" + AgentEnvironment.SERVED_HBA_FILE)
                 .addNewEnv().withName("PGDATA").withValue(PGDATA).endEnv()
                 .addNewPort().withName("postgres").withContainerPort(5432).endPort()
                 .addNewVolumeMount().withName("data").withMountPath(MOUNT).endVolumeMount()

@@ -37,6 +37,11 @@ public final class AgentEnvironment {
     public static final String S3_KMS_KEY = "DBA_S3_KMS_KEY_ID";
     public static final String S3_ACCESS_KEY_ID = "DBA_S3_ACCESS_KEY_ID";
     public static final String S3_SECRET_ACCESS_KEY = "DBA_S3_SECRET_ACCESS_KEY";
+    /**
+     * The file a kept restore writes beside the data directory, and the restored instance's server reads as its
+     * hba_file: who may connect to the new instance (the backup's own pg_hba.conf named the source's clients).
+     */
+    public static final String SERVED_HBA_FILE = "served-pg_hba.conf";
     /** A restore's checks, a JSON array of SQL statements that must each return true. */
     public static final String RESTORE_CHECKS = "DBA_RESTORE_CHECKS";
     /** A new password for the restored superuser (a secretKeyRef), optional. */

@@ -64,9 +64,9 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
  * What a process on one machine cannot be, and how this node stands in: each pod gets its own loopback address
  * (127.0.1.x) as its IP, and loopback addresses in its command and probes are pointed at it; volumes are
  * directories, and arguments naming a mount path are pointed at them; the image is not pulled: a container whose
- * command is {@code dba-agent} runs the agent from this JVM's classpath, and a container of the {@code postgres}
- * image without a command runs that major version's {@code postgres} server from the machine's packages as the
- * local postgres account (the image's uid 999); every other container runs as this JVM's user. No Service
+ * command is {@code dba-agent} runs the agent from this JVM's classpath, and a container whose command is
+ * {@code postgres} (or of the {@code postgres} image without a command) runs that major version's server from the
+ * machine's packages as the local postgres account (the image's uid 999); every other container runs as this JVM's user. No Service
  * routing or DNS: a client reaches a pod at its IP.
  */
 public final class TestNode implements AutoCloseable {
@@ -97,7 +97,7 @@ public final class TestNode implements AutoCloseable {
         // the node's own identity: the Node authorizer lets it read only what its pods reference
         this.client = cp.user("system:node:" + NAME, "system:nodes");
         this.processes = new ContainerProcesses(client);
-        this.volumes = new LocalVolumes(cp.admin(), processes.root().resolve("volumes"));
+        this.volumes = new LocalVolumes(cp.admin(), processes.root().resolve("volumes"), null);
         this.journal = processes.root().resolve("journal.log");
         KeyStore store = KeyStore.getInstance("PKCS12");
         try (InputStream in = Files.newInputStream(cp.servingKeyStore("node-serving"))) {
@@ -333,7 +333,8 @@ public final class TestNode implements AutoCloseable {
             this.uid = pod.getMetadata().getUid();
             this.ip = ip;
             this.container = pod.getSpec().getContainers().get(0);
-            this.postgres = (container.getCommand() == null || container.getCommand().isEmpty())
+            this.postgres = List.of("postgres").equals(container.getCommand())
+                    || (container.getCommand() == null || container.getCommand().isEmpty())
                     && container.getImage() != null && container.getImage().matches("(.*/)?postgres(:.*)?");
         }
 

@@ -182,6 +182,9 @@ class BackupRestoreTest {
                 .resolve("pgdata");
         assertThat(Files.isRegularFile(pgdata.resolve("PG_VERSION"))).isTrue();
         assertThat(Files.exists(pgdata.resolve("recovery.signal"))).as("promoted, not in recovery").isFalse();
+        assertThat(Files.readString(pgdata.resolveSibling(io.dbaoperator.contract.AgentEnvironment.SERVED_HBA_FILE)))
+                .as("the new instance's access, beside PGDATA: passwords over TCP, no trust")
+                .contains("host all all 0.0.0.0/0 scram-sha-256").doesNotContain("trust");
         // Ready means served: the StatefulSet's pod passed its readiness probe before the restore said Ready
         assertThat(client.apps().statefulSets().inNamespace(NS).withName("orders-restored").get().getStatus()
                 .getReadyReplicas()).isEqualTo(1);

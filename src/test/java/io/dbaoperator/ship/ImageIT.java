@@ -112,14 +112,16 @@ class ImageIT {
     void postgresql15sProgramsAreTheAgentsAndRestoredInstancesRunAsPostgres() throws Exception {
         Run r = inOperatorContainer("256m", "for p in pg_basebackup pg_receivewal pg_verifybackup pg_waldump "
                 + "pg_amcheck pg_dump pg_restore psql postgres pg_ctl; do $p --version; done; lz4 -V; zstd -V; "
-                + "getent passwd postgres; test -e /var/lib/postgresql/15/main && echo debian-cluster || echo no-cluster");
+                + "getent passwd postgres; stat -c '%u:%g %a %n' /var/lib/postgresql /var/run/postgresql; test -e /var/lib/postgresql/15/main && echo debian-cluster || echo no-cluster");
         assertThat(r.exit()).as(r.output()).isZero();
         for (String p : List.of("pg_basebackup", "pg_receivewal", "pg_verifybackup", "pg_waldump", "pg_amcheck",
                 "pg_dump", "pg_restore", "psql", "postgres", "pg_ctl")) {
             assertThat(r.output()).as(p).containsPattern(p + " \\(PostgreSQL\\) 15\\.\\d+");
         }
         assertThat(r.output()).contains("LZ4 command line interface").contains("Zstandard CLI")
-                .containsPattern("postgres:x:\\d+:\\d+:");
+                .as("uid and gid 999, which restore Jobs and restored instances run as (RestoreJobs), own its files")
+                .contains("postgres:x:999:999:", "999:999 755 /var/lib/postgresql", "/var/run/postgresql")
+                .containsPattern("999:999 [0-7]+ /var/run/postgresql");
         assertThat(r.output()).as("no cluster of Debian's own is made in the image").contains("no-cluster");
     }
 
