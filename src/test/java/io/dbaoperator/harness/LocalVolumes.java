@@ -14,10 +14,13 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 
 /**
- * A local-path style dynamic provisioner for the test node: the default StorageClass {@value #STORAGE_CLASS}, a
- * hostPath PersistentVolume (a directory of the node) made for each claim of that class and pre-bound to it (the
- * real persistentvolume-binder controller completes the binding), and the directory removed with its volume once
- * the claim is gone (reclaim policy Delete), as an external provisioner does.
+ * A local-path style dynamic provisioner: the default StorageClass {@value #STORAGE_CLASS}, a PersistentVolume (a
+ * directory of the node) made for each claim of that class and pre-bound to it (the real persistentvolume-binder
+ * controller completes the binding), and the directory removed with its volume once the claim is gone (reclaim
+ * policy Delete), as an external provisioner does. For {@link TestNode} the volume is a hostPath and its directory
+ * open to every user (processes cannot be given an fsGroup); for {@link RealNode} it is a {@code local} volume with
+ * node affinity, its directory root's and closed (0755), so a pod writes to it only through the fsGroup the kubelet
+ * applies, as on a cluster.
  */
 final class LocalVolumes implements AutoCloseable {
 
@@ -26,12 +29,15 @@ final class LocalVolumes implements AutoCloseable {
 
     private final KubernetesClient admin;
     private final Path root;
+    private final String node;
     private SharedIndexInformer<PersistentVolumeClaim> claims;
     private SharedIndexInformer<PersistentVolume> volumes;
 
-    LocalVolumes(KubernetesClient admin, Path root) {
+    /** Volumes in {@code root}: hostPath ones when {@code node} is null, else {@code local} ones on that node. */
+    LocalVolumes(KubernetesClient admin, Path root, String node) {
         this.admin = admin;
         this.root = root;
+        this.node = node;
     }
 
     void start() throws IOException {
@@ -56,7 +62,12 @@ final class LocalVolumes implements AutoCloseable {
             return null;
         }
         PersistentVolume v = admin.persistentVolumes().withName(c.getSpec().getVolumeName()).get();
-        return v == null || v.getSpec().getHostPath() == null ? null : Path.of(v.getSpec().getHostPath().getPath());
+        return v == null ? null : path(v);
+    }
+
+    private static Path path(PersistentVolume v) {
+        return v.getSpec().getHostPath() != null ? Path.of(v.getSpec().getHostPath().getPath())
+                : v.getSpec().getLocal() != null ? Path.of(v.getSpec().getLocal().getPath()) : null;
     }
 
     private void provision(PersistentVolumeClaim c) {
@@ -72,16 +83,23 @@ final class LocalVolumes implements AutoCloseable {
         try {
             Path dir = Files.createDirectories(root.resolve(c.getMetadata().getNamespace() + "_"
                     + c.getMetadata().getName() + "_" + c.getMetadata().getUid()));
-            dir.toFile().setWritable(true, false);
-            dir.toFile().setExecutable(true, false);
-            dir.toFile().setReadable(true, false);
-            admin.resource(new PersistentVolumeBuilder().withNewMetadata().withName(name)
+            if (node == null) {
+                dir.toFile().setWritable(true, false);
+                dir.toFile().setExecutable(true, false);
+                dir.toFile().setReadable(true, false);
+            }
+            var spec = new PersistentVolumeBuilder().withNewMetadata().withName(name)
                     .addToAnnotations("pv.kubernetes.io/provisioned-by", PROVISIONER).endMetadata()
                     .withNewSpec().withCapacity(Map.of("storage", c.getSpec().getResources().getRequests()
                             .get("storage")))
                     .withAccessModes(c.getSpec().getAccessModes()).withStorageClassName(cls)
-                    .withPersistentVolumeReclaimPolicy("Delete")
-                    .withNewHostPath().withPath(dir.toString()).withType("Directory").endHostPath()
+                    .withPersistentVolumeReclaimPolicy("Delete");
+            spec = node == null ? spec.withNewHostPath().withPath(dir.toString()).withType("Directory").endHostPath()
+                    : spec.withNewLocal().withPath(dir.toString()).endLocal().withNewNodeAffinity().withNewRequired()
+                            .addNewNodeSelectorTerm().addNewMatchExpression().withKey("kubernetes.io/hostname")
+                            .withOperator("In").withValues(node).endMatchExpression().endNodeSelectorTerm()
+                            .endRequired().endNodeAffinity();
+            admin.resource(spec
                     .withNewClaimRef().withNamespace(c.getMetadata().getNamespace()).withName(c.getMetadata().getName())
                     .withUid(c.getMetadata().getUid()).endClaimRef()
                     .endSpec().build()).create();
@@ -96,7 +114,10 @@ final class LocalVolumes implements AutoCloseable {
         if (!ours || v.getStatus() == null || !"Released".equals(v.getStatus().getPhase())) {
             return;
         }
-        TempDirs.delete(Path.of(v.getSpec().getHostPath().getPath()));
+        Path dir = path(v);
+        if (dir != null) {
+            TempDirs.delete(dir);
+        }
         try {
             admin.persistentVolumes().withName(v.getMetadata().getName()).delete();
         } catch (KubernetesClientException e) {

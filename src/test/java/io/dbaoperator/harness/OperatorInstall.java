@@ -11,14 +11,16 @@ import java.util.concurrent.TimeUnit;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 
 /**
  * The operator installed on a {@link TestControlPlane} as a platform team installs it: {@code kubectl apply -k
  * deploy/} (CRDs, least-privilege RBAC, approver and viewer roles, the operator's ServiceAccount and Deployment)
  * and {@code kubectl apply -k deploy/admission/} (the policy that stamps the authenticated approver),
- * then the operator run beside the control plane with the identity its Deployment would give it (a token of
- * deploy/'s ServiceAccount from the TokenRequest API). The Deployment itself is scaled to zero: its image is not on
- * this machine, and the node runs only what the operator makes.
+ * then either the Deployment run on a {@link RealNode} from the image this machine built ({@link #runAsPods}), or the
+ * operator run beside the control plane with the identity its Deployment would give it (a token of deploy/'s
+ * ServiceAccount from the TokenRequest API; {@link #operatorEnv}) while the Deployment stays at zero.
  */
 public final class OperatorInstall {
 
@@ -54,7 +56,44 @@ public final class OperatorInstall {
             }
             Thread.sleep(200);
         }
-        admin.apps().deployments().inNamespace(NAMESPACE).withName("dba-operator").scale(0);
+        admin.apps().deployments().inNamespace(NAMESPACE).withName("dba-operator").patch(
+                PatchContext.of(PatchType.STRATEGIC_MERGE), "{\"spec\": {\"replicas\": 0}}");
+    }
+
+    /**
+     * Runs deploy/'s Deployment (applied by {@link #apply}) as {@code replicas} Pods on {@code node} from
+     * {@code image}, which the node has already (nothing is pulled; the backup and restore Jobs get the same image),
+     * and waits until the kubelet finds them ready by their probes. A strategic merge patch, as {@code kubectl patch}
+     * sends it: no resourceVersion, so the Deployment controller's own writes since the apply cannot make it a 409.
+     */
+    public static io.fabric8.kubernetes.api.model.apps.Deployment runAsPods(TestControlPlane cp, String node,
+            String image, int replicas) throws IOException, InterruptedException {
+        var deployment = cp.admin().apps().deployments().inNamespace(NAMESPACE).withName("dba-operator");
+        String container = deployment.get().getSpec().getTemplate().getSpec().getContainers().get(0).getName();
+        deployment.patch(PatchContext.of(PatchType.STRATEGIC_MERGE), """
+                {"spec": {"replicas": %d, "template": {"spec": {
+                  "nodeSelector": {"kubernetes.io/hostname": "%s"},
+                  "containers": [{"name": "%s", "image": "%s", "imagePullPolicy": "Never",
+                                  "env": [{"name": "DBA_AGENT_IMAGE", "value": "%s"}]}]}}}}
+                """.formatted(replicas, node, container, image, image));
+        try {
+            return deployment.waitUntilCondition(d -> d != null && d.getStatus() != null
+                    && Integer.valueOf(replicas).equals(d.getStatus().getReadyReplicas())
+                    && Integer.valueOf(replicas).equals(d.getStatus().getUpdatedReplicas()), 180, TimeUnit.SECONDS);
+        } catch (io.fabric8.kubernetes.client.KubernetesClientTimeoutException e) {
+            throw new IllegalStateException("the operator's pods are not ready: " + cp.admin().pods()
+                    .inNamespace(NAMESPACE).withLabel("app.kubernetes.io/name", "dba-operator").list().getItems()
+                    .stream().map(x -> x.getStatus().toString()).toList() + "\nlog: "
+                    + kubectl(cp, "admin", "logs", "-n", NAMESPACE, "deploy/dba-operator", "--tail", "40"), e);
+        }
+    }
+
+    /** Scales deploy/'s Deployment to zero and waits until its pods are gone. */
+    public static void stopPods(TestControlPlane cp) {
+        cp.admin().apps().deployments().inNamespace(NAMESPACE).withName("dba-operator").patch(
+                PatchContext.of(PatchType.STRATEGIC_MERGE), "{\"spec\": {\"replicas\": 0}}");
+        cp.admin().pods().inNamespace(NAMESPACE).withLabel("app.kubernetes.io/name", "dba-operator")
+                .waitUntilCondition(x -> x == null, 90, TimeUnit.SECONDS);
     }
 
     /** The environment that points the packaged operator at the control plane as deploy/'s ServiceAccount. */

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -53,13 +54,16 @@ public final class RealNode implements AutoCloseable {
     private final Set<String> netnsBefore;
     private final KubernetesClient admin;
     private boolean closed;
-    private java.net.ServerSocket relay;
+    private final List<java.net.ServerSocket> relays = new ArrayList<>();
+    /** The default StorageClass's provisioner: {@code local} volumes in this run's directory. */
+    private final LocalVolumes volumes;
 
     private RealNode(Path dir, Path bin, Set<String> netnsBefore, KubernetesClient admin) {
         this.dir = dir;
         this.bin = bin;
         this.netnsBefore = netnsBefore;
         this.admin = admin;
+        this.volumes = new LocalVolumes(admin, dir.resolve("volumes"), NAME);
     }
 
     /** Starts the node, imports {@code images} (docker-archives), and returns once the Node is Ready. */
@@ -94,6 +98,7 @@ public final class RealNode implements AutoCloseable {
                     "--v", "1"));
             node.awaitReady(Duration.ofSeconds(90));
             node.apiServerForPods(cp);
+            node.volumes.start();
             return node;
         } catch (IOException | RuntimeException e) {
             if (node != null) {
@@ -117,22 +122,7 @@ public final class RealNode implements AutoCloseable {
      */
     private void apiServerForPods(TestControlPlane cp) throws IOException, InterruptedException {
         int port = java.net.URI.create(cp.url()).getPort();
-        relay = new java.net.ServerSocket();
-        relay.bind(new java.net.InetSocketAddress(NODE_IP, port));
-        Thread accept = new Thread(() -> {
-            while (!relay.isClosed()) {
-                try {
-                    java.net.Socket in = relay.accept();
-                    java.net.Socket out = new java.net.Socket("127.0.0.1", port);
-                    pipe(in, out);
-                    pipe(out, in);
-                } catch (IOException e) {
-                    // closed
-                }
-            }
-        }, "real-node-apiserver-relay");
-        accept.setDaemon(true);
-        accept.start();
+        expose(port);
         admin.resource(new io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder().withNewMetadata()
                 .withName("kubernetes").withNamespace("default").addToLabels("kubernetes.io/service-name", "kubernetes")
                 .addToLabels("endpointslice.kubernetes.io/managed-by", "dba-operator-tests").endMetadata()
@@ -193,22 +183,74 @@ public final class RealNode implements AutoCloseable {
         t.start();
     }
 
+    /**
+     * Makes a server listening on loopback at {@code port} (the test's PostgreSQL, its S3 server) reachable from pods
+     * at {@link #NODE_IP} and the same port (once; again is a no-op), as a database outside the cluster is reached from a cluster's pods: a
+     * relay on the node's address passes each connection through, bytes unchanged. Closed with the node.
+     * @return the host pods connect to
+     */
+    public synchronized String expose(int port) throws IOException {
+        if (relays.stream().anyMatch(r -> r.getLocalPort() == port && !r.isClosed())) {
+            return NODE_IP;
+        }
+        java.net.ServerSocket relay = new java.net.ServerSocket();
+        try {
+            relay.bind(new java.net.InetSocketAddress(NODE_IP, port));
+        } catch (java.net.BindException e) {
+            relay.close();
+            // a server listening on every address (the S3 server does) is reachable at the node's address already
+            try (java.net.Socket probe = new java.net.Socket()) {
+                probe.connect(new java.net.InetSocketAddress(NODE_IP, port), 2000);
+                return NODE_IP;
+            } catch (IOException unreachable) {
+                throw e;
+            }
+        }
+        relays.add(relay);
+        Thread accept = new Thread(() -> {
+            while (!relay.isClosed()) {
+                try {
+                    java.net.Socket in = relay.accept();
+                    java.net.Socket out = new java.net.Socket("127.0.0.1", port);
+                    pipe(in, out);
+                    pipe(out, in);
+                } catch (IOException e) {
+                    // closed, or nothing listens on loopback any more: the pod sees its connection refused
+                }
+            }
+        }, "real-node-relay-" + port);
+        accept.setDaemon(true);
+        accept.start();
+        return NODE_IP;
+    }
+
+    /** The directory of the claim's volume on this node, or null while it has none. */
+    public Path claimDir(String namespace, String claim) {
+        return volumes.directory(namespace, claim);
+    }
+
+    /**
+     * Kills the pod's first container's processes with SIGKILL through containerd, as when its process dies (the
+     * kubelet then restarts it by the pod's restartPolicy). False when it is not running.
+     */
+    public boolean killContainer(String namespace, String pod) throws IOException, InterruptedException {
+        var p = admin.pods().inNamespace(namespace).withName(pod).get();
+        if (p == null || p.getStatus().getContainerStatuses() == null || p.getStatus().getContainerStatuses().isEmpty()
+                || p.getStatus().getContainerStatuses().get(0).getState().getRunning() == null) {
+            return false;
+        }
+        String id = p.getStatus().getContainerStatuses().get(0).getContainerID().replaceFirst("^containerd://", "");
+        ctr("tasks", "kill", "--all", "--signal", "SIGKILL", id);
+        return true;
+    }
+
     /** The kubelet's and containerd's directory of this run (their logs: kubelet.log, containerd.log). */
     public Path directory() {
         return dir;
     }
 
     private static Path build() throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder("bash", ".ci/build-node").redirectErrorStream(false);
-        pb.environment().put("CONTAINERS_CONF", OperatorImage.containersConf());
-        pb.redirectError(ProcessBuilder.Redirect.INHERIT);
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) {
-            throw new IllegalStateException("the node did not build (.ci/build-node): " + out);
-        }
-        String[] lines = out.split("\n");
-        return Path.of(lines[lines.length - 1]);
+        return BuildScript.run("build-node", Map.of("CONTAINERS_CONF", OperatorImage.containersConf()));
     }
 
     private void configure(TestControlPlane cp) throws IOException {
@@ -431,7 +473,8 @@ public final class RealNode implements AutoCloseable {
             } catch (RuntimeException e) {
                 // the control plane may be gone already
             }
-            if (relay != null) {
+            volumes.close();
+            for (java.net.ServerSocket relay : relays) {
                 relay.close();
             }
             // kube-proxy, and the rules it wrote; then the kubelet: it restarts what dies

@@ -128,7 +128,9 @@ public final class TestControlPlane {
                             "node-lifecycle-controller", "pod-garbage-collector-controller",
                             "ttl-after-finished-controller", "persistentvolume-binder-controller",
                             "persistentvolume-protection-controller",
-                            "persistentvolumeclaim-protection-controller"),
+                            "persistentvolumeclaim-protection-controller",
+                            // a Service's endpoints, which kube-proxy routes on the real node
+                            "endpointslice-controller"),
                     "--service-account-private-key-file", cp.file("sa.key"), "--root-ca-file", cp.file("ca.crt"),
                     "--use-service-account-credentials=true", "--v", "1"));
             // the scheduler as the user its bootstrap ClusterRoleBindings name

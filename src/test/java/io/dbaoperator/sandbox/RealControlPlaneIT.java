@@ -12,6 +12,7 @@ import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -30,9 +31,9 @@ import io.dbaoperator.backup.RestoreJobs;
 import io.dbaoperator.backup.WalArchiverDeployment;
 import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.harness.OperatorInstall;
-import io.dbaoperator.harness.OperatorProcess;
+import io.dbaoperator.harness.OperatorImage;
 import io.dbaoperator.harness.TestControlPlane;
-import io.dbaoperator.harness.TestNode;
+import io.dbaoperator.harness.RealNode;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.harness.TestS3;
 import io.dbaoperator.storage.S3Clients;
@@ -51,10 +52,12 @@ import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * The packaged operator on a real Kubernetes control plane (kube-apiserver with RBAC, etcd, kube-controller-manager,
- * kube-scheduler; {@link TestControlPlane}) and a node that runs pods as processes ({@link TestNode}), installed as
- * a platform team installs it: {@code kubectl apply -k deploy/} (the CRDs, the least-privilege RBAC, the approver
- * and viewer roles), the operator authenticated as deploy/'s ServiceAccount with a token from the TokenRequest API,
- * people as users with client certificates. It checks what the fabric8 test server cannot: that the API server
+ * kube-scheduler; {@link TestControlPlane}) and a real node (kubelet, containerd, kube-proxy; {@link RealNode}),
+ * installed as a platform team installs it: {@code kubectl apply -k deploy/} (the CRDs, the least-privilege RBAC,
+ * the approver and viewer roles, the Deployment), the operator a Pod of the image this machine built under deploy/'s
+ * ServiceAccount, its backup Jobs, WAL archiver and restored instance containers of the same image; the database
+ * and the S3 server outside the cluster, reached by the pods at the node's address; people as users with client
+ * certificates. It checks what the fabric8 test server cannot: that the API server
  * accepts the CRDs (structural schemas, CEL cost), that deploy/'s RBAC is enough for the operator to start and to
  * work, that the approver role can approve and do nothing else, and that the real Job, ReplicaSet, StatefulSet,
  * volume and garbage-collector controllers treat the operator's objects as the design says.
@@ -65,8 +68,10 @@ class RealControlPlaneIT {
     static final String NS = "shop";
     static TestControlPlane cp;
     static KubernetesClient admin;
-    static OperatorProcess operator;
-    static TestNode node;
+    static RealNode node;
+    static String image;
+    /** The address pods reach the database and the S3 server at (outside the cluster, on this machine). */
+    static String outside;
     static final Path WORK = Path.of("target/real-control-plane");
 
     @BeforeAll
@@ -75,10 +80,13 @@ class RealControlPlaneIT {
         admin = cp.admin();
         Files.createDirectories(WORK);
         OperatorInstall.apply(cp);
-        node = TestNode.start(cp);
+        OperatorImage built = OperatorImage.get();
+        image = built.name();
+        node = RealNode.start(cp, built.archive());
         admin.resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).create();
 
         TestPostgres pg = TestPostgres.get();
+        outside = node.expose(pg.port());
         pg.createDatabase("cp_shop", "app", "cp-app-password");
         pg.exec("cp_shop", "drop table if exists customers",
                 "create table customers (id bigint primary key, email text not null, legacy_code text)",
@@ -86,9 +94,9 @@ class RealControlPlaneIT {
                 "insert into customers select g, 'C' || g || '@Example.com', 'x' from generate_series(1, 5000) g");
         pg.exec("postgres", "do $$ begin if not exists (select from pg_roles where rolname = 'cp_replication') then "
                 + "create role cp_replication login replication password 'cp-repl-password'; end if; end $$");
-        secret("shop-db", Map.of("host", pg.host(), "port", String.valueOf(pg.port()), "dbname", "cp_shop",
+        secret("shop-db", Map.of("host", outside, "port", String.valueOf(pg.port()), "dbname", "cp_shop",
                 "user", "app", "password", "cp-app-password"));
-        secret("shop-db-replication", Map.of("host", pg.host(), "port", String.valueOf(pg.port()), "dbname",
+        secret("shop-db-replication", Map.of("host", outside, "port", String.valueOf(pg.port()), "dbname",
                 "cp_shop", "user", "cp_replication", "password", "cp-repl-password"));
         secret("backup-s3", Map.of("AWS_ACCESS_KEY_ID", TestS3.ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY",
                 TestS3.SECRET_ACCESS_KEY));
@@ -100,21 +108,26 @@ class RealControlPlaneIT {
                     .withKind("Group").withName("dba-leads").endSubject().build()).create();
         }
 
-        Map<String, String> env = OperatorInstall.operatorEnv(cp);
-        Files.deleteIfExists(WORK.resolve("operator.log"));
-        operator = OperatorProcess.start(env, List.of("-Xmx512m", "-XX:TieredStopAtLevel=1"),
-                WORK.resolve("operator.log"));
+        OperatorInstall.runAsPods(cp, RealNode.NAME, image, 1);
     }
 
     @AfterAll
     static void uninstall() {
-        if (operator != null) {
-            operator.close();
-        }
         if (node != null) {
-            node.close();
+            try {
+                OperatorInstall.stopPods(cp);
+            } finally {
+                node.close();
+            }
         }
         TestControlPlane.shutdown();
+    }
+
+    /** The S3 endpoint as pods reach it: the node's address, relayed to the server on loopback. */
+    static String forPods(TestS3 s3) throws java.io.IOException {
+        int port = java.net.URI.create(s3.endpoint()).getPort();
+        node.expose(port);
+        return "http://" + outside + ":" + port;
     }
 
     static void secret(String name, Map<String, String> data) {
@@ -140,6 +153,22 @@ class RealControlPlaneIT {
             assertThat(m.getStatus().approvalRequest).as(m.getStatus().message).isNotNull();
             assertThat(m.getStatus().approvalRequest.step).isEqualTo(step);
         });
+    }
+
+    @Test
+    @Order(0)
+    void theOperatorRunsAsAPodOfItsImageUnderDeploysServiceAccountReadyByTheProbesTheKubeletCalls() throws Exception {
+        Pod p = admin.pods().inNamespace(OperatorInstall.NAMESPACE).withLabel("app.kubernetes.io/name",
+                "dba-operator").list().getItems().get(0);
+        assertThat(p.getSpec().getNodeName()).isEqualTo(RealNode.NAME);
+        assertThat(p.getSpec().getServiceAccountName()).isEqualTo("dba-operator");
+        assertThat(p.getStatus().getConditions()).anySatisfy(c -> assertThat(c.getType() + "=" + c.getStatus())
+                .isEqualTo("Ready=True"));
+        assertThat(p.getStatus().getContainerStatuses().get(0).getRestartCount()).isZero();
+        assertThat(p.getStatus().getContainerStatuses().get(0).getImage()).contains("dba-operator");
+        assertThat(kubectl("admin", "logs", "-n", OperatorInstall.NAMESPACE, "deploy/dba-operator"))
+                .as("it reached the API server through the kubernetes Service, as deploy/'s ServiceAccount, and "
+                        + "started its controllers").contains("Started event processing for controller: backuppolicy");
     }
 
     @Test
@@ -250,7 +279,7 @@ class RealControlPlaneIT {
         });
         var log = admin.configMaps().inNamespace(NS).withName("email-lower-migration-log").get();
         assertThat(log.getData().get("migration.log")).contains("contract#1 applied", "under contract approved by alice");
-        String operatorLog = Files.readString(WORK.resolve("operator.log"));
+        String operatorLog = kubectl("admin", "logs", "-n", OperatorInstall.NAMESPACE, "deploy/dba-operator");
         assertThat(operatorLog).doesNotContain("is forbidden").doesNotContain("Uncaught error");
     }
 
@@ -295,7 +324,7 @@ class RealControlPlaneIT {
     @Test
     @Order(3)
     void aBackupJobRunsOnTheNodeItsLogIsServedByTheApiServerAndItIsCollectedWithItsPolicy() throws Exception {
-        admin.resource(backupPolicy("nightly", "", TestS3.get().endpoint())).create();
+        admin.resource(backupPolicy("nightly", "", forPods(TestS3.get()))).create();
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
                 "Active".equals(policy("nightly").getStatus().phase.name()));
         backupNow("nightly", "cp-1");
@@ -303,9 +332,12 @@ class RealControlPlaneIT {
         assertThat(ok.message).contains("verified");
 
         // the real Job controller made the pod, kube-scheduler bound it, the node ran it and the controller
-        // completed the Job from the pod's status
-        var job = admin.batch().v1().jobs().inNamespace(NS).withLabel(BackupJobs.POLICY_LABEL, "nightly").list()
-                .getItems().get(0);
+        // completed the Job from the pod's status (a moment after the agent recorded the backup in the bucket,
+        // which is what the operator reads)
+        String jobName = admin.batch().v1().jobs().inNamespace(NS).withLabel(BackupJobs.POLICY_LABEL, "nightly").list()
+                .getItems().get(0).getMetadata().getName();
+        var job = admin.batch().v1().jobs().inNamespace(NS).withName(jobName).waitUntilCondition(j -> j.getStatus()
+                != null && Integer.valueOf(1).equals(j.getStatus().getSucceeded()), 60, TimeUnit.SECONDS);
         assertThat(job.getMetadata().getOwnerReferences()).singleElement().satisfies(o -> {
             assertThat(o.getName()).isEqualTo("nightly");
             assertThat(o.getBlockOwnerDeletion()).isTrue();
@@ -314,7 +346,7 @@ class RealControlPlaneIT {
         assertThat(job.getStatus().getConditions()).anySatisfy(c -> assertThat(c.getType() + "=" + c.getStatus())
                 .isEqualTo("Complete=True"));
         Pod pod = pods("job-name", job.getMetadata().getName()).get(0);
-        assertThat(pod.getSpec().getNodeName()).isEqualTo(TestNode.NAME);
+        assertThat(pod.getSpec().getNodeName()).isEqualTo(RealNode.NAME);
         assertThat(pod.getStatus().getPhase()).isEqualTo("Succeeded");
         assertThat(pod.getStatus().getContainerStatuses().get(0).getState().getTerminated().getExitCode()).isZero();
         String logs = kubectl("admin", "logs", "-n", NS, "job/" + job.getMetadata().getName());
@@ -335,7 +367,7 @@ class RealControlPlaneIT {
     void aBackupPodThatFailsIsRetriedThenFailedByTheJobControllerAndTheOperatorSaysWhy() throws Exception {
         TestS3 s3 = TestS3.startPrivate();
         try {
-            admin.resource(backupPolicy("flaky", "  jobTemplate: {backoffLimit: 1}", s3.endpoint())).create();
+            admin.resource(backupPolicy("flaky", "  jobTemplate: {backoffLimit: 1}", forPods(s3))).create();
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
                     "Active".equals(policy("flaky").getStatus().phase.name()));
             backupNow("flaky", "doomed");
@@ -370,9 +402,38 @@ class RealControlPlaneIT {
     }
 
     @Test
+    @Order(4)
+    void aBackupJobPastItsActiveDeadlineIsStoppedAndTheOperatorSaysSo() throws Exception {
+        // one second: the agent's JVM alone takes longer to start in a container on this machine
+        admin.resource(backupPolicy("hasty", "  jobTemplate: {backoffLimit: 0, activeDeadlineSeconds: 1}",
+                forPods(TestS3.get()))).create();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
+                "Active".equals(policy("hasty").getStatus().phase.name()));
+        backupNow("hasty", "too-slow");
+        try {
+            Condition failed = awaitCondition("hasty", "LastBackupSucceeded", "False", A_BACKUP);
+            assertThat(failed.reason).isEqualTo("BackupJobFailed");
+            assertThat(failed.message).as("the Job controller's reason, which the operator passes on")
+                    .contains("DeadlineExceeded");
+            var job = admin.batch().v1().jobs().inNamespace(NS).withLabel(BackupJobs.POLICY_LABEL, "hasty").list()
+                    .getItems().get(0);
+            assertThat(job.getStatus().getConditions()).anySatisfy(c -> assertThat(c.getType() + "=" + c.getStatus()
+                    + " " + c.getReason()).isEqualTo("Failed=True DeadlineExceeded"));
+            assertThat(job.getStatus().getSucceeded()).as("no pod of it completed").isIn(null, 0);
+            // its pod is stopped: deleted by the Job controller, its container killed by the kubelet
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() ->
+                    pods("job-name", job.getMetadata().getName()).stream().allMatch(p -> p.getStatus()
+                            .getContainerStatuses() == null || p.getStatus().getContainerStatuses().stream()
+                                    .allMatch(cs -> cs.getState().getRunning() == null)));
+        } finally {
+            admin.resources(BackupPolicy.class).inNamespace(NS).withName("hasty").delete();
+        }
+    }
+
+    @Test
     @Order(5)
     void theWalArchiverIsRestartedWhenItsProcessDiesAndReplacedByItsReplicaSetWhenItsPodGoes() throws Exception {
-        admin.resource(backupPolicy("archived", "  walArchiving: {enabled: true}", TestS3.get().endpoint()))
+        admin.resource(backupPolicy("archived", "  walArchiving: {enabled: true}", forPods(TestS3.get())))
                 .create();
         String deployment = WalArchiverDeployment.name("archived");
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() ->
@@ -419,7 +480,8 @@ class RealControlPlaneIT {
                 "metadata: {name: shop-restore, namespace: " + NS + "}",
                 "spec:",
                 "  backupPolicyRef: {name: nightly}",
-                "  target: {newInstance: {name: shop-restored}}",
+                // the image this machine built (it has the server): the default, postgres:15, is in no registry here
+                "  target: {newInstance: {name: shop-restored, image: '" + image + "'}}",
                 "  checks: ['select count(*) = 5000 from customers']"), BackupRestore.class);
         admin.resource(r).create();
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() ->
@@ -441,18 +503,30 @@ class RealControlPlaneIT {
                 Integer.valueOf(1).equals(admin.apps().statefulSets().inNamespace(NS).withName("shop-restored").get()
                         .getStatus().getReadyReplicas()));
         Pod served = admin.pods().inNamespace(NS).withName("shop-restored-0").get();
-        assertThat(served.getSpec().getNodeName()).isEqualTo(TestNode.NAME);
+        assertThat(served.getSpec().getNodeName()).isEqualTo(RealNode.NAME);
+        // PostgreSQL runs as postgres (999) and owns its files on the volume the kubelet gave to fsGroup 999
+        assertThat(kubectl("admin", "exec", "-n", NS, "shop-restored-0", "--", "sh", "-c",
+                "id -u; id -G; stat -c '%u:%g' \"$PGDATA\"/PG_VERSION; grep '^Uid:' /proc/1/status"))
+                .as("kubectl exec through the API server to the kubelet: the shell, the files, the server (PID 1)")
+                .startsWith("999\n").contains("999:999").containsPattern("Uid:\\s+999\\s");
+        Path volume = node.claimDir(NS, RestoreJobs.claimName("shop-restored"));
+        assertThat(volume).isNotNull();
+        assertThat(Files.getAttribute(volume, "unix:gid")).as("the volume's group, set by the kubelet (fsGroup)")
+                .isEqualTo(999);
+        assertThat(Files.getAttribute(volume.resolve("pgdata"), "unix:uid")).as("written by the restore as 999")
+                .isEqualTo(999);
+        // its Service routes to it (kube-proxy's rules): connect to the Service's address and read the rows
         var secret = io.dbaoperator.kube.SecretReader.decode(admin.secrets().inNamespace(NS)
                 .withName("shop-restored").get());
-        String url = "jdbc:postgresql://" + served.getStatus().getPodIP() + ":5432/" + secret.get("dbname");
+        String serviceIp = admin.services().inNamespace(NS).withName("shop-restored").get().getSpec().getClusterIP();
+        assertThat(serviceIp).startsWith("10.96.0.");
+        String url = "jdbc:postgresql://" + serviceIp + ":5432/" + secret.get("dbname");
         try (Connection c = java.sql.DriverManager.getConnection(url, secret.get("user"), secret.get("password"));
                 ResultSet rs = c.createStatement().executeQuery("select count(*), pg_is_in_recovery() from customers")) {
             rs.next();
             assertThat(rs.getLong(1)).isEqualTo(5000);
             assertThat(rs.getBoolean(2)).isFalse();
         }
-        Path volume = node.claimDir(NS, RestoreJobs.claimName("shop-restored"));
-        assertThat(volume).isNotNull();
 
         // deleting the restore: the garbage collector removes the StatefulSet, its pod, the Service, the Secret and
         // the claim; the provisioner then removes the volume

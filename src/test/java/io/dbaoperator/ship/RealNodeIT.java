@@ -23,7 +23,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
  * The operator's image on a real node: a kubelet and containerd built from their Go modules, registered with the
  * real control plane, running the image as a cluster would (deploy/'s security context, an emptyDir /tmp, a memory
  * limit), with the pod's log read through the API server from the kubelet, as {@code kubectl logs} reads it.
- * The tiers that run the operator's own Jobs still use {@code TestNode} (issue 31 moves them here).
+ * The operator itself runs on it as a Pod in RealControlPlaneIT (installed from deploy/) and HelmIT (by Helm).
  */
 @RealParts
 class RealNodeIT {
@@ -122,53 +122,5 @@ class RealNodeIT {
         assertThat(ended("scheduled").getExitCode()).isZero();
         assertThat(client.pods().inNamespace(NS).withName("scheduled").get().getSpec().getNodeName())
                 .isEqualTo(RealNode.NAME);
-    }
-
-    @Test
-    void theOperatorRunsAsAPodFromItsImageAsDeployInstallsItAndTheKubeletUsesItsProbes() throws Exception {
-        OperatorInstall.apply(cp); // deploy/: CRDs, RBAC, the ServiceAccount, the Deployment (at 0 replicas)
-        var deployments = client.apps().deployments().inNamespace(OperatorInstall.NAMESPACE).withName("dba-operator");
-        try {
-            // a strategic merge patch, as `kubectl patch` sends it: no resourceVersion, so the Deployment
-            // controller's own status writes since the apply cannot make it a 409
-            String container = deployments.get().getSpec().getTemplate().getSpec().getContainers().get(0).getName();
-            deployments.patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
-                    io.fabric8.kubernetes.client.dsl.base.PatchType.STRATEGIC_MERGE), """
-                    {"spec": {"replicas": 1, "template": {"spec": {
-                      "nodeSelector": {"kubernetes.io/hostname": "%s"},
-                      "containers": [{"name": "%s", "image": "%s", "imagePullPolicy": "Never",
-                                      "env": [{"name": "DBA_AGENT_IMAGE", "value": "%s"}]}]}}}}
-                    """.formatted(RealNode.NAME, container, image, image)); // the image this machine built,
-                                                                             // imported into the node: nothing is pulled
-            io.fabric8.kubernetes.api.model.apps.Deployment ready;
-            try {
-                ready = deployments.waitUntilCondition(d -> d != null && d.getStatus() != null
-                        && Integer.valueOf(1).equals(d.getStatus().getReadyReplicas()), 150,
-                        java.util.concurrent.TimeUnit.SECONDS);
-            } catch (io.fabric8.kubernetes.client.KubernetesClientTimeoutException e) {
-                throw new AssertionError("the operator's pod is not ready: " + client.pods()
-                        .inNamespace(OperatorInstall.NAMESPACE).withLabel("app.kubernetes.io/name", "dba-operator")
-                        .list().getItems().stream().map(x -> x.getStatus().toString()).toList() + "\nlog: "
-                        + OperatorInstall.kubectl(cp, "admin", "logs", "-n", OperatorInstall.NAMESPACE,
-                                "deploy/dba-operator", "--tail", "40") + "\nkube-proxy: "
-                        + java.nio.file.Files.readString(node.directory().resolve("kube-proxy.log")), e);
-            }
-            assertThat(ready.getStatus().getReadyReplicas()).as("ready by its readiness probe, which the kubelet calls")
-                    .isEqualTo(1);
-            Pod p = client.pods().inNamespace(OperatorInstall.NAMESPACE).withLabel("app.kubernetes.io/name",
-                    "dba-operator").list().getItems().get(0);
-            assertThat(p.getSpec().getNodeName()).isEqualTo(RealNode.NAME);
-            assertThat(p.getSpec().getServiceAccountName()).isEqualTo("dba-operator");
-            assertThat(p.getStatus().getContainerStatuses().get(0).getRestartCount()).isZero();
-            String log = OperatorInstall.kubectl(cp, "admin", "logs", "-n", OperatorInstall.NAMESPACE,
-                    "deploy/dba-operator");
-            assertThat(log).as("it reached the API server through the kubernetes Service, as deploy/'s "
-                    + "ServiceAccount, and started its controllers").contains("Starting 'databasemigration' controller");
-        } finally {
-            deployments.patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
-                    io.fabric8.kubernetes.client.dsl.base.PatchType.STRATEGIC_MERGE), "{\"spec\": {\"replicas\": 0}}");
-            client.pods().inNamespace(OperatorInstall.NAMESPACE).withLabel("app.kubernetes.io/name", "dba-operator")
-                    .waitUntilCondition(x -> x == null, 60, java.util.concurrent.TimeUnit.SECONDS);
-        }
     }
 }

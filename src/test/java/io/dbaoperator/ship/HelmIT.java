@@ -1,0 +1,281 @@
+package io.dbaoperator.ship;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import io.dbaoperator.harness.Helm;
+import io.dbaoperator.harness.OperatorImage;
+import io.dbaoperator.harness.OperatorInstall;
+import io.dbaoperator.harness.RealNode;
+import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.TempDirs;
+import io.dbaoperator.harness.TestControlPlane;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.LogWatch;
+
+/**
+ * The chart in helm/dba-operator installed, upgraded and uninstalled by the real Helm, its two replicas running as
+ * Pods of the operator image on the real node under the chart's ServiceAccount and RBAC: one leads by the Lease,
+ * the other takes over when the leader's pod is deleted, and a deleted pod stops on SIGTERM within its grace period.
+ * The steps build on each other (one release), in order.
+ */
+@RealParts
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class HelmIT {
+
+    static final String NS = "dba-helm";
+    static final String RELEASE = "dba";
+    static final String USERS = "helm-users";
+    /** JOSDK's defaults, which the chart keeps: a Lease held 15 s past its last renewal, tried every 2 s. */
+    static final Duration LEASE = Duration.ofSeconds(15);
+    static final Duration RETRY = Duration.ofSeconds(2);
+
+    static final String FINALIZER = "backuppolicies.dbaoperator.io/finalizer";
+    static TestControlPlane cp;
+    static RealNode node;
+    static KubernetesClient client;
+    static Helm helm;
+    static Path home;
+    static String image;
+
+    @BeforeAll
+    static void start() throws Exception {
+        OperatorImage built = OperatorImage.get();
+        image = built.name();
+        cp = TestControlPlane.get();
+        node = RealNode.start(cp, built.archive());
+        client = cp.admin();
+        home = Files.createTempDirectory("dba-helm-");
+        helm = Helm.on(cp, home);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        try {
+            if (client != null) {
+                try {
+                    helm.run("uninstall", RELEASE, "-n", NS, "--ignore-not-found", "--wait");
+                } catch (RuntimeException e) {
+                    // the test that failed says why; the namespace goes anyway
+                }
+                // the operator's finalizer stays on the users' policies once it is gone (docs/install.md)
+                client.genericKubernetesResources("dbaoperator.io/v1alpha1", "BackupPolicy").inNamespace(USERS)
+                        .list().getItems().forEach(r -> client.genericKubernetesResources("dbaoperator.io/v1alpha1",
+                                "BackupPolicy").inNamespace(USERS).withName(r.getMetadata().getName())
+                                .edit(x -> {
+                                    x.getMetadata().setFinalizers(List.of());
+                                    return x;
+                                }));
+                client.namespaces().withName(USERS).delete();
+                client.namespaces().withName(NS).delete();
+            }
+        } finally {
+            if (node != null) {
+                node.close();
+            }
+            if (home != null) {
+                TempDirs.delete(home);
+            }
+        }
+    }
+
+    static List<Pod> operatorPods() {
+        return client.pods().inNamespace(NS).withLabel("app.kubernetes.io/name", "dba-operator").list().getItems()
+                .stream().filter(p -> p.getMetadata().getDeletionTimestamp() == null).toList();
+    }
+
+    static String holder() {
+        Lease l = client.leases().inNamespace(NS).withName(RELEASE + "-leader").get();
+        return l == null || l.getSpec() == null ? null : l.getSpec().getHolderIdentity();
+    }
+
+    static String log(String pod) throws Exception {
+        return OperatorInstall.kubectl(cp, "admin", "logs", "-n", NS, pod);
+    }
+
+    /** The pod's log once it contains {@code text} (within a minute; the log as it is then otherwise). */
+    static String awaitLog(String pod, String text) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        String log = log(pod);
+        while (!log.contains(text) && System.nanoTime() < deadline) {
+            Thread.sleep(500);
+            log = log(pod);
+        }
+        assertThat(log).as("the log of %s", pod).contains(text);
+        return log;
+    }
+
+    static Deployment awaitReady(int replicas) throws Exception {
+        try {
+            return client.apps().deployments().inNamespace(NS).withName(RELEASE).waitUntilCondition(d -> d != null
+                    && d.getStatus() != null && Integer.valueOf(replicas).equals(d.getStatus().getReadyReplicas())
+                    && Integer.valueOf(replicas).equals(d.getStatus().getUpdatedReplicas())
+                    && d.getStatus().getObservedGeneration() != null
+                    && d.getStatus().getObservedGeneration().equals(d.getMetadata().getGeneration()), 240,
+                    TimeUnit.SECONDS);
+        } catch (io.fabric8.kubernetes.client.KubernetesClientTimeoutException e) {
+            StringBuilder why = new StringBuilder("the operator's pods are not ready:");
+            for (Pod p : operatorPods()) {
+                why.append("\n").append(p.getMetadata().getName()).append(": ").append(p.getStatus());
+                try {
+                    why.append("\nlog: ").append(OperatorInstall.kubectl(cp, "admin", "logs", "-n", NS,
+                            p.getMetadata().getName(), "--tail", "30"));
+                } catch (RuntimeException x) {
+                    why.append("\nno log: ").append(x.getMessage());
+                }
+            }
+            throw new AssertionError(why.toString(), e);
+        }
+    }
+
+    @Test
+    @Order(1)
+    void helmInstallsTheChartAndOfItsTwoReplicasOneLeadsUnderTheChartsServiceAccount() throws Exception {
+        String repository = image.substring(0, image.lastIndexOf(':'));
+        String tag = image.substring(image.lastIndexOf(':') + 1);
+        String out = helm.run("install", RELEASE, "helm/dba-operator", "-n", NS, "--create-namespace",
+                "--set", "image.repository=" + repository, "--set", "image.tag=" + tag,
+                "--set", "image.pullPolicy=Never", // imported into the node from the archive: nothing is pulled
+                "--set-string", "nodeSelector.kubernetes\\.io/hostname=" + RealNode.NAME,
+                "--wait", "--timeout", "5m");
+        assertThat(out).contains("STATUS: deployed");
+        awaitReady(2);
+
+        List<Pod> pods = operatorPods();
+        assertThat(pods).hasSize(2).allSatisfy(p -> {
+            assertThat(p.getSpec().getNodeName()).isEqualTo(RealNode.NAME);
+            assertThat(p.getSpec().getServiceAccountName()).isEqualTo(RELEASE);
+            assertThat(p.getStatus().getContainerStatuses().get(0).getRestartCount()).isZero();
+        });
+        String leader = awaitHolder(null, Duration.ofSeconds(60));
+        assertThat(pods).extracting(p -> p.getMetadata().getName()).contains(leader);
+        assertThat(log(leader)).as("the leader started its controllers, through the kubernetes Service, as the "
+                + "chart's ServiceAccount").contains("Starting 'databasemigration' controller");
+        assertThat(log(leader)).as("it says so, and reconciles").contains("New leader with identity: " + leader)
+                .contains("Started event processing for controller: databasemigration");
+        for (Pod p : pods) {
+            if (!p.getMetadata().getName().equals(leader)) {
+                String standby = awaitLog(p.getMetadata().getName(), "New leader with identity: " + leader);
+                assertThat(standby).as("the standby watches (its caches warm) and waits")
+                        .doesNotContain("Started event processing");
+            }
+        }
+    }
+
+    /** Waits until the Lease names a holder other than {@code previous} (any holder when null). */
+    static String awaitHolder(String previous, Duration within) throws InterruptedException {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (System.nanoTime() < deadline) {
+            String h;
+            try {
+                h = holder();
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                h = null; // a connection closed under the read: read again
+            }
+            if (h != null && !h.isEmpty() && !h.equals(previous)) {
+                return h;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("the Lease still names " + holder() + " after " + within.toSeconds() + " s");
+    }
+
+    @Test
+    @Order(2)
+    void deletingTheLeadersPodStopsItOnSigtermAndAnotherReplicaLeadsWithinTheLeaseDuration() throws Exception {
+        String leader = holder();
+        String newLeader;
+        long grace = client.pods().inNamespace(NS).withName(leader).get().getSpec()
+                .getTerminationGracePeriodSeconds();
+        ByteArrayOutputStream followed = new ByteArrayOutputStream();
+        try (LogWatch watch = client.pods().inNamespace(NS).withName(leader).watchLog(followed)) {
+            long t0 = System.nanoTime();
+            client.pods().inNamespace(NS).withName(leader).delete(); // the kubelet sends SIGTERM to PID 1
+            client.pods().inNamespace(NS).withName(leader).waitUntilCondition(p -> p == null, grace + 60,
+                    TimeUnit.SECONDS);
+            Duration stopped = Duration.ofNanos(System.nanoTime() - t0);
+            assertThat(stopped).as("gone before the kubelet's SIGKILL at the end of the %d s grace period; its "
+                    + "log: %s", grace, followed.toString(StandardCharsets.UTF_8)).isLessThan(Duration.ofSeconds(grace));
+            // the SDK does not release the Lease on the way down: another replica takes it once it expires, the
+            // standby or the ReplicaSet's replacement, whichever tries first (each tries every 2 s to 4.4 s)
+            String next = awaitHolder(leader, LEASE.plus(RETRY.multipliedBy(3)));
+            assertThat(next).as("a live replica of the Deployment").isIn(operatorPods().stream()
+                    .map(p -> p.getMetadata().getName()).toList());
+            newLeader = next;
+        }
+        String last = followed.toString(StandardCharsets.UTF_8);
+        assertThat(last).as("the old leader's last words, followed as kubectl logs -f does").contains("stopped in");
+        assertThat(awaitLog(newLeader, "Started event processing for controller: databasemigration"))
+                .as("the new leader reconciles").isNotEmpty();
+        awaitReady(2);
+    }
+
+    @Test
+    @Order(3)
+    void helmUpgradeRollsTheChangeOut() throws Exception {
+        String out = helm.run("upgrade", RELEASE, "helm/dba-operator", "-n", NS, "--reuse-values",
+                "--set", "monitoring.sampleInterval=45s", "--wait", "--timeout", "5m");
+        assertThat(out).contains("REVISION: 2");
+        Deployment d = awaitReady(2);
+        assertThat(d.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv())
+                .anySatisfy(e -> {
+                    assertThat(e.getName()).isEqualTo("DBA_METRICS_INTERVAL");
+                    assertThat(e.getValue()).isEqualTo("45s");
+                });
+        for (Pod p : operatorPods()) {
+            assertThat(p.getSpec().getContainers().get(0).getEnv()).as("every pod runs the new template")
+                    .anySatisfy(e -> assertThat(e.getValue()).isEqualTo("45s"));
+        }
+        long deadline = System.nanoTime() + LEASE.plus(RETRY.multipliedBy(2)).toNanos();
+        List<String> pods = operatorPods().stream().map(p -> p.getMetadata().getName()).toList();
+        while (!pods.contains(holder()) && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        assertThat(holder()).as("a replica of the new template leads").isIn(pods);
+    }
+
+    @Test
+    @Order(4)
+    void helmUninstallRemovesTheOperatorAndKeepsTheCrdsAndTheUsersResources() throws Exception {
+        client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(USERS).endMetadata().build())
+                .createOr(r -> r.update());
+        GenericKubernetesResource policy = client.genericKubernetesResources("dbaoperator.io/v1alpha1", "BackupPolicy")
+                .inNamespace(USERS).load(Path.of("docs/examples/backuppolicy.yaml").toFile()).item();
+        client.resource(policy).inNamespace(USERS).create();
+        var policies = client.genericKubernetesResources("dbaoperator.io/v1alpha1", "BackupPolicy").inNamespace(USERS)
+                .withName(policy.getMetadata().getName());
+        policies.waitUntilCondition(p -> p.getMetadata().getFinalizers() != null
+                && p.getMetadata().getFinalizers().contains(FINALIZER), 60, TimeUnit.SECONDS); // the operator has it
+
+        String out = helm.run("uninstall", RELEASE, "-n", NS, "--wait", "--timeout", "3m");
+        assertThat(out).contains("uninstalled");
+        assertThat(client.apps().deployments().inNamespace(NS).withName(RELEASE).get()).isNull();
+        assertThat(client.serviceAccounts().inNamespace(NS).withName(RELEASE).get()).isNull();
+        assertThat(client.rbac().clusterRoles().withName(RELEASE).get()).isNull();
+        client.pods().inNamespace(NS).withLabel("app.kubernetes.io/name", "dba-operator").waitUntilCondition(
+                p -> p == null, 90, TimeUnit.SECONDS);
+        assertThat(client.apiextensions().v1().customResourceDefinitions().withName("backuppolicies.dbaoperator.io")
+                .get()).as("Helm never deletes what it installed from crds/").isNotNull();
+        assertThat(policies.get()).as("the users' resources stay, with the finalizer docs/install.md names")
+                .isNotNull().satisfies(p -> assertThat(p.getMetadata().getFinalizers()).contains(FINALIZER));
+    }
+}
