@@ -296,7 +296,8 @@ final class RestoreCommand {
     /**
      * The server of the restore: the backup's own configuration, overridden on the command line (highest priority,
      * and nothing written into the data directory) for recovery and for privacy: no TCP listener, our pg_hba, no
-     * archiving of the restored instance's WAL into anyone's archive.
+     * archiving of the restored instance's WAL into anyone's archive; and for the Job's memory limit: 128 MB of
+     * shared buffers and no huge pages, whatever the source used.
      */
     static List<String> postgresCommand(RestoreArgs o, Map<String, String> env, Path script, Path socket, Path hba) {
         List<String> c = new ArrayList<>(List.of(PostgresTools.binary("postgres", env).toString(), "-D",
@@ -304,6 +305,8 @@ final class RestoreCommand {
                 "-c", "listen_addresses=", "-c", "port=5432", "-c", "unix_socket_directories=" + socket,
                 "-c", "hba_file=" + hba, "-c", "archive_mode=off", "-c", "hot_standby=off",
                 "-c", "logging_collector=off", "-c", "log_min_messages=warning",
+                // memory the Job's limit can hold, whatever the source was sized for (recovery needs little)
+                "-c", "shared_buffers=128MB", "-c", "huge_pages=off",
                 "-c", "restore_command=" + script + " %f %p", "-c", "recovery_target_action=promote"));
         if (o.targetTime() != null) {
             c.addAll(List.of("-c", "recovery_target_time=" + postgresTime(o.targetTime())));

@@ -54,8 +54,13 @@ final class AgentJobs {
 
     /** The last line a failed Job's agent wrote (its termination message), as "Reason: message", shortened. */
     static Optional<String> lastWords(KubernetesClient client, Job job) {
-        return client.pods().inNamespace(job.getMetadata().getNamespace())
-                .withLabel("job-name", job.getMetadata().getName()).list().getItems().stream()
+        List<io.fabric8.kubernetes.api.model.Pod> pods = client.pods().inNamespace(job.getMetadata().getNamespace())
+                .withLabel("job-name", job.getMetadata().getName()).list().getItems();
+        Optional<String> oom = oomKilled(pods);
+        if (oom.isPresent()) {
+            return oom;
+        }
+        return pods.stream()
                 .flatMap(p -> p.getStatus() == null || p.getStatus().getContainerStatuses() == null ? Stream.empty()
                         : p.getStatus().getContainerStatuses().stream())
                 .map(c -> c.getState() == null || c.getState().getTerminated() == null ? null
@@ -65,6 +70,34 @@ final class AgentJobs {
                         .reduce((a, b) -> b).orElse(""))
                 .map(AgentFailure::describe)
                 .map(cause -> cause.length() > MAX_CAUSE ? cause.substring(0, MAX_CAUSE) + "..." : cause);
+    }
+
+    /**
+     * The kubelet's word that an agent container went over its memory limit (its last log lines say nothing of it:
+     * the kernel killed it mid-sentence), with the limit and what to raise.
+     */
+    static Optional<String> oomKilled(List<io.fabric8.kubernetes.api.model.Pod> pods) {
+        for (var p : pods) {
+            if (p.getStatus() == null || p.getStatus().getContainerStatuses() == null) {
+                continue;
+            }
+            for (var c : p.getStatus().getContainerStatuses()) {
+                var t = c.getState() == null ? null : c.getState().getTerminated();
+                if (t == null && c.getLastState() != null) {
+                    t = c.getLastState().getTerminated();
+                }
+                if (t != null && "OOMKilled".equals(t.getReason())) {
+                    String limit = p.getSpec().getContainers().stream().filter(x -> x.getName().equals(c.getName()))
+                            .findFirst().map(x -> x.getResources() == null || x.getResources().getLimits() == null
+                                    ? null : x.getResources().getLimits().get("memory"))
+                            .map(q -> " (" + q + ")").orElse("");
+                    return Optional.of("OOMKilled: container " + c.getName() + " of pod " + p.getMetadata().getName()
+                            + " went over its memory limit" + limit + "; raise spec.jobTemplate.resources.limits"
+                            + ".memory");
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     /**

@@ -64,7 +64,7 @@ public final class BackupJobs {
         env.addAll(AgentEnvironment.s3Env(spec.storage, spec.storage.prefix == null ? "" : spec.storage.prefix));
         var container = new ContainerBuilder().withName("backup").withImage(t.image == null ? defaultImage : t.image)
                 .withCommand(command).withEnvFrom(AgentEnvironment.databaseEnvFrom(spec.database)).withEnv(env)
-                .withResources(t.resources)
+                .withResources(AgentResources.orDefault(t.resources, AgentResources.BACKUP))
                 // the agent's last log lines become the container's termination message: the reason in status
                 .withTerminationMessagePolicy("FallbackToLogsOnError")
                 .addNewVolumeMount().withName("scratch").withMountPath("/tmp").endVolumeMount()

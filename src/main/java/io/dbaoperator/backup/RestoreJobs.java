@@ -111,7 +111,8 @@ public final class RestoreJobs {
                     .withNewSecretKeyRef("password", passwordSecret, false).endValueFrom().build());
         }
         var container = new ContainerBuilder().withName("restore").withImage(t.image == null ? defaultImage : t.image)
-                .withCommand(command).withEnv(env).withResources(t.resources)
+                .withCommand(command).withEnv(env)
+                .withResources(AgentResources.orDefault(t.resources, AgentResources.RESTORE))
                 .withTerminationMessagePolicy("FallbackToLogsOnError")
                 .addNewVolumeMount().withName("data").withMountPath(MOUNT).endVolumeMount()
                 .addNewVolumeMount().withName("scratch").withMountPath("/tmp").endVolumeMount()

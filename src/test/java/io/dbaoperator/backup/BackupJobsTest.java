@@ -67,4 +67,35 @@ class BackupJobsTest {
         assertThat(job.getSpec().getTemplate().getSpec().getServiceAccountName()).isEqualTo("backup-sa");
         assertThat(job.getSpec().getTemplate().getSpec().getContainers().get(0).getImage()).isEqualTo("custom:2");
     }
+
+    @Test
+    void theAgentHasRequestsAndAMemoryLimitUnlessTheTemplateNamesItsOwn() {
+        var c = BackupJobs.build(policy(), "20261121T020000Z", "img:1").getSpec().getTemplate().getSpec()
+                .getContainers().get(0);
+        assertThat(c.getResources().getRequests()).containsKeys("cpu", "memory");
+        assertThat(c.getResources().getLimits().get("memory")).hasToString("512Mi");
+        BackupPolicy p = policy();
+        p.getSpec().jobTemplate = new JobTemplate();
+        p.getSpec().jobTemplate.resources = new io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder()
+                .addToLimits("memory", new io.fabric8.kubernetes.api.model.Quantity("2Gi")).build();
+        var own = BackupJobs.build(p, "20261121T020000Z", "img:1").getSpec().getTemplate().getSpec().getContainers()
+                .get(0).getResources();
+        assertThat(own.getLimits()).containsOnlyKeys("memory");
+        assertThat(own.getLimits().get("memory")).hasToString("2Gi");
+        assertThat(own.getRequests()).as("exactly the template's: nothing merged in").isNullOrEmpty();
+    }
+
+    @Test
+    void anOomKilledAgentIsReportedWithItsLimitNotWithItsLastLogLine() {
+        var pod = new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName("app-nightly-x-abc")
+                .endMetadata().withNewSpec().addNewContainer().withName("backup").withNewResources()
+                .addToLimits("memory", new io.fabric8.kubernetes.api.model.Quantity("32Mi")).endResources()
+                .endContainer().endSpec().withNewStatus().addNewContainerStatus().withName("backup").withNewState()
+                .withNewTerminated().withReason("OOMKilled").withExitCode(137).withMessage("streaming base backup")
+                .endTerminated().endState().endContainerStatus().endStatus().build();
+        assertThat(AgentJobs.oomKilled(java.util.List.of(pod))).hasValue("OOMKilled: container backup of pod "
+                + "app-nightly-x-abc went over its memory limit (32Mi); raise spec.jobTemplate.resources.limits.memory");
+        pod.getStatus().getContainerStatuses().get(0).getState().getTerminated().setReason("Error");
+        assertThat(AgentJobs.oomKilled(java.util.List.of(pod))).isEmpty();
+    }
 }

@@ -347,6 +347,8 @@ class RealControlPlaneIT {
                 .isEqualTo("Complete=True"));
         Pod pod = pods("job-name", job.getMetadata().getName()).get(0);
         assertThat(pod.getSpec().getNodeName()).isEqualTo(RealNode.NAME);
+        assertThat(pod.getSpec().getContainers().get(0).getResources().getLimits().get("memory"))
+                .as("the default limit, which the backup and its verification stayed within").hasToString("512Mi");
         assertThat(pod.getStatus().getPhase()).isEqualTo("Succeeded");
         assertThat(pod.getStatus().getContainerStatuses().get(0).getState().getTerminated().getExitCode()).isZero();
         String logs = kubectl("admin", "logs", "-n", NS, "job/" + job.getMetadata().getName());
@@ -431,6 +433,24 @@ class RealControlPlaneIT {
     }
 
     @Test
+    @Order(4)
+    void anAgentOverItsMemoryLimitIsOomKilledAndTheOperatorSaysSoAndWhatToRaise() throws Exception {
+        admin.resource(backupPolicy("tight", "  jobTemplate: {backoffLimit: 0, resources: {limits: {memory: 32Mi}}}",
+                forPods(TestS3.get()))).create();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
+                "Active".equals(policy("tight").getStatus().phase.name()));
+        backupNow("tight", "oom");
+        try {
+            Condition failed = awaitCondition("tight", "LastBackupSucceeded", "False", A_BACKUP);
+            assertThat(failed.reason).isEqualTo("BackupJobFailed");
+            assertThat(failed.message).contains("OOMKilled: container backup of pod tight-")
+                    .contains("went over its memory limit (32Mi); raise spec.jobTemplate.resources.limits.memory");
+        } finally {
+            admin.resources(BackupPolicy.class).inNamespace(NS).withName("tight").delete();
+        }
+    }
+
+    @Test
     @Order(5)
     void theWalArchiverIsRestartedWhenItsProcessDiesAndReplacedByItsReplicaSetWhenItsPodGoes() throws Exception {
         admin.resource(backupPolicy("archived", "  walArchiving: {enabled: true}", forPods(TestS3.get())))
@@ -502,6 +522,10 @@ class RealControlPlaneIT {
         await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() ->
                 Integer.valueOf(1).equals(admin.apps().statefulSets().inNamespace(NS).withName("shop-restored").get()
                         .getStatus().getReadyReplicas()));
+        assertThat(admin.batch().v1().jobs().inNamespace(NS).withLabel(RestoreJobs.RESTORE_LABEL, "shop-restore")
+                .list().getItems()).singleElement().satisfies(j -> assertThat(j.getSpec().getTemplate().getSpec()
+                        .getContainers().get(0).getResources().getLimits().get("memory")).as("the default limit, "
+                                + "which recovery and pg_amcheck stayed within").hasToString("1Gi"));
         Pod served = admin.pods().inNamespace(NS).withName("shop-restored-0").get();
         assertThat(served.getSpec().getNodeName()).isEqualTo(RealNode.NAME);
         // PostgreSQL runs as postgres (999) and owns its files on the volume the kubelet gave to fsGroup 999

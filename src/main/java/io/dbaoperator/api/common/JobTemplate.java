@@ -17,7 +17,9 @@ public class JobTemplate {
     @JsonPropertyDescription("Image with the agent and the PostgreSQL client tools; the operator's own image by default.")
     public String image;
 
-    @JsonPropertyDescription("CPU and memory requests and limits of the agent container.")
+    @JsonPropertyDescription("CPU and memory requests and limits of the agent container, used as given. Unset: "
+            + "requests 100m CPU and 256Mi with a 512Mi memory limit for backups and the WAL archiver, requests 250m "
+            + "and 512Mi with a 1Gi limit for restores and restore tests.")
     public ResourceRequirements resources;
 
     @JsonPropertyDescription("Node selector for the Job's pod.")
