@@ -497,11 +497,18 @@ public final class TestNode implements AutoCloseable {
             sockets.toFile().setWritable(true, false);
             podDir().toFile().setExecutable(true, false);
             podDir().getParent().toFile().setExecutable(true, false);
-            List<String> command = new ArrayList<>(List.of(bin.toString(), "-D", pgdata, "-c",
-                    "listen_addresses=" + ip, "-c", "port=" + port, "-c", "unix_socket_directories=" + sockets));
+            List<String> command = new ArrayList<>(List.of(bin.toString(), "-D", pgdata));
             if (container.getArgs() != null) {
-                command.addAll(container.getArgs().stream().dropWhile("postgres"::equals).toList());
+                // the container's settings, a path in a setting's value pointed at its volume (hba_file=...)
+                for (String arg : container.getArgs().stream().dropWhile("postgres"::equals).toList()) {
+                    int eq = arg.indexOf('=');
+                    command.add(eq < 0 ? arg : arg.substring(0, eq + 1)
+                            + ContainerProcesses.remount(List.of(arg.substring(eq + 1)), mounts).get(0));
+                }
             }
+            // then what a process here must differ in (later settings win): the pod's address, its socket directory
+            command.addAll(List.of("-c", "listen_addresses=" + ip, "-c", "port=" + port, "-c",
+                    "unix_socket_directories=" + sockets));
             return command;
         }
 

@@ -325,7 +325,7 @@ class BackupRestoreTest {
                 "backuppolicies", POLICY));
         Condition passed;
         try {
-            client.resources(BackupPolicy.class).inNamespace(NS).withName(POLICY).edit(x -> {
+            io.dbaoperator.operator.OperatorAssertions.edit(BackupPolicy.class, NS, POLICY, x -> {
                 x.getSpec().verification.restoreTest = new BackupPolicySpec.RestoreTest();
                 x.getSpec().verification.restoreTest.schedule = "0 4 * * 0";
                 x.getSpec().verification.restoreTest.checks = List.of("select count(*) >= 100 from restore_orders");

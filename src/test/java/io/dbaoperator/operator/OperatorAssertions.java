@@ -91,6 +91,23 @@ public final class OperatorAssertions {
                 .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"rejected\":true}}");
     }
 
+    /**
+     * A person's edit of a resource the operator also writes: read, change, write, and on a 409 (the operator wrote
+     * between the read and the write) read and change again, as kubectl edit asks its user to.
+     */
+    public static <R extends CustomResource<?, ?>> R edit(Class<R> kind, String ns, String name,
+            java.util.function.UnaryOperator<R> change) {
+        for (int attempt = 1;; attempt++) {
+            try {
+                return TestKubernetes.get().client().resources(kind).inNamespace(ns).withName(name).edit(change);
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt == 5) {
+                    throw e;
+                }
+            }
+        }
+    }
+
     public static <R extends CustomResource<?, ?>> R get(Class<R> kind, String ns, String name) {
         return TestKubernetes.get().client().resources(kind).inNamespace(ns).withName(name).get();
     }

@@ -7,7 +7,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.sql.Connection;
+import java.sql.ResultSet;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
@@ -17,6 +20,8 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
+import io.dbaoperator.api.migration.DatabaseMigration;
+import io.dbaoperator.api.migration.MigrationPhase;
 import io.dbaoperator.harness.Helm;
 import io.dbaoperator.harness.OperatorImage;
 import io.dbaoperator.harness.OperatorInstall;
@@ -24,8 +29,10 @@ import io.dbaoperator.harness.RealNode;
 import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TempDirs;
 import io.dbaoperator.harness.TestControlPlane;
+import io.dbaoperator.harness.TestPostgres;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
@@ -50,6 +57,8 @@ class HelmIT {
     static final Duration RETRY = Duration.ofSeconds(2);
 
     static final String FINALIZER = "backuppolicies.dbaoperator.io/finalizer";
+    /** Rows the in-flight migration backfills: 100 batches of 200, 100 ms apart, so a failover lands inside. */
+    static final int ROWS = 20_000;
     static TestControlPlane cp;
     static RealNode node;
     static KubernetesClient client;
@@ -66,6 +75,18 @@ class HelmIT {
         client = cp.admin();
         home = Files.createTempDirectory("dba-helm-");
         helm = Helm.on(cp, home);
+        // the users' namespace, and their database outside the cluster, reached by pods at the node's address
+        client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(USERS).endMetadata().build())
+                .createOr(r -> r.update());
+        TestPostgres pg = TestPostgres.get();
+        pg.createDatabase("helm_app", "helm_app", "helm-app-password");
+        pg.exec("helm_app", "drop table if exists items",
+                "create table items (id bigint primary key, v int not null)", "alter table items owner to helm_app",
+                "insert into items select g, g % 1000 from generate_series(1, " + ROWS + ") g");
+        client.secrets().inNamespace(USERS).resource(new SecretBuilder().withNewMetadata().withName("app-db")
+                .endMetadata().withStringData(Map.of("host", node.expose(pg.port()), "port",
+                        String.valueOf(pg.port()), "dbname", "helm_app", "user", "helm_app", "password",
+                        "helm-app-password")).build()).create();
     }
 
     @AfterAll
@@ -201,9 +222,25 @@ class HelmIT {
 
     @Test
     @Order(2)
-    void deletingTheLeadersPodStopsItOnSigtermAndAnotherReplicaLeadsWithinTheLeaseDuration() throws Exception {
+    void deletingTheLeadersPodMidBackfillStopsItOnSigtermAnotherReplicaLeadsAndTheWorkFinishesOnce() throws Exception {
         String leader = holder();
         String newLeader;
+        var migration = client.resources(DatabaseMigration.class).inNamespace(USERS).withName("v2");
+        client.resource(client.getKubernetesSerialization().unmarshal(String.join("\n",
+                "apiVersion: dbaoperator.io/v1alpha1", "kind: DatabaseMigration",
+                "metadata: {name: v2, namespace: " + USERS + "}",
+                "spec:",
+                "  database: {secretRef: {name: app-db}}",
+                "  expand: {sql: 'ALTER TABLE items ADD COLUMN v2 int'}",
+                "  backfill: {table: items, set: 'v2 = v', where: 'v2 IS NULL', keyColumn: id, batchSize: 200, "
+                        + "pauseBetweenBatches: 100ms}",
+                "  rollback: {sql: 'ALTER TABLE items DROP COLUMN IF EXISTS v2'}"), DatabaseMigration.class))
+                .create();
+        // in flight: the leader has applied expand and committed some batches, not all
+        migration.waitUntilCondition(m -> m != null && m.getStatus() != null && m.getStatus().backfill != null
+                && m.getStatus().backfill.rowsDone != null && m.getStatus().backfill.rowsDone > 0, 120,
+                TimeUnit.SECONDS);
+        assertThat(migration.get().getStatus().phase).isEqualTo(MigrationPhase.Backfilling);
         long grace = client.pods().inNamespace(NS).withName(leader).get().getSpec()
                 .getTerminationGracePeriodSeconds();
         ByteArrayOutputStream followed = new ByteArrayOutputStream();
@@ -226,6 +263,31 @@ class HelmIT {
         assertThat(last).as("the old leader's last words, followed as kubectl logs -f does").contains("stopped in");
         assertThat(awaitLog(newLeader, "Started event processing for controller: databasemigration"))
                 .as("the new leader reconciles").isNotEmpty();
+
+        // the work in flight finishes under the new leader, each step once: every row filled, the count in status
+        // the rows there are, one applied record per step of this run
+        DatabaseMigration done = migration.waitUntilCondition(m -> m.getStatus() != null && (m.getStatus().phase
+                == MigrationPhase.AwaitingCutover || m.getStatus().phase == MigrationPhase.Failed), 180,
+                TimeUnit.SECONDS);
+        assertThat(done.getStatus().phase).as(done.getStatus().message).isEqualTo(MigrationPhase.AwaitingCutover);
+        assertThat(done.getStatus().backfill.rowsDone).isEqualTo(ROWS);
+        try (Connection c = TestPostgres.get().superuser("helm_app"); ResultSet rs = c.createStatement()
+                .executeQuery("select count(*) filter (where v2 = v), count(*) from items")) {
+            rs.next();
+            assertThat(rs.getLong(1)).isEqualTo(rs.getLong(2)).isEqualTo(ROWS);
+        }
+        try (Connection c = TestPostgres.get().superuser("helm_app"); ResultSet rs = c.createStatement()
+                .executeQuery("select step_id, count(*) filter (where outcome = 'applied'), count(*) "
+                        + "from dba_operator.migration_history where run_uid = '" + done.getMetadata().getUid()
+                        + "' group by step_id order by step_id")) {
+            List<String> steps = new java.util.ArrayList<>();
+            while (rs.next()) {
+                steps.add(rs.getString(1) + " " + rs.getLong(2) + "/" + rs.getLong(3));
+            }
+            assertThat(steps).as("step, applied/records").isNotEmpty().allSatisfy(x -> assertThat(x).endsWith(" 1/1"))
+                    .anySatisfy(x -> assertThat(x).startsWith("expand"))
+                    .anySatisfy(x -> assertThat(x).startsWith("backfill"));
+        }
         awaitReady(2);
     }
 
@@ -256,8 +318,6 @@ class HelmIT {
     @Test
     @Order(4)
     void helmUninstallRemovesTheOperatorAndKeepsTheCrdsAndTheUsersResources() throws Exception {
-        client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(USERS).endMetadata().build())
-                .createOr(r -> r.update());
         GenericKubernetesResource policy = client.genericKubernetesResources("dbaoperator.io/v1alpha1", "BackupPolicy")
                 .inNamespace(USERS).load(Path.of("docs/examples/backuppolicy.yaml").toFile()).item();
         client.resource(policy).inNamespace(USERS).create();
@@ -277,5 +337,7 @@ class HelmIT {
                 .get()).as("Helm never deletes what it installed from crds/").isNotNull();
         assertThat(policies.get()).as("the users' resources stay, with the finalizer docs/install.md names")
                 .isNotNull().satisfies(p -> assertThat(p.getMetadata().getFinalizers()).contains(FINALIZER));
+        assertThat(client.resources(DatabaseMigration.class).inNamespace(USERS).withName("v2").get().getStatus().phase)
+                .as("the migration waits where it was").isEqualTo(MigrationPhase.AwaitingCutover);
     }
 }
