@@ -88,6 +88,8 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     private final KubernetesClient client;
     private final EventRecorder events;
     private final String agentImage;
+    /** The instance image when the spec names none ({@code {major}}: the backup's major version). */
+    private String instanceImage = RestoredServing.DEFAULT_INSTANCE_IMAGE;
     private final RestoredInstance instances;
     private final RestoredServing.Serving serving;
     private final StorageDefaults storageDefaults;
@@ -95,9 +97,11 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     @jakarta.inject.Inject
     public BackupRestoreReconciler(ReferenceChecks checks, SecretReader secrets, WorkflowRunner runner,
             KubernetesClient client, ObjectStores stores, EventRecorder events, StorageDefaults storageDefaults,
-            @ConfigProperty(name = "dba.agent.image") String agentImage) {
+            @ConfigProperty(name = "dba.agent.image") String agentImage,
+            @ConfigProperty(name = "dba.restore.instance-image") String instanceImage) {
         this(checks, secrets, runner, client, stores, events, storageDefaults, agentImage,
                 new RestoredInstance(client), RestoredServing.dependents());
+        this.instanceImage = instanceImage;
     }
 
     /**
@@ -384,7 +388,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         if (image == null) {
             var b = st.plan == null ? null : catalog.read(st.plan.backupId);
             image = RestoredServing.image(newInstance, b == null || b.serverVersion == null ? null
-                    : b.serverVersion.split("\\.")[0]);
+                    : b.serverVersion.split("\\.")[0], instanceImage);
         }
         instances.completeSecret(restore, record.superuser);
         st.recovered = new BackupRestoreStatus.RecoveredPoint();

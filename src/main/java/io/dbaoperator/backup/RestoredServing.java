@@ -127,8 +127,21 @@ final class RestoredServing {
         return image(restore.getSpec().target.newInstance, null);
     }
 
+    /** The operator's default instance image: the official image of the backup's major version. */
+    static final String DEFAULT_INSTANCE_IMAGE = "postgres:{major}";
+
     /** The instance's image: the spec's, else the official image of {@code major} (15 when not known). */
     static String image(BackupRestoreSpec.NewInstance instance, String major) {
-        return instance.image != null ? instance.image : "postgres:" + (major == null ? "15" : major);
+        return image(instance, major, DEFAULT_INSTANCE_IMAGE);
+    }
+
+    /**
+     * The instance's image: the spec's, else the operator's default ({@code dba.restore.instance-image}, where
+     * {@code {major}} stands for the backup's major version, 15 when not known): a mirror for clusters that reach no
+     * public registry, or the operator's own image, which has the server.
+     */
+    static String image(BackupRestoreSpec.NewInstance instance, String major, String defaultImage) {
+        return instance.image != null ? instance.image
+                : defaultImage.replace("{major}", major == null ? "15" : major);
     }
 }

@@ -127,7 +127,7 @@ class BackupWorkflowTest {
 
     private static BackupRestoreReconciler restoreReconciler(FakeReferences refs, ObjectStores stores) {
         return new BackupRestoreReconciler(refs, new FakeSecrets(), null, null, stores, null, NO_DEFAULTS,
-                "dba-operator:test");
+                "dba-operator:test", "postgres:{major}");
     }
 
     @Test

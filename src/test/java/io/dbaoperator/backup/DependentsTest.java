@@ -48,6 +48,10 @@ class DependentsTest {
         restore.getSpec().target.newInstance.storage = new BackupRestoreSpec.Storage();
         restore.getSpec().target.newInstance.storage.size = "1Gi";
         assertThat(RestoredServing.image(restore)).as("before any image was stored").isEqualTo("postgres:15");
+        var ni = restore.getSpec().target.newInstance;
+        assertThat(RestoredServing.image(ni, "16", "mirror.internal/postgres:{major}")).as("the operator's default")
+                .isEqualTo("mirror.internal/postgres:16");
+        assertThat(RestoredServing.image(ni, null, "localhost/dba-operator:dev")).isEqualTo("localhost/dba-operator:dev");
         restore.getSpec().target.newInstance.image = "registry/postgres:16-custom";
         assertThat(RestoredServing.image(restore)).isEqualTo("registry/postgres:16-custom");
         restore.setStatus(new BackupRestoreStatus());
@@ -57,6 +61,12 @@ class DependentsTest {
 
         var sts = new RestoredServing.Server().desired(restore, null);
         assertThat(sts.getSpec().getTemplate().getSpec().getContainers().get(0).getImage()).isEqualTo("postgres:17");
+        var postgres = sts.getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(postgres.getCommand()).as("the server, in either image").containsExactly("postgres");
+        assertThat(postgres.getArgs()).containsSequence("-c", "listen_addresses=*").contains("port=5432",
+                "hba_file=/var/lib/postgresql/data/served-pg_hba.conf");
+        assertThat(sts.getSpec().getTemplate().getSpec().getSecurityContext().getFsGroupChangePolicy())
+                .isEqualTo("OnRootMismatch");
         assertThat(sts.getMetadata().getOwnerReferences()).singleElement()
                 .satisfies(o -> assertThat(o.getUid()).isEqualTo("uid-9"));
         assertThat(sts.getMetadata().getAnnotations()).as("JOSDK annotates what it creates").isNotNull();
