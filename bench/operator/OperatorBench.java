@@ -122,10 +122,11 @@ public class OperatorBench {
         client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
                 .createOr(r -> r.update());
         TestPostgres pg = TestPostgres.get();
-        secret(ns, "app-db", Map.of("host", pg.host(), "port", String.valueOf(pg.port()), "dbname", "app", "user",
-                "app", "password", Sandbox.APP_PASSWORD));
-        secret(ns, "app-db-replication", Map.of("host", pg.host(), "port", String.valueOf(pg.port()), "dbname",
-                "app", "user", "app_replication", "password", Sandbox.REPLICATION_PASSWORD));
+        String host = sandbox.databaseHost(); // the node's address: the backups' pods reach the database there
+        secret(ns, "app-db", Map.of("host", host, "port", String.valueOf(pg.port()), "dbname", "app", "user", "app",
+                "password", Sandbox.APP_PASSWORD));
+        secret(ns, "app-db-replication", Map.of("host", host, "port", String.valueOf(pg.port()), "dbname", "app",
+                "user", "app_replication", "password", Sandbox.REPLICATION_PASSWORD));
         secret(ns, "backup-s3", Map.of("AWS_ACCESS_KEY_ID", TestS3.ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY",
                 TestS3.SECRET_ACCESS_KEY));
     }
@@ -171,7 +172,7 @@ public class OperatorBench {
                         pathStyle: true
                         credentials: {secretRef: {name: backup-s3}}
                       retention: {keepLast: 7, maxAge: 30d}
-                    """.formatted(policy, ns, TestS3.BUCKET, TestS3.get().endpoint());
+                    """.formatted(policy, ns, TestS3.BUCKET, sandbox.s3EndpointForPods());
             case 1 -> """
                     apiVersion: dbaoperator.io/v1alpha1
                     kind: DatabaseMigration

@@ -2,7 +2,8 @@
 # Operator footprint benchmark (prints figures, asserts nothing about time or memory): the packaged operator, run
 # as the image runs it, on the sandbox's embedded stack (the real control plane, PostgreSQL and S3), with N resources
 # of the five kinds across 10 namespaces: time until every one is observed, reconciles/s, heap and RSS at rest.
-# Usage: bench/operator/run.sh [total...]     (default 1000 5000)     Needs: postgresql-15, postgresql-15-hypopg
+# Usage: bench/operator/run.sh [total...]     (default 1000 5000)     Needs: postgresql-15, postgresql-15-hypopg, and
+#   root with the image tools (the sandbox builds the image and runs its Jobs on the real node)
 #   X
 #   OBSERVE_PATIENCE=600: seconds to wait for every resource to be observed before measuring anyway
 #   PER_RESOURCE_RECONCILES=true: the Java Operator SDK's per-resource reconcile series (off by default)

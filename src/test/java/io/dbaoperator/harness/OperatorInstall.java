@@ -68,14 +68,23 @@ public final class OperatorInstall {
      */
     public static io.fabric8.kubernetes.api.model.apps.Deployment runAsPods(TestControlPlane cp, String node,
             String image, int replicas) throws IOException, InterruptedException {
+        return runAsPods(cp, node, image, replicas, List.of());
+    }
+
+    /** As {@link #runAsPods(TestControlPlane, String, String, int)}, with {@code env} added to the container's. */
+    public static io.fabric8.kubernetes.api.model.apps.Deployment runAsPods(TestControlPlane cp, String node,
+            String image, int replicas, List<io.fabric8.kubernetes.api.model.EnvVar> env)
+            throws IOException, InterruptedException {
         var deployment = cp.admin().apps().deployments().inNamespace(NAMESPACE).withName("dba-operator");
         String container = deployment.get().getSpec().getTemplate().getSpec().getContainers().get(0).getName();
+        List<io.fabric8.kubernetes.api.model.EnvVar> all = new ArrayList<>(env);
+        all.add(new io.fabric8.kubernetes.api.model.EnvVar("DBA_AGENT_IMAGE", image, null));
         deployment.patch(PatchContext.of(PatchType.STRATEGIC_MERGE), """
                 {"spec": {"replicas": %d, "template": {"spec": {
                   "nodeSelector": {"kubernetes.io/hostname": "%s"},
-                  "containers": [{"name": "%s", "image": "%s", "imagePullPolicy": "Never",
-                                  "env": [{"name": "DBA_AGENT_IMAGE", "value": "%s"}]}]}}}}
-                """.formatted(replicas, node, container, image, image));
+                  "containers": [{"name": "%s", "image": "%s", "imagePullPolicy": "Never", "env": %s}]}}}}
+                """.formatted(replicas, node, container, image,
+                cp.admin().getKubernetesSerialization().asJson(all)));
         try {
             return deployment.waitUntilCondition(d -> d != null && d.getStatus() != null
                     && Integer.valueOf(replicas).equals(d.getStatus().getReadyReplicas())

@@ -224,6 +224,13 @@ public final class RealNode implements AutoCloseable {
         return NODE_IP;
     }
 
+    /** The pids of the node's own processes (containerd, the kubelet, kube-proxy), for a check that they are gone. */
+    public java.util.Map<String, Long> pids() {
+        java.util.Map<String, Long> pids = new java.util.LinkedHashMap<>();
+        processes.forEach((name, p) -> pids.put(name, p.pid()));
+        return pids;
+    }
+
     /** The directory of the claim's volume on this node, or null while it has none. */
     public Path claimDir(String namespace, String claim) {
         return volumes.directory(namespace, claim);

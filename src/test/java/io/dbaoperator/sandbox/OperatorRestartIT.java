@@ -34,7 +34,7 @@ class OperatorRestartIT {
 
     @BeforeAll
     static void start() throws Exception {
-        sandbox = new Sandbox(Path.of("target/restart-sandbox"));
+        sandbox = new Sandbox(Path.of("target/restart-sandbox"), Sandbox.Operator.PROCESS);
         sandbox.start();
     }
 

@@ -10,24 +10,33 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 import io.dbaoperator.harness.OperatorHarness;
+import io.dbaoperator.harness.OperatorImage;
 import io.dbaoperator.harness.OperatorInstall;
 import io.dbaoperator.harness.OperatorProcess;
+import io.dbaoperator.harness.RealNode;
 import io.dbaoperator.harness.TempDirs;
 import io.dbaoperator.harness.TestControlPlane;
-import io.dbaoperator.harness.TestNode;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.harness.TestS3;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
 /**
- * The sandbox: the real operator (the packaged application, as its own process) on an embedded stack, with no
- * cloud and no Docker: a real Kubernetes control plane ({@link TestControlPlane}: etcd, kube-apiserver,
- * kube-controller-manager, kube-scheduler, built from the Go modules on first use) with deploy/ applied, a node that
- * runs the operator's pods as processes ({@link TestNode}), a PostgreSQL from the local server binaries with
- * databases {@code app} and {@code staging}, and an S3 server. The operator runs as deploy/'s ServiceAccount; the
- * person at the keyboard is {@code alice}, a cluster admin. Writes {@code kubeconfig} and {@code sandbox.env} into
- * its work directory, prints {@code sandbox ready}, and runs until Ctrl-C or SIGTERM, which stop every part.
+ * The sandbox: the real operator on an embedded stack, with no cloud and no registry: a real Kubernetes control
+ * plane ({@link TestControlPlane}: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, built from the Go
+ * modules on first use) with deploy/ applied, a real node ({@link RealNode}: kubelet, containerd, kube-proxy) with
+ * the operator's image built here ({@link OperatorImage}), a PostgreSQL from the local server binaries with
+ * databases {@code app} and {@code staging}, and an S3 server, both outside the cluster and reached by pods at the
+ * node's address. The operator runs as a Pod of deploy/'s Deployment, as deploy/'s ServiceAccount; its Jobs, WAL
+ * archiver and restored instances are containers of the same image. The person at the keyboard is {@code alice}, a
+ * cluster admin. Writes {@code kubeconfig} and {@code sandbox.env} into its work directory, prints
+ * {@code sandbox ready}, and runs until Ctrl-C or SIGTERM, which stop every part. Needs root.
+ * <p>
+ * The exception, named: the tests that SIGKILL the operator at chosen moments (FaultMatrixIT, OperatorRestartIT)
+ * and the operator bench, which reads its process's memory, run it as a process of this machine instead
+ * ({@link Operator#PROCESS}), with the same identity and the same node for its pods.
  */
 public final class Sandbox {
 
@@ -42,12 +51,29 @@ public final class Sandbox {
     private final Path workDir;
     private final List<String> operatorJvmOptions;
     private final Map<String, String> operatorEnv;
+    private final Operator as;
     private OperatorProcess operator;
-    private TestNode node;
+    private RealNode node;
+    private String image;
+    /** Where pods reach the database and the S3 server: the node's address. */
+    private String outside;
     private volatile boolean stopped;
 
+    /** How the operator runs. */
+    public enum Operator {
+        /** A Pod of deploy/'s Deployment on the node, from the image: what users run. */
+        POD,
+        /** A process of this machine, for tests that SIGKILL it and benches that read its memory. */
+        PROCESS
+    }
+
+    /** The sandbox as users run it: the operator a Pod. */
     public Sandbox(Path workDir) {
-        this(workDir, List.of("-Xmx512m", "-XX:TieredStopAtLevel=1"), Map.of());
+        this(workDir, Operator.POD);
+    }
+
+    public Sandbox(Path workDir, Operator as) {
+        this(workDir, as, List.of("-Xmx512m", "-XX:TieredStopAtLevel=1"), Map.of());
     }
 
     /**
@@ -55,7 +81,12 @@ public final class Sandbox {
      * image does, with a container's memory limit).
      */
     public Sandbox(Path workDir, List<String> operatorJvmOptions, Map<String, String> operatorEnv) {
+        this(workDir, Operator.PROCESS, operatorJvmOptions, operatorEnv);
+    }
+
+    private Sandbox(Path workDir, Operator as, List<String> operatorJvmOptions, Map<String, String> operatorEnv) {
         this.workDir = workDir;
+        this.as = as;
         this.operatorJvmOptions = List.copyOf(operatorJvmOptions);
         this.operatorEnv = Map.copyOf(operatorEnv);
     }
@@ -86,7 +117,8 @@ public final class Sandbox {
         System.out.printf("sandbox ready in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         System.out.println("  source " + dir.resolve("sandbox.env") + "   # KUBECONFIG, PG*, STAGING_PG*, S3_* for kubectl, psql, aws");
         System.out.println("  kubectl get dba                        # then follow docs/getting-started.md");
-        System.out.println("  operator log: " + dir.resolve("operator.log") + "   Ctrl-C stops everything");
+        System.out.println("  kubectl logs -n dba-operator deploy/dba-operator   # the operator's log; Ctrl-C stops "
+                + "everything");
         System.out.flush();
         stop.await();
     }
@@ -107,13 +139,17 @@ public final class Sandbox {
         TestS3 s3 = TestS3.get();
         TestControlPlane cp = TestControlPlane.get();
         OperatorInstall.apply(cp);
-        node = TestNode.start(cp);
+        OperatorImage built = OperatorImage.get();
+        image = built.name();
+        node = RealNode.start(cp, built.archive());
+        outside = node.expose(pg.port());
+        node.expose(java.net.URI.create(s3.endpoint()).getPort()); // S3 on port 29000 when run as the sandbox
         KubernetesClient client = cp.admin();
-        secret(client, "app-db", Map.of("host", pg.host(), "port", String.valueOf(pg.port()), "dbname", "app",
+        secret(client, "app-db", Map.of("host", outside, "port", String.valueOf(pg.port()), "dbname", "app",
                 "user", "app", "password", APP_PASSWORD));
-        secret(client, "app-db-replication", Map.of("host", pg.host(), "port", String.valueOf(pg.port()), "dbname",
+        secret(client, "app-db-replication", Map.of("host", outside, "port", String.valueOf(pg.port()), "dbname",
                 "app", "user", "app_replication", "password", REPLICATION_PASSWORD));
-        secret(client, "staging-db", Map.of("host", pg.host(), "port", String.valueOf(pg.port()), "dbname", "staging",
+        secret(client, "staging-db", Map.of("host", outside, "port", String.valueOf(pg.port()), "dbname", "staging",
                 "user", "staging", "password", STAGING_PASSWORD));
         secret(client, "disposal-salt", Map.of("salt", DISPOSAL_SALT));
         secret(client, "backup-s3", Map.of("AWS_ACCESS_KEY_ID", TestS3.ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY",
@@ -138,19 +174,47 @@ public final class Sandbox {
                 "export AWS_SECRET_ACCESS_KEY=" + TestS3.SECRET_ACCESS_KEY, ""), StandardCharsets.UTF_8);
         startOperator(cp, pg);
         // what must be gone after a stop, for whoever checks (SandboxWalkthroughIT does)
-        Files.writeString(workDir.resolve("pids"), "operator " + operator.pid() + "\ns3 " + s3.pid() + "\npostgres "
-                + pg.serverPid() + "\nsandbox " + ProcessHandle.current().pid() + "\n"
-                + cp.pids().stream().map(pid -> "control-plane-" + pid + " " + pid + "\n")
-                        .collect(java.util.stream.Collectors.joining()), StandardCharsets.UTF_8);
+        StringBuilder pids = new StringBuilder();
+        if (operator != null) {
+            pids.append("operator ").append(operator.pid()).append("\n");
+        }
+        pids.append("s3 ").append(s3.pid()).append("\npostgres ").append(pg.serverPid()).append("\nsandbox ")
+                .append(ProcessHandle.current().pid()).append("\n");
+        node.pids().forEach((name, pid) -> pids.append("node-").append(name).append(" ").append(pid).append("\n"));
+        cp.pids().forEach(pid -> pids.append("control-plane-").append(pid).append(" ").append(pid).append("\n"));
+        Files.writeString(workDir.resolve("pids"), pids, StandardCharsets.UTF_8);
     }
 
     private void startOperator(TestControlPlane cp, TestPostgres pg) throws IOException, InterruptedException {
+        if (as == Operator.POD) {
+            // the audit store's login in a Secret of the operator's namespace, referenced, never written into the spec
+            cp.admin().secrets().inNamespace(OperatorInstall.NAMESPACE).resource(new SecretBuilder().withNewMetadata()
+                    .withName("dba-audit").withNamespace(OperatorInstall.NAMESPACE).endMetadata()
+                    .withStringData(Map.of("username", OperatorHarness.AUDIT_USER, "password",
+                            OperatorHarness.AUDIT_PASSWORD)).build()).createOr(r -> r.update());
+            List<EnvVar> env = new java.util.ArrayList<>(List.of(
+                    new EnvVar("QUARKUS_PROFILE", "sandbox", null),
+                    new EnvVar("DBA_AUDIT_ENABLED", "true", null),
+                    new EnvVar("DBA_AUDIT_JDBC_URL", "jdbc:postgresql://" + outside + ":" + pg.port() + "/"
+                            + OperatorHarness.AUDIT_DB, null),
+                    new EnvVarBuilder().withName("DBA_AUDIT_USERNAME").withNewValueFrom().withNewSecretKeyRef()
+                            .withName("dba-audit").withKey("username").endSecretKeyRef().endValueFrom().build(),
+                    new EnvVarBuilder().withName("DBA_AUDIT_PASSWORD").withNewValueFrom().withNewSecretKeyRef()
+                            .withName("dba-audit").withKey("password").endSecretKeyRef().endValueFrom().build(),
+                    // postgres:15 is in no registry here; the operator's image has the server
+                    new EnvVar("DBA_RESTORE_INSTANCE_IMAGE", image, null)));
+            operatorEnv.forEach((k, v) -> env.add(new EnvVar(k, v, null)));
+            OperatorInstall.runAsPods(cp, RealNode.NAME, image, 1, env);
+            return;
+        }
         Map<String, String> env = new java.util.HashMap<>(OperatorInstall.operatorEnv(cp));
         env.put("QUARKUS_PROFILE", "sandbox");
         env.put("DBA_AUDIT_ENABLED", "true");
         env.put("DBA_AUDIT_JDBC_URL", pg.jdbcUrl(OperatorHarness.AUDIT_DB));
         env.put("DBA_AUDIT_USERNAME", OperatorHarness.AUDIT_USER);
         env.put("DBA_AUDIT_PASSWORD", OperatorHarness.AUDIT_PASSWORD);
+        env.put("DBA_AGENT_IMAGE", image);
+        env.put("DBA_RESTORE_INSTANCE_IMAGE", image);
         env.putAll(operatorEnv);
         operator = OperatorProcess.start(env, operatorJvmOptions, workDir.resolve("operator.log"));
     }
@@ -160,19 +224,36 @@ public final class Sandbox {
         return TestControlPlane.get().admin();
     }
 
-    /** The sandbox's node (pods' volumes and processes). */
-    public TestNode node() {
+    /** The database's host as pods (and the Secrets) name it: the node's address. */
+    public String databaseHost() {
+        return outside;
+    }
+
+    /** The S3 server's endpoint as pods reach it (a resource's spec.storage.endpoint). */
+    public String s3EndpointForPods() {
+        return "http://" + outside + ":" + java.net.URI.create(TestS3.get().endpoint()).getPort();
+    }
+
+    /** The sandbox's node. */
+    public RealNode node() {
         return node;
     }
 
-    /** The operator process's pid, for readings of its memory. */
+    /** The operator process's pid, for readings of its memory ({@link Operator#PROCESS} only). */
     public long operatorPid() {
-        return operator.pid();
+        return process().pid();
     }
 
-    /** The operator's HTTP port: /q/metrics, /q/health. */
+    /** The operator's HTTP port: /q/metrics, /q/health ({@link Operator#PROCESS} only). */
     public int operatorHttpPort() {
-        return operator.httpPort();
+        return process().httpPort();
+    }
+
+    private OperatorProcess process() {
+        if (operator == null) {
+            throw new IllegalStateException("the operator runs as a Pod in this sandbox, not as a process");
+        }
+        return operator;
     }
 
     /**
@@ -180,7 +261,7 @@ public final class Sandbox {
      * of what survives a restart.
      */
     public synchronized void killAndRestartOperator() throws IOException, InterruptedException {
-        operator.kill();
+        process().kill();
         startOperator(TestControlPlane.get(), TestPostgres.get());
     }
 
