@@ -403,18 +403,26 @@ class RealControlPlaneIT {
         }
     }
 
+    /**
+     * A policy with this {@code jobTemplate} and an on-demand backup that fails in its Job: the policy's
+     * LastBackupSucceeded condition, which says the Job failed. The caller deletes the policy.
+     */
+    static Condition aFailedBackup(String policy, String jobTemplate) throws Exception {
+        admin.resource(backupPolicy(policy, "  jobTemplate: " + jobTemplate, forPods(TestS3.get()))).create();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
+                "Active".equals(policy(policy).getStatus().phase.name()));
+        backupNow(policy, "now");
+        Condition failed = awaitCondition(policy, "LastBackupSucceeded", "False", A_BACKUP);
+        assertThat(failed.reason).isEqualTo("BackupJobFailed");
+        return failed;
+    }
+
     @Test
     @Order(4)
     void aBackupJobPastItsActiveDeadlineIsStoppedAndTheOperatorSaysSo() throws Exception {
-        // one second: the agent's JVM alone takes longer to start in a container on this machine
-        admin.resource(backupPolicy("hasty", "  jobTemplate: {backoffLimit: 0, activeDeadlineSeconds: 1}",
-                forPods(TestS3.get()))).create();
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
-                "Active".equals(policy("hasty").getStatus().phase.name()));
-        backupNow("hasty", "too-slow");
         try {
-            Condition failed = awaitCondition("hasty", "LastBackupSucceeded", "False", A_BACKUP);
-            assertThat(failed.reason).isEqualTo("BackupJobFailed");
+            // one second: the agent's JVM alone takes longer to start in a container on this machine
+            Condition failed = aFailedBackup("hasty", "{backoffLimit: 0, activeDeadlineSeconds: 1}");
             assertThat(failed.message).as("the Job controller's reason, which the operator passes on")
                     .contains("DeadlineExceeded");
             var job = admin.batch().v1().jobs().inNamespace(NS).withLabel(BackupJobs.POLICY_LABEL, "hasty").list()
@@ -435,14 +443,8 @@ class RealControlPlaneIT {
     @Test
     @Order(4)
     void anAgentOverItsMemoryLimitIsOomKilledAndTheOperatorSaysSoAndWhatToRaise() throws Exception {
-        admin.resource(backupPolicy("tight", "  jobTemplate: {backoffLimit: 0, resources: {limits: {memory: 32Mi}}}",
-                forPods(TestS3.get()))).create();
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
-                "Active".equals(policy("tight").getStatus().phase.name()));
-        backupNow("tight", "oom");
         try {
-            Condition failed = awaitCondition("tight", "LastBackupSucceeded", "False", A_BACKUP);
-            assertThat(failed.reason).isEqualTo("BackupJobFailed");
+            Condition failed = aFailedBackup("tight", "{backoffLimit: 0, resources: {limits: {memory: 32Mi}}}");
             assertThat(failed.message).contains("OOMKilled: container backup of pod tight-")
                     .contains("went over its memory limit (32Mi); raise spec.jobTemplate.resources.limits.memory");
         } finally {
