@@ -62,6 +62,7 @@ public class OperatorBench {
         sandbox = new Sandbox(work, jvm, env);
         Runtime.getRuntime().addShutdownHook(new Thread(sandbox::stop));
         sandbox.start();
+        s3ForPods = sandbox.s3EndpointForPods();
         client = sandbox.client();
         prepareDatabase();
         for (int n = 0; n < NAMESPACES; n++) {
@@ -154,6 +155,9 @@ public class OperatorBench {
         pool.shutdown();
     }
 
+    /** The S3 server as the policies' pods reach it (the node's address). */
+    static String s3ForPods;
+
     static HasMetadata resource(int i) {
         String ns = "bench-" + (i / 5) % NAMESPACES;
         String policy = "bkp-" + (i / 5);
@@ -172,7 +176,7 @@ public class OperatorBench {
                         pathStyle: true
                         credentials: {secretRef: {name: backup-s3}}
                       retention: {keepLast: 7, maxAge: 30d}
-                    """.formatted(policy, ns, TestS3.BUCKET, sandbox.s3EndpointForPods());
+                    """.formatted(policy, ns, TestS3.BUCKET, s3ForPods);
             case 1 -> """
                     apiVersion: dbaoperator.io/v1alpha1
                     kind: DatabaseMigration

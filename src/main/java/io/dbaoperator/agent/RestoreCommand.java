@@ -54,10 +54,11 @@ final class RestoreCommand {
     /** pg_hba of the restore run: nothing but the agent on the private socket. */
     private static final String HBA = "local all all trust\n";
     /**
-     * Written beside the data directory of a kept restore ({@link AgentEnvironment#SERVED_HBA_FILE}): who may connect to the instance that serves it (RestoreJobs
-     * starts it with this file as hba_file and listen_addresses '*'). The backup's own pg_hba.conf stays in the data
-     * directory, unused: it named the source's hosts, not the Pods and Service of the new instance. Passwords only
-     * (SCRAM) over TCP; the server's own user over the local socket.
+     * Written beside the data directory of a kept restore ({@link AgentEnvironment#SERVED_HBA_FILE}): who may
+     * connect to the instance that serves it (RestoreJobs starts it with this file as hba_file and listen_addresses
+     * '*'). The backup's own pg_hba.conf stays in the data directory, unused: it named the source's hosts, not the
+     * Pods and Service of the new instance. Passwords only (SCRAM) over TCP; the server's own user over the local
+     * socket.
      */
     static final String SERVED_HBA = """
             # dba-operator: access to a restored instance (its Secret holds the login); see docs/restore.md
@@ -159,8 +160,8 @@ final class RestoreCommand {
                             + "restored database: " + failed.get(0).check + ": " + failed.get(0).message).exception();
                 }
                 if (o.keep()) {
-                    Files.writeString(Paths.get(o.dataDir()).resolveSibling(AgentEnvironment.SERVED_HBA_FILE), SERVED_HBA,
-                            StandardCharsets.UTF_8);
+                    Files.writeString(Paths.get(o.dataDir()).resolveSibling(AgentEnvironment.SERVED_HBA_FILE),
+                            SERVED_HBA, StandardCharsets.UTF_8);
                 }
                 record.state = RestoreRecord.State.succeeded;
                 record.completedAt = Instant.now().toString();

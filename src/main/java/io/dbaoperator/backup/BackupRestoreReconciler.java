@@ -89,7 +89,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     private final EventRecorder events;
     private final String agentImage;
     /** The instance image when the spec names none ({@code {major}}: the backup's major version). */
-    private String instanceImage = RestoredServing.DEFAULT_INSTANCE_IMAGE;
+    private final String instanceImage;
     private final RestoredInstance instances;
     private final RestoredServing.Serving serving;
     private final StorageDefaults storageDefaults;
@@ -99,9 +99,8 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
             KubernetesClient client, ObjectStores stores, EventRecorder events, StorageDefaults storageDefaults,
             @ConfigProperty(name = "dba.agent.image") String agentImage,
             @ConfigProperty(name = "dba.restore.instance-image") String instanceImage) {
-        this(checks, secrets, runner, client, stores, events, storageDefaults, agentImage,
+        this(checks, secrets, runner, client, stores, events, storageDefaults, agentImage, instanceImage,
                 new RestoredInstance(client), RestoredServing.dependents());
-        this.instanceImage = instanceImage;
     }
 
     /**
@@ -110,7 +109,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
      */
     BackupRestoreReconciler(ReferenceChecks checks, SecretReader secrets, WorkflowRunner runner,
             KubernetesClient client, ObjectStores stores, EventRecorder events, StorageDefaults storageDefaults,
-            String agentImage, RestoredInstance instances, RestoredServing.Serving serving) {
+            String agentImage, String instanceImage, RestoredInstance instances, RestoredServing.Serving serving) {
         this.stores = stores;
         this.checks = checks;
         this.storageDefaults = storageDefaults;
@@ -119,6 +118,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         this.client = client;
         this.events = events;
         this.agentImage = agentImage;
+        this.instanceImage = instanceImage;
         this.instances = instances;
         this.serving = serving;
     }

@@ -124,16 +124,11 @@ final class RestoredServing {
         if (stored != null && stored.image != null) {
             return stored.image;
         }
-        return image(restore.getSpec().target.newInstance, null);
+        return image(restore.getSpec().target.newInstance, null, DEFAULT_INSTANCE_IMAGE);
     }
 
     /** The operator's default instance image: the official image of the backup's major version. */
     static final String DEFAULT_INSTANCE_IMAGE = "postgres:{major}";
-
-    /** The instance's image: the spec's, else the official image of {@code major} (15 when not known). */
-    static String image(BackupRestoreSpec.NewInstance instance, String major) {
-        return image(instance, major, DEFAULT_INSTANCE_IMAGE);
-    }
 
     /**
      * The instance's image: the spec's, else the operator's default ({@code dba.restore.instance-image}, where

@@ -94,7 +94,8 @@ class BackupJobsTest {
                 .withNewTerminated().withReason("OOMKilled").withExitCode(137).withMessage("streaming base backup")
                 .endTerminated().endState().endContainerStatus().endStatus().build();
         assertThat(AgentJobs.oomKilled(java.util.List.of(pod))).hasValue("OOMKilled: container backup of pod "
-                + "app-nightly-x-abc went over its memory limit (32Mi); raise spec.jobTemplate.resources.limits.memory");
+                + "app-nightly-x-abc went over its memory limit (32Mi); raise "
+                + "spec.jobTemplate.resources.limits.memory");
         pod.getStatus().getContainerStatuses().get(0).getState().getTerminated().setReason("Error");
         assertThat(AgentJobs.oomKilled(java.util.List.of(pod))).isEmpty();
     }

@@ -71,7 +71,7 @@ class BackupRestoreHandlersTest {
     private final FakeOwned<Job> jobs = new FakeOwned<>();
     private final BackupRestoreReconciler reconciler = new BackupRestoreReconciler(new FakeReferences(),
             new FakeSecrets(), null, null, bucket.stores(), null, NO_DEFAULTS, "dba-operator:test",
-            new RestoredInstance(null) {
+            RestoredServing.DEFAULT_INSTANCE_IMAGE, new RestoredInstance(null) {
                 @Override
                 void create(BackupRestore restore, String database, Job job, io.dbaoperator.kube.Owned<Job> owned) {
                     made.add("Secret, volume and Job " + job.getMetadata().getName());

@@ -51,7 +51,8 @@ class DependentsTest {
         var ni = restore.getSpec().target.newInstance;
         assertThat(RestoredServing.image(ni, "16", "mirror.internal/postgres:{major}")).as("the operator's default")
                 .isEqualTo("mirror.internal/postgres:16");
-        assertThat(RestoredServing.image(ni, null, "localhost/dba-operator:dev")).isEqualTo("localhost/dba-operator:dev");
+        assertThat(RestoredServing.image(ni, null, "localhost/dba-operator:dev"))
+                .isEqualTo("localhost/dba-operator:dev");
         restore.getSpec().target.newInstance.image = "registry/postgres:16-custom";
         assertThat(RestoredServing.image(restore)).isEqualTo("registry/postgres:16-custom");
         restore.setStatus(new BackupRestoreStatus());

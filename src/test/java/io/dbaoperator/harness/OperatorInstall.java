@@ -85,15 +85,37 @@ public final class OperatorInstall {
                   "containers": [{"name": "%s", "image": "%s", "imagePullPolicy": "Never", "env": %s}]}}}}
                 """.formatted(replicas, node, container, image,
                 cp.admin().getKubernetesSerialization().asJson(all)));
+        return awaitReady(cp, NAMESPACE, "dba-operator", replicas, 180);
+    }
+
+    /**
+     * Waits until the operator's Deployment {@code name} in {@code namespace} (deploy/'s or a Helm release's) has
+     * observed its latest spec and runs {@code replicas} pods of it that the kubelet finds ready by their probes;
+     * else fails with every operator pod's status and the end of its log.
+     */
+    public static io.fabric8.kubernetes.api.model.apps.Deployment awaitReady(TestControlPlane cp, String namespace,
+            String name, int replicas, long seconds) throws IOException, InterruptedException {
         try {
-            return deployment.waitUntilCondition(d -> d != null && d.getStatus() != null
+            return cp.admin().apps().deployments().inNamespace(namespace).withName(name).waitUntilCondition(d ->
+                    d != null && d.getStatus() != null
                     && Integer.valueOf(replicas).equals(d.getStatus().getReadyReplicas())
-                    && Integer.valueOf(replicas).equals(d.getStatus().getUpdatedReplicas()), 180, TimeUnit.SECONDS);
+                    && Integer.valueOf(replicas).equals(d.getStatus().getUpdatedReplicas())
+                    && d.getStatus().getObservedGeneration() != null
+                    && d.getStatus().getObservedGeneration().equals(d.getMetadata().getGeneration()), seconds,
+                    TimeUnit.SECONDS);
         } catch (io.fabric8.kubernetes.client.KubernetesClientTimeoutException e) {
-            throw new IllegalStateException("the operator's pods are not ready: " + cp.admin().pods()
-                    .inNamespace(NAMESPACE).withLabel("app.kubernetes.io/name", "dba-operator").list().getItems()
-                    .stream().map(x -> x.getStatus().toString()).toList() + "\nlog: "
-                    + kubectl(cp, "admin", "logs", "-n", NAMESPACE, "deploy/dba-operator", "--tail", "40"), e);
+            StringBuilder why = new StringBuilder("the operator's pods are not ready:");
+            for (var p : cp.admin().pods().inNamespace(namespace).withLabel("app.kubernetes.io/name", "dba-operator")
+                    .list().getItems()) {
+                why.append("\n").append(p.getMetadata().getName()).append(": ").append(p.getStatus());
+                try {
+                    why.append("\nlog: ").append(kubectl(cp, "admin", "logs", "-n", namespace,
+                            p.getMetadata().getName(), "--tail", "30"));
+                } catch (RuntimeException x) {
+                    why.append("\nno log: ").append(x.getMessage());
+                }
+            }
+            throw new AssertionError(why.toString(), e);
         }
     }
 

@@ -50,7 +50,7 @@ public final class RealNode implements AutoCloseable {
 
     private final Path dir;
     private final Path bin;
-    private final java.util.Map<String, Process> processes = new java.util.LinkedHashMap<>();
+    private final Map<String, Process> processes = new java.util.LinkedHashMap<>();
     private final Set<String> netnsBefore;
     private final KubernetesClient admin;
     private boolean closed;
@@ -127,8 +127,8 @@ public final class RealNode implements AutoCloseable {
                 .withName("kubernetes").withNamespace("default").addToLabels("kubernetes.io/service-name", "kubernetes")
                 .addToLabels("endpointslice.kubernetes.io/managed-by", "dba-operator-tests").endMetadata()
                 .withAddressType("IPv4").addNewEndpoint().withAddresses(NODE_IP).withNewConditions().withReady(true)
-                .endConditions().endEndpoint().addNewPort().withName("https").withPort(port).withProtocol("TCP").endPort()
-                .build()).createOr(r -> r.update());
+                .endConditions().endEndpoint().addNewPort().withName("https").withPort(port).withProtocol("TCP")
+                .endPort().build()).createOr(r -> r.update());
         Path proxyCert = cp.certificate("system-kube-proxy", "/CN=system:kube-proxy");
         write("kube-proxy.kubeconfig", kubeconfig(cp, proxyCert));
         write("kube-proxy.yaml", """
@@ -185,8 +185,9 @@ public final class RealNode implements AutoCloseable {
 
     /**
      * Makes a server listening on loopback at {@code port} (the test's PostgreSQL, its S3 server) reachable from pods
-     * at {@link #NODE_IP} and the same port (once; again is a no-op), as a database outside the cluster is reached from a cluster's pods: a
-     * relay on the node's address passes each connection through, bytes unchanged. Closed with the node.
+     * at {@link #NODE_IP} and the same port (once; again is a no-op), as a database outside the cluster is reached
+     * from a cluster's pods: a relay on the node's address passes each connection through, bytes unchanged. Closed
+     * with the node.
      * @return the host pods connect to
      */
     public synchronized String expose(int port) throws IOException {
@@ -224,9 +225,19 @@ public final class RealNode implements AutoCloseable {
         return NODE_IP;
     }
 
+    /**
+     * The URL of a server on loopback ({@code http://127.0.0.1:port}, the S3 server's endpoint) as pods reach it:
+     * the same port at the node's address, {@link #expose exposed}.
+     */
+    public String forPods(String loopbackUrl) throws IOException {
+        java.net.URI url = java.net.URI.create(loopbackUrl);
+        return url.getScheme() + "://" + expose(url.getPort()) + ":" + url.getPort()
+                + (url.getRawPath() == null ? "" : url.getRawPath());
+    }
+
     /** The pids of the node's own processes (containerd, the kubelet, kube-proxy), for a check that they are gone. */
-    public java.util.Map<String, Long> pids() {
-        java.util.Map<String, Long> pids = new java.util.LinkedHashMap<>();
+    public Map<String, Long> pids() {
+        Map<String, Long> pids = new java.util.LinkedHashMap<>();
         processes.forEach((name, p) -> pids.put(name, p.pid()));
         return pids;
     }

@@ -125,9 +125,7 @@ class RealControlPlaneIT {
 
     /** The S3 endpoint as pods reach it: the node's address, relayed to the server on loopback. */
     static String forPods(TestS3 s3) throws java.io.IOException {
-        int port = java.net.URI.create(s3.endpoint()).getPort();
-        node.expose(port);
-        return "http://" + outside + ":" + port;
+        return node.forPods(s3.endpoint());
     }
 
     static void secret(String name, Map<String, String> data) {

@@ -143,7 +143,7 @@ public final class Sandbox {
         image = built.name();
         node = RealNode.start(cp, built.archive());
         outside = node.expose(pg.port());
-        node.expose(java.net.URI.create(s3.endpoint()).getPort()); // S3 on port 29000 when run as the sandbox
+        node.forPods(s3.endpoint()); // S3 on port 29000 when run as the sandbox: docs/examples name it so
         KubernetesClient client = cp.admin();
         secret(client, "app-db", Map.of("host", outside, "port", String.valueOf(pg.port()), "dbname", "app",
                 "user", "app", "password", APP_PASSWORD));
@@ -230,8 +230,8 @@ public final class Sandbox {
     }
 
     /** The S3 server's endpoint as pods reach it (a resource's spec.storage.endpoint). */
-    public String s3EndpointForPods() {
-        return "http://" + outside + ":" + java.net.URI.create(TestS3.get().endpoint()).getPort();
+    public String s3EndpointForPods() throws IOException {
+        return node.forPods(TestS3.get().endpoint());
     }
 
     /** The sandbox's node. */

@@ -146,26 +146,7 @@ class HelmIT {
     }
 
     static Deployment awaitReady(int replicas) throws Exception {
-        try {
-            return client.apps().deployments().inNamespace(NS).withName(RELEASE).waitUntilCondition(d -> d != null
-                    && d.getStatus() != null && Integer.valueOf(replicas).equals(d.getStatus().getReadyReplicas())
-                    && Integer.valueOf(replicas).equals(d.getStatus().getUpdatedReplicas())
-                    && d.getStatus().getObservedGeneration() != null
-                    && d.getStatus().getObservedGeneration().equals(d.getMetadata().getGeneration()), 240,
-                    TimeUnit.SECONDS);
-        } catch (io.fabric8.kubernetes.client.KubernetesClientTimeoutException e) {
-            StringBuilder why = new StringBuilder("the operator's pods are not ready:");
-            for (Pod p : operatorPods()) {
-                why.append("\n").append(p.getMetadata().getName()).append(": ").append(p.getStatus());
-                try {
-                    why.append("\nlog: ").append(OperatorInstall.kubectl(cp, "admin", "logs", "-n", NS,
-                            p.getMetadata().getName(), "--tail", "30"));
-                } catch (RuntimeException x) {
-                    why.append("\nno log: ").append(x.getMessage());
-                }
-            }
-            throw new AssertionError(why.toString(), e);
-        }
+        return OperatorInstall.awaitReady(cp, NS, RELEASE, replicas, 240);
     }
 
     @Test
