@@ -17,10 +17,10 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
  * A local-path style dynamic provisioner: the default StorageClass {@value #STORAGE_CLASS}, a PersistentVolume (a
  * directory of the node) made for each claim of that class and pre-bound to it (the real persistentvolume-binder
  * controller completes the binding), and the directory removed with its volume once the claim is gone (reclaim
- * policy Delete), as an external provisioner does. For {@link TestNode} the volume is a hostPath and its directory
- * open to every user (processes cannot be given an fsGroup); for {@link RealNode} it is a {@code local} volume with
- * node affinity, its directory root's and closed (0755), so a pod writes to it only through the fsGroup the kubelet
- * applies, as on a cluster.
+ * policy Delete), as an external provisioner does. The volume is a {@code local} one with node affinity to the
+ * {@link RealNode}, its directory root's and closed (0755), so a pod writes to it only through the fsGroup the
+ * kubelet applies, as on a cluster. It stays ours, not the upstream local-path provisioner: that one is an image to
+ * pull (there is no registry here) and runs a helper pod per volume; this is the same contract in a few lines.
  */
 final class LocalVolumes implements AutoCloseable {
 
@@ -33,7 +33,7 @@ final class LocalVolumes implements AutoCloseable {
     private SharedIndexInformer<PersistentVolumeClaim> claims;
     private SharedIndexInformer<PersistentVolume> volumes;
 
-    /** Volumes in {@code root}: hostPath ones when {@code node} is null, else {@code local} ones on that node. */
+    /** {@code local} volumes in {@code root}, on {@code node}. */
     LocalVolumes(KubernetesClient admin, Path root, String node) {
         this.admin = admin;
         this.root = root;
@@ -41,7 +41,7 @@ final class LocalVolumes implements AutoCloseable {
     }
 
     void start() throws IOException {
-        Files.createDirectories(root).toFile().setExecutable(true, false); // a server run as postgres gets in
+        Files.createDirectories(root);
         if (admin.storage().v1().storageClasses().withName(STORAGE_CLASS).get() == null) {
             admin.resource(new StorageClassBuilder().withNewMetadata().withName(STORAGE_CLASS)
                     .addToAnnotations("storageclass.kubernetes.io/is-default-class", "true").endMetadata()
@@ -66,8 +66,7 @@ final class LocalVolumes implements AutoCloseable {
     }
 
     private static Path path(PersistentVolume v) {
-        return v.getSpec().getHostPath() != null ? Path.of(v.getSpec().getHostPath().getPath())
-                : v.getSpec().getLocal() != null ? Path.of(v.getSpec().getLocal().getPath()) : null;
+        return v.getSpec().getLocal() != null ? Path.of(v.getSpec().getLocal().getPath()) : null;
     }
 
     private void provision(PersistentVolumeClaim c) {
@@ -83,22 +82,16 @@ final class LocalVolumes implements AutoCloseable {
         try {
             Path dir = Files.createDirectories(root.resolve(c.getMetadata().getNamespace() + "_"
                     + c.getMetadata().getName() + "_" + c.getMetadata().getUid()));
-            if (node == null) {
-                dir.toFile().setWritable(true, false);
-                dir.toFile().setExecutable(true, false);
-                dir.toFile().setReadable(true, false);
-            }
             var spec = new PersistentVolumeBuilder().withNewMetadata().withName(name)
                     .addToAnnotations("pv.kubernetes.io/provisioned-by", PROVISIONER).endMetadata()
                     .withNewSpec().withCapacity(Map.of("storage", c.getSpec().getResources().getRequests()
                             .get("storage")))
                     .withAccessModes(c.getSpec().getAccessModes()).withStorageClassName(cls)
                     .withPersistentVolumeReclaimPolicy("Delete");
-            spec = node == null ? spec.withNewHostPath().withPath(dir.toString()).withType("Directory").endHostPath()
-                    : spec.withNewLocal().withPath(dir.toString()).endLocal().withNewNodeAffinity().withNewRequired()
-                            .addNewNodeSelectorTerm().addNewMatchExpression().withKey("kubernetes.io/hostname")
-                            .withOperator("In").withValues(node).endMatchExpression().endNodeSelectorTerm()
-                            .endRequired().endNodeAffinity();
+            spec = spec.withNewLocal().withPath(dir.toString()).endLocal().withNewNodeAffinity().withNewRequired()
+                    .addNewNodeSelectorTerm().addNewMatchExpression().withKey("kubernetes.io/hostname")
+                    .withOperator("In").withValues(node).endMatchExpression().endNodeSelectorTerm()
+                    .endRequired().endNodeAffinity();
             admin.resource(spec
                     .withNewClaimRef().withNamespace(c.getMetadata().getNamespace()).withName(c.getMetadata().getName())
                     .withUid(c.getMetadata().getUid()).endClaimRef()

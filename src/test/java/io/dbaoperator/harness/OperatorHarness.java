@@ -26,11 +26,18 @@ public class OperatorHarness implements QuarkusTestResourceLifecycleManager {
     public static final Path PHASE_MOVES = Path.of("target/phase-transitions.txt");
 
     private boolean auditStore = true;
+    private String defaultStoragePrefix;
 
-    /** {@code audit=false} runs the operator without its audit store, as a user may. */
+    /**
+     * {@code audit=false} runs the operator without its audit store, as a user may; {@code defaultStorage=PREFIX}
+     * gives it an operator-wide default storage: the harness's bucket under that prefix, the S3 server as pods reach
+     * it, keys from the Secret {@code fleet-s3} (the arguments of a profile's test resource, which runs where the
+     * operator's parts run; a profile's own config would start them where Quarkus discovers the class).
+     */
     @Override
     public void init(Map<String, String> initArgs) {
         auditStore = !"false".equals(initArgs.get("audit"));
+        defaultStoragePrefix = initArgs.get("defaultStorage");
     }
 
     @Override
@@ -41,6 +48,13 @@ public class OperatorHarness implements QuarkusTestResourceLifecycleManager {
         Map<String, String> config = new HashMap<>(kube.operatorConfig());
         config.put("dba.audit.enabled", String.valueOf(auditStore));
         config.put("dba.phase-transitions.record-file", phaseMoves().toAbsolutePath().toString());
+        if (defaultStoragePrefix != null) {
+            config.put("dba.storage.default.bucket", TestS3.BUCKET);
+            config.put("dba.storage.default.prefix", defaultStoragePrefix);
+            config.put("dba.storage.default.endpoint", kube.forPods(TestS3.get().endpoint()));
+            config.put("dba.storage.default.path-style", "true");
+            config.put("dba.storage.default.credentials-secret", "fleet-s3");
+        }
         if (auditStore) {
             config.put("quarkus.datasource.jdbc.url", pg.jdbcUrl(AUDIT_DB));
             config.put("quarkus.datasource.username", AUDIT_USER);

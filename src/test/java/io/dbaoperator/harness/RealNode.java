@@ -53,8 +53,10 @@ public final class RealNode implements AutoCloseable {
     private final Map<String, Process> processes = new java.util.LinkedHashMap<>();
     private final Set<String> netnsBefore;
     private final KubernetesClient admin;
-    private boolean closed;
+    private volatile boolean closed;
     private final List<java.net.ServerSocket> relays = new ArrayList<>();
+    /** The log files linked into the journal so far, by inode. */
+    private final Set<Object> journaled = new java.util.HashSet<>();
     /** The default StorageClass's provisioner: {@code local} volumes in this run's directory. */
     private final LocalVolumes volumes;
 
@@ -97,6 +99,7 @@ public final class RealNode implements AutoCloseable {
                     "--root-dir", dir.resolve("kubelet").toString(), "--hostname-override", NAME, "--node-ip", NODE_IP,
                     "--v", "1"));
             node.awaitReady(Duration.ofSeconds(90));
+            node.keepJournal();
             node.apiServerForPods(cp);
             node.volumes.start();
             return node;
@@ -248,6 +251,58 @@ public final class RealNode implements AutoCloseable {
     }
 
     /**
+     * Everything every container of this node wrote to stdout and stderr, deleted pods' too, as a node's journal
+     * keeps it: the kubelet removes a pod's log files with the pod, so each file is hard-linked into the journal as
+     * soon as it appears (the link is the same file: what the container writes later is in it too).
+     */
+    public String allLogs() {
+        StringBuilder all = new StringBuilder();
+        linkNewLogs();
+        try (Stream<Path> files = Files.list(dir.resolve("journal"))) {
+            for (Path f : files.sorted().toList()) {
+                all.append(Files.readString(f, StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return all.toString();
+    }
+
+    private void keepJournal() throws IOException {
+        Files.createDirectories(dir.resolve("journal"));
+        Thread t = new Thread(() -> {
+            while (!closed) {
+                linkNewLogs();
+                try {
+                    Thread.sleep(300);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "real-node-journal");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private synchronized void linkNewLogs() {
+        Path logs = dir.resolve("pod-logs");
+        if (closed || !Files.isDirectory(logs)) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(logs)) {
+            for (Path f : files.filter(f -> f.toString().endsWith(".log") && Files.isRegularFile(f)).toList()) {
+                Object inode = Files.readAttributes(f, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+                if (journaled.add(inode)) {
+                    Files.createLink(dir.resolve("journal").resolve(String.format("%06d-%s", journaled.size(),
+                            logs.relativize(f).toString().replace('/', '_'))), f);
+                }
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            // a pod's files went while walking: the next pass links what is left
+        }
+    }
+
+    /**
      * Kills the pod's first container's processes with SIGKILL through containerd, as when its process dies (the
      * kubelet then restarts it by the pod's restartPolicy). False when it is not running.
      */
@@ -302,7 +357,8 @@ public final class RealNode implements AutoCloseable {
                 imageGCLowThresholdPercent: 99
                 evictionHard: {memory.available: "100Mi", nodefs.available: "1%%", imagefs.available: "1%%", nodefs.inodesFree: "1%%"}
                 maxPods: 60
-                """.formatted(CGROUP_ROOT, dir, NODE_IP, serving, key(serving), cp.caFile(), POD_CIDR));
+                podLogsDir: %s/pod-logs
+                """.formatted(CGROUP_ROOT, dir, NODE_IP, serving, key(serving), cp.caFile(), POD_CIDR, dir));
         write("containerd.toml", """
                 version = 3
                 root = "%1$s/containerd/root"
@@ -460,6 +516,7 @@ public final class RealNode implements AutoCloseable {
         quietly("ip", "link", "del", VETH);
         quietly("ip", "link", "del", BRIDGE);
         removeCgroups();
+        removeContainerLogLinks(null);
     }
 
     private static void removeCgroups() throws IOException {
@@ -530,6 +587,7 @@ public final class RealNode implements AutoCloseable {
             }
             removeCgroups();
             removeKubeletChains();
+            removeContainerLogLinks(dir);
             quietly("ip", "link", "del", BRIDGE);
             quietly("ip", "link", "del", VETH);
         } catch (IOException e) {
@@ -538,6 +596,27 @@ public final class RealNode implements AutoCloseable {
             Thread.currentThread().interrupt();
         } finally {
             TempDirs.delete(dir);
+        }
+    }
+
+    /**
+     * The links the kubelet keeps in /var/log/containers (a path it does not let one configure) to its containers'
+     * logs: those pointing into {@code under}, or, when null, into any run's directory that is gone.
+     */
+    private static void removeContainerLogLinks(Path under) throws IOException {
+        Path links = Path.of("/var/log/containers");
+        if (!Files.isDirectory(links)) {
+            return;
+        }
+        try (Stream<Path> all = Files.list(links)) {
+            for (Path link : all.filter(Files::isSymbolicLink).toList()) {
+                Path target = Files.readSymbolicLink(link);
+                boolean ours = under != null ? target.startsWith(under)
+                        : target.toString().contains("/dba-node-") && !Files.exists(target);
+                if (ours) {
+                    Files.deleteIfExists(link);
+                }
+            }
         }
     }
 

@@ -111,7 +111,7 @@ public final class TestControlPlane {
                     "--service-account-key-file", cp.file("sa.pub"),
                     "--service-account-signing-key-file", cp.file("sa.key"),
                     "--allow-privileged", "--endpoint-reconciler-type", "none",
-                    // pod logs are fetched from the node's address as it registered it (TestNode: 127.0.0.1)
+                    // pod logs are fetched from the node's address as it registered it (RealNode.NODE_IP)
                     "--kubelet-preferred-address-types", "InternalIP",
                     // a real kubelet authenticates the API server by this client certificate (RealNode)
                     "--kubelet-client-certificate", cp.file("kube-apiserver-kubelet-client.crt"),

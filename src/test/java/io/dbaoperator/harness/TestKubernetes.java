@@ -9,29 +9,46 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 
 /**
  * The Kubernetes of the {@code @QuarkusTest} tier: the real control plane ({@link TestControlPlane}: etcd,
- * kube-apiserver, kube-controller-manager, kube-scheduler) with deploy/ applied as a platform team applies it, the
- * test node running the pods the operator's Jobs, Deployments and StatefulSets make, and the operator reaching the
- * API server as deploy/'s ServiceAccount through a {@link ConflictingWriter}, where tests make its status writes meet
- * a 409. One per test JVM, started on first use; each test class works in a namespace of its own
- * ({@link #namespace}). Everything stops at exit.
+ * kube-apiserver, kube-controller-manager, kube-scheduler) with deploy/ applied as a platform team applies it, a real
+ * node ({@link RealNode}: kubelet, containerd, kube-proxy) running the pods the operator's Jobs and StatefulSets make
+ * as containers of the operator's image ({@link OperatorImage}), and the operator reaching the API server as
+ * deploy/'s ServiceAccount through a {@link ConflictingWriter}, where tests make its status writes meet a 409. The
+ * operator itself runs in the test JVM: this tier injects faults into its process (409s on chosen writes, watches
+ * that lag) and reads its log; the operator as a Pod is the sandbox tier's (RealControlPlaneIT, HelmIT). The test
+ * PostgreSQL and S3 server stay outside the cluster, as a user's database is: pods reach them at the node's address
+ * ({@link #reach}, {@link #forPods}), and so does the operator. One per test JVM, started on first use; each test
+ * class works in a namespace of its own ({@link #namespace}). Everything stops at exit.
  */
 public final class TestKubernetes {
 
     private static TestKubernetes instance;
 
+    /**
+     * Where the running instance leaves a way to stop it, JVM-wide: each Quarkus application of the run (one per test
+     * profile) loads the harness anew, so its statics do not see another's, while the node is one per machine (its
+     * names, address and ports are fixed). The next application's first use stops the previous one's, whose
+     * operator Quarkus has stopped by then.
+     */
+    private static final String RUNNING = "dba.test.kubernetes.stop";
+
     private final TestControlPlane cp;
-    private final TestNode node;
+    private final RealNode node;
+    private final String image;
     private final ConflictingWriter writer;
 
-    private TestKubernetes(TestControlPlane cp, TestNode node, ConflictingWriter writer) {
+    private TestKubernetes(TestControlPlane cp, RealNode node, String image, ConflictingWriter writer) {
         this.cp = cp;
         this.node = node;
+        this.image = image;
         this.writer = writer;
     }
 
     public static synchronized TestKubernetes get() {
         if (instance == null) {
             RealParts.Guard.starting("Kubernetes API server");
+            if (System.getProperties().get(RUNNING) instanceof Runnable previous) {
+                previous.run();
+            }
             TestControlPlane cp = TestControlPlane.get();
             try {
                 OperatorInstall.apply(cp);
@@ -41,33 +58,59 @@ public final class TestKubernetes {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException(e);
             }
-            TestNode node = TestNode.start(cp);
-            instance = new TestKubernetes(cp, node, new ConflictingWriter(cp));
+            OperatorImage built = OperatorImage.get();
+            RealNode node = RealNode.start(cp, built.archive());
+            instance = new TestKubernetes(cp, node, built.name(), new ConflictingWriter(cp));
+            System.getProperties().put(RUNNING, (Runnable) TestKubernetes::shutdown);
             // before the control plane's own hook gets to it: the node's processes end while the API server is up
             Runtime.getRuntime().addShutdownHook(new Thread(TestKubernetes::shutdown, "test-kubernetes-stop"));
         }
         return instance;
     }
 
-    /** Stops the forwarder, the node (and its pods' processes) and the control plane; idempotent. */
+    /** Stops the forwarder, the node (and its pods' containers) and the control plane; idempotent. */
     public static synchronized void shutdown() {
         if (instance != null) {
             instance.writer.close();
             instance.node.close();
             instance = null;
             TestControlPlane.shutdown();
+            System.getProperties().remove(RUNNING);
         }
     }
 
     /**
      * The configuration that points the operator under test at this API server: through the forwarder, with a
-     * token of deploy/'s ServiceAccount, so deploy/'s RBAC is what it may do.
+     * token of deploy/'s ServiceAccount, so deploy/'s RBAC is what it may do; its Jobs and restored instances run
+     * the image built here (postgres:15 is in no registry here; the operator's image has the server).
      */
     public Map<String, String> operatorConfig() {
         Map<String, String> env = OperatorInstall.operatorEnv(cp);
         return Map.of("quarkus.kubernetes-client.api-server-url", writer.url(),
                 "quarkus.kubernetes-client.token", env.get("QUARKUS_KUBERNETES_CLIENT_TOKEN"),
-                "quarkus.kubernetes-client.namespace", OperatorInstall.NAMESPACE);
+                "quarkus.kubernetes-client.namespace", OperatorInstall.NAMESPACE,
+                "dba.agent.image", image, "dba.restore.instance-image", image);
+    }
+
+    /**
+     * The host pods (and the operator) reach a server on loopback at, with the same port: the node's address, where a
+     * relay passes connections through ({@link RealNode#expose}).
+     */
+    public String reach(int loopbackPort) {
+        try {
+            return node.expose(loopbackPort);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** The URL of a server on loopback (the S3 server's endpoint) as pods reach it ({@link RealNode#forPods}). */
+    public String forPods(String loopbackUrl) {
+        try {
+            return node.forPods(loopbackUrl);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** A cluster-admin client, the test's own hands. */
@@ -96,7 +139,7 @@ public final class TestKubernetes {
     }
 
     /** The node: its pods' volumes and output. */
-    public TestNode node() {
+    public RealNode node() {
         return node;
     }
 

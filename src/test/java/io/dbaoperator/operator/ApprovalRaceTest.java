@@ -19,7 +19,7 @@ import io.dbaoperator.api.migration.DatabaseMigrationSpec;
 import io.dbaoperator.api.migration.DatabaseMigrationStatus;
 import io.dbaoperator.approval.ApprovalGate;
 import io.dbaoperator.approval.GatedStep;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.status.StatusPatcher;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -32,7 +32,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
  * series of steps with kubectl's merge patch while an operator loop keeps rewriting status as fast as it can through
  * the production status path. Every approval must be consumed exactly once, in order.
  */
-@RealParts
+@OperatorTier
 class ApprovalRaceTest {
 
     static final int STEPS = 25;

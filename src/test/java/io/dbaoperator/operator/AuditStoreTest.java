@@ -16,14 +16,14 @@ import io.dbaoperator.api.migration.DatabaseMigration;
 import io.dbaoperator.audit.AuditEvent;
 import io.dbaoperator.audit.AuditLog;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestPostgres;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 
 /** The audit store: Flyway created the schema at start, and events land in it as rows. */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class AuditStoreTest {

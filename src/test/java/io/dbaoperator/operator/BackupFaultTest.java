@@ -22,7 +22,7 @@ import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.api.common.Condition;
 import io.dbaoperator.backup.BackupPolicyReconciler;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.harness.TestS3;
@@ -39,7 +39,7 @@ import software.amazon.awssdk.services.s3.model.ListMultipartUploadsRequest;
  * backup fails with the agent's own reason in status, never shows as complete, and once S3 is back the next
  * backup aborts the incomplete upload it left and succeeds.
  */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class BackupFaultTest {
@@ -84,7 +84,7 @@ class BackupFaultTest {
         p.getSpec().database = Fixtures.db("app-db-replication");
         p.getSpec().schedule = "0 3 1 1 *";
         p.getSpec().storage = Fixtures.storage("backup-s3");
-        p.getSpec().storage.endpoint = S3.endpoint();
+        p.getSpec().storage.endpoint = TestKubernetes.get().forPods(S3.endpoint());
         p.getSpec().storage.prefix = "faults";
         p.getSpec().compression.algorithm = BackupPolicySpec.Compression.Algorithm.none;
         client.resource(p).create();
@@ -145,7 +145,7 @@ class BackupFaultTest {
             p.getSpec().database = Fixtures.db("app-db-replication");
             p.getSpec().schedule = "0 3 1 1 *";
             p.getSpec().storage = Fixtures.storage("backup-s3");
-            p.getSpec().storage.endpoint = full.endpoint();
+            p.getSpec().storage.endpoint = TestKubernetes.get().forPods(full.endpoint());
             p.getSpec().storage.prefix = "full";
             p.getSpec().compression.algorithm = BackupPolicySpec.Compression.Algorithm.none;
             client.resource(p).create();

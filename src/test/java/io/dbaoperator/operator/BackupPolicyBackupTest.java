@@ -20,7 +20,7 @@ import io.dbaoperator.backup.BackupPolicyReconciler;
 import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.harness.TestS3;
@@ -32,7 +32,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /** The operator takes backups: on demand and on schedule, through Jobs the real Job controller and the test node run, into the S3 server. */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class BackupPolicyBackupTest {

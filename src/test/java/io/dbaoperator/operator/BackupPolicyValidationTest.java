@@ -15,7 +15,7 @@ import io.dbaoperator.api.backup.BackupPolicyPhase;
 import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.api.common.Condition;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestS3;
 import io.dbaoperator.operator.Fixtures.Standard;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -28,7 +28,7 @@ import io.quarkus.test.junit.QuarkusTest;
  * good one, and each kind of bad input a person can make, which must reach status and an Event as an actionable
  * reason, and never with a secret in it.
  */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class BackupPolicyValidationTest {
@@ -70,7 +70,7 @@ class BackupPolicyValidationTest {
         create(policy("good", "app-db-replication", "0 2 * * *"));
         Condition c = awaitValidated("good", "True");
         assertThat(c.reason).isEqualTo("Validated");
-        assertThat(c.message).contains("app_replication@127.0.0.1").contains("PostgreSQL 15")
+        assertThat(c.message).contains("app_replication@" + Fixtures.host()).contains("PostgreSQL 15")
                 .contains("s3://" + TestS3.BUCKET + "/it/" + NS + "/good");
         BackupPolicy p = get("good");
         assertThat(p.getStatus().phase).isEqualTo(BackupPolicyPhase.Active);
@@ -117,7 +117,7 @@ class BackupPolicyValidationTest {
         create(policy("unreachable", "unreachable-db", "0 2 * * *"));
         Condition c = awaitValidated("unreachable", "False");
         assertThat(c.reason).isEqualTo("DatabaseUnreachable");
-        assertThat(c.message).contains("127.0.0.1:1").contains("retries");
+        assertThat(c.message).contains(Fixtures.host() + ":1").contains("retries");
         assertThat(get("unreachable").getStatus().phase).isEqualTo(BackupPolicyPhase.Pending);
     }
 
@@ -129,7 +129,7 @@ class BackupPolicyValidationTest {
         create(policy("wrong-password", "wrong-password-db", "0 2 * * *"));
         Condition c = awaitValidated("wrong-password", "False");
         assertThat(c.reason).isEqualTo("AuthenticationFailed");
-        assertThat(c.message).contains("app@127.0.0.1").contains("28P01");
+        assertThat(c.message).contains("app@" + Fixtures.host()).contains("28P01");
     }
 
     @Test

@@ -35,7 +35,7 @@ import io.dbaoperator.backup.RestoreJobs;
 import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.operator.Fixtures.Standard;
@@ -55,7 +55,7 @@ import software.amazon.awssdk.services.s3.model.PutObjectRequest;
  * volume on which PostgreSQL starts holding exactly the rows up to the target. A damaged backup object fails its
  * restore cleanly, and the next restore into the same instance name succeeds.
  */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)

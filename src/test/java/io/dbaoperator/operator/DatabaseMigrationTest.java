@@ -24,7 +24,7 @@ import io.dbaoperator.api.migration.DatabaseMigration;
 import io.dbaoperator.api.migration.DatabaseMigrationSpec;
 import io.dbaoperator.api.migration.MigrationPhase;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestPostgres;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -37,7 +37,7 @@ import io.quarkus.test.junit.QuarkusTest;
  * DatabaseMigration end to end against real PostgreSQL: every test has its own database, looks at the rows, columns
  * and indexes a user would, and approves the way a person does (a merge patch of status).
  */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class DatabaseMigrationTest {

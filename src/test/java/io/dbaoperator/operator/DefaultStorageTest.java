@@ -6,6 +6,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.BeforeAll;
@@ -17,7 +18,7 @@ import io.dbaoperator.api.common.Condition;
 import io.dbaoperator.api.disposal.DisposalJob;
 import io.dbaoperator.api.disposal.DisposalPhase;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.harness.TestS3;
 import io.dbaoperator.operator.Fixtures.Standard;
@@ -25,7 +26,6 @@ import io.dbaoperator.storage.S3Clients;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -36,10 +36,9 @@ import software.amazon.awssdk.services.s3.model.GetObjectRequest;
  * The operator with a default storage (Helm value storage.default): a BackupPolicy and a DisposalJob that name no
  * storage use it, with the credentials Secret of their own namespace.
  */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @TestProfile(DefaultStorageTest.WithDefaultStorage.class)
-@QuarkusTestResource(OperatorHarness.class)
 class DefaultStorageTest {
 
     static final String NS = "default-storage";
@@ -47,10 +46,8 @@ class DefaultStorageTest {
 
     public static class WithDefaultStorage implements QuarkusTestProfile {
         @Override
-        public Map<String, String> getConfigOverrides() {
-            return Map.of("dba.storage.default.bucket", TestS3.BUCKET, "dba.storage.default.prefix", "fleet",
-                    "dba.storage.default.endpoint", TestS3.get().endpoint(), "dba.storage.default.path-style", "true",
-                    "dba.storage.default.credentials-secret", "fleet-s3");
+        public List<TestResourceEntry> testResources() {
+            return List.of(new TestResourceEntry(OperatorHarness.class, Map.of("defaultStorage", "fleet")));
         }
     }
 

@@ -30,7 +30,7 @@ import io.dbaoperator.disposal.DisposalJobReconciler;
 import io.dbaoperator.audit.AuditLog;
 import io.dbaoperator.harness.FaultMatrix;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.storage.S3Clients;
@@ -44,7 +44,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 
 /** DisposalJob against real PostgreSQL and S3: every test has its own database and looks at the rows themselves. */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class DisposalJobTest {

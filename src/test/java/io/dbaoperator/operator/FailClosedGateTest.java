@@ -17,7 +17,7 @@ import io.dbaoperator.api.migration.DatabaseMigrationSpec;
 import io.dbaoperator.api.migration.DatabaseMigrationStatus;
 import io.dbaoperator.api.migration.MigrationPhase;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestPostgres;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -28,7 +28,7 @@ import io.quarkus.test.junit.QuarkusTest;
  * as expand each is refused at planning and nothing runs (the catalog and the row counts say so); as contract each
  * waits for a person's approval bound to its text, touches nothing while it waits, and runs once approved.
  */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class FailClosedGateTest {

@@ -5,13 +5,17 @@ import java.util.Map;
 import io.dbaoperator.api.common.DatabaseRef;
 import io.dbaoperator.api.common.S3Storage;
 import io.dbaoperator.api.common.SecretRef;
+import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.harness.TestS3;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
-/** Secrets and references that tests create, pointing at the harness's real PostgreSQL and S3. */
+/**
+ * Secrets and references that tests create, pointing at the harness's real PostgreSQL and S3 as pods reach them: at
+ * the node's address ({@link TestKubernetes#reach}), where the operator reaches them too.
+ */
 public final class Fixtures {
 
     /** A password that must never appear in any status, Event, log line or exception. */
@@ -50,7 +54,7 @@ public final class Fixtures {
      * class names. Returns the client the class works with.
      */
     public static KubernetesClient namespace(String ns, Standard... secrets) {
-        KubernetesClient client = io.dbaoperator.harness.TestKubernetes.get().namespace(ns);
+        KubernetesClient client = TestKubernetes.get().namespace(ns);
         databases();
         for (Standard s : secrets) {
             secret(client, ns, s.secretName, s.keys());
@@ -69,20 +73,30 @@ public final class Fixtures {
 
     /** A Secret in {@code ns} (the namespace made first when the class has not made it yet). */
     public static Secret secret(KubernetesClient client, String ns, String name, Map<String, String> data) {
-        io.dbaoperator.harness.TestKubernetes.get().namespace(ns);
+        TestKubernetes.get().namespace(ns);
         return client.secrets().inNamespace(ns).resource(new SecretBuilder().withNewMetadata().withName(name)
                 .withNamespace(ns).endMetadata().withStringData(data).build()).createOr(r -> r.update());
     }
 
     public static Map<String, String> appDbKeys() {
+        return dbKeys("app", "app", APP_PASSWORD);
+    }
+
+    /** A database Secret's keys for {@code db} on the harness's PostgreSQL, as pods reach it. */
+    public static Map<String, String> dbKeys(String db, String user, String password) {
         TestPostgres pg = TestPostgres.get();
-        return Map.of("host", pg.host(), "port", String.valueOf(pg.port()), "dbname", "app", "user", "app",
-                "password", APP_PASSWORD);
+        return Map.of("host", host(), "port", String.valueOf(pg.port()), "dbname", db, "user", user,
+                "password", password);
+    }
+
+    /** The host the harness's PostgreSQL is reached at from pods (and by the operator). */
+    public static String host() {
+        return TestKubernetes.get().reach(TestPostgres.get().port());
     }
 
     public static Map<String, String> replicationDbKeys() {
         TestPostgres pg = TestPostgres.get();
-        return Map.of("uri", "postgresql://app_replication:" + REPLICATION_PASSWORD + "@" + pg.host() + ":" + pg.port()
+        return Map.of("uri", "postgresql://app_replication:" + REPLICATION_PASSWORD + "@" + host() + ":" + pg.port()
                 + "/app");
     }
 
@@ -104,7 +118,7 @@ public final class Fixtures {
         S3Storage s = new S3Storage();
         s.bucket = TestS3.BUCKET;
         s.prefix = "it";
-        s.endpoint = TestS3.get().endpoint();
+        s.endpoint = TestKubernetes.get().forPods(TestS3.get().endpoint());
         s.pathStyle = true;
         s.credentials = new S3Storage.S3Credentials();
         s.credentials.secretRef = new SecretRef(secret);

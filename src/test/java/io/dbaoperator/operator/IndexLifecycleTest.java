@@ -20,7 +20,7 @@ import io.dbaoperator.api.tuning.QueryTuningRequestSpec;
 import io.dbaoperator.api.tuning.QueryTuningRequestStatus;
 import io.dbaoperator.api.tuning.TuningPhase;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -33,7 +33,7 @@ import io.quarkus.test.junit.QuarkusTest;
  * closed loop (the statement's real mean time from pg_stat_statements before and after an applied index; an index
  * that brought nothing proposed for removal and dropped after approval).
  */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class IndexLifecycleTest {
@@ -52,8 +52,8 @@ class IndexLifecycleTest {
         TestPostgres pg = TestPostgres.get();
         for (String db : List.of(HYGIENE_DB, LOOP_DB)) {
             pg.createDatabase(db, "tuner", "tuner-pw");
-            Fixtures.secret(client, NS, db.replace('_', '-'), Map.of("host", pg.host(), "port",
-                    String.valueOf(pg.port()), "dbname", db, "user", "tuner", "password", "tuner-pw"));
+            Fixtures.secret(client, NS, db.replace('_', '-'), Fixtures.dbKeys(db, "tuner",
+                    "tuner-pw"));
         }
         pg.exec(HYGIENE_DB, "drop table if exists items",
                 "create table items (id bigint primary key, sku text not null, shelf int not null, "
@@ -353,8 +353,7 @@ class IndexLifecycleTest {
                 .editMetadata().addToAnnotations(io.dbaoperator.kube.MaintenanceWindows.NAMESPACE_ANNOTATION,
                         "{\"schedule\": \"0 23 31 12 *\", \"duration\": \"1h\"}").endMetadata().build());
         TestPostgres pg = TestPostgres.get();
-        Fixtures.secret(client, windowed, "tune-loop", Map.of("host", pg.host(), "port", String.valueOf(pg.port()),
-                "dbname", LOOP_DB, "user", "tuner", "password", "tuner-pw"));
+        Fixtures.secret(client, windowed, "tune-loop", Fixtures.dbKeys(LOOP_DB, "tuner", "tuner-pw"));
         client.resource(loopRequest(windowed, "by-namespace")).create();
 
         awaitWaitingFor(NS, "windowed", "0 23 31 12 * for 1h, UTC");

@@ -19,7 +19,7 @@ import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.api.migration.DatabaseMigration;
 import io.dbaoperator.api.migration.DatabaseMigrationSpec;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -32,7 +32,7 @@ import io.quarkus.test.junit.QuarkusTest;
  * for a person (saying why and what to type), and after its timeout with the phase it saw, each with its own exit
  * status.
  */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class KubectlPluginTest {

@@ -22,7 +22,7 @@ import io.dbaoperator.api.tuning.QueryTuningRequest;
 import io.dbaoperator.api.tuning.QueryTuningRequestSpec;
 import io.dbaoperator.api.tuning.TuningPhase;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -35,7 +35,7 @@ import io.quarkus.test.junit.TestProfile;
  * tables and columns (an expression index and an unknown table are dropped), costed with HypoPG like any other
  * candidate, and only recommended: nothing is applied on its word.
  */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @TestProfile(LlmAdvisorTest.WithAdvisor.class)
 @QuarkusTestResource(OperatorHarness.class)
@@ -97,8 +97,7 @@ class LlmAdvisorTest {
                 "insert into llm_orders select g, 's' || (g % 50), g % 1000 from generate_series(1, 100000) g",
                 "analyze llm_orders");
         var client = TestKubernetes.get().namespace(NS);
-        Fixtures.secret(client, NS, "llm-db", Map.of("host", pg.host(), "port", String.valueOf(pg.port()),
-                "dbname", "llm_prod", "user", "llm", "password", "llm-pw"));
+        Fixtures.secret(client, NS, "llm-db", Fixtures.dbKeys("llm_prod", "llm", "llm-pw"));
         QueryTuningRequest q = new QueryTuningRequest();
         q.getMetadata().setName("advised");
         q.getMetadata().setNamespace(NS);

@@ -21,7 +21,7 @@ import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.backup.BackupPolicyReconciler;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -29,7 +29,7 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
 /** What Prometheus scrapes from /q/metrics after a backup: the backup metrics per policy, and the operator's own. */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class MetricsScrapeTest {
@@ -74,7 +74,7 @@ class MetricsScrapeTest {
                 "create table if not exists metrics_probe (id int primary key, v text)",
                 "insert into metrics_probe select g, 'v' from generate_series(1, 1000) g on conflict do nothing");
         String labels = "namespace=\"metrics\",policy=\"scraped\"";
-        String db = "database=\"app\",namespace=\"metrics\",server=\"" + TestPostgres.get().host() + ":"
+        String db = "database=\"app\",namespace=\"metrics\",server=\"" + Fixtures.host() + ":"
                 + TestPostgres.get().port() + "\"";
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
             TestPostgres.get().exec("app", "select count(*) from metrics_probe where id < 500");

@@ -19,7 +19,7 @@ import io.dbaoperator.api.migration.DatabaseMigration;
 import io.dbaoperator.api.migration.DatabaseMigrationSpec;
 import io.dbaoperator.api.tuning.QueryTuningRequest;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestS3;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -32,7 +32,7 @@ import io.quarkus.test.junit.QuarkusTest;
  * (a wrong password that contains the real one, a URI with the password inside, a broken S3 key), every status of
  * every kind, every Event, the operator's log and every Job's output are searched for them.
  */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class NoSecretLeakTest {

@@ -29,14 +29,14 @@ import io.dbaoperator.api.tuning.QueryTuningRequest;
 import io.dbaoperator.api.tuning.QueryTuningRequestSpec;
 import io.dbaoperator.api.tuning.TuningPhase;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.operator.Fixtures.Standard;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
 /** One real object of each other kind through the operator: validated when right, an actionable reason when not. */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class OtherKindsValidationTest {
@@ -78,7 +78,7 @@ class OtherKindsValidationTest {
         good.getSpec().paused = true; // validated and planned, nothing run: DatabaseMigrationTest runs migrations
         client.resource(good).create();
         Condition ok = awaitCondition(DatabaseMigration.class, NS, "add-email-lower", "Validated", "True");
-        assertThat(ok.message).contains("app@127.0.0.1");
+        assertThat(ok.message).contains("app@" + Fixtures.host());
         awaitCondition(DatabaseMigration.class, NS, "add-email-lower", "Ready", "False");
         assertThat(get(DatabaseMigration.class, NS, "add-email-lower").getStatus().phase)
                 .isEqualTo(MigrationPhase.Planning);

@@ -18,7 +18,7 @@ import io.dbaoperator.api.tuning.QueryTuningRequestSpec;
 import io.dbaoperator.api.tuning.QueryTuningRequestStatus;
 import io.dbaoperator.api.tuning.TuningPhase;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -30,7 +30,7 @@ import io.quarkus.test.junit.QuarkusTest;
  * index built and measured on staging, approval, CREATE INDEX CONCURRENTLY on production (an INVALID leftover
  * dropped first), and the index's real use followed; a write is never executed on production.
  */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class QueryTuningRequestTest {
@@ -59,10 +59,8 @@ class QueryTuningRequestTest {
                     "analyze orders");
         }
         pg.exec("tune_prod", "create extension if not exists hypopg");
-        Fixtures.secret(client, NS, "prod-db", Map.of("host", pg.host(), "port", String.valueOf(pg.port()),
-                "dbname", "tune_prod", "user", "tuner", "password", "tuner-pw"));
-        Fixtures.secret(client, NS, "staging-db", Map.of("host", pg.host(), "port", String.valueOf(pg.port()),
-                "dbname", "tune_staging", "user", "tuner", "password", "tuner-pw"));
+        Fixtures.secret(client, NS, "prod-db", Fixtures.dbKeys("tune_prod", "tuner", "tuner-pw"));
+        Fixtures.secret(client, NS, "staging-db", Fixtures.dbKeys("tune_staging", "tuner", "tuner-pw"));
     }
 
     @org.junit.jupiter.api.AfterAll

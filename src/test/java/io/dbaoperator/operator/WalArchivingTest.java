@@ -22,7 +22,7 @@ import io.dbaoperator.backup.BackupPolicyReconciler;
 import io.dbaoperator.backup.WalArchiverDeployment;
 import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.storage.S3Clients;
@@ -36,7 +36,7 @@ import software.amazon.awssdk.services.s3.S3Client;
  * WAL archiving with the real pg_receivewal: segments appear in S3 while writes run, the recovery window
  * advances, a broken archiver is a condition, and disabling archiving drops the replication slot.
  */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class WalArchivingTest {

@@ -16,7 +16,7 @@ import io.dbaoperator.api.migration.DatabaseMigrationSpec;
 import io.dbaoperator.audit.AuditEvent;
 import io.dbaoperator.audit.AuditLog;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestKubernetes;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
@@ -24,7 +24,7 @@ import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
 
 /** Without a datasource the operator still runs, and the audit trail goes to Events (and the log). */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @TestProfile(WithoutAuditStoreTest.NoAuditStore.class)
 class WithoutAuditStoreTest {

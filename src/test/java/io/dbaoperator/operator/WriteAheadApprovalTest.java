@@ -29,7 +29,7 @@ import io.dbaoperator.api.migration.MigrationPhase;
 import io.dbaoperator.audit.AuditEvent;
 import io.dbaoperator.audit.AuditLog;
 import io.dbaoperator.harness.OperatorHarness;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -45,7 +45,7 @@ import jakarta.inject.Inject;
  * a 409. The contract must run once, after its approval is recorded; that record must be the only one; nobody may be
  * asked again for a step that ran; and the request shown to a person must not change while nothing changed.
  */
-@RealParts
+@OperatorTier
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
 class WriteAheadApprovalTest {

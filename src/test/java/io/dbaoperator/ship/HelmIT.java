@@ -22,6 +22,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 import io.dbaoperator.api.migration.DatabaseMigration;
 import io.dbaoperator.api.migration.MigrationPhase;
+import io.dbaoperator.harness.FaultMatrix;
 import io.dbaoperator.harness.Helm;
 import io.dbaoperator.harness.OperatorImage;
 import io.dbaoperator.harness.OperatorInstall;
@@ -42,8 +43,9 @@ import io.fabric8.kubernetes.client.dsl.LogWatch;
 /**
  * The chart in helm/dba-operator installed, upgraded and uninstalled by the real Helm, its two replicas running as
  * Pods of the operator image on the real node under the chart's ServiceAccount and RBAC: one leads by the Lease,
- * the other takes over when the leader's pod is deleted, and a deleted pod stops on SIGTERM within its grace period.
- * The steps build on each other (one release), in order.
+ * the other takes over when the leader's pod is deleted, and a deleted pod stops on SIGTERM within its grace period;
+ * a leader's container killed with SIGKILL is restarted and nothing it was doing is lost or done twice (both rows of
+ * the fault matrix). The steps build on each other (one release), in order.
  */
 @RealParts
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -206,17 +208,8 @@ class HelmIT {
     void deletingTheLeadersPodMidBackfillStopsItOnSigtermAnotherReplicaLeadsAndTheWorkFinishesOnce() throws Exception {
         String leader = holder();
         String newLeader;
-        var migration = client.resources(DatabaseMigration.class).inNamespace(USERS).withName("v2");
-        client.resource(client.getKubernetesSerialization().unmarshal(String.join("\n",
-                "apiVersion: dbaoperator.io/v1alpha1", "kind: DatabaseMigration",
-                "metadata: {name: v2, namespace: " + USERS + "}",
-                "spec:",
-                "  database: {secretRef: {name: app-db}}",
-                "  expand: {sql: 'ALTER TABLE items ADD COLUMN v2 int'}",
-                "  backfill: {table: items, set: 'v2 = v', where: 'v2 IS NULL', keyColumn: id, batchSize: 200, "
-                        + "pauseBetweenBatches: 100ms}",
-                "  rollback: {sql: 'ALTER TABLE items DROP COLUMN IF EXISTS v2'}"), DatabaseMigration.class))
-                .create();
+        Duration stopped;
+        var migration = createBackfill("v2");
         // in flight: the leader has applied expand and committed some batches, not all
         migration.waitUntilCondition(m -> m != null && m.getStatus() != null && m.getStatus().backfill != null
                 && m.getStatus().backfill.rowsDone != null && m.getStatus().backfill.rowsDone > 0, 120,
@@ -230,7 +223,7 @@ class HelmIT {
             client.pods().inNamespace(NS).withName(leader).delete(); // the kubelet sends SIGTERM to PID 1
             client.pods().inNamespace(NS).withName(leader).waitUntilCondition(p -> p == null, grace + 60,
                     TimeUnit.SECONDS);
-            Duration stopped = Duration.ofNanos(System.nanoTime() - t0);
+            stopped = Duration.ofNanos(System.nanoTime() - t0);
             assertThat(stopped).as("gone before the kubelet's SIGKILL at the end of the %d s grace period; its "
                     + "log: %s", grace, followed.toString(StandardCharsets.UTF_8)).isLessThan(Duration.ofSeconds(grace));
             // the SDK does not release the Lease on the way down: another replica takes it once it expires, the
@@ -250,10 +243,71 @@ class HelmIT {
         DatabaseMigration done = migration.waitUntilCondition(m -> m.getStatus() != null && (m.getStatus().phase
                 == MigrationPhase.AwaitingCutover || m.getStatus().phase == MigrationPhase.Failed), 180,
                 TimeUnit.SECONDS);
+        finishedOnce(done, "v2");
+        awaitReady(2);
+        FaultMatrix.record("DatabaseMigration", "operator's leader pod deleted mid-backfill (Helm, 2 replicas)",
+                "old leader stopped on SIGTERM in " + stopped.toSeconds() + " s; " + newLeader + " leads; "
+                        + "AwaitingCutover, " + ROWS + " rows filled, rowsDone " + ROWS + ", expand and backfill "
+                        + "applied once");
+    }
+
+    /**
+     * The leader's container is killed with SIGKILL mid-backfill (an OOM kill, a crash: no shutdown hook runs, the
+     * Lease is not released, a batch's transaction is cut off). The kubelet restarts the container; whichever
+     * replica leads next finishes the work, each step once and every row filled once.
+     */
+    @Test
+    @Order(3)
+    void killingTheLeadersContainerMidBackfillLosesNothingAndRunsNothingTwice() throws Exception {
+        awaitReady(2);
+        String leader = holder();
+        var migration = createBackfill("v3");
+        migration.waitUntilCondition(m -> m != null && m.getStatus() != null && m.getStatus().backfill != null
+                && m.getStatus().backfill.rowsDone != null && m.getStatus().backfill.rowsDone > 0, 120,
+                TimeUnit.SECONDS);
+        assertThat(migration.get().getStatus().phase).isEqualTo(MigrationPhase.Backfilling);
+        assertThat(node.killContainer(NS, leader)).as("the leader's container was running").isTrue();
+        // the kubelet saw it die and started it again, in the same pod
+        Pod killed = client.pods().inNamespace(NS).withName(leader).waitUntilCondition(p -> p.getStatus()
+                .getContainerStatuses().get(0).getRestartCount() > 0, 120, TimeUnit.SECONDS);
+        var last = killed.getStatus().getContainerStatuses().get(0).getLastState().getTerminated();
+        assertThat(last.getExitCode()).as("killed by SIGKILL: 128 + 9").isEqualTo(137);
+
+        DatabaseMigration done = migration.waitUntilCondition(m -> m.getStatus() != null && (m.getStatus().phase
+                == MigrationPhase.AwaitingCutover || m.getStatus().phase == MigrationPhase.Failed), 240,
+                TimeUnit.SECONDS);
+        finishedOnce(done, "v3");
+        String next = holder();
+        awaitReady(2);
+        FaultMatrix.record("DatabaseMigration", "operator's leader container SIGKILLed mid-backfill (Helm, 2 "
+                + "replicas)", "container restarted by the kubelet (exit 137); " + next + " leads; AwaitingCutover, "
+                + ROWS + " rows filled, rowsDone " + ROWS + ", expand and backfill applied once");
+    }
+
+    /** A migration adding {@code column} to items and backfilling it in 100 batches, 100 ms apart. */
+    static io.fabric8.kubernetes.client.dsl.Resource<DatabaseMigration> createBackfill(String column) {
+        client.resource(client.getKubernetesSerialization().unmarshal(String.join("\n",
+                "apiVersion: dbaoperator.io/v1alpha1", "kind: DatabaseMigration",
+                "metadata: {name: " + column + ", namespace: " + USERS + "}",
+                "spec:",
+                "  database: {secretRef: {name: app-db}}",
+                "  expand: {sql: 'ALTER TABLE items ADD COLUMN " + column + " int'}",
+                "  backfill: {table: items, set: '" + column + " = v', where: '" + column + " IS NULL', "
+                        + "keyColumn: id, batchSize: 200, pauseBetweenBatches: 100ms}",
+                "  rollback: {sql: 'ALTER TABLE items DROP COLUMN IF EXISTS " + column + "'}"),
+                DatabaseMigration.class)).create();
+        return client.resources(DatabaseMigration.class).inNamespace(USERS).withName(column);
+    }
+
+    /**
+     * The run reached AwaitingCutover with every row's {@code column} filled, {@code rowsDone} the rows there are, and
+     * one applied record per step of this run (expand and backfill among them).
+     */
+    static void finishedOnce(DatabaseMigration done, String column) throws Exception {
         assertThat(done.getStatus().phase).as(done.getStatus().message).isEqualTo(MigrationPhase.AwaitingCutover);
         assertThat(done.getStatus().backfill.rowsDone).isEqualTo(ROWS);
         try (Connection c = TestPostgres.get().superuser("helm_app"); ResultSet rs = c.createStatement()
-                .executeQuery("select count(*) filter (where v2 = v), count(*) from items")) {
+                .executeQuery("select count(*) filter (where " + column + " = v), count(*) from items")) {
             rs.next();
             assertThat(rs.getLong(1)).isEqualTo(rs.getLong(2)).isEqualTo(ROWS);
         }
@@ -269,11 +323,10 @@ class HelmIT {
                     .anySatisfy(x -> assertThat(x).startsWith("expand"))
                     .anySatisfy(x -> assertThat(x).startsWith("backfill"));
         }
-        awaitReady(2);
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void helmUpgradeRollsTheChangeOut() throws Exception {
         String out = helm.run("upgrade", RELEASE, "helm/dba-operator", "-n", NS, "--reuse-values",
                 "--set", "monitoring.sampleInterval=45s", "--wait", "--timeout", "5m");
@@ -297,7 +350,7 @@ class HelmIT {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void helmUninstallRemovesTheOperatorAndKeepsTheCrdsAndTheUsersResources() throws Exception {
         GenericKubernetesResource policy = client.genericKubernetesResources("dbaoperator.io/v1alpha1", "BackupPolicy")
                 .inNamespace(USERS).load(Path.of("docs/examples/backuppolicy.yaml").toFile()).item();

@@ -42,6 +42,32 @@ class TestTiersTest {
                 .contains("<dba.test.tier>fast</dba.test.tier>");
     }
 
+    /**
+     * The operator tier runs after package (its pods run the image built from it): every test class of its package
+     * is {@code @OperatorTier}, which skips it anywhere but surefire's operator-tier execution; the test phase leaves
+     * the package out and that execution, bound to integration-test, takes it in.
+     */
+    @Test
+    void theOperatorTierRunsAfterPackageOnly() throws IOException {
+        List<Path> classes;
+        try (Stream<Path> files = Files.list(OPERATOR_TIER)) {
+            classes = files.filter(f -> f.getFileName().toString().endsWith("Test.java")).toList();
+        }
+        assertThat(classes).hasSizeGreaterThan(10).allSatisfy(f -> assertThat(Files.readAllLines(f))
+                .as("%s is @OperatorTier", f.getFileName()).contains("@OperatorTier"));
+        String pom = Files.readString(Path.of("pom.xml"));
+        String surefire = pom.substring(pom.indexOf("<artifactId>maven-surefire-plugin</artifactId>"),
+                pom.indexOf("<artifactId>maven-failsafe-plugin</artifactId>"));
+        String testPhase = surefire.substring(surefire.indexOf("<id>default-test</id>"),
+                surefire.indexOf("</execution>", surefire.indexOf("<id>default-test</id>")));
+        String operatorTier = surefire.substring(surefire.indexOf("<id>operator-tier</id>"),
+                surefire.indexOf("</execution>", surefire.indexOf("<id>operator-tier</id>")));
+        assertThat(testPhase).contains("<exclude>" + TESTS.relativize(OPERATOR_TIER) + "/**</exclude>");
+        assertThat(operatorTier).contains("<phase>integration-test</phase>")
+                .contains("<include>" + TESTS.relativize(OPERATOR_TIER) + "/**/*Test.java</include>")
+                .contains("<dba.test.tier>operator</dba.test.tier>");
+    }
+
     private static boolean isQuarkusTest(Path f) {
         try {
             return Files.readAllLines(f).stream().anyMatch(line -> line.strip().startsWith("@QuarkusTest")
