@@ -27,9 +27,10 @@ public final class TestKubernetes {
      * Where the running instance leaves a way to stop it, JVM-wide: each Quarkus application of the run (one per test
      * profile) loads the harness anew, so its statics do not see another's, while the node is one per machine (its
      * names, address and ports are fixed). The next application's first use stops the previous one's, whose
-     * operator Quarkus has stopped by then.
+     * operator Quarkus has stopped by then. An MBean of the platform server, because it is reached by name from any
+     * class loader (a system property must stay a String: libraries copy them all).
      */
-    private static final String RUNNING = "dba.test.kubernetes.stop";
+    private static final String RUNNING = "io.dbaoperator.test:type=TestKubernetes";
 
     private final TestControlPlane cp;
     private final RealNode node;
@@ -46,9 +47,7 @@ public final class TestKubernetes {
     public static synchronized TestKubernetes get() {
         if (instance == null) {
             RealParts.Guard.starting("Kubernetes API server");
-            if (System.getProperties().get(RUNNING) instanceof Runnable previous) {
-                previous.run();
-            }
+            stopAnother();
             TestControlPlane cp = TestControlPlane.get();
             try {
                 OperatorInstall.apply(cp);
@@ -61,7 +60,7 @@ public final class TestKubernetes {
             OperatorImage built = OperatorImage.get();
             RealNode node = RealNode.start(cp, built.archive());
             instance = new TestKubernetes(cp, node, built.name(), new ConflictingWriter(cp));
-            System.getProperties().put(RUNNING, (Runnable) TestKubernetes::shutdown);
+            register();
             // before the control plane's own hook gets to it: the node's processes end while the API server is up
             Runtime.getRuntime().addShutdownHook(new Thread(TestKubernetes::shutdown, "test-kubernetes-stop"));
         }
@@ -75,7 +74,38 @@ public final class TestKubernetes {
             instance.node.close();
             instance = null;
             TestControlPlane.shutdown();
-            System.getProperties().remove(RUNNING);
+            try {
+                var server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+                var name = new javax.management.ObjectName(RUNNING);
+                if (server.isRegistered(name)) {
+                    server.unregisterMBean(name);
+                }
+            } catch (javax.management.JMException e) {
+                // registered by another class loader's instance, or gone already
+            }
+        }
+    }
+
+    /** Stops the instance another class loader started, if one runs. */
+    private static void stopAnother() {
+        try {
+            var server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+            var name = new javax.management.ObjectName(RUNNING);
+            if (server.isRegistered(name)) {
+                server.invoke(name, "run", null, null);
+            }
+        } catch (javax.management.JMException e) {
+            throw new IllegalStateException("could not stop the previous test application's Kubernetes", e);
+        }
+    }
+
+    private static void register() {
+        try {
+            var server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+            server.registerMBean(new javax.management.StandardMBean((Runnable) TestKubernetes::shutdown,
+                    Runnable.class), new javax.management.ObjectName(RUNNING));
+        } catch (javax.management.JMException e) {
+            throw new IllegalStateException(e);
         }
     }
 
