@@ -56,7 +56,7 @@ import software.amazon.awssdk.services.s3.S3Client;
  * starts a backup Job when a scheduled run comes due or one is requested
  * ({@code kubectl annotate bkp NAME dbaoperator.io/backup-now=$(date +%s) --overwrite}), and reports the backups
  * from the catalog the agent writes in object storage. A Job's end triggers a reconcile through the Job informer.
- * Retention removes what keepLast and maxAge together let go ({@link BackupRetention}). WAL archiving is not built
+ * Retention removes what no rule keeps, and archived WAL older than the recovery window needs ({@link RetentionPass}). WAL archiving is not built
  * with the policy: a Deployment running pg_receivewal on a replication slot ({@link WalArchiverDeployment}).
  */
 @ControllerConfiguration(name = "backuppolicy", generationAwareEventProcessing = false)
@@ -138,6 +138,8 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
             CronSchedule.parse("spec.verification.restoreTest.schedule", spec.verification.restoreTest.schedule,
                     spec.timeZone);
         }
+        RetentionPass.rules(spec); // the durations parse (spec.retention.maxAge), or status says which does not
+        RetentionPass.recoveryWindow(spec);
         var db = checks.database(ns, spec.database, "spec.database");
         if (!db.replication()) {
             throw Problem.invalid(Reason.MissingPrivilege, "role " + db.settings().user() + " lacks the "
@@ -253,16 +255,20 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         Duration restoreTest;
         try (S3Client s3 = stores.open(storage)) {
             BackupCatalog catalog = new BackupCatalog(s3, storage, ns, name);
-            records = prune(policy, status, catalog, catalog.list(), now);
+            RetentionPass.Result retained = new RetentionPass(events, audit).apply(policy, status, catalog,
+                    catalog.list(), now);
+            records = retained.records();
             metrics.record(ns, name, records);
-            walArchiving(policy, status, catalog, records, t.in().database(), now, t.context());
+            walArchiving(policy, status, catalog, records, retained.walKeptFrom(), t.in().database(), now,
+                    t.context());
             Step test = restoreTests.apply(policy, status, catalog, records, t.in().database(), now,
                     t.restoreTestJobs());
             if (test instanceof Step.Act) {
                 return test;
             }
             restoreTest = ((Step.Rest) test).requeue();
-            BackupStatusBuilder.apply(status, records, jobs.stream().map(j -> AgentJobs.outcomeWithCause(client, j))
+            BackupStatusBuilder.apply(status, records, retained.kept().stream().collect(
+                    java.util.stream.Collectors.toMap(v -> v.record().backupId, v -> v)), jobs.stream().map(j -> AgentJobs.outcomeWithCause(client, j))
                     .toList(), catalog::url, Boolean.TRUE.equals(spec.suspend), policy.getMetadata().getGeneration(),
                     now);
         } catch (SdkClientException e) {
@@ -353,7 +359,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
      * and drops its replication slot, which would otherwise make the server keep WAL forever.
      */
     private void walArchiving(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog,
-            List<BackupRecord> records, io.dbaoperator.postgres.ConnectionSettings db, Instant now,
+            List<BackupRecord> records, String walKeptFrom, io.dbaoperator.postgres.ConnectionSettings db, Instant now,
             Context<BackupPolicy> context) {
         String ns = policy.getMetadata().getNamespace();
         String deploymentName = WalArchiverDeployment.name(policy.getMetadata().getName());
@@ -379,7 +385,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         }
         var heartbeat = catalog.walArchiver();
         WalArchivingStatus.apply(status, WalArchiverDeployment.problem(client, ns, existing), heartbeat, records,
-                policy.getMetadata().getGeneration(), now);
+                walKeptFrom, policy.getMetadata().getGeneration(), now);
         Long lag = status.recoveryWindow == null ? null : status.recoveryWindow.archivingLagSeconds;
         metrics.walArchiving(ns, policy.getMetadata().getName(), io.dbaoperator.status.Conditions.isTrue(
                 status.conditions, io.dbaoperator.status.ConditionType.WalArchiving), lag,
@@ -406,34 +412,5 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
                     "the WAL archiver is not running: " + problem, policy.getMetadata().getGeneration(),
                     Instant.now());
         }
-    }
-
-    /**
-     * Applies retention, reports what it removed in status and as an Event, and returns the backups that remain
-     * (the catalog is not listed again: that is one read per backup).
-     */
-    private List<BackupRecord> prune(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog,
-            List<BackupRecord> records, Instant now) {
-        var retention = policy.getSpec().retention;
-        List<BackupRecord> remove = BackupRetention.toRemove(records, retention.keepLast,
-                Durations.parse("spec.retention.maxAge", retention.maxAge == null ? "30d" : retention.maxAge),
-                retention.pinned == null ? Set.of() : Set.copyOf(retention.pinned), now);
-        if (remove.isEmpty()) {
-            return records;
-        }
-        BackupPolicyStatus.PruneReport report = new BackupPolicyStatus.PruneReport();
-        report.prunedAt = now.toString();
-        long freed = 0;
-        for (BackupRecord r : remove) {
-            freed += catalog.delete(r.backupId);
-            report.removed.add(r.backupId);
-        }
-        report.freedBytes = freed;
-        status.lastPrune = report;
-        events.normal(policy, "BackupsPruned", "retention removed " + report.removed.size() + " backup(s) "
-                + report.removed + ", " + freed + " bytes freed");
-        audit.record(policy, io.dbaoperator.audit.AuditEvent.byOperator(now, policy, "retention", "prune", "succeeded",
-                null, Map.of("removed", report.removed, "freedBytes", freed)));
-        return records.stream().filter(r -> !report.removed.contains(r.backupId)).toList();
     }
 }

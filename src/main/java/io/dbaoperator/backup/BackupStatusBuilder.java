@@ -20,6 +20,8 @@ import io.dbaoperator.status.Conditions;
 public final class BackupStatusBuilder {
 
     static final int RECENT = 10;
+    /** At most this many backups in status: the RECENT newest, then those kept by a calendar rule or a pin. */
+    static final int SHOWN = 60;
 
     /** A backup Job as observed. */
     public record JobOutcome(String name, String backupId, boolean active, boolean failed, String failureReason) {
@@ -33,8 +35,28 @@ public final class BackupStatusBuilder {
      */
     public static void apply(BackupPolicyStatus status, List<BackupRecord> records, List<JobOutcome> jobs,
             Function<String, String> location, boolean suspended, long generation, Instant now) {
-        status.backups = records.stream().limit(RECENT).map(r -> info(r, location)).toList();
-        status.lastBackup = records.isEmpty() ? null : info(records.get(0), location);
+        apply(status, records, java.util.Map.of(), jobs, location, suspended, generation, now);
+    }
+
+    /**
+     * @param kept retention's verdict on each backup that remains, by id: status says which rules keep it and when
+     *        it goes at the earliest; the RECENT newest are shown, then every older one a calendar rule or a pin keeps
+     * @param location the s3:// URL of a backup's folder, by id
+     */
+    public static void apply(BackupPolicyStatus status, List<BackupRecord> records,
+            java.util.Map<String, BackupRetention.Verdict> kept, List<JobOutcome> jobs,
+            Function<String, String> location, boolean suspended, long generation, Instant now) {
+        List<BackupRecord> shown = new java.util.ArrayList<>();
+        for (int i = 0; i < records.size() && shown.size() < SHOWN; i++) {
+            BackupRetention.Verdict v = kept.get(records.get(i).backupId);
+            if (i < RECENT || v != null && v.keptBy().stream().anyMatch(rule -> rule.equals("pinned")
+                    || rule.contains(" "))) {
+                shown.add(records.get(i));
+            }
+        }
+        status.backups = shown.stream().map(r -> info(r, location, kept.get(r.backupId))).toList();
+        status.lastBackup = records.isEmpty() ? null : info(records.get(0), location, kept.get(records.get(0)
+                .backupId));
 
         BackupRecord newestFinished = records.stream().filter(r -> r.state == BackupRecord.State.verified
                 || r.state == BackupRecord.State.failed).findFirst().orElse(null);
@@ -77,7 +99,15 @@ public final class BackupStatusBuilder {
     }
 
     static BackupInfo info(BackupRecord r, Function<String, String> location) {
+        return info(r, location, null);
+    }
+
+    static BackupInfo info(BackupRecord r, Function<String, String> location, BackupRetention.Verdict verdict) {
         BackupInfo i = new BackupInfo();
+        if (verdict != null) {
+            i.keptBy = verdict.keptBy().isEmpty() ? null : verdict.keptBy();
+            i.earliestRemoval = verdict.earliestRemoval() == null ? null : verdict.earliestRemoval().toString();
+        }
         i.backupId = r.backupId;
         i.startedAt = r.startedAt;
         i.completedAt = r.completedAt;

@@ -28,6 +28,15 @@ public final class WalArchivingStatus {
      */
     public static void apply(BackupPolicyStatus status, String podProblem, WalArchiverStatus heartbeat,
             List<BackupRecord> records, long generation, Instant now) {
+        apply(status, podProblem, heartbeat, records, null, generation, now);
+    }
+
+    /**
+     * @param podProblem why the archiver pod is not ready (e.g. CrashLoopBackOff: ...), or null when it is ready
+     * @param walKeptFrom where retention keeps archived WAL from (older segments are gone), or null when it keeps all
+     */
+    public static void apply(BackupPolicyStatus status, String podProblem, WalArchiverStatus heartbeat,
+            List<BackupRecord> records, String walKeptFrom, long generation, Instant now) {
         Instant beat = heartbeat == null || heartbeat.updatedAt == null ? null : Instant.parse(heartbeat.updatedAt);
         if (podProblem != null) {
             status.conditions = Conditions.set(status.conditions, ConditionType.WalArchiving, false,
@@ -46,10 +55,15 @@ public final class WalArchivingStatus {
                             : "segment " + heartbeat.lastArchivedSegment + " archived at " + heartbeat.lastArchivedAt
                                     + " (" + heartbeat.segmentsArchived + " so far)", generation, now);
         }
-        // a backup opens the window only if archived WAL continues where its own WAL ends
+        // a backup opens the window only if archived WAL continues where its own WAL ends: from the first segment
+        // the archiver shipped, or from where retention keeps WAL, whichever is later
+        String firstArchived = heartbeat == null ? null : heartbeat.firstArchivedSegment;
+        if (firstArchived != null && walKeptFrom != null && walKeptFrom.compareTo(firstArchived) > 0) {
+            firstArchived = walKeptFrom;
+        }
+        String from = firstArchived;
         BackupRecord oldestVerified = records.stream().filter(r -> r.state == BackupRecord.State.verified)
-                .filter(r -> heartbeat != null && heartbeat.firstArchivedSegment != null && r.endWalFile != null
-                        && r.endWalFile.compareTo(heartbeat.firstArchivedSegment) >= 0)
+                .filter(r -> from != null && r.endWalFile != null && r.endWalFile.compareTo(from) >= 0)
                 .reduce((a, b) -> b).orElse(null);
         // ... and only once the archive reaches that backup's end: before, no time at all is recoverable (this is
         // also the state while the first backup runs)

@@ -38,4 +38,11 @@ public class BackupInfo {
     public String state;
     @JsonPropertyDescription("Why the backup failed, when it did.")
     public String error;
+    @JsonPropertyDescription("The retention rules that keep this backup: newest verified, pinned, in progress, "
+            + "keepLast, maxAge, or a calendar bucket such as 'monthly 2026-11' or 'weekly 2026-W49'.")
+    public java.util.List<String> keptBy;
+    @JsonPropertyDescription("When retention removes this backup at the earliest (later backups arriving on "
+            + "schedule); absent while a rule with no end in time keeps it (newest verified, pinned, in progress, "
+            + "keepLast).")
+    public String earliestRemoval;
 }

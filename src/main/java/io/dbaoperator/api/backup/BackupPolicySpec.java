@@ -55,8 +55,9 @@ public class BackupPolicySpec {
     public Compression compression = new Compression();
 
     @Default("{}")
-    @JsonPropertyDescription("Which backups are kept. Both keepLast and maxAge apply; the newest verified backup and "
-            + "pinned backups are never deleted.")
+    @JsonPropertyDescription("Which backups are kept: a backup is kept if any rule keeps it (keepLast, maxAge, the "
+            + "calendar rules keepDaily/keepWeekly/keepMonthly/keepYearly, pinned); the newest verified backup is never "
+            + "deleted, and an unverified backup never keeps a calendar bucket.")
     public Retention retention = new Retention();
 
     @Default("{}")
@@ -113,11 +114,42 @@ public class BackupPolicySpec {
 
         @Default("30d")
         @Pattern(Patterns.DURATION)
-        @JsonPropertyDescription("Delete backups older than this (beyond keepLast), e.g. 30d.")
+        @JsonPropertyDescription("Keep every backup taken less than this long ago, e.g. 30d; older ones go unless "
+                + "another rule keeps them.")
         public String maxAge = "30d";
 
         @JsonPropertyDescription("Backup ids never deleted by retention.")
         public List<String> pinned;
+
+        @Pattern(Patterns.DURATION)
+        @JsonPropertyDescription("Point-in-time recovery stays possible to any moment of this window, e.g. 7d: "
+                + "archived WAL is kept back to the start of the newest verified backup that completed before the "
+                + "window began, and no further (older backups stay restorable to their own end). Default: maxAge.")
+        public String recoveryWindow;
+
+        @Min(0)
+        @Max(3660)
+        @JsonPropertyDescription("Calendar retention: keep the newest verified backup of each of the N newest days "
+                + "(in spec.timeZone) that have one. Unset or 0: no daily rule.")
+        public Integer keepDaily;
+
+        @Min(0)
+        @Max(520)
+        @JsonPropertyDescription("Keep the newest verified backup of each of the N newest ISO weeks (Monday to Sunday, "
+                + "in spec.timeZone) that have one.")
+        public Integer keepWeekly;
+
+        @Min(0)
+        @Max(1200)
+        @JsonPropertyDescription("Keep the newest verified backup of each of the N newest calendar months (in "
+                + "spec.timeZone) that have one.")
+        public Integer keepMonthly;
+
+        @Min(0)
+        @Max(100)
+        @JsonPropertyDescription("Keep the newest verified backup of each of the N newest calendar years (in "
+                + "spec.timeZone) that have one.")
+        public Integer keepYearly;
     }
 
     /** Verification settings. */

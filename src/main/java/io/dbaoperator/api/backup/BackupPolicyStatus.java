@@ -63,8 +63,13 @@ public class BackupPolicyStatus extends OperatorStatus {
     public static class PruneReport {
         @JsonPropertyDescription("When the backups were removed (RFC 3339).")
         public String prunedAt;
-        @JsonPropertyDescription("Ids of the removed backups.")
+        @JsonPropertyDescription("Ids of the removed backups (none when only WAL went).")
         public List<String> removed = new ArrayList<>();
+        @JsonPropertyDescription("Archived WAL segments removed: those older than the recovery window needs.")
+        public Integer walSegmentsRemoved;
+        @JsonPropertyDescription("The WAL segment from which on archived WAL is kept (the start of the newest verified "
+                + "backup that completed before the recovery window began).")
+        public String walKeptFrom;
         @JsonPropertyDescription("Bytes freed in object storage.")
         public Long freedBytes;
     }

@@ -169,6 +169,43 @@ public final class BackupCatalog {
                 .sorted(Comparator.comparing(WalObject::name)).toList();
     }
 
+    /**
+     * The archived WAL segments that come before {@code cutoff} (a segment name): those with a lower segment number
+     * on a timeline no later than the cutoff's, as pg_archivecleanup decides, in name order. Timeline history files
+     * are never among them (they are small, and a restore following a timeline needs them). The listing stops at the
+     * first name at or past the cutoff, so this costs one request more than there are thousands to remove.
+     */
+    public List<WalObject> walSegmentsBefore(String cutoff) {
+        String prefix = location.key(namespace + "/" + policy + "/wal/");
+        List<WalObject> before = new ArrayList<>();
+        for (S3Object o : s3.listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(location.bucket())
+                .prefix(prefix).build()).contents()) {
+            String name = o.key().substring(prefix.length());
+            if (name.compareTo(cutoff) >= 0) {
+                break;
+            }
+            if (name.matches("[0-9A-F]{24}(\\.gz|\\.lz4|\\.zst)?")
+                    && name.substring(8, 24).compareTo(cutoff.substring(8, 24)) < 0) {
+                before.add(new WalObject(name, o.key(), o.size(), o.lastModified()));
+            }
+        }
+        return before;
+    }
+
+    /** Deletes archived WAL files, a thousand keys a request; returns the bytes freed. */
+    public long deleteWal(List<WalObject> files) {
+        long freed = 0;
+        for (int i = 0; i < files.size(); i += 1000) {
+            List<WalObject> batch = files.subList(i, Math.min(files.size(), i + 1000));
+            s3.deleteObjects(software.amazon.awssdk.services.s3.model.DeleteObjectsRequest.builder()
+                    .bucket(location.bucket()).delete(d -> d.quiet(true).objects(batch.stream()
+                            .map(w -> software.amazon.awssdk.services.s3.model.ObjectIdentifier.builder()
+                                    .key(w.key()).build()).toList())).build());
+            freed += batch.stream().mapToLong(WalObject::size).sum();
+        }
+        return freed;
+    }
+
     /** Keys of the archived WAL segments, in WAL order. */
     public List<String> walSegments() {
         String prefix = location.key(namespace + "/" + policy + "/wal/");
