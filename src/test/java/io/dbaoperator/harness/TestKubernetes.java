@@ -168,6 +168,11 @@ public final class TestKubernetes {
         return cp;
     }
 
+    /** The operator's image as the node has it (imported, never pulled). */
+    public String image() {
+        return image;
+    }
+
     /** The node: its pods' volumes and output. */
     public RealNode node() {
         return node;

@@ -1,4 +1,4 @@
-package io.dbaoperator.agent;
+package io.dbaoperator.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -15,10 +15,9 @@ import org.junit.jupiter.api.Test;
 import io.dbaoperator.contract.AgentEnvironment;
 import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.backup.catalog.BackupRecord;
-import io.dbaoperator.harness.RealParts;
+import io.dbaoperator.harness.OperatorTier;
 import io.dbaoperator.harness.TestKubernetes;
 import io.dbaoperator.harness.TestPostgres;
-import io.dbaoperator.operator.Fixtures;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
 import io.fabric8.kubernetes.api.model.EnvVar;
@@ -34,9 +33,11 @@ import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 
 /**
  * The backup agent in real Jobs: pg_basebackup of a real database streamed into the S3 server, read back and
- * verified with pg_verifybackup; a byte flipped in storage is caught; a failure leaves no object behind.
+ * verified with pg_verifybackup; a byte flipped in storage is caught; a failure leaves no object behind. The Jobs
+ * run the operator's image on the real node, so this class is of the operator tier (after package), though it
+ * starts no operator.
  */
-@RealParts
+@OperatorTier
 class BackupAgentTest {
 
     static final String NS = "agent";
@@ -64,7 +65,8 @@ class BackupAgentTest {
         List<EnvVar> env = new ArrayList<>(AgentEnvironment.s3Env(Fixtures.storage("backup-s3"), "it"));
         client.resource(new JobBuilder().withNewMetadata().withName(name).withNamespace(NS).endMetadata()
                 .withNewSpec().withBackoffLimit(0).withActiveDeadlineSeconds(300L).withNewTemplate().withNewSpec()
-                .withRestartPolicy("Never").addNewContainer().withName("agent").withImage("dba-operator:dev")
+                .withRestartPolicy("Never").addNewContainer().withName("agent").withImage(TestKubernetes.get().image())
+                .withImagePullPolicy("Never")
                 .withCommand(command).withEnvFrom(AgentEnvironment.databaseEnvFrom(Fixtures.db(secret)))
                 .withEnv(env).endContainer().endSpec().endTemplate().endSpec().build()).create();
         Job[] job = new Job[1];
