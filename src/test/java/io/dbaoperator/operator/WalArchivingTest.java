@@ -19,6 +19,7 @@ import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.api.common.Condition;
 import io.dbaoperator.backup.BackupPolicyReconciler;
+import io.dbaoperator.backup.BackupJobs;
 import io.dbaoperator.backup.WalArchiverDeployment;
 import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.harness.OperatorHarness;
@@ -125,15 +126,23 @@ class WalArchivingTest {
                             + "[0-9]+(\\.[0-9]+)?(E[0-9]+)?\n"));
         }
 
-        // a broken archiver is a condition, not silence
+        // a broken archiver is a condition, not silence: the Secret's password is rotated wrongly and the archiver's
+        // pod restarts (a rollout, a drained node), so the new container logs in with it and fails. (A running
+        // container keeps the environment it started with: only a restart reads the Secret again.)
         Map<String, String> broken = new HashMap<>(Fixtures.replicationDbKeys());
         broken.put("uri", broken.get("uri").replace(Fixtures.REPLICATION_PASSWORD, "not-the-password"));
         Fixtures.secret(client, NS, "app-db-replication", broken);
-        TestPostgres.get().exec("postgres", "select pg_terminate_backend(pid) from pg_stat_replication "
-                + "where application_name = 'dba-operator-wal-archiver'");
-        Condition down = awaitCondition(BackupPolicy.class, NS, "archived", "WalArchiving", "False");
-        assertThat(down.reason).isIn("WalArchiverNotRunning", "WalArchiverStale");
-        Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());
+        try {
+            client.pods().inNamespace(NS).withLabel(BackupJobs.POLICY_LABEL, "archived")
+                    .withLabel("app.kubernetes.io/component", WalArchiverDeployment.COMPONENT).delete();
+            Condition down = awaitCondition(BackupPolicy.class, NS, "archived", "WalArchiving", "False",
+                    Duration.ofSeconds(120));
+            assertThat(down.reason).isIn("WalArchiverNotRunning", "WalArchiverStale");
+        } finally {
+            Fixtures.secret(client, NS, "app-db-replication", Fixtures.replicationDbKeys());
+            client.pods().inNamespace(NS).withLabel(BackupJobs.POLICY_LABEL, "archived")
+                    .withLabel("app.kubernetes.io/component", WalArchiverDeployment.COMPONENT).delete();
+        }
 
         // disabling archiving removes the archiver and its slot
         client.resources(BackupPolicy.class).inNamespace(NS).withName("archived").edit(x -> {
