@@ -23,7 +23,17 @@ public final class OperatorImage {
         this.archive = archive;
     }
 
+    /**
+     * The image built in this JVM, {@code name|archive}: each Quarkus application of a run loads this class anew,
+     * and one build per run is enough (a String: libraries copy system properties as Strings).
+     */
+    private static final String BUILT = "dba.test.operator-image";
+
     public static synchronized OperatorImage get() {
+        String earlier = System.getProperty(BUILT);
+        if (built == null && earlier != null && Files.isRegularFile(Path.of(earlier.split("\\|", 2)[1]))) {
+            built = new OperatorImage(earlier.split("\\|", 2)[0], Path.of(earlier.split("\\|", 2)[1]));
+        }
         if (built == null) {
             RealParts.Guard.starting("operator image build");
             try {
@@ -41,6 +51,7 @@ public final class OperatorImage {
                     throw new IllegalStateException(".ci/build-images wrote no " + archive + ": " + out);
                 }
                 built = new OperatorImage(lines[lines.length - 1].trim(), archive);
+                System.setProperty(BUILT, built.name + "|" + archive);
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             } catch (InterruptedException e) {
