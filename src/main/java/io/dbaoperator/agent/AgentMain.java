@@ -54,6 +54,8 @@ public final class AgentMain {
                     return WalArchiveCommand.run(WalArchiveArgs.parse(args), env, out);
                 case RestoreArgs.COMMAND:
                     return RestoreCommand.run(RestoreArgs.parse(args), env, out);
+                case io.dbaoperator.contract.LogicalBackupArgs.COMMAND:
+                    return LogicalBackupCommand.run(io.dbaoperator.contract.LogicalBackupArgs.parse(args), env, out);
                 case BackupArgs.VERIFY_COMMAND:
                     return BackupCommand.reverify(BackupArgs.parse(args), env, out);
                 default:

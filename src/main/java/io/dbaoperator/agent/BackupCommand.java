@@ -129,7 +129,7 @@ final class BackupCommand {
                 : "pg_verifybackup failed: " + record.verification.pgVerifybackupOutput;
     }
 
-    private static void fail(BackupCatalog catalog, BackupRecord record, Instant started, String reason, String error) {
+    static void fail(BackupCatalog catalog, BackupRecord record, Instant started, String reason, String error) {
         record.state = BackupRecord.State.failed;
         record.errorReason = reason;
         record.error = error;
@@ -143,7 +143,7 @@ final class BackupCommand {
     }
 
     /** System identifier and server version, from an ordinary connection as the same role. */
-    private static void identify(ConnectionSettings db, BackupRecord record) {
+    static void identify(ConnectionSettings db, BackupRecord record) {
         try (Connection c = PostgresConnector.open(db, "dba-operator-backup");
                 ResultSet rs = c.createStatement().executeQuery(
                         "select system_identifier::text, current_setting('server_version') from pg_control_system()")) {
@@ -207,7 +207,7 @@ final class BackupCommand {
         }
     }
 
-    private static void copyBounded(InputStream in, ByteArrayOutputStream out) {
+    static void copyBounded(InputStream in, ByteArrayOutputStream out) {
         byte[] buf = new byte[8192];
         try {
             int n;

@@ -13,6 +13,7 @@ import java.util.Locale;
 
 import io.dbaoperator.contract.AgentEnvironment;
 import io.dbaoperator.contract.BackupArgs;
+import io.dbaoperator.contract.LogicalBackupArgs;
 import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.api.common.JobTemplate;
@@ -54,12 +55,21 @@ public final class BackupJobs {
         JobTemplate t = spec.jobTemplate == null ? new JobTemplate() : spec.jobTemplate;
         String ns = policy.getMetadata().getNamespace();
         String name = policy.getMetadata().getName();
-        List<String> command = new BackupArgs(ns, name, backupId, spec.compression.algorithm.name(),
-                spec.compression.location.name(), spec.compression.level,
-                !Boolean.FALSE.equals(spec.verification.verifyChecksums),
-                // an incomplete upload older than this is an earlier backup's (with Forbid, none runs beside us)
-                spec.concurrencyPolicy == io.dbaoperator.api.backup.BackupPolicySpec.ConcurrencyPolicy.Forbid ? 0
-                        : (t.activeDeadlineSeconds == null ? 6 * 3600L : t.activeDeadlineSeconds)).command();
+        // an incomplete upload older than this is an earlier backup's (with Forbid, none runs beside us)
+        long abortOlderThan = spec.concurrencyPolicy == BackupPolicySpec.ConcurrencyPolicy.Forbid ? 0
+                : (t.activeDeadlineSeconds == null ? 6 * 3600L : t.activeDeadlineSeconds);
+        boolean verify = !Boolean.FALSE.equals(spec.verification.verifyChecksums);
+        List<String> command;
+        if (spec.method == BackupPolicySpec.Method.logical) {
+            BackupPolicySpec.Logical l = spec.logical == null ? new BackupPolicySpec.Logical() : spec.logical;
+            command = new LogicalBackupArgs(ns, name, backupId, l.databases, l.schemas, l.tables,
+                    Boolean.TRUE.equals(l.globals), spec.compression.algorithm == BackupPolicySpec.Compression
+                            .Algorithm.none ? Integer.valueOf(0) : spec.compression.level, verify, abortOlderThan)
+                    .command();
+        } else {
+            command = new BackupArgs(ns, name, backupId, spec.compression.algorithm.name(),
+                    spec.compression.location.name(), spec.compression.level, verify, abortOlderThan).command();
+        }
         List<EnvVar> env = new ArrayList<>(AgentEnvironment.databaseEnv(spec.database));
         env.addAll(AgentEnvironment.s3Env(spec.storage, spec.storage.prefix == null ? "" : spec.storage.prefix));
         var container = new ContainerBuilder().withName("backup").withImage(t.image == null ? defaultImage : t.image)

@@ -140,8 +140,12 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         }
         RetentionPass.rules(spec); // the durations parse (spec.retention.maxAge), or status says which does not
         RetentionPass.recoveryWindow(spec);
+        boolean logical = spec.method == BackupPolicySpec.Method.logical;
+        if (logical) {
+            LogicalBackups.refuseWhatTheyCannotDo(spec);
+        }
         var db = checks.database(ns, spec.database, "spec.database");
-        if (!db.replication()) {
+        if (!logical && !db.replication()) {
             throw Problem.invalid(Reason.MissingPrivilege, "role " + db.settings().user() + " lacks the "
                     + "REPLICATION attribute that pg_basebackup and pg_receivewal need: run ALTER ROLE "
                     + db.settings().user() + " REPLICATION, or point spec.database at a replication Secret")

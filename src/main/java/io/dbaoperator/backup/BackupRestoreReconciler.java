@@ -150,6 +150,12 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         String ns = restore.getMetadata().getNamespace();
         BackupPolicy policy = checks.exists(ns, BackupPolicy.class, spec.backupPolicyRef.name,
                 "spec.backupPolicyRef");
+        if (policy.getSpec().method == io.dbaoperator.api.backup.BackupPolicySpec.Method.logical) {
+            throw Problem.invalid(Reason.InvalidSpec, "BackupPolicy " + spec.backupPolicyRef.name + " takes logical "
+                    + "backups (pg_dump); a BackupRestore restores physical backups into a new instance. Restoring a "
+                    + "dump into a database is not built yet: pg_restore it from the location kubectl dba backups "
+                    + spec.backupPolicyRef.name + " shows").exception();
+        }
         if (spec.targetTime != null) {
             try {
                 OffsetDateTime.parse(spec.targetTime);

@@ -109,6 +109,8 @@ public final class BackupStatusBuilder {
             i.earliestRemoval = verdict.earliestRemoval() == null ? null : verdict.earliestRemoval().toString();
         }
         i.backupId = r.backupId;
+        i.method = r.method == null ? "physical" : r.method;
+        i.databases = r.databases;
         i.startedAt = r.startedAt;
         i.completedAt = r.completedAt;
         i.durationSeconds = r.durationSeconds == null ? null : Math.round(r.durationSeconds);

@@ -55,13 +55,18 @@ public final class RestorePlanner {
     public static Plan plan(String backupId, Target target, List<BackupRecord> records, List<WalObject> wal,
             String catalogUrl) {
         List<BackupRecord> verified = records.stream().filter(r -> r.state == BackupRecord.State.verified)
-                .filter(r -> r.completedAt != null && r.endWalFile != null).toList(); // newest first
+                .filter(r -> r.completedAt != null && r.endWalFile != null).toList(); // newest first, physical only
         BackupRecord backup;
         if (backupId != null) {
             BackupRecord named = records.stream().filter(r -> backupId.equals(r.backupId)).findFirst().orElse(null);
             if (named == null) {
                 throw Problem.invalid(Reason.BackupNotFound, "backup " + backupId + " is not in the catalog at "
                         + catalogUrl + "; verified backups: " + ids(verified)).exception();
+            }
+            if ("logical".equals(named.method)) {
+                throw Problem.invalid(Reason.InvalidSpec, "backup " + backupId + " is a logical backup (pg_dump of "
+                        + named.databases + "); a BackupRestore restores physical backups into a new instance. "
+                        + "Restore a dump with pg_restore from " + catalogUrl).exception();
             }
             if (named.state != BackupRecord.State.verified) {
                 throw Problem.invalid(Reason.BackupNotFound, "backup " + backupId + " is " + named.state

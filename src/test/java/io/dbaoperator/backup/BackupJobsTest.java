@@ -2,6 +2,8 @@ package io.dbaoperator.backup;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
+
 import org.junit.jupiter.api.Test;
 
 import io.dbaoperator.api.backup.BackupPolicy;
@@ -98,5 +100,42 @@ class BackupJobsTest {
                 + "spec.jobTemplate.resources.limits.memory");
         pod.getStatus().getContainerStatuses().get(0).getState().getTerminated().setReason("Error");
         assertThat(AgentJobs.oomKilled(java.util.List.of(pod))).isEmpty();
+    }
+
+    @Test
+    void aLogicalPolicysJobRunsTheLogicalBackupWithItsDatabasesAsJson() {
+        BackupPolicy p = policy();
+        p.getSpec().method = BackupPolicySpec.Method.logical;
+        p.getSpec().logical = new BackupPolicySpec.Logical();
+        p.getSpec().logical.databases = List.of("app", "odd,name");
+        p.getSpec().logical.schemas = List.of("public");
+        p.getSpec().logical.globals = true;
+        p.getSpec().compression.algorithm = BackupPolicySpec.Compression.Algorithm.none;
+        List<String> command = BackupJobs.build(p, "20261121T020000Z", "img:1").getSpec().getTemplate().getSpec()
+                .getContainers().get(0).getCommand();
+        assertThat(command).startsWith("dba-agent", "logical-backup");
+        assertThat(command).containsSequence("--databases", "[\"app\",\"odd,name\"]")
+                .containsSequence("--schemas", "[\"public\"]").containsSequence("--globals", "true")
+                .containsSequence("--level", "0").doesNotContain("--tables");
+        // what the agent reads back is what was meant
+        var args = io.dbaoperator.contract.LogicalBackupArgs.parse(command.subList(1, command.size())
+                .toArray(String[]::new));
+        assertThat(args.databases()).containsExactly("app", "odd,name");
+        assertThat(args.level()).isZero();
+        assertThat(io.dbaoperator.contract.LogicalBackupArgs.objectName("a/b")).isEqualTo("a%2Fb.dump");
+    }
+
+    @Test
+    void whatALogicalPolicyCannotAskForIsRefusedBeforeAnythingRuns() {
+        BackupPolicySpec spec = policy().getSpec();
+        spec.method = BackupPolicySpec.Method.logical;
+        LogicalBackups.refuseWhatTheyCannotDo(spec); // gzip on the client: fine
+        spec.walArchiving.enabled = true;
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LogicalBackups.refuseWhatTheyCannotDo(spec))
+                .hasMessageContaining("spec.walArchiving.enabled needs method: physical");
+        spec.walArchiving.enabled = false;
+        spec.compression.algorithm = BackupPolicySpec.Compression.Algorithm.zstd;
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LogicalBackups.refuseWhatTheyCannotDo(spec))
+                .hasMessageContaining("gzip or none");
     }
 }

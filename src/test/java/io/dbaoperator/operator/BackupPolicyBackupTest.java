@@ -93,6 +93,50 @@ class BackupPolicyBackupTest {
         }
     }
 
+    /**
+     * A logical policy backs up with the application's own role (no REPLICATION attribute: pg_dump needs none): a
+     * pg_dump of the database in the bucket, read back through pg_restore --list, reported like a base backup; a
+     * BackupRestore of it is refused with where the dump is, nothing started.
+     */
+    @Test
+    void aLogicalBackupIsAPgDumpInTheBucketVerifiedAndReported() {
+        Fixtures.secret(client, NS, "app-db", Fixtures.appDbKeys());
+        BackupPolicy logical = policy("logical", "0 3 * * *");
+        logical.getSpec().database = Fixtures.db("app-db");
+        logical.getSpec().method = BackupPolicySpec.Method.logical;
+        logical.getMetadata().setAnnotations(new HashMap<>(Map.of(BackupPolicyReconciler.BACKUP_NOW, "dump")));
+        client.resource(logical).create();
+        Condition c = awaitCondition(BackupPolicy.class, NS, "logical", "LastBackupSucceeded", "True", A_BACKUP);
+        assertThat(c.reason).isEqualTo("BackupVerified");
+        var last = get(BackupPolicy.class, NS, "logical").getStatus().lastBackup;
+        assertThat(last.method).isEqualTo("logical");
+        assertThat(last.databases).containsExactly("app");
+        assertThat(last.verifiedWith).isEqualTo("checksums+pg_restore --list");
+        assertThat(last.beginLSN).as("a dump has no WAL position").isNull();
+        try (S3Client s3 = S3Clients.create(Fixtures.s3Location())) {
+            BackupRecord r = catalog(s3, "logical").read(last.backupId);
+            assertThat(r.state).isEqualTo(BackupRecord.State.verified);
+            assertThat(r.objects).extracting(o -> o.name).containsExactly("app.dump");
+            assertThat(r.verification.pgVerifybackupOutput).contains("app.dump: ").contains(" TOC entries");
+        }
+
+        io.dbaoperator.api.backup.BackupRestore restore = new io.dbaoperator.api.backup.BackupRestore();
+        restore.getMetadata().setName("from-a-dump");
+        restore.getMetadata().setNamespace(NS);
+        restore.setSpec(new io.dbaoperator.api.backup.BackupRestoreSpec());
+        restore.getSpec().backupPolicyRef = new io.dbaoperator.api.common.LocalRef("logical");
+        restore.getSpec().target = new io.dbaoperator.api.backup.BackupRestoreSpec.RestoreTarget();
+        restore.getSpec().target.newInstance = new io.dbaoperator.api.backup.BackupRestoreSpec.NewInstance();
+        restore.getSpec().target.newInstance.name = "from-a-dump";
+        client.resource(restore).create();
+        Condition refused = awaitCondition(io.dbaoperator.api.backup.BackupRestore.class, NS, "from-a-dump",
+                "Validated", "False");
+        assertThat(refused.reason).isEqualTo("InvalidSpec");
+        assertThat(refused.message).contains("takes logical backups").contains("pg_restore");
+        assertThat(client.batch().v1().jobs().inNamespace(NS).withLabel("app.kubernetes.io/component", "restore")
+                .list().getItems()).isEmpty();
+    }
+
     @Test
     void anOnDemandBackupWhoseEveryStatusWriteMeetsAConflictOnceIsTakenOnce() {
         TestKubernetes.get().api().interfere(io.dbaoperator.harness.FaultMatrix.everyOtherStatusWrite(NS,

@@ -41,7 +41,7 @@ import software.amazon.awssdk.services.s3.model.PutObjectRequest;
  * (each a record, a manifest and a base object) and four archived WAL segments a day, as a policy that has run for
  * 13 months would; the policy keeps 3 last, 7 daily, 4 weekly and 6 monthly, with a 10-day recovery window. The
  * operator removes exactly the backups no rule keeps and exactly the WAL segments older than the start of the
- * newest backup that completed before the window began, keeps the timeline history file, and says so in status,
+ * newest kept backup that completed before the window began, keeps the timeline history file, and says so in status,
  * an Event and each kept backup's rules. The expected sets are worked out here from the calendar, independently of
  * the operator's code.
  */
@@ -128,8 +128,13 @@ class CalendarRetentionTest {
             }
         }
         // the recovery window began 10 days before the operator looked: backup 10 is the newest that completed by
-        // then, so WAL from its first segment on stays, and the history file
-        String keptFrom = segment(10, 0);
+        // then, but WAL can only be replayed onto a backup that is kept: the newest kept one from backup 10 on is
+        // where WAL stays from (and the history file)
+        int anchor = 10;
+        while (!expected.contains(ids.get(anchor - 1))) {
+            anchor++;
+        }
+        String keptFrom = segment(anchor, 0);
         Set<String> expectedWal = walNames.stream().filter(n -> n.endsWith(".history") || n.compareTo(keptFrom) >= 0)
                 .collect(Collectors.toCollection(TreeSet::new));
 

@@ -157,7 +157,7 @@ class SandboxWalkthroughIT {
             }
             if (block.contains("kubectl dba backups")) {
                 assertThat(out).as("how it was checked, and its size as a person reads it").containsPattern(
-                        "\\d{8}T\\d{6}Z\tverified\ttrue\tchecksums\\+pg_waldump\t[0-9.]+ (KiB|MiB|GiB)\t");
+                        "\\d{8}T\\d{6}Z\tphysical\tverified\ttrue\tchecksums\\+pg_waldump\t[0-9.]+ (KiB|MiB|GiB)\t");
             }
             if (block.contains("kubectl dba plan dbm")) {
                 assertThat(out).contains("expand\tACCESS EXCLUSIVE\tadditive\talter table users add column "

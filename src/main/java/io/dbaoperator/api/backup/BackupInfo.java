@@ -8,6 +8,10 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 public class BackupInfo {
     @JsonPropertyDescription("Backup id: a compact UTC timestamp, e.g. 20261121T020000Z.")
     public String backupId;
+    @JsonPropertyDescription("physical (pg_basebackup) or logical (pg_dump, one <database>.dump object per database).")
+    public String method;
+    @JsonPropertyDescription("The databases a logical backup holds.")
+    public java.util.List<String> databases;
     @JsonPropertyDescription("When the backup started (RFC 3339).")
     public String startedAt;
     @JsonPropertyDescription("When the backup finished (RFC 3339).")

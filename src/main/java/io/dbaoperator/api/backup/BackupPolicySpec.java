@@ -22,9 +22,19 @@ import io.fabric8.generator.annotation.ValidationRule;
 public class BackupPolicySpec {
 
     @Required
-    @JsonPropertyDescription("The database to back up. The Secret's role needs the REPLICATION attribute "
-            + "(pg_basebackup and pg_receivewal use the replication protocol).")
+    @JsonPropertyDescription("The database to back up. For physical backups the Secret's role needs the REPLICATION "
+            + "attribute (pg_basebackup and pg_receivewal use the replication protocol); for logical ones, read access "
+            + "to what is dumped.")
     public DatabaseRef database;
+
+    @Default("physical")
+    @JsonPropertyDescription("physical: pg_basebackup of the whole cluster (point-in-time recovery with WAL archiving, "
+            + "restored by BackupRestore); logical: pg_dump in custom format of each database in spec.logical, a file "
+            + "a DBA restores with pg_restore into any PostgreSQL of the same or a later major version.")
+    public Method method = Method.physical;
+
+    @JsonPropertyDescription("What a logical backup dumps (method: logical).")
+    public Logical logical;
 
     @Required
     @Size(min = 9)
@@ -70,6 +80,31 @@ public class BackupPolicySpec {
 
     @JsonPropertyDescription("Overrides for the backup Jobs (image, resources, nodeSelector, tolerations, serviceAccountName).")
     public JobTemplate jobTemplate;
+
+    /** Backup methods. */
+    public enum Method {
+        physical, logical
+    }
+
+    /** What a logical backup dumps. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Logical {
+        @JsonPropertyDescription("The databases to dump, one object each (<database>.dump); default: the database the "
+                + "Secret names.")
+        public List<String> databases;
+
+        @JsonPropertyDescription("Only these schemas (pg_dump --schema), in each database; default: all.")
+        public List<String> schemas;
+
+        @JsonPropertyDescription("Only these tables (pg_dump --table; schema-qualified names or patterns); default: "
+                + "all.")
+        public List<String> tables;
+
+        @Default("false")
+        @JsonPropertyDescription("Also dump roles and tablespaces (pg_dumpall --globals-only --no-role-passwords: "
+                + "no password hash is stored) as globals.sql.")
+        public Boolean globals = false;
+    }
 
     /** Concurrency policies, as in CronJob. */
     public enum ConcurrencyPolicy {
@@ -123,8 +158,9 @@ public class BackupPolicySpec {
 
         @Pattern(Patterns.DURATION)
         @JsonPropertyDescription("Point-in-time recovery stays possible to any moment of this window, e.g. 7d: "
-                + "archived WAL is kept back to the start of the newest verified backup that completed before the "
-                + "window began, and no further (older backups stay restorable to their own end). Default: maxAge.")
+                + "archived WAL is kept back to the start of the newest kept verified backup that completed before "
+                + "the window began, and no further (older backups stay restorable to their own end). Default: "
+                + "maxAge.")
         public String recoveryWindow;
 
         @Min(0)

@@ -67,8 +67,8 @@ public class BackupPolicyStatus extends OperatorStatus {
         public List<String> removed = new ArrayList<>();
         @JsonPropertyDescription("Archived WAL segments removed: those older than the recovery window needs.")
         public Integer walSegmentsRemoved;
-        @JsonPropertyDescription("The WAL segment from which on archived WAL is kept (the start of the newest verified "
-                + "backup that completed before the recovery window began).")
+        @JsonPropertyDescription("The WAL segment from which on archived WAL is kept (the start of the newest kept "
+                + "verified backup that completed before the recovery window began).")
         public String walKeptFrom;
         @JsonPropertyDescription("Bytes freed in object storage.")
         public Long freedBytes;

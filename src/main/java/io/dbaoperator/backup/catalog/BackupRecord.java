@@ -7,10 +7,11 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 
 /**
- * backup.json: what the agent writes next to each base backup, and the only way the operator learns a backup's
- * outcome (a Job never writes the custom resource). Layout:
+ * backup.json: what the agent writes next to each backup, and the only way the operator learns a backup's outcome
+ * (a Job never writes the custom resource). Layout:
  * {@code s3://<bucket>/<prefix>/<namespace>/<policy>/base/<backupId>/{base.tar[.gz|.lz4|.zst], backup_manifest,
- * backup.json}}.
+ * backup.json}}; a logical backup holds {@code <database>.dump} (pg_dump's custom format) per database, and
+ * {@code globals.sql} when roles were dumped, beside its backup.json.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -33,6 +34,10 @@ public class BackupRecord {
     public String namespace;
     public String policy;
     public State state;
+    /** logical (pg_dump, an object per database) or null for a physical base backup, as before this field. */
+    public String method;
+    /** The databases a logical backup dumped. */
+    public List<String> databases;
     public String error;
     public String errorReason;
 
@@ -90,7 +95,7 @@ public class BackupRecord {
         public String pgVerifybackupOutput;
         public String verifiedAt;
 
-        /** Whether the backup counts as verified. */
+        /** Whether the backup counts as verified (for a logical backup: pgVerifybackup* hold pg_restore --list's). */
         public boolean passed() {
             return checksumsMatch && pgVerifybackupPassed;
         }
