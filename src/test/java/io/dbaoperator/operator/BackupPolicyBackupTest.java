@@ -94,15 +94,19 @@ class BackupPolicyBackupTest {
     }
 
     /**
-     * A logical policy backs up with the application's own role (no REPLICATION attribute: pg_dump needs none): a
-     * pg_dump of the database in the bucket, read back through pg_restore --list, reported like a base backup; a
-     * BackupRestore of it is refused with where the dump is, nothing started.
+     * A logical policy backs up with a role that may read everything and nothing more (pg_read_all_data; no
+     * REPLICATION attribute: pg_dump needs none): a pg_dump of the database in the bucket, read back through
+     * pg_restore --list, reported like a base backup; a BackupRestore of it is refused with where the dump is,
+     * nothing started.
      */
     @Test
     void aLogicalBackupIsAPgDumpInTheBucketVerifiedAndReported() {
-        Fixtures.secret(client, NS, "app-db", Fixtures.appDbKeys());
+        TestPostgres.get().exec("postgres", "do $$ begin if not exists (select from pg_roles where rolname = "
+                + "'app_dumper') then create role app_dumper login in role pg_read_all_data; end if; end $$",
+                "alter role app_dumper password 'dumper-pw-3b9a'");
+        Fixtures.secret(client, NS, "app-dumper", Fixtures.dbKeys("app", "app_dumper", "dumper-pw-3b9a"));
         BackupPolicy logical = policy("logical", "0 3 * * *");
-        logical.getSpec().database = Fixtures.db("app-db");
+        logical.getSpec().database = Fixtures.db("app-dumper");
         logical.getSpec().method = BackupPolicySpec.Method.logical;
         logical.getMetadata().setAnnotations(new HashMap<>(Map.of(BackupPolicyReconciler.BACKUP_NOW, "dump")));
         client.resource(logical).create();
