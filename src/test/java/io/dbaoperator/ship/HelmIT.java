@@ -80,15 +80,31 @@ class HelmIT {
         // the users' namespace, and their database outside the cluster, reached by pods at the node's address
         client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(USERS).endMetadata().build())
                 .createOr(r -> r.update());
+        // two databases: a migration holds its database's lease until it completes, and v2 waits at cutover
+        for (String db : List.of(DB, DB_KILLED)) {
+            database(db);
+        }
+    }
+
+    static final String DB = "helm_app";
+    /** The database of the SIGKILL test's migration (v2 holds helm_app's migration lease at cutover). */
+    static final String DB_KILLED = "helm_app_killed";
+
+    /** A database of ROWS items owned by helm_app, and a Secret of the same name naming it at the node's address. */
+    static void database(String db) throws Exception {
         TestPostgres pg = TestPostgres.get();
-        pg.createDatabase("helm_app", "helm_app", "helm-app-password");
-        pg.exec("helm_app", "drop table if exists items",
+        pg.createDatabase(db, "helm_app", "helm-app-password");
+        pg.exec(db, "drop table if exists items",
                 "create table items (id bigint primary key, v int not null)", "alter table items owner to helm_app",
                 "insert into items select g, g % 1000 from generate_series(1, " + ROWS + ") g");
-        client.secrets().inNamespace(USERS).resource(new SecretBuilder().withNewMetadata().withName("app-db")
+        client.secrets().inNamespace(USERS).resource(new SecretBuilder().withNewMetadata().withName(secret(db))
                 .endMetadata().withStringData(Map.of("host", node.expose(pg.port()), "port",
-                        String.valueOf(pg.port()), "dbname", "helm_app", "user", "helm_app", "password",
-                        "helm-app-password")).build()).create();
+                        String.valueOf(pg.port()), "dbname", db, "user", "helm_app", "password",
+                        "helm-app-password")).build()).createOr(r -> r.update());
+    }
+
+    static String secret(String db) {
+        return db.equals(DB) ? "app-db" : db.replace('_', '-');
     }
 
     @AfterAll
@@ -209,7 +225,7 @@ class HelmIT {
         String leader = holder();
         String newLeader;
         Duration stopped;
-        var migration = createBackfill("v2");
+        var migration = createBackfill("v2", DB);
         // in flight: the leader has applied expand and committed some batches, not all
         migration.waitUntilCondition(m -> m != null && m.getStatus() != null && m.getStatus().backfill != null
                 && m.getStatus().backfill.rowsDone != null && m.getStatus().backfill.rowsDone > 0, 120,
@@ -243,7 +259,7 @@ class HelmIT {
         DatabaseMigration done = migration.waitUntilCondition(m -> m.getStatus() != null && (m.getStatus().phase
                 == MigrationPhase.AwaitingCutover || m.getStatus().phase == MigrationPhase.Failed), 180,
                 TimeUnit.SECONDS);
-        finishedOnce(done, "v2");
+        finishedOnce(done, "v2", DB);
         awaitReady(2);
         FaultMatrix.record("DatabaseMigration", "operator's leader pod deleted mid-backfill (Helm, 2 replicas)",
                 "old leader stopped on SIGTERM in " + stopped.toSeconds() + " s; " + newLeader + " leads; "
@@ -261,7 +277,7 @@ class HelmIT {
     void killingTheLeadersContainerMidBackfillLosesNothingAndRunsNothingTwice() throws Exception {
         awaitReady(2);
         String leader = holder();
-        var migration = createBackfill("v3");
+        var migration = createBackfill("v3", DB_KILLED);
         migration.waitUntilCondition(m -> m != null && m.getStatus() != null && m.getStatus().backfill != null
                 && m.getStatus().backfill.rowsDone != null && m.getStatus().backfill.rowsDone > 0, 120,
                 TimeUnit.SECONDS);
@@ -276,7 +292,7 @@ class HelmIT {
         DatabaseMigration done = migration.waitUntilCondition(m -> m.getStatus() != null && (m.getStatus().phase
                 == MigrationPhase.AwaitingCutover || m.getStatus().phase == MigrationPhase.Failed), 240,
                 TimeUnit.SECONDS);
-        finishedOnce(done, "v3");
+        finishedOnce(done, "v3", DB_KILLED);
         String next = holder();
         awaitReady(2);
         FaultMatrix.record("DatabaseMigration", "operator's leader container SIGKILLed mid-backfill (Helm, 2 "
@@ -284,13 +300,13 @@ class HelmIT {
                 + ROWS + " rows filled, rowsDone " + ROWS + ", expand and backfill applied once");
     }
 
-    /** A migration adding {@code column} to items and backfilling it in 100 batches, 100 ms apart. */
-    static io.fabric8.kubernetes.client.dsl.Resource<DatabaseMigration> createBackfill(String column) {
+    /** A migration adding {@code column} to db's items and backfilling it in 100 batches, 100 ms apart. */
+    static io.fabric8.kubernetes.client.dsl.Resource<DatabaseMigration> createBackfill(String column, String db) {
         client.resource(client.getKubernetesSerialization().unmarshal(String.join("\n",
                 "apiVersion: dbaoperator.io/v1alpha1", "kind: DatabaseMigration",
                 "metadata: {name: " + column + ", namespace: " + USERS + "}",
                 "spec:",
-                "  database: {secretRef: {name: app-db}}",
+                "  database: {secretRef: {name: " + secret(db) + "}}",
                 "  expand: {sql: 'ALTER TABLE items ADD COLUMN " + column + " int'}",
                 "  backfill: {table: items, set: '" + column + " = v', where: '" + column + " IS NULL', "
                         + "keyColumn: id, batchSize: 200, pauseBetweenBatches: 100ms}",
@@ -303,15 +319,15 @@ class HelmIT {
      * The run reached AwaitingCutover with every row's {@code column} filled, {@code rowsDone} the rows there are, and
      * one applied record per step of this run (expand and backfill among them).
      */
-    static void finishedOnce(DatabaseMigration done, String column) throws Exception {
+    static void finishedOnce(DatabaseMigration done, String column, String db) throws Exception {
         assertThat(done.getStatus().phase).as(done.getStatus().message).isEqualTo(MigrationPhase.AwaitingCutover);
         assertThat(done.getStatus().backfill.rowsDone).isEqualTo(ROWS);
-        try (Connection c = TestPostgres.get().superuser("helm_app"); ResultSet rs = c.createStatement()
+        try (Connection c = TestPostgres.get().superuser(db); ResultSet rs = c.createStatement()
                 .executeQuery("select count(*) filter (where " + column + " = v), count(*) from items")) {
             rs.next();
             assertThat(rs.getLong(1)).isEqualTo(rs.getLong(2)).isEqualTo(ROWS);
         }
-        try (Connection c = TestPostgres.get().superuser("helm_app"); ResultSet rs = c.createStatement()
+        try (Connection c = TestPostgres.get().superuser(db); ResultSet rs = c.createStatement()
                 .executeQuery("select step_id, count(*) filter (where outcome = 'applied'), count(*) "
                         + "from dba_operator.migration_history where run_uid = '" + done.getMetadata().getUid()
                         + "' group by step_id order by step_id")) {
