@@ -47,25 +47,14 @@ final class BackupCommand {
 
     static int run(BackupArgs o, Map<String, String> env, PrintStream out) throws IOException, InterruptedException {
         ConnectionSettings db = AgentEnvironment.database(env);
-        S3Location storage = AgentEnvironment.s3(env);
-        if (storage == null) {
-            throw new IllegalArgumentException("the Job has no S3 location (DBA_S3_BUCKET)");
-        }
+        S3Location storage = storage(env);
         try (S3Client s3 = S3Clients.create(storage)) {
             BackupCatalog catalog = new BackupCatalog(s3, storage, o.namespace(), o.policy());
-            BackupRecord record = new BackupRecord();
-            record.backupId = o.backupId();
-            record.namespace = o.namespace();
-            record.policy = o.policy();
+            Instant started = Instant.now();
+            BackupRecord record = begin(catalog, o.namespace(), o.policy(), o.backupId(), started,
+                    o.abortUploadsOlderThanSeconds(), out);
             record.compression = o.algorithm();
             record.compressionLocation = o.location();
-            record.state = BackupRecord.State.running;
-            Instant started = Instant.now();
-            record.startedAt = started.toString();
-            List<String> stale = catalog.abortIncompleteUploads(started.minusSeconds(o.abortUploadsOlderThanSeconds()));
-            if (!stale.isEmpty()) {
-                out.println("aborted " + stale.size() + " incomplete upload(s) an earlier backup left: " + stale);
-            }
             try {
                 identify(db, record);
                 catalog.write(record);
@@ -82,7 +71,7 @@ final class BackupCommand {
                 record.durationSeconds = seconds(started);
                 record.storedBytes = record.objects.stream().mapToLong(x -> x.size).sum();
                 if (o.verify()) {
-                    applyVerification(record);
+                    applyVerification(record, "pg_verifybackup failed: ");
                 }
                 catalog.write(record);
                 out.println("{\"backupId\":\"" + record.backupId + "\",\"state\":\"" + record.state + "\",\"sizeBytes\":"
@@ -100,10 +89,7 @@ final class BackupCommand {
 
     /** Verifies a stored backup again (a scheduled check, or after suspicion of tampering) and records the result. */
     static int reverify(BackupArgs o, Map<String, String> env, PrintStream out) throws IOException, InterruptedException {
-        S3Location storage = AgentEnvironment.s3(env);
-        if (storage == null) {
-            throw new IllegalArgumentException("the Job has no S3 location (DBA_S3_BUCKET)");
-        }
+        S3Location storage = storage(env);
         try (S3Client s3 = S3Clients.create(storage)) {
             BackupCatalog catalog = new BackupCatalog(s3, storage, o.namespace(), o.policy());
             BackupRecord record = catalog.read(o.backupId());
@@ -112,21 +98,49 @@ final class BackupCommand {
             }
             record.objects.removeIf(x -> BackupCatalog.MANIFEST.equals(x.name));
             BackupVerifier.verify(s3, storage, catalog, record, env);
-            applyVerification(record);
+            applyVerification(record, "pg_verifybackup failed: ");
             catalog.write(record);
             out.println("{\"backupId\":\"" + record.backupId + "\",\"state\":\"" + record.state + "\"}");
             return record.state == BackupRecord.State.verified ? 0 : 1;
         }
     }
 
-    /** A verified backup, or a failed one saying which check failed; from the verification just run. */
-    private static void applyVerification(BackupRecord record) {
+    /** The Job's S3 location; a Job without one is a bad invocation. */
+    static S3Location storage(Map<String, String> env) {
+        S3Location storage = AgentEnvironment.s3(env);
+        if (storage == null) {
+            throw new IllegalArgumentException("the Job has no S3 location (DBA_S3_BUCKET)");
+        }
+        return storage;
+    }
+
+    /** A running backup's first record, after aborting the multipart uploads an earlier backup left. */
+    static BackupRecord begin(BackupCatalog catalog, String namespace, String policy, String backupId,
+            Instant started, long abortUploadsOlderThanSeconds, PrintStream out) {
+        BackupRecord record = new BackupRecord();
+        record.backupId = backupId;
+        record.namespace = namespace;
+        record.policy = policy;
+        record.state = BackupRecord.State.running;
+        record.startedAt = started.toString();
+        List<String> stale = catalog.abortIncompleteUploads(started.minusSeconds(abortUploadsOlderThanSeconds));
+        if (!stale.isEmpty()) {
+            out.println("aborted " + stale.size() + " incomplete upload(s) an earlier backup left: " + stale);
+        }
+        return record;
+    }
+
+    /**
+     * A verified backup, or a failed one saying which check failed; from the verification just run.
+     * {@code checkFailed} leads the structural check's output (pg_verifybackup's, pg_restore --list's).
+     */
+    static void applyVerification(BackupRecord record, String checkFailed) {
         boolean good = record.verification.passed();
         record.state = good ? BackupRecord.State.verified : BackupRecord.State.failed;
         record.errorReason = good ? null : Reason.VerificationFailed.name();
         record.error = good ? null : !record.verification.checksumsMatch
                 ? "the stored objects do not match the SHA-256 recorded at upload"
-                : "pg_verifybackup failed: " + record.verification.pgVerifybackupOutput;
+                : checkFailed + record.verification.pgVerifybackupOutput;
     }
 
     static void fail(BackupCatalog catalog, BackupRecord record, Instant started, String reason, String error) {
@@ -157,11 +171,10 @@ final class BackupCommand {
 
     private static void stream(BackupArgs o, ConnectionSettings db, Map<String, String> env, S3Client s3,
             S3Location storage, BackupCatalog catalog, BackupRecord record) throws IOException, InterruptedException {
-        String[] hostPort = PostgresTools.firstHostAndPort(db);
-        List<String> command = new ArrayList<>(List.of(PostgresTools.binary("pg_basebackup", env).toString(),
-                "--host", hostPort[0], "--port", hostPort[1], "--username", db.user(), "--no-password",
-                "--pgdata", "-", "--format", "tar", "--wal-method", "fetch", "--checkpoint", "fast", "--verbose",
-                "--label", "dba-operator " + o.backupId()));
+        List<String> command = new ArrayList<>(List.of(PostgresTools.binary("pg_basebackup", env).toString()));
+        command.addAll(connectionOptions(db));
+        command.addAll(List.of("--pgdata", "-", "--format", "tar", "--wal-method", "fetch", "--checkpoint", "fast",
+                "--verbose", "--label", "dba-operator " + o.backupId()));
         if (!"none".equals(o.algorithm())) {
             command.add("--compress=" + o.location() + "-" + o.algorithm() + (o.level() == null ? "" : ":" + o.level()));
         }
@@ -172,34 +185,52 @@ final class BackupCommand {
         } else {
             command.addAll(List.of("--manifest-checksums", "SHA256"));
         }
+        String log = streamInto(command, db, s3, storage, catalog, record, o.objectName());
+        Matcher start = START.matcher(log);
+        Matcher end = END.matcher(log);
+        if (start.find()) {
+            record.startLsn = start.group(1);
+            record.timeline = Integer.parseInt(start.group(2));
+            record.startWalFile = PostgresTools.walFileName(record.timeline, record.startLsn);
+        }
+        if (end.find() && record.timeline != null) {
+            record.endLsn = end.group(1);
+            record.endWalFile = PostgresTools.walFileName(record.timeline, record.endLsn);
+        }
+    }
+
+    /** libpq's connection options for a client program: the first host and port and the role, never a prompt. */
+    static List<String> connectionOptions(ConnectionSettings db) {
+        String[] hostPort = PostgresTools.firstHostAndPort(db);
+        return List.of("--host", hostPort[0], "--port", hostPort[1], "--username", db.user(), "--no-password");
+    }
+
+    /**
+     * Runs a client program (the password through its environment only) and streams its stdout straight into one
+     * object of the backup, recorded with its size and SHA-256 once complete; a non-zero exit aborts the upload and
+     * fails with the program's last words. Returns what it wrote to stderr (bounded).
+     */
+    static String streamInto(List<String> command, ConnectionSettings db, S3Client s3, S3Location storage,
+            BackupCatalog catalog, BackupRecord record, String object) throws IOException, InterruptedException {
+        String program = java.nio.file.Path.of(command.get(0)).getFileName().toString();
         ProcessBuilder pb = new ProcessBuilder(command);
         PostgresTools.clientEnvironment(pb, db, "dba-operator-backup");
         Process p = pb.start();
         ByteArrayOutputStream stderr = new ByteArrayOutputStream();
-        Thread errReader = new Thread(() -> copyBounded(p.getErrorStream(), stderr), "pg_basebackup-stderr");
+        Thread errReader = new Thread(() -> copyBounded(p.getErrorStream(), stderr), program + "-stderr");
         errReader.start();
-        String key = catalog.key(o.backupId(), o.objectName());
+        String key = catalog.key(record.backupId, object);
         try (MultipartUpload upload = new MultipartUpload(s3, storage, key, MultipartUpload.DEFAULT_PART_SIZE)) {
             upload.transfer(p.getInputStream());
             int rc = p.waitFor();
             errReader.join();
             String log = stderr.toString(StandardCharsets.UTF_8);
             if (rc != 0) {
-                throw new IOException("pg_basebackup exited with " + rc + ": " + lastLines(log, 5));
+                throw new IOException(program + " exited with " + rc + ": " + lastLines(log, 5));
             }
             upload.complete();
-            record.objects.add(new BackupRecord.StoredObject(o.objectName(), key, upload.size(), upload.sha256()));
-            Matcher start = START.matcher(log);
-            Matcher end = END.matcher(log);
-            if (start.find()) {
-                record.startLsn = start.group(1);
-                record.timeline = Integer.parseInt(start.group(2));
-                record.startWalFile = PostgresTools.walFileName(record.timeline, record.startLsn);
-            }
-            if (end.find() && record.timeline != null) {
-                record.endLsn = end.group(1);
-                record.endWalFile = PostgresTools.walFileName(record.timeline, record.endLsn);
-            }
+            record.objects.add(new BackupRecord.StoredObject(object, key, upload.size(), upload.sha256()));
+            return log;
         } finally {
             if (p.isAlive()) {
                 p.destroyForcibly();

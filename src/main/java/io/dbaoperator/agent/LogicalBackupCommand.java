@@ -22,8 +22,6 @@ import io.dbaoperator.contract.LogicalBackupArgs;
 import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresTools;
 import io.dbaoperator.problem.ProblemException;
-import io.dbaoperator.problem.Reason;
-import io.dbaoperator.storage.MultipartUpload;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -48,47 +46,37 @@ final class LogicalBackupCommand {
     static int run(LogicalBackupArgs o, Map<String, String> env, PrintStream out)
             throws IOException, InterruptedException {
         ConnectionSettings db = AgentEnvironment.database(env);
-        S3Location storage = AgentEnvironment.s3(env);
-        if (storage == null) {
-            throw new IllegalArgumentException("the Job has no S3 location (DBA_S3_BUCKET)");
-        }
+        S3Location storage = BackupCommand.storage(env);
         List<String> databases = o.databases().isEmpty() ? List.of(db.dbname()) : o.databases();
         try (S3Client s3 = S3Clients.create(storage)) {
             BackupCatalog catalog = new BackupCatalog(s3, storage, o.namespace(), o.policy());
-            BackupRecord record = new BackupRecord();
-            record.backupId = o.backupId();
-            record.namespace = o.namespace();
-            record.policy = o.policy();
+            Instant started = Instant.now();
+            BackupRecord record = BackupCommand.begin(catalog, o.namespace(), o.policy(), o.backupId(), started,
+                    o.abortUploadsOlderThanSeconds(), out);
             record.method = METHOD;
             record.databases = databases;
             record.compression = o.level() != null && o.level() == 0 ? "none" : "gzip";
-            record.state = BackupRecord.State.running;
-            Instant started = Instant.now();
-            record.startedAt = started.toString();
-            List<String> stale = catalog.abortIncompleteUploads(started.minusSeconds(o.abortUploadsOlderThanSeconds()));
-            if (!stale.isEmpty()) {
-                out.println("aborted " + stale.size() + " incomplete upload(s) an earlier backup left: " + stale);
-            }
             try {
                 BackupCommand.identify(db, record);
                 catalog.write(record);
                 for (String database : databases) {
                     List<String> command = new ArrayList<>(List.of(PostgresTools.binary("pg_dump", env).toString()));
-                    command.addAll(connection(db));
+                    command.addAll(BackupCommand.connectionOptions(db));
                     command.addAll(List.of("--format", "custom", "--dbname", database));
                     if (o.level() != null) {
                         command.add("--compress=" + o.level());
                     }
                     o.schemas().forEach(s -> command.addAll(List.of("--schema", s)));
                     o.tables().forEach(t -> command.addAll(List.of("--table", t)));
-                    upload(command, db, s3, storage, catalog, record, LogicalBackupArgs.objectName(database));
+                    BackupCommand.streamInto(command, db, s3, storage, catalog, record,
+                            LogicalBackupArgs.objectName(database));
                 }
                 if (o.globals()) {
                     List<String> command = new ArrayList<>(List.of(PostgresTools.binary("pg_dumpall", env)
                             .toString()));
-                    command.addAll(connection(db));
+                    command.addAll(BackupCommand.connectionOptions(db));
                     command.addAll(List.of("--globals-only", "--no-role-passwords", "--database", db.dbname()));
-                    upload(command, db, s3, storage, catalog, record, LogicalBackupArgs.GLOBALS);
+                    BackupCommand.streamInto(command, db, s3, storage, catalog, record, LogicalBackupArgs.GLOBALS);
                 }
                 record.storedBytes = record.objects.stream().mapToLong(x -> x.size).sum();
                 record.state = BackupRecord.State.uploaded;
@@ -98,12 +86,7 @@ final class LogicalBackupCommand {
                     Instant verifyStart = Instant.now();
                     verify(s3, storage, record, env);
                     record.timings.verifySeconds = BackupCommand.seconds(verifyStart);
-                    boolean good = record.verification.passed();
-                    record.state = good ? BackupRecord.State.verified : BackupRecord.State.failed;
-                    record.errorReason = good ? null : Reason.VerificationFailed.name();
-                    record.error = good ? null : !record.verification.checksumsMatch
-                            ? "the stored objects do not match the SHA-256 recorded at upload"
-                            : "pg_restore --list could not read a dump: " + record.verification.pgVerifybackupOutput;
+                    BackupCommand.applyVerification(record, "pg_restore --list could not read a dump: ");
                 }
                 record.completedAt = Instant.now().toString();
                 record.durationSeconds = BackupCommand.seconds(started);
@@ -117,40 +100,6 @@ final class LogicalBackupCommand {
             } catch (IOException | RuntimeException e) {
                 BackupCommand.fail(catalog, record, started, "BackupFailed", e.getMessage());
                 throw e;
-            }
-        }
-    }
-
-    private static List<String> connection(ConnectionSettings db) {
-        String[] hostPort = PostgresTools.firstHostAndPort(db);
-        return List.of("--host", hostPort[0], "--port", hostPort[1], "--username", db.user(), "--no-password");
-    }
-
-    /** Runs the program and streams its stdout into one object; its stderr's last lines explain a failure. */
-    private static void upload(List<String> command, ConnectionSettings db, S3Client s3, S3Location storage,
-            BackupCatalog catalog, BackupRecord record, String object) throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(command);
-        PostgresTools.clientEnvironment(pb, db, "dba-operator-backup");
-        Process p = pb.start();
-        ByteArrayOutputStream stderr = new ByteArrayOutputStream();
-        Thread errReader = new Thread(() -> BackupCommand.copyBounded(p.getErrorStream(), stderr),
-                command.get(0) + "-stderr");
-        errReader.start();
-        String key = catalog.key(record.backupId, object);
-        try (MultipartUpload upload = new MultipartUpload(s3, storage, key, MultipartUpload.DEFAULT_PART_SIZE)) {
-            upload.transfer(p.getInputStream());
-            int rc = p.waitFor();
-            errReader.join();
-            if (rc != 0) {
-                String program = command.get(0).substring(command.get(0).lastIndexOf('/') + 1);
-                throw new IOException(program + " exited with " + rc + ": "
-                        + BackupCommand.lastLines(stderr.toString(StandardCharsets.UTF_8), 5));
-            }
-            upload.complete();
-            record.objects.add(new BackupRecord.StoredObject(object, key, upload.size(), upload.sha256()));
-        } finally {
-            if (p.isAlive()) {
-                p.destroyForcibly();
             }
         }
     }
