@@ -56,6 +56,8 @@ public final class AgentMain {
                     return RestoreCommand.run(RestoreArgs.parse(args), env, out);
                 case io.dbaoperator.contract.LogicalBackupArgs.COMMAND:
                     return LogicalBackupCommand.run(io.dbaoperator.contract.LogicalBackupArgs.parse(args), env, out);
+                case io.dbaoperator.contract.LogicalRestoreArgs.COMMAND:
+                    return LogicalRestoreCommand.run(io.dbaoperator.contract.LogicalRestoreArgs.parse(args), env, out);
                 case BackupArgs.VERIFY_COMMAND:
                     return BackupCommand.reverify(BackupArgs.parse(args), env, out);
                 default:

@@ -12,8 +12,10 @@ import java.util.concurrent.TimeUnit;
 import io.dbaoperator.postgres.PostgresTools;
 
 /**
- * psql on the restore's private socket (the JDBC driver has no Unix sockets). SQL goes through stdin, never the
- * command line, so nothing shows in the process list.
+ * psql on a restore's private socket (the JDBC driver has no Unix sockets), or over TCP to the instance a logical
+ * restore writes into. SQL goes through stdin, never the command line, so nothing shows in the process list; the
+ * password only through psql's environment; values reach SQL as psql variables ({@code :'name'} for a literal,
+ * {@code :"name"} for an identifier), which psql quotes.
  */
 final class Psql {
 
@@ -21,17 +23,67 @@ final class Psql {
     }
 
     private final Map<String, String> env;
-    private final Path socket;
+    private final String host;
+    private final String port;
     private final String user;
+    private final String password;
+    private final String sslMode;
 
     Psql(Map<String, String> env, Path socket, String user) {
+        this(env, socket.toString(), "5432", user, null, null);
+    }
+
+    private Psql(Map<String, String> env, String host, String port, String user, String password, String sslMode) {
         this.env = env;
-        this.socket = socket;
+        this.host = host;
+        this.port = port;
         this.user = user;
+        this.password = password;
+        this.sslMode = sslMode;
+    }
+
+    /** psql to the server a Job's database Secret names (its first host), as the Secret's user. */
+    static Psql tcp(Map<String, String> env, io.dbaoperator.postgres.ConnectionSettings db) {
+        String[] hostPort = PostgresTools.firstHostAndPort(db);
+        return new Psql(env, hostPort[0], hostPort[1], db.user(), db.password(), db.sslMode());
     }
 
     Psql as(String otherUser) {
-        return new Psql(env, socket, otherUser);
+        return new Psql(env, host, port, otherUser, password, sslMode);
+    }
+
+    /** The connection options of a libpq program (pg_restore) to the same server as the same user. */
+    List<String> connectionOptions() {
+        return List.of("--host", host, "--port", port, "--username", user, "--no-password");
+    }
+
+    /** The credentials a libpq program started beside psql needs, through its environment only. */
+    void environment(ProcessBuilder pb) {
+        pb.environment().keySet().removeIf(k -> k.startsWith("DBA_") || k.startsWith("PG"));
+        pb.environment().put("PGCONNECT_TIMEOUT", "10");
+        if (password != null) {
+            pb.environment().put("PGPASSWORD", password);
+        }
+        if (sslMode != null) {
+            pb.environment().put("PGSSLMODE", sslMode);
+        }
+    }
+
+    /**
+     * A database as a libpq connection string: psql and pg_restore read a --dbname holding "=" as one, so a plain
+     * name would be misread if it held one; quoted, any name is just a name.
+     */
+    static String dbname(String database) {
+        return "dbname='" + database.replace("\\", "\\\\").replace("'", "\\'") + "'";
+    }
+
+    /** Like {@link #query}, with psql variables. */
+    String query(String database, String sql, Map<String, String> variables) throws IOException, InterruptedException {
+        Result r = exec(database, sql + ";\n", null, variables);
+        if (r.exitCode() != 0) {
+            throw new IOException("psql: " + BackupCommand.lastLines(r.output(), 3));
+        }
+        return r.output();
     }
 
     /** Runs one query; its value (tuples only, unaligned); throws with psql's words when it fails. */
@@ -68,11 +120,16 @@ final class Psql {
     }
 
     private Result exec(String database, String stdin, String options) throws IOException, InterruptedException {
+        return exec(database, stdin, options, Map.of());
+    }
+
+    private Result exec(String database, String stdin, String options, Map<String, String> variables)
+            throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(PostgresTools.binary("psql", env).toString(), "-X", "-q",
-                "-t", "-A", "-w", "-v", "ON_ERROR_STOP=1", "-h", socket.toString(), "-p", "5432", "-U", user, "-d",
-                database));
+                "-t", "-A", "-w", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", port, "-U", user, "-d", dbname(database)));
+        variables.forEach((k, v) -> command.addAll(List.of("-v", k + "=" + v)));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        pb.environment().keySet().removeIf(k -> k.startsWith("DBA_") || k.startsWith("PG"));
+        environment(pb);
         pb.environment().put("PGCONNECT_TIMEOUT", "5");
         if (options != null) {
             pb.environment().put("PGOPTIONS", options);

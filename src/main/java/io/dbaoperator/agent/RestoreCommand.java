@@ -396,7 +396,7 @@ final class RestoreCommand {
                 : BackupCommand.lastLines(output, 5));
     }
 
-    private static RestoreRecord.Check check(Psql admin, String database, String sql)
+    static RestoreRecord.Check check(Psql admin, String database, String sql)
             throws IOException, InterruptedException {
         Psql.Result r = admin.readOnly(database, sql);
         if (r.exitCode() != 0) {
@@ -409,7 +409,7 @@ final class RestoreCommand {
     }
 
     /** A clean shutdown (fast: a checkpoint, then exit), so the instance starts without crash recovery. */
-    private static void stop(ServerUser user, Process server, Path dataDir, Map<String, String> env)
+    static void stop(ServerUser user, Process server, Path dataDir, Map<String, String> env)
             throws InterruptedException {
         if (!server.isAlive()) {
             return;

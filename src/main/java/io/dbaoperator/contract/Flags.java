@@ -12,6 +12,9 @@ import java.util.Set;
  */
 final class Flags {
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+            new com.fasterxml.jackson.databind.ObjectMapper();
+
     private final Map<String, String> values;
 
     private Flags(Map<String, String> values) {
@@ -56,6 +59,32 @@ final class Flags {
     boolean bool(String flag, boolean otherwise) {
         String value = values.get(flag);
         return value == null ? otherwise : !"false".equals(value);
+    }
+
+    /** A list of names, a JSON array of strings (so a name may hold any character); absent: empty. */
+    List<String> names(String flag) {
+        String json = values.get(flag);
+        if (json == null) {
+            return List.of();
+        }
+        try {
+            return JSON.readValue(json, new com.fasterxml.jackson.core.type.TypeReference<List<String>>() {
+            });
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException(flag + " takes a JSON array of strings, not " + json);
+        }
+    }
+
+    /** A list of names as {@link #names} reads it, or null (the flag left out) when it is empty. */
+    static String names(List<String> names) {
+        if (names == null || names.isEmpty()) {
+            return null;
+        }
+        try {
+            return JSON.writeValueAsString(names);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Writes a command line: the agent, the command, then each flag whose value is not null. */

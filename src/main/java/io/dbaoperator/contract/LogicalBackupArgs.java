@@ -3,9 +3,6 @@ package io.dbaoperator.contract;
 import java.util.List;
 import java.util.Set;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * {@code dba-agent logical-backup}: pg_dump in custom format, one object per database, streamed into the policy's
@@ -26,7 +23,6 @@ public record LogicalBackupArgs(String namespace, String policy, String backupId
     public static final String COMMAND = "logical-backup";
     /** The roles and tablespaces object. */
     public static final String GLOBALS = "globals.sql";
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> FLAGS = Set.of("--namespace", "--policy", "--backup-id", "--databases",
             "--schemas", "--tables", "--globals", "--level", "--verify", "--abort-uploads-older-than");
 
@@ -40,8 +36,7 @@ public record LogicalBackupArgs(String namespace, String policy, String backupId
         Flags f = Flags.parse(args, FLAGS);
         try {
             return new LogicalBackupArgs(f.required("--namespace"), f.required("--policy"), f.required("--backup-id"),
-                    list(f.optional("--databases", "[]")), list(f.optional("--schemas", "[]")),
-                    list(f.optional("--tables", "[]")), f.bool("--globals", false),
+                    f.names("--databases"), f.names("--schemas"), f.names("--tables"), f.bool("--globals", false),
                     f.has("--level") ? Integer.valueOf(f.required("--level")) : null, f.bool("--verify", true),
                     Long.parseLong(f.optional("--abort-uploads-older-than", "86400")));
         } catch (NumberFormatException e) {
@@ -52,8 +47,8 @@ public record LogicalBackupArgs(String namespace, String policy, String backupId
     /** The Job container's command. */
     public List<String> command() {
         return Flags.render(COMMAND, "--namespace", namespace, "--policy", policy, "--backup-id", backupId,
-                "--databases", databases.isEmpty() ? null : json(databases), "--schemas",
-                schemas.isEmpty() ? null : json(schemas), "--tables", tables.isEmpty() ? null : json(tables),
+                "--databases", Flags.names(databases), "--schemas", Flags.names(schemas), "--tables",
+                Flags.names(tables),
                 "--globals", globals, "--level", level, "--verify", verify, "--abort-uploads-older-than",
                 abortUploadsOlderThanSeconds);
     }
@@ -61,22 +56,5 @@ public record LogicalBackupArgs(String namespace, String policy, String backupId
     /** The object a database's dump is stored as: its name, URL-encoded (a name may hold a slash), then .dump. */
     public static String objectName(String database) {
         return java.net.URLEncoder.encode(database, java.nio.charset.StandardCharsets.UTF_8) + ".dump";
-    }
-
-    private static List<String> list(String json) {
-        try {
-            return JSON.readValue(json, new TypeReference<List<String>>() {
-            });
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("a list of names is a JSON array of strings, not " + json);
-        }
-    }
-
-    private static String json(List<String> names) {
-        try {
-            return JSON.writeValueAsString(names);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

@@ -38,6 +38,27 @@ class AgentContractTest {
     }
 
     @Test
+    void logicalArgumentsRoundTripWithAnyNames() {
+        LogicalBackupArgs backup = new LogicalBackupArgs("shop", "dumps", "20261206T020000Z",
+                List.of("app", "we\"ird,[db]"), List.of("sales"), List.of("sales.orders"), true, 0, true, 3600);
+        assertThat(LogicalBackupArgs.parse(args(backup.command()))).isEqualTo(backup);
+        LogicalRestoreArgs into = new LogicalRestoreArgs("shop", "dumps", "r-1a2b3c4d", "20261206T020000Z",
+                List.of("we\"ird,[db]"), "app copy", true, List.of("sales"), List.of("orders"), 4, "app_owner", false,
+                null, false);
+        assertThat(LogicalRestoreArgs.parse(args(into.command()))).isEqualTo(into);
+        assertThat(into.command()).contains("[\"we\\\"ird,[db]\"]");
+        LogicalRestoreArgs test = new LogicalRestoreArgs("shop", "dumps", "test-1", "20261206T020000Z", List.of(),
+                null, false, List.of(), List.of(), 1, null, false, "app", true);
+        assertThat(LogicalRestoreArgs.parse(args(test.command()))).isEqualTo(test);
+        assertThat(test.command()).doesNotContain("--sources", "--target");
+        assertThatThrownBy(() -> new LogicalRestoreArgs("shop", "dumps", "r", "b", List.of("a", "b"), "t", false,
+                List.of(), List.of(), 1, null, false, null, false)).hasMessageContaining("exactly one source");
+        assertThatThrownBy(() -> LogicalRestoreArgs.parse(new String[] {"logical-restore", "--namespace", "s",
+                "--policy", "p", "--restore-id", "r", "--backup-id", "b", "--scratch", "true", "--jobs", "two"}))
+                .hasMessageContaining("--jobs takes a whole number");
+    }
+
+    @Test
     void walArchiveArgumentsRoundTrip() {
         WalArchiveArgs a = new WalArchiveArgs("shop", "orders", "dba_shop_orders", "/spool");
         assertThat(a.command()).containsExactly("dba-agent", "wal-archive", "--namespace", "shop", "--policy",

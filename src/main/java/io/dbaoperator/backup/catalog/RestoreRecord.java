@@ -19,6 +19,8 @@ public class RestoreRecord {
     public enum State {
         /** The base backup streams from S3 into the data directory. */
         downloading,
+        /** pg_restore writes a logical backup's dump into its database. */
+        restoring,
         /** PostgreSQL replays WAL towards the target. */
         recovering,
         /** pg_amcheck and the checks run on the promoted instance. */
@@ -38,8 +40,15 @@ public class RestoreRecord {
     public String startedAt;
     public String completedAt;
 
-    /** The target as asked: "time ...", "lsn ..." or "end of backup". */
+    /** The target as asked: "time ...", "lsn ..." or "end of backup"; a logical restore's: "database ...". */
     public String target;
+    /** "logical" for a pg_restore of a dump; absent for a physical restore. */
+    public String method;
+    /** A logical restore: the database it wrote (the target, or the temporary one it replaces the target with). */
+    public String database;
+    /** A logical restore: the tables it restored (schema.table; at most 500 listed), read back from the database. */
+    public List<String> tables;
+    public Integer tableCount;
     public Long bytesTotal;
     public Long bytesDownloaded;
     public Integer walSegmentsFetched;
@@ -90,11 +99,15 @@ public class RestoreRecord {
                 return "downloading backup " + r.backupId + ": " + (r.bytesTotal == null || r.bytesTotal == 0 ? ""
                         : (100 * r.bytesDownloaded / r.bytesTotal) + "%, ") + r.bytesDownloaded + " of "
                         + r.bytesTotal + " bytes";
+            case restoring:
+                return "pg_restore into " + r.database + (r.bytesTotal == null ? "" : " (" + r.bytesTotal
+                        + " bytes of dump)");
             case recovering:
                 return "replaying WAL towards " + r.target + (r.walSegmentsFetched == null ? ""
                         : ": " + r.walSegmentsFetched + " archived WAL file(s) fetched");
             case verifying:
-                return "recovered to " + r.recoveredLsn + "; running pg_amcheck and the checks";
+                return "logical".equals(r.method) ? "restored " + r.tableCount + " table(s); running the checks"
+                        : "recovered to " + r.recoveredLsn + "; running pg_amcheck and the checks";
             case succeeded:
                 return "restored and verified in " + r.timings.totalSeconds + " s";
             default:
