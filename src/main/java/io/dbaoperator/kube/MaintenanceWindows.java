@@ -242,6 +242,11 @@ public class MaintenanceWindows {
         ZonedDateTime at = now.atZone(ZoneOffset.UTC);
         // the latest opening at or before now (a window opening this very second counts)
         Optional<ZonedDateTime> last = cron.last(at.plusSeconds(1));
+        if (last.isPresent() && last.get().toInstant().isAfter(now)) {
+            // the next opening is within the second: the window before it may still be open (a schedule that
+            // fires more often than its windows last, e.g. * * * * * for 2m, at 12:00:59.5)
+            last = cron.last(at);
+        }
         if (last.isPresent() && last.get().toInstant().plus(length).isAfter(now)
                 && !last.get().toInstant().isAfter(now)) {
             return new State(true, last.get().toInstant(), last.get().toInstant().plus(length), describe);

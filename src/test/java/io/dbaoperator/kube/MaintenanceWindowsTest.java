@@ -55,6 +55,22 @@ class MaintenanceWindowsTest {
         assertThat(MaintenanceWindows.at("w", NIGHTLY, Instant.parse("2026-12-01T01:00:00Z")).open()).isTrue();
     }
 
+    /** In the last second before the next opening, the window opened before it is still open (found as a flake). */
+    @Test
+    void aWindowStaysOpenInTheSecondBeforeTheNextOneOpens() {
+        MaintenanceWindow everyMinute = new MaintenanceWindow("* * * * *", "2m", "UTC");
+        var s = MaintenanceWindows.at("w", everyMinute, Instant.parse("2026-12-01T12:00:59.500Z"));
+        assertThat(s.open()).isTrue();
+        assertThat(s.opensAt()).isEqualTo(Instant.parse("2026-12-01T12:00:00Z"));
+        MaintenanceWindow hourlyForTwo = new MaintenanceWindow("0 * * * *", "2h", "UTC");
+        assertThat(MaintenanceWindows.at("w", hourlyForTwo, Instant.parse("2026-12-01T12:59:59.600Z")).open())
+                .isTrue();
+        MaintenanceWindow hourlyForOneMinute = new MaintenanceWindow("0 * * * *", "1m", "UTC");
+        var shut = MaintenanceWindows.at("w", hourlyForOneMinute, Instant.parse("2026-12-01T12:59:59.600Z"));
+        assertThat(shut.open()).isFalse();
+        assertThat(shut.opensAt()).isEqualTo(Instant.parse("2026-12-01T13:00:00Z"));
+    }
+
     static HasMetadata in(String namespace) {
         return new ConfigMapBuilder().withNewMetadata().withName("r").withNamespace(namespace).endMetadata().build();
     }
