@@ -218,18 +218,13 @@ final class LogicalRestoreCommand {
         if ("0".equals(exists) || o.replace()) {
             return;
         }
-        int relations = Integer.parseInt(psql.query(o.target(), USER_RELATIONS).trim());
+        int relations = Integer.parseInt(psql.query(o.target(), LogicalRestoreArgs.USER_RELATIONS).trim());
         if (relations > 0) {
             throw Problem.invalid(Reason.RestoreTargetNotEmpty, "database " + o.target() + " holds " + relations
                     + " relation(s): a restore never writes into a database that is not empty unless its "
                     + "replacement was approved (spec.target.database.replace); nothing was changed").exception();
         }
     }
-
-    /** Tables, views, sequences and the like outside the system schemas: what makes a database not empty. */
-    static final String USER_RELATIONS = "select count(*) from pg_class c join pg_namespace n on n.oid = "
-            + "c.relnamespace where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast' "
-            + "and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')";
 
     /** {@code <target>_dba_restore_<the restore id's last 8 characters>}, within PostgreSQL's 63 bytes. */
     static String temporaryName(String target, String restoreId) {
@@ -352,8 +347,15 @@ final class LogicalRestoreCommand {
                 psql.query(maintenance, exists ? "begin; alter database :\"target\" rename to :\"old\"; "
                         + "alter database :\"into\" rename to :\"target\"; commit" : "alter database :\"into\" "
                                 + "rename to :\"target\"", names);
+                record.replacedExisting = exists;
                 if (exists) {
-                    psql.query(maintenance, "drop database :\"old\"", names);
+                    try {
+                        psql.query(maintenance, "drop database :\"old\"", names);
+                    } catch (IOException dropFailed) {
+                        // restored and named: the restore succeeded; what is left is said, not hidden
+                        record.warning = "the replaced database, renamed " + old + ", could not be dropped ("
+                                + dropFailed.getMessage() + "): drop it by hand";
+                    }
                 }
                 return;
             } catch (IOException e) {

@@ -93,23 +93,28 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     private final RestoredInstance instances;
     private final RestoredServing.Serving serving;
     private final StorageDefaults storageDefaults;
+    /** The phases of a logical backup's restore (into a database on an existing instance). */
+    final LogicalRestores logical;
 
     @jakarta.inject.Inject
     public BackupRestoreReconciler(ReferenceChecks checks, SecretReader secrets, WorkflowRunner runner,
             KubernetesClient client, ObjectStores stores, EventRecorder events, StorageDefaults storageDefaults,
+            io.dbaoperator.postgres.Databases databases,
             @ConfigProperty(name = "dba.agent.image") String agentImage,
             @ConfigProperty(name = "dba.restore.instance-image") String instanceImage) {
         this(checks, secrets, runner, client, stores, events, storageDefaults, agentImage, instanceImage,
-                new RestoredInstance(client), RestoredServing.dependents());
+                new RestoredInstance(client), RestoredServing.dependents(), LogicalRestores.postgres(databases));
     }
 
     /**
-     * With the restored instance's Secret, volume and Job made by {@code instances}, and its Service and StatefulSet
-     * by {@code serving} (a test records them).
+     * With the restored instance's Secret, volume and Job made by {@code instances}, its Service and StatefulSet
+     * by {@code serving}, and a logical restore's target read by {@code target} (a test records or answers them).
      */
     BackupRestoreReconciler(ReferenceChecks checks, SecretReader secrets, WorkflowRunner runner,
             KubernetesClient client, ObjectStores stores, EventRecorder events, StorageDefaults storageDefaults,
-            String agentImage, String instanceImage, RestoredInstance instances, RestoredServing.Serving serving) {
+            String agentImage, String instanceImage, RestoredInstance instances, RestoredServing.Serving serving,
+            LogicalRestores.Target target) {
+        this.logical = new LogicalRestores(target, client, agentImage);
         this.stores = stores;
         this.checks = checks;
         this.storageDefaults = storageDefaults;
@@ -136,7 +141,12 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         return sources;
     }
 
-    record Inputs(BackupPolicy policy, S3Location storage, String database, String loginRole) {
+    /** {@code target}: a logical restore's instance (its Secret read), null for a physical one. */
+    record Inputs(BackupPolicy policy, S3Location storage, String database, String loginRole,
+            ConnectionSettings target) {
+        boolean logical() {
+            return target != null;
+        }
     }
 
     @Override
@@ -150,11 +160,16 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         String ns = restore.getMetadata().getNamespace();
         BackupPolicy policy = checks.exists(ns, BackupPolicy.class, spec.backupPolicyRef.name,
                 "spec.backupPolicyRef");
+        ConnectionSettings target = null;
         if (policy.getSpec().method == io.dbaoperator.api.backup.BackupPolicySpec.Method.logical) {
-            throw Problem.invalid(Reason.InvalidSpec, "BackupPolicy " + spec.backupPolicyRef.name + " takes logical "
-                    + "backups (pg_dump); a BackupRestore restores physical backups into a new instance. Restoring a "
-                    + "dump into a database is not built yet: pg_restore it from the location kubectl dba backups "
-                    + spec.backupPolicyRef.name + " shows").exception();
+            if (spec.target.database != null) {
+                target = secrets.connection(ns, spec.target.database.databaseRef, "spec.target.database.databaseRef");
+            }
+            LogicalRestores.validate(spec, policy, target);
+        } else if (spec.target.newInstance == null || spec.logical != null) {
+            throw Problem.invalid(Reason.InvalidSpec, "BackupPolicy " + spec.backupPolicyRef.name + " takes base "
+                    + "backups (pg_basebackup): they restore into a new instance, spec.target.newInstance; "
+                    + "spec.target.database and spec.logical are for a logical policy's dumps").exception();
         }
         if (spec.targetTime != null) {
             try {
@@ -164,8 +179,8 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
                         + "' is not an RFC 3339 time such as 2026-11-21T09:30:00Z").exception();
             }
         }
-        if (status.phase == null || status.phase == RestorePhase.Pending
-                || status.phase == RestorePhase.AwaitingApproval) {
+        if (target == null && (status.phase == null || status.phase == RestorePhase.Pending
+                || status.phase == RestorePhase.AwaitingApproval)) {
             String instance = spec.target.newInstance.name;
             notTaken(restore, client.apps().statefulSets().inNamespace(ns).withName(instance).get(), "StatefulSet");
             notTaken(restore, client.persistentVolumeClaims().inNamespace(ns)
@@ -186,9 +201,10 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         } catch (ProblemException unreadable) {
             // defaults: the restored cluster's postgres database and role
         }
-        return new Validated<>(new Inputs(policy, storage, database, loginRole), "BackupPolicy "
-                + policy.getMetadata().getName() + " and its bucket answer; instance name " + instance(spec)
-                + " is free");
+        return new Validated<>(new Inputs(policy, storage, database, loginRole, target), "BackupPolicy "
+                + policy.getMetadata().getName() + " and its bucket answer; " + (target != null ? "the target "
+                        + "instance's Secret " + spec.target.database.databaseRef.secretRef.name + " is readable"
+                        : "instance name " + instance(spec) + " is free"));
     }
 
     @Override
@@ -238,8 +254,9 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
             BackupCatalog catalog = new BackupCatalog(s3, in.storage(), restore.getMetadata().getNamespace(),
                     policyName);
             // from the informer, with the Job this controller created recorded in it: never "deleted" by a lag
-            return machine.drive(new Restoring(restore, st, in, log, context, catalog,
-                    OwnedObjects.of(context, Job.class, JOBS)), log);
+            Restoring r = new Restoring(restore, st, in, log, context, catalog,
+                    OwnedObjects.of(context, Job.class, JOBS));
+            return in.logical() ? logical.machine.drive(r, log) : machine.drive(r, log);
         } catch (SdkClientException e) {
             // the bucket answered validation a moment ago and stopped answering: say so, and try again
             throw S3Clients.unreachable(in.storage(), e).exception();

@@ -21,10 +21,6 @@ final class LogicalBackups {
                     + "replays onto a base backup, not onto a pg_dump; keep a physical policy for point-in-time "
                     + "recovery beside this one").exception();
         }
-        if (spec.verification != null && spec.verification.restoreTest != null) {
-            throw Problem.invalid(Reason.InvalidSpec, "spec.verification.restoreTest is not available for logical "
-                    + "backups yet; each dump is verified by reading it back through pg_restore --list").exception();
-        }
         var c = spec.compression;
         if (c.algorithm == BackupPolicySpec.Compression.Algorithm.lz4
                 || c.algorithm == BackupPolicySpec.Compression.Algorithm.zstd

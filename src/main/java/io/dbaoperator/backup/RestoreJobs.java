@@ -10,6 +10,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.dbaoperator.contract.AgentEnvironment;
+import io.dbaoperator.contract.LogicalRestoreArgs;
 import io.dbaoperator.contract.RestoreArgs;
 import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupPolicySpec;
@@ -110,14 +111,22 @@ public final class RestoreJobs {
             env.add(new EnvVarBuilder().withName(AgentEnvironment.RESTORE_PASSWORD).withNewValueFrom()
                     .withNewSecretKeyRef("password", passwordSecret, false).endValueFrom().build());
         }
-        var container = new ContainerBuilder().withName("restore").withImage(t.image == null ? defaultImage : t.image)
-                .withCommand(command).withEnv(env)
+        var containerBuilder = new ContainerBuilder().withName("restore")
+                .withImage(t.image == null ? defaultImage : t.image).withCommand(command).withEnv(env)
                 .withResources(AgentResources.orDefault(t.resources, AgentResources.RESTORE))
-                .withTerminationMessagePolicy("FallbackToLogsOnError")
-                .addNewVolumeMount().withName("data").withMountPath(MOUNT).endVolumeMount()
+                .withTerminationMessagePolicy("FallbackToLogsOnError");
+        if (data != null) {
+            containerBuilder.addNewVolumeMount().withName("data").withMountPath(MOUNT).endVolumeMount();
+        }
+        var container = containerBuilder
                 .addNewVolumeMount().withName("scratch").withMountPath("/tmp").endVolumeMount()
                 .withNewSecurityContext().withRunAsNonRoot(true).withAllowPrivilegeEscalation(false)
                 .withReadOnlyRootFilesystem(true).endSecurityContext().build();
+        List<Volume> volumes = new ArrayList<>();
+        if (data != null) {
+            volumes.add(data);
+        }
+        volumes.add(new VolumeBuilder().withName("scratch").withNewEmptyDir().endEmptyDir().build());
         return new JobBuilder()
                 .withNewMetadata().withName(name).withNamespace(owner.getMetadata().getNamespace()).withLabels(labels)
                 .addToOwnerReferences(owner(owner)).endMetadata()
@@ -129,8 +138,7 @@ public final class RestoreJobs {
                 .withNodeSelector(t.nodeSelector).withTolerations(t.tolerations)
                 .withNewSecurityContext().withRunAsUser(POSTGRES_UID).withRunAsGroup(POSTGRES_UID)
                 .withFsGroup(POSTGRES_UID).withFsGroupChangePolicy(FS_GROUP_CHANGE).endSecurityContext()
-                .withContainers(container).withVolumes(data, new VolumeBuilder().withName("scratch")
-                        .withNewEmptyDir().endEmptyDir().build())
+                .withContainers(container).withVolumes(volumes)
                 .endSpec().endTemplate().endSpec().build();
     }
 
@@ -147,10 +155,45 @@ public final class RestoreJobs {
                         .endPersistentVolumeClaim().build(), instance, defaultImage);
     }
 
-    /** A policy's restore test: the newest verified backup to its end, on scratch space, nothing kept or served. */
+    /**
+     * The Job of a BackupRestore of a logical backup: {@code dba-agent logical-restore} into a database on the
+     * instance of spec.target.database's Secret (envFrom, like a backup Job's database), no volume but scratch
+     * (where parallel jobs download the dump).
+     */
+    public static Job logicalRestoreJob(HasMetadata restore, BackupPolicy policy, String backupId, String source,
+            String defaultImage) {
+        BackupRestoreSpec spec = ((io.dbaoperator.api.backup.BackupRestore) restore).getSpec();
+        BackupRestoreSpec.LogicalRestore l = spec.logical == null ? new BackupRestoreSpec.LogicalRestore()
+                : spec.logical;
+        BackupRestoreSpec.DatabaseTarget to = spec.target.database;
+        List<String> command = new LogicalRestoreArgs(restore.getMetadata().getNamespace(),
+                policy.getMetadata().getName(), restoreId(restore), backupId, List.of(source), to.name,
+                Boolean.TRUE.equals(to.replace), l.schemas, l.tables, l.jobs == null ? 1 : l.jobs, l.owner,
+                Boolean.TRUE.equals(l.privileges), null, false).command();
+        Job job = job(restore, jobName(restore.getMetadata().getName()), labels("restore", RESTORE_LABEL,
+                restore.getMetadata().getName()), policy, command, spec.checks, null, null, defaultImage);
+        var container = job.getSpec().getTemplate().getSpec().getContainers().get(0);
+        container.setEnvFrom(AgentEnvironment.databaseEnvFrom(to.databaseRef));
+        container.getEnv().addAll(AgentEnvironment.databaseEnv(to.databaseRef));
+        return job;
+    }
+
+    /**
+     * A policy's restore test: the newest verified backup to its end, on scratch space, nothing kept or served. A
+     * logical policy's dumps are restored into a scratch instance the Job starts ({@code logical-restore
+     * --scratch}), the checks run in {@code database}.
+     */
     public static Job restoreTestJob(BackupPolicy policy, String restoreId, String backupId, String database,
             String loginRole, String defaultImage) {
         var test = policy.getSpec().verification.restoreTest;
+        if (policy.getSpec().method == BackupPolicySpec.Method.logical) {
+            List<String> command = new LogicalRestoreArgs(policy.getMetadata().getNamespace(),
+                    policy.getMetadata().getName(), restoreId, backupId, List.of(), null, false, List.of(), List.of(),
+                    1, null, false, database, true).command();
+            return job(policy, testJobName(policy.getMetadata().getName(), restoreId), labels("restore-test",
+                    RESTORE_TEST_LABEL, policy.getMetadata().getName()), policy, command, test.checks, null, null,
+                    defaultImage);
+        }
         List<String> command = new RestoreArgs(policy.getMetadata().getNamespace(), policy.getMetadata().getName(),
                 restoreId, backupId, PGDATA, null, null, database, loginRole, true, false).command();
         return job(policy, testJobName(policy.getMetadata().getName(), restoreId), labels("restore-test",

@@ -25,7 +25,8 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 /**
  * A policy's scheduled restore tests (spec.verification.restoreTest): on its schedule, or when
  * {@code dbaoperator.io/restore-test-now} changes, a Job restores the newest verified backup to its end on scratch
- * space with the same agent a BackupRestore uses, runs pg_amcheck and the checks, and keeps nothing. No approval:
+ * space with the same agent a BackupRestore uses, runs pg_amcheck and the checks, and keeps nothing; a logical
+ * policy's dumps go into a scratch PostgreSQL the Job starts, and the checks run in the policy's database there. No approval:
  * nothing is served and production is not touched. The outcome is the condition RestoreTestPassed (with the backup,
  * the measured time to restore, and the failed check), {@code status.lastRestoreTest}, and the metrics in
  * {@link BackupMetrics}. A missed schedule runs once, not once per missed time.
@@ -145,7 +146,9 @@ final class RestoreTests {
         long generation = policy.getMetadata().getGeneration() == null ? 0 : policy.getMetadata().getGeneration();
         if (passed) {
             info.restoreSeconds = record.timings.totalSeconds;
-            info.message = "backup " + info.backupId + " restored, promoted and checked in " + info.restoreSeconds
+            info.message = "backup " + info.backupId + ("logical".equals(record.method)
+                    ? " restored into a scratch instance (" + record.tableCount + " table(s) in " + db.dbname()
+                            + ") and checked in " : " restored, promoted and checked in ") + info.restoreSeconds
                     + " s (" + info.checks.size() + " check(s) passed)";
             status.conditions = Conditions.set(status.conditions, ConditionType.RestoreTestPassed, true,
                     Reason.RestoreTestPassed, info.message, generation, now);

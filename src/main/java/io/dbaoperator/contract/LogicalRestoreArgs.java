@@ -24,6 +24,13 @@ public record LogicalRestoreArgs(String namespace, String policy, String restore
         String owner, boolean privileges, String checksDatabase, boolean scratch) {
 
     public static final String COMMAND = "logical-restore";
+    /**
+     * What makes a database not empty, for the operator's plan and the agent's last look alike: tables, views,
+     * sequences and the like outside the system schemas.
+     */
+    public static final String USER_RELATIONS = "select count(*) from pg_class c join pg_namespace n on n.oid = "
+            + "c.relnamespace where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast' "
+            + "and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')";
     private static final Set<String> FLAGS = Set.of("--namespace", "--policy", "--restore-id", "--backup-id",
             "--sources", "--target", "--replace", "--schemas", "--tables", "--jobs", "--owner", "--privileges",
             "--checks-database", "--scratch");

@@ -104,7 +104,7 @@ class BackupRestoreHandlersTest {
                 public List<EventSource<?, BackupRestore>> eventSources(EventSourceContext<BackupRestore> c) {
                     return List.of();
                 }
-            });
+            }, LogicalRestoreHandlersTest.unreachable());
     /** The restored instance's StatefulSet as its informer holds it, and why its pod's containers wait. */
     private StatefulSet served;
     /** Its Service as the API server shows it; null when someone deleted it. */
@@ -174,7 +174,7 @@ class BackupRestoreHandlersTest {
     private Duration reconcile() throws SQLException {
         log = log == null ? new RecordingWriteAhead(restore, st) : log;
         Duration requeue = reconciler.machine.drive(new BackupRestoreReconciler.Restoring(restore, st,
-                new BackupRestoreReconciler.Inputs(policy(), BUCKET, "shop", "shop"), log.log, null, catalog, jobs),
+                new BackupRestoreReconciler.Inputs(policy(), BUCKET, "shop", "shop", null), log.log, null, catalog, jobs),
                 log.log);
         // the reconcile's final write: the next one observes the status as decided
         restore.setStatus(StatusPatcher.copy(st, BackupRestoreStatus.class));

@@ -127,7 +127,7 @@ class BackupWorkflowTest {
 
     private static BackupRestoreReconciler restoreReconciler(FakeReferences refs, ObjectStores stores) {
         return new BackupRestoreReconciler(refs, new FakeSecrets(), null, null, stores, null, NO_DEFAULTS,
-                "dba-operator:test", "postgres:{major}");
+                io.dbaoperator.fakes.FakeDatabases.unused(), "dba-operator:test", "postgres:{major}");
     }
 
     @Test
@@ -139,7 +139,7 @@ class BackupWorkflowTest {
         BackupRestoreStatus st = new BackupRestoreStatus();
         st.phase = RestorePhase.AwaitingApproval;
         var in = new BackupRestoreReconciler.Inputs(nightly, refs.storage("shop", nightly.getSpec().storage,
-                "the policy's spec.storage"), "postgres", "postgres");
+                "the policy's spec.storage"), "postgres", "postgres", null);
         // before: an SdkClientException, which the runner could only call an InternalError ("see the log")
         ProblemException thrown = org.junit.jupiter.api.Assertions.assertThrows(ProblemException.class,
                 () -> r.advance(restore, st, in, new RecordingWriteAhead(restore, st).log,

@@ -173,7 +173,7 @@ class RealControlPlaneIT {
     @Order(1)
     void theExamplesAreAcceptedTheServerEnforcesTheCrdsRulesAndServesTheirColumnsAndDocs() throws Exception {
         for (String example : List.of("backuppolicy", "backuprestore", "databasemigration", "disposaljob",
-                "querytuningrequest", "index-hygiene")) {
+                "querytuningrequest", "index-hygiene", "backuppolicy-logical", "backuprestore-logical")) {
             assertThat(kubectl("admin", "apply", "-n", NS, "--dry-run=server", "-f",
                     "docs/examples/" + example + ".yaml", "--validate=strict").toLowerCase())
                     .contains("server dry run");
@@ -201,6 +201,14 @@ class RealControlPlaneIT {
                 .replace("      action: Anonymize\n", "      where: \"closed_at IS NOT NULL\"\n      action: Anonymize\n"));
         assertThatThrownBy(() -> kubectl("admin", "apply", "-n", NS, "--dry-run=server", "-f", both.toString()))
                 .hasMessageContaining("set exactly one of olderThan or where");
+        // a restore names one target: a new instance (a base backup) or a database (a dump), never both
+        Path twoTargets = WORK.resolve("restore-two-targets.yaml");
+        Files.writeString(twoTargets, Files.readString(Path.of("docs/examples/backuprestore.yaml")).replace(
+                "    newInstance:\n", "    database: {databaseRef: {secretRef: {name: staging}}, name: copy}\n"
+                        + "    newInstance:\n"));
+        assertThatThrownBy(() -> kubectl("admin", "apply", "-n", NS, "--dry-run=server", "-f",
+                twoTargets.toString())).hasMessageContaining("set target.newInstance (a physical backup) or "
+                        + "target.database (a logical backup), exactly one");
         // dropping indexes on the operator's word alone: refused by the server
         Path automatic = WORK.resolve("hygiene-automatic.yaml");
         Files.writeString(automatic, Files.readString(Path.of("docs/examples/index-hygiene.yaml"))

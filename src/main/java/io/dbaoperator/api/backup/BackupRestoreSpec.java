@@ -29,7 +29,7 @@ public class BackupRestoreSpec {
     public String backupId;
 
     @JsonPropertyDescription("Recover up to this time (RFC 3339). Without targetTime or targetLSN, recovery stops at "
-            + "the end of the backup.")
+            + "the end of the backup. Physical backups only: a dump restores to the moment it was taken.")
     public String targetTime;
 
     @Pattern(Patterns.LSN)
@@ -45,15 +45,78 @@ public class BackupRestoreSpec {
     public List<String> checks;
 
     @Default("true")
-    @JsonPropertyDescription("Run pg_amcheck on the restored database (heap and B-tree consistency).")
+    @JsonPropertyDescription("Run pg_amcheck on the restored instance (heap and B-tree consistency). Physical "
+            + "restores only: a logical restore writes every page and index anew through pg_restore.")
     public Boolean amcheck = true;
+
+    @JsonPropertyDescription("How a logical backup (a BackupPolicy with method: logical) is restored: which of its "
+            + "databases, which schemas and tables, owner, privileges and parallel jobs.")
+    public LogicalRestore logical;
 
     /** Restore target. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
+    @ValidationRule(value = "has(self.newInstance) != has(self.database)", message = "set target.newInstance (a "
+            + "physical backup) or target.database (a logical backup), exactly one")
     public static class RestoreTarget {
-        @Required
-        @JsonPropertyDescription("A new PostgreSQL instance served by a StatefulSet, Service and Secret of this name.")
+        @JsonPropertyDescription("A new PostgreSQL instance served by a StatefulSet, Service and Secret of this name: "
+                + "where a physical backup restores.")
         public NewInstance newInstance;
+
+        @JsonPropertyDescription("A new database on an existing instance: where a logical backup (pg_dump) restores.")
+        public DatabaseTarget database;
+    }
+
+    /** A database on an existing instance. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class DatabaseTarget {
+        @Required
+        @JsonPropertyDescription("The instance: a Secret in the DatabaseRef format whose role may create databases "
+                + "(CREATEDB) and, with logical.owner, is a member of that role. Its own database is where the "
+                + "restore connects to create the new one; it cannot be the target.")
+        public io.dbaoperator.api.common.DatabaseRef databaseRef;
+
+        @Required
+        @Size(min = 1, max = 63)
+        @JsonPropertyDescription("The database restored into. A new one is created; the dump is restored into a "
+                + "temporary database that takes this name only once restored and checked.")
+        public String name;
+
+        @Default("false")
+        @JsonPropertyDescription("Replace the database of this name if it exists and is not empty (it is dropped "
+                + "once the restored copy has taken its name). A destructive step: the plan and the approval name "
+                + "what it holds. Without it, a target that is not empty is refused untouched.")
+        public Boolean replace = false;
+    }
+
+    /** How a dump is restored. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class LogicalRestore {
+        @JsonPropertyDescription("The database of the backup to restore (a backup holds one dump per database); "
+                + "required when it holds more than one.")
+        public String sourceDatabase;
+
+        @JsonPropertyDescription("Only these schemas (pg_restore --schema).")
+        public List<String> schemas;
+
+        @JsonPropertyDescription("Only these tables (pg_restore --table: a table's name and data, not its indexes "
+                + "or constraints; pair with schemas to choose among tables of the same name).")
+        public List<String> tables;
+
+        @Default("1")
+        @io.fabric8.generator.annotation.Min(1)
+        @io.fabric8.generator.annotation.Max(16)
+        @JsonPropertyDescription("pg_restore's parallel jobs. Above 1 the dump is first downloaded to the Job's "
+                + "scratch volume (parallel restore needs a file it can seek in); 1 streams it from the bucket.")
+        public Integer jobs = 1;
+
+        @JsonPropertyDescription("The role that owns everything restored (pg_restore --no-owner --role); by default "
+                + "the role of the target's Secret. The dump's owners name the source's roles, which the target "
+                + "instance may not have.")
+        public String owner;
+
+        @Default("false")
+        @JsonPropertyDescription("Restore the dump's GRANTs too. Off by default: they name the source's roles.")
+        public Boolean privileges = false;
     }
 
     /** A new instance. */

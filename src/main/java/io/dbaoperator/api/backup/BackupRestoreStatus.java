@@ -12,7 +12,8 @@ import io.dbaoperator.api.common.GatedStatus;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class BackupRestoreStatus extends GatedStatus {
 
-    @JsonPropertyDescription("Pending, AwaitingApproval, Restoring, Verifying, Ready, Rejected or Failed.")
+    @JsonPropertyDescription("Pending, AwaitingApproval, Restoring, Verifying, Starting (a new instance), Ready, "
+            + "Rejected or Failed.")
     public RestorePhase phase;
 
     @JsonPropertyDescription("What will be restored, shown before approval.")
@@ -43,6 +44,9 @@ public class BackupRestoreStatus extends GatedStatus {
     @JsonPropertyDescription("The restored instance: its Service and Secret.")
     public Instance instance;
 
+    @JsonPropertyDescription("A logical restore: the database restored into, and what it holds.")
+    public RestoredDatabase database;
+
     @Override
     public Enum<?> phase() {
         return phase;
@@ -71,6 +75,26 @@ public class BackupRestoreStatus extends GatedStatus {
         public String backupSize;
         @JsonPropertyDescription("The policy's recovery window when the plan was made.")
         public String recoveryWindow;
+        @JsonPropertyDescription("A logical restore: the database of the backup restored.")
+        public String sourceDatabase;
+        @JsonPropertyDescription("A logical restore: where it goes, in words (instance, database, whether new).")
+        public String target;
+        @JsonPropertyDescription("A logical restore that replaces a database: what that database holds now "
+                + "(relations and size). The approval names it.")
+        public String replaces;
+    }
+
+    /** The database a logical restore wrote. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class RestoredDatabase {
+        @JsonPropertyDescription("The database.")
+        public String name;
+        @JsonPropertyDescription("The instance (user@host:port of the target's Secret).")
+        public String instance;
+        @JsonPropertyDescription("Tables restored, read back from the database after the restore.")
+        public Integer tables;
+        @JsonPropertyDescription("Whether an existing database of this name was replaced.")
+        public Boolean replaced;
     }
 
     /** Where recovery stopped. */

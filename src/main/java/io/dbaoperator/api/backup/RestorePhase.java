@@ -19,10 +19,11 @@ import io.dbaoperator.api.common.Phase;
  * <tr><td>Pending</td><td>AwaitingApproval, Failed</td><td>as from none, once the references answer</td></tr>
  * <tr><td>AwaitingApproval</td><td>Restoring, Rejected, Pending, Failed</td><td>a person approves or rejects; the
  * plan is made again meanwhile (Failed when it no longer can be)</td></tr>
- * <tr><td>Restoring</td><td>Verifying, Starting, Failed</td><td>recovery reached the target (Starting when its
- * checks were already done)</td></tr>
- * <tr><td>Verifying</td><td>Starting, Failed</td><td>pg_amcheck and the checks passed; the StatefulSet and Service
- * that serve the restored volume are created</td></tr>
+ * <tr><td>Restoring</td><td>Verifying, Starting, Ready, Failed</td><td>recovery reached the target, or pg_restore
+ * finished (Starting or Ready when its checks were already done)</td></tr>
+ * <tr><td>Verifying</td><td>Starting, Ready, Failed</td><td>pg_amcheck and the checks passed; the StatefulSet and
+ * Service that serve the restored volume are created (Starting), or a logical restore's database holds its tables
+ * (Ready)</td></tr>
  * <tr><td>Starting</td><td>Ready</td><td>the StatefulSet's pod accepts connections</td></tr>
  * </table>
  * Ready, Rejected and Failed are terminal; a failed restore removes what it created.
@@ -33,8 +34,8 @@ public enum RestorePhase implements Phase<RestorePhase> {
     private static final Map<RestorePhase, Set<RestorePhase>> NEXT = Phase.table(RestorePhase.class, Map.ofEntries(
             entry(Pending, Set.of(AwaitingApproval, Failed)),
             entry(AwaitingApproval, Set.of(Restoring, Rejected, Pending, Failed)),
-            entry(Restoring, Set.of(Verifying, Starting, Failed)),
-            entry(Verifying, Set.of(Starting, Failed)),
+            entry(Restoring, Set.of(Verifying, Starting, Ready, Failed)),
+            entry(Verifying, Set.of(Starting, Ready, Failed)),
             entry(Starting, Set.of(Ready))));
 
     @Override

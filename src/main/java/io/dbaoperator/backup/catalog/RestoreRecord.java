@@ -49,6 +49,10 @@ public class RestoreRecord {
     /** A logical restore: the tables it restored (schema.table; at most 500 listed), read back from the database. */
     public List<String> tables;
     public Integer tableCount;
+    /** A logical restore: whether a database of the target's name existed and was replaced by the restored one. */
+    public Boolean replacedExisting;
+    /** Something a person should do after a restore that succeeded (e.g. a replaced database left to drop). */
+    public String warning;
     public Long bytesTotal;
     public Long bytesDownloaded;
     public Integer walSegmentsFetched;

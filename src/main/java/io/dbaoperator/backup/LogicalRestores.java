@@ -1,0 +1,388 @@
+package io.dbaoperator.backup;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import io.dbaoperator.api.backup.BackupPolicy;
+import io.dbaoperator.api.backup.BackupRestore;
+import io.dbaoperator.api.backup.BackupRestoreSpec;
+import io.dbaoperator.api.backup.BackupRestoreStatus;
+import io.dbaoperator.api.backup.RestorePhase;
+import io.dbaoperator.api.common.Phase;
+import io.dbaoperator.approval.ApprovalStep;
+import io.dbaoperator.approval.GateOutcome;
+import io.dbaoperator.approval.GatedStep;
+import io.dbaoperator.approval.PlanDigest;
+import io.dbaoperator.audit.AuditEvent;
+import io.dbaoperator.backup.BackupRestoreReconciler.Restoring;
+import io.dbaoperator.backup.catalog.BackupRecord;
+import io.dbaoperator.backup.catalog.RestoreRecord;
+import io.dbaoperator.contract.LogicalBackupArgs;
+import io.dbaoperator.postgres.ConnectionSettings;
+import io.dbaoperator.postgres.Databases;
+import io.dbaoperator.postgres.PostgresConnector;
+import io.dbaoperator.problem.Problem;
+import io.dbaoperator.problem.Reason;
+import io.dbaoperator.status.ConditionType;
+import io.dbaoperator.status.Conditions;
+import io.dbaoperator.status.PhaseMachine;
+import io.dbaoperator.status.Sizes;
+import io.dbaoperator.status.Step;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+
+/**
+ * The BackupRestore phases of a logical backup (a policy with method: logical): a dump restored into a database on
+ * an existing instance. The plan names the backup, the dump, and the target as the instance shows it now (missing,
+ * empty, or holding relations: refused unless {@code replace}, and then the approval names what it holds); once
+ * approved and stored, one Job runs {@code dba-agent logical-restore}; Ready only when the target database holds
+ * the tables the agent restored, read by the operator itself. Nothing to remove on failure: the agent drops the
+ * database it created, and the Job stays for its log until its TTL.
+ */
+final class LogicalRestores {
+
+    /** What the operator reads from the target instance: before the plan, and as evidence at the end. */
+    interface Target {
+        /** The database {@code name} on the instance of {@code instance}: whether it exists, and what it holds. */
+        TargetState inspect(ConnectionSettings instance, String name);
+
+        /** Of {@code tables} (schema.table as the agent listed them), those the database {@code name} lacks. */
+        List<String> missing(ConnectionSettings instance, String name, List<String> tables);
+    }
+
+    /** A target database as the plan saw it. */
+    record TargetState(boolean exists, int relations, long bytes) {
+        boolean empty() {
+            return relations == 0;
+        }
+
+        String describe() {
+            return relations + " relation(s), " + Sizes.human(bytes);
+        }
+    }
+
+    /** The real instance, over JDBC: catalog reads only. */
+    static Target postgres(Databases databases) {
+        return new Target() {
+            @Override
+            public TargetState inspect(ConnectionSettings instance, String name) {
+                try (Connection c = databases.open(instance, "dba-operator-restore-plan");
+                        PreparedStatement ps = c.prepareStatement("select count(*) from pg_database where datname = ?")) {
+                    ps.setString(1, name);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        if (rs.getInt(1) == 0) {
+                            return new TargetState(false, 0, 0);
+                        }
+                    }
+                } catch (SQLException e) {
+                    throw PostgresConnector.classify(e, instance).exception();
+                }
+                ConnectionSettings there = in(instance, name);
+                try (Connection c = databases.open(there, "dba-operator-restore-plan"); ResultSet rs = c
+                        .createStatement().executeQuery("select (" + io.dbaoperator.contract.LogicalRestoreArgs
+                                .USER_RELATIONS + "), pg_database_size(current_database())")) {
+                    rs.next();
+                    return new TargetState(true, rs.getInt(1), rs.getLong(2));
+                } catch (SQLException e) {
+                    throw PostgresConnector.classify(e, there).exception();
+                }
+            }
+
+            @Override
+            public List<String> missing(ConnectionSettings instance, String name, List<String> tables) {
+                ConnectionSettings there = in(instance, name);
+                try (Connection c = databases.open(there, "dba-operator-restore-check"); PreparedStatement ps = c
+                        .prepareStatement("select t from unnest(?::text[]) t where to_regclass(t) is null order by 1")) {
+                    ps.setArray(1, c.createArrayOf("text", tables.toArray()));
+                    List<String> absent = new ArrayList<>();
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            absent.add(rs.getString(1));
+                        }
+                    }
+                    return absent;
+                } catch (SQLException e) {
+                    throw PostgresConnector.classify(e, there).exception();
+                }
+            }
+        };
+    }
+
+    static ConnectionSettings in(ConnectionSettings instance, String database) {
+        return new ConnectionSettings(instance.hosts(), database, instance.user(), instance.password(),
+                instance.sslMode(), instance.sslRootCert());
+    }
+
+    private final Target target;
+    private final KubernetesClient client;
+    private final String agentImage;
+
+    LogicalRestores(Target target, KubernetesClient client, String agentImage) {
+        this.target = target;
+        this.client = client;
+        this.agentImage = agentImage;
+    }
+
+    /** Restoring acts (its Job is made only once the consumed approval is stored); Verifying follows the Job. */
+    final PhaseMachine<RestorePhase, Restoring> machine = PhaseMachine
+            .<RestorePhase, Restoring>of(RestorePhase.class, RestorePhase.Pending, r -> r.st().phase)
+            .decides(RestorePhase.Pending, this::planned)
+            .decides(RestorePhase.AwaitingApproval, this::planned)
+            .acts(RestorePhase.Restoring, this::restoring)
+            .decides(RestorePhase.Verifying, this::follow)
+            .build();
+
+    /**
+     * What a logical policy's BackupRestore cannot ask for, refused before anything runs; returns the target
+     * instance's connection (its Secret read).
+     */
+    static void validate(BackupRestoreSpec spec, BackupPolicy policy, ConnectionSettings instance) {
+        String name = policy.getMetadata().getName();
+        if (spec.target.database == null) {
+            throw Problem.invalid(Reason.InvalidSpec, "BackupPolicy " + name + " takes logical backups (pg_dump): "
+                    + "they restore into a database on an existing instance, spec.target.database, not into a new "
+                    + "instance").exception();
+        }
+        if (spec.targetTime != null || spec.targetLSN != null) {
+            throw Problem.invalid(Reason.InvalidSpec, "a dump restores to the moment it was taken: targetTime and "
+                    + "targetLSN need a physical policy with WAL archiving").exception();
+        }
+        if (spec.target.database.name.equals(instance.dbname())) {
+            throw Problem.invalid(Reason.InvalidSpec, "spec.target.database.name " + spec.target.database.name
+                    + " is the database the Secret " + spec.target.database.databaseRef.secretRef.name + " connects "
+                    + "to, where the restore creates and renames databases; give the Secret another database (e.g. "
+                    + "postgres) or restore under another name").exception();
+        }
+    }
+
+    /** The backup and dump a restore uses: the named one or the newest verified logical one. Pure. */
+    record Plan(BackupRecord backup, String source) {
+    }
+
+    static Plan plan(BackupRestoreSpec spec, List<BackupRecord> records, String catalogUrl) {
+        List<BackupRecord> dumps = records.stream().filter(r -> "logical".equals(r.method)
+                && r.state == BackupRecord.State.verified).toList();
+        BackupRecord backup;
+        if (spec.backupId != null) {
+            backup = records.stream().filter(r -> spec.backupId.equals(r.backupId)).findFirst().orElseThrow(() -> Problem
+                    .invalid(Reason.BackupNotFound, "backup " + spec.backupId + " is not in the catalog at "
+                            + catalogUrl + "; verified logical backups: " + ids(dumps)).exception());
+            if (!"logical".equals(backup.method)) {
+                throw Problem.invalid(Reason.InvalidSpec, "backup " + spec.backupId + " is a base backup, not a dump: "
+                        + "it restores into a new instance (spec.target.newInstance)").exception();
+            }
+            if (backup.state != BackupRecord.State.verified) {
+                throw Problem.invalid(Reason.BackupNotFound, "backup " + spec.backupId + " is " + backup.state
+                        + "; only a verified backup is restored; verified logical backups: " + ids(dumps)).exception();
+            }
+        } else {
+            backup = dumps.stream().findFirst().orElseThrow(() -> Problem.invalid(Reason.BackupNotFound, "the policy "
+                    + "has no verified logical backup at " + catalogUrl).exception());
+        }
+        String wanted = spec.logical == null ? null : spec.logical.sourceDatabase;
+        List<String> held = backup.databases == null ? List.of() : backup.databases;
+        if (wanted == null) {
+            if (held.size() != 1) {
+                throw Problem.invalid(Reason.InvalidSpec, "backup " + backup.backupId + " holds dumps of " + held
+                        + ": name the one to restore in spec.logical.sourceDatabase").exception();
+            }
+            wanted = held.get(0);
+        } else if (!held.contains(wanted)) {
+            throw Problem.invalid(Reason.BackupNotFound, "backup " + backup.backupId + " holds dumps of " + held
+                    + ", not of database " + wanted).exception();
+        }
+        return new Plan(backup, wanted);
+    }
+
+    private static String ids(List<BackupRecord> records) {
+        return records.isEmpty() ? "none" : records.stream().map(r -> r.backupId).toList().toString();
+    }
+
+    /** The plan, made again on every look (the catalog and the target may change under it), and its approval. */
+    private Step planned(Restoring r) {
+        BackupRestore restore = r.restore();
+        BackupRestoreStatus st = r.st();
+        BackupRestoreSpec.DatabaseTarget to = restore.getSpec().target.database;
+        Plan plan = plan(restore.getSpec(), r.catalog().list(), r.catalog().baseUrl());
+        TargetState state = target.inspect(r.in().target(), to.name);
+        String where = "database " + to.name + " on " + r.in().target().hosts();
+        if (state.exists() && !state.empty() && !Boolean.TRUE.equals(to.replace)) {
+            throw Problem.invalid(Reason.RestoreTargetNotEmpty, where + " exists and holds " + state.describe()
+                    + ": a restore never writes into a database that is not empty; choose another name, or set "
+                    + "spec.target.database.replace to replace it (the approval will name it)").exception();
+        }
+        BackupRecord b = plan.backup();
+        String object = LogicalBackupArgs.objectName(plan.source());
+        var p = new BackupRestoreStatus.RestorePlan();
+        p.backupId = b.backupId;
+        p.sourceDatabase = plan.source();
+        p.backupEnd = b.completedAt;
+        p.backupSizeBytes = b.objects.stream().filter(o -> object.equals(o.name)).mapToLong(o -> o.size).sum();
+        p.backupSize = Sizes.human(p.backupSizeBytes);
+        p.expectedRecoveryPoint = "database " + plan.source() + " as pg_dump's snapshot saw it (backup started "
+                + b.startedAt + ")";
+        p.target = !state.exists() ? "new " + where : state.empty() ? where + " (exists, empty: the restored copy "
+                + "takes its place)" : "replace " + where;
+        p.replaces = state.exists() && !state.empty() ? state.describe() : null;
+        st.plan = p;
+        st.restoreId = RestoreJobs.restoreId(restore);
+        // the approval binds what the target holds by its relations, not its size: a database in use grows by the
+        // minute, and an approval that every insert voided could never be given
+        Map<String, Object> bound = new LinkedHashMap<>();
+        bound.put("backupId", p.backupId);
+        bound.put("sourceDatabase", p.sourceDatabase);
+        bound.put("dumpBytes", p.backupSizeBytes);
+        bound.put("target", p.target);
+        bound.put("replacesRelations", p.replaces == null ? 0 : state.relations());
+        String digest = PlanDigest.of(Map.of("plan", bound, "target", restore.getSpec().target,
+                "logical", restore.getSpec().logical == null ? Map.of() : restore.getSpec().logical,
+                "checks", restore.getSpec().checks == null ? List.of() : restore.getSpec().checks));
+        st.phase = Phase.move(st.phase, RestorePhase.AwaitingApproval);
+        String step = "restore logical backup " + b.backupId + " (database " + plan.source() + ") into "
+                + (p.replaces != null ? "database " + to.name + " on " + r.in().target().hosts() + ", replacing "
+                        + "what it holds now (" + p.replaces + ")" : p.target);
+        var result = ApprovalStep.check(restore, st, new GatedStep(BackupRestoreReconciler.STEP, step, digest, null,
+                generation(restore)), BackupRestoreReconciler.SHORT_NAME, Instant.now());
+        r.log().decided(result.audit());
+        if (result.outcome() == GateOutcome.REJECTED) {
+            st.phase = Phase.move(st.phase, RestorePhase.Rejected);
+            st.message = "rejected by " + st.rejection.approvedBy + "; nothing was restored";
+            ready(restore, st, false, Reason.Rejected, st.message);
+            return Step.onEvent();
+        }
+        if (result.outcome() == GateOutcome.WAIT) {
+            st.message = "plan: " + step + "; waiting for approval";
+            return Step.rest(Duration.ofMinutes(1));
+        }
+        st.phase = Phase.move(st.phase, RestorePhase.Restoring);
+        st.restoreStartedAt = Instant.now().toString();
+        st.restoredUnder = ApprovalStep.under(st, BackupRestoreReconciler.STEP, digest);
+        st.progress = "approved; creating the restore's Job";
+        return Step.next();
+    }
+
+    /** Entered with the approval stored: the Job is made once (again after a crash), then followed. */
+    private Step restoring(Restoring r) {
+        BackupRestoreStatus st = r.st();
+        if (st.job == null) {
+            Job job = RestoreJobs.logicalRestoreJob(r.restore(), r.in().policy(), st.plan.backupId,
+                    st.plan.sourceDatabase, agentImage);
+            Map<String, String> annotations = new HashMap<>(job.getMetadata().getAnnotations() == null ? Map.of()
+                    : job.getMetadata().getAnnotations());
+            annotations.put(BackupRestoreReconciler.APPROVAL_ANNOTATION, st.restoredUnder);
+            job.getMetadata().setAnnotations(annotations);
+            r.jobs().create(job);
+            st.job = job.getMetadata().getName();
+            st.progress = "starting Job " + st.job;
+            ready(r.restore(), st, false, Reason.Restoring, "restoring backup " + st.plan.backupId + " into "
+                    + st.plan.target + " (Job " + st.job + ")");
+        }
+        return follow(r);
+    }
+
+    /** Follows the Job through its catalog record; Ready only on the operator's own evidence, or Failed. */
+    private Step follow(Restoring r) {
+        BackupRestore restore = r.restore();
+        BackupRestoreStatus st = r.st();
+        Job job = r.jobs().named(st.job).orElse(null);
+        RestoreRecord record = r.catalog().readRestore(st.restoreId);
+        var outcome = AgentJobs.outcome(job);
+        if (record != null) {
+            st.progress = record.progress();
+            if (record.state == RestoreRecord.State.verifying) {
+                st.phase = Phase.move(st.phase, RestorePhase.Verifying);
+                ready(restore, st, false, Reason.Verifying, st.progress);
+            }
+        }
+        boolean ended = job != null && !outcome.active();
+        if (job == null || outcome.failed() || record != null && record.state == RestoreRecord.State.failed) {
+            if (job != null && outcome.active()) {
+                return Step.rest(Duration.ofSeconds(2)); // the agent wrote its failure; the Job is about to end
+            }
+            return fail(r, record, AgentJobs.whyRestoreFailed(client, st.job, job, record));
+        }
+        if (!ended) {
+            return Step.rest(Duration.ofSeconds(3));
+        }
+        if (record == null || record.state != RestoreRecord.State.succeeded) {
+            return fail(r, record, "Job " + st.job + " ended without a successful restore record");
+        }
+        BackupRestoreSpec.DatabaseTarget to = restore.getSpec().target.database;
+        List<String> tables = record.tables == null ? List.of() : record.tables;
+        List<String> absent = target.missing(r.in().target(), to.name, tables);
+        if (!absent.isEmpty()) {
+            return fail(r, record, "the agent reported " + record.tableCount + " table(s) restored into " + to.name
+                    + ", but the database lacks " + absent.size() + " of them (" + String.join(", ",
+                            absent.subList(0, Math.min(5, absent.size()))) + "): it changed since, or is another");
+        }
+        st.checkResults = AgentJobs.checkResults(record);
+        st.database = new BackupRestoreStatus.RestoredDatabase();
+        st.database.name = to.name;
+        st.database.instance = r.in().target().user() + "@" + r.in().target().hosts();
+        st.database.tables = record.tableCount;
+        st.database.replaced = Boolean.TRUE.equals(record.replacedExisting);
+        st.recovered = new BackupRestoreStatus.RecoveredPoint();
+        st.recovered.time = st.plan.backupEnd;
+        st.recovered.restoreSeconds = st.restoreStartedAt == null ? null
+                : Duration.between(Instant.parse(st.restoreStartedAt), Instant.now()).getSeconds();
+        st.phase = Phase.move(st.phase, RestorePhase.Ready);
+        st.progress = null;
+        st.message = "restored database " + st.plan.sourceDatabase + " of backup " + st.plan.backupId + " into "
+                + to.name + " on " + r.in().target().hosts() + ": " + record.tableCount + " table(s) there, "
+                + st.checkResults.size() + " check(s) passed" + (record.warning == null ? "" : "; " + record.warning);
+        ready(restore, st, true, Reason.RestoreSucceeded, st.message);
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("backupId", record.backupId);
+        details.put("sourceDatabase", st.plan.sourceDatabase);
+        details.put("database", to.name);
+        details.put("instance", st.database.instance);
+        details.put("tables", record.tableCount);
+        details.put("replaced", st.database.replaced);
+        details.put("approval", st.restoredUnder);
+        // keyed: after a 409 or a restart follow() finds the same record and reports it again
+        r.log().executed(AuditEvent.byOperator(restore, "restore", BackupRestoreReconciler.STEP, "succeeded", null,
+                details), "restore/succeeded");
+        return Step.onEvent();
+    }
+
+    private Step fail(Restoring r, RestoreRecord record, String why) {
+        BackupRestore restore = r.restore();
+        BackupRestoreStatus st = r.st();
+        st.checkResults = AgentJobs.checkResults(record);
+        st.phase = Phase.move(st.phase, RestorePhase.Failed);
+        st.message = "restore failed: " + why + "; the database the restore created was dropped, "
+                + restore.getSpec().target.database.name + " is as it was (Job " + st.job + " keeps its log)";
+        Reason reason = Reason.RestoreFailed;
+        if (record != null && record.errorReason != null) {
+            try {
+                reason = Reason.valueOf(record.errorReason);
+            } catch (IllegalArgumentException unknown) {
+                // keep RestoreFailed
+            }
+        }
+        ready(restore, st, false, reason, st.message);
+        r.log().executed(AuditEvent.byOperator(restore, "restore", BackupRestoreReconciler.STEP, "failed", null,
+                Map.of("reason", why)), "restore/failed");
+        return Step.onEvent();
+    }
+
+    private static void ready(BackupRestore restore, BackupRestoreStatus st, boolean ok, Reason reason,
+            String message) {
+        st.conditions = Conditions.set(st.conditions, ConditionType.Ready, ok, reason, message, generation(restore),
+                Instant.now());
+    }
+
+    private static long generation(BackupRestore r) {
+        return r.getMetadata().getGeneration() == null ? 0 : r.getMetadata().getGeneration();
+    }
+}

@@ -1,0 +1,348 @@
+package io.dbaoperator.backup;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Optional;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import io.dbaoperator.api.backup.BackupPolicy;
+import io.dbaoperator.api.backup.BackupPolicySpec;
+import io.dbaoperator.api.backup.BackupRestore;
+import io.dbaoperator.api.backup.BackupRestoreSpec;
+import io.dbaoperator.api.backup.BackupRestoreStatus;
+import io.dbaoperator.api.backup.RestorePhase;
+import io.dbaoperator.api.common.DatabaseRef;
+import io.dbaoperator.api.common.LocalRef;
+import io.dbaoperator.api.common.S3Storage;
+import io.dbaoperator.api.common.SecretRef;
+import io.dbaoperator.backup.catalog.BackupCatalog;
+import io.dbaoperator.backup.catalog.BackupRecord;
+import io.dbaoperator.backup.catalog.RestoreRecord;
+import io.dbaoperator.contract.LogicalBackupArgs;
+import io.dbaoperator.fakes.Approver;
+import io.dbaoperator.fakes.FakeBucket;
+import io.dbaoperator.fakes.FakeOwned;
+import io.dbaoperator.fakes.FakeReferences;
+import io.dbaoperator.fakes.FakeSecrets;
+import io.dbaoperator.fakes.UnitPhaseMoves;
+import io.dbaoperator.postgres.ConnectionSettings;
+import io.dbaoperator.problem.ProblemException;
+import io.dbaoperator.problem.Reason;
+import io.dbaoperator.status.ConditionType;
+import io.dbaoperator.status.Conditions;
+import io.dbaoperator.status.PhaseMachine;
+import io.dbaoperator.status.RecordingWriteAhead;
+import io.dbaoperator.status.StatusPatcher;
+import io.dbaoperator.storage.S3Location;
+import io.dbaoperator.storage.StorageDefaults;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
+
+/**
+ * A logical BackupRestore's handlers alone, on an in-memory bucket and Jobs and an answering target instance (no
+ * Quarkus, cluster, S3 or PostgreSQL): the plan names the dump and the target as it is now; a target that is not
+ * empty is refused unless its replacement is asked for, and then the approval names what it holds; nothing is made
+ * before the approval is stored; Ready only when the target holds the tables the agent restored.
+ */
+@ExtendWith(UnitPhaseMoves.class)
+class LogicalRestoreHandlersTest {
+
+    private static final StorageDefaults NO_DEFAULTS = new StorageDefaults(Optional.empty(), Optional.empty(),
+            Optional.empty(), "us-east-1", false, Optional.empty(), Optional.empty());
+    private static final S3Location BUCKET = new S3Location("backups", "", null, "us-east-1", true, "key", "secret",
+            null, null);
+    private static final ConnectionSettings STAGING = new ConnectionSettings("staging.db:5432", "postgres",
+            "restorer", "not-a-real-password", null, null);
+
+    /** A target the handlers must not need: reading it fails the test. */
+    static LogicalRestores.Target unreachable() {
+        return new LogicalRestores.Target() {
+            @Override
+            public LogicalRestores.TargetState inspect(ConnectionSettings instance, String name) {
+                throw new AssertionError("a physical restore read a logical restore's target");
+            }
+
+            @Override
+            public List<String> missing(ConnectionSettings instance, String name, List<String> tables) {
+                throw new AssertionError("a physical restore read a logical restore's target");
+            }
+        };
+    }
+
+    /** The target database as the instance shows it, and the tables it holds. */
+    private LogicalRestores.TargetState state = new LogicalRestores.TargetState(false, 0, 0);
+    private List<String> present = new ArrayList<>();
+    private final List<String> reads = new ArrayList<>();
+    private final FakeBucket bucket = new FakeBucket();
+    private final FakeOwned<Job> jobs = new FakeOwned<>();
+    private final BackupRestoreReconciler reconciler = new BackupRestoreReconciler(new FakeReferences(),
+            new FakeSecrets(), null, null, bucket.stores(), null, NO_DEFAULTS, "dba-operator:test",
+            RestoredServing.DEFAULT_INSTANCE_IMAGE, new RestoredInstance(null) {
+                @Override
+                void create(BackupRestore restore, String database, Job job, io.dbaoperator.kube.Owned<Job> owned) {
+                    throw new AssertionError("a logical restore made an instance's Secret and volume");
+                }
+            }, null, new LogicalRestores.Target() {
+                @Override
+                public LogicalRestores.TargetState inspect(ConnectionSettings instance, String name) {
+                    reads.add("inspect " + name + " as " + instance.user());
+                    return state;
+                }
+
+                @Override
+                public List<String> missing(ConnectionSettings instance, String name, List<String> tables) {
+                    reads.add("tables of " + name);
+                    return tables.stream().filter(t -> !present.contains(t)).toList();
+                }
+            });
+    private final BackupRestore restore = restore();
+    private final BackupRestoreStatus st = new BackupRestoreStatus();
+    private final BackupCatalog catalog = new BackupCatalog(bucket.stores().open(BUCKET), BUCKET, "shop", "dumps");
+    private final Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    private String backupId;
+    private RecordingWriteAhead log;
+
+    private static BackupRestore restore() {
+        BackupRestore r = new BackupRestore();
+        r.setMetadata(new ObjectMetaBuilder().withName("orders-copy").withNamespace("shop").withUid("uid-7-restore")
+                .withGeneration(1L).build());
+        BackupRestoreSpec spec = new BackupRestoreSpec();
+        spec.backupPolicyRef = new LocalRef("dumps");
+        spec.target = new BackupRestoreSpec.RestoreTarget();
+        spec.target.database = new BackupRestoreSpec.DatabaseTarget();
+        spec.target.database.databaseRef = new DatabaseRef("staging");
+        spec.target.database.name = "orders_copy";
+        spec.checks = List.of("select count(*) > 0 from orders");
+        r.setSpec(spec);
+        return r;
+    }
+
+    private static BackupPolicy policy() {
+        BackupPolicy p = new BackupPolicy();
+        p.setMetadata(new ObjectMetaBuilder().withName("dumps").withNamespace("shop").withUid("uid-6").build());
+        BackupPolicySpec spec = new BackupPolicySpec();
+        spec.method = BackupPolicySpec.Method.logical;
+        spec.database = new DatabaseRef("prod");
+        spec.schedule = "0 * * * *";
+        spec.storage = new S3Storage();
+        spec.storage.bucket = "backups";
+        spec.storage.credentials = new S3Storage.S3Credentials();
+        spec.storage.credentials.secretRef = new SecretRef("s3");
+        p.setSpec(spec);
+        return p;
+    }
+
+    /** A verified logical backup of {@code databases}, taken an hour ago. */
+    private void verifiedDump(String... databases) {
+        BackupRecord r = new BackupRecord();
+        r.backupId = backupId = BackupJobs.BACKUP_ID.format(now.minus(Duration.ofHours(1)));
+        r.namespace = "shop";
+        r.policy = "dumps";
+        r.method = "logical";
+        r.databases = List.of(databases);
+        r.state = BackupRecord.State.verified;
+        r.startedAt = now.minus(Duration.ofHours(1)).toString();
+        r.completedAt = now.minus(Duration.ofMinutes(59)).toString();
+        r.serverVersion = "15.18";
+        for (String db : databases) {
+            BackupRecord.StoredObject o = new BackupRecord.StoredObject();
+            o.name = LogicalBackupArgs.objectName(db);
+            o.key = catalog.key(r.backupId, o.name);
+            o.size = 4096L;
+            o.sha256 = "0".repeat(64);
+            r.objects.add(o);
+        }
+        catalog.write(r);
+    }
+
+    private Duration reconcile() throws SQLException {
+        log = log == null ? new RecordingWriteAhead(restore, st) : log;
+        Duration requeue = reconciler.logical.machine.drive(new BackupRestoreReconciler.Restoring(restore, st,
+                new BackupRestoreReconciler.Inputs(policy(), BUCKET, "prod", "prod", STAGING), log.log, null, catalog,
+                jobs), log.log);
+        restore.setStatus(StatusPatcher.copy(st, BackupRestoreStatus.class));
+        return requeue;
+    }
+
+    private void agentRecord(RestoreRecord.State state, String error, String errorReason, List<String> tables) {
+        RestoreRecord r = new RestoreRecord();
+        r.restoreId = RestoreJobs.restoreId(restore);
+        r.backupId = backupId;
+        r.method = "logical";
+        r.state = state;
+        r.error = error;
+        r.errorReason = errorReason;
+        r.database = "orders_copy";
+        r.tables = tables;
+        r.tableCount = tables.size();
+        r.replacedExisting = false;
+        r.checks.add(new RestoreRecord.Check("select count(*) > 0 from orders", state != RestoreRecord.State.failed,
+                null));
+        catalog.writeRestore(r);
+    }
+
+    private static void ended(Job job, String type) {
+        job.setStatus(new JobStatusBuilder().withConditions(new JobConditionBuilder().withType(type)
+                .withStatus("True").build()).withSucceeded("Complete".equals(type) ? 1 : 0)
+                .withFailed("Failed".equals(type) ? 1 : 0).build());
+    }
+
+    private Job approvedAndStarted() throws SQLException {
+        verifiedDump("orders");
+        reconcile();
+        Approver.approve(st, "oncall");
+        reconcile();
+        assertThat(jobs.objects).hasSize(1);
+        return jobs.objects.get(0);
+    }
+
+    @Test
+    void everyPhaseALogicalRestorePassesHasAHandlerAndOnlyRestoringActs() {
+        PhaseMachine<RestorePhase, BackupRestoreReconciler.Restoring> m = reconciler.logical.machine;
+        assertThat(m.handled()).isEqualTo(EnumSet.of(RestorePhase.Pending, RestorePhase.AwaitingApproval,
+                RestorePhase.Restoring, RestorePhase.Verifying));
+        assertThat(m.acting()).containsExactly(RestorePhase.Restoring);
+    }
+
+    @Test
+    void thePlanNamesTheDumpAndANewDatabaseAndWaitsForAPerson() throws SQLException {
+        verifiedDump("orders");
+        assertThat(reconcile()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(st.phase).isEqualTo(RestorePhase.AwaitingApproval);
+        assertThat(st.plan.backupId).isEqualTo(backupId);
+        assertThat(st.plan.sourceDatabase).isEqualTo("orders");
+        assertThat(st.plan.target).isEqualTo("new database orders_copy on staging.db:5432");
+        assertThat(st.plan.replaces).isNull();
+        assertThat(st.approvalRequest.reason).isEqualTo("restore logical backup " + backupId
+                + " (database orders) into new database orders_copy on staging.db:5432");
+        assertThat(reads).containsExactly("inspect orders_copy as restorer");
+        assertThat(jobs.objects).isEmpty();
+    }
+
+    @Test
+    void aTargetThatIsNotEmptyIsRefusedUnlessItsReplacementIsAskedAndThenTheApprovalNamesWhatItHolds()
+            throws SQLException {
+        verifiedDump("orders");
+        state = new LogicalRestores.TargetState(true, 3, 8L << 20);
+        assertThatThrownBy(this::reconcile).isInstanceOfSatisfying(ProblemException.class, e -> {
+            assertThat(e.problem().reason()).isEqualTo(Reason.RestoreTargetNotEmpty);
+            assertThat(e.problem().message()).contains("database orders_copy on staging.db:5432 exists and holds "
+                    + "3 relation(s), 8.0 MiB", "spec.target.database.replace");
+        });
+        assertThat(jobs.objects).isEmpty();
+
+        restore.getSpec().target.database.replace = true;
+        reconcile();
+        assertThat(st.phase).isEqualTo(RestorePhase.AwaitingApproval);
+        assertThat(st.plan.replaces).isEqualTo("3 relation(s), 8.0 MiB");
+        assertThat(st.approvalRequest.reason).contains("into database orders_copy on staging.db:5432, replacing what "
+                + "it holds now (3 relation(s), 8.0 MiB)");
+
+        state = new LogicalRestores.TargetState(true, 3, 9L << 20); // in use: it grew, and holds the same relations
+        reconcile();
+        assertThat(st.plan.replaces).isEqualTo("3 relation(s), 9.0 MiB");
+        Approver.approve(st, "oncall");
+        List<String> atPersist = new ArrayList<>();
+        log.onPersist = () -> atPersist.add(st.phase + " with " + jobs.objects.size() + " Job(s)");
+        reconcile();
+        assertThat(atPersist).first().isEqualTo("Restoring with 0 Job(s)");
+        Job job = jobs.objects.get(0);
+        assertThat(job.getMetadata().getAnnotations()).containsEntry(BackupRestoreReconciler.APPROVAL_ANNOTATION,
+                st.restoredUnder);
+        var container = job.getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(container.getCommand()).containsSubsequence("logical-restore", "--target", "orders_copy",
+                "--replace", "true");
+        assertThat(container.getEnvFrom()).singleElement().satisfies(e -> assertThat(e.getSecretRef().getName())
+                .isEqualTo("staging"));
+        assertThat(job.getSpec().getTemplate().getSpec().getVolumes()).extracting(v -> v.getName())
+                .containsExactly("scratch");
+    }
+
+    @Test
+    void aSpecChangedAfterTheApprovalOrATargetThatFilledUpMeanwhileVoidsIt() throws SQLException {
+        verifiedDump("orders");
+        restore.getSpec().target.database.replace = true;
+        reconcile();
+        Approver.approve(st, "oncall");
+        state = new LogicalRestores.TargetState(true, 1, 1L << 20); // someone created a table meanwhile
+        reconcile();
+        assertThat(st.phase).as("the plan the person approved named no replacement").isEqualTo(
+                RestorePhase.AwaitingApproval);
+        assertThat(st.approvalRequest.reason).contains("replacing what it holds now (1 relation(s), 1.0 MiB)");
+        assertThat(jobs.objects).isEmpty();
+    }
+
+    @Test
+    void aBackupOfSeveralDatabasesNeedsTheSourceNamed() throws SQLException {
+        verifiedDump("orders", "billing");
+        assertThatThrownBy(this::reconcile).isInstanceOfSatisfying(ProblemException.class, e -> assertThat(
+                e.problem().message()).contains("holds dumps of [orders, billing]", "spec.logical.sourceDatabase"));
+        restore.getSpec().logical = new BackupRestoreSpec.LogicalRestore();
+        restore.getSpec().logical.sourceDatabase = "billing";
+        reconcile();
+        assertThat(st.plan.sourceDatabase).isEqualTo("billing");
+    }
+
+    @Test
+    void readyOnlyWhenTheTargetHoldsTheTablesTheAgentRestored() throws SQLException {
+        Job job = approvedAndStarted();
+        agentRecord(RestoreRecord.State.verifying, null, null, List.of("public.orders", "public.notes"));
+        reconcile();
+        assertThat(st.phase).isEqualTo(RestorePhase.Verifying);
+        assertThat(st.progress).isEqualTo("restored 2 table(s); running the checks");
+
+        agentRecord(RestoreRecord.State.succeeded, null, null, List.of("public.orders", "public.notes"));
+        ended(job, "Complete");
+        present = List.of("public.orders", "public.notes");
+        reconcile();
+        assertThat(st.phase).isEqualTo(RestorePhase.Ready);
+        assertThat(st.database.name).isEqualTo("orders_copy");
+        assertThat(st.database.instance).isEqualTo("restorer@staging.db:5432");
+        assertThat(st.database.tables).isEqualTo(2);
+        assertThat(st.database.replaced).isFalse();
+        assertThat(st.checkResults).singleElement().satisfies(c -> assertThat(c.passed).isTrue());
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> {
+            assertThat(c.status).isEqualTo("True");
+            assertThat(c.message).contains("2 table(s) there, 1 check(s) passed");
+        });
+        assertThat(log.executed).singleElement().satisfies(e -> assertThat(e.outcome()).isEqualTo("succeeded"));
+    }
+
+    @Test
+    void aJobThatSaysRestoredWhileTheTargetLacksItsTablesIsNotReady() throws SQLException {
+        Job job = approvedAndStarted();
+        agentRecord(RestoreRecord.State.succeeded, null, null, List.of("public.orders", "public.notes"));
+        ended(job, "Complete");
+        present = List.of("public.orders");
+        reconcile();
+        assertThat(st.phase).isEqualTo(RestorePhase.Failed);
+        assertThat(st.message).contains("the database lacks 1 of them (public.notes)");
+    }
+
+    @Test
+    void aFailedRestoreEndsFailedWithTheAgentsReason() throws SQLException {
+        Job job = approvedAndStarted();
+        agentRecord(RestoreRecord.State.failed, "1 check(s) failed on the restored database: select count(*) > 0 "
+                + "from orders: returned f, not true (database orders_copy_dba_restore_restore, which this restore "
+                + "created, was dropped)", Reason.RestoreCheckFailed.name(), List.of());
+        ended(job, "Failed");
+        reconcile();
+        assertThat(st.phase).isEqualTo(RestorePhase.Failed);
+        assertThat(st.message).contains("returned f, not true", "orders_copy is as it was");
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(
+                c -> assertThat(c.reason).isEqualTo(Reason.RestoreCheckFailed.name()));
+        assertThat(reads).as("no evidence read for a failure").noneMatch(r -> r.startsWith("tables of"));
+    }
+}
