@@ -5,6 +5,7 @@
 #      boto3 cannot upload parts to S3Mock here (it closes the connection), so (b) is PlainStreamToS3.java,
 #      stdin to a multipart upload with the same AWS SDK, nothing else
 #  (c) pgBackRest and barman-cloud-backup           when installed (Debian: pgbackrest, barman-cli-cloud)
+# then logical rows (LOGICAL=0 skips them): pg_dump against the agent's logical-backup, and restores (logical_rows).
 # on pgbench databases of the given scales, into one S3 server (S3Mock) on this machine.
 # Usage: bench/backup/run.sh [scale ...]      (default: 100 300)   Needs: postgresql-15, awscli, /usr/bin/time
 set -euo pipefail
@@ -36,6 +37,65 @@ secs() { python3 -c "import time; print(f'{time.time():.3f}')"; }
 row() { printf '| %s | %s | %s | %s | %s | %s |\n' "$@" | tee -a "$RESULTS"; }
 mb() { python3 -c "print(f'{$1/1048576:.0f}')"; }
 rss() { local kb; kb=$(tail -1 "$1" 2>/dev/null); [[ "$kb" =~ ^[0-9]+$ ]] && echo $(( kb / 1024 )) || echo "?"; }
+
+agent() { # the agent as a Job runs it: its environment, the image's JVM options, peak RSS into $WORK/rss
+  env -i PATH="$PATH" HOME="$HOME" DBA_DB_host=127.0.0.1 DBA_DB_port=$PGPORT DBA_DB_dbname="${AGENT_DB:-bench}" \
+    DBA_DB_user=postgres DBA_DB_password=x DBA_S3_BUCKET=$BUCKET DBA_S3_PREFIX=agent \
+    DBA_S3_ENDPOINT="http://127.0.0.1:$S3PORT" DBA_S3_PATH_STYLE=true DBA_S3_ACCESS_KEY_ID=bench \
+    DBA_S3_SECRET_ACCESS_KEY=bench-secret TMPDIR="$WORK" DBA_PG_BINDIR="$BIN" \
+    /usr/bin/time -f "%M" -o "$WORK/rss" java $AGENT_OPTS -Djava.io.tmpdir="$WORK" -cp "$CP" \
+    io.dbaoperator.agent.AgentMain "$@" >"$WORK/agent.out" 2>"$WORK/agent.err" \
+    || { echo "agent $1 failed:"; tail -3 "$WORK/agent.err"; }
+}
+timed() { # wall seconds of a command line (eval'd)
+  local t0 t1; t0=$(secs); eval "$1"; t1=$(secs); python3 -c "print(f'{$t1-$t0:.1f}')"
+}
+rate() { python3 -c "print(f'{$1/1048576/$2:.0f}')"; }
+
+# Logical rows (issue 32): pg_dump -Fc of the bench database (gzip level 6, pg_dump's default) into
+#  (a) wc -c, the database side's ceiling; (b) the plain SDK multipart upload; (c) a local file, what a person runs;
+#  (d) directory format with 2 parallel jobs into a local directory (what -Fd -j buys on these cores);
+# then the agent's logical-backup (stream + upload + catalog), and verified (read back through pg_restore --list);
+# and restores of that dump into a new database: pg_restore from the local file, the agent's logical-restore with
+# one job (streamed from the bucket) and with 2 (downloaded to scratch, then pg_restore -j 2).
+logical_rows() {
+  local DBBYTES W BYTES ID
+  DBBYTES=$("$BIN/psql" -qAt -c "select pg_database_size('bench')")
+  echo | tee -a "$RESULTS"
+  echo "### logical (pg_dump -Fc, gzip 6) of the bench database: $(mb "$DBBYTES") MB" | tee -a "$RESULTS"
+  row "tool" "format" "wall s" "database MB/s" "stored MB" "peak RSS MB"
+  row "---" "---" "---:" "---:" "---:" "---:"
+  W=$(timed '"$BIN/pg_dump" -Fc bench | wc -c > "$WORK/bytes"'); BYTES=$(cat "$WORK/bytes")
+  row "(a) pg_dump -Fc \| wc -c" "custom" "$W" "$(rate "$DBBYTES" "$W")" "$(mb "$BYTES")" "-"
+  W=$(timed '"$BIN/pg_dump" -Fc bench | /usr/bin/time -f "%M" -o "$WORK/rss" java -Xmx192m -cp "$CP" bench/backup/PlainStreamToS3.java "http://127.0.0.1:$S3PORT" "$BUCKET" "plain/$SCALE.dump"')
+  row "(b) pg_dump -Fc \| plain SDK multipart" "custom" "$W" "$(rate "$DBBYTES" "$W")" "$(mb "$BYTES")" "$(rss "$WORK/rss")"
+  W=$(timed '"$BIN/pg_dump" -Fc -f "$WORK/bench.dump" bench')
+  row "(c) pg_dump -Fc -f local file" "custom" "$W" "$(rate "$DBBYTES" "$W")" "$(mb "$(stat -c %s "$WORK/bench.dump")")" "-"
+  W=$(timed '"$BIN/pg_dump" -Fd -j 2 -f "$WORK/bench.dir" bench')
+  row "(d) pg_dump -Fd -j 2 -f local directory" "directory" "$W" "$(rate "$DBBYTES" "$W")" "$(mb "$(du -sb "$WORK/bench.dir" | cut -f1)")" "-"
+  rm -rf "$WORK/bench.dir"
+  ID=$(date -u +%Y%m%dT%H%M%SZ)
+  W=$(timed 'agent logical-backup --namespace bench --policy "l$SCALE" --backup-id "$ID" --verify false')
+  row "agent logical-backup (stream + upload + catalog)" "custom" "$W" "$(rate "$DBBYTES" "$W")" "$(stored "agent/bench/l$SCALE/base/$ID/")" "$(rss "$WORK/rss")"
+  sleep 1; ID=$(date -u +%Y%m%dT%H%M%SZ)
+  W=$(timed 'agent logical-backup --namespace bench --policy "l$SCALE" --backup-id "$ID"')
+  row "agent logical-backup, then verified (pg_restore --list)" "custom" "$W" "$(rate "$DBBYTES" "$W")" "$(stored "agent/bench/l$SCALE/base/$ID/")" "$(rss "$WORK/rss")"
+  row "**restore into a new database**" "" "" "" "" ""
+  "$BIN/createdb" restored_a
+  W=$(timed '"$BIN/pg_restore" --no-owner -d restored_a "$WORK/bench.dump"')
+  row "pg_restore from the local file" "custom" "$W" "$(rate "$DBBYTES" "$W")" "-" "-"
+  "$BIN/createdb" restored_b
+  W=$(timed '"$BIN/pg_restore" --no-owner -j 2 -d restored_b "$WORK/bench.dump"')
+  row "pg_restore -j 2 from the local file" "custom" "$W" "$(rate "$DBBYTES" "$W")" "-" "-"
+  W=$(timed 'AGENT_DB=postgres agent logical-restore --namespace bench --policy "l$SCALE" --restore-id "r1-$SCALE" --backup-id "$ID" --sources "[\"bench\"]" --target restored_c')
+  row "agent logical-restore, 1 job (streamed from the bucket)" "custom" "$W" "$(rate "$DBBYTES" "$W")" "-" "$(rss "$WORK/rss")"
+  W=$(timed 'AGENT_DB=postgres agent logical-restore --namespace bench --policy "l$SCALE" --restore-id "r2-$SCALE" --backup-id "$ID" --sources "[\"bench\"]" --target restored_d --jobs 2')
+  row "agent logical-restore, 2 jobs (downloaded, then pg_restore -j 2)" "custom" "$W" "$(rate "$DBBYTES" "$W")" "-" "$(rss "$WORK/rss")"
+  for d in restored_a restored_b restored_c restored_d; do "$BIN/dropdb" --if-exists "$d"; done
+  rm -f "$WORK/bench.dump"
+  "$AWS" --endpoint-url "http://127.0.0.1:$S3PORT" s3 rm --recursive --quiet "s3://$BUCKET/" || true
+}
+stored() { "$AWS" --endpoint-url "http://127.0.0.1:$S3PORT" s3 ls --recursive "s3://$BUCKET/$1" | awk '{s+=$3} END {print s+0}' | { read -r b; mb "$b"; }; }
 
 echo "# backup benchmark, $(date -u +%FT%TZ), $(nproc) cores" > "$RESULTS"
 for SCALE in "${SCALES[@]}"; do
@@ -122,6 +182,7 @@ CONF
     fi
   fi
   "$AWS" --endpoint-url "http://127.0.0.1:$S3PORT" s3 rm --recursive --quiet "s3://$BUCKET/" || true
+  [ "${LOGICAL:-1}" = 0 ] || logical_rows
 done
 echo "barman-cloud-backup: not run by default (boto3 UploadPart is refused by S3Mock here); BENCH_BARMAN=1 tries it" | tee -a "$RESULTS"
 echo; echo "results: $RESULTS"
