@@ -84,6 +84,9 @@ logical_rows() {
   "$BIN/createdb" restored_a
   W=$(timed '"$BIN/pg_restore" --no-owner -d restored_a "$WORK/bench.dump"')
   row "pg_restore from the local file" "custom" "$W" "$(rate "$DBBYTES" "$W")" "-" "-"
+  "$BIN/createdb" restored_e
+  W=$(timed 'cat "$WORK/bench.dump" | "$BIN/pg_restore" --no-owner -d restored_e')
+  row "pg_restore from stdin (the same file through a pipe)" "custom" "$W" "$(rate "$DBBYTES" "$W")" "-" "-"
   "$BIN/createdb" restored_b
   W=$(timed '"$BIN/pg_restore" --no-owner -j 2 -d restored_b "$WORK/bench.dump"')
   row "pg_restore -j 2 from the local file" "custom" "$W" "$(rate "$DBBYTES" "$W")" "-" "-"
@@ -91,7 +94,7 @@ logical_rows() {
   row "agent logical-restore, 1 job (streamed from the bucket)" "custom" "$W" "$(rate "$DBBYTES" "$W")" "-" "$(rss "$WORK/rss")"
   W=$(timed 'AGENT_DB=postgres agent logical-restore --namespace bench --policy "l$SCALE" --restore-id "r2-$SCALE" --backup-id "$ID" --sources "[\"bench\"]" --target restored_d --jobs 2')
   row "agent logical-restore, 2 jobs (downloaded, then pg_restore -j 2)" "custom" "$W" "$(rate "$DBBYTES" "$W")" "-" "$(rss "$WORK/rss")"
-  for d in restored_a restored_b restored_c restored_d; do "$BIN/dropdb" --if-exists "$d"; done
+  for d in restored_a restored_b restored_c restored_d restored_e; do "$BIN/dropdb" --if-exists "$d"; done
   rm -f "$WORK/bench.dump"
   "$AWS" --endpoint-url "http://127.0.0.1:$S3PORT" s3 rm --recursive --quiet "s3://$BUCKET/" || true
 }
