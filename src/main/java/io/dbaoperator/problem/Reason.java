@@ -78,6 +78,10 @@ public enum Reason {
     RestoreTestPassed(NORMAL, BACKUP),
     RestoreTestFailed(WARNING, BACKUP),
     RestoreTestRunning(NORMAL, BACKUP),
+    // client-side encryption (spec.encryption): the policy's, its Jobs', and a restore's
+    EncryptionKeyInvalid(WARNING, BACKUP, RESTORE),
+    EncryptionKeyMissing(WARNING, BACKUP, RESTORE),
+    EncryptionKeyMismatch(WARNING, BACKUP, RESTORE),
     // BackupRestore and the restore agent
     BackupNotFound(WARNING, RESTORE),
     BackupCorrupted(WARNING, RESTORE),
