@@ -27,6 +27,7 @@ import io.dbaoperator.problem.ProblemException;
 import io.dbaoperator.problem.Reason;
 import io.dbaoperator.storage.MultipartUpload;
 import io.dbaoperator.storage.S3Clients;
+import io.dbaoperator.storage.ClientEncryption;
 import io.dbaoperator.storage.S3Location;
 import software.amazon.awssdk.services.s3.S3Client;
 
@@ -55,6 +56,7 @@ final class BackupCommand {
                     o.abortUploadsOlderThanSeconds(), out);
             record.compression = o.algorithm();
             record.compressionLocation = o.location();
+            record.encryption = encryption(env);
             try {
                 identify(db, record);
                 catalog.write(record);
@@ -103,6 +105,30 @@ final class BackupCommand {
             out.println("{\"backupId\":\"" + record.backupId + "\",\"state\":\"" + record.state + "\"}");
             return record.state == BackupRecord.State.verified ? 0 : 1;
         }
+    }
+
+    /** What the catalog records of the encryption new objects get ("AES-256-GCM key k1"), or null for none. */
+    static String encryption(Map<String, String> env) {
+        ClientEncryption.Keyring keys = AgentEnvironment.keyring(env);
+        return keys == null ? null : ClientEncryption.ALGORITHM + " key " + keys.current();
+    }
+
+    /**
+     * A stored object of {@code record} as its plaintext: decrypted with the Job's keys when the record says it was
+     * encrypted; a Job without keys for an encrypted backup is told why, never handed ciphertext.
+     */
+    static InputStream plaintext(InputStream stored, BackupRecord record, Map<String, String> env, String object)
+            throws IOException {
+        if (record.encryption == null) {
+            return stored;
+        }
+        ClientEncryption.Keyring keys = AgentEnvironment.keyring(env);
+        if (keys == null) {
+            throw io.dbaoperator.problem.Problem.invalid(io.dbaoperator.problem.Reason.EncryptionKeyMissing, "backup "
+                    + record.backupId + " is encrypted (" + record.encryption + "), and this Job has no keys: the "
+                    + "policy's spec.encryption names the Secret that holds them").exception();
+        }
+        return keys.decrypt(stored, object);
     }
 
     /** The Job's S3 location; a Job without one is a bad invocation. */
@@ -185,7 +211,8 @@ final class BackupCommand {
         } else {
             command.addAll(List.of("--manifest-checksums", "SHA256"));
         }
-        String log = streamInto(command, db, s3, storage, catalog, record, o.objectName());
+        String log = streamInto(command, db, s3, storage, catalog, record, o.objectName(),
+                AgentEnvironment.keyring(env));
         Matcher start = START.matcher(log);
         Matcher end = END.matcher(log);
         if (start.find()) {
@@ -211,7 +238,8 @@ final class BackupCommand {
      * fails with the program's last words. Returns what it wrote to stderr (bounded).
      */
     static String streamInto(List<String> command, ConnectionSettings db, S3Client s3, S3Location storage,
-            BackupCatalog catalog, BackupRecord record, String object) throws IOException, InterruptedException {
+            BackupCatalog catalog, BackupRecord record, String object, ClientEncryption.Keyring keys)
+            throws IOException, InterruptedException {
         String program = java.nio.file.Path.of(command.get(0)).getFileName().toString();
         ProcessBuilder pb = new ProcessBuilder(command);
         PostgresTools.clientEnvironment(pb, db, "dba-operator-backup");
@@ -221,7 +249,8 @@ final class BackupCommand {
         errReader.start();
         String key = catalog.key(record.backupId, object);
         try (MultipartUpload upload = new MultipartUpload(s3, storage, key, MultipartUpload.DEFAULT_PART_SIZE)) {
-            upload.transfer(p.getInputStream());
+            // encrypted on the way, when the policy says so: what is stored (and its SHA-256) is the ciphertext
+            upload.transfer(keys == null ? p.getInputStream() : keys.encrypt(p.getInputStream()));
             int rc = p.waitFor();
             errReader.join();
             String log = stderr.toString(StandardCharsets.UTF_8);

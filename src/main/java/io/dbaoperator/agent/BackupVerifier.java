@@ -71,7 +71,8 @@ final class BackupVerifier {
                     digest = HexFormat.of().formatHex(sha256.digest());
                 }
                 if (stored == base.size) {
-                    try (CountingInputStream tarBytes = new CountingInputStream(decoded(copy, record.compression))) {
+                    try (CountingInputStream tarBytes = new CountingInputStream(decoded(BackupCommand.plaintext(
+                            Files.newInputStream(copy), record, env, base.key), record.compression))) {
                         unpack(tarBytes, dir);
                         tarBytes.transferTo(OutputStream.nullOutputStream());
                         record.sizeBytes = tarBytes.getByteCount();

@@ -56,6 +56,7 @@ final class LogicalBackupCommand {
             record.method = METHOD;
             record.databases = databases;
             record.compression = o.level() != null && o.level() == 0 ? "none" : "gzip";
+            record.encryption = BackupCommand.encryption(env);
             try {
                 BackupCommand.identify(db, record);
                 catalog.write(record);
@@ -69,14 +70,15 @@ final class LogicalBackupCommand {
                     o.schemas().forEach(s -> command.addAll(List.of("--schema", s)));
                     o.tables().forEach(t -> command.addAll(List.of("--table", t)));
                     BackupCommand.streamInto(command, db, s3, storage, catalog, record,
-                            LogicalBackupArgs.objectName(database));
+                            LogicalBackupArgs.objectName(database), AgentEnvironment.keyring(env));
                 }
                 if (o.globals()) {
                     List<String> command = new ArrayList<>(List.of(PostgresTools.binary("pg_dumpall", env)
                             .toString()));
                     command.addAll(BackupCommand.connectionOptions(db));
                     command.addAll(List.of("--globals-only", "--no-role-passwords", "--database", db.dbname()));
-                    BackupCommand.streamInto(command, db, s3, storage, catalog, record, LogicalBackupArgs.GLOBALS);
+                    BackupCommand.streamInto(command, db, s3, storage, catalog, record, LogicalBackupArgs.GLOBALS,
+                            AgentEnvironment.keyring(env));
                 }
                 record.storedBytes = record.objects.stream().mapToLong(x -> x.size).sum();
                 record.state = BackupRecord.State.uploaded;
@@ -136,7 +138,12 @@ final class LogicalBackupCommand {
                     .bucket(storage.bucket()).key(o.key).build()), sha)) {
                 OutputStream sink = list == null ? OutputStream.nullOutputStream() : list.getOutputStream();
                 try (sink) {
-                    in.transferTo(sink);
+                    BackupCommand.plaintext(in, record, env, o.key).transferTo(sink);
+                } catch (io.dbaoperator.problem.ProblemException e) {
+                    // not decryptable (a damaged object, a wrong key): the digest below and pg_restore say so
+                    summary.append(o.name).append(": ").append(e.problem().message()).append("; ");
+                    v.pgVerifybackupPassed = false;
+                    in.transferTo(OutputStream.nullOutputStream());
                 } catch (IOException e) {
                     // pg_restore stopped reading (a damaged archive): the digest is finished below, and its exit
                     // code says why

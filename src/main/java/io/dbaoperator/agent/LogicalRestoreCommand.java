@@ -114,7 +114,7 @@ final class LogicalRestoreCommand {
                     created = o.scratch() ? null : into;
                     record.database = into;
                     catalog.writeRestore(record);
-                    restore(s3, storage.bucket(), dumps.get(i), psql, into, o, env, scratch, record);
+                    restore(s3, storage.bucket(), backup, dumps.get(i), psql, into, o, env, scratch, record);
                     out.println("restore " + o.restoreId() + ": " + dumps.get(i).name + " restored into " + into
                             + " (SHA-256 matches)");
                 }
@@ -241,7 +241,8 @@ final class LogicalRestoreCommand {
      * stdin (nothing on local disk); parallel jobs need a file they can seek in, so it is downloaded into the Job's
      * scratch volume first.
      */
-    private static void restore(S3Client s3, String bucket, BackupRecord.StoredObject dump, Psql psql, String into,
+    private static void restore(S3Client s3, String bucket, BackupRecord backup, BackupRecord.StoredObject dump,
+            Psql psql, String into,
             LogicalRestoreArgs o, Map<String, String> env, Path scratch, RestoreRecord record)
             throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(PostgresTools.binary("pg_restore", env).toString()));
@@ -261,7 +262,8 @@ final class LogicalRestoreCommand {
             file = scratch.resolve("dump");
             try (InputStream in = new DigestInputStream(s3.getObject(GetObjectRequest.builder().bucket(bucket)
                     .key(dump.key).build()), sha)) {
-                Files.copy(in, file);
+                Files.copy(BackupCommand.plaintext(in, backup, env, dump.key), file);
+                in.transferTo(OutputStream.nullOutputStream());
             }
             record.bytesDownloaded += dump.size;
             requireDigest(dump, sha);
@@ -280,7 +282,8 @@ final class LogicalRestoreCommand {
                 try (InputStream in = new DigestInputStream(s3.getObject(GetObjectRequest.builder().bucket(bucket)
                         .key(dump.key).build()), sha); OutputStream stdin = p.getOutputStream()) {
                     try {
-                        record.bytesDownloaded += in.transferTo(stdin);
+                        BackupCommand.plaintext(in, backup, env, dump.key).transferTo(stdin);
+                        record.bytesDownloaded += dump.size;
                     } catch (IOException stopped) {
                         // pg_restore stopped reading: its exit code and last words say why
                         in.transferTo(OutputStream.nullOutputStream());

@@ -103,7 +103,7 @@ final class RestoreCommand {
                 catalog.writeRestore(record);
                 requireEmpty(Paths.get(o.dataDir()));
                 wroteData = true;
-                download(s3, storage.bucket(), catalog, backup, Paths.get(o.dataDir()), record);
+                download(s3, storage.bucket(), catalog, backup, Paths.get(o.dataDir()), record, env);
                 record.timings.downloadSeconds = seconds(t0);
                 out.println("restore " + o.restoreId() + ": backup " + backup.backupId + " unpacked ("
                         + record.bytesDownloaded + " bytes, SHA-256 matches)");
@@ -114,7 +114,8 @@ final class RestoreCommand {
                 Path spoolDir = Files.createDirectories(scratch.resolve("wal-spool"));
                 Path hba = scratch.resolve("pg_hba.conf");
                 Files.writeString(hba, HBA, StandardCharsets.UTF_8);
-                WalSpool spool = new WalSpool(s3, storage.bucket(), catalog, spoolDir, 3, user);
+                WalSpool spool = new WalSpool(s3, storage.bucket(), catalog, spoolDir, 3, user,
+                        AgentEnvironment.keyring(env));
                 Path script = spool.script();
                 prepareDataDir(Paths.get(o.dataDir()));
                 user.own(scratch);
@@ -209,7 +210,7 @@ final class RestoreCommand {
 
     /** Streams the base object into the data directory, checking its SHA-256 and size against the catalog. */
     static void download(S3Client s3, String bucket, BackupCatalog catalog, BackupRecord backup, Path dataDir,
-            RestoreRecord record) throws IOException {
+            RestoreRecord record, Map<String, String> env) throws IOException {
         BackupRecord.StoredObject base = backup.objects.get(0);
         Files.createDirectories(dataDir);
         record.bytesTotal = base.size;
@@ -244,7 +245,8 @@ final class RestoreCommand {
             }
         };
         try (DigestInputStream digested = new DigestInputStream(ranged, sha256);
-                InputStream tar = BackupVerifier.decoded(digested, backup.compression)) {
+                InputStream tar = BackupVerifier.decoded(BackupCommand.plaintext(digested, backup, env, base.key),
+                        backup.compression)) {
             BackupVerifier.unpack(tar, dataDir);
             tar.transferTo(OutputStream.nullOutputStream());
             digested.transferTo(OutputStream.nullOutputStream()); // the tar's zero padding after its end

@@ -57,6 +57,8 @@ final class WalArchiveCommand {
             throw new IllegalArgumentException("the pod has no S3 location (DBA_S3_BUCKET)");
         }
         String walPrefix = storage.key(ns + "/" + policy + "/wal/");
+        // read before anything streams: a key missing from the Secret stops the archiver with its reason
+        io.dbaoperator.storage.ClientEncryption.Keyring keys = AgentEnvironment.keyring(env);
         receivewal(db, env, slot, spool, true).waitFor();
         Process receiver = receivewal(db, env, slot, spool, false);
         try (S3Client s3 = S3Clients.create(storage)) {
@@ -66,7 +68,7 @@ final class WalArchiveCommand {
             long lastBeat = 0;
             while (true) {
                 for (Path segment : finished(spool)) {
-                    ship(s3, storage, walPrefix, segment, status);
+                    ship(s3, storage, walPrefix, segment, status, keys);
                 }
                 boolean alive = receiver.isAlive();
                 if (System.currentTimeMillis() - lastBeat >= HEARTBEAT_MILLIS || !alive) {
@@ -113,9 +115,10 @@ final class WalArchiveCommand {
         return new ArrayList<>(done);
     }
 
-    private static void ship(S3Client s3, S3Location storage, String walPrefix, Path segment, WalArchiverStatus status)
-            throws IOException {
-        byte[] bytes = Files.readAllBytes(segment);
+    private static void ship(S3Client s3, S3Location storage, String walPrefix, Path segment, WalArchiverStatus status,
+            io.dbaoperator.storage.ClientEncryption.Keyring keys) throws IOException {
+        // encrypted when the policy says so; the SHA-256 stored with it is the stored bytes'
+        byte[] bytes = keys == null ? Files.readAllBytes(segment) : keys.encrypt(Files.readAllBytes(segment));
         String sha256;
         try {
             sha256 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));

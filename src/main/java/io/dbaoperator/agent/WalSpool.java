@@ -45,8 +45,12 @@ final class WalSpool {
     private final Set<String> delivered = new HashSet<>();
     private String highestRequested;
     private int fetched;
+    /** The Job's keys, for archived WAL that was stored encrypted; null when it was given none. */
+    private final io.dbaoperator.storage.ClientEncryption.Keyring keys;
 
-    WalSpool(S3Client s3, String bucket, BackupCatalog catalog, Path dir, int ahead, ServerUser user) {
+    WalSpool(S3Client s3, String bucket, BackupCatalog catalog, Path dir, int ahead, ServerUser user,
+            io.dbaoperator.storage.ClientEncryption.Keyring keys) {
+        this.keys = keys;
         this.user = user;
         this.s3 = s3;
         this.bucket = bucket;
@@ -140,9 +144,16 @@ final class WalSpool {
                     + "archive is corrupted at this segment");
         }
         Path tmp = dir.resolve(name + ".tmp");
-        try (InputStream in = o.name().endsWith(".gz")
-                ? new GZIPInputStream(new ByteArrayInputStream(bytes.asByteArray()))
-                : new ByteArrayInputStream(bytes.asByteArray())) {
+        InputStream stored = new ByteArrayInputStream(bytes.asByteArray());
+        if (io.dbaoperator.storage.ClientEncryption.isEncrypted(bytes.asByteArray())) {
+            if (keys == null) {
+                throw io.dbaoperator.problem.Problem.invalid(io.dbaoperator.problem.Reason.EncryptionKeyMissing,
+                        "archived WAL file " + o.name() + " is encrypted, and this Job has no keys: the policy's "
+                                + "spec.encryption names the Secret that holds them").exception();
+            }
+            stored = keys.decrypt(stored, o.key());
+        }
+        try (InputStream in = o.name().endsWith(".gz") ? new GZIPInputStream(stored) : stored) {
             Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
         }
         try {

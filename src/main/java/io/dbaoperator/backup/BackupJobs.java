@@ -71,9 +71,11 @@ public final class BackupJobs {
                     spec.compression.location.name(), spec.compression.level, verify, abortOlderThan).command();
         }
         List<EnvVar> env = new ArrayList<>(AgentEnvironment.databaseEnv(spec.database));
+        env.addAll(AgentEnvironment.encryptionEnv(spec.encryption, true));
         env.addAll(AgentEnvironment.s3Env(spec.storage, spec.storage.prefix == null ? "" : spec.storage.prefix));
         var container = new ContainerBuilder().withName("backup").withImage(t.image == null ? defaultImage : t.image)
-                .withCommand(command).withEnvFrom(AgentEnvironment.databaseEnvFrom(spec.database)).withEnv(env)
+                .withCommand(command).withEnvFrom(AgentEnvironment.envFrom(spec.database, spec.encryption))
+                .withEnv(env)
                 .withResources(AgentResources.orDefault(t.resources, AgentResources.BACKUP))
                 // the agent's last log lines become the container's termination message: the reason in status
                 .withTerminationMessagePolicy("FallbackToLogsOnError")

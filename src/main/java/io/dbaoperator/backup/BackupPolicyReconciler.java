@@ -151,6 +151,8 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
                     + db.settings().user() + " REPLICATION, or point spec.database at a replication Secret")
                     .exception();
         }
+        // the Secret holds every key it names as 256-bit keys, the current one among them (before any Job needs it)
+        checks.encryption(ns, spec.encryption, true);
         // the Jobs, the archiver and the catalog all read spec.storage: resolved once, on this reconcile's copy
         spec.storage = storageDefaults.resolve(spec.storage, "spec.storage");
         S3Location storage = checks.storage(ns, spec.storage, "spec.storage");

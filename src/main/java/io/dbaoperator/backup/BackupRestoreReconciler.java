@@ -141,9 +141,34 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         return sources;
     }
 
-    /** {@code target}: a logical restore's instance (its Secret read), null for a physical one. */
+    /**
+     * {@code target}: a logical restore's instance (its Secret read), null for a physical one; {@code keyIds}: the
+     * keys the policy's encryption Secret holds, null when the policy does not encrypt.
+     */
     record Inputs(BackupPolicy policy, S3Location storage, String database, String loginRole,
-            ConnectionSettings target) {
+            ConnectionSettings target, Set<String> keyIds) {
+        Inputs(BackupPolicy policy, S3Location storage, String database, String loginRole, ConnectionSettings target) {
+            this(policy, storage, database, loginRole, target, null);
+        }
+
+        /**
+         * A backup stored encrypted needs its key in the Secret now: refused before anyone approves a restore that
+         * could not read it (and nothing is deleted for it).
+         */
+        void requireKeyFor(io.dbaoperator.backup.catalog.BackupRecord backup) {
+            if (backup.encryption == null) {
+                return;
+            }
+            String keyId = backup.encryption.substring(backup.encryption.lastIndexOf(' ') + 1);
+            if (keyIds == null || !keyIds.contains(keyId)) {
+                throw Problem.invalid(Reason.EncryptionKeyMissing, "backup " + backup.backupId + " was stored "
+                        + "encrypted with key " + keyId + (keyIds == null ? ", and the policy no longer names an "
+                                + "encryption Secret (spec.encryption)" : ", which Secret "
+                                        + policy.getSpec().encryption.secretRef.name + " no longer holds (it holds "
+                                        + new java.util.TreeSet<>(keyIds) + ")") + ": put the key back to restore "
+                        + "it; nothing was deleted").exception();
+            }
+        }
         boolean logical() {
             return target != null;
         }
@@ -201,7 +226,9 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         } catch (ProblemException unreadable) {
             // defaults: the restored cluster's postgres database and role
         }
-        return new Validated<>(new Inputs(policy, storage, database, loginRole, target), "BackupPolicy "
+        var keys = checks.encryption(ns, policy.getSpec().encryption, false);
+        return new Validated<>(new Inputs(policy, storage, database, loginRole, target,
+                keys == null ? null : keys.keys().keySet()), "BackupPolicy "
                 + policy.getMetadata().getName() + " and its bucket answer; " + (target != null ? "the target "
                         + "instance's Secret " + spec.target.database.databaseRef.secretRef.name + " is readable"
                         : "instance name " + instance(spec) + " is free"));
@@ -268,6 +295,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         BackupRestore restore = r.restore();
         BackupRestoreStatus st = r.st();
         RestorePlanner.Plan plan = plan(restore.getSpec(), r.catalog());
+        r.in().requireKeyFor(plan.backup());
         st.plan = plan.toStatus();
         st.restoreId = RestoreJobs.restoreId(restore);
         String digest = PlanDigest.of(Map.of("plan", st.plan, "target", restore.getSpec().target,

@@ -122,6 +122,7 @@ public final class BackupStatusBuilder {
         i.location = location.apply(r.backupId);
         i.verified = r.state == BackupRecord.State.verified;
         i.verifiedWith = r.verification == null ? null : r.verification.method;
+        i.encryption = r.encryption;
         i.state = r.state == null ? null : r.state.name();
         i.error = r.error;
         return i;

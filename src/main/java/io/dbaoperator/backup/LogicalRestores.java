@@ -214,6 +214,7 @@ final class LogicalRestores {
         BackupRestoreStatus st = r.st();
         BackupRestoreSpec.DatabaseTarget to = restore.getSpec().target.database;
         Plan plan = plan(restore.getSpec(), r.catalog().list(), r.catalog().baseUrl());
+        r.in().requireKeyFor(plan.backup());
         TargetState state = target.inspect(r.in().target(), to.name);
         String where = "database " + to.name + " on " + r.in().target().hosts();
         if (state.exists() && !state.empty() && !Boolean.TRUE.equals(to.replace)) {

@@ -107,12 +107,15 @@ public final class RestoreJobs {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
+        env.addAll(AgentEnvironment.encryptionEnv(spec.encryption, false));
         if (passwordSecret != null) {
             env.add(new EnvVarBuilder().withName(AgentEnvironment.RESTORE_PASSWORD).withNewValueFrom()
                     .withNewSecretKeyRef("password", passwordSecret, false).endValueFrom().build());
         }
         var containerBuilder = new ContainerBuilder().withName("restore")
                 .withImage(t.image == null ? defaultImage : t.image).withCommand(command).withEnv(env)
+                // an encrypted policy's keys, to read (never the current key id: a restore stores nothing)
+                .withEnvFrom(AgentEnvironment.encryptionEnvFrom(spec.encryption))
                 .withResources(AgentResources.orDefault(t.resources, AgentResources.RESTORE))
                 .withTerminationMessagePolicy("FallbackToLogsOnError");
         if (data != null) {
@@ -173,7 +176,7 @@ public final class RestoreJobs {
         Job job = job(restore, jobName(restore.getMetadata().getName()), labels("restore", RESTORE_LABEL,
                 restore.getMetadata().getName()), policy, command, spec.checks, null, null, defaultImage);
         var container = job.getSpec().getTemplate().getSpec().getContainers().get(0);
-        container.setEnvFrom(AgentEnvironment.databaseEnvFrom(to.databaseRef));
+        container.setEnvFrom(AgentEnvironment.envFrom(to.databaseRef, policy.getSpec().encryption));
         container.getEnv().addAll(AgentEnvironment.databaseEnv(to.databaseRef));
         return job;
     }

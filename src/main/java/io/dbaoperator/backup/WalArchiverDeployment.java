@@ -52,11 +52,12 @@ public final class WalArchiverDeployment {
         Map<String, String> labels = new HashMap<>(Map.of("app.kubernetes.io/managed-by", "dba-operator",
                 "app.kubernetes.io/component", COMPONENT, BackupJobs.POLICY_LABEL, name));
         List<EnvVar> env = new ArrayList<>(AgentEnvironment.databaseEnv(spec.database));
+        env.addAll(AgentEnvironment.encryptionEnv(spec.encryption, true));
         env.addAll(AgentEnvironment.s3Env(spec.storage, spec.storage.prefix == null ? "" : spec.storage.prefix));
         var container = new ContainerBuilder().withName("wal-archiver")
                 .withImage(t.image == null ? defaultImage : t.image)
                 .withCommand(new WalArchiveArgs(ns, name, slot(policy), "/spool").command())
-                .withEnvFrom(AgentEnvironment.databaseEnvFrom(spec.database)).withEnv(env)
+                .withEnvFrom(AgentEnvironment.envFrom(spec.database, spec.encryption)).withEnv(env)
                 .withResources(AgentResources.orDefault(t.resources, AgentResources.BACKUP))
                 .addNewVolumeMount().withName("spool").withMountPath("/spool").endVolumeMount()
                 .addNewVolumeMount().withName("tmp").withMountPath("/tmp").endVolumeMount()

@@ -47,7 +47,53 @@ public final class AgentEnvironment {
     /** A new password for the restored superuser (a secretKeyRef), optional. */
     public static final String RESTORE_PASSWORD = "DBA_RESTORE_PASSWORD";
 
+    /** Prefix of the encryption Secret's keys (DBA_ENC_KEY_k1, ...): every key id the Secret holds. */
+    public static final String ENCRYPTION_KEY_PREFIX = "DBA_ENC_KEY_";
+    /** The key id new objects are encrypted with. */
+    public static final String ENCRYPTION_CURRENT = "DBA_ENC_CURRENT";
+    /** The encryption Secret's name, for messages. */
+    public static final String ENCRYPTION_SECRET = "DBA_ENC_SECRET";
+
     private AgentEnvironment() {
+    }
+
+    /** The encryption keys as references (envFrom the Secret), the key id and the Secret's name as values. */
+    public static List<EnvFromSource> encryptionEnvFrom(io.dbaoperator.api.backup.BackupPolicySpec.Encryption e) {
+        return e == null ? List.of() : List.of(new EnvFromSourceBuilder().withPrefix(ENCRYPTION_KEY_PREFIX)
+                .withNewSecretRef().withName(e.secretRef.name).endSecretRef().build());
+    }
+
+    /** {@code writes}: the Job stores new objects, with the current key; a restore only reads. */
+    public static List<EnvVar> encryptionEnv(io.dbaoperator.api.backup.BackupPolicySpec.Encryption e,
+            boolean writes) {
+        if (e == null) {
+            return List.of();
+        }
+        return writes ? List.of(new EnvVar(ENCRYPTION_CURRENT, e.keyId, null), new EnvVar(ENCRYPTION_SECRET,
+                e.secretRef.name, null)) : List.of(new EnvVar(ENCRYPTION_SECRET, e.secretRef.name, null));
+    }
+
+    /** Every Secret a Job reads through envFrom: the database's, and the encryption keys when there are any. */
+    public static List<EnvFromSource> envFrom(DatabaseRef database,
+            io.dbaoperator.api.backup.BackupPolicySpec.Encryption e) {
+        List<EnvFromSource> all = new ArrayList<>(databaseEnvFrom(database));
+        all.addAll(encryptionEnvFrom(e));
+        return all;
+    }
+
+    /** The keys the Job was given, or null when its policy does not encrypt. */
+    public static io.dbaoperator.storage.ClientEncryption.Keyring keyring(Map<String, String> env) {
+        if (env.get(ENCRYPTION_SECRET) == null) {
+            return null;
+        }
+        Map<String, String> keys = new HashMap<>();
+        env.forEach((k, v) -> {
+            if (k.startsWith(ENCRYPTION_KEY_PREFIX)) {
+                keys.put(k.substring(ENCRYPTION_KEY_PREFIX.length()), v);
+            }
+        });
+        return io.dbaoperator.storage.ClientEncryption.Keyring.of(env.get(ENCRYPTION_SECRET),
+                env.get(ENCRYPTION_CURRENT), keys);
     }
 
     public static List<EnvFromSource> databaseEnvFrom(DatabaseRef ref) {

@@ -78,6 +78,20 @@ public class ReferenceChecks {
         return location;
     }
 
+    /**
+     * A policy's encryption keys as its Secret holds them (every value a 256-bit key; with {@code writes}, the
+     * current key id among them), or null when the policy does not encrypt. Only the key ids leave this method in
+     * any message.
+     */
+    public io.dbaoperator.storage.ClientEncryption.Keyring encryption(String namespace,
+            io.dbaoperator.api.backup.BackupPolicySpec.Encryption e, boolean writes) {
+        if (e == null) {
+            return null;
+        }
+        return io.dbaoperator.storage.ClientEncryption.Keyring.of(e.secretRef.name, writes ? e.keyId : null,
+                secrets.read(namespace, e.secretRef.name, "spec.encryption.secretRef"));
+    }
+
     public <T extends HasMetadata> T exists(String namespace, Class<T> kind, String name, String usedFor) {
         T found = client.resources(kind).inNamespace(namespace).withName(name).get();
         if (found == null) {

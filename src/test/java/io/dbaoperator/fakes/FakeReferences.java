@@ -65,6 +65,23 @@ public final class FakeReferences extends ReferenceChecks {
         return new S3Location(storage.bucket, "", null, "us-east-1", true, "key", "secret", null, null);
     }
 
+    /** The encryption Secret's data a test gives (base64 keys by id); none: the Secret does not exist. */
+    public final java.util.Map<String, String> encryptionKeys = new java.util.HashMap<>();
+
+    @Override
+    public io.dbaoperator.storage.ClientEncryption.Keyring encryption(String namespace,
+            io.dbaoperator.api.backup.BackupPolicySpec.Encryption e, boolean writes) {
+        if (e == null) {
+            return null;
+        }
+        if (encryptionKeys.isEmpty()) {
+            throw Problem.invalid(Reason.SecretNotFound, "spec.encryption.secretRef refers to Secret "
+                    + e.secretRef.name + ", which does not exist in namespace " + namespace).exception();
+        }
+        return io.dbaoperator.storage.ClientEncryption.Keyring.of(e.secretRef.name, writes ? e.keyId : null,
+                encryptionKeys);
+    }
+
     @Override
     public <T extends HasMetadata> T exists(String namespace, Class<T> kind, String name, String usedFor) {
         HasMetadata found = objects.get(kind.getSimpleName() + "/" + name);

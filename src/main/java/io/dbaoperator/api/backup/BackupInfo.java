@@ -38,6 +38,9 @@ public class BackupInfo {
             + "(every WAL record from the backup's start to its end parsed) for server-compressed backups, which "
             + "PostgreSQL 15 streams without a manifest.")
     public String verifiedWith;
+    @JsonPropertyDescription("Client-side encryption of the backup's objects and the key id it needs, e.g. "
+            + "'AES-256-GCM key k1'; absent when not encrypted.")
+    public String encryption;
     @JsonPropertyDescription("running, uploaded, verified or failed.")
     public String state;
     @JsonPropertyDescription("Why the backup failed, when it did.")

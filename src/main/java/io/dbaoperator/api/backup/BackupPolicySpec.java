@@ -78,8 +78,28 @@ public class BackupPolicySpec {
     @JsonPropertyDescription("Continuous WAL archiving with pg_receivewal, for point-in-time recovery.")
     public WalArchiving walArchiving = new WalArchiving();
 
+    @JsonPropertyDescription("Client-side encryption (AES-256-GCM) of everything the agent stores: base backups, "
+            + "dumps, archived WAL. The objects are unreadable without the key, whatever the bucket's own encryption.")
+    public Encryption encryption;
+
     @JsonPropertyDescription("Overrides for the backup Jobs (image, resources, nodeSelector, tolerations, serviceAccountName).")
     public JobTemplate jobTemplate;
+
+    /** Client-side encryption. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Encryption {
+        @Required
+        @JsonPropertyDescription("The Secret holding the keys: each data key is a key id, each value 32 random bytes "
+                + "in base64 (openssl rand -base64 32). Keep every key that older backups were stored with: a backup "
+                + "names its key id, and is readable only while that key is here.")
+        public io.dbaoperator.api.common.SecretRef secretRef;
+
+        @Required
+        @Pattern("^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+        @JsonPropertyDescription("The key new backups and WAL are encrypted with. Rotate by adding a key to the "
+                + "Secret and naming it here; old backups stay readable with their own key.")
+        public String keyId;
+    }
 
     /** Backup methods. */
     public enum Method {

@@ -54,6 +54,8 @@ public class BackupRecord {
     public String serverVersion;
 
     public String compression;
+    /** Client-side encryption of the stored objects ("AES-256-GCM key k1"), absent when none. */
+    public String encryption;
     public String compressionLocation;
     /** Bytes of the uncompressed tar stream (the database files, WAL and manifest). */
     public Long sizeBytes;
