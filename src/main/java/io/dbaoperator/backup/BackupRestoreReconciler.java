@@ -164,7 +164,9 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
                 throw Problem.invalid(Reason.EncryptionKeyMissing, "backup " + backup.backupId + " was stored "
                         + "encrypted with key " + keyId + (keyIds == null ? ", and the policy no longer names an "
                                 + "encryption Secret (spec.encryption)" : ", which Secret "
-                                        + policy.getSpec().encryption.secretRef.name + " no longer holds (it holds "
+                                        + (policy.getSpec().encryption == null ? "(spec.encryption)"
+                                                : policy.getSpec().encryption.secretRef.name)
+                                        + " no longer holds (it holds "
                                         + new java.util.TreeSet<>(keyIds) + ")") + ": put the key back to restore "
                         + "it; nothing was deleted").exception();
             }

@@ -138,4 +138,34 @@ class BackupJobsTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> LogicalBackups.refuseWhatTheyCannotDo(spec))
                 .hasMessageContaining("gzip or none");
     }
+
+    @Test
+    void anEncryptedPolicysJobsGetTheKeysByReferenceAndOnlyTheWritersTheCurrentKeyId() {
+        BackupPolicy p = policy();
+        p.getSpec().encryption = new BackupPolicySpec.Encryption();
+        p.getSpec().encryption.secretRef = new io.dbaoperator.api.common.SecretRef("backup-keys");
+        p.getSpec().encryption.keyId = "k2";
+        var backup = BackupJobs.build(p, "20261121T020000Z", "img").getSpec().getTemplate().getSpec()
+                .getContainers().get(0);
+        assertThat(backup.getEnvFrom()).extracting(e -> e.getSecretRef().getName() + " " + e.getPrefix())
+                .containsExactly("app-db-replication DBA_DB_", "backup-keys DBA_ENC_KEY_");
+        assertThat(backup.getEnv()).extracting(e -> e.getName() + "=" + e.getValue())
+                .contains("DBA_ENC_CURRENT=k2", "DBA_ENC_SECRET=backup-keys");
+        var archiver = WalArchiverDeployment.build(p, "img").getSpec().getTemplate().getSpec().getContainers()
+                .get(0);
+        assertThat(archiver.getEnvFrom()).extracting(e -> e.getSecretRef().getName()).contains("backup-keys");
+        assertThat(archiver.getEnv()).extracting(e -> e.getName()).contains("DBA_ENC_CURRENT");
+        var restoreTest = RestoreJobs.restoreTestJob(withRestoreTest(p), "test-1", "20261121T020000Z", "app", "app",
+                "img").getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(restoreTest.getEnvFrom()).extracting(e -> e.getSecretRef().getName() + " " + e.getPrefix())
+                .containsExactly("backup-keys DBA_ENC_KEY_");
+        assertThat(restoreTest.getEnv()).extracting(e -> e.getName()).contains("DBA_ENC_SECRET")
+                .doesNotContain("DBA_ENC_CURRENT");
+    }
+
+    static BackupPolicy withRestoreTest(BackupPolicy p) {
+        p.getSpec().verification.restoreTest = new BackupPolicySpec.RestoreTest();
+        p.getSpec().verification.restoreTest.schedule = "0 5 * * 0";
+        return p;
+    }
 }

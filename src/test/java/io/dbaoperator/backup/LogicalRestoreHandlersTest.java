@@ -345,4 +345,25 @@ class LogicalRestoreHandlersTest {
                 c -> assertThat(c.reason).isEqualTo(Reason.RestoreCheckFailed.name()));
         assertThat(reads).as("no evidence read for a failure").noneMatch(r -> r.startsWith("tables of"));
     }
+
+    @Test
+    void aBackupWhoseKeyTheSecretNoLongerHoldsIsRefusedBeforeAnyoneIsAsked() throws SQLException {
+        verifiedDump("orders");
+        BackupRecord b = catalog.read(backupId);
+        b.encryption = "AES-256-GCM key k1";
+        catalog.write(b);
+        BackupRestoreReconciler.Inputs onlyNewKey = new BackupRestoreReconciler.Inputs(policy(), BUCKET, "prod", "prod",
+                STAGING, java.util.Set.of("k2"));
+        assertThatThrownBy(() -> onlyNewKey.requireKeyFor(b)).isInstanceOfSatisfying(ProblemException.class, e -> {
+            assertThat(e.problem().reason()).isEqualTo(Reason.EncryptionKeyMissing);
+            assertThat(e.problem().message()).contains("encrypted with key k1", "spec.encryption");
+        });
+        assertThatThrownBy(this::reconcile).as("the policy's Secret is not there: no keys at all")
+                .isInstanceOfSatisfying(ProblemException.class, e -> assertThat(e.problem().reason())
+                        .isEqualTo(Reason.EncryptionKeyMissing));
+        assertThat(st.approvalRequest).isNull();
+        assertThat(jobs.objects).isEmpty();
+        new BackupRestoreReconciler.Inputs(policy(), BUCKET, "prod", "prod", STAGING, java.util.Set.of("k1", "k2"))
+                .requireKeyFor(b);
+    }
 }

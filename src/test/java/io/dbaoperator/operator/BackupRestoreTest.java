@@ -51,7 +51,7 @@ import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 
 /**
  * Point-in-time restore end to end, with the real pg_basebackup, pg_receivewal and PostgreSQL recovery: rows before
- * and after a recorded time, a backup, archived WAL; a BackupRestore to that time waits for approval, then yields a
+ * and after a recorded time, a backup, archived WAL, all encrypted on the client (spec.encryption); a BackupRestore to that time waits for approval, then yields a
  * volume on which PostgreSQL starts holding exactly the rows up to the target. A damaged backup object fails its
  * restore cleanly, and the next restore into the same instance name succeeds.
  */
@@ -68,6 +68,9 @@ class BackupRestoreTest {
     @jakarta.inject.Inject
     io.dbaoperator.audit.AuditLog audit;
     static S3Location storage;
+    /** The policy's encryption key (32 bytes, base64). */
+    static final String KEY = java.util.Base64.getEncoder().encodeToString(
+            "restore-test-key-32-bytes-long!!".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
     static Instant target;
     static String backupId;
 
@@ -89,6 +92,11 @@ class BackupRestoreTest {
         p.getSpec().schedule = "0 3 * * *";
         p.getSpec().storage = Fixtures.storage("backup-s3");
         p.getSpec().walArchiving.enabled = true;
+        // encrypted on the client: the base backup, every archived WAL segment, and the restore decrypting both
+        Fixtures.secret(client, NS, "backup-keys", Map.of("k1", KEY));
+        p.getSpec().encryption = new BackupPolicySpec.Encryption();
+        p.getSpec().encryption.secretRef = new io.dbaoperator.api.common.SecretRef("backup-keys");
+        p.getSpec().encryption.keyId = "k1";
         client.resource(p).create();
         try (S3Client s3 = S3Clients.create(storage)) {
             BackupCatalog catalog = new BackupCatalog(s3, storage, NS, POLICY);
@@ -154,6 +162,18 @@ class BackupRestoreTest {
         assertThat(waiting.plan.backupId).isEqualTo(backupId);
         assertThat(waiting.plan.expectedRecoveryPoint).contains(target.toString());
         assertThat(waiting.plan.walSegments).isPositive();
+        // what the bucket holds is ciphertext: the base backup and the archived WAL alike
+        assertThat(get(BackupPolicy.class, NS, POLICY).getStatus().lastBackup.encryption)
+                .isEqualTo("AES-256-GCM key k1");
+        try (S3Client s3 = S3Clients.create(storage)) {
+            BackupCatalog catalog = new BackupCatalog(s3, storage, NS, POLICY);
+            byte[] base = s3.getObjectAsBytes(GetObjectRequest.builder().bucket(storage.bucket())
+                    .key(catalog.read(backupId).objects.get(0).key).build()).asByteArray();
+            assertThat(io.dbaoperator.storage.ClientEncryption.isEncrypted(base)).isTrue();
+            byte[] wal = s3.getObjectAsBytes(GetObjectRequest.builder().bucket(storage.bucket())
+                    .key(catalog.walObjects().get(0).key()).build()).asByteArray();
+            assertThat(io.dbaoperator.storage.ClientEncryption.isEncrypted(wal)).isTrue();
+        }
         assertThat(waiting.approvalRequest.command).contains("kubectl patch bkr to-target -n restore --subresource=status");
         // nothing is created before a person says so
         Thread.sleep(1000);
