@@ -38,8 +38,11 @@ row() { printf '| %s | %s | %s | %s | %s | %s |\n' "$@" | tee -a "$RESULTS"; }
 mb() { python3 -c "print(f'{$1/1048576:.0f}')"; }
 rss() { local kb; kb=$(tail -1 "$1" 2>/dev/null); [[ "$kb" =~ ^[0-9]+$ ]] && echo $(( kb / 1024 )) || echo "?"; }
 
+BENCH_KEY=$(openssl rand -base64 32)
 agent() { # the agent as a Job runs it: its environment, the image's JVM options, peak RSS into $WORK/rss
-  env -i PATH="$PATH" HOME="$HOME" DBA_DB_host=127.0.0.1 DBA_DB_port=$PGPORT DBA_DB_dbname="${AGENT_DB:-bench}" \
+  # AGENT_ENC=1: with client-side encryption (spec.encryption), the key as envFrom gives it
+  local ENC=(); [ -z "${AGENT_ENC:-}" ] || ENC=(DBA_ENC_SECRET=bench-keys DBA_ENC_CURRENT=k1 "DBA_ENC_KEY_k1=$BENCH_KEY")
+  env -i "${ENC[@]}" PATH="$PATH" HOME="$HOME" DBA_DB_host=127.0.0.1 DBA_DB_port=$PGPORT DBA_DB_dbname="${AGENT_DB:-bench}" \
     DBA_DB_user=postgres DBA_DB_password=x DBA_S3_BUCKET=$BUCKET DBA_S3_PREFIX=agent \
     DBA_S3_ENDPOINT="http://127.0.0.1:$S3PORT" DBA_S3_PATH_STYLE=true DBA_S3_ACCESS_KEY_ID=bench \
     DBA_S3_SECRET_ACCESS_KEY=bench-secret TMPDIR="$WORK" DBA_PG_BINDIR="$BIN" \
@@ -77,6 +80,9 @@ logical_rows() {
   ID=$(date -u +%Y%m%dT%H%M%SZ)
   W=$(timed 'agent logical-backup --namespace bench --policy "l$SCALE" --backup-id "$ID" --verify false')
   row "agent logical-backup (stream + upload + catalog)" "custom" "$W" "$(rate "$DBBYTES" "$W")" "$(stored "agent/bench/l$SCALE/base/$ID/")" "$(rss "$WORK/rss")"
+  sleep 1; ID=$(date -u +%Y%m%dT%H%M%SZ)
+  W=$(timed 'AGENT_ENC=1 agent logical-backup --namespace bench --policy "le$SCALE" --backup-id "$ID" --verify false')
+  row "agent logical-backup, encrypted (AES-256-GCM)" "custom" "$W" "$(rate "$DBBYTES" "$W")" "$(stored "agent/bench/le$SCALE/base/$ID/")" "$(rss "$WORK/rss")"
   sleep 1; ID=$(date -u +%Y%m%dT%H%M%SZ)
   W=$(timed 'agent logical-backup --namespace bench --policy "l$SCALE" --backup-id "$ID"')
   row "agent logical-backup, then verified (pg_restore --list)" "custom" "$W" "$(rate "$DBBYTES" "$W")" "$(stored "agent/bench/l$SCALE/base/$ID/")" "$(rss "$WORK/rss")"
@@ -130,6 +136,9 @@ for SCALE in "${SCALES[@]}"; do
     t1=$(secs)
     STORED=$("$AWS" --endpoint-url "http://127.0.0.1:$S3PORT" s3 ls --recursive "s3://$BUCKET/agent/bench/s$SCALE/base/$ID/" | awk '{s+=$3} END {print s+0}')
     W=$(python3 -c "print(f'{$t1-$t0:.1f}')"); row "agent (stream + upload + catalog)" "$COMP" "$W" "$(python3 -c "print(f'{$DBSIZE/1048576/($t1-$t0):.0f}')")" "$(mb "$STORED")" "$(rss "$WORK/rss")"
+    ID3=$(date -u +%Y%m%dT%H%M%SZ); sleep 1; ID3=$(date -u +%Y%m%dT%H%M%SZ)
+    W=$(timed 'AGENT_ENC=1 agent backup --namespace bench --policy "e$SCALE" --backup-id "$ID3" --compression "$ALG" --compression-location "$LOC" --verify false')
+    row "agent, encrypted (AES-256-GCM, client side)" "$COMP" "$W" "$(rate "$DBSIZE" "$W")" "$(stored "agent/bench/e$SCALE/base/$ID3/")" "$(rss "$WORK/rss")"
     ID2=$(date -u +%Y%m%dT%H%M%SZ); sleep 1; ID2=$(date -u +%Y%m%dT%H%M%SZ)
     t0=$(secs)
     env -i PATH="$PATH" HOME="$HOME" DBA_DB_host=127.0.0.1 DBA_DB_port=$PGPORT DBA_DB_dbname=bench DBA_DB_user=postgres \

@@ -27,7 +27,7 @@ import io.dbaoperator.problem.ProblemException;
 import io.dbaoperator.problem.Reason;
 import io.dbaoperator.storage.MultipartUpload;
 import io.dbaoperator.storage.S3Clients;
-import io.dbaoperator.storage.ClientEncryption;
+import io.dbaoperator.backup.catalog.ClientEncryption;
 import io.dbaoperator.storage.S3Location;
 import software.amazon.awssdk.services.s3.S3Client;
 

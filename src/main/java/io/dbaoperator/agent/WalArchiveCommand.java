@@ -58,7 +58,7 @@ final class WalArchiveCommand {
         }
         String walPrefix = storage.key(ns + "/" + policy + "/wal/");
         // read before anything streams: a key missing from the Secret stops the archiver with its reason
-        io.dbaoperator.storage.ClientEncryption.Keyring keys = AgentEnvironment.keyring(env);
+        io.dbaoperator.backup.catalog.ClientEncryption.Keyring keys = AgentEnvironment.keyring(env);
         receivewal(db, env, slot, spool, true).waitFor();
         Process receiver = receivewal(db, env, slot, spool, false);
         try (S3Client s3 = S3Clients.create(storage)) {
@@ -116,7 +116,7 @@ final class WalArchiveCommand {
     }
 
     private static void ship(S3Client s3, S3Location storage, String walPrefix, Path segment, WalArchiverStatus status,
-            io.dbaoperator.storage.ClientEncryption.Keyring keys) throws IOException {
+            io.dbaoperator.backup.catalog.ClientEncryption.Keyring keys) throws IOException {
         // encrypted when the policy says so; the SHA-256 stored with it is the stored bytes'
         byte[] bytes = keys == null ? Files.readAllBytes(segment) : keys.encrypt(Files.readAllBytes(segment));
         String sha256;

@@ -46,10 +46,10 @@ final class WalSpool {
     private String highestRequested;
     private int fetched;
     /** The Job's keys, for archived WAL that was stored encrypted; null when it was given none. */
-    private final io.dbaoperator.storage.ClientEncryption.Keyring keys;
+    private final io.dbaoperator.backup.catalog.ClientEncryption.Keyring keys;
 
     WalSpool(S3Client s3, String bucket, BackupCatalog catalog, Path dir, int ahead, ServerUser user,
-            io.dbaoperator.storage.ClientEncryption.Keyring keys) {
+            io.dbaoperator.backup.catalog.ClientEncryption.Keyring keys) {
         this.keys = keys;
         this.user = user;
         this.s3 = s3;
@@ -145,7 +145,7 @@ final class WalSpool {
         }
         Path tmp = dir.resolve(name + ".tmp");
         InputStream stored = new ByteArrayInputStream(bytes.asByteArray());
-        if (io.dbaoperator.storage.ClientEncryption.isEncrypted(bytes.asByteArray())) {
+        if (io.dbaoperator.backup.catalog.ClientEncryption.isEncrypted(bytes.asByteArray())) {
             if (keys == null) {
                 throw io.dbaoperator.problem.Problem.invalid(io.dbaoperator.problem.Reason.EncryptionKeyMissing,
                         "archived WAL file " + o.name() + " is encrypted, and this Job has no keys: the policy's "

@@ -82,7 +82,7 @@ public final class AgentEnvironment {
     }
 
     /** The keys the Job was given, or null when its policy does not encrypt. */
-    public static io.dbaoperator.storage.ClientEncryption.Keyring keyring(Map<String, String> env) {
+    public static io.dbaoperator.backup.catalog.ClientEncryption.Keyring keyring(Map<String, String> env) {
         if (env.get(ENCRYPTION_SECRET) == null) {
             return null;
         }
@@ -92,7 +92,7 @@ public final class AgentEnvironment {
                 keys.put(k.substring(ENCRYPTION_KEY_PREFIX.length()), v);
             }
         });
-        return io.dbaoperator.storage.ClientEncryption.Keyring.of(env.get(ENCRYPTION_SECRET),
+        return io.dbaoperator.backup.catalog.ClientEncryption.Keyring.of(env.get(ENCRYPTION_SECRET),
                 env.get(ENCRYPTION_CURRENT), keys);
     }
 

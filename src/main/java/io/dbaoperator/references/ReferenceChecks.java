@@ -83,12 +83,12 @@ public class ReferenceChecks {
      * current key id among them), or null when the policy does not encrypt. Only the key ids leave this method in
      * any message.
      */
-    public io.dbaoperator.storage.ClientEncryption.Keyring encryption(String namespace,
+    public io.dbaoperator.backup.catalog.ClientEncryption.Keyring encryption(String namespace,
             io.dbaoperator.api.backup.BackupPolicySpec.Encryption e, boolean writes) {
         if (e == null) {
             return null;
         }
-        return io.dbaoperator.storage.ClientEncryption.Keyring.of(e.secretRef.name, writes ? e.keyId : null,
+        return io.dbaoperator.backup.catalog.ClientEncryption.Keyring.of(e.secretRef.name, writes ? e.keyId : null,
                 secrets.read(namespace, e.secretRef.name, "spec.encryption.secretRef"));
     }
 

@@ -22,7 +22,7 @@ import io.dbaoperator.contract.LogicalRestoreArgs;
 import io.dbaoperator.harness.RealParts;
 import io.dbaoperator.harness.TestPostgres;
 import io.dbaoperator.harness.TestS3;
-import io.dbaoperator.storage.ClientEncryption;
+import io.dbaoperator.backup.catalog.ClientEncryption;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
 import software.amazon.awssdk.services.s3.S3Client;

@@ -173,7 +173,7 @@ class BackupRestoreHandlersTest {
 
     private Duration reconcile() throws SQLException {
         log = log == null ? new RecordingWriteAhead(restore, st) : log;
-        Duration requeue = reconciler.machine.drive(new BackupRestoreReconciler.Restoring(restore, st,
+        Duration requeue = reconciler.physical.machine.drive(new BackupRestoreReconciler.Restoring(restore, st,
                 new BackupRestoreReconciler.Inputs(policy(), BUCKET, "shop", "shop", null), log.log, null, catalog, jobs),
                 log.log);
         // the reconcile's final write: the next one observes the status as decided
@@ -212,7 +212,7 @@ class BackupRestoreHandlersTest {
 
     @Test
     void everyPhaseThatIsNotTerminalHasAHandlerAndTheOnesThatMakeObjectsAct() {
-        PhaseMachine<RestorePhase, BackupRestoreReconciler.Restoring> m = reconciler.machine;
+        PhaseMachine<RestorePhase, BackupRestoreReconciler.Restoring> m = reconciler.physical.machine;
         EnumSet<RestorePhase> open = EnumSet.noneOf(RestorePhase.class);
         for (RestorePhase p : RestorePhase.values()) {
             if (!p.terminal()) {

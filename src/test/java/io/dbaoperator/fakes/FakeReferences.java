@@ -69,7 +69,7 @@ public final class FakeReferences extends ReferenceChecks {
     public final java.util.Map<String, String> encryptionKeys = new java.util.HashMap<>();
 
     @Override
-    public io.dbaoperator.storage.ClientEncryption.Keyring encryption(String namespace,
+    public io.dbaoperator.backup.catalog.ClientEncryption.Keyring encryption(String namespace,
             io.dbaoperator.api.backup.BackupPolicySpec.Encryption e, boolean writes) {
         if (e == null) {
             return null;
@@ -78,7 +78,7 @@ public final class FakeReferences extends ReferenceChecks {
             throw Problem.invalid(Reason.SecretNotFound, "spec.encryption.secretRef refers to Secret "
                     + e.secretRef.name + ", which does not exist in namespace " + namespace).exception();
         }
-        return io.dbaoperator.storage.ClientEncryption.Keyring.of(e.secretRef.name, writes ? e.keyId : null,
+        return io.dbaoperator.backup.catalog.ClientEncryption.Keyring.of(e.secretRef.name, writes ? e.keyId : null,
                 encryptionKeys);
     }
 

@@ -169,10 +169,10 @@ class BackupRestoreTest {
             BackupCatalog catalog = new BackupCatalog(s3, storage, NS, POLICY);
             byte[] base = s3.getObjectAsBytes(GetObjectRequest.builder().bucket(storage.bucket())
                     .key(catalog.read(backupId).objects.get(0).key).build()).asByteArray();
-            assertThat(io.dbaoperator.storage.ClientEncryption.isEncrypted(base)).isTrue();
+            assertThat(io.dbaoperator.backup.catalog.ClientEncryption.isEncrypted(base)).isTrue();
             byte[] wal = s3.getObjectAsBytes(GetObjectRequest.builder().bucket(storage.bucket())
                     .key(catalog.walObjects().get(0).key()).build()).asByteArray();
-            assertThat(io.dbaoperator.storage.ClientEncryption.isEncrypted(wal)).isTrue();
+            assertThat(io.dbaoperator.backup.catalog.ClientEncryption.isEncrypted(wal)).isTrue();
         }
         assertThat(waiting.approvalRequest.command).contains("kubectl patch bkr to-target -n restore --subresource=status");
         // nothing is created before a person says so

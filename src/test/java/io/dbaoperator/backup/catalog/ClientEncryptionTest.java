@@ -1,4 +1,4 @@
-package io.dbaoperator.storage;
+package io.dbaoperator.backup.catalog;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package io.dbaoperator.storage;
+package io.dbaoperator.backup.catalog;
 
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
