@@ -5,7 +5,6 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -18,7 +17,6 @@ import io.dbaoperator.api.common.Phase;
 import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.kube.CronSchedule;
-import io.dbaoperator.kube.Durations;
 import io.dbaoperator.kube.EventRecorder;
 import io.dbaoperator.kube.Owned;
 import io.dbaoperator.kube.OwnedObjects;
@@ -44,7 +42,6 @@ import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
-import io.javaoperatorsdk.operator.api.reconciler.dependent.ReconcileResult;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
@@ -82,12 +79,23 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     private final BackupMetrics metrics;
     private final io.dbaoperator.audit.AuditLog audit;
     private final RestoreTests restoreTests;
+    private final BackupScheduling scheduling;
+    private final RetentionPass retention;
+    private final ArchiverSteps archiverSteps;
     private final StorageDefaults storageDefaults;
     private final WalArchiver archiver;
 
+    @jakarta.inject.Inject
     public BackupPolicyReconciler(ReferenceChecks checks, WorkflowRunner runner, KubernetesClient client,
             ObjectStores stores, EventRecorder events, BackupMetrics metrics, io.dbaoperator.audit.AuditLog audit,
             StorageDefaults storageDefaults, @ConfigProperty(name = "dba.agent.image") String agentImage) {
+        this(checks, runner, client, stores, events, metrics, audit, storageDefaults, agentImage, null);
+    }
+
+    /** With the archiver Deployment and its slot reached through {@code archivers} (a test records them). */
+    BackupPolicyReconciler(ReferenceChecks checks, WorkflowRunner runner, KubernetesClient client,
+            ObjectStores stores, EventRecorder events, BackupMetrics metrics, io.dbaoperator.audit.AuditLog audit,
+            StorageDefaults storageDefaults, String agentImage, ArchiverSteps.Archivers archivers) {
         this.stores = stores;
         this.checks = checks;
         this.storageDefaults = storageDefaults;
@@ -99,6 +107,10 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         this.agentImage = agentImage;
         this.restoreTests = new RestoreTests(client, events, metrics, agentImage);
         this.archiver = new WalArchiver(agentImage);
+        this.scheduling = new BackupScheduling(events, agentImage);
+        this.retention = new RetentionPass(events, audit);
+        this.archiverSteps = new ArchiverSteps(archivers == null ? ArchiverSteps.of(archiver, client) : archivers,
+                events, metrics);
     }
 
     @Override
@@ -164,18 +176,86 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     public void onProblem(BackupPolicy policy, BackupPolicyStatus status, Problem problem) {
         status.phase = Phase.move(status.phase, problem.permanent() ? BackupPolicyPhase.Failed
                 : status.phase == BackupPolicyPhase.Active ? BackupPolicyPhase.Degraded : BackupPolicyPhase.Pending);
-        archiverWhileInvalid(policy, status);
+        ArchiverSteps.whileInvalid(policy, status, client);
     }
 
-    /** One reconcile of a policy: what the handlers work on. */
-    record Tending(BackupPolicy policy, BackupPolicyStatus status, Inputs in, Context<BackupPolicy> context,
-            Instant now, Owned<Job> backupJobs, Owned<Job> restoreTestJobs) {
+    /**
+     * One reconcile of a policy: what the handlers work on, with its catalog open for the reconcile and the backups
+     * in it read once (read again after retention deleted some).
+     */
+    static final class Tending {
+        private final BackupPolicy policy;
+        private final BackupPolicyStatus status;
+        private final Inputs in;
+        private final Context<BackupPolicy> context;
+        private final Instant now;
+        private final Owned<Job> backupJobs;
+        private final Owned<Job> restoreTestJobs;
+        private final BackupCatalog catalog;
+        private List<BackupRecord> records;
+
+        Tending(BackupPolicy policy, BackupPolicyStatus status, Inputs in, Context<BackupPolicy> context, Instant now,
+                Owned<Job> backupJobs, Owned<Job> restoreTestJobs, BackupCatalog catalog) {
+            this.policy = policy;
+            this.status = status;
+            this.in = in;
+            this.context = context;
+            this.now = now;
+            this.backupJobs = backupJobs;
+            this.restoreTestJobs = restoreTestJobs;
+            this.catalog = catalog;
+        }
+
+        BackupPolicy policy() {
+            return policy;
+        }
+
+        BackupPolicyStatus status() {
+            return status;
+        }
+
+        Inputs in() {
+            return in;
+        }
+
+        Context<BackupPolicy> context() {
+            return context;
+        }
+
+        Instant now() {
+            return now;
+        }
+
+        Owned<Job> backupJobs() {
+            return backupJobs;
+        }
+
+        Owned<Job> restoreTestJobs() {
+            return restoreTestJobs;
+        }
+
+        BackupCatalog catalog() {
+            return catalog;
+        }
+
+        /** Every backup of the policy, newest first. */
+        List<BackupRecord> records() {
+            if (records == null) {
+                records = catalog.list();
+            }
+            return records;
+        }
+
+        void forgetRecords() {
+            records = null;
+        }
     }
 
     /**
      * A policy has one handler for every phase (the phase is the outcome of its backups, which BackupStatusBuilder
-     * derives): start what is due, then survey the catalog. Starting a backup or a restore test is an act: its
-     * decision is stored first, and the handler then decides again on the new state.
+     * derives). It asks each duty in turn for what to change (a backup to start or replace, backups and WAL that
+     * retention removes, the archiver to make or remove, a restore test to start), each an act whose decision the
+     * machine stores before its effect runs; once none has anything to change, the survey writes status.
      */
     final io.dbaoperator.status.PhaseMachine<BackupPolicyPhase, Tending> machine = io.dbaoperator.status.PhaseMachine
             .<BackupPolicyPhase, Tending>of(BackupPolicyPhase.class, BackupPolicyPhase.Pending, t -> t.status().phase)
@@ -189,98 +269,54 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     @Override
     public Duration advance(BackupPolicy policy, BackupPolicyStatus status, Inputs in, WriteAhead log,
             Context<BackupPolicy> context) throws java.sql.SQLException {
-        // from the informers, with the Jobs this controller created recorded in them: never a stale "none running"
-        return machine.drive(new Tending(policy, status, in, context, Instant.now(),
-                OwnedObjects.of(context, Job.class, BACKUP_JOBS), OwnedObjects.of(context, Job.class,
-                        RestoreTests.JOBS)), log);
+        try (S3Client s3 = stores.open(in.storage())) {
+            BackupCatalog catalog = new BackupCatalog(s3, in.storage(), policy.getMetadata().getNamespace(),
+                    policy.getMetadata().getName());
+            // from the informers, with the Jobs this controller created recorded in them: never a stale "none
+            // running"
+            return machine.drive(new Tending(policy, status, in, context, Instant.now(),
+                    OwnedObjects.of(context, Job.class, BACKUP_JOBS), OwnedObjects.of(context, Job.class,
+                            RestoreTests.JOBS), catalog), log);
+        } catch (SdkClientException e) {
+            // the bucket answered validation a moment ago and stopped answering: say so, and try again
+            throw S3Clients.unreachable(in.storage(), e).exception();
+        }
     }
 
     private Step tend(Tending t) {
-        Step start = schedule(t);
-        return start != null ? start : survey(t);
+        Step change = scheduling.decide(t);
+        if (change == null) {
+            change = retention.prune(t);
+        }
+        if (change == null) {
+            change = archiverSteps.keep(t);
+        }
+        return change != null ? change : survey(t);
     }
 
-    /**
-     * The schedule and on-demand requests: the backup to start (its backupId stored with the slot or request it
-     * consumes before its Job exists, so a 409 or a restart never starts a second backup for it), or null.
-     */
-    private Step schedule(Tending t) {
-        BackupPolicy policy = t.policy();
-        BackupPolicyStatus status = t.status();
-        BackupPolicySpec spec = policy.getSpec();
-        String ns = policy.getMetadata().getNamespace();
-        String name = policy.getMetadata().getName();
-        Owned<Job> backupJobs = t.backupJobs();
-        List<Job> jobs = backupJobs.list();
-        List<String> active = jobs.stream().filter(j -> AgentJobs.outcome(j).active()).map(j -> j.getMetadata().getName())
-                .toList();
-        Map<String, String> annotations = policy.getMetadata().getAnnotations();
-        var decision = BackupSchedulePlanner.decide(new BackupSchedulePlanner.Observed(t.now(),
-                Instant.parse(policy.getMetadata().getCreationTimestamp()), t.in().schedule(),
-                Boolean.TRUE.equals(spec.suspend), spec.concurrencyPolicy,
-                annotations == null ? null : annotations.get(BACKUP_NOW), status.lastOnDemandRequest,
-                status.lastScheduleTime, active));
-        for (String job : decision.deleteJobs()) {
-            client.batch().v1().jobs().inNamespace(ns).withName(job).withPropagationPolicy(
-                    io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND).delete();
-        }
-        String starting = status.startingBackupId;
-        if (starting != null && jobs.stream().noneMatch(j -> j.getMetadata().getName().equals(
-                BackupJobs.jobName(name, starting)))) {
-            // decided and recorded by an earlier reconcile that ended (a crash, a 409) before its Job existed
-            startJob(policy, backupJobs, starting, "a recorded start");
-        }
-        status.startingBackupId = null;
-        if (decision.skipped() != null) {
-            events.warning(policy, Reason.BackupSkipped.name(), decision.skipped());
-        }
-        status.lastScheduleTime = decision.newLastScheduleTime();
-        status.lastOnDemandRequest = decision.newLastOnDemandRequest();
-        if (decision.startBackupId() == null) {
-            return null;
-        }
-        status.startingBackupId = decision.startBackupId();
-        return Step.act(() -> {
-            startJob(policy, backupJobs, decision.startBackupId(), decision.trigger());
-            status.startingBackupId = null;
-            return Step.next();
-        });
-    }
-
-    /** Retention, the catalog, WAL archiving and restore tests, and the status they make; when to look again. */
+    /** The catalog, WAL archiving and restore tests, and the status they make; when to look again. */
     private Step survey(Tending t) {
         BackupPolicy policy = t.policy();
         BackupPolicyStatus status = t.status();
-        S3Location storage = t.in().storage();
         BackupPolicySpec spec = policy.getSpec();
         String ns = policy.getMetadata().getNamespace();
         String name = policy.getMetadata().getName();
         Instant now = t.now();
         List<Job> jobs = t.backupJobs().list();
-        List<BackupRecord> records;
-        Duration restoreTest;
-        try (S3Client s3 = stores.open(storage)) {
-            BackupCatalog catalog = new BackupCatalog(s3, storage, ns, name);
-            RetentionPass.Result retained = new RetentionPass(events, audit).apply(policy, status, catalog,
-                    catalog.list(), now);
-            records = retained.records();
-            metrics.record(ns, name, records);
-            walArchiving(policy, status, catalog, records, retained.walKeptFrom(), t.in().database(), now,
-                    t.context());
-            Step test = restoreTests.apply(policy, status, catalog, records, t.in().database(), now,
-                    t.restoreTestJobs());
-            if (test instanceof Step.Act) {
-                return test;
-            }
-            restoreTest = ((Step.Rest) test).requeue();
-            BackupStatusBuilder.apply(status, records, retained.kept().stream().collect(
-                    java.util.stream.Collectors.toMap(v -> v.record().backupId, v -> v)), jobs.stream().map(j -> AgentJobs.outcomeWithCause(client, j))
-                    .toList(), catalog::url, Boolean.TRUE.equals(spec.suspend), policy.getMetadata().getGeneration(),
-                    now);
-        } catch (SdkClientException e) {
-            // the bucket answered validation a moment ago and stopped answering: say so, and try again
-            throw S3Clients.unreachable(storage, e).exception();
+        RetentionPass.Result retained = RetentionPass.verdicts(spec, t.records(), now);
+        List<BackupRecord> records = retained.records();
+        metrics.record(ns, name, records);
+        archiverSteps.report(t, records, retained.walKeptFrom(), now);
+        Step test = restoreTests.apply(policy, status, t.catalog(), records, t.in().database(), now,
+                t.restoreTestJobs());
+        if (test instanceof Step.Act) {
+            return test;
         }
+        Duration restoreTest = ((Step.Rest) test).requeue();
+        BackupStatusBuilder.apply(status, records, retained.kept().stream().collect(
+                java.util.stream.Collectors.toMap(v -> v.record().backupId, v -> v)), jobs.stream()
+                        .map(j -> AgentJobs.outcomeWithCause(client, j)).toList(), t.catalog()::url,
+                Boolean.TRUE.equals(spec.suspend), policy.getMetadata().getGeneration(), now);
         ZonedDateTime next = Boolean.TRUE.equals(spec.suspend) ? null
                 : t.in().schedule().next(now.atZone(ZoneOffset.UTC)).orElse(null);
         status.nextScheduleTime = next == null ? null : next.toInstant().toString();
@@ -300,14 +336,6 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
             requeue = restoreTest;
         }
         return Step.rest(requeue.isNegative() || requeue.isZero() ? Duration.ofSeconds(1) : requeue);
-    }
-
-    /** Creates the backup's Job; its name is deterministic, so a Job that exists already is this backup's. */
-    private void startJob(BackupPolicy policy, Owned<Job> jobs, String backupId,
-            String trigger) {
-        Job job = jobs.create(BackupJobs.build(policy, backupId, agentImage));
-        events.normal(policy, "BackupStarted", "backup " + backupId + " started by " + trigger + " (Job "
-                + job.getMetadata().getName() + ")");
     }
 
     /**
@@ -358,65 +386,5 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
 
     static boolean archivingEnabled(BackupPolicySpec spec) {
         return spec.walArchiving != null && Boolean.TRUE.equals(spec.walArchiving.enabled);
-    }
-
-    /**
-     * Keeps the WAL archiver Deployment as the spec says, and reports it. Disabling archiving removes the Deployment
-     * and drops its replication slot, which would otherwise make the server keep WAL forever.
-     */
-    private void walArchiving(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog,
-            List<BackupRecord> records, String walKeptFrom, io.dbaoperator.postgres.ConnectionSettings db, Instant now,
-            Context<BackupPolicy> context) {
-        String ns = policy.getMetadata().getNamespace();
-        String deploymentName = WalArchiverDeployment.name(policy.getMetadata().getName());
-        var existing = archiver.getSecondaryResource(policy, context).orElse(null);
-        if (!archivingEnabled(policy.getSpec())) {
-            if (existing != null) {
-                archiver.delete(policy, context);
-                events.normal(policy, "WalArchivingStopped", "WAL archiving disabled: Deployment " + deploymentName
-                        + " removed");
-            }
-            if (existing != null || io.dbaoperator.status.Conditions.find(status.conditions,
-                    io.dbaoperator.status.ConditionType.WalArchiving).isPresent()) {
-                ReplicationSlots.dropIfInactive(db, WalArchiverDeployment.slot(policy));
-            }
-            status.conditions = io.dbaoperator.status.Conditions.remove(status.conditions,
-                    io.dbaoperator.status.ConditionType.WalArchiving);
-            status.recoveryWindow = null;
-            return;
-        }
-        if (archiver.reconcile(policy, context).getSingleOperation() == ReconcileResult.Operation.CREATED) {
-            events.normal(policy, "WalArchivingStarted", "WAL archiver Deployment " + deploymentName + " created on "
-                    + "slot " + WalArchiverDeployment.slot(policy));
-        }
-        var heartbeat = catalog.walArchiver();
-        WalArchivingStatus.apply(status, WalArchiverDeployment.problem(client, ns, existing), heartbeat, records,
-                walKeptFrom, policy.getMetadata().getGeneration(), now);
-        Long lag = status.recoveryWindow == null ? null : status.recoveryWindow.archivingLagSeconds;
-        metrics.walArchiving(ns, policy.getMetadata().getName(), io.dbaoperator.status.Conditions.isTrue(
-                status.conditions, io.dbaoperator.status.ConditionType.WalArchiving), lag,
-                lag == null || heartbeat == null || heartbeat.lastArchivedSegment == null ? null
-                        : ReplicationSlots.unarchivedBytes(db, heartbeat.lastArchivedSegment));
-    }
-
-    /**
-     * When the policy cannot be validated (its Secret changed, the database is unreachable), the archiver may be
-     * failing for the same reason: what the Deployment shows is still reported, so the condition never stays True
-     * on an archiver that stopped.
-     */
-    private void archiverWhileInvalid(BackupPolicy policy, BackupPolicyStatus status) {
-        if (!archivingEnabled(policy.getSpec())) {
-            return;
-        }
-        String ns = policy.getMetadata().getNamespace();
-        var d = client.apps().deployments().inNamespace(ns).withName(WalArchiverDeployment.name(
-                policy.getMetadata().getName())).get();
-        String problem = d == null ? null : WalArchiverDeployment.problem(client, ns, d);
-        if (problem != null) {
-            status.conditions = io.dbaoperator.status.Conditions.set(status.conditions,
-                    io.dbaoperator.status.ConditionType.WalArchiving, false, Reason.WalArchiverNotRunning,
-                    "the WAL archiver is not running: " + problem, policy.getMetadata().getGeneration(),
-                    Instant.now());
-        }
     }
 }

@@ -68,6 +68,15 @@ final class RestoreTests {
         CronSchedule schedule = CronSchedule.parse("spec.verification.restoreTest.schedule", test.schedule,
                 spec.timeZone);
         BackupPolicyStatus.RestoreTestInfo last = status.lastRestoreTest;
+        if (last != null && last.passed == null && jobs.named(last.job).isEmpty()
+                && catalog.readRestore(last.restoreId) == null) {
+            // stored as started by a reconcile that ended (a 409, a crash) before its Job existed: make it now
+            return Step.act(() -> {
+                jobs.create(testJob(policy, last, db));
+                events.normal(policy, "RestoreTestStarted", last.message + " (a recorded start)");
+                return Step.next();
+            });
+        }
         if (last != null && last.passed == null) {
             Duration d = follow(policy, status, catalog, last, db, now, jobs);
             if (d != null) {
@@ -129,11 +138,6 @@ final class RestoreTests {
         String ns = policy.getMetadata().getNamespace();
         Job job = jobs.named(info.job).orElse(null);
         RestoreRecord record = catalog.readRestore(info.restoreId);
-        if (job == null && record == null) {
-            // stored as started by a reconcile that ended (a 409, a crash) before its Job existed: make it now
-            job = jobs.create(testJob(policy, info, db));
-            events.normal(policy, "RestoreTestStarted", info.message + " (a recorded start)");
-        }
         var outcome = AgentJobs.outcome(job);
         if (job != null && outcome.active()) {
             return Duration.ofSeconds(3);

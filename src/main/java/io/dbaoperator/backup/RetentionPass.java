@@ -16,18 +16,24 @@ import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.kube.Durations;
 import io.dbaoperator.kube.EventRecorder;
+import io.dbaoperator.status.Step;
 
 /**
- * One retention pass over a policy's bucket: the backups no rule keeps are deleted ({@link BackupRetention}), then
- * the archived WAL older than the recovery window needs ({@link BackupRetention#walKeptFrom}); what went is in
- * status ({@code lastPrune}), an Event and the audit store.
+ * Retention over a policy's bucket: the backups no rule keeps ({@link BackupRetention}) and the archived WAL older
+ * than the recovery window needs ({@link BackupRetention#walKeptFrom}) are deleted, as an act whose decision is
+ * stored first; what went is in status ({@code lastPrune}), an Event and the audit store.
  */
 final class RetentionPass {
 
-    /** What the pass left: retention's verdict on each remaining backup, newest first, and where WAL now starts. */
-    record Result(List<BackupRetention.Verdict> kept, String walKeptFrom) {
+    /** Retention's verdict on each backup, newest first, and where archived WAL must start. */
+    record Result(List<BackupRetention.Verdict> verdicts, String walKeptFrom) {
+        /** The verdicts of the backups kept. */
+        List<BackupRetention.Verdict> kept() {
+            return verdicts.stream().filter(BackupRetention.Verdict::kept).toList();
+        }
+
         List<BackupRecord> records() {
-            return kept.stream().map(BackupRetention.Verdict::record).toList();
+            return kept().stream().map(BackupRetention.Verdict::record).toList();
         }
     }
 
@@ -39,41 +45,59 @@ final class RetentionPass {
         this.audit = audit;
     }
 
-    /** @param records every backup of the policy, newest first */
-    Result apply(BackupPolicy policy, BackupPolicyStatus status, BackupCatalog catalog, List<BackupRecord> records,
-            Instant now) {
-        BackupPolicySpec spec = policy.getSpec();
+    /** Retention's verdict on every backup ({@code records}: newest first), and where archived WAL must start. Pure. */
+    static Result verdicts(BackupPolicySpec spec, List<BackupRecord> records, Instant now) {
         List<BackupRetention.Verdict> verdicts = BackupRetention.decide(records, rules(spec), now);
-        List<BackupRecord> remove = verdicts.stream().filter(v -> !v.kept()).map(BackupRetention.Verdict::record)
-                .toList();
-        List<BackupRetention.Verdict> kept = verdicts.stream().filter(BackupRetention.Verdict::kept).toList();
-        String walFrom = BackupRetention.walKeptFrom(kept.stream().map(BackupRetention.Verdict::record).toList(),
-                recoveryWindow(spec), now);
+        String walFrom = BackupRetention.walKeptFrom(verdicts.stream().filter(BackupRetention.Verdict::kept)
+                .map(BackupRetention.Verdict::record).toList(), recoveryWindow(spec), now);
+        return new Result(verdicts, walFrom);
+    }
+
+    /**
+     * The deletions retention asks for, as an act: what goes (backups no rule keeps, archived WAL before where the
+     * kept backups and the recovery window need it) is decided from the bucket and stored in status.lastPrune
+     * first; then the objects are deleted, and an Event and the audit store say so. Null when nothing is to go.
+     * Deciding again after a crash finds the same (or fewer) objects: the bucket is the record.
+     */
+    Step prune(BackupPolicyReconciler.Tending t) {
+        BackupPolicy policy = t.policy();
+        BackupCatalog catalog = t.catalog();
+        Instant now = t.now();
+        Result result = verdicts(policy.getSpec(), t.records(), now);
+        List<BackupRecord> remove = result.verdicts().stream().filter(v -> !v.kept())
+                .map(BackupRetention.Verdict::record).toList();
+        String walFrom = result.walKeptFrom();
         List<BackupCatalog.WalObject> wal = walFrom == null ? List.of() : catalog.walSegmentsBefore(walFrom);
         if (remove.isEmpty() && wal.isEmpty()) {
-            return new Result(kept, walFrom);
+            return null;
         }
         BackupPolicyStatus.PruneReport report = new BackupPolicyStatus.PruneReport();
         report.prunedAt = now.toString();
-        long freed = 0;
-        for (BackupRecord r : remove) {
-            freed += catalog.delete(r.backupId);
-            report.removed.add(r.backupId);
-        }
+        remove.forEach(r -> report.removed.add(r.backupId));
         if (!wal.isEmpty()) {
-            freed += catalog.deleteWal(wal);
             report.walSegmentsRemoved = wal.size();
             report.walKeptFrom = walFrom;
         }
-        report.freedBytes = freed;
-        status.lastPrune = report;
-        events.normal(policy, "BackupsPruned", "retention removed " + report.removed.size() + " backup(s) "
-                + report.removed + (wal.isEmpty() ? "" : " and " + wal.size() + " archived WAL segment(s) before "
-                        + walFrom + " (the recovery window starts there)") + ", " + freed + " bytes freed");
-        audit.record(policy, AuditEvent.byOperator(now, policy, "retention", "prune", "succeeded", null,
-                Map.of("removed", report.removed, "walSegmentsRemoved", wal.size(), "walKeptFrom",
-                        walFrom == null ? "" : walFrom, "freedBytes", freed)));
-        return new Result(kept, walFrom);
+        t.status().lastPrune = report;
+        return Step.act(() -> {
+            long freed = 0;
+            for (BackupRecord r : remove) {
+                freed += catalog.delete(r.backupId);
+            }
+            if (!wal.isEmpty()) {
+                freed += catalog.deleteWal(wal);
+            }
+            report.freedBytes = freed;
+            t.forgetRecords();
+            events.normal(policy, "BackupsPruned", "retention removed " + report.removed.size() + " backup(s) "
+                    + report.removed + (wal.isEmpty() ? "" : " and " + wal.size() + " archived WAL segment(s) "
+                            + "before " + walFrom + " (the recovery window starts there)") + ", " + freed
+                    + " bytes freed");
+            audit.record(policy, AuditEvent.byOperator(now, policy, "retention", "prune", "succeeded", null,
+                    Map.of("removed", report.removed, "walSegmentsRemoved", wal.size(), "walKeptFrom",
+                            walFrom == null ? "" : walFrom, "freedBytes", freed)));
+            return Step.next();
+        });
     }
 
     /** The policy's retention rules, in its time zone. */

@@ -19,4 +19,7 @@ public interface Owned<R extends HasMetadata> {
 
     /** Creates {@code object}, or returns the one of its (deterministic) name made already. */
     R create(R object);
+
+    /** Deletes the one named {@code name} (and, in the background, what it owns: a Job's pods); gone already is fine. */
+    void delete(String name);
 }

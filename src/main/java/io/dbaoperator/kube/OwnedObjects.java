@@ -76,4 +76,11 @@ public final class OwnedObjects<R extends HasMetadata, P extends HasMetadata> im
         source.handleRecentResourceCreate(ResourceID.fromResource(made), made);
         return made;
     }
+
+    @Override
+    public void delete(String name) {
+        var type = source.resourceType();
+        client.resources(type).inNamespace(primary.getMetadata().getNamespace()).withName(name)
+                .withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND).delete();
+    }
 }

@@ -32,6 +32,8 @@ import io.dbaoperator.fakes.FakeReferences;
 import io.dbaoperator.fakes.RecordingEvents;
 import io.dbaoperator.fakes.UnitPhaseMoves;
 import io.dbaoperator.kube.CronSchedule;
+import io.dbaoperator.status.ConditionType;
+import io.dbaoperator.status.Conditions;
 import io.dbaoperator.status.PhaseMachine;
 import io.dbaoperator.status.RecordingWriteAhead;
 import io.dbaoperator.storage.S3Location;
@@ -67,9 +69,52 @@ class BackupPolicyHandlersTest {
             audited.add(event.action());
         }
     };
+    /** What the handlers did to the archiver Deployment and the slot, with the status stored before each. */
+    private final List<String> archiverDone = new ArrayList<>();
+    private io.fabric8.kubernetes.api.model.apps.Deployment archiverDeployment;
+    private boolean archiverUpToDate = true;
+    private final ArchiverSteps.Archivers archivers = new ArchiverSteps.Archivers() {
+        @Override
+        public Optional<io.fabric8.kubernetes.api.model.apps.Deployment> current(BackupPolicy p,
+                io.javaoperatorsdk.operator.api.reconciler.Context<BackupPolicy> c) {
+            return Optional.ofNullable(archiverDeployment);
+        }
+
+        @Override
+        public boolean upToDate(io.fabric8.kubernetes.api.model.apps.Deployment actual, BackupPolicy p,
+                io.javaoperatorsdk.operator.api.reconciler.Context<BackupPolicy> c) {
+            return archiverUpToDate;
+        }
+
+        @Override
+        public boolean apply(BackupPolicy p, io.javaoperatorsdk.operator.api.reconciler.Context<BackupPolicy> c) {
+            archiverDone.add("applied after " + log.persistedPhases.size() + " persist(s)");
+            boolean created = archiverDeployment == null;
+            archiverDeployment = WalArchiverDeployment.build(p, "img");
+            archiverUpToDate = true;
+            return created;
+        }
+
+        @Override
+        public void remove(BackupPolicy p, io.javaoperatorsdk.operator.api.reconciler.Context<BackupPolicy> c) {
+            archiverDone.add("removed after " + log.persistedPhases.size() + " persist(s)");
+            archiverDeployment = null;
+        }
+
+        @Override
+        public String problem(BackupPolicy p, io.fabric8.kubernetes.api.model.apps.Deployment d) {
+            return "its pod is starting";
+        }
+
+        @Override
+        public void dropSlotIfInactive(io.dbaoperator.postgres.ConnectionSettings db, String slot) {
+            archiverDone.add("slot " + slot + " dropped, the Deployment " + (archiverDeployment == null ? "gone"
+                    : "still there"));
+        }
+    };
     private final BackupPolicyReconciler reconciler = new BackupPolicyReconciler(new FakeReferences(), null, null,
             bucket.stores(), events, new BackupMetrics(new SimpleMeterRegistry()), audit, NO_DEFAULTS,
-            "dba-operator:test");
+            "dba-operator:test", archivers);
     private final BackupPolicy policy = policy();
     private final BackupPolicyStatus st = new BackupPolicyStatus();
     private final Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
@@ -100,7 +145,8 @@ class BackupPolicyHandlersTest {
         BackupPolicyReconciler.Inputs in = new BackupPolicyReconciler.Inputs(CronSchedule.parse("spec.schedule",
                 policy.getSpec().schedule, "UTC"), BUCKET, FakeReferences.settings("prod"));
         return reconciler.machine.drive(new BackupPolicyReconciler.Tending(policy, st, in, FakeContext.empty(), now,
-                backupJobs, restoreTestJobs), log.log);
+                backupJobs, restoreTestJobs, new BackupCatalog(bucket.stores().open(BUCKET), BUCKET, "shop",
+                        "nightly")), log.log);
     }
 
     private static Job running(String name) {
@@ -161,10 +207,15 @@ class BackupPolicyHandlersTest {
     void aStartRecordedBeforeACrashGetsItsJobAndNoSecondBackupStarts() throws SQLException {
         st.startingBackupId = "20261204T030000Z";
         st.lastScheduleTime = now.toString(); // the slot it consumed: nothing else is due
+        log = new RecordingWriteAhead(policy, st);
+        List<String> atPersist = new ArrayList<>();
+        log.onPersist = () -> atPersist.add(st.startingBackupId + " stored with " + backupJobs.created.size()
+                + " Job(s) made");
         reconcile();
         assertThat(backupJobs.created).containsExactly(BackupJobs.jobName("nightly", "20261204T030000Z"));
         assertThat(st.startingBackupId).isNull();
-        assertThat(log.persistedPhases).as("nothing new was decided, so nothing needed storing first").isEmpty();
+        assertThat(atPersist).as("creating the Job is an act: the recorded start is stored (again) first")
+                .containsExactly("20261204T030000Z stored with 0 Job(s) made");
     }
 
     @Test
@@ -195,5 +246,62 @@ class BackupPolicyHandlersTest {
         assertThat(st.lastPrune.removed).containsExactly(oldest);
         assertThat(events.events).anySatisfy(e -> assertThat(e).contains("BackupsPruned", oldest));
         assertThat(audited).containsExactly("retention");
+    }
+
+    @Test
+    void retentionDeletesOnlyOnceWhatGoesIsStored() throws SQLException {
+        policy.getSpec().retention.keepLast = 1;
+        policy.getSpec().retention.maxAge = "1d";
+        st.lastScheduleTime = now.toString();
+        String oldest = backupInBucket(Duration.ofDays(3));
+        backupInBucket(Duration.ofDays(1));
+        log = new RecordingWriteAhead(policy, st);
+        List<String> atPersist = new ArrayList<>();
+        log.onPersist = () -> atPersist.add((st.lastPrune == null ? "nothing" : st.lastPrune.removed) + " decided, "
+                + bucket.objects.keySet().stream().filter(k -> k.contains(oldest)).count() + " of its objects there");
+        reconcile();
+        assertThat(atPersist).first().isEqualTo("[" + oldest + "] decided, 2 of its objects there");
+        assertThat(bucket.objects.keySet()).noneMatch(k -> k.contains(oldest));
+        assertThat(audited).containsExactly("retention");
+    }
+
+    @Test
+    void replaceDeletesTheRunningBackupOnlyOnceTheNewOneIsStored() throws SQLException {
+        policy.getSpec().concurrencyPolicy = BackupPolicySpec.ConcurrencyPolicy.Replace;
+        backupJobs.objects.add(running("nightly-20261204t020000z"));
+        log = new RecordingWriteAhead(policy, st);
+        List<String> atPersist = new ArrayList<>();
+        log.onPersist = () -> atPersist.add(st.startingBackupId + " stored, " + backupJobs.deleted.size()
+                + " deleted");
+        reconcile();
+        assertThat(atPersist.get(0)).matches("\\d{8}T\\d{6}Z stored, 0 deleted");
+        assertThat(backupJobs.deleted).containsExactly("nightly-20261204t020000z");
+        assertThat(backupJobs.created).hasSize(1);
+    }
+
+    @Test
+    void theArchiverIsMadeAndRemovedOnlyAsActsAndItsSlotDroppedAfterItsDeploymentIsGone() throws SQLException {
+        st.lastScheduleTime = now.toString();
+        policy.getSpec().walArchiving.enabled = true;
+        log = new RecordingWriteAhead(policy, st);
+        reconcile();
+        assertThat(archiverDone).containsExactly("applied after 1 persist(s)");
+        assertThat(events.events).anySatisfy(e -> assertThat(e.toString()).contains("WalArchivingStarted"));
+        assertThat(Conditions.find(st.conditions, ConditionType.WalArchiving)).hasValueSatisfying(c -> assertThat(
+                c.message).contains("its pod is starting"));
+
+        archiverDone.clear();
+        reconcile();
+        assertThat(archiverDone).as("up to date: nothing to do").isEmpty();
+
+        policy.getSpec().walArchiving.enabled = false;
+        int before = log.persistedPhases.size();
+        reconcile();
+        assertThat(archiverDone).containsExactly("removed after " + (before + 1) + " persist(s)",
+                "slot " + WalArchiverDeployment.slot(policy) + " dropped, the Deployment gone");
+        assertThat(Conditions.find(st.conditions, ConditionType.WalArchiving)).isEmpty();
+        archiverDone.clear();
+        reconcile();
+        assertThat(archiverDone).as("the slot is dropped once").isEmpty();
     }
 }

@@ -17,6 +17,8 @@ public final class FakeOwned<R extends HasMetadata> implements Owned<R> {
     public final List<R> objects = new ArrayList<>();
     /** The names the handler created, in order. */
     public final List<String> created = new ArrayList<>();
+    /** The names the handler deleted, in order. */
+    public final List<String> deleted = new ArrayList<>();
 
     @Override
     public List<R> list() {
@@ -37,5 +39,11 @@ public final class FakeOwned<R extends HasMetadata> implements Owned<R> {
         created.add(object.getMetadata().getName());
         objects.add(object);
         return object;
+    }
+
+    @Override
+    public void delete(String name) {
+        deleted.add(name);
+        objects.removeIf(r -> r.getMetadata().getName().equals(name));
     }
 }
