@@ -45,6 +45,8 @@ public final class Sandbox {
     public static final String USER = "alice";
     public static final String APP_PASSWORD = "app-sandbox-password";
     public static final String REPLICATION_PASSWORD = "replication-sandbox-password";
+    public static final String DUMPER_PASSWORD = "dumper-sandbox-password";
+    public static final String RESTORER_PASSWORD = "restorer-sandbox-password";
     public static final String STAGING_PASSWORD = "staging-sandbox-password";
     public static final String DISPOSAL_SALT = "sandbox-salt-change-me-in-production";
 
@@ -135,7 +137,15 @@ public final class Sandbox {
         pg.createDatabase(OperatorHarness.AUDIT_DB, OperatorHarness.AUDIT_USER, OperatorHarness.AUDIT_PASSWORD);
         pg.exec("postgres", "do $$ begin if not exists (select from pg_roles where rolname = 'app_replication') then "
                 + "create role app_replication login replication; end if; end $$",
-                "alter role app_replication password '" + REPLICATION_PASSWORD + "'");
+                "alter role app_replication password '" + REPLICATION_PASSWORD + "'",
+                // the logical examples' roles: one that reads everything to dump it, one that may create databases
+                // and restore as the application's role
+                "do $$ begin if not exists (select from pg_roles where rolname = 'app_dumper') then "
+                        + "create role app_dumper login in role pg_read_all_data; end if; end $$",
+                "alter role app_dumper password '" + DUMPER_PASSWORD + "'",
+                "do $$ begin if not exists (select from pg_roles where rolname = 'staging_restorer') then "
+                        + "create role staging_restorer login createdb; end if; end $$",
+                "alter role staging_restorer password '" + RESTORER_PASSWORD + "'", "grant app to staging_restorer");
         TestS3 s3 = TestS3.get();
         TestControlPlane cp = TestControlPlane.get();
         OperatorInstall.apply(cp);
@@ -151,6 +161,10 @@ public final class Sandbox {
                 "app", "user", "app_replication", "password", REPLICATION_PASSWORD));
         secret(client, "staging-db", Map.of("host", outside, "port", String.valueOf(pg.port()), "dbname", "staging",
                 "user", "staging", "password", STAGING_PASSWORD));
+        secret(client, "app-db-dumper", Map.of("host", outside, "port", String.valueOf(pg.port()), "dbname", "app",
+                "user", "app_dumper", "password", DUMPER_PASSWORD));
+        secret(client, "staging-restorer", Map.of("host", outside, "port", String.valueOf(pg.port()), "dbname",
+                "postgres", "user", "staging_restorer", "password", RESTORER_PASSWORD));
         secret(client, "disposal-salt", Map.of("salt", DISPOSAL_SALT));
         secret(client, "backup-s3", Map.of("AWS_ACCESS_KEY_ID", TestS3.ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY",
                 TestS3.SECRET_ACCESS_KEY));

@@ -131,7 +131,7 @@ class SandboxWalkthroughIT {
                         .isEqualTo("Validated");
                 assertThat(jsonpath("bkp app-nightly", "{.status.nextScheduleTime}")).endsWith(":00:00Z");
             }
-            if (block.contains("backup-now")) {
+            if (block.contains("backup-now") && block.contains("app-nightly")) {
                 assertThat(out).contains("bkp/app-nightly: condition LastBackupSucceeded is True")
                         .contains("s3://dba-test/backups/default/app-nightly/base/");
                 assertThat(out).as("-o wide shows the size in human units").containsPattern("SIZE")
@@ -155,7 +155,7 @@ class SandboxWalkthroughIT {
             if (block.contains("kubectl dba help")) {
                 assertThat(out).contains("kubectl dba <command>");
             }
-            if (block.contains("kubectl dba backups")) {
+            if (block.contains("kubectl dba backups app-nightly")) {
                 assertThat(out).as("how it was checked, and its size as a person reads it").containsPattern(
                         "\\d{8}T\\d{6}Z\tphysical\tverified\ttrue\tchecksums\\+pg_waldump\t[0-9.]+ (KiB|MiB|GiB)\t");
             }
@@ -200,14 +200,14 @@ class SandboxWalkthroughIT {
                         .containsPattern("backup \\d{8}T\\d{6}Z restored, promoted "
                         + "and checked in [0-9.]+ s \\(2 check\\(s\\) passed\\)");
             }
-            if (block.contains("kubectl dba plan bkr")) {
+            if (block.contains("kubectl dba plan bkr app-before-incident")) {
                 assertThat(out).contains("bkr/app-before-incident: phase AwaitingApproval")
                         .containsPattern("backup: +\\d{8}T\\d{6}Z \\(ended .*, [0-9.]+ (KiB|MiB|GiB)\\)")
                         .contains("wal:       none archived: recovery stops at the end of the backup")
                         .contains("recovery:  the end of backup").contains("instance:  app-restored")
                         .contains("step:    restore");
             }
-            if (block.contains("kubectl dba approve bkr")) {
+            if (block.contains("kubectl dba approve bkr app-before-incident")) {
                 assertThat(out).contains("approved bkr/app-before-incident for sha256:")
                         .contains("bkr/app-before-incident: phase Ready")
                         .contains("pg_amcheck: true").contains("select count(*) = 5000 from users: true")
@@ -221,6 +221,20 @@ class SandboxWalkthroughIT {
                 assertThat(out).contains("roll out complete");
                 assertThat(out.trim()).as("the restored instance, served by its pod, has the backed-up rows")
                         .endsWith("5000");
+            }
+            if (block.contains("backuppolicy-logical.yaml")) {
+                assertThat(out).contains("bkp/app-dumps: condition LastBackupSucceeded is True")
+                        .containsPattern("\\d{8}T\\d{6}Z\tlogical\tverified\ttrue\tchecksums\\+pg_restore --list");
+            }
+            if (block.contains("kubectl dba plan bkr app-yesterday")) {
+                assertThat(out).contains("bkr/app-yesterday: phase AwaitingApproval").contains("dump:      database app")
+                        .contains("target:    new database app_yesterday on ").contains("step:    restore");
+            }
+            if (block.contains("kubectl dba approve bkr app-yesterday")) {
+                assertThat(out).contains("approved bkr/app-yesterday for sha256:")
+                        .contains("bkr/app-yesterday: phase Ready")
+                        .contains("restored database app of backup").contains("1 check(s) passed");
+                assertThat(out.trim()).as("the restored database holds the rows").endsWith("5000");
             }
             if (block.contains("kubectl logs -l dbaoperator.io/backup-policy")) {
                 assertThat(out).as("the backup pod's log, through the API server and the node")
