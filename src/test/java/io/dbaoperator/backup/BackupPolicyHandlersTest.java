@@ -112,9 +112,16 @@ class BackupPolicyHandlersTest {
                     : "still there"));
         }
     };
-    private final BackupPolicyReconciler reconciler = new BackupPolicyReconciler(new FakeReferences(), null, null,
-            bucket.stores(), events, new BackupMetrics(new SimpleMeterRegistry()), audit, NO_DEFAULTS,
+    /** The API server as far as the handlers read it: the pods of a Job that failed. */
+    private final io.dbaoperator.fakes.FakeApiServer api = new io.dbaoperator.fakes.FakeApiServer();
+    private final BackupPolicyReconciler reconciler = new BackupPolicyReconciler(new FakeReferences(), null,
+            api.client(), bucket.stores(), events, new BackupMetrics(new SimpleMeterRegistry()), audit, NO_DEFAULTS,
             "dba-operator:test", archivers);
+
+    @org.junit.jupiter.api.AfterEach
+    void stopApi() {
+        api.close();
+    }
     private final BackupPolicy policy = policy();
     private final BackupPolicyStatus st = new BackupPolicyStatus();
     private final Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
@@ -303,5 +310,28 @@ class BackupPolicyHandlersTest {
         archiverDone.clear();
         reconcile();
         assertThat(archiverDone).as("the slot is dropped once").isEmpty();
+    }
+
+    @Test
+    void aBackupJobThatFailedBeforeItsRecordIsSaidWithTheAgentsLastWordsFromItsPod() throws SQLException {
+        st.lastScheduleTime = now.toString();
+        Job failed = running("nightly-20261204t020000z");
+        failed.getMetadata().getLabels().put(BackupJobs.BACKUP_ID_LABEL, "20261204T020000Z");
+        failed.setStatus(new JobStatusBuilder().withFailed(1).addNewCondition().withType("Failed").withStatus("True")
+                .withReason("BackoffLimitExceeded").endCondition().build());
+        backupJobs.objects.add(failed);
+        api.client().pods().inNamespace("shop").resource(new io.fabric8.kubernetes.api.model.PodBuilder()
+                .withNewMetadata().withName("nightly-20261204t020000z-q9z4d").withNamespace("shop")
+                .addToLabels("job-name", "nightly-20261204t020000z").endMetadata()
+                .withNewStatus().addNewContainerStatus().withName("backup").withNewState().withNewTerminated()
+                .withExitCode(1).withMessage("connecting\n" + new io.dbaoperator.contract.AgentFailure(
+                        "AuthenticationFailed", "password authentication failed for user \"app\"").line())
+                .endTerminated().endState().endContainerStatus().endStatus().build()).create();
+        reconcile();
+        assertThat(Conditions.find(st.conditions, ConditionType.LastBackupSucceeded)).hasValueSatisfying(c -> {
+            assertThat(c.status).isEqualTo("False");
+            assertThat(c.message).contains("backup Job nightly-20261204t020000z failed (BackoffLimitExceeded: "
+                    + "AuthenticationFailed: password authentication failed for user \"app\")");
+        });
     }
 }

@@ -69,8 +69,10 @@ class BackupRestoreHandlersTest {
     private final List<String> made = new ArrayList<>();
     private final FakeBucket bucket = new FakeBucket();
     private final FakeOwned<Job> jobs = new FakeOwned<>();
+    /** The API server as far as the handlers read it (a failed Job's pods). */
+    private final io.dbaoperator.fakes.FakeApiServer api = new io.dbaoperator.fakes.FakeApiServer();
     private final BackupRestoreReconciler reconciler = new BackupRestoreReconciler(new FakeReferences(),
-            new FakeSecrets(), null, null, bucket.stores(), null, NO_DEFAULTS, "dba-operator:test",
+            new FakeSecrets(), null, api.client(), bucket.stores(), null, NO_DEFAULTS, "dba-operator:test",
             RestoredServing.DEFAULT_INSTANCE_IMAGE, new RestoredInstance(null) {
                 @Override
                 void create(BackupRestore restore, String database, Job job, io.dbaoperator.kube.Owned<Job> owned) {
@@ -117,6 +119,11 @@ class BackupRestoreHandlersTest {
     private final Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
     private String backupId;
     private RecordingWriteAhead log;
+
+    @org.junit.jupiter.api.AfterEach
+    void stopApi() {
+        api.close();
+    }
 
     private static BackupRestore restore() {
         BackupRestore r = new BackupRestore();

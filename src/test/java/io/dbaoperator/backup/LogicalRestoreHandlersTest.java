@@ -87,8 +87,10 @@ class LogicalRestoreHandlersTest {
     private final List<String> reads = new ArrayList<>();
     private final FakeBucket bucket = new FakeBucket();
     private final FakeOwned<Job> jobs = new FakeOwned<>();
+    /** The API server as far as the handlers read it: the pods of a Job that failed. */
+    private final io.dbaoperator.fakes.FakeApiServer api = new io.dbaoperator.fakes.FakeApiServer();
     private final BackupRestoreReconciler reconciler = new BackupRestoreReconciler(new FakeReferences(),
-            new FakeSecrets(), null, null, bucket.stores(), null, NO_DEFAULTS, "dba-operator:test",
+            new FakeSecrets(), null, api.client(), bucket.stores(), null, NO_DEFAULTS, "dba-operator:test",
             RestoredServing.DEFAULT_INSTANCE_IMAGE, new RestoredInstance(null) {
                 @Override
                 void create(BackupRestore restore, String database, Job job, io.dbaoperator.kube.Owned<Job> owned) {
@@ -365,5 +367,29 @@ class LogicalRestoreHandlersTest {
         assertThat(jobs.objects).isEmpty();
         new BackupRestoreReconciler.Inputs(policy(), BUCKET, "prod", "prod", STAGING, java.util.Set.of("k1", "k2"))
                 .requireKeyFor(b);
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void stopApi() {
+        api.close();
+    }
+
+    @Test
+    void aJobKilledForItsMemoryBeforeItWroteARecordIsSaidWithTheLimitToRaise() throws SQLException {
+        Job job = approvedAndStarted();
+        api.client().pods().inNamespace("shop").resource(new io.fabric8.kubernetes.api.model.PodBuilder()
+                .withNewMetadata().withName(job.getMetadata().getName() + "-x7k2p").withNamespace("shop")
+                .addToLabels("job-name", job.getMetadata().getName()).endMetadata()
+                .withNewSpec().addNewContainer().withName("restore").withNewResources()
+                .addToLimits("memory", new io.fabric8.kubernetes.api.model.Quantity("256Mi")).endResources()
+                .endContainer().endSpec()
+                .withNewStatus().addNewContainerStatus().withName("restore").withNewState().withNewTerminated()
+                .withReason("OOMKilled").withExitCode(137).endTerminated().endState().endContainerStatus()
+                .endStatus().build()).create();
+        ended(job, "Failed");
+        reconcile();
+        assertThat(st.phase).isEqualTo(RestorePhase.Failed);
+        assertThat(st.message).contains("OOMKilled: container restore of pod " + job.getMetadata().getName()
+                + "-x7k2p went over its memory limit (256Mi); raise spec.jobTemplate.resources.limits.memory");
     }
 }
