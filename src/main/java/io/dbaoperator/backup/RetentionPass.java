@@ -72,7 +72,7 @@ final class RetentionPass {
             return null;
         }
         BackupPolicyStatus.PruneReport report = new BackupPolicyStatus.PruneReport();
-        report.prunedAt = now.toString();
+        report.decidedAt = now.toString();
         remove.forEach(r -> report.removed.add(r.backupId));
         if (!wal.isEmpty()) {
             report.walSegmentsRemoved = wal.size();
@@ -88,6 +88,7 @@ final class RetentionPass {
                 freed += catalog.deleteWal(wal);
             }
             report.freedBytes = freed;
+            report.prunedAt = java.time.Instant.now().toString();
             t.forgetRecords();
             events.normal(policy, "BackupsPruned", "retention removed " + report.removed.size() + " backup(s) "
                     + report.removed + (wal.isEmpty() ? "" : " and " + wal.size() + " archived WAL segment(s) "

@@ -269,6 +269,9 @@ class BackupPolicyHandlersTest {
         reconcile();
         assertThat(atPersist).first().isEqualTo("[" + oldest + "] decided, 2 of its objects there");
         assertThat(bucket.objects.keySet()).noneMatch(k -> k.contains(oldest));
+        assertThat(st.lastPrune.decidedAt).isNotNull();
+        assertThat(st.lastPrune.prunedAt).as("done, once the objects are gone").isNotNull();
+        assertThat(st.lastPrune.freedBytes).isPositive();
         assertThat(audited).containsExactly("retention");
     }
 

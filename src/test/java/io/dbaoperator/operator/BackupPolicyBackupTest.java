@@ -136,7 +136,7 @@ class BackupPolicyBackupTest {
         Condition refused = awaitCondition(io.dbaoperator.api.backup.BackupRestore.class, NS, "from-a-dump",
                 "Validated", "False");
         assertThat(refused.reason).isEqualTo("InvalidSpec");
-        assertThat(refused.message).contains("takes logical backups").contains("pg_restore");
+        assertThat(refused.message).contains("takes logical backups").contains("spec.target.database");
         assertThat(client.batch().v1().jobs().inNamespace(NS).withLabel("app.kubernetes.io/component", "restore")
                 .list().getItems()).isEmpty();
     }

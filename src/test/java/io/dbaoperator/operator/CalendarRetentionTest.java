@@ -155,7 +155,9 @@ class CalendarRetentionTest {
 
         await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).until(() -> {
             BackupPolicy now = get(BackupPolicy.class, NS, POLICY);
-            return now.getStatus() != null && now.getStatus().lastPrune != null;
+            // decided first (decidedAt), done once the objects are gone (prunedAt)
+            return now.getStatus() != null && now.getStatus().lastPrune != null
+                    && now.getStatus().lastPrune.prunedAt != null;
         });
         try (S3Client s3 = S3Clients.create(location)) {
             BackupCatalog catalog = new BackupCatalog(s3, location, NS, POLICY);

@@ -61,7 +61,10 @@ public class BackupPolicyStatus extends OperatorStatus {
     /** What a retention pass removed. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class PruneReport {
-        @JsonPropertyDescription("When the backups were removed (RFC 3339).")
+        @JsonPropertyDescription("When retention decided what goes (RFC 3339): stored before anything is deleted.")
+        public String decidedAt;
+        @JsonPropertyDescription("When the objects were gone (RFC 3339); absent while the deletion decided at "
+                + "decidedAt has not finished (a restart finishes it: what goes follows from the bucket).")
         public String prunedAt;
         @JsonPropertyDescription("Ids of the removed backups (none when only WAL went).")
         public List<String> removed = new ArrayList<>();
@@ -70,7 +73,7 @@ public class BackupPolicyStatus extends OperatorStatus {
         @JsonPropertyDescription("The WAL segment from which on archived WAL is kept (the start of the newest kept "
                 + "verified backup that completed before the recovery window began).")
         public String walKeptFrom;
-        @JsonPropertyDescription("Bytes freed in object storage.")
+        @JsonPropertyDescription("Bytes freed in object storage, once done.")
         public Long freedBytes;
     }
 
