@@ -262,7 +262,9 @@ class BackupPolicyBackupTest {
             client.resource(p).create();
             org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60)).until(() -> {
                 BackupPolicy cur = get(BackupPolicy.class, NS, "retained");
-                return cur.getStatus() != null && cur.getStatus().lastPrune != null;
+                // done once the objects are gone (lastPrune is stored with decidedAt before they are deleted)
+                return cur.getStatus() != null && cur.getStatus().lastPrune != null
+                        && cur.getStatus().lastPrune.prunedAt != null;
             });
             var prune = get(BackupPolicy.class, NS, "retained").getStatus().lastPrune;
             // kept: the newest two verified (6 and 7 days), the pinned one; removed: 8, 9, 10 days and the failure
