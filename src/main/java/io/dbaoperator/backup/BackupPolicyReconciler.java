@@ -283,7 +283,17 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         }
     }
 
+    /**
+     * The restore tests are followed first (their outcome is part of the phase), then status is made from what the
+     * bucket and the Jobs show now, so that every status stored before an act is whole (a phase with its
+     * conditions); then the first duty with something to change returns it as an act, and the machine comes back
+     * here once it ran. With nothing to change, the policy rests until its next backup, restore test or heartbeat.
+     */
     private Step tend(Tending t) {
+        Step test = restoreTests.apply(t.policy(), t.status(), t.catalog(), RetentionPass.verdicts(
+                t.policy().getSpec(), t.records(), t.now()).records(), t.in().database(), t.now(),
+                t.restoreTestJobs());
+        Duration requeue = report(t);
         Step change = scheduling.decide(t);
         if (change == null) {
             change = retention.prune(t);
@@ -291,11 +301,21 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         if (change == null) {
             change = archiverSteps.keep(t);
         }
-        return change != null ? change : survey(t);
+        if (change == null && test instanceof Step.Act) {
+            change = test;
+        }
+        if (change != null) {
+            return change;
+        }
+        Duration restoreTest = ((Step.Rest) test).requeue();
+        if (restoreTest != null && restoreTest.compareTo(requeue) < 0) {
+            requeue = restoreTest;
+        }
+        return Step.rest(requeue.isNegative() || requeue.isZero() ? Duration.ofSeconds(1) : requeue);
     }
 
-    /** The catalog, WAL archiving and restore tests, and the status they make; when to look again. */
-    private Step survey(Tending t) {
+    /** Status from the catalog, the Jobs and the archiver as they are now; when to look again for them. */
+    private Duration report(Tending t) {
         BackupPolicy policy = t.policy();
         BackupPolicyStatus status = t.status();
         BackupPolicySpec spec = policy.getSpec();
@@ -307,12 +327,6 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         List<BackupRecord> records = retained.records();
         metrics.record(ns, name, records);
         archiverSteps.report(t, records, retained.walKeptFrom(), now);
-        Step test = restoreTests.apply(policy, status, t.catalog(), records, t.in().database(), now,
-                t.restoreTestJobs());
-        if (test instanceof Step.Act) {
-            return test;
-        }
-        Duration restoreTest = ((Step.Rest) test).requeue();
         BackupStatusBuilder.apply(status, records, retained.kept().stream().collect(
                 java.util.stream.Collectors.toMap(v -> v.record().backupId, v -> v)), jobs.stream()
                         .map(j -> AgentJobs.outcomeWithCause(client, j)).toList(), t.catalog()::url,
@@ -331,11 +345,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         // while a backup runs, its Job's end arrives as an event; look again anyway in a minute for the catalog
         boolean running = records.stream().anyMatch(r -> r.state == BackupRecord.State.running
                 || r.state == BackupRecord.State.uploaded) || jobs.stream().anyMatch(j -> AgentJobs.outcome(j).active());
-        Duration requeue = running && untilNext.compareTo(Duration.ofMinutes(1)) > 0 ? Duration.ofMinutes(1) : untilNext;
-        if (restoreTest != null && restoreTest.compareTo(requeue) < 0) {
-            requeue = restoreTest;
-        }
-        return Step.rest(requeue.isNegative() || requeue.isZero() ? Duration.ofSeconds(1) : requeue);
+        return running && untilNext.compareTo(Duration.ofMinutes(1)) > 0 ? Duration.ofMinutes(1) : untilNext;
     }
 
     /**

@@ -296,6 +296,8 @@ class BackupPolicyHandlersTest {
         log = new RecordingWriteAhead(policy, st);
         reconcile();
         assertThat(archiverDone).containsExactly("applied after 1 persist(s)");
+        assertThat(log.persistedPhases).as("a status stored before an act is whole: it has its phase (kubectl get "
+                + "showed none, found by SandboxWalkthroughIT)").isNotEmpty().doesNotContain("null");
         assertThat(events.events).anySatisfy(e -> assertThat(e.toString()).contains("WalArchivingStarted"));
         assertThat(Conditions.find(st.conditions, ConditionType.WalArchiving)).hasValueSatisfying(c -> assertThat(
                 c.message).contains("its pod is starting"));
