@@ -392,4 +392,17 @@ class LogicalRestoreHandlersTest {
         assertThat(st.message).contains("OOMKilled: container restore of pod " + job.getMetadata().getName()
                 + "-x7k2p went over its memory limit (256Mi); raise spec.jobTemplate.resources.limits.memory");
     }
+
+    @Test
+    void aRestoreFinishedBeforeItsFirstLookGoesFromRestoringStraightToReady() throws SQLException {
+        Job job = approvedAndStarted();
+        assertThat(st.phase).isEqualTo(RestorePhase.Restoring);
+        agentRecord(RestoreRecord.State.succeeded, null, null, List.of("public.orders"));
+        ended(job, "Complete");
+        present = List.of("public.orders");
+        reconcile();
+        assertThat(st.phase).as("Verifying was never seen: a dump of one small table restores in seconds")
+                .isEqualTo(RestorePhase.Ready);
+        assertThat(st.database.tables).isEqualTo(1);
+    }
 }
