@@ -18,9 +18,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
-import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-
 import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.backup.catalog.RestoreRecord;
@@ -66,7 +63,7 @@ final class LogicalRestoreCommand {
     static int run(LogicalRestoreArgs o, Map<String, String> env, PrintStream out)
             throws IOException, InterruptedException {
         S3Location storage = BackupCommand.storage(env);
-        List<String> checks = checks(env);
+        List<String> checks = RestoreCommand.checks(env);
         Instant t0 = Instant.now();
         RestoreRecord record = new RestoreRecord();
         record.restoreId = o.restoreId();
@@ -177,13 +174,6 @@ final class LogicalRestoreCommand {
             }
             BackupVerifier.deleteRecursively(scratch);
         }
-    }
-
-    static List<String> checks(Map<String, String> env) throws IOException {
-        return env.get(AgentEnvironment.RESTORE_CHECKS) == null ? List.of()
-                : JsonMapper.builder().build().readValue(env.get(AgentEnvironment.RESTORE_CHECKS),
-                        new TypeReference<>() {
-                        });
     }
 
     private static BackupRecord verifiedDump(BackupCatalog catalog, String backupId) {

@@ -76,9 +76,7 @@ final class RestoreCommand {
         if (storage == null) {
             throw new IllegalArgumentException("the Job has no S3 location (DBA_S3_BUCKET)");
         }
-        List<String> checks = env.get(AgentEnvironment.RESTORE_CHECKS) == null ? List.of()
-                : JsonMapper.builder().build().readValue(env.get(AgentEnvironment.RESTORE_CHECKS), new TypeReference<>() {
-                });
+        List<String> checks = checks(env);
         Instant t0 = Instant.now();
         RestoreRecord record = new RestoreRecord();
         record.restoreId = o.restoreId();
@@ -191,6 +189,14 @@ final class RestoreCommand {
                 BackupVerifier.deleteRecursively(Paths.get(o.dataDir()));
             }
         }
+    }
+
+    /** The checks the Job was given: a JSON array of SQL statements in {@link AgentEnvironment#RESTORE_CHECKS}. */
+    static List<String> checks(Map<String, String> env) throws IOException {
+        return env.get(AgentEnvironment.RESTORE_CHECKS) == null ? List.of()
+                : JsonMapper.builder().build().readValue(env.get(AgentEnvironment.RESTORE_CHECKS),
+                        new TypeReference<>() {
+                        });
     }
 
     private static double seconds(Instant since) {

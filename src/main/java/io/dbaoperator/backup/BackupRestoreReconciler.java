@@ -259,4 +259,14 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
             throw S3Clients.unreachable(in.storage(), e).exception();
         }
     }
+
+    /** Condition Ready of a restore, for the resource's generation: both machines report through it. */
+    static void ready(BackupRestore restore, BackupRestoreStatus st, boolean ok, Reason reason, String message) {
+        st.conditions = io.dbaoperator.status.Conditions.set(st.conditions, io.dbaoperator.status.ConditionType.Ready,
+                ok, reason, message, generation(restore), java.time.Instant.now());
+    }
+
+    static long generation(BackupRestore r) {
+        return r.getMetadata().getGeneration() == null ? 0 : r.getMetadata().getGeneration();
+    }
 }

@@ -32,8 +32,6 @@ import io.dbaoperator.postgres.Databases;
 import io.dbaoperator.postgres.PostgresConnector;
 import io.dbaoperator.problem.Problem;
 import io.dbaoperator.problem.Reason;
-import io.dbaoperator.status.ConditionType;
-import io.dbaoperator.status.Conditions;
 import io.dbaoperator.status.PhaseMachine;
 import io.dbaoperator.status.Sizes;
 import io.dbaoperator.status.Step;
@@ -253,12 +251,12 @@ final class LogicalRestores {
                 + (p.replaces != null ? "database " + to.name + " on " + r.in().target().hosts() + ", replacing "
                         + "what it holds now (" + p.replaces + ")" : p.target);
         var result = ApprovalStep.check(restore, st, new GatedStep(BackupRestoreReconciler.STEP, step, digest, null,
-                generation(restore)), BackupRestoreReconciler.SHORT_NAME, Instant.now());
+                BackupRestoreReconciler.generation(restore)), BackupRestoreReconciler.SHORT_NAME, Instant.now());
         r.log().decided(result.audit());
         if (result.outcome() == GateOutcome.REJECTED) {
             st.phase = Phase.move(st.phase, RestorePhase.Rejected);
             st.message = "rejected by " + st.rejection.approvedBy + "; nothing was restored";
-            ready(restore, st, false, Reason.Rejected, st.message);
+            BackupRestoreReconciler.ready(restore, st, false, Reason.Rejected, st.message);
             return Step.onEvent();
         }
         if (result.outcome() == GateOutcome.WAIT) {
@@ -285,7 +283,7 @@ final class LogicalRestores {
             r.jobs().create(job);
             st.job = job.getMetadata().getName();
             st.progress = "starting Job " + st.job;
-            ready(r.restore(), st, false, Reason.Restoring, "restoring backup " + st.plan.backupId + " into "
+            BackupRestoreReconciler.ready(r.restore(), st, false, Reason.Restoring, "restoring backup " + st.plan.backupId + " into "
                     + st.plan.target + " (Job " + st.job + ")");
         }
         return follow(r);
@@ -302,7 +300,7 @@ final class LogicalRestores {
             st.progress = record.progress();
             if (record.state == RestoreRecord.State.verifying) {
                 st.phase = Phase.move(st.phase, RestorePhase.Verifying);
-                ready(restore, st, false, Reason.Verifying, st.progress);
+                BackupRestoreReconciler.ready(restore, st, false, Reason.Verifying, st.progress);
             }
         }
         boolean ended = job != null && !outcome.active();
@@ -341,7 +339,7 @@ final class LogicalRestores {
         st.message = "restored database " + st.plan.sourceDatabase + " of backup " + st.plan.backupId + " into "
                 + to.name + " on " + r.in().target().hosts() + ": " + record.tableCount + " table(s) there, "
                 + st.checkResults.size() + " check(s) passed" + (record.warning == null ? "" : "; " + record.warning);
-        ready(restore, st, true, Reason.RestoreSucceeded, st.message);
+        BackupRestoreReconciler.ready(restore, st, true, Reason.RestoreSucceeded, st.message);
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("backupId", record.backupId);
         details.put("sourceDatabase", st.plan.sourceDatabase);
@@ -371,19 +369,10 @@ final class LogicalRestores {
                 // keep RestoreFailed
             }
         }
-        ready(restore, st, false, reason, st.message);
+        BackupRestoreReconciler.ready(restore, st, false, reason, st.message);
         r.log().executed(AuditEvent.byOperator(restore, "restore", BackupRestoreReconciler.STEP, "failed", null,
                 Map.of("reason", why)), "restore/failed");
         return Step.onEvent();
     }
 
-    private static void ready(BackupRestore restore, BackupRestoreStatus st, boolean ok, Reason reason,
-            String message) {
-        st.conditions = Conditions.set(st.conditions, ConditionType.Ready, ok, reason, message, generation(restore),
-                Instant.now());
-    }
-
-    private static long generation(BackupRestore r) {
-        return r.getMetadata().getGeneration() == null ? 0 : r.getMetadata().getGeneration();
-    }
 }

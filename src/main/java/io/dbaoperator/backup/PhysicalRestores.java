@@ -21,8 +21,6 @@ import io.dbaoperator.backup.catalog.BackupCatalog;
 import io.dbaoperator.backup.catalog.RestoreRecord;
 import io.dbaoperator.kube.Owned;
 import io.dbaoperator.problem.Reason;
-import io.dbaoperator.status.ConditionType;
-import io.dbaoperator.status.Conditions;
 import io.dbaoperator.status.PhaseMachine;
 import io.dbaoperator.status.Step;
 import io.dbaoperator.status.WriteAhead;
@@ -89,12 +87,12 @@ final class PhysicalRestores {
         st.phase = Phase.move(st.phase, RestorePhase.AwaitingApproval);
         var result = ApprovalStep.check(restore, st, new GatedStep(STEP, "restore backup "
                 + plan.backup().backupId + " to " + plan.expectedRecoveryPoint() + " into a new instance "
-                + instance(restore.getSpec()), digest, null, generation(restore)), SHORT_NAME, Instant.now());
+                + instance(restore.getSpec()), digest, null, BackupRestoreReconciler.generation(restore)), SHORT_NAME, Instant.now());
         r.log().decided(result.audit());
         if (result.outcome() == GateOutcome.REJECTED) {
             st.phase = Phase.move(st.phase, RestorePhase.Rejected);
             st.message = "rejected by " + st.rejection.approvedBy + "; nothing was restored";
-            ready(restore, st, false, Reason.Rejected, st.message);
+            BackupRestoreReconciler.ready(restore, st, false, Reason.Rejected, st.message);
             return Step.onEvent();
         }
         if (result.outcome() == GateOutcome.WAIT) {
@@ -142,7 +140,7 @@ final class PhysicalRestores {
         instances.create(restore, in.database(), job, jobs);
         st.job = job.getMetadata().getName();
         st.progress = "starting Job " + st.job;
-        ready(restore, st, false, Reason.Restoring, "restoring backup " + st.plan.backupId + " to "
+        BackupRestoreReconciler.ready(restore, st, false, Reason.Restoring, "restoring backup " + st.plan.backupId + " to "
                 + st.plan.expectedRecoveryPoint + " (Job " + st.job + ")");
     }
 
@@ -158,7 +156,7 @@ final class PhysicalRestores {
             st.progress = record.progress();
             if (record.state == RestoreRecord.State.verifying) {
                 st.phase = Phase.move(st.phase, RestorePhase.Verifying);
-                ready(restore, st, false, Reason.Verifying, st.progress);
+                BackupRestoreReconciler.ready(restore, st, false, Reason.Verifying, st.progress);
             }
         }
         boolean succeeded = job != null && !outcome.active() && !outcome.failed();
@@ -207,11 +205,11 @@ final class PhysicalRestores {
             st.progress = null;
             st.message = RestoreReport.summary(st) + "; served by StatefulSet and Service " + instance
                     + ", credentials in Secret " + instance;
-            ready(restore, st, true, Reason.RestoreSucceeded, st.message);
+            BackupRestoreReconciler.ready(restore, st, true, Reason.RestoreSucceeded, st.message);
             return Step.onEvent();
         }
         st.progress = waiting;
-        ready(restore, st, false, Reason.InstanceStarting, RestoreReport.summary(st) + "; " + waiting);
+        BackupRestoreReconciler.ready(restore, st, false, Reason.InstanceStarting, RestoreReport.summary(st) + "; " + waiting);
         return Step.rest(SERVING_POLL);
     }
 
@@ -242,7 +240,7 @@ final class PhysicalRestores {
         st.phase = Phase.move(st.phase, RestorePhase.Starting);
         st.progress = "starting PostgreSQL on the restored volume (StatefulSet " + newInstance.name + ")";
         st.message = RestoreReport.summary(st) + "; " + st.progress;
-        ready(restore, st, false, Reason.InstanceStarting, st.message);
+        BackupRestoreReconciler.ready(restore, st, false, Reason.InstanceStarting, st.message);
     }
 
     /**
@@ -265,20 +263,11 @@ final class PhysicalRestores {
                 // keep RestoreFailed
             }
         }
-        ready(restore, st, false, reason, st.message);
+        BackupRestoreReconciler.ready(restore, st, false, reason, st.message);
         log.executed(AuditEvent.byOperator(restore, "restore", STEP, "failed", null, Map.of("reason", why)),
                 "restore/failed");
     }
 
-    private static void ready(BackupRestore restore, BackupRestoreStatus st, boolean ok, Reason reason,
-            String message) {
-        st.conditions = Conditions.set(st.conditions, ConditionType.Ready, ok, reason, message, generation(restore),
-                Instant.now());
-    }
-
-    private static long generation(BackupRestore r) {
-        return r.getMetadata().getGeneration() == null ? 0 : r.getMetadata().getGeneration();
-    }
 
     private static String instance(BackupRestoreSpec spec) {
         return spec.target.newInstance.name;

@@ -197,48 +197,19 @@ public final class ClientEncryption {
         }
     }
 
-    /** Ciphertext as a stream: the header, then each chunk once its plaintext (and whether more follows) is read. */
-    private static final class Encrypting extends InputStream {
-        private final InputStream plain;
-        private final SecretKey key;
-        private final Header header;
-        private byte[] out;
-        private int pos;
-        private long index;
-        private boolean done;
-        /** One byte read ahead of the chunk: whether the chunk is the last. */
-        private int ahead = -2;
+    /** A stream served one transformed chunk at a time: {@link #fill} makes the next chunk when one is used up. */
+    private abstract static class Chunked extends InputStream {
+        private final InputStream source;
+        /** The chunk being served, and how far. */
+        byte[] out = new byte[0];
+        int pos;
 
-        Encrypting(InputStream plain, String keyId, SecretKey key) {
-            this.plain = plain;
-            this.key = key;
-            this.header = Header.create(keyId);
-            this.out = header.bytes();
+        Chunked(InputStream source) {
+            this.source = source;
         }
 
-        private boolean fill() throws IOException {
-            while (out == null || pos >= out.length) {
-                if (done) {
-                    return false;
-                }
-                byte[] chunk = new byte[header.chunk()];
-                int n = 0;
-                if (ahead >= 0) {
-                    chunk[n++] = (byte) ahead;
-                }
-                n += plain.readNBytes(chunk, n, chunk.length - n);
-                ahead = n == chunk.length ? plain.read() : -1;
-                boolean last = ahead < 0;
-                try {
-                    out = cipher(Cipher.ENCRYPT_MODE, key, header, index++, last).doFinal(chunk, 0, n);
-                } catch (GeneralSecurityException e) {
-                    throw new IOException("encryption failed: " + e.getClass().getSimpleName());
-                }
-                pos = 0;
-                done = last;
-            }
-            return true;
-        }
+        /** Makes {@link #out} hold bytes not yet served; false at the end. */
+        abstract boolean fill() throws IOException;
 
         @Override
         public int read() throws IOException {
@@ -264,24 +235,68 @@ public final class ClientEncryption {
 
         @Override
         public void close() throws IOException {
-            plain.close();
+            source.close();
         }
     }
 
+    /** Ciphertext as a stream: the header, then each chunk once its plaintext (and whether more follows) is read. */
+    private static final class Encrypting extends Chunked {
+        private final InputStream plain;
+        private final SecretKey key;
+        private final Header header;
+        private long index;
+        private boolean done;
+        /** One byte read ahead of the chunk: whether the chunk is the last. */
+        private int ahead = -2;
+
+        Encrypting(InputStream plain, String keyId, SecretKey key) {
+            super(plain);
+            this.plain = plain;
+            this.key = key;
+            this.header = Header.create(keyId);
+            this.out = header.bytes();
+        }
+
+        @Override
+        boolean fill() throws IOException {
+            while (pos >= out.length) {
+                if (done) {
+                    return false;
+                }
+                byte[] chunk = new byte[header.chunk()];
+                int n = 0;
+                if (ahead >= 0) {
+                    chunk[n++] = (byte) ahead;
+                }
+                n += plain.readNBytes(chunk, n, chunk.length - n);
+                ahead = n == chunk.length ? plain.read() : -1;
+                boolean last = ahead < 0;
+                try {
+                    out = cipher(Cipher.ENCRYPT_MODE, key, header, index++, last).doFinal(chunk, 0, n);
+                } catch (GeneralSecurityException e) {
+                    throw new IOException("encryption failed: " + e.getClass().getSimpleName());
+                }
+                pos = 0;
+                done = last;
+            }
+            return true;
+        }
+
+    }
+
     /** Plaintext as a stream: each chunk authenticated before any of its bytes is given out. */
-    private static final class Decrypting extends InputStream {
+    private static final class Decrypting extends Chunked {
         private final InputStream stored;
         private final Header header;
         private final SecretKey key;
         private final String object;
         private final String secret;
-        private byte[] out = new byte[0];
-        private int pos;
         private long index;
         private boolean done;
         private int ahead = -2;
 
         Decrypting(InputStream stored, Header header, SecretKey key, String object, String secret) {
+            super(stored);
             this.stored = stored;
             this.header = header;
             this.key = key;
@@ -289,7 +304,8 @@ public final class ClientEncryption {
             this.secret = secret;
         }
 
-        private boolean fill() throws IOException {
+        @Override
+        boolean fill() throws IOException {
             while (pos >= out.length) {
                 if (done) {
                     return false;
@@ -324,31 +340,5 @@ public final class ClientEncryption {
             return true;
         }
 
-        @Override
-        public int read() throws IOException {
-            if (!fill()) {
-                return -1;
-            }
-            return out[pos++] & 0xff;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            if (len == 0) {
-                return 0;
-            }
-            if (!fill()) {
-                return -1;
-            }
-            int n = Math.min(len, out.length - pos);
-            System.arraycopy(out, pos, b, off, n);
-            pos += n;
-            return n;
-        }
-
-        @Override
-        public void close() throws IOException {
-            stored.close();
-        }
     }
 }
