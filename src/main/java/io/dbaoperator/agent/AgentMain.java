@@ -26,7 +26,8 @@ import io.dbaoperator.storage.S3Location;
  * ({@link BackupCommand}); {@code verify} with the same options verifies a stored backup again;
  * {@code wal-archive --namespace N --policy P --slot S} archives WAL continuously ({@link WalArchiveCommand});
  * {@code restore --namespace N --policy P --restore-id R --backup-id B --data-dir D [...]} restores and proves a
- * backup ({@link RestoreCommand}).
+ * backup ({@link RestoreCommand}); {@code copy --namespace N --policy P --backup-id B [--offsite true]
+ * [--offsite-class C] [--archive-class C]} copies a backup offsite and/or to an archive class ({@link CopyCommand}).
  */
 public final class AgentMain {
 
@@ -58,6 +59,8 @@ public final class AgentMain {
                     return LogicalBackupCommand.run(io.dbaoperator.contract.LogicalBackupArgs.parse(args), env, out);
                 case io.dbaoperator.contract.LogicalRestoreArgs.COMMAND:
                     return LogicalRestoreCommand.run(io.dbaoperator.contract.LogicalRestoreArgs.parse(args), env, out);
+                case io.dbaoperator.contract.CopyArgs.COMMAND:
+                    return CopyCommand.run(io.dbaoperator.contract.CopyArgs.parse(args), env, out);
                 case BackupArgs.VERIFY_COMMAND:
                     return BackupCommand.reverify(BackupArgs.parse(args), env, out);
                 default:

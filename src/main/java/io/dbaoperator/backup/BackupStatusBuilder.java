@@ -123,6 +123,8 @@ public final class BackupStatusBuilder {
         i.verified = r.state == BackupRecord.State.verified;
         i.verifiedWith = r.verification == null ? null : r.verification.method;
         i.encryption = r.encryption;
+        i.storageClass = r.storageClass;
+        i.offsiteCopiedAt = r.offsite == null ? null : r.offsite.copiedAt;
         i.state = r.state == null ? null : r.state.name();
         i.error = r.error;
         return i;

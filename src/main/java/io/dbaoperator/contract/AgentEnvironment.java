@@ -109,8 +109,25 @@ public final class AgentEnvironment {
         return env;
     }
 
+    /**
+     * The second storage a copy Job writes to (spec.copies.offsite): the same variables as the primary's with
+     * {@code DBA_OFFSITE_} in place of {@code DBA_}, e.g. DBA_OFFSITE_S3_BUCKET.
+     */
+    public static final String OFFSITE = "DBA_OFFSITE_";
+
     /** S3 settings as plain values, credentials as secretKeyRefs. {@code prefix} is the full key prefix. */
     public static List<EnvVar> s3Env(S3Storage storage, String prefix) {
+        return s3Env(storage, prefix, "DBA_");
+    }
+
+    /** As {@link #s3Env(S3Storage, String)}, each variable's {@code DBA_} replaced by {@code names}. */
+    public static List<EnvVar> s3Env(S3Storage storage, String prefix, String names) {
+        List<EnvVar> env = s3EnvOf(storage, prefix);
+        env.forEach(e -> e.setName(names + e.getName().substring("DBA_".length())));
+        return env;
+    }
+
+    private static List<EnvVar> s3EnvOf(S3Storage storage, String prefix) {
         List<EnvVar> env = new ArrayList<>();
         env.add(new EnvVar(S3_BUCKET, storage.bucket, null));
         env.add(new EnvVar(S3_PREFIX, prefix, null));
@@ -153,6 +170,21 @@ public final class AgentEnvironment {
         if (env.get(S3_BUCKET) == null) {
             return null;
         }
+        return s3Of(env);
+    }
+
+    /** The offsite storage a copy Job was given ({@link #OFFSITE}), or null when it was given none. */
+    public static S3Location offsite(Map<String, String> env) {
+        Map<String, String> renamed = new HashMap<>();
+        env.forEach((k, v) -> {
+            if (k.startsWith(OFFSITE + "S3_")) {
+                renamed.put("DBA_" + k.substring(OFFSITE.length()), v);
+            }
+        });
+        return renamed.get(S3_BUCKET) == null ? null : s3Of(renamed);
+    }
+
+    private static S3Location s3Of(Map<String, String> env) {
         String endpoint = env.get(S3_ENDPOINT);
         return new S3Location(env.get(S3_BUCKET), env.getOrDefault(S3_PREFIX, ""),
                 endpoint == null ? null : URI.create(endpoint), env.getOrDefault(S3_REGION, "us-east-1"),

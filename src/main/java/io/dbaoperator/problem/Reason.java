@@ -78,6 +78,10 @@ public enum Reason {
     RestoreTestPassed(NORMAL, BACKUP),
     RestoreTestFailed(WARNING, BACKUP),
     RestoreTestRunning(NORMAL, BACKUP),
+    // spec.copies: the offsite copy and the archive tier
+    BackupCopied(NORMAL, BACKUP),
+    CopyFailed(WARNING, BACKUP),
+    OffsiteUnreachable(WARNING, BACKUP, RESTORE),
     // client-side encryption (spec.encryption): the policy's, its Jobs', and a restore's
     EncryptionKeyInvalid(WARNING, BACKUP, RESTORE),
     EncryptionKeyMissing(WARNING, BACKUP, RESTORE),
@@ -86,6 +90,7 @@ public enum Reason {
     BackupNotFound(WARNING, RESTORE),
     BackupCorrupted(WARNING, RESTORE),
     WalGap(WARNING, RESTORE),
+    BackupArchived(WARNING, RESTORE),
     TargetOutsideRecoveryWindow(WARNING, RESTORE),
     TargetNotReached(WARNING, RESTORE),
     RestoreTargetNotEmpty(WARNING, RESTORE),

@@ -50,6 +50,11 @@ public final class MultipartUpload implements AutoCloseable {
     private boolean finished;
 
     public MultipartUpload(S3Client s3, S3Location location, String key, int partSize) {
+        this(s3, location, key, partSize, null);
+    }
+
+    /** An upload whose object is stored in {@code storageClass} (S3's name, e.g. STANDARD_IA); null: the default. */
+    public MultipartUpload(S3Client s3, S3Location location, String key, int partSize, String storageClass) {
         this.s3 = s3;
         this.location = location;
         this.key = key;
@@ -60,6 +65,9 @@ public final class MultipartUpload implements AutoCloseable {
             if (location.kmsKeyId() != null) {
                 request.ssekmsKeyId(location.kmsKeyId());
             }
+        }
+        if (storageClass != null) {
+            request.storageClass(storageClass);
         }
         this.uploadId = s3.createMultipartUpload(request.build()).uploadId();
         try {

@@ -10,11 +10,13 @@ import java.util.List;
 
 /**
  * A real S3 protocol server (Adobe S3Mock, run from its executable jar) shared by every test of the run, with the
- * bucket {@link #BUCKET} created.
+ * buckets {@link #BUCKET} and {@link #OFFSITE_BUCKET} created.
  */
 public final class TestS3 {
 
     public static final String BUCKET = "dba-test";
+    /** A second bucket, where offsite copies (spec.copies.offsite) go. */
+    public static final String OFFSITE_BUCKET = "dba-offsite";
     public static final String ACCESS_KEY_ID = "harness-access-key";
     public static final String SECRET_ACCESS_KEY = "harness-secret-key-value";
 
@@ -142,7 +144,7 @@ public final class TestS3 {
             Process p = new ProcessBuilder(List.of(java, "-Xmx256m", "-XX:TieredStopAtLevel=1",
                     "-Djava.io.tmpdir=" + tmp, "-jar", jar,
                     "--http.port=" + port, "--server.port=" + httpsPort,
-                    "--com.adobe.testing.s3mock.store.initial-buckets=" + BUCKET,
+                    "--com.adobe.testing.s3mock.store.initial-buckets=" + BUCKET + "," + OFFSITE_BUCKET,
                     "--com.adobe.testing.s3mock.store.root=" + root.resolve("store"),
                     "--logging.level.root=WARN"))
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();

@@ -52,4 +52,10 @@ public class BackupInfo {
             + "schedule); absent while a rule with no end in time keeps it (newest verified, pinned, in progress, "
             + "keepLast).")
     public String earliestRemoval;
+    @JsonPropertyDescription("Storage class of the backup's objects in the primary bucket once moved to the archive "
+            + "tier (spec.copies.archive); absent while in the bucket's default class.")
+    public String storageClass;
+    @JsonPropertyDescription("When the backup was copied to the offsite storage and checked there (RFC 3339); "
+            + "absent until then.")
+    public String offsiteCopiedAt;
 }

@@ -82,8 +82,82 @@ public class BackupPolicySpec {
             + "dumps, archived WAL. The objects are unreadable without the key, whatever the bucket's own encryption.")
     public Encryption encryption;
 
+    @JsonPropertyDescription("Copies kept beyond the bucket's: an archive storage class after N days, and an offsite "
+            + "copy in a second storage with its own retention.")
+    public Copies copies;
+
     @JsonPropertyDescription("Overrides for the backup Jobs (image, resources, nodeSelector, tolerations, serviceAccountName).")
     public JobTemplate jobTemplate;
+
+    /** Where a backup goes once taken: an archive class in the same bucket, a copy in another storage. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Copies {
+        @JsonPropertyDescription("Move a verified backup's objects to a cheaper storage class once it is this many "
+                + "days old (an S3 copy onto itself with the new class: no byte leaves the store).")
+        public Archive archive;
+
+        @JsonPropertyDescription("Copy every verified backup to a second storage (another bucket, endpoint, region or "
+                + "provider), checked by SHA-256 after the copy and kept by its own retention. A restore falls back "
+                + "to it when the primary copy is gone or frozen in an archive class. Archived WAL is not copied: a "
+                + "restore from the offsite copy reaches the end of its backup.")
+        public Offsite offsite;
+    }
+
+    /** The archive tier. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Archive {
+        @Required
+        @Min(1)
+        @Max(36600)
+        @JsonPropertyDescription("Days after a backup completed before its objects move to storageClass. Archive "
+                + "classes bill a minimum duration (GLACIER_IR 90 days, DEEP_ARCHIVE 180): move only what retention "
+                + "keeps that long.")
+        public Integer afterDays;
+
+        @Required
+        @JsonPropertyDescription("STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING and GLACIER_IR stay readable at once; "
+                + "GLACIER and DEEP_ARCHIVE must be thawed (restore-object) before a restore can read them, which "
+                + "takes hours: a restore says so, and uses the offsite copy instead when there is one.")
+        public StorageClass storageClass;
+    }
+
+    /** The offsite copy. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Offsite {
+        @Required
+        @JsonPropertyDescription("The second storage, in the same form as spec.storage. Objects go under "
+                + "<prefix>/<namespace>/<policy>/base/<backupId>/, as in the primary bucket.")
+        public io.dbaoperator.api.common.S3Storage storage;
+
+        @Default("0")
+        @Min(0)
+        @Max(36600)
+        @JsonPropertyDescription("Days after a backup completed before it is copied; 0: as soon as it is verified. "
+                + "Retention in the primary bucket keeps a verified backup until its copy exists.")
+        public Integer afterDays = 0;
+
+        @JsonPropertyDescription("Storage class of the copied objects, one readable at once (STANDARD, STANDARD_IA, "
+                + "ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR): every copy is read back and its SHA-256 checked. "
+                + "The store's default when empty.")
+        @Pattern("^(STANDARD|STANDARD_IA|ONEZONE_IA|INTELLIGENT_TIERING|GLACIER_IR)$")
+        public String storageClass;
+
+        @Default("{}")
+        @JsonPropertyDescription("Which copies the offsite storage keeps, with the same rules as spec.retention "
+                + "(keepLast, maxAge, keepDaily/Weekly/Monthly/Yearly, pinned), read in spec.timeZone; e.g. "
+                + "keepMonthly: 12 and keepYearly: 7 for a year of monthly copies.")
+        public Retention retention = new Retention();
+    }
+
+    /** S3 storage classes an archived backup can move to. */
+    public enum StorageClass {
+        STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER, DEEP_ARCHIVE;
+
+        /** Whether a GET needs a restore-object (thaw) first. */
+        public boolean frozen() {
+            return this == GLACIER || this == DEEP_ARCHIVE;
+        }
+    }
 
     /** Client-side encryption. */
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -53,6 +53,16 @@ public class BackupPolicyStatus extends OperatorStatus {
     @JsonPropertyDescription("The last dbaoperator.io/restore-test-now value acted on.")
     public String lastRestoreTestRequest;
 
+    @JsonPropertyDescription("The copy (offsite, archive class) decided and recorded, whose Job may not exist yet or "
+            + "still runs; cleared once its outcome is read.")
+    public CopyInfo copying;
+
+    @JsonPropertyDescription("The last copy's outcome.")
+    public CopyInfo lastCopy;
+
+    @JsonPropertyDescription("The offsite storage (spec.copies.offsite) as last surveyed.")
+    public OffsiteInfo offsite;
+
     @Override
     public Enum<?> phase() {
         return phase;
@@ -113,5 +123,57 @@ public class BackupPolicyStatus extends OperatorStatus {
         public List<BackupRestoreStatus.CheckResult> checks = new ArrayList<>();
         @JsonPropertyDescription("What happened, in words.")
         public String message;
+    }
+
+    /** A copy of one backup: to the offsite storage, to an archive class, or both, by one Job. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class CopyInfo {
+        @JsonPropertyDescription("The backup copied.")
+        public String backupId;
+        @JsonPropertyDescription("The Job that copies it.")
+        public String job;
+        @JsonPropertyDescription("Whether it is copied to the offsite storage.")
+        public Boolean offsite;
+        @JsonPropertyDescription("The archive storage class its objects move to, when they do.")
+        public String archiveClass;
+        @JsonPropertyDescription("When the copy was decided (RFC 3339): stored before its Job is created.")
+        public String decidedAt;
+        @JsonPropertyDescription("When its outcome was read (RFC 3339); absent while it runs.")
+        public String completedAt;
+        @JsonPropertyDescription("Whether the catalog shows every copy asked for (offsite: the copy's record, written "
+                + "after every object's SHA-256 was read back; archive: the class on every object).")
+        public Boolean succeeded;
+        @JsonPropertyDescription("What happened, in words.")
+        public String message;
+    }
+
+    /** The offsite storage's copies and its retention. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class OffsiteInfo {
+        @JsonPropertyDescription("s3:// URL of the offsite copies.")
+        public String location;
+        @JsonPropertyDescription("When the offsite catalog was last read (RFC 3339); it is read every 10 minutes and "
+                + "after each copy.")
+        public String surveyedAt;
+        @JsonPropertyDescription("Ids of the backups the offsite storage holds, newest first, with the rules that "
+                + "keep each.")
+        public List<OffsiteBackup> backups = new ArrayList<>();
+        @JsonPropertyDescription("What the offsite retention removed last.")
+        public PruneReport lastPrune;
+        @JsonPropertyDescription("Why the offsite storage could not be read, when it could not.")
+        public String error;
+    }
+
+    /** One offsite copy. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class OffsiteBackup {
+        @JsonPropertyDescription("Backup id.")
+        public String backupId;
+        @JsonPropertyDescription("When it was copied (RFC 3339).")
+        public String copiedAt;
+        @JsonPropertyDescription("Storage class of its objects offsite.")
+        public String storageClass;
+        @JsonPropertyDescription("The offsite retention rules that keep it.")
+        public List<String> keptBy;
     }
 }

@@ -40,6 +40,73 @@ public final class BackupCatalog {
         this.policy = policy;
     }
 
+    /** The bucket and prefix this catalog reads. */
+    public S3Location location() {
+        return location;
+    }
+
+    /** A deep copy of a record (as written to and read from backup.json). */
+    public static BackupRecord copyOf(BackupRecord record) {
+        try {
+            return JSON.readValue(JSON.writeValueAsBytes(record), BackupRecord.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * What a HEAD of one object shows: whether it is there, its size and storage class (null: the store's default,
+     * which S3 does not name), and for an object in GLACIER or DEEP_ARCHIVE whether a thaw (restore-object) has
+     * finished, so that it can be read now.
+     */
+    public record ObjectState(String key, boolean exists, long size, String storageClass, boolean thawed) {
+        /** There, but not readable until thawed. */
+        public boolean frozen() {
+            return exists && ("GLACIER".equals(storageClass) || "DEEP_ARCHIVE".equals(storageClass)) && !thawed;
+        }
+    }
+
+    public ObjectState head(String key) {
+        try {
+            var h = s3.headObject(software.amazon.awssdk.services.s3.model.HeadObjectRequest.builder()
+                    .bucket(location.bucket()).key(key).build());
+            String restore = h.restore();
+            return new ObjectState(key, true, h.contentLength() == null ? 0 : h.contentLength(),
+                    h.storageClassAsString(), restore != null && restore.contains("ongoing-request=\"false\""));
+        } catch (NoSuchKeyException e) {
+            return new ObjectState(key, false, 0, null, false);
+        } catch (software.amazon.awssdk.services.s3.model.S3Exception e) {
+            if (e.statusCode() == 404) {
+                return new ObjectState(key, false, 0, null, false);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Whether a backup can be read from this storage now: the objects its record names that are gone (or shorter
+     * than recorded), and those frozen in an archive class. One HEAD per object.
+     */
+    public record Availability(List<String> missing, List<ObjectState> frozen) {
+        public boolean readable() {
+            return missing.isEmpty() && frozen.isEmpty();
+        }
+    }
+
+    public Availability availability(BackupRecord record) {
+        List<String> missing = new ArrayList<>();
+        List<ObjectState> frozen = new ArrayList<>();
+        for (BackupRecord.StoredObject o : record.objects) {
+            ObjectState state = head(o.key);
+            if (!state.exists() || state.size() != o.size) {
+                missing.add(o.name);
+            } else if (state.frozen()) {
+                frozen.add(state);
+            }
+        }
+        return new Availability(missing, frozen);
+    }
+
     /** The key of an object of a backup. */
     public String key(String backupId, String object) {
         return location.key(namespace + "/" + policy + "/base/" + backupId + "/" + object);

@@ -62,6 +62,18 @@ public class BackupRecord {
     /** Bytes stored in object storage, all objects. */
     public Long storedBytes;
 
+    /**
+     * The storage class the objects were moved to (spec.copies.archive), written once every object shows it; null
+     * in the bucket's default class. backup.json itself stays in the default class: the operator reads it often.
+     */
+    public String storageClass;
+    public String archivedAt;
+    /** In the primary's record: the offsite copy, written once the copy's own record exists and was checked. */
+    public OffsiteCopy offsite;
+    /** In an offsite copy's record: where it was copied from, and when. */
+    public String copiedFrom;
+    public String copiedAt;
+
     public List<StoredObject> objects = new ArrayList<>();
     public Verification verification;
     public Timings timings = new Timings();
@@ -84,6 +96,16 @@ public class BackupRecord {
             this.size = size;
             this.sha256 = sha256;
         }
+    }
+
+    /** Where a backup's offsite copy is. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public static class OffsiteCopy {
+        /** s3:// URL of the copy's folder. */
+        public String url;
+        public String copiedAt;
+        public String storageClass;
     }
 
     /** What verification found. */
