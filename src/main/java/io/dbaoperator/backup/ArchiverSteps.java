@@ -6,7 +6,6 @@ import java.util.Optional;
 
 import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupPolicyStatus;
-import io.dbaoperator.backup.BackupPolicyReconciler.Tending;
 import io.dbaoperator.backup.catalog.BackupRecord;
 import io.dbaoperator.kube.EventRecorder;
 import io.dbaoperator.postgres.ConnectionSettings;

@@ -84,6 +84,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     private final ArchiverSteps archiverSteps;
     private final StorageDefaults storageDefaults;
     private final WalArchiver archiver;
+    private final BackupCopies copies;
 
     @jakarta.inject.Inject
     public BackupPolicyReconciler(ReferenceChecks checks, WorkflowRunner runner, KubernetesClient client,
@@ -109,6 +110,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         this.archiver = new WalArchiver(agentImage);
         this.scheduling = new BackupScheduling(events, agentImage);
         this.retention = new RetentionPass(events, audit);
+        this.copies = new BackupCopies(client, events, audit, agentImage);
         this.archiverSteps = new ArchiverSteps(archivers == null ? ArchiverSteps.of(archiver, client) : archivers,
                 events, metrics);
     }
@@ -126,8 +128,14 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
                         job.getMetadata().getLabels().get(RestoreJobs.RESTORE_TEST_LABEL),
                         job.getMetadata().getNamespace())))
                 .build();
+        var copyJobs = InformerEventSourceConfiguration.from(Job.class, BackupPolicy.class)
+                .withName(BackupCopies.JOBS).withLabelSelector(CopyJobs.POLICY_LABEL)
+                .withSecondaryToPrimaryMapper(job -> Set.of(new ResourceID(
+                        job.getMetadata().getLabels().get(CopyJobs.POLICY_LABEL), job.getMetadata().getNamespace())))
+                .build();
         List<EventSource<?, BackupPolicy>> sources = new java.util.ArrayList<>(List.of(
-                new InformerEventSource<>(jobs, context), new InformerEventSource<>(restoreTestJobs, context)));
+                new InformerEventSource<>(jobs, context), new InformerEventSource<>(restoreTestJobs, context),
+                new InformerEventSource<>(copyJobs, context)));
         sources.addAll(EventSourceUtils.dependentEventSources(context, archiver));
         return sources;
     }
@@ -137,8 +145,15 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         return runner.run(policy, context, StatusPatcher.copy(policy.getStatus(), BackupPolicyStatus.class), this);
     }
 
-    /** What validation resolved: the parsed schedule, the policy's bucket and its database. */
-    record Inputs(CronSchedule schedule, S3Location storage, ConnectionSettings database) {
+    /**
+     * What validation resolved: the parsed schedule, the policy's bucket and its database; the offsite storage
+     * (spec.copies.offsite) with its credentials, or why it cannot be used (backups go on without it).
+     */
+    record Inputs(CronSchedule schedule, S3Location storage, ConnectionSettings database, S3Location offsite,
+            String offsiteProblem) {
+        Inputs(CronSchedule schedule, S3Location storage, ConnectionSettings database) {
+            this(schedule, storage, database, null, null);
+        }
     }
 
     @Override
@@ -165,10 +180,23 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         }
         // the Secret holds every key it names as 256-bit keys, the current one among them (before any Job needs it)
         checks.encryption(ns, spec.encryption, true);
+        String copies = CopyPlanner.invalid(spec.copies);
+        if (copies != null) {
+            throw Problem.invalid(Reason.InvalidSpec, copies).exception();
+        }
+        S3Location offsite = null;
+        String offsiteProblem = null;
+        if (spec.copies != null && spec.copies.offsite != null) {
+            try {
+                offsite = checks.storage(ns, spec.copies.offsite.storage, "spec.copies.offsite.storage");
+            } catch (io.dbaoperator.problem.ProblemException e) {
+                offsiteProblem = e.problem().message(); // reported in status.offsite; backups go on
+            }
+        }
         // the Jobs, the archiver and the catalog all read spec.storage: resolved once, on this reconcile's copy
         spec.storage = storageDefaults.resolve(spec.storage, "spec.storage");
         S3Location storage = checks.storage(ns, spec.storage, "spec.storage");
-        return new Validated<>(new Inputs(schedule, storage, db.settings()), "database " + db.describe()
+        return new Validated<>(new Inputs(schedule, storage, db.settings(), offsite, offsiteProblem), "database " + db.describe()
                 + " and bucket " + storage.url(ns + "/" + policy.getMetadata().getName()) + " answer");
     }
 
@@ -180,82 +208,11 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     }
 
     /**
-     * One reconcile of a policy: what the handlers work on, with its catalog open for the reconcile and the backups
-     * in it read once (read again after retention deleted some).
-     */
-    static final class Tending {
-        private final BackupPolicy policy;
-        private final BackupPolicyStatus status;
-        private final Inputs in;
-        private final Context<BackupPolicy> context;
-        private final Instant now;
-        private final Owned<Job> backupJobs;
-        private final Owned<Job> restoreTestJobs;
-        private final BackupCatalog catalog;
-        private List<BackupRecord> records;
-
-        Tending(BackupPolicy policy, BackupPolicyStatus status, Inputs in, Context<BackupPolicy> context, Instant now,
-                Owned<Job> backupJobs, Owned<Job> restoreTestJobs, BackupCatalog catalog) {
-            this.policy = policy;
-            this.status = status;
-            this.in = in;
-            this.context = context;
-            this.now = now;
-            this.backupJobs = backupJobs;
-            this.restoreTestJobs = restoreTestJobs;
-            this.catalog = catalog;
-        }
-
-        BackupPolicy policy() {
-            return policy;
-        }
-
-        BackupPolicyStatus status() {
-            return status;
-        }
-
-        Inputs in() {
-            return in;
-        }
-
-        Context<BackupPolicy> context() {
-            return context;
-        }
-
-        Instant now() {
-            return now;
-        }
-
-        Owned<Job> backupJobs() {
-            return backupJobs;
-        }
-
-        Owned<Job> restoreTestJobs() {
-            return restoreTestJobs;
-        }
-
-        BackupCatalog catalog() {
-            return catalog;
-        }
-
-        /** Every backup of the policy, newest first. */
-        List<BackupRecord> records() {
-            if (records == null) {
-                records = catalog.list();
-            }
-            return records;
-        }
-
-        void forgetRecords() {
-            records = null;
-        }
-    }
-
-    /**
      * A policy has one handler for every phase (the phase is the outcome of its backups, which BackupStatusBuilder
      * derives). It asks each duty in turn for what to change (a backup to start or replace, backups and WAL that
      * retention removes, the archiver to make or remove, a restore test to start), each an act whose decision the
-     * machine stores before its effect runs; once none has anything to change, the survey writes status.
+     * machine stores before its effect runs; once none has anything to change, the survey writes status. The
+     * copies (spec.copies) are the fifth duty ({@link BackupCopies}).
      */
     final io.dbaoperator.status.PhaseMachine<BackupPolicyPhase, Tending> machine = io.dbaoperator.status.PhaseMachine
             .<BackupPolicyPhase, Tending>of(BackupPolicyPhase.class, BackupPolicyPhase.Pending, t -> t.status().phase)
@@ -269,6 +226,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     @Override
     public Duration advance(BackupPolicy policy, BackupPolicyStatus status, Inputs in, WriteAhead log,
             Context<BackupPolicy> context) throws java.sql.SQLException {
+        S3Client[] offsite = new S3Client[1];
         try (S3Client s3 = stores.open(in.storage())) {
             BackupCatalog catalog = new BackupCatalog(s3, in.storage(), policy.getMetadata().getNamespace(),
                     policy.getMetadata().getName());
@@ -276,10 +234,20 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
             // running"
             return machine.drive(new Tending(policy, status, in, context, Instant.now(),
                     OwnedObjects.of(context, Job.class, BACKUP_JOBS), OwnedObjects.of(context, Job.class,
-                            RestoreTests.JOBS), catalog), log);
+                            RestoreTests.JOBS), catalog, OwnedObjects.of(context, Job.class, BackupCopies.JOBS),
+                    () -> {
+                        // opened only when a duty reads the offsite catalog, closed with this reconcile
+                        offsite[0] = stores.open(in.offsite());
+                        return new BackupCatalog(offsite[0], in.offsite(), policy.getMetadata().getNamespace(),
+                                policy.getMetadata().getName());
+                    }), log);
         } catch (SdkClientException e) {
             // the bucket answered validation a moment ago and stopped answering: say so, and try again
             throw S3Clients.unreachable(in.storage(), e).exception();
+        } finally {
+            if (offsite[0] != null) {
+                offsite[0].close();
+            }
         }
     }
 
@@ -300,6 +268,9 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         }
         if (change == null) {
             change = archiverSteps.keep(t);
+        }
+        if (change == null) {
+            change = copies.keep(t);
         }
         if (change == null && test instanceof Step.Act) {
             change = test;

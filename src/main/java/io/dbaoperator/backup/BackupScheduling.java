@@ -7,7 +7,6 @@ import java.util.Map;
 import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.api.backup.BackupPolicyStatus;
-import io.dbaoperator.backup.BackupPolicyReconciler.Tending;
 import io.dbaoperator.kube.EventRecorder;
 import io.dbaoperator.kube.Owned;
 import io.dbaoperator.problem.Reason;

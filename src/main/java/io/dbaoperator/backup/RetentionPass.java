@@ -47,7 +47,11 @@ final class RetentionPass {
 
     /** Retention's verdict on every backup ({@code records}: newest first), and where archived WAL must start. Pure. */
     static Result verdicts(BackupPolicySpec spec, List<BackupRecord> records, Instant now) {
-        List<BackupRetention.Verdict> verdicts = BackupRetention.decide(records, rules(spec), now);
+        // a verified backup waits for its offsite copy (spec.copies.offsite) before retention may remove it here
+        List<BackupRetention.Verdict> verdicts = BackupRetention.decide(records, rules(spec), now).stream()
+                .map(v -> v.kept() || !CopyPlanner.awaitingOffsite(spec.copies, v.record()) ? v
+                        : new BackupRetention.Verdict(v.record(), List.of(CopyPlanner.AWAITING_OFFSITE), null))
+                .toList();
         String walFrom = BackupRetention.walKeptFrom(verdicts.stream().filter(BackupRetention.Verdict::kept)
                 .map(BackupRetention.Verdict::record).toList(), recoveryWindow(spec), now);
         return new Result(verdicts, walFrom);
@@ -59,7 +63,7 @@ final class RetentionPass {
      * first; then the objects are deleted, and an Event and the audit store say so. Null when nothing is to go.
      * Deciding again after a crash finds the same (or fewer) objects: the bucket is the record.
      */
-    Step prune(BackupPolicyReconciler.Tending t) {
+    Step prune(Tending t) {
         BackupPolicy policy = t.policy();
         BackupCatalog catalog = t.catalog();
         Instant now = t.now();
@@ -103,11 +107,20 @@ final class RetentionPass {
 
     /** The policy's retention rules, in its time zone. */
     static BackupRetention.Rules rules(BackupPolicySpec spec) {
-        var retention = spec.retention;
-        return new BackupRetention.Rules(retention.keepLast == null ? 7 : retention.keepLast, maxAge(spec),
-                retention.keepDaily, retention.keepWeekly, retention.keepMonthly, retention.keepYearly,
+        return rules(spec.retention, spec.timeZone, "spec.retention.maxAge");
+    }
+
+    /** The rules of {@code retention} (the policy's, or its offsite copies'), in {@code timeZone}. */
+    static BackupRetention.Rules rules(BackupPolicySpec.Retention retention, String timeZone) {
+        return rules(retention, timeZone, "spec.copies.offsite.retention.maxAge");
+    }
+
+    private static BackupRetention.Rules rules(BackupPolicySpec.Retention retention, String timeZone, String field) {
+        return new BackupRetention.Rules(retention.keepLast == null ? 7 : retention.keepLast, Durations.parse(field,
+                retention.maxAge == null ? "30d" : retention.maxAge), retention.keepDaily, retention.keepWeekly,
+                retention.keepMonthly, retention.keepYearly,
                 retention.pinned == null ? Set.of() : Set.copyOf(retention.pinned),
-                ZoneId.of(spec.timeZone == null ? "UTC" : spec.timeZone));
+                ZoneId.of(timeZone == null ? "UTC" : timeZone));
     }
 
     static Duration maxAge(BackupPolicySpec spec) {

@@ -60,6 +60,11 @@ class BackupPolicyHandlersTest {
     private final FakeBucket bucket = new FakeBucket();
     private final FakeOwned<Job> backupJobs = new FakeOwned<>();
     private final FakeOwned<Job> restoreTestJobs = new FakeOwned<>();
+    private final FakeOwned<Job> copyJobs = new FakeOwned<>();
+    /** The offsite storage of spec.copies.offsite. */
+    private final FakeBucket offsiteBucket = new FakeBucket();
+    private static final S3Location OFFSITE = new S3Location("far-away", "copies", null, "eu-west-1", true, "key2",
+            "secret2", null, null);
     private final RecordingEvents events = new RecordingEvents();
     /** The audit events the handler recorded: the action of each. */
     private final List<String> audited = new ArrayList<>();
@@ -150,10 +155,186 @@ class BackupPolicyHandlersTest {
     private Duration reconcile() throws SQLException {
         log = log == null ? new RecordingWriteAhead(policy, st) : log;
         BackupPolicyReconciler.Inputs in = new BackupPolicyReconciler.Inputs(CronSchedule.parse("spec.schedule",
-                policy.getSpec().schedule, "UTC"), BUCKET, FakeReferences.settings("prod"));
-        return reconciler.machine.drive(new BackupPolicyReconciler.Tending(policy, st, in, FakeContext.empty(), now,
+                policy.getSpec().schedule, "UTC"), BUCKET, FakeReferences.settings("prod"), OFFSITE, null);
+        return reconciler.machine.drive(new Tending(policy, st, in, FakeContext.empty(), now,
                 backupJobs, restoreTestJobs, new BackupCatalog(bucket.stores().open(BUCKET), BUCKET, "shop",
-                        "nightly")), log.log);
+                        "nightly"), copyJobs, () -> offsite()), log.log);
+    }
+
+    private BackupCatalog offsite() {
+        return new BackupCatalog(offsiteBucket.stores().open(OFFSITE), OFFSITE, "shop", "nightly");
+    }
+
+    private BackupCatalog primary() {
+        return new BackupCatalog(bucket.stores().open(BUCKET), BUCKET, "shop", "nightly");
+    }
+
+    /** spec.copies with an offsite storage copying at once, kept by {@code keepLast} and a day. */
+    private void copiesOffsite(int keepLast) {
+        policy.getSpec().copies = new BackupPolicySpec.Copies();
+        policy.getSpec().copies.offsite = new BackupPolicySpec.Offsite();
+        policy.getSpec().copies.offsite.storage = new S3Storage();
+        policy.getSpec().copies.offsite.storage.bucket = "far-away";
+        policy.getSpec().copies.offsite.storage.prefix = "copies";
+        policy.getSpec().copies.offsite.storage.credentials = new S3Storage.S3Credentials();
+        policy.getSpec().copies.offsite.storage.credentials.secretRef = new SecretRef();
+        policy.getSpec().copies.offsite.storage.credentials.secretRef.name = "s3-far-away";
+        policy.getSpec().copies.offsite.retention.keepLast = keepLast;
+        policy.getSpec().copies.offsite.retention.maxAge = "1d";
+    }
+
+    /** What a copy Job leaves: the copy's record offsite, and the primary's record naming it. */
+    private void copiedOffsite(String backupId) {
+        BackupRecord r = primary().read(backupId);
+        BackupRecord copy = BackupCatalog.copyOf(r);
+        copy.copiedFrom = primary().url(backupId);
+        copy.copiedAt = now.toString();
+        offsite().write(copy);
+        offsiteBucket.put(offsite().key(backupId, "base.tar.gz"), "data of " + backupId);
+        r.offsite = new BackupRecord.OffsiteCopy();
+        r.offsite.url = offsite().url(backupId);
+        r.offsite.copiedAt = now.toString();
+        primary().write(r);
+    }
+
+    private static Job ended(Job job, boolean failed) {
+        job.setStatus(new JobStatusBuilder().addNewCondition().withType(failed ? "Failed" : "Complete")
+                .withStatus("True").withReason(failed ? "BackoffLimitExceeded" : null).endCondition().build());
+        return job;
+    }
+
+    @Test
+    void aVerifiedBackupsOffsiteCopyIsStoredAsDecidedBeforeItsJobIsCreated() throws SQLException {
+        copiesOffsite(3);
+        st.lastScheduleTime = now.toString();
+        String id = backupInBucket(Duration.ofHours(2));
+        log = new RecordingWriteAhead(policy, st);
+        List<String> atPersist = new ArrayList<>();
+        log.onPersist = () -> atPersist.add((st.copying == null ? "nothing" : "copy of " + st.copying.backupId)
+                + " stored with " + copyJobs.created.size() + " Job(s)");
+        reconcile();
+        assertThat(atPersist).first().isEqualTo("copy of " + id + " stored with 0 Job(s)");
+        assertThat(copyJobs.created).containsExactly(CopyJobs.jobName("nightly", id));
+        var container = copyJobs.objects.get(0).getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(container.getCommand()).containsSubsequence("copy", "--backup-id", id, "--offsite", "true")
+                .doesNotContain("--archive-class");
+        assertThat(container.getEnv()).extracting(e -> e.getName()).contains("DBA_S3_BUCKET",
+                "DBA_OFFSITE_S3_BUCKET", "DBA_OFFSITE_S3_ACCESS_KEY_ID");
+        assertThat(container.getEnv()).filteredOn(e -> e.getName().equals("DBA_OFFSITE_S3_SECRET_ACCESS_KEY"))
+                .singleElement().satisfies(e -> assertThat(e.getValueFrom().getSecretKeyRef().getName())
+                        .isEqualTo("s3-far-away"));
+        assertThat(st.copying.offsite).isTrue();
+
+        copyJobs.created.clear();
+        reconcile();
+        assertThat(copyJobs.created).as("one copy at a time: its Job runs").isEmpty();
+        assertThat(st.copying.backupId).isEqualTo(id);
+    }
+
+    @Test
+    void aCopyCountsOnlyOnTheCatalogsEvidenceAndAFailedOneIsNotRetriedWhileItsJobIsThere() throws SQLException {
+        copiesOffsite(3);
+        st.lastScheduleTime = now.toString();
+        String id = backupInBucket(Duration.ofHours(2));
+        reconcile();
+        Job job = copyJobs.objects.get(0);
+        job.getMetadata().getLabels().put(BackupJobs.BACKUP_ID_LABEL, id);
+        ended(job, false); // "Complete", and the catalog shows no copy
+        reconcile();
+        assertThat(st.lastCopy.succeeded).isFalse();
+        assertThat(st.lastCopy.message).contains("the catalog shows no offsite copy");
+        assertThat(st.copying).isNull();
+        assertThat(events.events).anySatisfy(e -> assertThat(e).contains("CopyFailed", id));
+        assertThat(copyJobs.created).as("not tried again while its Job is there").hasSize(1);
+        assertThat(st.backups).singleElement().satisfies(b -> assertThat(b.keptBy).contains("newest verified"));
+
+        // the Job expired; the next one copies, and the evidence is there
+        copyJobs.objects.clear();
+        reconcile();
+        assertThat(copyJobs.created).hasSize(2);
+        copyJobs.objects.get(0).getMetadata().getLabels().put(BackupJobs.BACKUP_ID_LABEL, id);
+        ended(copyJobs.objects.get(0), false);
+        copiedOffsite(id);
+        reconcile();
+        assertThat(st.lastCopy.succeeded).isTrue();
+        assertThat(st.lastCopy.message).contains("copied to s3://far-away/copies/shop/nightly/base/" + id);
+        assertThat(events.events).anySatisfy(e -> assertThat(e).contains("BackupCopied", id));
+        assertThat(st.backups.get(0).offsiteCopiedAt).isEqualTo(now.toString());
+        assertThat(st.offsite.backups).extracting(b -> b.backupId).containsExactly(id);
+        assertThat(st.offsite.location).isEqualTo("s3://far-away/copies/shop/nightly/base/");
+    }
+
+    @Test
+    void retentionKeepsABackupHereUntilItsOffsiteCopyExists() throws SQLException {
+        copiesOffsite(3);
+        policy.getSpec().retention.keepLast = 1;
+        policy.getSpec().retention.maxAge = "1d";
+        st.lastScheduleTime = now.toString();
+        String oldest = backupInBucket(Duration.ofDays(3));
+        String newest = backupInBucket(Duration.ofDays(2));
+        copiedOffsite(newest);
+        copyJobs.objects.add(ended(running(CopyJobs.jobName("nightly", oldest)), true)); // a failed copy, still there
+        copyJobs.objects.get(0).getMetadata().getLabels().put(BackupJobs.BACKUP_ID_LABEL, oldest);
+        reconcile();
+        assertThat(bucket.objects.keySet()).as("no rule but the pending copy keeps it").anyMatch(k -> k.contains(
+                oldest + "/base.tar.gz"));
+        assertThat(st.backups).filteredOn(b -> b.backupId.equals(oldest)).singleElement()
+                .satisfies(b -> assertThat(b.keptBy).containsExactly(CopyPlanner.AWAITING_OFFSITE));
+
+        copiedOffsite(oldest);
+        reconcile();
+        assertThat(bucket.objects.keySet()).as("copied: retention removes it here").noneMatch(k -> k.contains(oldest));
+        assertThat(offsite().read(oldest)).as("the offsite copy stays (offsite keepLast 3)").isNotNull();
+    }
+
+    @Test
+    void theOffsiteRetentionRemovesTheCopiesItsRulesDoNotKeepOnlyOnceThatIsStored() throws SQLException {
+        copiesOffsite(1);
+        st.lastScheduleTime = now.toString();
+        String oldest = backupInBucket(Duration.ofDays(3));
+        String newest = backupInBucket(Duration.ofDays(2));
+        copiedOffsite(oldest);
+        copiedOffsite(newest);
+        log = new RecordingWriteAhead(policy, st);
+        List<String> atPersist = new ArrayList<>();
+        log.onPersist = () -> atPersist.add((st.offsite == null || st.offsite.lastPrune == null ? "nothing"
+                : st.offsite.lastPrune.removed) + " decided, " + offsiteBucket.objects.keySet().stream()
+                        .filter(k -> k.contains(oldest)).count() + " offsite object(s) of it");
+        reconcile();
+        assertThat(atPersist).first().isEqualTo("[" + oldest + "] decided, 2 offsite object(s) of it");
+        assertThat(offsiteBucket.objects.keySet()).noneMatch(k -> k.contains(oldest))
+                .anyMatch(k -> k.contains(newest + "/backup.json"));
+        assertThat(bucket.objects.keySet()).as("the primary's retention is its own (keepLast 7)")
+                .anyMatch(k -> k.contains(oldest + "/base.tar.gz"));
+        assertThat(st.offsite.lastPrune.prunedAt).isNotNull();
+        assertThat(audited).contains("retention");
+        assertThat(events.events).anySatisfy(e -> assertThat(e).contains("OffsiteCopiesPruned", oldest));
+    }
+
+    @Test
+    void aBackupOldEnoughMovesToTheArchiveClassAndAFrozenClassWaitsForItsOffsiteCopy() throws SQLException {
+        copiesOffsite(3);
+        policy.getSpec().copies.offsite.afterDays = 5;
+        policy.getSpec().copies.archive = new BackupPolicySpec.Archive();
+        policy.getSpec().copies.archive.afterDays = 2;
+        policy.getSpec().copies.archive.storageClass = BackupPolicySpec.StorageClass.GLACIER_IR;
+        st.lastScheduleTime = now.toString();
+        String id = backupInBucket(Duration.ofDays(3));
+        reconcile();
+        assertThat(copyJobs.objects.get(0).getSpec().getTemplate().getSpec().getContainers().get(0).getCommand())
+                .containsSubsequence("--offsite", "false", "--archive-class", "GLACIER_IR");
+        assertThat(st.copying.archiveClass).isEqualTo("GLACIER_IR");
+        assertThat(st.copying.offsite).isFalse();
+
+        assertThat(CopyPlanner.invalid(policy.getSpec().copies)).isNull();
+        policy.getSpec().copies.archive.storageClass = BackupPolicySpec.StorageClass.DEEP_ARCHIVE;
+        assertThat(CopyPlanner.invalid(policy.getSpec().copies)).contains("cannot be read for its offsite copy");
+        BackupRecord r = primary().read(id);
+        assertThat(CopyPlanner.next(policy.getSpec().copies, List.of(r), java.util.Set.of(), now))
+                .as("DEEP_ARCHIVE before the offsite copy (due in 2 days) would freeze what it must read").isNull();
+        policy.getSpec().copies.offsite.afterDays = 1;
+        assertThat(CopyPlanner.next(policy.getSpec().copies, List.of(r), java.util.Set.of(), now))
+                .isEqualTo(new CopyPlanner.Due(id, true, "DEEP_ARCHIVE"));
     }
 
     private static Job running(String name) {
@@ -189,7 +370,7 @@ class BackupPolicyHandlersTest {
 
     @Test
     void onePolicyHandlerTendsEveryPhaseAndNoPhaseIsTerminal() {
-        PhaseMachine<BackupPolicyPhase, BackupPolicyReconciler.Tending> m = reconciler.machine;
+        PhaseMachine<BackupPolicyPhase, Tending> m = reconciler.machine;
         assertThat(m.handled()).isEqualTo(EnumSet.allOf(BackupPolicyPhase.class));
         assertThat(m.acting()).as("starting a backup is an act inside the handler, not a phase").isEmpty();
     }
