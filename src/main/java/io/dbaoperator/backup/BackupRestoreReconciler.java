@@ -127,9 +127,14 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
      * keys the policy's encryption Secret holds, null when the policy does not encrypt.
      */
     record Inputs(BackupPolicy policy, S3Location storage, String database, String loginRole,
-            ConnectionSettings target, Set<String> keyIds) {
+            ConnectionSettings target, Set<String> keyIds, S3Location offsite, String offsiteProblem) {
         Inputs(BackupPolicy policy, S3Location storage, String database, String loginRole, ConnectionSettings target) {
             this(policy, storage, database, loginRole, target, null);
+        }
+
+        Inputs(BackupPolicy policy, S3Location storage, String database, String loginRole, ConnectionSettings target,
+                Set<String> keyIds) {
+            this(policy, storage, database, loginRole, target, keyIds, null, null);
         }
 
         /**
@@ -210,8 +215,20 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
             // defaults: the restored cluster's postgres database and role
         }
         var keys = checks.encryption(ns, policy.getSpec().encryption, false);
+        // the offsite copy (the policy's spec.copies.offsite), read when the primary's is gone or frozen; a restore
+        // from the primary goes on without it
+        S3Location offsite = null;
+        String offsiteProblem = null;
+        var copies = policy.getSpec().copies;
+        if (copies != null && copies.offsite != null) {
+            try {
+                offsite = checks.storage(ns, copies.offsite.storage, "the policy's spec.copies.offsite.storage");
+            } catch (ProblemException e) {
+                offsiteProblem = e.problem().message();
+            }
+        }
         return new Validated<>(new Inputs(policy, storage, database, loginRole, target,
-                keys == null ? null : keys.keys().keySet()), "BackupPolicy "
+                keys == null ? null : keys.keys().keySet(), offsite, offsiteProblem), "BackupPolicy "
                 + policy.getMetadata().getName() + " and its bucket answer; " + (target != null ? "the target "
                         + "instance's Secret " + spec.target.database.databaseRef.secretRef.name + " is readable"
                         : "instance name " + instance(spec) + " is free"));
@@ -238,21 +255,35 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         }
     }
 
-    /** One reconcile of a restore: what the handlers work on. */
+    /**
+     * One reconcile of a restore: what the handlers work on. {@code catalog} is the copy the stored plan reads (the
+     * primary's until a plan chose the offsite copy); {@code sources} is where a plan chooses among them.
+     */
     record Restoring(BackupRestore restore, BackupRestoreStatus st, Inputs in, WriteAhead log,
-            Context<BackupRestore> context, BackupCatalog catalog, Owned<Job> jobs) {
+            Context<BackupRestore> context, BackupCatalog catalog, Owned<Job> jobs, RestoreSources sources) {
+        /** The policy's bucket only. */
+        Restoring(BackupRestore restore, BackupRestoreStatus st, Inputs in, WriteAhead log,
+                Context<BackupRestore> context, BackupCatalog catalog, Owned<Job> jobs) {
+            this(restore, st, in, log, context, catalog, jobs, new RestoreSources(new RestoreSources.Source(
+                    RestoreSources.PRIMARY, catalog, in.policy().getSpec().storage), null, null));
+        }
     }
 
     @Override
     public Duration advance(BackupRestore restore, BackupRestoreStatus st, Inputs in, WriteAhead log,
             Context<BackupRestore> context) throws java.sql.SQLException {
         String policyName = in.policy().getMetadata().getName();
-        try (S3Client s3 = stores.open(in.storage())) {
-            BackupCatalog catalog = new BackupCatalog(s3, in.storage(), restore.getMetadata().getNamespace(),
-                    policyName);
+        String ns = restore.getMetadata().getNamespace();
+        try (S3Client s3 = stores.open(in.storage());
+                S3Client far = in.offsite() == null ? null : stores.open(in.offsite())) {
+            BackupCatalog catalog = new BackupCatalog(s3, in.storage(), ns, policyName);
+            RestoreSources sources = new RestoreSources(new RestoreSources.Source(RestoreSources.PRIMARY, catalog,
+                    in.policy().getSpec().storage), far == null ? null : new RestoreSources.Source(
+                            RestoreSources.OFFSITE, new BackupCatalog(far, in.offsite(), ns, policyName),
+                            in.policy().getSpec().copies.offsite.storage), in.offsiteProblem());
             // from the informer, with the Job this controller created recorded in it: never "deleted" by a lag
-            Restoring r = new Restoring(restore, st, in, log, context, catalog,
-                    OwnedObjects.of(context, Job.class, JOBS));
+            Restoring r = new Restoring(restore, st, in, log, context, sources.of(st).catalog(),
+                    OwnedObjects.of(context, Job.class, JOBS), sources);
             return in.logical() ? logical.machine.drive(r, log) : physical.machine.drive(r, log);
         } catch (SdkClientException e) {
             // the bucket answered validation a moment ago and stopped answering: say so, and try again

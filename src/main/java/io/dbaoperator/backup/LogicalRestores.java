@@ -211,7 +211,9 @@ final class LogicalRestores {
         BackupRestore restore = r.restore();
         BackupRestoreStatus st = r.st();
         BackupRestoreSpec.DatabaseTarget to = restore.getSpec().target.database;
-        Plan plan = plan(restore.getSpec(), r.catalog().list(), r.catalog().baseUrl());
+        var chosen = r.sources().choose((source, records) -> plan(restore.getSpec(), records,
+                source.catalog().baseUrl()), Plan::backup);
+        Plan plan = chosen.plan();
         r.in().requireKeyFor(plan.backup());
         TargetState state = target.inspect(r.in().target(), to.name);
         String where = "database " + to.name + " on " + r.in().target().hosts();
@@ -233,6 +235,7 @@ final class LogicalRestores {
         p.target = !state.exists() ? "new " + where : state.empty() ? where + " (exists, empty: the restored copy "
                 + "takes its place)" : "replace " + where;
         p.replaces = state.exists() && !state.empty() ? state.describe() : null;
+        chosen.describe(p);
         st.plan = p;
         st.restoreId = RestoreJobs.restoreId(restore);
         // the approval binds what the target holds by its relations, not its size: a database in use grows by the
@@ -243,11 +246,13 @@ final class LogicalRestores {
         bound.put("dumpBytes", p.backupSizeBytes);
         bound.put("target", p.target);
         bound.put("replacesRelations", p.replaces == null ? 0 : state.relations());
+        bound.put("copy", p.copy);
         String digest = PlanDigest.of(Map.of("plan", bound, "target", restore.getSpec().target,
                 "logical", restore.getSpec().logical == null ? Map.of() : restore.getSpec().logical,
                 "checks", restore.getSpec().checks == null ? List.of() : restore.getSpec().checks));
         st.phase = Phase.move(st.phase, RestorePhase.AwaitingApproval);
-        String step = "restore logical backup " + b.backupId + " (database " + plan.source() + ") into "
+        String step = "restore logical backup " + b.backupId + " (database " + plan.source() + ")"
+                + (RestoreSources.OFFSITE.equals(p.copy) ? " from its offsite copy" : "") + " into "
                 + (p.replaces != null ? "database " + to.name + " on " + r.in().target().hosts() + ", replacing "
                         + "what it holds now (" + p.replaces + ")" : p.target);
         var result = ApprovalStep.check(restore, st, new GatedStep(BackupRestoreReconciler.STEP, step, digest, null,
@@ -274,8 +279,8 @@ final class LogicalRestores {
     private Step restoring(Restoring r) {
         BackupRestoreStatus st = r.st();
         if (st.job == null) {
-            Job job = RestoreJobs.logicalRestoreJob(r.restore(), r.in().policy(), st.plan.backupId,
-                    st.plan.sourceDatabase, agentImage);
+            Job job = RestoreJobs.logicalRestoreJob(r.restore(), r.in().policy(), r.sources().of(st).storage(),
+                    st.plan.backupId, st.plan.sourceDatabase, agentImage);
             Map<String, String> annotations = new HashMap<>(job.getMetadata().getAnnotations() == null ? Map.of()
                     : job.getMetadata().getAnnotations());
             annotations.put(BackupRestoreReconciler.APPROVAL_ANNOTATION, st.restoredUnder);

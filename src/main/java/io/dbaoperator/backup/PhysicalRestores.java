@@ -78,15 +78,19 @@ final class PhysicalRestores {
     private Step planned(Restoring r) {
         BackupRestore restore = r.restore();
         BackupRestoreStatus st = r.st();
-        RestorePlanner.Plan plan = plan(restore.getSpec(), r.catalog());
+        var chosen = r.sources().choose((source, records) -> plan(restore.getSpec(), source, records),
+                RestorePlanner.Plan::backup);
+        RestorePlanner.Plan plan = chosen.plan();
         r.in().requireKeyFor(plan.backup());
         st.plan = plan.toStatus();
+        chosen.describe(st.plan);
         st.restoreId = RestoreJobs.restoreId(restore);
         String digest = PlanDigest.of(Map.of("plan", st.plan, "target", restore.getSpec().target,
                 "checks", restore.getSpec().checks == null ? List.of() : restore.getSpec().checks));
         st.phase = Phase.move(st.phase, RestorePhase.AwaitingApproval);
         var result = ApprovalStep.check(restore, st, new GatedStep(STEP, "restore backup "
-                + plan.backup().backupId + " to " + plan.expectedRecoveryPoint() + " into a new instance "
+                + plan.backup().backupId + (RestoreSources.OFFSITE.equals(st.plan.copy) ? " from its offsite copy"
+                        : "") + " to " + plan.expectedRecoveryPoint() + " into a new instance "
                 + instance(restore.getSpec()), digest, null, BackupRestoreReconciler.generation(restore)), SHORT_NAME, Instant.now());
         r.log().decided(result.audit());
         if (result.outcome() == GateOutcome.REJECTED) {
@@ -97,7 +101,7 @@ final class PhysicalRestores {
         }
         if (result.outcome() == GateOutcome.WAIT) {
             st.message = "plan: " + st.plan.expectedRecoveryPoint + " from backup " + st.plan.backupId
-                    + "; waiting for approval";
+                    + (st.plan.copyReason == null ? "" : " (" + st.plan.copyReason + ")") + "; waiting for approval";
             return Step.rest(Duration.ofMinutes(1)); // the catalog may change under the plan (retention, new WAL)
         }
         st.phase = Phase.move(st.phase, RestorePhase.Restoring);
@@ -110,15 +114,24 @@ final class PhysicalRestores {
     /** Entered with the approval stored: the restore's objects are made once (again after a crash), then followed. */
     private Step restoring(Restoring r) {
         if (r.st().job == null) {
-            start(r.restore(), r.st(), r.in(), r.jobs());
+            start(r.restore(), r.st(), r.in(), r.jobs(), r.sources());
         }
         return follow(r);
     }
 
-    private static RestorePlanner.Plan plan(BackupRestoreSpec spec, BackupCatalog catalog) {
+    /** The plan from one copy's records; the offsite copy holds no archived WAL, so it reaches a backup's end. */
+    private static RestorePlanner.Plan plan(BackupRestoreSpec spec, RestoreSources.Source source,
+            List<io.dbaoperator.backup.catalog.BackupRecord> records) {
         RestorePlanner.Target target = new RestorePlanner.Target(
                 spec.targetTime == null ? null : OffsetDateTime.parse(spec.targetTime).toInstant(), spec.targetLSN);
-        return RestorePlanner.plan(spec.backupId, target, catalog.list(), catalog.walObjects(), catalog.baseUrl());
+        BackupCatalog catalog = source.catalog();
+        if (RestoreSources.OFFSITE.equals(source.name()) && (target.time() != null || target.lsn() != null)) {
+            throw io.dbaoperator.problem.Problem.invalid(Reason.WalGap, "the backup can be read only from its "
+                    + "offsite copy at " + catalog.baseUrl() + ", which holds no archived WAL (it is not copied): a "
+                    + "restore from it reaches the end of its backup; leave targetTime and targetLSN out").exception();
+        }
+        return RestorePlanner.plan(spec.backupId, target, records, RestoreSources.OFFSITE.equals(source.name())
+                ? List.of() : catalog.walObjects(), catalog.baseUrl());
     }
 
     /**
@@ -126,11 +139,11 @@ final class PhysicalRestores {
      * create is idempotent, so a retry after a crash or a 409 makes each object once.
      */
     private void start(BackupRestore restore, BackupRestoreStatus st, Inputs in,
-            Owned<Job> jobs) {
+            Owned<Job> jobs, RestoreSources sources) {
         String ns = restore.getMetadata().getNamespace();
         BackupRestoreSpec spec = restore.getSpec();
-        Job job = RestoreJobs.restoreJob(restore, spec, in.policy(), st.plan.backupId, in.database(),
-                in.loginRole(), agentImage);
+        Job job = RestoreJobs.restoreJob(restore, spec, in.policy(), sources.of(st).storage(), st.plan.backupId,
+                in.database(), in.loginRole(), agentImage);
         if (st.restoredUnder != null) {
             Map<String, String> annotations = new java.util.HashMap<>(job.getMetadata().getAnnotations() == null
                     ? Map.of() : job.getMetadata().getAnnotations());

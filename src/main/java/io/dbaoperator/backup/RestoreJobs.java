@@ -95,12 +95,14 @@ public final class RestoreJobs {
                 component, key, value));
     }
 
+    /** {@code storage}: the copy the agent reads (the policy's bucket, or its offsite copy). */
     static Job job(HasMetadata owner, String name, Map<String, String> labels, BackupPolicy policy,
-            List<String> command, List<String> checks, Volume data, String passwordSecret, String defaultImage) {
+            io.dbaoperator.api.common.S3Storage storage, List<String> command, List<String> checks, Volume data,
+            String passwordSecret, String defaultImage) {
         BackupPolicySpec spec = policy.getSpec();
         JobTemplate t = spec.jobTemplate == null ? new JobTemplate() : spec.jobTemplate;
-        List<EnvVar> env = new ArrayList<>(AgentEnvironment.s3Env(spec.storage,
-                spec.storage.prefix == null ? "" : spec.storage.prefix));
+        List<EnvVar> env = new ArrayList<>(AgentEnvironment.s3Env(storage,
+                storage.prefix == null ? "" : storage.prefix));
         try {
             env.add(new EnvVar(AgentEnvironment.RESTORE_CHECKS, JSON.writeValueAsString(checks == null ? List.of() : checks),
                     null));
@@ -146,14 +148,15 @@ public final class RestoreJobs {
     }
 
     /** The Job of a BackupRestore: restores into the instance's volume and keeps it. */
-    public static Job restoreJob(HasMetadata restore, BackupRestoreSpec spec, BackupPolicy policy, String backupId,
-            String database, String loginRole, String defaultImage) {
+    public static Job restoreJob(HasMetadata restore, BackupRestoreSpec spec, BackupPolicy policy,
+            io.dbaoperator.api.common.S3Storage storage, String backupId, String database, String loginRole,
+            String defaultImage) {
         String instance = spec.target.newInstance.name;
         List<String> command = new RestoreArgs(restore.getMetadata().getNamespace(), policy.getMetadata().getName(),
                 restoreId(restore), backupId, PGDATA, spec.targetTime, spec.targetLSN, database, loginRole,
                 !Boolean.FALSE.equals(spec.amcheck), true).command();
         return job(restore, jobName(restore.getMetadata().getName()), labels("restore", RESTORE_LABEL,
-                restore.getMetadata().getName()), policy, command, spec.checks,
+                restore.getMetadata().getName()), policy, storage, command, spec.checks,
                 new VolumeBuilder().withName("data").withNewPersistentVolumeClaim().withClaimName(claimName(instance))
                         .endPersistentVolumeClaim().build(), instance, defaultImage);
     }
@@ -163,8 +166,8 @@ public final class RestoreJobs {
      * instance of spec.target.database's Secret (envFrom, like a backup Job's database), no volume but scratch
      * (where parallel jobs download the dump).
      */
-    public static Job logicalRestoreJob(HasMetadata restore, BackupPolicy policy, String backupId, String source,
-            String defaultImage) {
+    public static Job logicalRestoreJob(HasMetadata restore, BackupPolicy policy,
+            io.dbaoperator.api.common.S3Storage storage, String backupId, String source, String defaultImage) {
         BackupRestoreSpec spec = ((io.dbaoperator.api.backup.BackupRestore) restore).getSpec();
         BackupRestoreSpec.LogicalRestore l = spec.logical == null ? new BackupRestoreSpec.LogicalRestore()
                 : spec.logical;
@@ -174,7 +177,7 @@ public final class RestoreJobs {
                 Boolean.TRUE.equals(to.replace), l.schemas, l.tables, l.jobs == null ? 1 : l.jobs, l.owner,
                 Boolean.TRUE.equals(l.privileges), null, false).command();
         Job job = job(restore, jobName(restore.getMetadata().getName()), labels("restore", RESTORE_LABEL,
-                restore.getMetadata().getName()), policy, command, spec.checks, null, null, defaultImage);
+                restore.getMetadata().getName()), policy, storage, command, spec.checks, null, null, defaultImage);
         var container = job.getSpec().getTemplate().getSpec().getContainers().get(0);
         container.setEnvFrom(AgentEnvironment.envFrom(to.databaseRef, policy.getSpec().encryption));
         container.getEnv().addAll(AgentEnvironment.databaseEnv(to.databaseRef));
@@ -194,14 +197,14 @@ public final class RestoreJobs {
                     policy.getMetadata().getName(), restoreId, backupId, List.of(), null, false, List.of(), List.of(),
                     1, null, false, database, true).command();
             return job(policy, testJobName(policy.getMetadata().getName(), restoreId), labels("restore-test",
-                    RESTORE_TEST_LABEL, policy.getMetadata().getName()), policy, command, test.checks, null, null,
-                    defaultImage);
+                    RESTORE_TEST_LABEL, policy.getMetadata().getName()), policy, policy.getSpec().storage, command,
+                    test.checks, null, null, defaultImage);
         }
         List<String> command = new RestoreArgs(policy.getMetadata().getNamespace(), policy.getMetadata().getName(),
                 restoreId, backupId, PGDATA, null, null, database, loginRole, true, false).command();
         return job(policy, testJobName(policy.getMetadata().getName(), restoreId), labels("restore-test",
-                RESTORE_TEST_LABEL, policy.getMetadata().getName()), policy, command, test.checks,
-                new VolumeBuilder().withName("data").withNewEmptyDir().endEmptyDir().build(), null, defaultImage);
+                RESTORE_TEST_LABEL, policy.getMetadata().getName()), policy, policy.getSpec().storage, command,
+                test.checks, new VolumeBuilder().withName("data").withNewEmptyDir().endEmptyDir().build(), null, defaultImage);
     }
 
     public static PersistentVolumeClaim claim(HasMetadata restore, BackupRestoreSpec.NewInstance instance) {

@@ -37,6 +37,8 @@ public final class FakeBucket {
 
     /** Key to content, in key order (as S3 lists them). */
     public final Map<String, byte[]> objects = new TreeMap<>();
+    /** The storage class of an object (as a HEAD shows it); absent: the store's default. */
+    public final Map<String, String> storageClasses = new TreeMap<>();
     /** Each request's operation and key, in order ("putObject base/x/backup.json"). */
     public final List<String> requests = new ArrayList<>();
 
@@ -71,6 +73,16 @@ public final class FakeBucket {
                             throw NoSuchKeyException.builder().message("The specified key does not exist.").build();
                         }
                         yield ResponseBytes.fromByteArray(GetObjectResponse.builder().build(), b);
+                    }
+                    case "headObject" -> {
+                        var r = (software.amazon.awssdk.services.s3.model.HeadObjectRequest) args[0];
+                        requests.add("headObject " + r.key());
+                        byte[] b = objects.get(r.key());
+                        if (b == null) {
+                            throw NoSuchKeyException.builder().statusCode(404).message("Not Found").build();
+                        }
+                        yield software.amazon.awssdk.services.s3.model.HeadObjectResponse.builder()
+                                .contentLength((long) b.length).storageClass(storageClasses.get(r.key())).build();
                     }
                     case "deleteObject" -> {
                         DeleteObjectRequest r = (DeleteObjectRequest) args[0];

@@ -75,6 +75,14 @@ public class BackupRestoreStatus extends GatedStatus {
         public String backupSize;
         @JsonPropertyDescription("The policy's recovery window when the plan was made.")
         public String recoveryWindow;
+        @JsonPropertyDescription("Which copy of the backup is read: primary (the policy's bucket) or offsite (its "
+                + "copy in spec.copies.offsite of the policy, used when the primary's is gone or frozen in an archive "
+                + "class). The approval binds it.")
+        public String copy;
+        @JsonPropertyDescription("s3:// URL of the copy read.")
+        public String copyLocation;
+        @JsonPropertyDescription("Why the offsite copy is read, when it is.")
+        public String copyReason;
         @JsonPropertyDescription("A logical restore: the database of the backup restored.")
         public String sourceDatabase;
         @JsonPropertyDescription("A logical restore: where it goes, in words (instance, database, whether new).")
