@@ -42,7 +42,9 @@ import io.quarkus.test.junit.QuarkusTest;
  * operator's image on the real node: the policy's dump is proven by a restore test in a scratch PostgreSQL inside
  * its Job; a BackupRestore into a new database waits for approval and then holds every row; into the same, now
  * non-empty, database it is refused untouched; with replace, the approval names what is replaced and the database
- * then holds the dump's data and nothing of what was there.
+ * then holds the dump's data and nothing of what was there. The policy copies each backup to a second bucket
+ * (spec.copies.offsite, by a copy Job): with the backup's objects deleted from the primary bucket, a restore plans
+ * from the offsite copy, says so, and restores every row from there.
  */
 @OperatorTier
 @QuarkusTest
@@ -83,13 +85,19 @@ class LogicalRestoreTest {
         p.getSpec().verification.restoreTest = new BackupPolicySpec.RestoreTest();
         p.getSpec().verification.restoreTest.schedule = "0 4 * * 0";
         p.getSpec().verification.restoreTest.checks = List.of("select count(*) = 500 from orders");
+        p.getSpec().copies = new BackupPolicySpec.Copies();
+        p.getSpec().copies.offsite = new BackupPolicySpec.Offsite();
+        p.getSpec().copies.offsite.storage = Fixtures.storage("backup-s3");
+        p.getSpec().copies.offsite.storage.bucket = io.dbaoperator.harness.TestS3.OFFSITE_BUCKET;
+        p.getSpec().copies.offsite.storage.prefix = "offsite";
         client.resource(p).create();
         awaitCondition(BackupPolicy.class, NS, POLICY, "LastBackupSucceeded", "True", A_BACKUP);
     }
 
     @AfterAll
     static void tearDown() {
-        TestPostgres.get().exec("postgres", "drop database if exists lr_shop_copy with (force)");
+        TestPostgres.get().exec("postgres", "drop database if exists lr_shop_copy with (force)",
+                "drop database if exists lr_shop_far with (force)");
     }
 
     static BackupRestore restore(String name, boolean replace) {
@@ -101,7 +109,7 @@ class LogicalRestoreTest {
         spec.target = new BackupRestoreSpec.RestoreTarget();
         spec.target.database = new BackupRestoreSpec.DatabaseTarget();
         spec.target.database.databaseRef = Fixtures.db("staging");
-        spec.target.database.name = "lr_shop_copy";
+        spec.target.database.name = name.equals("far") ? "lr_shop_far" : "lr_shop_copy";
         spec.target.database.replace = replace;
         spec.logical = new BackupRestoreSpec.LogicalRestore();
         spec.logical.jobs = replace ? 2 : 1; // the second restore downloads the dump and restores in parallel
@@ -185,5 +193,51 @@ class LogicalRestoreTest {
                 .as("what was there is gone with the database it was in").isEqualTo("0");
         assertThat(value("postgres", "select string_agg(datname, ',') from pg_database where datname like "
                 + "'lr_shop_copy%'")).as("no temporary or replaced database left").isEqualTo("lr_shop_copy");
+    }
+
+    @Test
+    @Order(4)
+    void withItsObjectsGoneFromThePrimaryBucketTheBackupRestoresFromItsOffsiteCopy() throws Exception {
+        TestPostgres.get().exec("postgres", "drop database if exists lr_shop_far with (force)");
+        String backupId = get(BackupPolicy.class, NS, POLICY).getStatus().lastBackup.backupId;
+        org.awaitility.Awaitility.await().atMost(A_BACKUP).pollInterval(Duration.ofSeconds(1)).until(() -> {
+            var st = get(BackupPolicy.class, NS, POLICY).getStatus();
+            return st.lastCopy != null && Boolean.TRUE.equals(st.lastCopy.succeeded)
+                    && backupId.equals(st.lastCopy.backupId);
+        });
+        var policy = get(BackupPolicy.class, NS, POLICY).getStatus();
+        assertThat(policy.lastCopy.message).contains("copied to s3://" + io.dbaoperator.harness.TestS3.OFFSITE_BUCKET
+                + "/offsite/" + NS + "/" + POLICY + "/base/" + backupId, "SHA-256 checked");
+        assertThat(policy.backups.get(0).offsiteCopiedAt).isNotNull();
+
+        // the primary copy is lost: every object of the backup deleted from the bucket, its record kept
+        io.dbaoperator.storage.S3Location here = new io.dbaoperator.storage.S3Location(
+                io.dbaoperator.harness.TestS3.BUCKET, "it", java.net.URI.create(io.dbaoperator.harness.TestS3.get()
+                        .endpoint()), "us-east-1", true, io.dbaoperator.harness.TestS3.ACCESS_KEY_ID,
+                io.dbaoperator.harness.TestS3.SECRET_ACCESS_KEY, null, null);
+        try (var s3 = io.dbaoperator.storage.S3Clients.create(here)) {
+            var catalog = new io.dbaoperator.backup.catalog.BackupCatalog(s3, here, NS, POLICY);
+            for (var o : catalog.read(backupId).objects) {
+                s3.deleteObject(b -> b.bucket(here.bucket()).key(o.key));
+            }
+        }
+
+        restore("far", false);
+        BackupRestoreStatus planned = awaitPhase("far", RestorePhase.AwaitingApproval);
+        assertThat(planned.plan.backupId).isEqualTo(backupId);
+        assertThat(planned.plan.copy).isEqualTo("offsite");
+        assertThat(planned.plan.copyLocation).startsWith("s3://" + io.dbaoperator.harness.TestS3.OFFSITE_BUCKET
+                + "/offsite/");
+        assertThat(planned.plan.copyReason).contains("[lr_shop.dump] are gone from the primary bucket");
+        assertThat(planned.approvalRequest.reason).contains("from its offsite copy");
+        OperatorAssertions.approve(BackupRestore.class, NS, "far", null);
+        BackupRestoreStatus done = awaitPhase("far", RestorePhase.Ready);
+        assertThat(done.database.name).isEqualTo("lr_shop_far");
+        assertThat(value("lr_shop_far", "select count(*) from orders where item = 'item ' || id")).isEqualTo("500");
+        assertThat(client.batch().v1().jobs().inNamespace(NS).withName(RestoreJobs.jobName("far")).get().getSpec()
+                .getTemplate().getSpec().getContainers().get(0).getEnv()).filteredOn(e -> e.getName()
+                        .equals("DBA_S3_BUCKET")).singleElement().satisfies(e -> assertThat(e.getValue())
+                                .as("the Job read the offsite bucket").isEqualTo(io.dbaoperator.harness.TestS3
+                                        .OFFSITE_BUCKET));
     }
 }
