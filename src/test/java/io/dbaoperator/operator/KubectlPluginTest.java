@@ -58,10 +58,15 @@ class KubectlPluginTest {
     }
 
     static Run plugin(String... args) throws IOException, InterruptedException {
+        return pluginIn(NS, args);
+    }
+
+    /** The plugin as a person runs it against namespace {@code ns}. */
+    static Run pluginIn(String ns, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(Path.of("deploy/plugin/kubectl-dba").toAbsolutePath()
                 .toString()));
         command.addAll(List.of(args));
-        command.addAll(List.of("-n", NS));
+        command.addAll(List.of("-n", ns));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().put("KUBECONFIG", TestKubernetes.get().controlPlane().kubeconfigFile("admin").toString());
         Process p = pb.start();

@@ -209,6 +209,9 @@ class LogicalRestoreTest {
         assertThat(policy.lastCopy.message).contains("copied to s3://" + io.dbaoperator.harness.TestS3.OFFSITE_BUCKET
                 + "/offsite/" + NS + "/" + POLICY + "/base/" + backupId, "SHA-256 checked");
         assertThat(policy.backups.get(0).offsiteCopiedAt).isNotNull();
+        var listed = KubectlPluginTest.pluginIn(NS, "backups", POLICY);
+        assertThat(listed.output()).contains("OFFSITE COPY").containsPattern(backupId + "\\tlogical\\tverified\\t.*\\t"
+                + java.util.regex.Pattern.quote(policy.backups.get(0).offsiteCopiedAt));
 
         // the primary copy is lost: every object of the backup deleted from the bucket, its record kept
         io.dbaoperator.storage.S3Location here = new io.dbaoperator.storage.S3Location(

@@ -142,6 +142,10 @@ class SandboxWalkthroughIT {
                 assertThat(out).contains("app-nightly-wal-archiver");
                 assertThat(out).containsPattern("app-nightly-\\d{8}t\\d{6}z");
             }
+            if (block.contains("lastCopy.message")) {
+                assertThat(out).contains("copied to s3://dba-offsite/dumps/default/app-dumps/base/",
+                        "SHA-256 checked");
+            }
             if (block.contains("kubectl dba status bkp")) {
                 assertThat(out).contains("BackupPolicy/app-nightly: Active").contains("Validated\tTrue\tValidated\t");
                 assertThat(out).contains("backuppolicy/app-nightly");
