@@ -1,5 +1,7 @@
 package io.dbaoperator.disposal;
 
+import io.dbaoperator.postgres.BatchPacer;
+
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -39,10 +41,20 @@ public final class DisposalRunner {
 
     private final Duration lockTimeout;
     private final Duration pause;
+    private final io.dbaoperator.api.common.Pacing pacing;
+    private final Duration target;
 
     public DisposalRunner(Duration lockTimeout, Duration pause) {
+        this(lockTimeout, pause, null);
+    }
+
+    /** With each rule's batches paced by {@code pacing} (spec.pacing; null: the defaults). */
+    public DisposalRunner(Duration lockTimeout, Duration pause, io.dbaoperator.api.common.Pacing pacing) {
         this.lockTimeout = lockTimeout;
         this.pause = pause;
+        this.pacing = pacing;
+        this.target = io.dbaoperator.kube.Durations.parse("spec.pacing.targetBatchDuration",
+                pacing == null || pacing.targetBatchDuration == null ? "100ms" : pacing.targetBatchDuration);
     }
 
     public static void ensureSchema(Connection c) throws SQLException {
@@ -134,8 +146,21 @@ public final class DisposalRunner {
         }
     }
 
-    /** Progress of one rule in one run. */
-    public record Progress(long rowsDone, String lastKey, boolean finished) {
+    /**
+     * Progress of one rule in one run; {@code batchSize} and {@code paced} (why the last batch was slowed) once a
+     * slice ran its batches, else 0 and null.
+     */
+    public record Progress(long rowsDone, String lastKey, boolean finished, int batchSize, String paced) {
+        public Progress(long rowsDone, String lastKey, boolean finished) {
+            this(rowsDone, lastKey, finished, 0, null);
+        }
+
+        /** Into the rule's status: the rows done, and while it runs its batch size and why it was slowed. */
+        public void report(io.dbaoperator.api.disposal.DisposalJobStatus.RuleProgress rule) {
+            rule.done = rowsDone;
+            rule.batchSize = finished ? null : batchSize > 0 ? Integer.valueOf(batchSize) : rule.batchSize;
+            rule.throttled = finished ? null : paced;
+        }
     }
 
     public static Progress progress(Connection c, String jobId, String runId, String rule) throws SQLException {
@@ -159,24 +184,42 @@ public final class DisposalRunner {
      */
     public Progress slice(Connection c, String jobId, String runId, DisposalPlanner.RulePlan p, String salt,
             String approval, Instant sliceEnd, BooleanSupplier stop) throws SQLException {
+        return slice(c, jobId, runId, p, salt, approval, sliceEnd, stop, null);
+    }
+
+    /** As above, the rule's pacer resuming at {@code resumeSize} (the last slice's size; null: its batchSize). */
+    public Progress slice(Connection c, String jobId, String runId, DisposalPlanner.RulePlan p, String salt,
+            String approval, Instant sliceEnd, BooleanSupplier stop, Integer resumeSize) throws SQLException {
+        BatchPacer pacer = new BatchPacer(BatchPacer.Settings.of(p.rule().batchSize, pause, pacing, target),
+                resumeSize);
         Progress done = progress(c, jobId, runId, p.name());
+        String paced = null;
         while (!done.finished() && Instant.now().isBefore(sliceEnd) && !stop.getAsBoolean()) {
-            done = batch(c, jobId, runId, p, salt, approval, done);
-            if (!done.finished() && !pause.isZero()) {
-                try {
-                    Thread.sleep(pause.toMillis());
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
+            int size = pacer.batchSize();
+            long started = System.nanoTime();
+            BatchPacer.Load[] load = { BatchPacer.Load.QUIET };
+            long before = done.rowsDone();
+            done = batch(c, jobId, runId, p, salt, approval, done, size, load);
+            if (!done.finished()) {
+                BatchPacer.Pace pace = pacer.next(done.rowsDone() - before, size,
+                        Duration.ofNanos(System.nanoTime() - started), load[0]);
+                paced = pace.throttled();
+                if (!pace.pause().isZero()) {
+                    try {
+                        Thread.sleep(pace.pause().toMillis());
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
                 }
             }
         }
-        return done;
+        return new Progress(done.rowsDone(), done.lastKey(), done.finished(), pacer.batchSize(), paced);
     }
 
+    /** One batch of {@code size} rows; {@code load} gets what the application showed just before its commit. */
     private Progress batch(Connection c, String jobId, String runId, DisposalPlanner.RulePlan p, String salt,
-            String approval, Progress before) throws SQLException {
-        int size = p.rule().batchSize;
+            String approval, Progress before, int size, BatchPacer.Load[] load) throws SQLException {
         String t = p.table().quoted();
         for (int attempt = 1;; attempt++) {
             c.setAutoCommit(false);
@@ -234,6 +277,8 @@ public final class DisposalRunner {
                     ps.setString(7, approval);
                     ps.executeUpdate();
                 }
+                // the sessions this batch's row locks hold up, read while they are still held
+                load[0] = BatchPacer.observe(c);
                 c.commit();
                 return new Progress(before.rowsDone() + rows, lastKey, finished);
             } catch (SQLException e) {

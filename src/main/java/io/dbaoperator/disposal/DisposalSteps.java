@@ -291,7 +291,7 @@ final class DisposalSteps {
         }
         st.waitingForWindow = null;
         String approval = ApprovalStep.under(st, DisposalJobReconciler.STEP, r.digest);
-        DisposalRunner runner = new DisposalRunner(Duration.ofMillis(500), r.in.pause());
+        DisposalRunner runner = new DisposalRunner(Duration.ofMillis(500), r.in.pause(), r.job.getSpec().pacing);
         // a slice ends at the window's close at the latest: the next batch waits for the next window
         Instant sliceEnd = Instant.now().plus(window.budget(Instant.now(), slice));
         List<DisposalPlanner.RulePlan> plans = r.plans();
@@ -299,10 +299,11 @@ final class DisposalSteps {
         boolean all = true;
         for (int i = 0; i < plans.size(); i++) {
             DisposalPlanner.RulePlan p = plans.get(i);
-            DisposalRunner.Progress progress = Instant.now().isBefore(sliceEnd)
-                    ? runner.slice(r.db(), r.jobId, st.runId, p, r.in.salt(), approval, sliceEnd, () -> false)
+            var rule = st.rules.get(i);
+            DisposalRunner.Progress progress = Instant.now().isBefore(sliceEnd) ? runner.slice(r.db(), r.jobId,
+                    st.runId, p, r.in.salt(), approval, sliceEnd, () -> false, rule.batchSize)
                     : DisposalRunner.progress(r.db(), r.jobId, st.runId, p.name());
-            st.rules.get(i).done = progress.rowsDone();
+            progress.report(rule);
             affected += progress.rowsDone();
             all &= progress.finished();
         }

@@ -1,5 +1,8 @@
 package io.dbaoperator.migration;
 
+import io.dbaoperator.postgres.BatchPacer;
+import io.dbaoperator.kube.Durations;
+
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -22,7 +25,9 @@ import io.dbaoperator.sql.QualifiedName;
  * {@code last_key} and {@code rows_done}, so a batch is committed with its progress or not at all, and a restarted
  * operator resumes after the last committed batch without touching a row twice. Works in slices: at most
  * {@code sliceLength} per call, so the reconciler can write progress to status, honour {@code paused}, and yield.
- * Batches wait while a replica replays more than {@code maxReplicationLag} behind.
+ * Batches wait while a replica replays more than {@code maxReplicationLag} behind. Each batch is paced by a
+ * {@link BatchPacer} (spec.backfill.pacing): its size follows how long the last one took against the target, between
+ * a floor and batchSize, and the loop backs off while the batches make the application wait or the server is busy.
  */
 public final class Backfill {
 
@@ -34,6 +39,7 @@ public final class Backfill {
     private final int maxLockRetries;
     private final Duration pause;
     private final Duration maxLag;
+    private final BatchPacer.Settings pacing;
 
     public Backfill(DatabaseMigrationSpec.Backfill spec, Duration lockTimeout, int maxLockRetries, Duration pause,
             Duration maxLag) {
@@ -43,6 +49,9 @@ public final class Backfill {
         this.maxLockRetries = maxLockRetries;
         this.pause = pause;
         this.maxLag = maxLag;
+        this.pacing = BatchPacer.Settings.of(spec.batchSize, pause, spec.pacing, Durations.parse(
+                "spec.backfill.pacing.targetBatchDuration", spec.pacing == null || spec.pacing.targetBatchDuration
+                        == null ? "100ms" : spec.pacing.targetBatchDuration));
     }
 
     /** The backfill as the plan shows it (and checksums it). */
@@ -57,10 +66,10 @@ public final class Backfill {
      * would make ORDER BY sort by the text (10 before 9), which is a full scan and sort per batch, and batches far
      * larger than batchSize.
      */
-    String upperKeySql(boolean first) {
+    String upperKeySql(boolean first, int size) {
         String key = Identifiers.quote(spec.keyColumn);
         return "SELECT " + key + "::text AS dba_upper_key FROM " + table.quoted() + where(first, false) + " ORDER BY "
-                + key + " OFFSET " + (spec.batchSize - 1) + " LIMIT 1";
+                + key + " OFFSET " + (size - 1) + " LIMIT 1";
     }
 
     /**
@@ -88,13 +97,17 @@ public final class Backfill {
         return parts.isEmpty() ? "" : " WHERE " + String.join(" AND ", parts);
     }
 
-    /** Progress after a slice. */
+    /**
+     * Progress after a slice: {@code throttled} when it stopped for a replica's lag; {@code batchSize} the size
+     * the pacer holds now, {@code paced} why it throttled the last batch (null when it did not).
+     */
     public record Progress(long rowsDone, long rowsEstimated, String lastKey, boolean finished, double rowsPerSecond,
-            String throttled, boolean fromHistory) {
+            String throttled, boolean fromHistory, int batchSize, String paced) {
 
         Progress(long rowsDone, long rowsEstimated, String lastKey, boolean finished, double rowsPerSecond,
-                String throttled) {
-            this(rowsDone, rowsEstimated, lastKey, finished, rowsPerSecond, throttled, false);
+                String throttled, BatchPacer pacer, String paced) {
+            this(rowsDone, rowsEstimated, lastKey, finished, rowsPerSecond, throttled, false, pacer.batchSize(),
+                    paced);
         }
     }
 
@@ -157,6 +170,13 @@ public final class Backfill {
      */
     public Progress slice(Connection c, MigrationStore.RunKey migrationId, MigrationPlan.Planned planned, Duration sliceLength,
             BooleanSupplier stop) throws SQLException, StepFailedException {
+        return slice(c, migrationId, planned, sliceLength, stop, null);
+    }
+
+    /** As above, the pacer resuming at {@code resumeSize} (the size the last slice ended with; null: batchSize). */
+    public Progress slice(Connection c, MigrationStore.RunKey migrationId, MigrationPlan.Planned planned,
+            Duration sliceLength, BooleanSupplier stop, Integer resumeSize) throws SQLException, StepFailedException {
+        BatchPacer pacer = new BatchPacer(pacing, resumeSize);
         MigrationStore.Entry entry = MigrationStore.find(c, migrationId, planned.id()).orElse(null);
         if (entry == null) {
             MigrationStore.startBackfill(c, migrationId, planned, estimate(c));
@@ -171,35 +191,43 @@ public final class Backfill {
         long estimated = entry.rowsEstimated() == null ? 0 : entry.rowsEstimated();
         String lastKey = entry.lastKey();
         if ("applied".equals(entry.outcome())) {
-            return new Progress(done, estimated, lastKey, true, 0, null, true);
+            return new Progress(done, estimated, lastKey, true, 0, null, true, pacer.batchSize(), null);
         }
         Instant sliceEnd = Instant.now().plus(sliceLength);
         long sliceRows = 0;
         long sliceStart = System.nanoTime();
+        String paced = null;
         while (Instant.now().isBefore(sliceEnd) && !stop.getAsBoolean()) {
             String lag = replicationLag(c);
             if (lag != null) {
-                return new Progress(done, estimated, lastKey, false, rate(sliceRows, sliceStart), lag);
+                return new Progress(done, estimated, lastKey, false, rate(sliceRows, sliceStart), lag, pacer, paced);
             }
-            Batch b = batch(c, migrationId, planned, lastKey);
+            int size = pacer.batchSize();
+            long started = System.nanoTime();
+            Batch b = batch(c, migrationId, planned, lastKey, size);
             done += b.rows;
             sliceRows += b.rows;
             lastKey = b.lastKey;
             if (b.last) {
                 MigrationStore.finishBackfill(c, migrationId);
-                return new Progress(done, estimated, lastKey, true, rate(sliceRows, sliceStart), null);
+                return new Progress(done, estimated, lastKey, true, rate(sliceRows, sliceStart), null, pacer, null);
             }
-            sleep(pause);
+            BatchPacer.Pace pace = pacer.next(b.rows, size, Duration.ofNanos(System.nanoTime() - started), b.load);
+            paced = pace.throttled();
+            sleep(pace.pause());
         }
-        return new Progress(done, estimated, lastKey, false, rate(sliceRows, sliceStart), null);
+        return new Progress(done, estimated, lastKey, false, rate(sliceRows, sliceStart), null, pacer, paced);
     }
 
-    /** A committed batch; {@code last} when it reached the end of the table. */
-    private record Batch(long rows, String lastKey, boolean last) {
+    /**
+     * A committed batch; {@code last} when it reached the end of the table; {@code load} what the application
+     * showed just before its commit.
+     */
+    private record Batch(long rows, String lastKey, boolean last, BatchPacer.Load load) {
     }
 
-    private Batch batch(Connection c, MigrationStore.RunKey migrationId, MigrationPlan.Planned planned, String lastKey)
-            throws SQLException, StepFailedException {
+    private Batch batch(Connection c, MigrationStore.RunKey migrationId, MigrationPlan.Planned planned, String lastKey,
+            int size) throws SQLException, StepFailedException {
         for (int attempt = 1;; attempt++) {
             long start = System.nanoTime();
             c.setAutoCommit(false);
@@ -208,7 +236,7 @@ public final class Backfill {
                 // a batch is background work: never fan out into parallel workers that take the application's cores
                 s.execute("SET LOCAL max_parallel_workers_per_gather = 0");
                 String upper = null;
-                try (PreparedStatement ps = c.prepareStatement(upperKeySql(lastKey == null))) {
+                try (PreparedStatement ps = c.prepareStatement(upperKeySql(lastKey == null, size))) {
                     if (lastKey != null) {
                         ps.setObject(1, lastKey, Types.OTHER);
                     }
@@ -229,8 +257,10 @@ public final class Backfill {
                         long rows = rs.getLong(1);
                         String key = rs.getString(2);
                         MigrationStore.recordBatch(c, migrationId, rows, key, (System.nanoTime() - start) / 1_000_000);
+                        // the sessions this batch's row locks hold up, read while they are still held
+                        BatchPacer.Load load = BatchPacer.observe(c);
                         c.commit();
-                        return new Batch(rows, key == null ? lastKey : key, upper == null);
+                        return new Batch(rows, key == null ? lastKey : key, upper == null, load);
                     }
                 }
             } catch (SQLException e) {

@@ -49,7 +49,8 @@ final class BackfillStep {
         Backfill.Progress p;
         try {
             // a slice ends at the window's close at the latest: the next batch waits for the next window
-            p = backfill.slice(c, w.run(), planned, w.window.budget(Instant.now(), slice), () -> pausedNow.test(w.m));
+            p = backfill.slice(c, w.run(), planned, w.window.budget(Instant.now(), slice), () -> pausedNow.test(w.m),
+                    w.st.backfill == null ? null : w.st.backfill.batchSize);
         } catch (StepFailedException e) {
             return statements.stepFailed(w, MigrationPlan.BACKFILL, e);
         }
@@ -75,6 +76,8 @@ final class BackfillStep {
             long left = progress.rowsEstimated - p.rowsDone();
             progress.eta = Instant.now().plusSeconds((long) Math.ceil(left / progress.rowsPerSecond)).toString();
         }
+        progress.batchSize = p.finished() ? null : p.batchSize();
+        progress.throttled = p.finished() ? null : p.paced();
         w.st.backfill = progress;
         if (p.finished()) {
             // keyed: a retry after a 409 or a restart finds the backfill finished and reports it again
@@ -88,7 +91,8 @@ final class BackfillStep {
             return Step.rest(Duration.ofSeconds(5));
         }
         w.setReady(false, Reason.InProgress, "backfill " + progress.percent + " (" + p.rowsDone() + " of ~"
-                + progress.rowsEstimated + " rows, last key " + p.lastKey() + ")");
+                + progress.rowsEstimated + " rows, last key " + p.lastKey() + ", batches of " + p.batchSize() + ")"
+                + (p.paced() == null ? "" : "; slowed: " + p.paced()));
         return Step.rest(Duration.ofMillis(50));
     }
 

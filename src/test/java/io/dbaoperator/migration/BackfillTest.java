@@ -74,6 +74,37 @@ class BackfillTest {
     }
 
     @Test
+    void batchesThatTakeLongerThanTheTargetShrinkToTheFloorAndStillWalkEveryKeyOnce() throws Exception {
+        TestPostgres.get().exec("backfill_batches", "drop table if exists paced",
+                "create table paced (id bigint primary key, name text not null, name_upper text)",
+                "insert into paced select g, 'item ' || g, null from generate_series(1, 3000) g",
+                "create trigger log_batch after update on paced referencing new table as changed "
+                        + "for each statement execute function log_batch()");
+        long logged = scalar("select coalesce(max(n), 0) from batch_log");
+        // a 1 ms target no batch of 500 rows meets here: each next batch is half the last, down to the floor (10)
+        Backfill.Progress p = new Run("paced", "paced", "name_upper = upper(name)", null, 500, "1ms").toTheEnd();
+        assertThat(p.rowsDone()).isEqualTo(3000);
+        assertThat(scalar("select count(*) from paced where name_upper = upper(name)")).isEqualTo(3000);
+        List<long[]> batches = new ArrayList<>();
+        try (ResultSet rs = c.createStatement().executeQuery("select rows, first_key, last_key from batch_log "
+                + "where rows > 0 and n > " + logged + " order by n")) {
+            while (rs.next()) {
+                batches.add(new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)});
+            }
+        }
+        c.createStatement().execute("delete from batch_log where n > " + logged); // the other test counts its own
+        assertThat(batches.get(0)[0]).as("the first batch is batchSize").isEqualTo(500);
+        assertThat(batches.get(1)[0]).as("then halved, the most one slow batch takes off").isEqualTo(250);
+        assertThat(batches).allSatisfy(b -> assertThat(b[0]).isBetween(1L, 500L));
+        assertThat(batches.subList(0, batches.size() - 1).stream().mapToLong(b -> b[0]).min().getAsLong())
+                .as("down to the floor (the last batch holds what is left)").isEqualTo(10);
+        for (int i = 1; i < batches.size(); i++) {
+            assertThat(batches.get(i)[1]).as("batch %d starts after the previous one", i)
+                    .isEqualTo(batches.get(i - 1)[2] + 1);
+        }
+    }
+
+    @Test
     void aFinishedBackfillFoundAgainCountsTheRowsItShouldHaveFilledAndDidNot() throws Exception {
         TestPostgres.get().exec("backfill_batches", "drop table if exists filled",
                 "create table filled (id bigint primary key, name text, name_upper text, touched timestamptz)",
@@ -102,6 +133,10 @@ class BackfillTest {
         final MigrationPlan.Planned step;
 
         Run(String name, String table, String set, String where, int batchSize) {
+            this(name, table, set, where, batchSize, "1h"); // a target no batch reaches: every batch full
+        }
+
+        Run(String name, String table, String set, String where, int batchSize, String targetBatchDuration) {
             DatabaseMigrationSpec spec = new DatabaseMigrationSpec();
             spec.expand = new DatabaseMigrationSpec.SqlStep("SELECT 1");
             spec.rollback = new DatabaseMigrationSpec.SqlStep("SELECT 1");
@@ -110,6 +145,7 @@ class BackfillTest {
             spec.backfill.set = set;
             spec.backfill.where = where;
             spec.backfill.batchSize = batchSize;
+            spec.backfill.pacing.targetBatchDuration = targetBatchDuration;
             MigrationPlan plan = MigrationPlanner.plan(spec, Catalog.EMPTY);
             backfill = new Backfill(spec.backfill, Duration.ofMillis(500), 5, Duration.ZERO, Duration.ofSeconds(10));
             key = new MigrationStore.RunKey("test/" + name, "uid-" + name, plan.digest());

@@ -392,6 +392,8 @@ class MigrationHandlersTest {
         MigrationPlan.Planned step = MigrationPlanner.plan(m.getSpec(), MigrationPlannerTest.CATALOG)
                 .step(MigrationPlan.BACKFILL).get(0);
         leaseHeldByThisMigration();
+        // the pacer's look at the application inside each batch: nobody waits, one session active
+        db.answer("pg_blocking_pids", row("blocked", 0, "active", 1));
         db.answer("FROM dba_operator.migration_history WHERE migration_id = ? AND run_uid = ? AND step_id = ?",
                 row("migration_id", "shop/add-email", "step_id", step.id(), "step", MigrationPlan.BACKFILL,
                         "checksum", checksum == null ? step.checksum() : checksum, "statement", "UPDATE users",
@@ -441,6 +443,28 @@ class MigrationHandlersTest {
         assertThat(st.backfill.eta).isNull();
         assertThat(st.phase).isEqualTo(MigrationPhase.AwaitingCutover);
         assertThat(log.executed).singleElement().satisfies(e -> assertThat(e.toString()).contains("succeeded"));
+    }
+
+    @Test
+    void batchesTheApplicationWaitsOnAreHalvedAndStatusSaysWhy() throws SQLException {
+        db.answer("pg_blocking_pids", row("blocked", 2, "active", 3)); // the first answer given is the one used
+        backfillUnderWay(null, 2000, "2000");
+        db.answer("dba_upper_key", row("dba_upper_key", "3000"))
+                .answer("WITH dba_updated AS (UPDATE \"users\" SET a = lower(email) WHERE \"id\" > ?",
+                        row("count", 1000L, "max", "3000"))
+                .answer("SET rows_done = coalesce(rows_done, 0) + ?", row("updated", 1));
+        backfilling(); // a one-second slice: 1000 rows, then halved while two sessions wait on each batch
+        assertThat(db.sent("dba_upper_key").get(0)).as("the first batch is batchSize").contains("OFFSET 999 ");
+        assertThat(db.sent("dba_upper_key").get(1)).as("halved after sessions waited on it").contains("OFFSET 499 ");
+        assertThat(st.backfill.batchSize).isLessThan(1000);
+        assertThat(st.backfill.throttled).startsWith("2 session(s) waited on the batch's locks: batches of ");
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> assertThat(c.message)
+                .contains("batches of " + st.backfill.batchSize, "slowed: 2 session(s) waited"));
+        int stored = st.backfill.batchSize;
+        db.sent.clear();
+        backfilling();
+        assertThat(db.sent("dba_upper_key").get(0)).as("the next slice resumes at the stored size")
+                .contains("OFFSET " + (stored - 1) + " ");
     }
 
     @Test

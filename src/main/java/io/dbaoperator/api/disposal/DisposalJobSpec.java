@@ -53,8 +53,15 @@ public class DisposalJobSpec {
 
     @Default("200ms")
     @Pattern(Patterns.DURATION)
-    @JsonPropertyDescription("Pause between batches, to leave room for the application.")
+    @JsonPropertyDescription("The least pause between batches, to leave room for the application (pacing "
+            + "lengthens it while the application waits on the batches or the server is busy).")
     public String pauseBetweenBatches = "200ms";
+
+    @Default("{}")
+    @JsonPropertyDescription("How each rule's batches pace themselves: its batchSize is the first batch's size and the "
+            + "largest; each batch is sized to take about targetBatchDuration, and the run backs off while its "
+            + "batches make the application wait or the server is busy.")
+    public io.dbaoperator.api.common.Pacing pacing = new io.dbaoperator.api.common.Pacing();
 
     @JsonPropertyDescription("Secret with key 'salt' used by the Hash and Fake strategies; required when a rule uses them.")
     public SecretRef saltSecretRef;

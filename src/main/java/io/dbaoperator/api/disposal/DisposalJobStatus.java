@@ -75,5 +75,11 @@ public class DisposalJobStatus extends GatedStatus {
         public Long stillMatching;
         @JsonPropertyDescription("What foreign keys pointing at the table imply for this rule.")
         public List<String> notes;
+        @JsonPropertyDescription("Rows the rule's next batch handles while it runs: its batchSize at first, then what "
+                + "holds a batch near pacing.targetBatchDuration.")
+        public Integer batchSize;
+        @JsonPropertyDescription("Why the rule's last batches were slowed (sessions waiting on their locks, a busy "
+                + "server), absent when they were not.")
+        public String throttled;
     }
 }

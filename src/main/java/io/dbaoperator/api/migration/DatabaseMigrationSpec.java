@@ -170,13 +170,21 @@ public class DatabaseMigrationSpec {
         @Default("1000")
         @Min(1)
         @Max(100000)
-        @JsonPropertyDescription("Rows per batch; each batch is its own short transaction.")
+        @JsonPropertyDescription("Rows of the first batch, and the most in any batch; each batch is its own short "
+                + "transaction, sized by pacing to take about pacing.targetBatchDuration.")
         public Integer batchSize = 1000;
 
         @Default("100ms")
         @Pattern(Patterns.DURATION)
-        @JsonPropertyDescription("Pause between batches, to leave room for the application's own writes.")
+        @JsonPropertyDescription("The least pause between batches, to leave room for the application's own writes "
+                + "(pacing lengthens it while the application waits on the batches or the server is busy).")
         public String pauseBetweenBatches = "100ms";
+
+        @Default("{}")
+        @JsonPropertyDescription("How the batches pace themselves: batchSize is the first batch's size and the "
+                + "largest; each batch is sized to take about targetBatchDuration, and the backfill backs off while "
+                + "its batches make the application wait or the server is busy.")
+        public io.dbaoperator.api.common.Pacing pacing = new io.dbaoperator.api.common.Pacing();
 
         @Default("10s")
         @Pattern(Patterns.DURATION)

@@ -205,5 +205,11 @@ public class DatabaseMigrationStatus extends GatedStatus {
         public String lastKey;
         @JsonPropertyDescription("Estimated completion time (RFC 3339).")
         public String eta;
+        @JsonPropertyDescription("Rows the next batch updates: spec.backfill.batchSize at first, then what holds a "
+                + "batch near pacing.targetBatchDuration.")
+        public Integer batchSize;
+        @JsonPropertyDescription("Why the last batches were slowed (sessions waiting on their locks, a busy server), "
+                + "absent when they were not.")
+        public String throttled;
     }
 }
