@@ -13,9 +13,14 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongPredicate;
 
 /**
- * A pgbench-style load of 4 clients for the benchmarks: per transaction, UPDATE one row's counter and read it back
- * (or only read, for the lock-queue case). Records every transaction's latency, before and during the work under
- * test, and how many committed in each second. Errors are counted, never hidden.
+ * A load of 4 clients for the benchmarks, in one of two profiles. <b>simple</b>: per transaction, UPDATE one row's
+ * counter and read it back (or only read, for the lock-queue case): short, CPU-bound on this machine. <b>tpcb</b>:
+ * pgbench's default TPC-B-like script (UPDATE the account, SELECT it, UPDATE its teller and its branch, INSERT into
+ * history, one transaction) with synchronous_commit on: each commit waits for its WAL flush, and every transaction
+ * updates one of {@code rows / 100,000} branch rows, so the clients also queue on those rows: commit-bound and
+ * lock-bound, as an OLTP primary is. The tellers, branches and history tables are made by {@link #prepareTpcb}.
+ * Records every transaction's latency, before and during the work under test, and how many committed in each
+ * second. Errors are counted, never hidden.
  */
 public final class Load {
 
@@ -32,15 +37,43 @@ public final class Load {
     final int rows;
     final boolean readOnly;
     final LongPredicate touchable;
+    final boolean tpcb;
 
     /** @param touchable which ids the load may pick (e.g. only accounts that stay) */
     public Load(String url, String table, String counter, int rows, boolean readOnly, LongPredicate touchable) {
+        this(url, table, counter, rows, readOnly, touchable, false);
+    }
+
+    /** @param tpcb the TPC-B-like profile (tables from {@link #prepareTpcb}) instead of the simple one */
+    public Load(String url, String table, String counter, int rows, boolean readOnly, LongPredicate touchable,
+            boolean tpcb) {
         this.url = url;
         this.table = table;
         this.counter = counter;
         this.rows = rows;
         this.readOnly = readOnly;
         this.touchable = touchable;
+        this.tpcb = tpcb;
+    }
+
+    /** Branches as pgbench makes them: one per 100,000 accounts (at least one), ten tellers each. */
+    static int branches(int rows) {
+        return Math.max(1, rows / 100_000);
+    }
+
+    /** pgbench's tellers, branches and history beside the bench's accounts table (dropped and made anew). */
+    public static void prepareTpcb(Connection c, int rows) throws SQLException {
+        var s = c.createStatement();
+        s.execute("DROP TABLE IF EXISTS tpcb_branches, tpcb_tellers, tpcb_history");
+        s.execute("CREATE TABLE tpcb_branches (bid int PRIMARY KEY, bbalance int NOT NULL DEFAULT 0, filler char(88))");
+        s.execute("CREATE TABLE tpcb_tellers (tid int PRIMARY KEY, bid int NOT NULL, tbalance int NOT NULL DEFAULT 0, "
+                + "filler char(84))");
+        s.execute("CREATE TABLE tpcb_history (tid int, bid int, aid bigint, delta int, mtime timestamp, "
+                + "filler char(22))");
+        s.execute("INSERT INTO tpcb_branches (bid) SELECT g FROM generate_series(1, " + branches(rows) + ") g");
+        s.execute("INSERT INTO tpcb_tellers (tid, bid) SELECT g, (g - 1) / 10 + 1 FROM generate_series(1, "
+                + branches(rows) * 10 + ") g");
+        s.execute("VACUUM ANALYZE tpcb_branches, tpcb_tellers");
     }
 
     public void start() {
@@ -57,6 +90,10 @@ public final class Load {
     }
 
     void client() {
+        if (tpcb) {
+            tpcbClient();
+            return;
+        }
         try (Connection c = DriverManager.getConnection(url)) {
             PreparedStatement update = c.prepareStatement("UPDATE " + table + " SET " + counter + " = " + counter
                     + " + 1 WHERE id = ?");
@@ -81,6 +118,71 @@ public final class Load {
                         c.commit();
                         c.setAutoCommit(true);
                     }
+                } catch (SQLException e) {
+                    errors.incrementAndGet();
+                    try {
+                        c.rollback();
+                        c.setAutoCommit(true);
+                    } catch (SQLException ignored) {
+                        // the next transaction reports it
+                    }
+                    continue;
+                }
+                long micros = (System.nanoTime() - t0) / 1000;
+                (measuring ? during : before).add(micros);
+                perSecond.computeIfAbsent(System.currentTimeMillis() / 1000, k -> new AtomicLong()).incrementAndGet();
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** pgbench's built-in tpcb-like script, with synchronous_commit on for the session whatever the server says. */
+    void tpcbClient() {
+        try (Connection c = DriverManager.getConnection(url)) {
+            c.createStatement().execute("SET synchronous_commit = on");
+            PreparedStatement account = c.prepareStatement("UPDATE " + table + " SET " + counter + " = " + counter
+                    + " + ? WHERE id = ?");
+            PreparedStatement read = c.prepareStatement("SELECT " + counter + " FROM " + table + " WHERE id = ?");
+            PreparedStatement teller = c.prepareStatement("UPDATE tpcb_tellers SET tbalance = tbalance + ? "
+                    + "WHERE tid = ?");
+            PreparedStatement branch = c.prepareStatement("UPDATE tpcb_branches SET bbalance = bbalance + ? "
+                    + "WHERE bid = ?");
+            PreparedStatement history = c.prepareStatement("INSERT INTO tpcb_history (tid, bid, aid, delta, mtime) "
+                    + "VALUES (?, ?, ?, ?, CURRENT_TIMESTAMP)");
+            int branches = branches(rows);
+            while (!stop.get()) {
+                ThreadLocalRandom r = ThreadLocalRandom.current();
+                long aid;
+                do {
+                    aid = r.nextLong(1, rows + 1);
+                } while (!touchable.test(aid));
+                int bid = r.nextInt(1, branches + 1);
+                int tid = r.nextInt(1, branches * 10 + 1);
+                int delta = r.nextInt(-5000, 5001);
+                long t0 = System.nanoTime();
+                try {
+                    c.setAutoCommit(false);
+                    account.setInt(1, delta);
+                    account.setLong(2, aid);
+                    account.executeUpdate();
+                    read.setLong(1, aid);
+                    try (ResultSet rs = read.executeQuery()) {
+                        rs.next();
+                    }
+                    teller.setInt(1, delta);
+                    teller.setInt(2, tid);
+                    teller.executeUpdate();
+                    branch.setInt(1, delta);
+                    branch.setInt(2, bid);
+                    branch.executeUpdate();
+                    history.setInt(1, tid);
+                    history.setInt(2, bid);
+                    history.setLong(3, aid);
+                    history.setInt(4, delta);
+                    history.executeUpdate();
+                    c.commit();
+                    c.setAutoCommit(true);
                 } catch (SQLException e) {
                     errors.incrementAndGet();
                     try {
@@ -130,6 +232,19 @@ public final class Load {
         Collections.sort(sorted);
         return String.format("%.1f / %.1f / %.0f", sorted.get(sorted.size() / 2) / 1000.0,
                 sorted.get((int) (sorted.size() * 0.99)) / 1000.0, sorted.get(sorted.size() - 1) / 1000.0);
+    }
+
+    /** The 99th percentile in microseconds, 0 when empty. */
+    public static long p99(List<Long> micros) {
+        List<Long> sorted;
+        synchronized (micros) {
+            sorted = new ArrayList<>(micros);
+        }
+        if (sorted.isEmpty()) {
+            return 0;
+        }
+        Collections.sort(sorted);
+        return sorted.get((int) (sorted.size() * 0.99));
     }
 
     public static long max(List<Long> micros) {

@@ -11,9 +11,10 @@ import io.dbaoperator.disposal.DisposalPlanner;
 import io.dbaoperator.disposal.DisposalRunner;
 
 /**
- * Anonymize, then delete, 1M of 5M rows with the operator's disposal engine (the planner and runner classes the
- * reconciler runs, on one connection) under a 4-client load on the rows that stay. Prints figures; asserts
- * nothing. Usage: see run.sh.
+ * Anonymize, then delete, a fifth of the rows with the operator's disposal engine (the planner and runner classes
+ * the reconciler runs, on one connection, its batches paced by BatchPacer) under each of two 4-client loads on the
+ * rows that stay ({@link Load}: simple, CPU-bound here; tpcb, pgbench's TPC-B-like script with synchronous_commit
+ * on, commit-bound). Prints figures and the targets met or not; asserts nothing. Usage: see run.sh.
  */
 public class DisposalBench {
 
@@ -26,11 +27,20 @@ public class DisposalBench {
         int batch = Integer.parseInt(args[2]);
         System.out.printf("# disposal benchmark: %,d of %,d rows, batches of %,d, 4 clients on the other rows, %d cores%n%n",
                 rows / 5, rows, batch, Runtime.getRuntime().availableProcessors());
-        setUp();
-        System.out.println("| run | rows | rows/s | load errors | TPS before | TPS during | p50 / p99 / max before (ms) | p50 / p99 / max during (ms) | longest wait of a load transaction (ms) |");
-        System.out.println("|---|---|---|---|---|---|---|---|---|");
-        run("Anonymize (Hash email, Redact full_name)", DisposalJobSpec.Action.Anonymize, batch);
-        run("Delete", DisposalJobSpec.Action.Delete, batch);
+        System.out.println("Targets: 0 errors; p99 during at most 2x before; TPS during at least 80% of before.");
+        System.out.println();
+        System.out.println("| load | run | rows | rows/s | load errors | TPS before | TPS during | p50 / p99 / max before (ms) | p50 / p99 / max during (ms) | p99 during / before | TPS kept | longest wait of a load transaction (ms) | targets |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        for (boolean tpcb : new boolean[] {false, true}) {
+            setUp();
+            if (tpcb) {
+                try (Connection c = DriverManager.getConnection(url)) {
+                    Load.prepareTpcb(c, rows);
+                }
+            }
+            run("Anonymize (Hash email, Redact full_name)", DisposalJobSpec.Action.Anonymize, batch, tpcb);
+            run("Delete", DisposalJobSpec.Action.Delete, batch, tpcb);
+        }
     }
 
     static void exec(String sql) throws SQLException {
@@ -50,7 +60,7 @@ public class DisposalBench {
         exec("CHECKPOINT");
     }
 
-    static void run(String label, DisposalJobSpec.Action action, int batch) throws Exception {
+    static void run(String label, DisposalJobSpec.Action action, int batch, boolean tpcb) throws Exception {
         DisposalJobSpec spec = new DisposalJobSpec();
         DisposalJobSpec.Rule rule = new DisposalJobSpec.Rule();
         rule.name = "closed";
@@ -69,7 +79,7 @@ public class DisposalBench {
             rule.anonymize.columns = Map.of("email", hash, "full_name", redact);
         }
         spec.rules = List.of(rule);
-        Load load = new Load(url, "customers", "balance", rows, false, id -> id % 5 != 0);
+        Load load = new Load(url, "customers", "balance", rows, false, id -> id % 5 != 0, tpcb);
         load.start();
         Thread.sleep(10_000);
         load.measure(true);
@@ -78,11 +88,14 @@ public class DisposalBench {
         try (Connection c = DriverManager.getConnection(url)) {
             DisposalRunner.ensureSchema(c);
             List<DisposalPlanner.RulePlan> plans = DisposalPlanner.plan(c, spec);
-            DisposalRunner runner = new DisposalRunner(Duration.ofMillis(500), Duration.ofMillis(20));
+            DisposalRunner runner = new DisposalRunner(Duration.ofMillis(500), Duration.ofMillis(20), null);
             DisposalRunner.Progress p;
+            Integer size = null;
             do {
-                p = runner.slice(c, "bench/" + action, "run", plans.get(0), "bench-salt-0123456789",
-                        null, Instant.now().plusSeconds(5), () -> false);
+                // the reconciler stores the batch size in status between slices and resumes at it
+                p = runner.slice(c, "bench/" + action + tpcb, "run", plans.get(0), "bench-salt-0123456789",
+                        null, Instant.now().plusSeconds(5), () -> false, size);
+                size = p.batchSize() > 0 ? p.batchSize() : size;
             } while (!p.finished());
             done = p.rowsDone();
         }
@@ -90,8 +103,12 @@ public class DisposalBench {
         load.measure(false);
         load.stop();
         double baseTps = load.before.size() / 10.0;
-        System.out.printf("| %s | %,d | %,.0f | %d | %.0f | %.0f | %s | %s | %.0f |%n", label, done, done / seconds,
-                load.errors.get(), baseTps, load.during.size() / seconds, Load.percentiles(load.before),
-                Load.percentiles(load.during), Load.max(load.during) / 1000.0);
+        double p99 = Load.p99(load.during) / Math.max(1.0, Load.p99(load.before));
+        double kept = load.during.size() / seconds / baseTps;
+        String unmet = (load.errors.get() > 0 ? " errors" : "") + (p99 > 2 ? " p99" : "") + (kept < 0.8 ? " TPS" : "");
+        System.out.printf("| %s | %s | %,d | %,.0f | %d | %.0f | %.0f | %s | %s | %.2fx | %.0f%% | %.0f | %s |%n",
+                tpcb ? "tpcb" : "simple", label, done, done / seconds, load.errors.get(), baseTps,
+                load.during.size() / seconds, Load.percentiles(load.before), Load.percentiles(load.during), p99,
+                kept * 100, Load.max(load.during) / 1000.0, unmet.isEmpty() ? "all met" : "unmet:" + unmet);
     }
 }
