@@ -24,6 +24,8 @@ public class MigrationBench {
 
     static String url;
     static int rows;
+    static int batchSize = 5_000;
+    static String pause = "20ms";
 
     public static void main(String[] args) throws Exception {
         url = args[0];
@@ -37,8 +39,13 @@ public class MigrationBench {
         System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         for (boolean tpcb : new boolean[] {false, true}) {
             double naive = change("naive: ALTER + one UPDATE + DROP", false, tpcb, 0);
-            change("operator: lock_timeout 500ms, paced batches (at most 5,000 rows, 100 ms target)", true, tpcb,
-                    naive);
+            change("operator: lock_timeout 500ms, paced batches (at most 5,000 rows, 100 ms target, 20 ms pause)",
+                    true, tpcb, naive);
+            batchSize = 50_000; // the pacer alone: a high cap, no pause
+            pause = "0ms";
+            change("operator: paced batches (at most 50,000 rows, 100 ms target, no pause)", true, tpcb, naive);
+            batchSize = 5_000;
+            pause = "20ms";
         }
         System.out.println();
         System.out.println("| lock-queue case (a transaction holds ACCESS SHARE for 20 s) | readers' max latency (ms) | ALTER done after (s) | errors |");
@@ -121,8 +128,8 @@ public class MigrationBench {
         spec.backfill = new DatabaseMigrationSpec.Backfill();
         spec.backfill.table = "accounts";
         spec.backfill.set = "email_lower = lower(email)";
-        spec.backfill.batchSize = 5000;
-        spec.backfill.pauseBetweenBatches = "20ms";
+        spec.backfill.batchSize = batchSize;
+        spec.backfill.pauseBetweenBatches = pause;
         spec.contract = new DatabaseMigrationSpec.SqlStep("ALTER TABLE accounts DROP COLUMN email");
         spec.rollback = new DatabaseMigrationSpec.SqlStep("ALTER TABLE accounts DROP COLUMN IF EXISTS email_lower");
         MigrationPlan plan = MigrationPlanner.plan(spec, Catalog.EMPTY);
@@ -135,8 +142,8 @@ public class MigrationBench {
             for (MigrationPlan.Planned p : plan.step(MigrationPlan.EXPAND)) {
                 runner.run(c, run, p, null);
             }
-            Backfill b = new Backfill(spec.backfill, Duration.ofMillis(500), 50, Duration.ofMillis(20),
-                    Duration.ofSeconds(10));
+            Backfill b = new Backfill(spec.backfill, Duration.ofMillis(500), 50,
+                    io.dbaoperator.kube.Durations.parse("pause", pause), Duration.ofSeconds(10));
             Integer size = null;
             Backfill.Progress progress;
             do {
