@@ -20,6 +20,7 @@ public class DisposalBench {
 
     static String url;
     static int rows;
+    static String lastPaced = "";
 
     public static void main(String[] args) throws Exception {
         url = args[0];
@@ -29,8 +30,8 @@ public class DisposalBench {
                 rows / 5, rows, batch, Runtime.getRuntime().availableProcessors());
         System.out.println("Targets: 0 errors; p99 during at most 2x before; TPS during at least 80% of before.");
         System.out.println();
-        System.out.println("| load | run | rows | rows/s | load errors | TPS before | TPS during | p50 / p99 / max before (ms) | p50 / p99 / max during (ms) | p99 during / before | TPS kept | longest wait of a load transaction (ms) | targets |");
-        System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        System.out.println("| load | run | rows | rows/s | load errors | TPS before | TPS during | p50 / p99 / max before (ms) | p50 / p99 / max during (ms) | p99 during / before | TPS kept | longest wait of a load transaction (ms) | pacer's batch at the end, and why it throttled | targets |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         for (boolean tpcb : new boolean[] {false, true}) {
             setUp();
             if (tpcb) {
@@ -91,13 +92,18 @@ public class DisposalBench {
             DisposalRunner runner = new DisposalRunner(Duration.ofMillis(500), Duration.ofMillis(20), null);
             DisposalRunner.Progress p;
             Integer size = null;
+            String paced = "";
             do {
                 // the reconciler stores the batch size in status between slices and resumes at it
                 p = runner.slice(c, "bench/" + action + tpcb, "run", plans.get(0), "bench-salt-0123456789",
                         null, Instant.now().plusSeconds(5), () -> false, size);
                 size = p.batchSize() > 0 ? p.batchSize() : size;
+                if (!p.finished()) {
+                    paced = p.batchSize() + (p.paced() == null ? "" : "; " + p.paced());
+                }
             } while (!p.finished());
             done = p.rowsDone();
+            lastPaced = paced;
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         load.measure(false);
@@ -106,9 +112,9 @@ public class DisposalBench {
         double p99 = Load.p99(load.during) / Math.max(1.0, Load.p99(load.before));
         double kept = load.during.size() / seconds / baseTps;
         String unmet = (load.errors.get() > 0 ? " errors" : "") + (p99 > 2 ? " p99" : "") + (kept < 0.8 ? " TPS" : "");
-        System.out.printf("| %s | %s | %,d | %,.0f | %d | %.0f | %.0f | %s | %s | %.2fx | %.0f%% | %.0f | %s |%n",
+        System.out.printf("| %s | %s | %,d | %,.0f | %d | %.0f | %.0f | %s | %s | %.2fx | %.0f%% | %.0f | %s | %s |%n",
                 tpcb ? "tpcb" : "simple", label, done, done / seconds, load.errors.get(), baseTps,
                 load.during.size() / seconds, Load.percentiles(load.before), Load.percentiles(load.during), p99,
-                kept * 100, Load.max(load.during) / 1000.0, unmet.isEmpty() ? "all met" : "unmet:" + unmet);
+                kept * 100, Load.max(load.during) / 1000.0, lastPaced, unmet.isEmpty() ? "all met" : "unmet:" + unmet);
     }
 }

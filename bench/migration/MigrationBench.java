@@ -25,6 +25,8 @@ public class MigrationBench {
     static String url;
     static int rows;
     static int batchSize = 5_000;
+    /** The pacer's batch size when the backfill's last full slice ended, and its last throttle. */
+    static String paced = "";
     static String pause = "20ms";
 
     public static void main(String[] args) throws Exception {
@@ -35,8 +37,8 @@ public class MigrationBench {
         System.out.println("Targets: 0 errors; p99 during at most 2x before; TPS during at least 80% of before; no "
                 + "second under 50% of it; under tpcb, total time at most 2x the naive UPDATE's.");
         System.out.println();
-        System.out.println("| load | run | errors | TPS before | TPS during | p50 / p99 / max before (ms) | p50 / p99 / max during (ms) | p99 during / before | TPS kept | seconds < 50% TPS | time (s) | time / naive | targets |");
-        System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        System.out.println("| load | run | errors | TPS before | TPS during | p50 / p99 / max before (ms) | p50 / p99 / max during (ms) | p99 during / before | TPS kept | seconds < 50% TPS | time (s) | time / naive | pacer's batch at the end, and why it throttled | targets |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         for (boolean tpcb : new boolean[] {false, true}) {
             double naive = change("naive: ALTER + one UPDATE + DROP", false, tpcb, 0);
             change("operator: lock_timeout 500ms, paced batches (at most 5,000 rows, 100 ms target, 20 ms pause)",
@@ -115,10 +117,10 @@ public class MigrationBench {
             if (tpcb && seconds > 2 * naive) unmet.append(" time");
             targets = unmet.length() == 0 ? "all met" : "unmet:" + unmet;
         }
-        System.out.printf("| %s | %s | %d | %.0f | %.0f | %s | %s | %.2fx | %.0f%% | %d | %.1f | %s | %s |%n",
+        System.out.printf("| %s | %s | %d | %.0f | %.0f | %s | %s | %.2fx | %.0f%% | %d | %.1f | %s | %s | %s |%n",
                 tpcb ? "tpcb" : "simple", label, load.errors.get(), baseTps, tpsDuring, Load.percentiles(load.before),
                 Load.percentiles(load.during), p99, kept * 100, slow, seconds,
-                naive > 0 ? String.format("%.1fx", seconds / naive) : "1x", targets);
+                naive > 0 ? String.format("%.1fx", seconds / naive) : "1x", operator ? paced : "-", targets);
         return seconds;
     }
 
@@ -150,6 +152,9 @@ public class MigrationBench {
                 // the reconciler writes status here between slices, and resumes at the stored batch size
                 progress = b.slice(c, run, plan.step(MigrationPlan.BACKFILL).get(0), Duration.ofSeconds(5),
                         () -> false, size);
+                if (!progress.finished()) {
+                    paced = progress.batchSize() + (progress.paced() == null ? "" : "; " + progress.paced());
+                }
                 size = progress.batchSize();
             } while (!progress.finished());
             for (MigrationPlan.Planned p : plan.step(MigrationPlan.CONTRACT)) {
