@@ -59,8 +59,9 @@ final class BackupCopies {
         if (st.copying != null) {
             CopyInfo c = st.copying;
             Job job = jobs.named(c.job).orElse(null);
-            if (job == null && copies != null) {
-                // decided and stored by an earlier reconcile that ended (a crash, a 409) before its Job existed
+            if (job == null && copies != null && !shown(t.catalog().read(c.backupId), c)) {
+                // decided and stored by an earlier reconcile that ended (a crash, a 409) before its Job existed; a
+                // Job that ran and expired while nobody looked left its evidence, and is not made again
                 return Step.act(() -> {
                     create(t, c);
                     return Step.next();
@@ -118,6 +119,12 @@ final class BackupCopies {
                 + c.archiveClass);
     }
 
+    /** Whether the catalog shows every copy {@code c} asked for. */
+    private static boolean shown(BackupRecord r, CopyInfo c) {
+        return r != null && (!Boolean.TRUE.equals(c.offsite) || r.offsite != null)
+                && (c.archiveClass == null || c.archiveClass.equals(r.storageClass));
+    }
+
     /** The Job ended (or is gone): the copy's outcome, from the catalog's evidence. */
     private void finish(Tending t, CopyInfo c, Job job) {
         BackupPolicy policy = t.policy();
@@ -127,7 +134,7 @@ final class BackupCopies {
         boolean archiveShown = c.archiveClass == null || r != null && c.archiveClass.equals(r.storageClass);
         var outcome = AgentJobs.outcome(job);
         c.completedAt = t.now().toString();
-        c.succeeded = job != null && !outcome.failed() && offsiteShown && archiveShown;
+        c.succeeded = (job == null || !outcome.failed()) && offsiteShown && archiveShown;
         if (c.succeeded) {
             c.message = "backup " + c.backupId + (Boolean.TRUE.equals(c.offsite) ? " copied to " + r.offsite.url
                     + " (" + r.objects.size() + " object(s), each read back there with its SHA-256 checked)" : "")
@@ -139,7 +146,8 @@ final class BackupCopies {
             }
             t.forgetRecords();
         } else {
-            String why = job == null ? "its Job " + c.job + " was deleted"
+            String why = job == null ? "its Job " + c.job + " is gone (deleted, or spec.copies removed before it "
+                    + "ran)"
                     : outcome.failed() ? AgentJobs.outcomeWithCause(client, job).failureReason()
                             : "the Job completed, but the catalog shows no " + (!offsiteShown ? "offsite copy" : "")
                                     + (!offsiteShown && !archiveShown ? " and no " : "")

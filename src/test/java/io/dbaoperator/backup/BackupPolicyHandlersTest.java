@@ -265,6 +265,21 @@ class BackupPolicyHandlersTest {
     }
 
     @Test
+    void aCopyWhoseJobExpiredUnseenCountsOnItsEvidenceAndIsNotMadeAgain() throws SQLException {
+        copiesOffsite(3);
+        st.lastScheduleTime = now.toString();
+        String id = backupInBucket(Duration.ofHours(2));
+        reconcile();
+        assertThat(copyJobs.created).hasSize(1);
+        copiedOffsite(id);
+        copyJobs.objects.clear(); // it ran, and its TTL removed it while the operator was away
+        reconcile();
+        assertThat(copyJobs.created).as("not made again: the catalog shows the copy").hasSize(1);
+        assertThat(st.copying).isNull();
+        assertThat(st.lastCopy.succeeded).isTrue();
+    }
+
+    @Test
     void retentionKeepsABackupHereUntilItsOffsiteCopyExists() throws SQLException {
         copiesOffsite(3);
         policy.getSpec().retention.keepLast = 1;
