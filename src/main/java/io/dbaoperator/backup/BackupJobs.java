@@ -19,7 +19,6 @@ import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.api.common.JobTemplate;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
-import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 
@@ -73,8 +72,29 @@ public final class BackupJobs {
         List<EnvVar> env = new ArrayList<>(AgentEnvironment.databaseEnv(spec.database));
         env.addAll(AgentEnvironment.encryptionEnv(spec.encryption, true));
         env.addAll(AgentEnvironment.s3Env(spec.storage, spec.storage.prefix == null ? "" : spec.storage.prefix));
-        var container = new ContainerBuilder().withName("backup").withImage(t.image == null ? defaultImage : t.image)
-                .withCommand(command).withEnvFrom(AgentEnvironment.envFrom(spec.database, spec.encryption))
+        Job job = agentJob(policy, jobName(name, backupId), "backup", "backup", POLICY_LABEL, backupId, command, env,
+                AgentEnvironment.envFrom(spec.database, spec.encryption),
+                t.ttlSecondsAfterFinished == null ? 86400 : t.ttlSecondsAfterFinished, defaultImage);
+        job.getMetadata().setAnnotations(new java.util.HashMap<>(java.util.Map.of(SPEC_HASH,
+                hash(job.getSpec().toString()))));
+        return job;
+    }
+
+    /**
+     * A Job of a policy that runs the agent once: the policy's jobTemplate (image, resources, deadline, backoff,
+     * placement), labels {@code policyLabel} and the backup id on the Job and its pod, owned by the policy, the
+     * agent's last log lines as its termination message, a non-root read-only container with a scratch /tmp.
+     * Backups and copies ({@link CopyJobs}) are made by it.
+     */
+    static Job agentJob(BackupPolicy policy, String jobName, String containerName, String component, String policyLabel,
+            String backupId,
+            List<String> command, List<EnvVar> env, List<io.fabric8.kubernetes.api.model.EnvFromSource> envFrom,
+            int ttlSeconds, String defaultImage) {
+        BackupPolicySpec spec = policy.getSpec();
+        JobTemplate t = spec.jobTemplate == null ? new JobTemplate() : spec.jobTemplate;
+        String name = policy.getMetadata().getName();
+        var container = new ContainerBuilder().withName(containerName).withImage(t.image == null ? defaultImage : t.image)
+                .withCommand(command).withEnvFrom(envFrom)
                 .withEnv(env)
                 .withResources(AgentResources.orDefault(t.resources, AgentResources.BACKUP))
                 // the agent's last log lines become the container's termination message: the reason in status
@@ -83,29 +103,24 @@ public final class BackupJobs {
                 .withNewSecurityContext().withRunAsNonRoot(true).withAllowPrivilegeEscalation(false)
                 .withReadOnlyRootFilesystem(true).endSecurityContext()
                 .build();
-        Job job = new JobBuilder()
-                .withNewMetadata().withName(jobName(name, backupId)).withNamespace(ns)
+        return new JobBuilder()
+                .withNewMetadata().withName(jobName).withNamespace(policy.getMetadata().getNamespace())
                 .addToLabels("app.kubernetes.io/managed-by", "dba-operator")
-                .addToLabels("app.kubernetes.io/component", "backup")
-                .addToLabels(POLICY_LABEL, name).addToLabels(BACKUP_ID_LABEL, backupId)
-                .addToOwnerReferences(new OwnerReferenceBuilder().withApiVersion(policy.getApiVersion())
-                        .withKind(policy.getKind()).withName(name).withUid(policy.getMetadata().getUid())
-                        .withController(true).withBlockOwnerDeletion(true).build())
+                .addToLabels("app.kubernetes.io/component", component)
+                .addToLabels(policyLabel, name).addToLabels(BACKUP_ID_LABEL, backupId)
+                .addToOwnerReferences(RestoreJobs.owner(policy))
                 .endMetadata()
                 .withNewSpec()
                 .withBackoffLimit(t.backoffLimit == null ? 0 : t.backoffLimit)
                 .withActiveDeadlineSeconds(t.activeDeadlineSeconds == null ? 6 * 3600L : t.activeDeadlineSeconds)
-                .withTtlSecondsAfterFinished(t.ttlSecondsAfterFinished == null ? 86400 : t.ttlSecondsAfterFinished)
+                .withTtlSecondsAfterFinished(ttlSeconds)
                 .withNewTemplate()
-                .withNewMetadata().addToLabels(POLICY_LABEL, name).addToLabels(BACKUP_ID_LABEL, backupId).endMetadata()
+                .withNewMetadata().addToLabels(policyLabel, name).addToLabels(BACKUP_ID_LABEL, backupId).endMetadata()
                 .withNewSpec().withRestartPolicy("Never").withServiceAccountName(t.serviceAccountName)
                 .withNodeSelector(t.nodeSelector).withTolerations(t.tolerations)
                 .withContainers(container)
                 .addNewVolume().withName("scratch").withNewEmptyDir().endEmptyDir().endVolume()
                 .endSpec().endTemplate().endSpec().build();
-        job.getMetadata().setAnnotations(new java.util.HashMap<>(java.util.Map.of(SPEC_HASH,
-                hash(job.getSpec().toString()))));
-        return job;
     }
 
     static String hash(String text) {

@@ -6,13 +6,10 @@ import java.util.Locale;
 
 import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupPolicySpec;
-import io.dbaoperator.api.common.JobTemplate;
 import io.dbaoperator.contract.AgentEnvironment;
 import io.dbaoperator.contract.CopyArgs;
-import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 
 /**
  * The Job that copies one backup ({@code dba-agent copy}): the primary bucket's settings as DBA_S3_*, the offsite
@@ -36,7 +33,6 @@ final class CopyJobs {
 
     static Job build(BackupPolicy policy, CopyPlanner.Due due, String defaultImage) {
         BackupPolicySpec spec = policy.getSpec();
-        JobTemplate t = spec.jobTemplate == null ? new JobTemplate() : spec.jobTemplate;
         String ns = policy.getMetadata().getNamespace();
         String name = policy.getMetadata().getName();
         BackupPolicySpec.Offsite offsite = spec.copies.offsite;
@@ -48,32 +44,8 @@ final class CopyJobs {
             env.addAll(AgentEnvironment.s3Env(offsite.storage, offsite.storage.prefix == null ? ""
                     : offsite.storage.prefix, AgentEnvironment.OFFSITE));
         }
-        var container = new ContainerBuilder().withName("copy").withImage(t.image == null ? defaultImage : t.image)
-                .withCommand(command).withEnv(env)
-                .withResources(AgentResources.orDefault(t.resources, AgentResources.BACKUP))
-                .withTerminationMessagePolicy("FallbackToLogsOnError")
-                .addNewVolumeMount().withName("scratch").withMountPath("/tmp").endVolumeMount()
-                .withNewSecurityContext().withRunAsNonRoot(true).withAllowPrivilegeEscalation(false)
-                .withReadOnlyRootFilesystem(true).endSecurityContext()
-                .build();
-        return new JobBuilder()
-                .withNewMetadata().withName(jobName(name, due.backupId())).withNamespace(ns)
-                .addToLabels("app.kubernetes.io/managed-by", "dba-operator")
-                .addToLabels("app.kubernetes.io/component", "backup-copy")
-                .addToLabels(POLICY_LABEL, name).addToLabels(BackupJobs.BACKUP_ID_LABEL, due.backupId())
-                .addToOwnerReferences(RestoreJobs.owner(policy))
-                .endMetadata()
-                .withNewSpec()
-                .withBackoffLimit(t.backoffLimit == null ? 0 : t.backoffLimit)
-                .withActiveDeadlineSeconds(t.activeDeadlineSeconds == null ? 6 * 3600L : t.activeDeadlineSeconds)
-                .withTtlSecondsAfterFinished((int) TTL_SECONDS)
-                .withNewTemplate()
-                .withNewMetadata().addToLabels(POLICY_LABEL, name).addToLabels(BackupJobs.BACKUP_ID_LABEL,
-                        due.backupId()).endMetadata()
-                .withNewSpec().withRestartPolicy("Never").withServiceAccountName(t.serviceAccountName)
-                .withNodeSelector(t.nodeSelector).withTolerations(t.tolerations)
-                .withContainers(container)
-                .addNewVolume().withName("scratch").withNewEmptyDir().endEmptyDir().endVolume()
-                .endSpec().endTemplate().endSpec().build();
+        return BackupJobs.agentJob(policy, jobName(name, due.backupId()), "copy", "backup-copy", POLICY_LABEL,
+                due.backupId(),
+                command, env, List.of(), (int) TTL_SECONDS, defaultImage);
     }
 }
