@@ -89,15 +89,16 @@ public final class Load {
         measuring = on;
     }
 
+    /** One transaction of a client's profile, on the account {@code id}; autocommit is off unless read-only. */
+    interface Transaction {
+        void run(long id) throws SQLException;
+    }
+
+    /** A client: the profile's transaction on random touchable accounts until stopped, each one timed. */
     void client() {
-        if (tpcb) {
-            tpcbClient();
-            return;
-        }
         try (Connection c = DriverManager.getConnection(url)) {
-            PreparedStatement update = c.prepareStatement("UPDATE " + table + " SET " + counter + " = " + counter
-                    + " + 1 WHERE id = ?");
-            PreparedStatement read = c.prepareStatement("SELECT " + counter + " FROM " + table + " WHERE id = ?");
+            Transaction tx = tpcb ? tpcb(c) : simple(c);
+            boolean transactional = tpcb || !readOnly;
             while (!stop.get()) {
                 long id;
                 do {
@@ -105,16 +106,11 @@ public final class Load {
                 } while (!touchable.test(id));
                 long t0 = System.nanoTime();
                 try {
-                    if (!readOnly) {
+                    if (transactional) {
                         c.setAutoCommit(false);
-                        update.setLong(1, id);
-                        update.executeUpdate();
                     }
-                    read.setLong(1, id);
-                    try (ResultSet rs = read.executeQuery()) {
-                        rs.next();
-                    }
-                    if (!readOnly) {
+                    tx.run(id);
+                    if (transactional) {
                         c.commit();
                         c.setAutoCommit(true);
                     }
@@ -137,69 +133,59 @@ public final class Load {
         }
     }
 
-    /** pgbench's built-in tpcb-like script, with synchronous_commit on for the session whatever the server says. */
-    void tpcbClient() {
-        try (Connection c = DriverManager.getConnection(url)) {
-            c.createStatement().execute("SET synchronous_commit = on");
-            PreparedStatement account = c.prepareStatement("UPDATE " + table + " SET " + counter + " = " + counter
-                    + " + ? WHERE id = ?");
-            PreparedStatement read = c.prepareStatement("SELECT " + counter + " FROM " + table + " WHERE id = ?");
-            PreparedStatement teller = c.prepareStatement("UPDATE tpcb_tellers SET tbalance = tbalance + ? "
-                    + "WHERE tid = ?");
-            PreparedStatement branch = c.prepareStatement("UPDATE tpcb_branches SET bbalance = bbalance + ? "
-                    + "WHERE bid = ?");
-            PreparedStatement history = c.prepareStatement("INSERT INTO tpcb_history (tid, bid, aid, delta, mtime) "
-                    + "VALUES (?, ?, ?, ?, CURRENT_TIMESTAMP)");
-            int branches = branches(rows);
-            while (!stop.get()) {
-                ThreadLocalRandom r = ThreadLocalRandom.current();
-                long aid;
-                do {
-                    aid = r.nextLong(1, rows + 1);
-                } while (!touchable.test(aid));
-                int bid = r.nextInt(1, branches + 1);
-                int tid = r.nextInt(1, branches * 10 + 1);
-                int delta = r.nextInt(-5000, 5001);
-                long t0 = System.nanoTime();
-                try {
-                    c.setAutoCommit(false);
-                    account.setInt(1, delta);
-                    account.setLong(2, aid);
-                    account.executeUpdate();
-                    read.setLong(1, aid);
-                    try (ResultSet rs = read.executeQuery()) {
-                        rs.next();
-                    }
-                    teller.setInt(1, delta);
-                    teller.setInt(2, tid);
-                    teller.executeUpdate();
-                    branch.setInt(1, delta);
-                    branch.setInt(2, bid);
-                    branch.executeUpdate();
-                    history.setInt(1, tid);
-                    history.setInt(2, bid);
-                    history.setLong(3, aid);
-                    history.setInt(4, delta);
-                    history.executeUpdate();
-                    c.commit();
-                    c.setAutoCommit(true);
-                } catch (SQLException e) {
-                    errors.incrementAndGet();
-                    try {
-                        c.rollback();
-                        c.setAutoCommit(true);
-                    } catch (SQLException ignored) {
-                        // the next transaction reports it
-                    }
-                    continue;
-                }
-                long micros = (System.nanoTime() - t0) / 1000;
-                (measuring ? during : before).add(micros);
-                perSecond.computeIfAbsent(System.currentTimeMillis() / 1000, k -> new AtomicLong()).incrementAndGet();
+    /** UPDATE the account's counter (unless read-only) and read it back. */
+    Transaction simple(Connection c) throws SQLException {
+        PreparedStatement update = c.prepareStatement("UPDATE " + table + " SET " + counter + " = " + counter
+                + " + 1 WHERE id = ?");
+        PreparedStatement read = c.prepareStatement("SELECT " + counter + " FROM " + table + " WHERE id = ?");
+        return id -> {
+            if (!readOnly) {
+                update.setLong(1, id);
+                update.executeUpdate();
             }
-        } catch (SQLException e) {
-            throw new IllegalStateException(e);
-        }
+            read.setLong(1, id);
+            try (ResultSet rs = read.executeQuery()) {
+                rs.next();
+            }
+        };
+    }
+
+    /** pgbench's built-in tpcb-like script, with synchronous_commit on for the session whatever the server says. */
+    Transaction tpcb(Connection c) throws SQLException {
+        c.createStatement().execute("SET synchronous_commit = on");
+        PreparedStatement account = c.prepareStatement("UPDATE " + table + " SET " + counter + " = " + counter
+                + " + ? WHERE id = ?");
+        PreparedStatement read = c.prepareStatement("SELECT " + counter + " FROM " + table + " WHERE id = ?");
+        PreparedStatement teller = c.prepareStatement("UPDATE tpcb_tellers SET tbalance = tbalance + ? WHERE tid = ?");
+        PreparedStatement branch = c.prepareStatement("UPDATE tpcb_branches SET bbalance = bbalance + ? "
+                + "WHERE bid = ?");
+        PreparedStatement history = c.prepareStatement("INSERT INTO tpcb_history (tid, bid, aid, delta, mtime) "
+                + "VALUES (?, ?, ?, ?, CURRENT_TIMESTAMP)");
+        int branches = branches(rows);
+        return aid -> {
+            ThreadLocalRandom r = ThreadLocalRandom.current();
+            int bid = r.nextInt(1, branches + 1);
+            int tid = r.nextInt(1, branches * 10 + 1);
+            int delta = r.nextInt(-5000, 5001);
+            account.setInt(1, delta);
+            account.setLong(2, aid);
+            account.executeUpdate();
+            read.setLong(1, aid);
+            try (ResultSet rs = read.executeQuery()) {
+                rs.next();
+            }
+            teller.setInt(1, delta);
+            teller.setInt(2, tid);
+            teller.executeUpdate();
+            branch.setInt(1, delta);
+            branch.setInt(2, bid);
+            branch.executeUpdate();
+            history.setInt(1, tid);
+            history.setInt(2, bid);
+            history.setLong(3, aid);
+            history.setInt(4, delta);
+            history.executeUpdate();
+        };
     }
 
     public void stop() throws InterruptedException {
