@@ -87,8 +87,7 @@ final class BackupCopies {
         Set<String> blocked = jobs.list().stream().map(j -> j.getMetadata().getLabels() == null ? null
                 : j.getMetadata().getLabels().get(BackupJobs.BACKUP_ID_LABEL)).filter(id -> id != null)
                 .collect(Collectors.toSet());
-        CopyPlanner.Due due = CopyPlanner.next(copies, RetentionPass.verdicts(policy.getSpec(), t.records(),
-                t.now()).records(), blocked, t.now());
+        CopyPlanner.Due due = CopyPlanner.next(copies, t.retained().records(), blocked, t.now());
         if (due == null) {
             return null;
         }
@@ -134,7 +133,7 @@ final class BackupCopies {
         boolean archiveShown = c.archiveClass == null || r != null && c.archiveClass.equals(r.storageClass);
         var outcome = AgentJobs.outcome(job);
         c.completedAt = t.now().toString();
-        c.succeeded = (job == null || !outcome.failed()) && offsiteShown && archiveShown;
+        c.succeeded = (job == null || !outcome.failed()) && shown(r, c);
         if (c.succeeded) {
             c.message = "backup " + c.backupId + (Boolean.TRUE.equals(c.offsite) ? " copied to " + r.offsite.url
                     + " (" + r.objects.size() + " object(s), each read back there with its SHA-256 checked)" : "")

@@ -258,9 +258,8 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
      * here once it ran. With nothing to change, the policy rests until its next backup, restore test or heartbeat.
      */
     private Step tend(Tending t) {
-        Step test = restoreTests.apply(t.policy(), t.status(), t.catalog(), RetentionPass.verdicts(
-                t.policy().getSpec(), t.records(), t.now()).records(), t.in().database(), t.now(),
-                t.restoreTestJobs());
+        Step test = restoreTests.apply(t.policy(), t.status(), t.catalog(), t.retained().records(),
+                t.in().database(), t.now(), t.restoreTestJobs());
         Duration requeue = report(t);
         Step change = scheduling.decide(t);
         if (change == null) {
@@ -294,7 +293,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
         String name = policy.getMetadata().getName();
         Instant now = t.now();
         List<Job> jobs = t.backupJobs().list();
-        RetentionPass.Result retained = RetentionPass.verdicts(spec, t.records(), now);
+        RetentionPass.Result retained = t.retained();
         List<BackupRecord> records = retained.records();
         metrics.record(ns, name, records);
         archiverSteps.report(t, records, retained.walKeptFrom(), now);

@@ -67,7 +67,7 @@ final class RetentionPass {
         BackupPolicy policy = t.policy();
         BackupCatalog catalog = t.catalog();
         Instant now = t.now();
-        Result result = verdicts(policy.getSpec(), t.records(), now);
+        Result result = t.retained();
         List<BackupRecord> remove = result.verdicts().stream().filter(v -> !v.kept())
                 .map(BackupRetention.Verdict::record).toList();
         String walFrom = result.walKeptFrom();

@@ -31,6 +31,7 @@ final class Tending {
     private final Supplier<BackupCatalog> offsiteOpener;
     private BackupCatalog offsite;
     private List<BackupRecord> records;
+    private RetentionPass.Result retained;
 
     Tending(BackupPolicy policy, BackupPolicyStatus status, Inputs in, Context<BackupPolicy> context, Instant now,
             Owned<Job> backupJobs, Owned<Job> restoreTestJobs, BackupCatalog catalog, Owned<Job> copyJobs,
@@ -99,7 +100,16 @@ final class Tending {
         return records;
     }
 
+    /** Retention's verdicts on {@link #records()} now, computed once per reading of the catalog. */
+    RetentionPass.Result retained() {
+        if (retained == null) {
+            retained = RetentionPass.verdicts(policy.getSpec(), records(), now);
+        }
+        return retained;
+    }
+
     void forgetRecords() {
         records = null;
+        retained = null;
     }
 }

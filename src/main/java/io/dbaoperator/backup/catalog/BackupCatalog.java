@@ -73,10 +73,9 @@ public final class BackupCatalog {
             String restore = h.restore();
             return new ObjectState(key, true, h.contentLength() == null ? 0 : h.contentLength(),
                     h.storageClassAsString(), restore != null && restore.contains("ongoing-request=\"false\""));
-        } catch (NoSuchKeyException e) {
-            return new ObjectState(key, false, 0, null, false);
         } catch (software.amazon.awssdk.services.s3.model.S3Exception e) {
-            if (e.statusCode() == 404) {
+            // NoSuchKeyException, or a bare 404 (a HEAD has no body to name the error)
+            if (e instanceof NoSuchKeyException || e.statusCode() == 404) {
                 return new ObjectState(key, false, 0, null, false);
             }
             throw e;
