@@ -16,10 +16,9 @@ WORK=$(mktemp -d /tmp/dba-operator-bench-XXXX)
 ./mvnw -B -q -o dependency:build-classpath -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test >/dev/null
 CP="target/test-classes:target/classes:$(cat "$WORK/cp.txt")"
 mkdir -p "$WORK/classes" && javac -d "$WORK/classes" -cp "$CP" bench/operator/OperatorBench.java
-S3MOCK=$(tr ':' '\n' < "$WORK/cp.txt" | grep -m1 's3mock-.*-exec.jar')
 DEPLOY_JVM="-XX:MaxRAM=768m -XX:MaxRAMPercentage=60 -XX:+UseSerialGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20"
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
-java -Xmx2g -Ds3mock.jar="$S3MOCK" -Doperator.jvm="${OPERATOR_JVM:-$DEPLOY_JVM}" \
+java -Xmx2g -Doperator.jvm="${OPERATOR_JVM:-$DEPLOY_JVM}" \
   -Dper-resource-reconciles="${PER_RESOURCE_RECONCILES:-false}" -Dobserve.patience="${OBSERVE_PATIENCE:-600}" \
   -cp "$WORK/classes:$CP" OperatorBench "$WORK/sandbox" "${SIZES[@]}" 2> "$WORK/bench.err" | tee "$WORK/results.md"
 echo "results: $WORK/results.md (operator log: $WORK/sandbox/operator.log)"

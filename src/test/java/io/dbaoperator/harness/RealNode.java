@@ -202,7 +202,7 @@ public final class RealNode implements AutoCloseable {
             relay.bind(new java.net.InetSocketAddress(NODE_IP, port));
         } catch (java.net.BindException e) {
             relay.close();
-            // a server listening on every address (the S3 server does) is reachable at the node's address already
+            // a server listening on every address is reachable at the node's address already
             try (java.net.Socket probe = new java.net.Socket()) {
                 probe.connect(new java.net.InetSocketAddress(NODE_IP, port), 2000);
                 return NODE_IP;
@@ -213,13 +213,22 @@ public final class RealNode implements AutoCloseable {
         relays.add(relay);
         Thread accept = new Thread(() -> {
             while (!relay.isClosed()) {
+                java.net.Socket in = null;
                 try {
-                    java.net.Socket in = relay.accept();
+                    in = relay.accept();
                     java.net.Socket out = new java.net.Socket("127.0.0.1", port);
                     pipe(in, out);
                     pipe(out, in);
                 } catch (IOException e) {
-                    // closed, or nothing listens on loopback any more: the pod sees its connection refused
+                    // closed, or nothing listens on loopback any more: the pod's connection is closed at once, as
+                    // a server that is gone closes it (left open, a client would wait on it for ever)
+                    if (in != null) {
+                        try {
+                            in.close();
+                        } catch (IOException closed) {
+                            // closed already
+                        }
+                    }
                 }
             }
         }, "real-node-relay-" + port);

@@ -71,9 +71,11 @@ class NoSecretLeakTest {
         p.getSpec().schedule = "0 2 * * *";
         p.getSpec().storage = Fixtures.storage("bad-s3");
         client.resource(p).create();
-        // S3Mock accepts any key pair, so this policy validates; what matters here is that the S3 secret key it was
-        // given went through the operator without surfacing anywhere below.
-        awaitCondition(BackupPolicy.class, NS, "s3-denied", "Validated", "True");
+        // the S3 server refuses the key pair (signing enforced): the refusal names the access key id, and the secret
+        // key the operator signed with surfaces nowhere below
+        var denied = awaitCondition(BackupPolicy.class, NS, "s3-denied", "Validated", "False");
+        assertThat(denied.reason).isEqualTo("StorageAccessDenied");
+        assertThat(denied.message).contains("unknown-key");
 
         List<String> secrets = List.of(Fixtures.APP_PASSWORD, Fixtures.REPLICATION_PASSWORD, TestS3.SECRET_ACCESS_KEY,
                 OperatorHarness.AUDIT_PASSWORD);
@@ -90,7 +92,7 @@ class NoSecretLeakTest {
         String jobOutput = TestKubernetes.get().node().allLogs();
 
         assertThat(statusesAndEvents).contains("AuthenticationFailed").contains("SecretInvalid")
-                .contains("DatabaseUnreachable");
+                .contains("DatabaseUnreachable").contains("StorageAccessDenied");
         assertThat(operatorLog).contains("AuthenticationFailed");
         for (String secret : secrets) {
             assertThat(statusesAndEvents).as("statuses and Events").doesNotContain(secret);

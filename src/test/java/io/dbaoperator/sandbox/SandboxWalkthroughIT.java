@@ -48,7 +48,7 @@ class SandboxWalkthroughIT {
         Path log = WORK.resolve("sandbox.out");
         long t0 = System.currentTimeMillis();
         sandbox = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Ds3mock.jar=" + System.getProperty("s3mock.jar"), "-Dsandbox.dir=" + WORK.toAbsolutePath(),
+                "-Dsandbox.dir=" + WORK.toAbsolutePath(),
                 "-cp", System.getProperty("java.class.path"), Sandbox.class.getName())
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         // the image and the node are built on first use (cached after): minutes the first time
