@@ -15,7 +15,6 @@ import software.amazon.awssdk.services.s3.model.CompletedPart;
 /**
  * Baseline (b) of bench/backup: the plainest streaming pipeline into S3 with the same SDK the agent uses, stdin to a
  * multipart upload in 16 MiB parts, one after the other, nothing else (no checksums, no catalog, no verification).
- * aws s3 cp and boto3 cannot upload parts to the S3 test server here (it closes the connection), so this stands in.
  * Usage: java -cp <classpath> PlainStreamToS3.java <endpoint> <bucket> <key>
  */
 public class PlainStreamToS3 {

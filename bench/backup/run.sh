@@ -1,33 +1,34 @@
 #!/usr/bin/env bash
 # Backup benchmark (prints figures, asserts nothing about time): the operator's agent next to
 #  (a) pg_basebackup -D - -Ft -X fetch | wc -c     the database side's ceiling
-#  (b) the same piped into a plain streaming upload the plainest pipeline into the same S3 server: aws s3 cp and
-#      boto3 cannot upload parts to S3Mock here (it closes the connection), so (b) is PlainStreamToS3.java,
-#      stdin to a multipart upload with the same AWS SDK, nothing else
-#  (c) pgBackRest and barman-cloud-backup           when installed (Debian: pgbackrest, barman-cli-cloud)
+#  (b) the same piped into a plain streaming upload: PlainStreamToS3.java, stdin to a multipart upload with the same
+#      AWS SDK, nothing else
+#  (c) the same piped into aws s3 cp - (aws-cli from PyPI), what a person's script runs
+#  (d) pgBackRest and barman-cloud-backup           when installed (Debian: pgbackrest, barman-cli-cloud)
 # then logical rows (LOGICAL=0 skips them): pg_dump against the agent's logical-backup, and restores (logical_rows).
-# on pgbench databases of the given scales, into one S3 server (S3Mock) on this machine.
-# Usage: bench/backup/run.sh [scale ...]      (default: 100 300)   Needs: postgresql-15, awscli, /usr/bin/time
+# on pgbench databases of the given scales, into one S3 server on this machine: SeaweedFS, the server the tests run
+# (bench/common/s3.sh).
+# Usage: bench/backup/run.sh [scale ...]      (default: 100 300)   Needs: postgresql-15, awscli, /usr/bin/time, go
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SCALES=("${@:-100 300}"); [ $# -gt 0 ] || SCALES=(100 300)
 . bench/common/postgres.sh
+. bench/common/s3.sh
 bench_workdir backup
 S3PORT=59000; S3TLS=59443; BUCKET=bench
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret AWS_DEFAULT_REGION=us-east-1
 RESULTS=target/backup-bench.md
-BENCH_EXTRA_CLEANUP='kill "${S3PID:-0}" 2>/dev/null'
 
 bench_classpath
 # the agent runs with the image's JVM options (src/main/docker/dba-agent), unless AGENT_JAVA_OPTS says otherwise
 AGENT_OPTS=${AGENT_JAVA_OPTS:-$(sed -n 's/.*AGENT_JAVA_OPTS:-\([^}]*\)}.*/\1/p' src/main/docker/dba-agent)}
 AWS=$(command -v /usr/bin/aws || command -v aws)
-S3MOCK=$(ls ~/.m2/repository/com/adobe/testing/s3mock/5.2.0/s3mock-5.2.0-exec.jar)
-
-java -Xmx512m -jar "$S3MOCK" --http.port=$S3PORT --server.port=$S3TLS \
-  --com.adobe.testing.s3mock.store.initial-buckets=$BUCKET --com.adobe.testing.s3mock.store.root="$WORK/s3" \
-  --logging.level.root=WARN > "$WORK/s3mock.log" 2>&1 & S3PID=$!
-until curl -sf -o /dev/null -I "http://127.0.0.1:$S3PORT/$BUCKET"; do sleep 1; done
+bench_s3 $S3PORT $S3TLS
+# a sink that discards what it is sent (DiscardS3.java): the uploaders' own cost where the store is not the bottleneck
+DISCARD=59100
+java -Xmx64m bench/backup/DiscardS3.java $DISCARD > "$WORK/discard.out" 2>&1 & DISCARDPID=$!
+BENCH_EXTRA_CLEANUP="kill \$DISCARDPID 2>/dev/null; $BENCH_EXTRA_CLEANUP"
+until grep -q listening "$WORK/discard.out"; do sleep 0.2; done
 
 # WAL archiving on (to nowhere), as a production primary whose backups the tools take
 bench_postgres 55432 "wal_level = replica\narchive_mode = on\narchive_command = '/bin/true'"
@@ -44,7 +45,7 @@ agent() { # the agent as a Job runs it: its environment, the image's JVM options
   local ENC=(); [ -z "${AGENT_ENC:-}" ] || ENC=(DBA_ENC_SECRET=bench-keys DBA_ENC_CURRENT=k1 "DBA_ENC_KEY_k1=$BENCH_KEY")
   env -i "${ENC[@]}" PATH="$PATH" HOME="$HOME" DBA_DB_host=127.0.0.1 DBA_DB_port=$PGPORT DBA_DB_dbname="${AGENT_DB:-bench}" \
     DBA_DB_user=postgres DBA_DB_password=x DBA_S3_BUCKET=$BUCKET DBA_S3_PREFIX=agent \
-    DBA_S3_ENDPOINT="http://127.0.0.1:$S3PORT" DBA_S3_PATH_STYLE=true DBA_S3_ACCESS_KEY_ID=bench \
+    DBA_S3_ENDPOINT="${AGENT_S3:-http://127.0.0.1:$S3PORT}" DBA_S3_PATH_STYLE=true DBA_S3_ACCESS_KEY_ID=bench \
     DBA_S3_SECRET_ACCESS_KEY=bench-secret TMPDIR="$WORK" DBA_PG_BINDIR="$BIN" \
     /usr/bin/time -f "%M" -o "$WORK/rss" java $AGENT_OPTS -Djava.io.tmpdir="$WORK" -cp "$CP" \
     io.dbaoperator.agent.AgentMain "$@" >"$WORK/agent.out" 2>"$WORK/agent.err" \
@@ -124,6 +125,10 @@ for SCALE in "${SCALES[@]}"; do
     t0=$(secs); "$BIN/pg_basebackup" -D - -Ft -X fetch -c fast "${FLAG[@]}" "${MANIFEST[@]}" | \
       /usr/bin/time -f "%M" -o "$WORK/rss" java -Xmx192m -cp "$CP" bench/backup/PlainStreamToS3.java "http://127.0.0.1:$S3PORT" "$BUCKET" "plain/$SCALE-$COMP.tar"; t1=$(secs)
     W=$(python3 -c "print(f'{$t1-$t0:.1f}')"); row "(b) pg_basebackup \| plain SDK multipart" "$COMP" "$W" "$(python3 -c "print(f'{$DBSIZE/1048576/($t1-$t0):.0f}')")" "$(mb "$BYTES")" "$(rss "$WORK/rss")"
+    t0=$(secs); "$BIN/pg_basebackup" -D - -Ft -X fetch -c fast "${FLAG[@]}" "${MANIFEST[@]}" | \
+      /usr/bin/time -f "%M" -o "$WORK/rss" "$AWS" --endpoint-url "http://127.0.0.1:$S3PORT" s3 cp --expected-size "$BYTES" - \
+      "s3://$BUCKET/awscli/$SCALE-$COMP.tar" 2>"$WORK/awscli.err" || { echo "aws s3 cp failed:"; tail -3 "$WORK/awscli.err"; }; t1=$(secs)
+    W=$(python3 -c "print(f'{$t1-$t0:.1f}')"); row "(c) pg_basebackup \| aws s3 cp - ($("$AWS" --version 2>&1 | cut -d' ' -f1))" "$COMP" "$W" "$(python3 -c "print(f'{$DBSIZE/1048576/($t1-$t0):.0f}')")" "$(stored "awscli/$SCALE-$COMP.tar")" "$(rss "$WORK/rss")"
     ALG=${COMP#server-}; LOC=server; [ "$COMP" = none ] && { ALG=none; LOC=client; }
     ID=$(date -u +%Y%m%dT%H%M%SZ)
     t0=$(secs)
@@ -136,6 +141,12 @@ for SCALE in "${SCALES[@]}"; do
     t1=$(secs)
     STORED=$("$AWS" --endpoint-url "http://127.0.0.1:$S3PORT" s3 ls --recursive "s3://$BUCKET/agent/bench/s$SCALE/base/$ID/" | awk '{s+=$3} END {print s+0}')
     W=$(python3 -c "print(f'{$t1-$t0:.1f}')"); row "agent (stream + upload + catalog)" "$COMP" "$W" "$(python3 -c "print(f'{$DBSIZE/1048576/($t1-$t0):.0f}')")" "$(mb "$STORED")" "$(rss "$WORK/rss")"
+    t0=$(secs); "$BIN/pg_basebackup" -D - -Ft -X fetch -c fast "${FLAG[@]}" "${MANIFEST[@]}" | \
+      java -Xmx192m -cp "$CP" bench/backup/PlainStreamToS3.java "http://127.0.0.1:$DISCARD" "$BUCKET" "plain/x.tar"; t1=$(secs)
+    W=$(python3 -c "print(f'{$t1-$t0:.1f}')"); row "(b') plain SDK multipart into a discard sink" "$COMP" "$W" "$(rate "$DBSIZE" "$W")" "-" "-"
+    ID4=$(date -u +%Y%m%dT%H%M%SZ); sleep 1; ID4=$(date -u +%Y%m%dT%H%M%SZ)
+    W=$(timed 'AGENT_S3="http://127.0.0.1:$DISCARD" agent backup --namespace bench --policy "d$SCALE" --backup-id "$ID4" --compression "$ALG" --compression-location "$LOC" --verify false')
+    row "agent into a discard sink" "$COMP" "$W" "$(rate "$DBSIZE" "$W")" "-" "$(rss "$WORK/rss")"
     ID3=$(date -u +%Y%m%dT%H%M%SZ); sleep 1; ID3=$(date -u +%Y%m%dT%H%M%SZ)
     W=$(timed 'AGENT_ENC=1 agent backup --namespace bench --policy "e$SCALE" --backup-id "$ID3" --compression "$ALG" --compression-location "$LOC" --verify false')
     row "agent, encrypted (AES-256-GCM, client side)" "$COMP" "$W" "$(rate "$DBSIZE" "$W")" "$(stored "agent/bench/e$SCALE/base/$ID3/")" "$(rss "$WORK/rss")"
@@ -163,7 +174,7 @@ repo1-s3-region=us-east-1
 repo1-s3-key=bench
 repo1-s3-key-secret=bench-secret
 repo1-s3-uri-style=path
-repo1-s3-verify-tls=n
+repo1-storage-verify-tls=n
 repo1-storage-port=$S3TLS
 repo1-path=/pgbackrest
 log-path=$WORK/pgbr
@@ -184,7 +195,7 @@ CONF
       row "pgBackRest 2.45" "lz4" "not run: $(tail -1 "$WORK/pgbr.err" | cut -c1-80)" "" "" ""
     fi
   fi
-  if command -v barman-cloud-backup >/dev/null && [ -n "${BENCH_BARMAN:-}" ]; then
+  if command -v barman-cloud-backup >/dev/null; then
     t0=$(secs)
     if /usr/bin/time -f "%M" -o "$WORK/rss" barman-cloud-backup --endpoint-url "http://127.0.0.1:$S3PORT" -h 127.0.0.1 -p $PGPORT -U postgres \
         "s3://$BUCKET/barman" bench >/dev/null 2>"$WORK/barman.err"; then
@@ -196,5 +207,4 @@ CONF
   "$AWS" --endpoint-url "http://127.0.0.1:$S3PORT" s3 rm --recursive --quiet "s3://$BUCKET/" || true
   [ "${LOGICAL:-1}" = 0 ] || logical_rows
 done
-echo "barman-cloud-backup: not run by default (boto3 UploadPart is refused by S3Mock here); BENCH_BARMAN=1 tries it" | tee -a "$RESULTS"
 echo; echo "results: $RESULTS"
