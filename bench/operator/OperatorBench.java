@@ -84,6 +84,7 @@ public class OperatorBench {
         for (int i = 1; i < args.length; i++) {
             int total = Integer.parseInt(args[i]);
             long before = reconciles();
+            Map<String, Long> requestsBefore = apiRequests();
             long t0 = System.nanoTime();
             create(existing, total);
             double createdAfter = (System.nanoTime() - t0) / 1e9;
@@ -92,6 +93,7 @@ public class OperatorBench {
                     : String.format("%d observed after %d", (long) -observedAfter, Long.getLong("observe.patience", 600));
             observedAfter = observedAfter >= 0 ? observedAfter : (System.nanoTime() - t0) / 1e9;
             long during = reconciles() - before;
+            requestTables.add(requestTable(total, requestsBefore, apiRequests(), during));
             Thread.sleep(30_000); // at rest: the first wave of requeues has passed
             Reading rest = reading();
             System.out.printf("| %d | %s (created in %.1f) | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %d | %.3f |%n",
@@ -103,6 +105,7 @@ public class OperatorBench {
             previous = rest;
         }
         System.out.println();
+        requestTables.forEach(System.out::println);
         System.out.println("Phases at the end: " + phases());
         System.exit(0);
     }
@@ -338,6 +341,62 @@ public class OperatorBench {
 
     static String jcmd() {
         return Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+    }
+
+    static final List<String> requestTables = new java.util.ArrayList<>();
+
+    /**
+     * kube-apiserver's apiserver_request_total, summed by verb, resource (and subresource) and scope, without the
+     * long-running WATCHes: every client's requests, the operator's among them.
+     */
+    static Map<String, Long> apiRequests() {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        Matcher m = Pattern.compile("(?m)^apiserver_request_total\\{([^}]*)} ([0-9.eE+]+)$").matcher(
+                client.raw("/metrics"));
+        while (m.find()) {
+            Map<String, String> labels = new java.util.HashMap<>();
+            Matcher l = Pattern.compile("(\\w+)=\"([^\"]*)\"").matcher(m.group(1));
+            while (l.find()) {
+                labels.put(l.group(1), l.group(2));
+            }
+            String verb = labels.getOrDefault("verb", "?");
+            if (verb.equals("WATCH")) {
+                continue;
+            }
+            String sub = labels.getOrDefault("subresource", "");
+            String key = verb + " " + labels.getOrDefault("resource", "?") + (sub.isEmpty() ? "" : "/" + sub)
+                    + " (" + labels.getOrDefault("scope", "?") + ")";
+            out.merge(key, (long) Double.parseDouble(m.group(2)), Long::sum);
+        }
+        return out;
+    }
+
+    /**
+     * The requests the API server answered while {@code total} resources were created and observed, by kind of
+     * request, largest first: the bench's own are the cluster-scoped LISTs (its observation), the POSTs of the
+     * resources, namespaces and Secrets; the control plane's are leases, nodes and the like; the rest is the
+     * operator's, per reconcile in the last column.
+     */
+    static String requestTable(int total, Map<String, Long> before, Map<String, Long> after, long reconciles) {
+        StringBuilder t = new StringBuilder("API requests while " + total + " resources were created and observed ("
+                + reconciles + " reconciles; WATCH not counted):\n\n| request (scope) | count | per reconcile |\n"
+                + "|---|---:|---:|\n");
+        long sum = 0;
+        List<Map.Entry<String, Long>> rows = new java.util.ArrayList<>();
+        for (var e : after.entrySet()) {
+            long d = e.getValue() - before.getOrDefault(e.getKey(), 0L);
+            if (d > 0) {
+                rows.add(Map.entry(e.getKey(), d));
+                sum += d;
+            }
+        }
+        rows.sort(Map.Entry.<String, Long>comparingByValue().reversed());
+        for (var r : rows.subList(0, Math.min(15, rows.size()))) {
+            t.append(String.format("| %s | %d | %.2f |%n", r.getKey(), r.getValue(),
+                    reconciles == 0 ? 0.0 : (double) r.getValue() / reconciles));
+        }
+        t.append(String.format("| all | %d | %.2f |%n", sum, reconciles == 0 ? 0.0 : (double) sum / reconciles));
+        return t.toString();
     }
 
     /** The Java Operator SDK's reconciliations started, summed over kinds (and resources). */

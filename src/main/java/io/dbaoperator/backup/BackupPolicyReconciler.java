@@ -117,6 +117,8 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
 
     @Override
     public List<EventSource<?, BackupPolicy>> prepareEventSources(EventSourceContext<BackupPolicy> context) {
+        // the policies as this controller's informer holds them serve the other kinds' reads of a policy
+        checks.caches().share(BackupPolicy.class, context.getPrimaryCache());
         var jobs = InformerEventSourceConfiguration.from(Job.class, BackupPolicy.class)
                 .withName(BACKUP_JOBS).withLabelSelector(BackupJobs.POLICY_LABEL)
                 .withSecondaryToPrimaryMapper(job -> Set.of(new ResourceID(

@@ -39,7 +39,6 @@ import io.dbaoperator.status.WorkflowRunner;
 import io.dbaoperator.status.WriteAhead;
 import io.dbaoperator.storage.S3Location;
 import io.dbaoperator.storage.StorageDefaults;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
@@ -64,12 +63,11 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob>,
     private final SecretReader secrets;
     private final WorkflowRunner runner;
     private final Databases databases;
-    private final KubernetesClient client;
     private final StorageDefaults storageDefaults;
     private final DisposalSteps steps;
 
     public DisposalJobReconciler(ReferenceChecks checks, SecretReader secrets, WorkflowRunner runner,
-            KubernetesClient client, Databases databases, EventRecorder events,
+            Databases databases, EventRecorder events,
             io.dbaoperator.metrics.OperatorMetrics metrics, StorageDefaults storageDefaults, MaintenanceWindows windows,
             @ConfigProperty(name = "dba.migration.slice", defaultValue = "5s") String slice) {
         this.databases = databases;
@@ -77,7 +75,6 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob>,
         this.checks = checks;
         this.secrets = secrets;
         this.runner = runner;
-        this.client = client;
         this.steps = new DisposalSteps(events, windows, Durations.parse("dba.migration.slice", slice), metrics,
                 this::coveringPolicies);
     }
@@ -192,8 +189,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob>,
     /** BackupPolicies in the namespace whose database is this one (same hosts and database name). */
     private List<BackupPolicy> coveringPolicies(DisposalJob job, ConnectionSettings db) {
         List<BackupPolicy> covering = new ArrayList<>();
-        for (BackupPolicy p : client.resources(BackupPolicy.class).inNamespace(job.getMetadata().getNamespace()).list()
-                .getItems()) {
+        for (BackupPolicy p : checks.caches().list(BackupPolicy.class, job.getMetadata().getNamespace())) {
             try {
                 ConnectionSettings s = secrets.connection(p.getMetadata().getNamespace(), p.getSpec().database,
                         "BackupPolicy " + p.getMetadata().getName());

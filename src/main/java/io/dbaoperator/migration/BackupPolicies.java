@@ -18,12 +18,12 @@ interface BackupPolicies {
     /** Asks the policy for a backup identified by {@code requestId}; asking again with the same id is harmless. */
     void ask(String namespace, String name, String requestId);
 
-    /** The policies of the cluster {@code client} talks to. */
-    static BackupPolicies of(KubernetesClient client) {
+    /** The policies of the cluster {@code client} talks to, read from the policy controller's cache. */
+    static BackupPolicies of(io.dbaoperator.kube.SharedCaches caches, KubernetesClient client) {
         return new BackupPolicies() {
             @Override
             public BackupPolicy get(String namespace, String name) {
-                return client.resources(BackupPolicy.class).inNamespace(namespace).withName(name).get();
+                return caches.get(BackupPolicy.class, namespace, name);
             }
 
             /** A merge patch of the one annotation: nothing else of the policy is sent, so nothing is overwritten. */

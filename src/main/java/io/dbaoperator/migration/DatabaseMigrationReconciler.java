@@ -78,12 +78,24 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         this.runner = runner;
         this.client = client;
         this.events = events;
-        this.backup = new BackupStep(BackupPolicies.of(client), events);
+        this.backup = new BackupStep(BackupPolicies.of(checks.caches(), client), events);
         this.cutover = new CutoverSteps(client, events);
         this.statements = new StatementSteps(events, cutover);
-        this.backfill = new BackfillStep(m -> BackfillStep.pausedNow(client, m), metrics, Durations.parse("dba.migration.slice", slice),
+        this.backfill = new BackfillStep(m -> BackfillStep.pausedNow(checks.caches(), m), metrics, Durations.parse("dba.migration.slice", slice),
                 statements, cutover);
         this.machine = machine();
+    }
+
+    /**
+     * No event source of its own: the controller's cache of the migrations is shared, so a backfill asks it (not the
+     * API server) between batches whether it was paused, and a lease's holder is looked up there.
+     */
+    @Override
+    public java.util.List<io.javaoperatorsdk.operator.processing.event.source.EventSource<?, DatabaseMigration>>
+            prepareEventSources(io.javaoperatorsdk.operator.api.reconciler.EventSourceContext<DatabaseMigration>
+                    context) {
+        checks.caches().share(DatabaseMigration.class, context.getPrimaryCache());
+        return java.util.List.of();
     }
 
     @Override
@@ -314,8 +326,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         if (parts.length != 2) {
             return false;
         }
-        DatabaseMigration holder = client.resources(DatabaseMigration.class).inNamespace(parts[0]).withName(parts[1])
-                .get();
+        DatabaseMigration holder = checks.caches().get(DatabaseMigration.class, parts[0], parts[1]);
         return holder == null || !lease.uid().equals(holder.getMetadata().getUid());
     }
 }

@@ -16,7 +16,7 @@ import io.dbaoperator.problem.Reason;
 import io.dbaoperator.storage.S3Clients;
 import io.dbaoperator.storage.S3Location;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.client.KubernetesClient;
+import io.dbaoperator.kube.SharedCaches;
 import jakarta.enterprise.context.ApplicationScoped;
 
 /**
@@ -27,12 +27,12 @@ import jakarta.enterprise.context.ApplicationScoped;
 @ApplicationScoped
 public class ReferenceChecks {
 
-    private final KubernetesClient client;
+    private final SharedCaches caches;
     private final SecretReader secrets;
     private final Databases databases;
 
-    public ReferenceChecks(KubernetesClient client, SecretReader secrets, Databases databases) {
-        this.client = client;
+    public ReferenceChecks(SharedCaches caches, SecretReader secrets, Databases databases) {
+        this.caches = caches;
         this.secrets = secrets;
         this.databases = databases;
     }
@@ -92,8 +92,14 @@ public class ReferenceChecks {
                 secrets.read(namespace, e.secretRef.name, "spec.encryption.secretRef"));
     }
 
+    /** The operator's own kinds read from the controllers' caches ({@link SharedCaches}), others from the API. */
+    public SharedCaches caches() {
+        return caches;
+    }
+
+    /** The object {@code usedFor} refers to (read from a shared cache where there is one), or a ReferenceNotFound. */
     public <T extends HasMetadata> T exists(String namespace, Class<T> kind, String name, String usedFor) {
-        T found = client.resources(kind).inNamespace(namespace).withName(name).get();
+        T found = caches.get(kind, namespace, name);
         if (found == null) {
             throw Problem.invalid(Reason.ReferenceNotFound, usedFor + " refers to " + kind.getSimpleName() + " " + name
                     + ", which does not exist in namespace " + namespace).exception();

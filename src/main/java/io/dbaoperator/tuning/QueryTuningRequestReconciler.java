@@ -66,13 +66,11 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
     private final Databases databases;
     private final AdviceSteps advice;
     private final MaintenanceWindows windows;
-    private final io.fabric8.kubernetes.client.KubernetesClient client;
 
     public QueryTuningRequestReconciler(ReferenceChecks checks, WorkflowRunner runner, Advisor advisor,
-            io.fabric8.kubernetes.client.KubernetesClient client, Databases databases, MaintenanceWindows windows,
+            Databases databases, MaintenanceWindows windows,
             @ConfigProperty(name = "dba.tuning.monitor-interval", defaultValue = "1h") String monitorInterval) {
         this.databases = databases;
-        this.client = client;
         this.windows = windows;
         this.checks = checks;
         this.runner = runner;
@@ -82,6 +80,15 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
 
     record Inputs(ConnectionSettings prod, ConnectionSettings staging, int timeoutMs, Duration unusedAfter,
             Duration minObservation) {
+    }
+
+    /** No event source of its own: the controller's cache of the requests serves the reads of a namespace's others. */
+    @Override
+    public List<io.javaoperatorsdk.operator.processing.event.source.EventSource<?, QueryTuningRequest>>
+            prepareEventSources(io.javaoperatorsdk.operator.api.reconciler.EventSourceContext<QueryTuningRequest>
+                    context) {
+        checks.caches().share(QueryTuningRequest.class, context.getPrimaryCache());
+        return List.of();
     }
 
     @Override
@@ -172,8 +179,8 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
     private java.util.Set<String> youngIndexes(QueryTuningRequest request, Duration window) {
         java.util.Set<String> out = new java.util.HashSet<>();
         Instant since = Instant.now().minus(window);
-        for (QueryTuningRequest q : client.resources(QueryTuningRequest.class)
-                .inNamespace(request.getMetadata().getNamespace()).list().getItems()) {
+        for (QueryTuningRequest q : checks.caches().list(QueryTuningRequest.class,
+                request.getMetadata().getNamespace())) {
             var st = q.getStatus();
             if (st == null || st.recommendations == null || st.recommendations.isEmpty()) {
                 continue;
@@ -189,8 +196,8 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
     /** The fate of every applied recommendation in the namespace whose follow-up ended: the ranking's evidence. */
     private List<Ranking.Outcome> history(QueryTuningRequest request) {
         List<Ranking.Outcome> out = new ArrayList<>();
-        for (QueryTuningRequest q : client.resources(QueryTuningRequest.class)
-                .inNamespace(request.getMetadata().getNamespace()).list().getItems()) {
+        for (QueryTuningRequest q : checks.caches().list(QueryTuningRequest.class,
+                request.getMetadata().getNamespace())) {
             var st = q.getStatus();
             if (st == null || st.phase != TuningPhase.Completed || st.recommendations == null
                     || st.recommendations.isEmpty()) {

@@ -45,7 +45,7 @@ class DisposalWorkflowTest {
 
     private DisposalJobReconciler reconciler(FakeSecrets secrets, Databases databases) {
         FakeReferences refs = new FakeReferences().database("prod", FakeReferences.settings("prod"), false);
-        return new DisposalJobReconciler(refs, secrets, null, null, databases, events, null,
+        return new DisposalJobReconciler(refs, secrets, null, databases, events, null,
                 new StorageDefaults(Optional.empty(), Optional.empty(), Optional.empty(), "us-east-1", false,
                         Optional.empty(), Optional.empty()),
                 new MaintenanceWindows(Optional.empty(), Optional.empty(), "UTC"), "5s");

@@ -22,7 +22,7 @@ public final class FakeReferences extends ReferenceChecks {
     private final Map<String, HasMetadata> objects = new HashMap<>();
 
     public FakeReferences() {
-        super(null, null, FakeDatabases.unused());
+        super(new io.dbaoperator.kube.SharedCaches(null), null, FakeDatabases.unused());
     }
 
     /** Secret {@code secret} names a database that answers, as PostgreSQL 15, with or without REPLICATION. */

@@ -30,7 +30,7 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 class TuningWorkflowTest {
 
     private final QueryTuningRequestReconciler reconciler = new QueryTuningRequestReconciler(
-            new FakeReferences().database("prod", FakeReferences.settings("prod"), false), null, null, null,
+            new FakeReferences().database("prod", FakeReferences.settings("prod"), false), null, null,
             FakeDatabases.unused(), new MaintenanceWindows(Optional.empty(), Optional.empty(), "UTC"), "1h");
 
     private static QueryTuningRequest request(String query, String... parameters) {
