@@ -40,11 +40,18 @@ public class SharedCaches {
         caches.put(kind, cache);
     }
 
-    /** The object, or null when there is none. */
+    /**
+     * The object, or null when there is none. A name the cache does not hold is asked of the API server once more:
+     * an object created a moment ago (a policy applied with the restore that names it) may not have reached the
+     * watch yet, and "not found" is a verdict a person sees.
+     */
     public <T extends HasMetadata> T get(Class<T> kind, String namespace, String name) {
         ResourceCache<T> cache = cache(kind);
         if (cache != null) {
-            return cache.get(new ResourceID(name, namespace)).map(COPIER::clone).orElse(null);
+            var cached = cache.get(new ResourceID(name, namespace));
+            if (cached.isPresent()) {
+                return COPIER.clone(cached.get());
+            }
         }
         return client == null ? null : client.resources(kind).inNamespace(namespace).withName(name).get();
     }
