@@ -17,24 +17,61 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import jakarta.enterprise.context.ApplicationScoped;
 
-/** Resolves the Secrets our resources reference into connection settings and S3 locations. */
+/**
+ * Resolves the Secrets our resources reference into connection settings and S3 locations. Secrets are read by name
+ * (the operator is not given list or watch on Secrets, so there is no informer of them), and a Secret read is used
+ * again for {@code dba.secrets.cache-ttl} (5 s; 0s reads every time): a reconcile reads its database's Secret in
+ * validation and again to act, and a burst of reconciles reads it once. An edited Secret is seen within that, which
+ * is sooner than the retry that would use it; a missing one is never remembered.
+ */
 @ApplicationScoped
 public class SecretReader {
 
+    private record Read(Map<String, String> data, long at) {
+    }
+
     private final KubernetesClient client;
+    private final long ttlNanos;
+    private final Map<String, Read> recent = new java.util.concurrent.ConcurrentHashMap<>();
 
     public SecretReader(KubernetesClient client) {
+        this(client, "5s");
+    }
+
+    @jakarta.inject.Inject
+    public SecretReader(KubernetesClient client,
+            @org.eclipse.microprofile.config.inject.ConfigProperty(name = "dba.secrets.cache-ttl", defaultValue = "5s")
+            String ttl) {
         this.client = client;
+        this.ttlNanos = Durations.parse("dba.secrets.cache-ttl", ttl).toNanos();
     }
 
     /** The decoded data of a Secret, or a SecretNotFound problem. */
     public Map<String, String> read(String namespace, String name, String usedFor) {
+        String key = namespace + "/" + name;
+        long now = System.nanoTime();
+        Read cached = recent.get(key);
+        if (cached != null && now - cached.at() < ttlNanos) {
+            return new HashMap<>(cached.data());
+        }
         Secret secret = client.secrets().inNamespace(namespace).withName(name).get();
         if (secret == null) {
+            recent.remove(key);
             throw Problem.invalid(Reason.SecretNotFound, "Secret " + name + " (" + usedFor + ") does not exist in "
                     + "namespace " + namespace + "; create it or fix the reference").exception();
         }
-        return decode(secret);
+        Map<String, String> data = decode(secret);
+        if (ttlNanos > 0) {
+            recent.put(key, new Read(Map.copyOf(withoutNulls(data)), now));
+            recent.values().removeIf(r -> now - r.at() >= ttlNanos); // nothing kept past its time
+        }
+        return data;
+    }
+
+    private static Map<String, String> withoutNulls(Map<String, String> data) {
+        Map<String, String> out = new HashMap<>(data);
+        out.values().removeIf(java.util.Objects::isNull);
+        return out;
     }
 
     public static Map<String, String> decode(Secret secret) {
