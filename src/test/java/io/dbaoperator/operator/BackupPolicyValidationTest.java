@@ -223,5 +223,15 @@ class BackupPolicyValidationTest {
         client.resource(p).update();
         awaitValidated("fixed-later", "True");
         assertThat(get("fixed-later").getStatus().phase).isEqualTo(BackupPolicyPhase.Active);
+
+        // and a working policy edited into one the API server accepts but the operator cannot use fails at once,
+        // saying why, until the spec changes again
+        OperatorAssertions.edit(BackupPolicy.class, NS, "fixed-later", x -> {
+            x.getSpec().timeZone = "Mars/Olympus_Mons";
+            return x;
+        });
+        Condition broken = awaitValidated("fixed-later", "False");
+        assertThat(broken.reason).isEqualTo("InvalidSchedule");
+        assertThat(get("fixed-later").getStatus().phase).isEqualTo(BackupPolicyPhase.Failed);
     }
 }
