@@ -62,16 +62,11 @@ public class SecretReader {
         }
         Map<String, String> data = decode(secret);
         if (ttlNanos > 0) {
-            recent.put(key, new Read(Map.copyOf(withoutNulls(data)), now));
+            // kept as decoded, never handed out: a later read gets a copy of exactly what this one returns
+            recent.put(key, new Read(new HashMap<>(data), now));
             recent.values().removeIf(r -> now - r.at() >= ttlNanos); // nothing kept past its time
         }
         return data;
-    }
-
-    private static Map<String, String> withoutNulls(Map<String, String> data) {
-        Map<String, String> out = new HashMap<>(data);
-        out.values().removeIf(java.util.Objects::isNull);
-        return out;
     }
 
     public static Map<String, String> decode(Secret secret) {
