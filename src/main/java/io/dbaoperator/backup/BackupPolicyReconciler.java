@@ -71,6 +71,8 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     public static final String BACKUP_NOW = "dbaoperator.io/backup-now";
 
     private final ReferenceChecks checks;
+    /** Schedules are judged by it (the system's, unless a test moves it). */
+    private final java.time.InstantSource clock;
     private final WorkflowRunner runner;
     private final ObjectStores stores;
     private final KubernetesClient client;
@@ -89,14 +91,17 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
     @jakarta.inject.Inject
     public BackupPolicyReconciler(ReferenceChecks checks, WorkflowRunner runner, KubernetesClient client,
             ObjectStores stores, EventRecorder events, BackupMetrics metrics, io.dbaoperator.audit.AuditLog audit,
-            StorageDefaults storageDefaults, @ConfigProperty(name = "dba.agent.image") String agentImage) {
-        this(checks, runner, client, stores, events, metrics, audit, storageDefaults, agentImage, null);
+            StorageDefaults storageDefaults, @ConfigProperty(name = "dba.agent.image") String agentImage,
+            java.time.InstantSource clock) {
+        this(checks, runner, client, stores, events, metrics, audit, storageDefaults, agentImage, null, clock);
     }
 
     /** With the archiver Deployment and its slot reached through {@code archivers} (a test records them). */
     BackupPolicyReconciler(ReferenceChecks checks, WorkflowRunner runner, KubernetesClient client,
             ObjectStores stores, EventRecorder events, BackupMetrics metrics, io.dbaoperator.audit.AuditLog audit,
-            StorageDefaults storageDefaults, String agentImage, ArchiverSteps.Archivers archivers) {
+            StorageDefaults storageDefaults, String agentImage, ArchiverSteps.Archivers archivers,
+            java.time.InstantSource clock) {
+        this.clock = clock;
         this.stores = stores;
         this.checks = checks;
         this.storageDefaults = storageDefaults;
@@ -234,7 +239,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>,
                     policy.getMetadata().getName());
             // from the informers, with the Jobs this controller created recorded in them: never a stale "none
             // running"
-            return machine.drive(new Tending(policy, status, in, context, Instant.now(),
+            return machine.drive(new Tending(policy, status, in, context, clock.instant(),
                     OwnedObjects.of(context, Job.class, BACKUP_JOBS), OwnedObjects.of(context, Job.class,
                             RestoreTests.JOBS), catalog, OwnedObjects.of(context, Job.class, BackupCopies.JOBS),
                     () -> {

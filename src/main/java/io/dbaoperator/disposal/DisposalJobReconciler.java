@@ -60,6 +60,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob>,
     static final String STEP = "dispose";
 
     private final ReferenceChecks checks;
+    private final MaintenanceWindows windows;
     private final SecretReader secrets;
     private final WorkflowRunner runner;
     private final Databases databases;
@@ -75,6 +76,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob>,
         this.checks = checks;
         this.secrets = secrets;
         this.runner = runner;
+        this.windows = windows;
         this.steps = new DisposalSteps(events, windows, Durations.parse("dba.migration.slice", slice), metrics,
                 this::coveringPolicies);
     }
@@ -181,7 +183,8 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob>,
     @Override
     public Duration advance(DisposalJob job, DisposalJobStatus st, Inputs in, WriteAhead log,
             Context<DisposalJob> context) throws SQLException {
-        try (DisposalSteps.Run run = new DisposalSteps.Run(job, st, in, log, databases)) {
+        try (DisposalSteps.Run run = new DisposalSteps.Run(job, st, in, log, databases,
+                windows.instant())) {
             return steps.machine().drive(run, log);
         }
     }

@@ -85,14 +85,16 @@ final class DisposalSteps {
         final DisposalJobReconciler.Inputs in;
         final WriteAhead log;
         final String digest;
-        final Instant now = Instant.now();
+        /** When this reconcile looks, on the operator's clock (schedules and windows are judged by it). */
+        final Instant now;
         final String jobId;
         private final Databases databases;
         private Connection connection;
         private List<DisposalPlanner.RulePlan> plans;
 
         Run(DisposalJob job, DisposalJobStatus st, DisposalJobReconciler.Inputs in, WriteAhead log,
-                Databases databases) {
+                Databases databases, Instant now) {
+            this.now = now;
             this.job = job;
             this.st = st;
             this.in = in;
@@ -281,7 +283,7 @@ final class DisposalSteps {
             return locked;
         }
         DisposalJobStatus st = r.st;
-        var window = windows.now(r.job, r.job.getSpec().maintenanceWindow);
+        var window = windows.stateAt(r.job, r.job.getSpec().maintenanceWindow, r.now);
         var gate = MaintenanceWindows.gate("disposing", window, null, r.now, null);
         if (!gate.go()) {
             // the approval is kept (consumed and recorded); the batches wait for the next window
@@ -293,7 +295,7 @@ final class DisposalSteps {
         String approval = ApprovalStep.under(st, DisposalJobReconciler.STEP, r.digest);
         DisposalRunner runner = new DisposalRunner(Duration.ofMillis(500), r.in.pause(), r.job.getSpec().pacing);
         // a slice ends at the window's close at the latest: the next batch waits for the next window
-        Instant sliceEnd = Instant.now().plus(window.budget(Instant.now(), slice));
+        Instant sliceEnd = Instant.now().plus(window.budget(windows.instant(), slice));
         List<DisposalPlanner.RulePlan> plans = r.plans();
         long affected = 0;
         boolean all = true;

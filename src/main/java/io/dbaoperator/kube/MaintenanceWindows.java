@@ -2,6 +2,7 @@ package io.dbaoperator.kube;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.time.InstantSource;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.Map;
@@ -34,6 +35,9 @@ import jakarta.inject.Inject;
  * reconcile). A step outside its window waits with
  * condition Ready False, reason {@code OutsideMaintenanceWindow}, naming the next opening; a long step stops at its
  * next safe point once the window closes ({@link State#budget}) and resumes in the next one.
+ * <p>
+ * Windows are judged by the operator's clock ({@link #instant()}, the {@link InstantSource} bean: the system's, in
+ * the tests one they can move forward to the next opening instead of waiting for a cron minute).
  */
 @ApplicationScoped
 public class MaintenanceWindows {
@@ -48,6 +52,7 @@ public class MaintenanceWindows {
     private static final ObjectMapper JSON = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
 
+    private final InstantSource clock;
     private final MaintenanceWindow fallback;
     /** A namespace's annotation value (null: none); empty when no Kubernetes is at hand. */
     private final Function<String, String> namespaceAnnotation;
@@ -60,25 +65,29 @@ public class MaintenanceWindows {
     public MaintenanceWindows(@ConfigProperty(name = "dba.maintenance-window.schedule") Optional<String> schedule,
             @ConfigProperty(name = "dba.maintenance-window.duration") Optional<String> duration,
             @ConfigProperty(name = "dba.maintenance-window.time-zone", defaultValue = "UTC") String timeZone,
-            KubernetesClient client) {
-        this(schedule, duration, timeZone, ns -> annotationOf(client, ns));
+            KubernetesClient client, InstantSource clock) {
+        this(schedule, duration, timeZone, ns -> annotationOf(client, ns), clock);
     }
 
-    /** Without namespaces: the resource's own window, else the operator's. */
+    /** Without namespaces: the resource's own window, else the operator's; on the system's clock. */
     public MaintenanceWindows(Optional<String> schedule, Optional<String> duration, String timeZone) {
-        this(schedule, duration, timeZone, ns -> null);
+        this(schedule, duration, timeZone, ns -> null, InstantSource.system());
     }
 
-    /** With {@code namespaceAnnotation} giving a namespace's {@value #NAMESPACE_ANNOTATION} value (null: none). */
+    /**
+     * With {@code namespaceAnnotation} giving a namespace's {@value #NAMESPACE_ANNOTATION} value (null: none), on
+     * {@code clock}.
+     */
     public MaintenanceWindows(Optional<String> schedule, Optional<String> duration, String timeZone,
-            Function<String, String> namespaceAnnotation) {
+            Function<String, String> namespaceAnnotation, InstantSource clock) {
+        this.clock = clock;
         this.namespaceAnnotation = namespaceAnnotation;
         this.fallback = schedule.filter(s -> !s.isBlank()).map(s -> new MaintenanceWindow(s, duration
                 .filter(d -> !d.isBlank()).orElseThrow(() -> new IllegalArgumentException(
                         "dba.maintenance-window.schedule is set but dba.maintenance-window.duration is not")),
                 timeZone)).orElse(null);
         if (fallback != null) {
-            at("dba.maintenance-window", fallback, Instant.now()); // a bad default fails at start, not per resource
+            at("dba.maintenance-window", fallback, clock.instant()); // a bad default fails at start, not per resource
         }
     }
 
@@ -99,8 +108,8 @@ public class MaintenanceWindows {
         }
     }
 
-    /** Where a step stands against its window now. */
-    public record State(boolean open, Instant opensAt, Instant closesAt, String window) {
+    /** Where a step stands against its window at {@code at} (null: no window, always open). */
+    public record State(boolean open, Instant opensAt, Instant closesAt, String window, Instant at) {
 
         /** How long a step that starts now may run: until the window closes (forever without a window). */
         public Duration budget(Instant now, Duration max) {
@@ -130,11 +139,11 @@ public class MaintenanceWindows {
      * How long to wait before looking again: until the next opening (a little after it), at most
      * {@link #LONGEST_WAIT} (the resource's own window wakes it when changed; a namespace's does not).
      */
-    private static Duration until(Instant opensAt) {
+    private static Duration until(Instant now, Instant opensAt) {
         if (opensAt == null) {
             return LONGEST_WAIT;
         }
-        Duration d = Duration.between(Instant.now(), opensAt).plusMillis(200);
+        Duration d = Duration.between(now, opensAt).plusMillis(200);
         return d.isNegative() ? Duration.ofSeconds(1) : d.compareTo(LONGEST_WAIT) > 0 ? LONGEST_WAIT : d;
     }
 
@@ -144,13 +153,9 @@ public class MaintenanceWindows {
      * @param go whether the step may start now
      * @param waiting when not: the condition message ("Expanding waits: ...")
      * @param opensAt when not: the opening it waits for (status {@code waitingForWindow})
+     * @param requeue when not: how long to wait before deciding again
      */
-    public record Gate(boolean go, String waiting, Instant opensAt) {
-
-        /** How long to wait before deciding again. */
-        public Duration requeue() {
-            return until(opensAt);
-        }
+    public record Gate(boolean go, String waiting, Instant opensAt, Duration requeue) {
     }
 
     /**
@@ -161,26 +166,32 @@ public class MaintenanceWindows {
     public static Gate gate(String step, State window, Duration estimate, Instant now,
             Function<Instant, State> stateAt) {
         if (!window.open()) {
-            return new Gate(false, step + " waits: " + window.waiting(), window.opensAt());
+            return new Gate(false, step + " waits: " + window.waiting(), window.opensAt(),
+                    until(now, window.opensAt()));
         }
         if (estimate != null && window.startsTooLate(now, estimate)) {
             Instant next = stateAt.apply(window.closesAt()).opensAt();
             return new Gate(false, step + " waits: it took " + estimate.toMillis() + " ms in the staging rehearsal, "
                     + "and this window (" + window.window() + ") closes at " + window.closesAt() + "; the next opens "
-                    + "at " + next, next);
+                    + "at " + next, next, until(now, next));
         }
-        return new Gate(true, null, null);
+        return new Gate(true, null, null, null);
     }
 
     /** Always open: no window applies. */
-    public static final State ALWAYS = new State(true, null, null, "none");
+    public static final State ALWAYS = new State(true, null, null, "none", null);
 
     /**
      * The state for {@code resource}, whose own window is {@code own} (null: its namespace's default, else the
      * operator's, if any).
      */
     public State now(HasMetadata resource, MaintenanceWindow own) {
-        return stateAt(resource, own, Instant.now());
+        return stateAt(resource, own, clock.instant());
+    }
+
+    /** Now, on the clock windows are judged by: what a step that checks its window's budget must use. */
+    public Instant instant() {
+        return clock.instant();
     }
 
     /** As {@link #now}, at {@code when}. */
@@ -195,14 +206,14 @@ public class MaintenanceWindows {
             if (ofNamespace != null) {
                 State s = at(field, ofNamespace, when);
                 return new State(s.open(), s.opensAt(), s.closesAt(), s.window() + ", namespace " + namespace
-                        + "'s default");
+                        + "'s default", s.at());
             }
         }
         return fallback == null ? ALWAYS : at("dba.maintenance-window", fallback, when);
     }
 
     private String namespaceValue(String namespace) {
-        Instant now = Instant.now();
+        Instant now = clock.instant();
         Read r = namespaces.get(namespace);
         if (r == null || r.at().plus(NAMESPACE_TTL).isBefore(now)) {
             r = new Read(namespaceAnnotation.apply(namespace), now);
@@ -249,9 +260,9 @@ public class MaintenanceWindows {
         }
         if (last.isPresent() && last.get().toInstant().plus(length).isAfter(now)
                 && !last.get().toInstant().isAfter(now)) {
-            return new State(true, last.get().toInstant(), last.get().toInstant().plus(length), describe);
+            return new State(true, last.get().toInstant(), last.get().toInstant().plus(length), describe, now);
         }
         Instant next = cron.next(at).map(ZonedDateTime::toInstant).orElse(null);
-        return new State(false, next, null, describe);
+        return new State(false, next, null, describe, now);
     }
 }

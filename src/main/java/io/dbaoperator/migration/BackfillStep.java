@@ -23,12 +23,15 @@ final class BackfillStep {
     private final Duration slice;
     private final StatementSteps statements;
     private final CutoverSteps cutover;
+    private final java.time.InstantSource clock;
 
     /**
      * @param pausedNow asked between batches whether the migration is paused (or asked to roll back) by now
+     * @param clock the clock the maintenance window is judged by: a slice ends when it closes on it
      */
     BackfillStep(Predicate<DatabaseMigration> pausedNow, io.dbaoperator.metrics.OperatorMetrics metrics,
-            Duration slice, StatementSteps statements, CutoverSteps cutover) {
+            Duration slice, StatementSteps statements, CutoverSteps cutover, java.time.InstantSource clock) {
+        this.clock = clock;
         this.pausedNow = pausedNow;
         this.metrics = metrics;
         this.slice = slice;
@@ -48,7 +51,7 @@ final class BackfillStep {
         Backfill.Progress p;
         try {
             // a slice ends at the window's close at the latest: the next batch waits for the next window
-            p = backfill.slice(c, w.run(), planned, w.window.budget(Instant.now(), slice), () -> pausedNow.test(w.m),
+            p = backfill.slice(c, w.run(), planned, w.window.budget(clock.instant(), slice), () -> pausedNow.test(w.m),
                     w.st.backfill == null ? null : w.st.backfill.batchSize);
         } catch (StepFailedException e) {
             return statements.stepFailed(w, MigrationPlan.BACKFILL, e);

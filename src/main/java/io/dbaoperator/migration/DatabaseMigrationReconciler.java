@@ -82,7 +82,7 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
         this.cutover = new CutoverSteps(client, events);
         this.statements = new StatementSteps(events, cutover);
         this.backfill = new BackfillStep(m -> BackfillStep.pausedNow(checks.caches(), m), metrics, Durations.parse("dba.migration.slice", slice),
-                statements, cutover);
+                statements, cutover, windows::instant);
         this.machine = machine();
     }
 
@@ -225,10 +225,11 @@ public class DatabaseMigrationReconciler implements Reconciler<DatabaseMigration
             return storedPlanUnusable(w);
         }
         if (WINDOWED.contains(st.phase)) {
-            var window = windows.now(m, m.getSpec().maintenanceWindow);
+            Instant now = windows.instant();
+            var window = windows.stateAt(m, m.getSpec().maintenanceWindow, now);
             w.window = window;
             var gate = MaintenanceWindows.gate(String.valueOf(st.phase), window, ddlEstimate(st),
-                    Instant.now(), at -> windows.stateAt(m, m.getSpec().maintenanceWindow, at));
+                    now, at -> windows.stateAt(m, m.getSpec().maintenanceWindow, at));
             if (!gate.go()) {
                 // stored phase and approvals stay as they are; the step starts in the next (whole) window
                 w.setReady(false, Reason.OutsideMaintenanceWindow, gate.waiting());

@@ -216,7 +216,8 @@ public class QueryTuningRequestReconciler implements Reconciler<QueryTuningReque
     /** A step that changes production waits for the window; the approval it consumed stays recorded. */
     static Step outsideWindow(QueryTuningRequest request, QueryTuningRequestStatus st, String step,
             MaintenanceWindows.State window) {
-        var gate = MaintenanceWindows.gate(step, window, null, Instant.now(), null);
+        // counted from when the window was judged closed, on the operator's clock
+        var gate = MaintenanceWindows.gate(step, window, null, window.at(), null);
         st.message = gate.waiting();
         st.waitingForWindow = String.valueOf(gate.opensAt());
         ready(request, st, false, Reason.OutsideMaintenanceWindow, st.message);

@@ -121,7 +121,7 @@ class BackupPolicyHandlersTest {
     private final io.dbaoperator.fakes.FakeApiServer api = new io.dbaoperator.fakes.FakeApiServer();
     private final BackupPolicyReconciler reconciler = new BackupPolicyReconciler(new FakeReferences(), null,
             api.client(), bucket.stores(), events, new BackupMetrics(new SimpleMeterRegistry()), audit, NO_DEFAULTS,
-            "dba-operator:test", archivers);
+            "dba-operator:test", archivers, java.time.InstantSource.system());
 
     @org.junit.jupiter.api.AfterEach
     void stopApi() {

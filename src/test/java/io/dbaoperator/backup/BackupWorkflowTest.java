@@ -60,7 +60,7 @@ class BackupWorkflowTest {
     private static BackupPolicyReconciler policyReconciler(boolean replication) {
         return new BackupPolicyReconciler(new FakeReferences().database("prod", FakeReferences.settings("prod"),
                 replication), null, null, FakeObjectStores.unused(), null, null, null, NO_DEFAULTS,
-                "dba-operator:test");
+                "dba-operator:test", java.time.InstantSource.system());
     }
 
     @Test

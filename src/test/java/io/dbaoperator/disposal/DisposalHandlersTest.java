@@ -88,7 +88,7 @@ class DisposalHandlersTest {
     private DisposalSteps.Run run() {
         log = new RecordingWriteAhead(job, st);
         return new DisposalSteps.Run(job, st, new DisposalJobReconciler.Inputs(FakeReferences.settings("prod"), null,
-                null, schedule, Duration.ZERO), log.log, db.databases());
+                null, schedule, Duration.ZERO), log.log, db.databases(), java.time.Instant.now());
     }
 
     private Step decide(DisposalSteps steps, DisposalPhase phase) throws SQLException {
@@ -299,7 +299,8 @@ class DisposalHandlersTest {
         List<String> atPersist = new ArrayList<>();
         log.onPersist = () -> atPersist.add(st.phase + " after " + db.sent.size() + " statement(s)");
         try (DisposalSteps.Run r = new DisposalSteps.Run(job, st, new DisposalJobReconciler.Inputs(
-                FakeReferences.settings("prod"), null, null, null, Duration.ZERO), log.log, db.databases())) {
+                FakeReferences.settings("prod"), null, null, null, Duration.ZERO), log.log, db.databases(),
+                java.time.Instant.now())) {
             assertThat(steps(NONE).machine().drive(r, log.log)).isEqualTo(Duration.ofSeconds(2));
         }
         assertThat(atPersist).containsExactly("Disposing after 0 statement(s)");

@@ -90,7 +90,7 @@ class MaintenanceWindowsTest {
                 ns -> {
                     reads.incrementAndGet();
                     return annotations.get(ns);
-                });
+                }, java.time.InstantSource.system());
         assertThat(never.now(in("shop"), null).open()).as("the operator's default").isFalse();
         assertThat(never.now(in("shop"), always).open()).as("the resource's own").isTrue();
         assertThat(never.now(in("open"), null).open()).as("the namespace's, over the operator's").isTrue();
@@ -112,7 +112,8 @@ class MaintenanceWindowsTest {
         Map<String, String> annotations = Map.of("typo", "{\"schedule\": \"0 2 * * *\", \"duraton\": \"2h\"}",
                 "half", "{\"schedule\": \"0 2 * * *\"}", "bad", "{\"schedule\": \"0 25 * * *\", \"duration\": \"1h\"}",
                 "text", "Saturdays at 2");
-        MaintenanceWindows w = new MaintenanceWindows(Optional.empty(), Optional.empty(), "UTC", annotations::get);
+        MaintenanceWindows w = new MaintenanceWindows(Optional.empty(), Optional.empty(), "UTC", annotations::get,
+                java.time.InstantSource.system());
         assertThatThrownBy(() -> w.now(in("typo"), null))
                 .hasMessageContaining("namespace typo's dbaoperator.io/maintenance-window annotation must be a JSON "
                         + "object").hasMessageContaining("duraton");
@@ -120,6 +121,25 @@ class MaintenanceWindowsTest {
         assertThatThrownBy(() -> w.now(in("bad"), null))
                 .hasMessageContaining("namespace bad's dbaoperator.io/maintenance-window annotation.schedule");
         assertThatThrownBy(() -> w.now(in("text"), null)).hasMessageContaining("must be a JSON object");
+    }
+
+    @Test
+    void windowsAreJudgedByTheOperatorsClockAndTheWaitIsCountedOnIt() {
+        // a clock that a test moves: the state and the wait follow it, not the system's time
+        java.util.concurrent.atomic.AtomicReference<Instant> at = new java.util.concurrent.atomic.AtomicReference<>(
+                Instant.parse("2026-12-01T00:59:30Z")); // Berlin 01:59:30: half a minute before the window
+        MaintenanceWindows w = new MaintenanceWindows(Optional.empty(), Optional.empty(), "UTC", ns -> null,
+                at::get);
+        var before = w.now(in("shop"), NIGHTLY);
+        assertThat(before.open()).isFalse();
+        assertThat(before.opensAt()).isEqualTo(Instant.parse("2026-12-01T01:00:00Z"));
+        var gate = MaintenanceWindows.gate("Disposing", before, null, w.instant(), null);
+        assertThat(gate.requeue()).as("from the clock's now to the opening, and a little after it")
+                .isEqualTo(Duration.ofMillis(30_200));
+        at.set(Instant.parse("2026-12-01T01:00:01Z"));
+        var open = w.now(in("shop"), NIGHTLY);
+        assertThat(open.open()).isTrue();
+        assertThat(open.budget(w.instant(), Duration.ofHours(5))).isEqualTo(Duration.ofHours(2).minusSeconds(1));
     }
 
     @Test

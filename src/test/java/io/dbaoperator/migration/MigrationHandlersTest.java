@@ -377,7 +377,7 @@ class MigrationHandlersTest {
     private final CutoverSteps cutoverSteps = new CutoverSteps(null, events);
     private final BackfillStep backfilling = new BackfillStep(mig -> false,
             new OperatorMetrics(new SimpleMeterRegistry()), Duration.ofSeconds(1),
-            new StatementSteps(events, cutoverSteps), cutoverSteps);
+            new StatementSteps(events, cutoverSteps), cutoverSteps, java.time.InstantSource.system());
 
     /** A migration whose backfill fills users.a; its history row says {@code rowsDone} of 10000 up to {@code lastKey}. */
     private void backfillUnderWay(String checksum, long rowsDone, String lastKey) {

@@ -360,8 +360,10 @@ class DisposalJobTest {
     void anApprovalGivenOutsideTheWindowIsKeptAndTheRowsGoWhenTheWindowOpens() throws Exception {
         database("dsp_window", 400);
         DisposalJob job = job("windowed", "dsp_window", deleteOlderThan("customers", "closed_at", "730d"));
-        // a window that opens 30 to 90 s from now and stays open 2 minutes
-        int minute = java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC).plusSeconds(90).getMinute();
+        // a window that opens 30 to 90 s from now (on the operator's clock) and stays open 2 minutes
+        java.time.Instant opens = io.dbaoperator.harness.TestClock.now().plusSeconds(90)
+                .truncatedTo(java.time.temporal.ChronoUnit.MINUTES);
+        int minute = opens.atZone(java.time.ZoneOffset.UTC).getMinute();
         job.getSpec().maintenanceWindow = new io.dbaoperator.api.common.MaintenanceWindow(minute + " * * * *", "2m",
                 "UTC");
         client.resource(job).create();
@@ -377,7 +379,16 @@ class DisposalJobTest {
         });
         assertThat(scalar("dsp_window", "select count(*) from customers")).as("nothing before the window")
                 .isEqualTo(400);
-        awaitPhase("windowed", DisposalPhase.Completed, Duration.ofSeconds(150));
+        // the operator's clock, not the test, waits: set 2 s before the opening
+        try {
+            OperatorAssertions.clockJustBefore(DisposalJob.class, NS, "windowed", opens, Duration.ofSeconds(2));
+            Thread.sleep(1000);
+            assertThat(scalar("dsp_window", "select count(*) from customers")).as("nor a second before it")
+                    .isEqualTo(400);
+            awaitPhase("windowed", DisposalPhase.Completed, Duration.ofSeconds(30));
+        } finally {
+            io.dbaoperator.harness.TestClock.reset();
+        }
         assertThat(scalar("dsp_window", "select count(*) from customers")).isEqualTo(300);
         var done = get(DisposalJob.class, NS, "windowed").getStatus();
         assertThat(done.waitingForWindow).isNull();

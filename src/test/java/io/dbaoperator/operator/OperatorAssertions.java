@@ -85,6 +85,19 @@ public final class OperatorAssertions {
                 .patch(PatchContext.of(PatchType.JSON_MERGE), body);
     }
 
+    /**
+     * Moves the operator's clock ({@link io.dbaoperator.harness.TestClock}) to read {@code lead} before {@code at},
+     * and wakes the resource (a changed annotation is an event to its controller): it decides again on the moved
+     * clock instead of sleeping out the wait it computed on the old one.
+     */
+    public static void clockJustBefore(Class<? extends CustomResource<?, ?>> kind, String ns, String name,
+            java.time.Instant at, Duration lead) {
+        io.dbaoperator.harness.TestClock.readsJustBefore(at, lead);
+        TestKubernetes.get().client().resources(kind).inNamespace(ns).withName(name).patch(
+                PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"annotations\":{\"test.dbaoperator.io/"
+                        + "clock\":\"" + io.dbaoperator.harness.TestClock.now() + "\"}}}");
+    }
+
     /** A person rejects the resource's pending step. */
     public static void reject(Class<? extends CustomResource<?, ?>> kind, String ns, String name) {
         TestKubernetes.get().client().resources(kind).inNamespace(ns).withName(name).subresource("status")

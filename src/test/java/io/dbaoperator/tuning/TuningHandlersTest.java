@@ -43,7 +43,8 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 class TuningHandlersTest {
 
     private static final MaintenanceWindows.State CLOSED = new MaintenanceWindows.State(false,
-            Instant.parse("2026-12-05T01:00:00Z"), Instant.parse("2026-12-05T03:00:00Z"), "Sat 01:00-03:00 UTC");
+            Instant.parse("2026-12-05T01:00:00Z"), Instant.parse("2026-12-05T03:00:00Z"), "Sat 01:00-03:00 UTC",
+            Instant.parse("2026-12-05T00:59:00Z"));
 
     private final FakeJdbc db = new FakeJdbc();
     private final AdviceSteps advice = new AdviceSteps(null, Duration.ofHours(1), r -> List.of());
@@ -160,7 +161,8 @@ class TuningHandlersTest {
         recommended(TuningPhase.Applying);
         Step step = decide(TuningPhase.Applying, run(CLOSED));
         assertThat(step).isInstanceOf(Step.Rest.class);
-        assertThat(((Step.Rest) step).requeue()).isPositive();
+        assertThat(((Step.Rest) step).requeue()).as("until the opening, on the clock the window was judged by")
+                .isEqualTo(Duration.ofMillis(60_200));
         assertThat(st.waitingForWindow).isEqualTo("2026-12-05T01:00:00Z");
         assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(
                 c -> assertThat(c.reason).isEqualTo(Reason.OutsideMaintenanceWindow.name()));
