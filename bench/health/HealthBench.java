@@ -43,7 +43,7 @@ public final class HealthBench {
         }
         long setupMs = (System.nanoTime() - setup) / 1_000_000;
         DatabaseHealth.Thresholds th = new DatabaseHealth.Thresholds(0.2, 0, Duration.ofSeconds(5),
-                Duration.ofMinutes(5), Duration.ofMinutes(1));
+                Duration.ofMinutes(5), Duration.ofMinutes(1), 0.75);
         List<DatabaseHealth> samplers = new ArrayList<>();
         for (int d = 0; d < databases; d++) {
             samplers.add(new DatabaseHealth(Duration.ofHours(1)));

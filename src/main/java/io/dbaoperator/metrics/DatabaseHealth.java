@@ -32,7 +32,11 @@ import java.util.regex.Pattern;
  * (pg_blocking_pids), and the database's deadlocks since the statistics began;</li>
  * <li>connections against max_connections, long-running and idle-in-transaction sessions;</li>
  * <li>the database's size and its 10 largest tables' (growth over a month is Prometheus's to compute, with
- * {@code offset 30d}: it keeps the history this process does not).</li>
+ * {@code offset 30d}: it keeps the history this process does not);</li>
+ * <li>transaction ID wraparound: the age of the database's {@code datfrozenxid} and {@code datminmxid} (what
+ * autovacuum's forced anti-wraparound vacuum and, at 2^31, the server's refusal of writes are counted on) against
+ * {@code autovacuum_freeze_max_age} and {@code autovacuum_multixact_freeze_max_age}, and the table with the oldest
+ * {@code relfrozenxid} (a TOAST table named by the table it belongs to).</li>
  * </ul>
  * Query texts in what it reports are cut short and have their literals replaced by {@code ?}: no values.
  */
@@ -40,10 +44,23 @@ public final class DatabaseHealth {
 
     /** The thresholds, from {@code dba.health.*}. */
     public record Thresholds(double deadTupleRatio, long tableSizeFloorBytes, Duration lockWait,
-            Duration longRunning, Duration idleInTransaction) {
+            Duration longRunning, Duration idleInTransaction, double freezeAgeRatio) {
 
         public static final Thresholds DEFAULTS = new Thresholds(0.2, 8L * 1024 * 1024, Duration.ofSeconds(5),
-                Duration.ofMinutes(5), Duration.ofMinutes(1));
+                Duration.ofMinutes(5), Duration.ofMinutes(1), 0.75);
+    }
+
+    /**
+     * Transaction ID (and multixact ID) ages: the database's, the settings at which autovacuum forces an
+     * anti-wraparound vacuum, and the table whose relfrozenxid is oldest (null when the database has none).
+     */
+    public record Freeze(long xidAge, long mxidAge, long freezeMaxAge, long multixactFreezeMaxAge,
+            String oldestTable, long oldestTableXidAge) {
+
+        /** The larger of the two ages' shares of the age at which autovacuum forces a freeze. */
+        public double ratio() {
+            return Math.max((double) xidAge / freezeMaxAge, (double) mxidAge / multixactFreezeMaxAge);
+        }
     }
 
     /** One standby's lag. */
@@ -69,7 +86,7 @@ public final class DatabaseHealth {
     /** One sample. */
     public record Sample(boolean primary, List<StandbyLag> standbys, List<TableTuples> tables, List<LockWait> lockWaits,
             long deadlocks, int connections, int maxConnections, int longRunning, int idleInTransaction,
-            long databaseBytes, Map<String, Long> largestTables, int queries, double millis) {
+            long databaseBytes, Map<String, Long> largestTables, Freeze freeze, int queries, double millis) {
     }
 
     private static final Pattern STRING = Pattern.compile("'(?:[^']|'')*'");
@@ -172,8 +189,36 @@ public final class DatabaseHealth {
                 }
             }
             queries++;
+            Freeze freeze = freeze(st);
+            queries += 2;
             return new Sample(primary, standbys, tables, waits, deadlocks, connections, maxConnections, longRunning,
-                    idleInTx, dbBytes, largest, queries, (System.nanoTime() - start) / 1e6);
+                    idleInTx, dbBytes, largest, freeze, queries, (System.nanoTime() - start) / 1e6);
+        }
+    }
+
+    private static Freeze freeze(Statement st) throws SQLException {
+        long xid;
+        long mxid;
+        long freezeMax;
+        long mxFreezeMax;
+        try (ResultSet rs = st.executeQuery("select age(datfrozenxid), mxid_age(datminmxid), "
+                + "current_setting('autovacuum_freeze_max_age')::bigint, "
+                + "current_setting('autovacuum_multixact_freeze_max_age')::bigint from pg_database "
+                + "where datname = current_database()")) {
+            rs.next();
+            xid = rs.getLong(1);
+            mxid = rs.getLong(2);
+            freezeMax = rs.getLong(3);
+            mxFreezeMax = rs.getLong(4);
+        }
+        // every relation that has a relfrozenxid (tables, materialized views, TOAST tables), the catalogs too:
+        // the database's age is the oldest of them
+        try (ResultSet rs = st.executeQuery("select coalesce((select o.oid::regclass::text from pg_class o "
+                + "where c.relkind = 't' and o.reltoastrelid = c.oid), c.oid::regclass::text), age(c.relfrozenxid) "
+                + "from pg_class c where c.relkind in ('r', 'm', 't') and c.relfrozenxid <> '0'::xid "
+                + "order by age(c.relfrozenxid) desc limit 1")) {
+            return rs.next() ? new Freeze(xid, mxid, freezeMax, mxFreezeMax, rs.getString(1), rs.getLong(2))
+                    : new Freeze(xid, mxid, freezeMax, mxFreezeMax, null, 0);
         }
     }
 

@@ -104,6 +104,7 @@ public class FleetMetrics {
             @ConfigProperty(name = "dba.health.lock-wait", defaultValue = "5s") String lockWait,
             @ConfigProperty(name = "dba.health.long-running", defaultValue = "5m") String longRunning,
             @ConfigProperty(name = "dba.health.idle-in-transaction", defaultValue = "1m") String idleInTransaction,
+            @ConfigProperty(name = "dba.health.freeze-age-ratio", defaultValue = "0.75") double freezeAgeRatio,
             @ConfigProperty(name = "dba.slo.period", defaultValue = "30d") String sloPeriod) {
         this.client = client;
         this.sloPeriod = Durations.parse("dba.slo.period", sloPeriod);
@@ -113,9 +114,14 @@ public class FleetMetrics {
         Gauge.builder("dba_migrations_windowed_completed", slo, a -> a[1]).description("Migrations that started in a "
                 + "maintenance window and completed in the last dba.slo.period").register(registry);
         this.events = events;
+        if (!(freezeAgeRatio > 0 && freezeAgeRatio <= 1)) {
+            throw new IllegalArgumentException("dba.health.freeze-age-ratio must be above 0 and at most 1 (a share "
+                    + "of autovacuum_freeze_max_age), not " + freezeAgeRatio);
+        }
         this.thresholds = new DatabaseHealth.Thresholds(deadTupleRatio, sizeFloor,
                 Durations.parse("dba.health.lock-wait", lockWait), Durations.parse("dba.health.long-running",
-                        longRunning), Durations.parse("dba.health.idle-in-transaction", idleInTransaction));
+                        longRunning), Durations.parse("dba.health.idle-in-transaction", idleInTransaction),
+                freezeAgeRatio);
         this.secrets = secrets;
         this.registry = registry;
         this.interval = Durations.parse("dba.metrics.interval", interval);

@@ -20,14 +20,20 @@ import io.micrometer.core.instrument.Tags;
  * One database's health series ({@link DatabaseHealth}) in the registry, and the Events a person should see: a
  * table whose dead tuples passed the threshold (reason {@code VacuumRecommended}, once until it falls below again)
  * and a session waiting on a lock past the threshold, with its blocking chain (reason {@code LockWait}, once per
- * waiting session), both on the resource that names the database.
+ * waiting session), and a database whose transaction ID age passed its share of autovacuum_freeze_max_age
+ * (reason {@code FreezeRecommended}, once until it falls below again), all on the resource that names the database.
  */
 final class HealthMetrics {
 
     private final DatabaseHealth health;
     private final DatabaseHealth.Thresholds thresholds;
-    /** primary, deadlocks, connections, max, longRunning, idleInTx, dbBytes, lockWaiting, lockLongest, vacuum. */
-    private final double[] v = new double[10];
+    /**
+     * primary, deadlocks, connections, max, longRunning, idleInTx, dbBytes, lockWaiting, lockLongest, vacuum, xid age,
+     * mxid age, autovacuum_freeze_max_age, autovacuum_multixact_freeze_max_age.
+     */
+    private final double[] v = new double[14];
+    private final MultiGauge oldestXid;
+    private boolean freezeReported;
     private final MultiGauge lagSeconds;
     private final MultiGauge lagBytes;
     private final MultiGauge deadRatio;
@@ -65,6 +71,16 @@ final class HealthMetrics {
         gauge(registry, "dba_lock_wait_longest_seconds", tags, 8, "The longest current wait on a lock");
         gauge(registry, "dba_vacuum_recommended_tables", tags, 9, "Tables over the size floor whose dead-tuple "
                 + "share passed dba.health.dead-tuple-ratio");
+        gauge(registry, "dba_database_xid_age", tags, 10, "Transaction IDs since the database's oldest unfrozen "
+                + "one (age(datfrozenxid)): autovacuum forces an anti-wraparound vacuum at autovacuum_freeze_max_age, "
+                + "the server refuses writes near 2^31");
+        gauge(registry, "dba_database_mxid_age", tags, 11, "Multixact IDs since the database's oldest "
+                + "(mxid_age(datminmxid))");
+        gauge(registry, "dba_autovacuum_freeze_max_age", tags, 12, "The server's autovacuum_freeze_max_age");
+        gauge(registry, "dba_autovacuum_multixact_freeze_max_age", tags, 13, "The server's "
+                + "autovacuum_multixact_freeze_max_age");
+        oldestXid = multi(registry, "dba_table_oldest_xid_age", tags, "age(relfrozenxid) of the database's table "
+                + "with the oldest (a TOAST table counted as its table's)");
     }
 
     private static MultiGauge multi(MeterRegistry registry, String name, Tags tags, String description) {
@@ -77,7 +93,7 @@ final class HealthMetrics {
 
     void clear() {
         java.util.Arrays.fill(v, Double.NaN);
-        List.of(lagSeconds, lagBytes, deadRatio, deadTuples, lastVacuum, tableBytes).forEach(g -> g.register(
+        List.of(lagSeconds, lagBytes, deadRatio, deadTuples, lastVacuum, tableBytes, oldestXid).forEach(g -> g.register(
                 List.of(), true));
     }
 
@@ -130,7 +146,31 @@ final class HealthMetrics {
             }
         }
         waitingReported.retainAll(waiting);
+
+        DatabaseHealth.Freeze f = s.freeze();
+        v[10] = f.xidAge();
+        v[11] = f.mxidAge();
+        v[12] = f.freezeMaxAge();
+        v[13] = f.multixactFreezeMaxAge();
+        oldestXid.register(f.oldestTable() == null ? List.of() : List.of(MultiGauge.Row.of(Tags.of("table",
+                f.oldestTable()), f.oldestTableXidAge())), true);
+        boolean aging = f.ratio() > thresholds.freezeAgeRatio();
+        if (aging && !freezeReported && owner != null) {
+            events.warning(owner, "FreezeRecommended", freezeMessage(f));
+        }
+        freezeReported = aging;
         return s;
+    }
+
+    /** "transaction ID age 150000000 (75% of autovacuum_freeze_max_age 200000000) ...: VACUUM (FREEZE) ...". */
+    static String freezeMessage(DatabaseHealth.Freeze f) {
+        return String.format("transaction ID age %d (%.0f%% of autovacuum_freeze_max_age %d), multixact ID age %d "
+                + "(%.0f%% of autovacuum_multixact_freeze_max_age %d); oldest table %s at %d: run VACUUM (FREEZE) "
+                + "on the oldest tables inside a maintenance window, before autovacuum forces an anti-wraparound "
+                + "vacuum at a time of its choosing (docs/runbooks.md#dbaxidagehigh)", f.xidAge(),
+                100.0 * f.xidAge() / f.freezeMaxAge(), f.freezeMaxAge(), f.mxidAge(),
+                100.0 * f.mxidAge() / f.multixactFreezeMaxAge(), f.multixactFreezeMaxAge(),
+                f.oldestTable() == null ? "none" : f.oldestTable(), f.oldestTableXidAge());
     }
 
     /** "pid 812 has waited 6.1 s for a lock: update t set x = ? where id = ?; blocked by pid 790 (idle in ...)". */

@@ -31,7 +31,7 @@ class DatabaseHealthTest {
 
     static final String DB = "health";
     static final DatabaseHealth.Thresholds LOW_FLOOR = new DatabaseHealth.Thresholds(0.2, 0,
-            Duration.ofSeconds(1), Duration.ofMinutes(5), Duration.ofMinutes(1));
+            Duration.ofSeconds(1), Duration.ofMinutes(5), Duration.ofMinutes(1), 0.75);
 
     @BeforeAll
     static void data() {
@@ -137,6 +137,51 @@ class DatabaseHealthTest {
             }
             assertThat(registry.get("dba_vacuum_recommended_tables").gauge().value()).isZero();
         });
+    }
+
+    @Test
+    void transactionIdsConsumedShowInTheDatabasesAgeAndItsOldestTable_UntilAFreezeResetsThem() throws Exception {
+        // the Event's share of autovacuum_freeze_max_age (200,000,000 by default) set so that 4,000 IDs pass it
+        DatabaseHealth.Thresholds lowFreeze = new DatabaseHealth.Thresholds(0.2, 0, Duration.ofSeconds(1),
+                Duration.ofMinutes(5), Duration.ofMinutes(1), 4_000 / 200_000_000.0);
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        HealthMetrics metrics = new HealthMetrics(registry, Tags.of("database", DB),
+                new DatabaseHealth(Duration.ofHours(1)), lowFreeze);
+        Recorded events = new Recorded();
+        try (Connection c = TestPostgres.get().superuser(DB)) {
+            c.createStatement().execute("vacuum (freeze)"); // the whole database: every relfrozenxid is recent
+            DatabaseHealth.Freeze fresh = metrics.sample(c, Instant.now(), OWNER, events).freeze();
+            assertThat(fresh.freezeMaxAge()).isEqualTo(200_000_000L);
+            assertThat(fresh.xidAge()).as("just frozen").isLessThan(1_000);
+            assertThat(events.events).noneMatch(e -> e.startsWith("FreezeRecommended"));
+            // 6,000 transaction IDs consumed: a subtransaction per row, each with its own ID
+            c.createStatement().execute("create table if not exists burn (i int)");
+            c.createStatement().execute("do $$ begin for i in 1..6000 loop begin insert into burn values (i); "
+                    + "exception when others then null; end; end loop; end $$");
+            DatabaseHealth.Freeze aged = metrics.sample(c, Instant.now(), OWNER, events).freeze();
+            assertThat(aged.xidAge()).isGreaterThanOrEqualTo(fresh.xidAge() + 6_000);
+            assertThat(aged.oldestTable()).as("a table frozen before the IDs were consumed").isNotNull()
+                    .isNotEqualTo("burn");
+            assertThat(aged.oldestTableXidAge()).isGreaterThanOrEqualTo(6_000).isLessThanOrEqualTo(aged.xidAge());
+            assertThat(registry.get("dba_database_xid_age").gauge().value()).isEqualTo((double) aged.xidAge());
+            assertThat(registry.get("dba_autovacuum_freeze_max_age").gauge().value()).isEqualTo(200_000_000.0);
+            assertThat(registry.get("dba_table_oldest_xid_age").tag("table", aged.oldestTable()).gauge().value())
+                    .isEqualTo((double) aged.oldestTableXidAge());
+            metrics.sample(c, Instant.now(), OWNER, events); // still over: no second Event
+            assertThat(events.events).filteredOn(e -> e.startsWith("FreezeRecommended")).singleElement()
+                    .satisfies(e -> assertThat(e).contains("transaction ID age " + aged.xidAge()
+                            + " (0% of autovacuum_freeze_max_age 200000000)", "oldest table ", "VACUUM (FREEZE)"));
+            // a freeze of the whole database brings the age back, and the Event may come again later
+            c.createStatement().execute("vacuum (freeze)");
+            DatabaseHealth.Freeze refrozen = metrics.sample(c, Instant.now(), OWNER, events).freeze();
+            assertThat(refrozen.xidAge()).isLessThan(aged.xidAge() - 5_000);
+            assertThat(registry.get("dba_database_xid_age").gauge().value()).isEqualTo((double) refrozen.xidAge());
+            c.createStatement().execute("do $$ begin for i in 1..6000 loop begin insert into burn values (i); "
+                    + "exception when others then null; end; end loop; end $$");
+            metrics.sample(c, Instant.now(), OWNER, events);
+            assertThat(events.events).filteredOn(e -> e.startsWith("FreezeRecommended")).hasSize(2);
+            c.createStatement().execute("drop table burn");
+        }
     }
 
     @Test
