@@ -6,7 +6,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 
-import io.dbaoperator.postgres.SqlStates;
+import io.dbaoperator.postgres.LockRetries;
 import io.dbaoperator.sql.Identifiers;
 
 /**
@@ -32,7 +32,7 @@ public final class IndexApplier {
         if (validExists(c, name)) {
             return new Applied(0, false, 0, true);
         }
-        Ran ran = retrying(c, lockTimeout, buildTimeout, maxRetries, () -> dropInvalid(c, name),
+        LockRetries.Ran ran = LockRetries.run(c, lockTimeout, buildTimeout, maxRetries, () -> dropInvalid(c, name),
                 ddl.replaceFirst("^CREATE INDEX CONCURRENTLY ", "CREATE INDEX CONCURRENTLY IF NOT EXISTS "));
         return new Applied(ran.attempts(), ran.tidied(), (System.nanoTime() - start) / 1_000_000, false);
     }
@@ -48,49 +48,8 @@ public final class IndexApplier {
         if (!exists(c, schema, name)) {
             return 0;
         }
-        return retrying(c, lockTimeout, timeout, maxRetries, () -> false, "DROP INDEX CONCURRENTLY IF EXISTS "
+        return LockRetries.run(c, lockTimeout, timeout, maxRetries, LockRetries.Tidy.NONE, "DROP INDEX CONCURRENTLY IF EXISTS "
                 + Identifiers.quote(schema) + "." + Identifiers.quote(name)).attempts();
-    }
-
-    /** Clean-up before each attempt and after a failed one; true when it removed something. */
-    private interface Tidy {
-        boolean run() throws SQLException;
-    }
-
-    private record Ran(int attempts, boolean tidied) {
-    }
-
-    /** Runs one concurrent index statement under lock_timeout, retried on lock timeouts; {@code tidy} before each. */
-    private static Ran retrying(Connection c, Duration lockTimeout, Duration timeout, int maxRetries, Tidy tidy,
-            String sql) throws SQLException {
-        boolean tidied = false;
-        for (int attempt = 1;; attempt++) {
-            tidied |= tidy.run();
-            try (var s = c.createStatement()) {
-                s.execute("SET lock_timeout = " + Math.max(1, lockTimeout.toMillis()));
-                s.execute("SET statement_timeout = " + Math.max(1, timeout.toMillis()));
-                s.execute(sql);
-                s.execute("RESET lock_timeout");
-                s.execute("RESET statement_timeout");
-                return new Ran(attempt, tidied);
-            } catch (SQLException e) {
-                try (var s = c.createStatement()) {
-                    s.execute("RESET lock_timeout");
-                    s.execute("RESET statement_timeout");
-                }
-                tidied |= tidy.run();
-                if (SqlStates.lockConflict(e) && attempt <= maxRetries) {
-                    try {
-                        Thread.sleep(SqlStates.lockRetryBackoff(attempt).toMillis());
-                    } catch (InterruptedException ie) {
-                        Thread.currentThread().interrupt();
-                        throw e;
-                    }
-                    continue;
-                }
-                throw e;
-            }
-        }
     }
 
     private static boolean exists(Connection c, String schema, String name) throws SQLException {

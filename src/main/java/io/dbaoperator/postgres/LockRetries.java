@@ -1,0 +1,62 @@
+package io.dbaoperator.postgres;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+
+/**
+ * One statement that takes a lock on an application's table, run the careful way: under a lock_timeout, so that it
+ * never queues the application behind a long transaction, and a statement_timeout (none: 0), retried with jittered
+ * backoff on a lock timeout or deadlock; a clean-up before each attempt and after a failed one (the INVALID leftover
+ * of a concurrent index build). Outside a transaction: the connection is put in autocommit.
+ */
+public final class LockRetries {
+
+    private LockRetries() {
+    }
+
+    /** Clean-up before each attempt and after a failed one; true when it removed something. */
+    public interface Tidy {
+        boolean run() throws SQLException;
+
+        Tidy NONE = () -> false;
+    }
+
+    /** What a run took: attempts (1 without a retry), and whether a clean-up removed something. */
+    public record Ran(int attempts, boolean tidied) {
+    }
+
+    /** @param timeout the statement_timeout; zero: none (a VACUUM is never cut off midway) */
+    public static Ran run(Connection c, Duration lockTimeout, Duration timeout, int maxRetries, Tidy tidy,
+            String sql) throws SQLException {
+        c.setAutoCommit(true);
+        boolean tidied = false;
+        for (int attempt = 1;; attempt++) {
+            tidied |= tidy.run();
+            try (var s = c.createStatement()) {
+                s.execute("SET lock_timeout = " + Math.max(1, lockTimeout.toMillis()));
+                s.execute("SET statement_timeout = " + Math.max(0, timeout.toMillis()));
+                s.execute(sql);
+                s.execute("RESET lock_timeout");
+                s.execute("RESET statement_timeout");
+                return new Ran(attempt, tidied);
+            } catch (SQLException e) {
+                try (var s = c.createStatement()) {
+                    s.execute("RESET lock_timeout");
+                    s.execute("RESET statement_timeout");
+                }
+                tidied |= tidy.run();
+                if (SqlStates.lockConflict(e) && attempt <= maxRetries) {
+                    try {
+                        Thread.sleep(SqlStates.lockRetryBackoff(attempt).toMillis());
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        throw e;
+                    }
+                    continue;
+                }
+                throw e;
+            }
+        }
+    }
+}
