@@ -51,6 +51,27 @@ public final class Conditions {
         return result;
     }
 
+    /**
+     * Returns a new list whose {@code type} condition is {@code earlier} (removed when empty): a decision taken back
+     * within one reconcile, so that what is set next is compared with what was stored.
+     */
+    public static List<Condition> restore(List<Condition> conditions, ConditionType type, Optional<Condition> earlier) {
+        List<Condition> result = new ArrayList<>();
+        boolean placed = false;
+        for (Condition c : conditions == null ? List.<Condition> of() : conditions) {
+            if (type.name().equals(c.type)) {
+                earlier.ifPresent(result::add);
+                placed = true;
+            } else {
+                result.add(c);
+            }
+        }
+        if (!placed) {
+            earlier.ifPresent(result::add);
+        }
+        return result;
+    }
+
     public static List<Condition> remove(List<Condition> conditions, ConditionType type) {
         List<Condition> result = new ArrayList<>(conditions == null ? List.of() : conditions);
         result.removeIf(c -> type.name().equals(c.type));

@@ -3,9 +3,11 @@ package io.dbaoperator.status;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 
 import org.jboss.logging.Logger;
 
+import io.dbaoperator.api.common.Condition;
 import io.dbaoperator.api.common.OperatorStatus;
 import io.dbaoperator.problem.Problem;
 import io.dbaoperator.problem.ProblemException;
@@ -75,6 +77,10 @@ public class WorkflowRunner {
         Instant now = Instant.now();
         Problem problem;
         Duration requeue = null;
+        // what Validated said before this reconcile: a problem found after validation passed (a rule refused while
+        // planning) is judged against it, not against the True this reconcile set a moment before; else every
+        // reconcile would move lastTransitionTime, write status, and so trigger the next reconcile, for ever
+        Optional<Condition> validatedBefore = Conditions.find(desired.conditions, ConditionType.Validated);
         try {
             Workflow.Validated<I> valid = flow.validate(resource, desired);
             desired.conditions = Conditions.set(desired.conditions, ConditionType.Validated, true, Reason.Validated,
@@ -87,8 +93,9 @@ public class WorkflowRunner {
             problem = null;
         } catch (ProblemException e) {
             problem = e.problem();
-            desired.conditions = Conditions.set(desired.conditions, ConditionType.Validated, false, problem.reason(),
-                    problem.message(), generation, now);
+            desired.conditions = Conditions.set(Conditions.restore(desired.conditions, ConditionType.Validated,
+                    validatedBefore), ConditionType.Validated, false, problem.reason(), problem.message(), generation,
+                    now);
             desired.message = problem.message();
             flow.onProblem(resource, desired, problem);
         } catch (KubernetesClientException e) {
@@ -99,8 +106,9 @@ public class WorkflowRunner {
                     + " while validating; retrying");
             LOG.debugf(e, "validation of %s/%s hit the API server", resource.getMetadata().getNamespace(),
                     resource.getMetadata().getName());
-            desired.conditions = Conditions.set(desired.conditions, ConditionType.Validated, false, problem.reason(),
-                    problem.message(), generation, now);
+            desired.conditions = Conditions.set(Conditions.restore(desired.conditions, ConditionType.Validated,
+                    validatedBefore), ConditionType.Validated, false, problem.reason(), problem.message(), generation,
+                    now);
             flow.onProblem(resource, desired, problem);
         } catch (RuntimeException e) {
             // a bug or an unexpected answer: say so in status instead of retrying silently
@@ -108,8 +116,9 @@ public class WorkflowRunner {
                     resource.getMetadata().getName());
             problem = Problem.transientFault(Reason.InternalError, "unexpected " + e.getClass().getSimpleName()
                     + " while reconciling (see the operator log); retrying with backoff");
-            desired.conditions = Conditions.set(desired.conditions, ConditionType.Validated, false, problem.reason(),
-                    problem.message(), generation, now);
+            desired.conditions = Conditions.set(Conditions.restore(desired.conditions, ConditionType.Validated,
+                    validatedBefore), ConditionType.Validated, false, problem.reason(), problem.message(), generation,
+                    now);
             flow.onProblem(resource, desired, problem);
         }
         writer.write(log.observed(), desired, log.pendingDecisions());

@@ -268,6 +268,17 @@ class DisposalJobTest {
         assertThat(awaitRefused("bad-where-2")).contains("subqueries are not allowed");
         assertThat(awaitRefused("bad-where-3")).contains("function pg_sleep() is not in the allow-list");
         assertThat(awaitRefused("bad-where-4")).contains("subqueries are not allowed");
+        // refused while planning (after validation passed), each is looked at again every 5 minutes, not in a loop:
+        // its status is not rewritten (a rewrite would wake it again, for ever)
+        Map<String, String> versions = new java.util.TreeMap<>();
+        for (String name : List.of("no-table", "bad-column", "bad-where-1", "bad-where-2")) {
+            versions.put(name, get(DisposalJob.class, NS, name).getMetadata().getResourceVersion());
+        }
+        Thread.sleep(3000);
+        for (String name : versions.keySet()) {
+            assertThat(get(DisposalJob.class, NS, name).getMetadata().getResourceVersion()).as(name + " at rest")
+                    .isEqualTo(versions.get(name));
+        }
         assertThat(scalar("dsp_inject", "select count(*) from customers")).isEqualTo(50);
         assertThat(scalar("dsp_inject", "select count(*) from orders")).isPositive();
     }

@@ -120,6 +120,26 @@ class StatusPatchTest {
     }
 
     @Test
+    void aProblemFoundAfterValidationPassedIsJudgedAgainstTheStoredCondition_SoARepeatWritesNothing() {
+        // stored: Validated False since t0 (a rule refused while planning); this reconcile validates (True at t1),
+        // then planning refuses the rule again: what is set is compared with what was stored, not with that True
+        Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
+        Instant t1 = Instant.parse("2026-01-01T01:00:00Z");
+        var stored = Conditions.set(Conditions.set(null, ConditionType.Ready, false, Reason.InProgress, "r", 1, t0),
+                ConditionType.Validated, false, Reason.InvalidSpec, "refused", 1, t0);
+        var before = Conditions.find(stored, ConditionType.Validated);
+        var passed = Conditions.set(stored, ConditionType.Validated, true, Reason.Validated, "ok", 1, t1);
+        var again = Conditions.set(Conditions.restore(passed, ConditionType.Validated, before),
+                ConditionType.Validated, false, Reason.InvalidSpec, "refused", 1, t1);
+        assertThat(again).usingRecursiveFieldByFieldElementComparator().isEqualTo(stored);
+        // without a stored one, the condition is new
+        var fresh = Conditions.set(Conditions.restore(passed, ConditionType.Validated, java.util.Optional.empty()),
+                ConditionType.Validated, false, Reason.InvalidSpec, "refused", 1, t1);
+        assertThat(Conditions.find(fresh, ConditionType.Validated).get().lastTransitionTime).isEqualTo(t1.toString());
+        assertThat(fresh).extracting(c -> c.type).containsExactly("Ready", "Validated");
+    }
+
+    @Test
     void backoffDoublesTheTimeAlreadyFailingWithinBounds() {
         Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
         BackupPolicyStatus s = new BackupPolicyStatus();
