@@ -143,26 +143,7 @@ public final class MaintenanceRunner {
      * held or queued ACCESS EXCLUSIVE one: under lock_timeout, retried like the statements.
      */
     static Evidence evidence(Connection c, MaintenancePlanner.Task task, Settings s) throws SQLException {
-        for (int attempt = 1;; attempt++) {
-            try (var st = c.createStatement()) {
-                st.execute("SET lock_timeout = " + Math.max(1, s.lockTimeout().toMillis()));
-                return evidence(c, task);
-            } catch (SQLException e) {
-                if (!io.dbaoperator.postgres.SqlStates.lockConflict(e) || attempt > s.maxLockRetries()) {
-                    throw e;
-                }
-                try {
-                    Thread.sleep(io.dbaoperator.postgres.SqlStates.lockRetryBackoff(attempt).toMillis());
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw e;
-                }
-            } finally {
-                try (var st = c.createStatement()) {
-                    st.execute("RESET lock_timeout");
-                }
-            }
-        }
+        return LockRetries.read(c, s.lockTimeout(), s.maxLockRetries(), () -> evidence(c, task));
     }
 
     private static Evidence evidence(Connection c, MaintenancePlanner.Task task) throws SQLException {

@@ -26,6 +26,42 @@ public final class LockRetries {
     public record Ran(int attempts, boolean tidied) {
     }
 
+    /** A read that may wait on a lock. */
+    public interface Read<T> {
+        T run() throws SQLException;
+    }
+
+    /**
+     * A read that takes a lock (a relation's size takes ACCESS SHARE, which waits behind a held or queued ACCESS
+     * EXCLUSIVE), under lock_timeout, retried with the same backoff on a lock timeout.
+     */
+    public static <T> T read(Connection c, Duration lockTimeout, int maxRetries, Read<T> read) throws SQLException {
+        for (int attempt = 1;; attempt++) {
+            try (var s = c.createStatement()) {
+                s.execute("SET lock_timeout = " + Math.max(1, lockTimeout.toMillis()));
+                return read.run();
+            } catch (SQLException e) {
+                if (!SqlStates.lockConflict(e) || attempt > maxRetries) {
+                    throw e;
+                }
+                backoff(attempt, e);
+            } finally {
+                try (var s = c.createStatement()) {
+                    s.execute("RESET lock_timeout");
+                }
+            }
+        }
+    }
+
+    private static void backoff(int attempt, SQLException e) throws SQLException {
+        try {
+            Thread.sleep(SqlStates.lockRetryBackoff(attempt).toMillis());
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            throw e;
+        }
+    }
+
     /** @param timeout the statement_timeout; zero: none (a VACUUM is never cut off midway) */
     public static Ran run(Connection c, Duration lockTimeout, Duration timeout, int maxRetries, Tidy tidy,
             String sql) throws SQLException {
@@ -47,12 +83,7 @@ public final class LockRetries {
                 }
                 tidied |= tidy.run();
                 if (SqlStates.lockConflict(e) && attempt <= maxRetries) {
-                    try {
-                        Thread.sleep(SqlStates.lockRetryBackoff(attempt).toMillis());
-                    } catch (InterruptedException ie) {
-                        Thread.currentThread().interrupt();
-                        throw e;
-                    }
+                    backoff(attempt, e);
                     continue;
                 }
                 throw e;

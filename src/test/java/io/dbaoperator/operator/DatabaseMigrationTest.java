@@ -608,6 +608,7 @@ class DatabaseMigrationTest {
         m.getSpec().backfill.pauseBetweenBatches = "100ms";
         // open the first 4 s of every minute: 60 batches of ~0.1 s cannot finish in one. The operator's clock is
         // moved to just before each opening instead of the test waiting out the rest of the minute.
+        m.getSpec().maintenanceWindow = new io.dbaoperator.api.common.MaintenanceWindow("* * * * *", "4s", "UTC");
         try {
             io.dbaoperator.harness.TestClock.readsJustBefore(io.dbaoperator.harness.TestClock.nextMinute(),
                     Duration.ofSeconds(2));
