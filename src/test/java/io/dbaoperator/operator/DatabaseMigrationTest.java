@@ -615,27 +615,31 @@ class DatabaseMigrationTest {
             client.resource(m).create();
             // outside a window the backfill waits, part done, with the next opening named
             java.util.List<Long> perWindow = new java.util.ArrayList<>();
+            java.time.Instant jumpedTo = null;
             for (int window = 1; ; window++) {
-                long before = perWindow.isEmpty() ? 0 : perWindow.get(perWindow.size() - 1);
+                java.time.Instant after = jumpedTo;
+                // a wait recorded after the last window's slice ended (status is written when a slice ends: during
+                // one, the status still shows the wait before it)
                 await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
                         .until(() -> get(DatabaseMigration.class, NS, "window").getStatus().phase
-                                == MigrationPhase.AwaitingCutover || waitingAfter("window", before));
+                                == MigrationPhase.AwaitingCutover || backfillWaitsAfter("window", after));
                 if (get(DatabaseMigration.class, NS, "window").getStatus().phase == MigrationPhase.AwaitingCutover) {
                     break;
                 }
                 assertThat(window).as("windows needed for 60 batches of ~0.1 s, 4 s each").isLessThan(10);
                 DatabaseMigration seen = get(DatabaseMigration.class, NS, "window");
-                assertThat(seen.getStatus().phase).isEqualTo(MigrationPhase.Backfilling);
                 assertThat(seen.getStatus().waitingForWindow).endsWith(":00Z");
                 assertThat(ready("window").message).contains("Backfilling waits: outside the maintenance "
                         + "window (* * * * * for 4s, UTC); the next opens at " + seen.getStatus().waitingForWindow);
                 long duringTheWait = scalar("mig_window", "select count(*) from users where touched = 1");
-                assertThat(duringTheWait).isPositive().isLessThan(3000);
+                assertThat(duringTheWait).isPositive().isLessThan(3000)
+                        .isGreaterThan(perWindow.isEmpty() ? 0 : perWindow.get(perWindow.size() - 1));
                 Thread.sleep(1500);
                 assertThat(scalar("mig_window", "select count(*) from users where touched = 1")).as("no batch "
                         + "outside").isEqualTo(duringTheWait);
                 perWindow.add(duringTheWait);
-                clockJustBeforeOpening(java.time.Instant.parse(seen.getStatus().waitingForWindow));
+                jumpedTo = java.time.Instant.parse(seen.getStatus().waitingForWindow);
+                clockJustBeforeOpening(jumpedTo);
             }
             assertThat(perWindow).as("rows done by the end of each window: it spanned more than one").isNotEmpty();
         } finally {
@@ -652,12 +656,14 @@ class DatabaseMigrationTest {
                 java.time.Instant.parse(outcome.windowClosesAt))).isEqualTo(Duration.ofSeconds(4));
     }
 
-    /** Whether the migration waits for its window with more rows done than {@code before}. */
-    private static boolean waitingAfter(String name, long before) throws SQLException {
+    /** Whether the backfill waits for a window that opens after {@code after} (null: any). */
+    private static boolean backfillWaitsAfter(String name, java.time.Instant after) {
         DatabaseMigration seen = get(DatabaseMigration.class, NS, name);
-        return seen.getStatus().waitingForWindow != null && ready(name) != null
-                && "OutsideMaintenanceWindow".equals(ready(name).reason)
-                && scalar("mig_window", "select count(*) from users where touched = 1") > before;
+        Condition ready = ready(name);
+        return seen.getStatus().phase == MigrationPhase.Backfilling && seen.getStatus().waitingForWindow != null
+                && (after == null || java.time.Instant.parse(seen.getStatus().waitingForWindow).isAfter(after))
+                && ready != null && "OutsideMaintenanceWindow".equals(ready.reason)
+                && ready.message.startsWith("Backfilling waits");
     }
 
     private static void clockJustBeforeOpening(java.time.Instant opening) {
