@@ -26,7 +26,10 @@ bench_workdir() {
 }
 bench_classpath() {
   ./mvnw -B -q -o -DskipTests package >/dev/null 2>&1 || ./mvnw -B -q -DskipTests package >/dev/null
-  ./mvnw -B -q -o dependency:build-classpath -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope="${1:-runtime}" >/dev/null
+  # the dependency plugin is not among what the build itself fetches: online the first time on a fresh machine
+  ./mvnw -B -q -o dependency:build-classpath -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope="${1:-runtime}" \
+    >/dev/null 2>&1 || ./mvnw -B -q dependency:build-classpath -Dmdep.outputFile="$WORK/cp.txt" \
+    -Dmdep.includeScope="${1:-runtime}" >/dev/null
   CP="target/classes:$(cat "$WORK/cp.txt")"
 }
 bench_postgres() {

@@ -13,7 +13,8 @@ SIZES=("$@"); [ ${#SIZES[@]} -gt 0 ] || SIZES=(1000 5000)
 WORK=$(mktemp -d /tmp/dba-operator-bench-XXXX)
 
 ./mvnw -B -q -o -DskipTests package >/dev/null 2>&1 || ./mvnw -B -q -DskipTests package >/dev/null
-./mvnw -B -q -o dependency:build-classpath -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test >/dev/null
+./mvnw -B -q -o dependency:build-classpath -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test >/dev/null 2>&1 \
+  || ./mvnw -B -q dependency:build-classpath -Dmdep.outputFile="$WORK/cp.txt" -Dmdep.includeScope=test >/dev/null
 CP="target/test-classes:target/classes:$(cat "$WORK/cp.txt")"
 mkdir -p "$WORK/classes" && javac -d "$WORK/classes" -cp "$CP" bench/operator/OperatorBench.java
 DEPLOY_JVM="-XX:MaxRAM=768m -XX:MaxRAMPercentage=60 -XX:+UseSerialGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20"
