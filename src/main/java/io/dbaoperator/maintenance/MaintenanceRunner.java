@@ -69,12 +69,19 @@ public final class MaintenanceRunner {
         String object = quoted(task.object());
         Evidence before = evidence(c, task, s);
         long start = System.nanoTime();
+        String[] parts = split(task.object());
+        String sql = switch (task.kind()) {
+            case Freeze -> "VACUUM (FREEZE, ANALYZE) " + object;
+            case Vacuum -> "VACUUM (ANALYZE) " + object;
+            case Analyze -> "ANALYZE " + object;
+            case DropLeftover -> "DROP INDEX CONCURRENTLY IF EXISTS " + object;
+            case Reindex -> "REINDEX INDEX CONCURRENTLY " + object;
+        };
+        boolean vacuum = task.kind() == MaintenancePlanner.Kind.Freeze || task.kind() == MaintenancePlanner.Kind.Vacuum;
+        boolean reindex = task.kind() == MaintenancePlanner.Kind.Reindex;
         LockRetries.Ran ran;
-        String sql;
-        switch (task.kind()) {
-            case Freeze, Vacuum -> {
-                sql = "VACUUM (" + (task.kind() == MaintenancePlanner.Kind.Freeze ? "FREEZE, " : "") + "ANALYZE) "
-                        + object;
+        try {
+            if (vacuum) {
                 try (var st = c.createStatement()) {
                     if (s.vacuumCostDelay() != null) {
                         st.execute("SET vacuum_cost_delay = " + s.vacuumCostDelay());
@@ -83,33 +90,18 @@ public final class MaintenanceRunner {
                         st.execute("SET vacuum_cost_limit = " + s.vacuumCostLimit());
                     }
                 }
-                try {
-                    ran = LockRetries.run(c, s.lockTimeout(), Duration.ZERO, s.maxLockRetries(), LockRetries.Tidy.NONE,
-                            sql);
-                } finally {
-                    try (var st = c.createStatement()) {
-                        st.execute("RESET vacuum_cost_delay");
-                        st.execute("RESET vacuum_cost_limit");
-                    }
+            }
+            // only a rebuild has a statement_timeout: a VACUUM, once running, is never cut off midway
+            ran = LockRetries.run(c, s.lockTimeout(), reindex ? s.reindexTimeout() : Duration.ZERO,
+                    s.maxLockRetries(), reindex ? () -> dropLeftovers(c, parts[0], parts[1]) : LockRetries.Tidy.NONE,
+                    sql);
+        } finally {
+            if (vacuum) {
+                try (var st = c.createStatement()) {
+                    st.execute("RESET vacuum_cost_delay");
+                    st.execute("RESET vacuum_cost_limit");
                 }
             }
-            case Analyze -> {
-                sql = "ANALYZE " + object;
-                ran = LockRetries.run(c, s.lockTimeout(), Duration.ZERO, s.maxLockRetries(), LockRetries.Tidy.NONE,
-                        sql);
-            }
-            case DropLeftover -> {
-                sql = "DROP INDEX CONCURRENTLY IF EXISTS " + object;
-                ran = LockRetries.run(c, s.lockTimeout(), Duration.ZERO, s.maxLockRetries(), LockRetries.Tidy.NONE,
-                        sql);
-            }
-            case Reindex -> {
-                sql = "REINDEX INDEX CONCURRENTLY " + object;
-                String[] parts = split(task.object());
-                ran = LockRetries.run(c, s.lockTimeout(), s.reindexTimeout(), s.maxLockRetries(),
-                        () -> dropLeftovers(c, parts[0], parts[1]), sql);
-            }
-            default -> throw new IllegalStateException("unknown task " + task.kind());
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
         Evidence after = evidence(c, task, s);

@@ -3,6 +3,7 @@ package io.dbaoperator.status;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 import org.jboss.logging.Logger;
@@ -70,6 +71,16 @@ public class WorkflowRunner {
         }
     }
 
+    /**
+     * Validated False for {@code problem}, judged against {@code before} (what was stored), not against a True this
+     * reconcile set before the problem was found: the same problem again changes nothing, so writes nothing.
+     */
+    private static List<Condition> notValidated(List<Condition> conditions,
+            Optional<Condition> before, Problem problem, long generation, Instant now) {
+        return Conditions.set(Conditions.restore(conditions, ConditionType.Validated, before),
+                ConditionType.Validated, false, problem.reason(), problem.message(), generation, now);
+    }
+
     private <R extends CustomResource<?, S>, S extends OperatorStatus, I> UpdateControl<R> decide(R resource,
             Context<R> context, S desired, Workflow<R, S, I> flow, WriteAhead log) {
         writer.auditRecordedDecisions(resource);
@@ -93,9 +104,7 @@ public class WorkflowRunner {
             problem = null;
         } catch (ProblemException e) {
             problem = e.problem();
-            desired.conditions = Conditions.set(Conditions.restore(desired.conditions, ConditionType.Validated,
-                    validatedBefore), ConditionType.Validated, false, problem.reason(), problem.message(), generation,
-                    now);
+            desired.conditions = notValidated(desired.conditions, validatedBefore, problem, generation, now);
             desired.message = problem.message();
             flow.onProblem(resource, desired, problem);
         } catch (KubernetesClientException e) {
@@ -106,9 +115,7 @@ public class WorkflowRunner {
                     + " while validating; retrying");
             LOG.debugf(e, "validation of %s/%s hit the API server", resource.getMetadata().getNamespace(),
                     resource.getMetadata().getName());
-            desired.conditions = Conditions.set(Conditions.restore(desired.conditions, ConditionType.Validated,
-                    validatedBefore), ConditionType.Validated, false, problem.reason(), problem.message(), generation,
-                    now);
+            desired.conditions = notValidated(desired.conditions, validatedBefore, problem, generation, now);
             flow.onProblem(resource, desired, problem);
         } catch (RuntimeException e) {
             // a bug or an unexpected answer: say so in status instead of retrying silently
@@ -116,9 +123,7 @@ public class WorkflowRunner {
                     resource.getMetadata().getName());
             problem = Problem.transientFault(Reason.InternalError, "unexpected " + e.getClass().getSimpleName()
                     + " while reconciling (see the operator log); retrying with backoff");
-            desired.conditions = Conditions.set(Conditions.restore(desired.conditions, ConditionType.Validated,
-                    validatedBefore), ConditionType.Validated, false, problem.reason(), problem.message(), generation,
-                    now);
+            desired.conditions = notValidated(desired.conditions, validatedBefore, problem, generation, now);
             flow.onProblem(resource, desired, problem);
         }
         writer.write(log.observed(), desired, log.pendingDecisions());
