@@ -19,9 +19,15 @@ public record MaintenanceFacts(List<Table> tables, List<Index> indexes, boolean 
      * @param xidAge {@code age(relfrozenxid)}, the larger of the table's and its TOAST table's
      * @param lastVacuum the later of the last VACUUM and autovacuum; null: never
      * @param lastAnalyze the later of the last ANALYZE and autoanalyze; null: never
+     * @param bloatPercent the share of the table (free space and dead tuples) a rewrite would give back, 0-100;
+     *        null when not measured (pgstattuple is not installed, or the table is below the measuring floor)
+     * @param bloatMethod {@code pgstattuple_approx} when measured; null otherwise
+     * @param repackable it has what pg_repack needs to rewrite it online: a primary key, or a unique index (no
+     *        expression, no predicate) on NOT NULL columns
      */
     public record Table(String schema, String name, long live, long dead, long modifiedSinceAnalyze, long sizeBytes,
-            long xidAge, long mxidAge, Instant lastVacuum, Instant lastAnalyze) {
+            long xidAge, long mxidAge, Instant lastVacuum, Instant lastAnalyze, Double bloatPercent,
+            String bloatMethod, boolean repackable) {
 
         public String qualified() {
             return schema + "." + name;

@@ -6,7 +6,6 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * Pure: routine maintenance planned from evidence. Each table and index the policy covers is compared with its
@@ -33,12 +32,14 @@ public final class MaintenancePlanner {
         /** DROP INDEX CONCURRENTLY of an INVALID _ccnew/_ccold index a failed REINDEX CONCURRENTLY left. */
         DropLeftover,
         /** REINDEX INDEX CONCURRENTLY: bloated, or INVALID after a failed build. */
-        Reindex
+        Reindex,
+        /** pg_repack of a bloated table: rewritten online, ACCESS EXCLUSIVE only briefly at its start and end. */
+        Repack
     }
 
-    /** The tasks a policy may plan: vacuum (with freeze), analyze, reindex. */
+    /** The tasks a policy may plan: vacuum (with freeze), analyze, reindex, repack. */
     public enum Duty {
-        vacuum, analyze, reindex
+        vacuum, analyze, reindex, repack
     }
 
     /**
@@ -52,24 +53,30 @@ public final class MaintenancePlanner {
      * @param urgentFreezeAge the age past which a freeze is urgent: it may run outside the maintenance window
      * @param indexBloatPercent the share of an index a rebuild would give back for a REINDEX
      * @param minIndexBytes and at least this size
+     * @param tableBloatPercent the share of a table a repack would give back (free and dead space) for a repack
+     * @param minTableBytes and at least this size
      */
     public record Thresholds(double deadTupleRatio, long minDeadTuples, double analyzeRatio, long minModifications,
-            long freezeAge, long urgentFreezeAge, double indexBloatPercent, long minIndexBytes) {
+            long freezeAge, long urgentFreezeAge, double indexBloatPercent, long minIndexBytes,
+            double tableBloatPercent, long minTableBytes) {
 
         /** Safe defaults: autovacuum's own ratios, a freeze at half of the default autovacuum_freeze_max_age. */
         public static final Thresholds DEFAULTS = new Thresholds(0.2, 1_000, 0.1, 1_000, 100_000_000L,
-                1_000_000_000L, 30, 8L * 1024 * 1024);
+                1_000_000_000L, 30, 8L * 1024 * 1024, 40, 64L * 1024 * 1024);
 
         /** What is out of range, each naming its field under {@code field}; empty when all is well. */
         List<String> problems(String field) {
             List<String> out = new ArrayList<>();
             share(out, field + ".deadTupleRatio", deadTupleRatio);
             share(out, field + ".analyzeRatio", analyzeRatio);
-            if (!(indexBloatPercent > 0 && indexBloatPercent < 100)) {
-                out.add(field + ".indexBloatPercent must be above 0 and below 100, not " + indexBloatPercent);
+            for (var n : Map.of("indexBloatPercent", indexBloatPercent, "tableBloatPercent", tableBloatPercent)
+                    .entrySet()) {
+                if (!(n.getValue() > 0 && n.getValue() < 100)) {
+                    out.add(field + "." + n.getKey() + " must be above 0 and below 100, not " + n.getValue());
+                }
             }
             for (var n : Map.of("minDeadTuples", minDeadTuples, "minModifications", minModifications,
-                    "minIndexBytes", minIndexBytes).entrySet()) {
+                    "minIndexBytes", minIndexBytes, "minTableBytes", minTableBytes).entrySet()) {
                 if (n.getValue() < 0) {
                     out.add(field + "." + n.getKey() + " must not be negative, not " + n.getValue());
                 }
@@ -140,8 +147,11 @@ public final class MaintenancePlanner {
      * wildcard) that do not exist, thresholds out of range. Empty when the policy can be planned.
      */
     public static List<String> problems(Policy p, MaintenanceFacts facts) {
-        List<String> out = new ArrayList<>(p.defaults().problems("thresholds"));
-        p.perTable().forEach((name, t) -> out.addAll(t.problems("tables[" + name + "].thresholds")));
+        List<String> out = new ArrayList<>(thresholdProblems(p));
+        if (p.duties().contains(Duty.repack) && !facts.pgRepack()) {
+            out.add("task repack needs the pg_repack extension in the database (CREATE EXTENSION pg_repack, with "
+                    + "the same version as the operator image's pg_repack program)");
+        }
         List<String> named = new ArrayList<>(p.include());
         named.addAll(p.perTable().keySet());
         for (String name : named) {
@@ -150,6 +160,26 @@ public final class MaintenancePlanner {
             }
         }
         return out;
+    }
+
+    /** The thresholds out of range (the defaults' and each table's), each naming its field; needs no database. */
+    public static List<String> thresholdProblems(Policy p) {
+        List<String> out = new ArrayList<>(p.defaults().problems("thresholds"));
+        p.perTable().forEach((name, t) -> out.addAll(t.problems("tables[" + name + "].thresholds")));
+        return out;
+    }
+
+    /**
+     * The covered tables whose freeze age is past their urgent threshold, oldest first, as "schema.table (age N)":
+     * what makes a resting policy start a run at once. Reads only the tables' names and ages.
+     */
+    public static List<String> urgent(Policy p, List<MaintenanceFacts.Table> tables) {
+        if (!p.duties().contains(Duty.vacuum)) {
+            return List.of();
+        }
+        return tables.stream().filter(p::covers).filter(t -> Math.max(t.xidAge(), t.mxidAge()) >= p.of(t)
+                .urgentFreezeAge()).sorted(Comparator.comparingLong(t -> -Math.max(t.xidAge(), t.mxidAge())))
+                .map(t -> t.qualified() + " (age " + Math.max(t.xidAge(), t.mxidAge()) + ")").toList();
     }
 
     public static List<Task> plan(Policy p, MaintenanceFacts facts) {
@@ -189,6 +219,9 @@ public final class MaintenancePlanner {
         freezes.stream().filter(x -> !x.urgent()).forEach(out::add);
         out.addAll(vacuums);
         out.addAll(analyzes);
+        List<Task> repacks = repacks(p, covered);
+        // a repacked table's indexes are rebuilt with it: no REINDEX of them in the same plan
+        Set<String> repacked = new java.util.HashSet<>(repacks.stream().map(Task::table).toList());
         if (p.duties().contains(Duty.reindex)) {
             List<MaintenanceFacts.Index> ours = facts.indexes().stream().filter(i -> covered.stream()
                     .anyMatch(t -> t.qualified().equals(i.table()))).toList();
@@ -203,12 +236,32 @@ public final class MaintenancePlanner {
                     covered, i).minIndexBytes() && i.bloatPercent() >= tableThresholds(p, covered, i)
                             .indexBloatPercent())
                     .sorted(Comparator.comparingDouble(i -> -i.sizeBytes() * i.bloatPercent()))
+                    .filter(i -> !repacked.contains(i.table()))
                     .forEach(i -> out.add(new Task(Kind.Reindex, i.qualified(), i.table(), String.format(ROOT,
                             "bloat %.0f%% (%s) of %s: about %s to give back", i.bloatPercent(), i.bloatMethod(),
                             human(i.sizeBytes()), human((long) (i.sizeBytes() * i.bloatPercent() / 100))),
                             i.sizeBytes() >= p.reindexApprovalBytes(), false)));
         }
+        repacks.forEach(out::add);
         return out;
+    }
+
+    /**
+     * Tables past their bloat threshold that pg_repack can rewrite (it needs a primary key or a unique index on
+     * NOT NULL columns), largest gain first; always after a person's approval, since each rewrites a whole table.
+     */
+    private static List<Task> repacks(Policy p, List<MaintenanceFacts.Table> covered) {
+        if (!p.duties().contains(Duty.repack)) {
+            return List.of();
+        }
+        return covered.stream().filter(t -> t.bloatPercent() != null && t.repackable()
+                && t.sizeBytes() >= p.of(t).minTableBytes() && t.bloatPercent() >= p.of(t).tableBloatPercent())
+                .sorted(Comparator.comparingDouble(t -> -t.sizeBytes() * t.bloatPercent()))
+                .map(t -> new Task(Kind.Repack, t.qualified(), t.qualified(), String.format(ROOT,
+                        "table bloat %.0f%% (%s) of %s: about %s to give back; pg_repack rewrites it online "
+                                + "(its indexes too)", t.bloatPercent(), t.bloatMethod(), human(t.sizeBytes()),
+                        human((long) (t.sizeBytes() * t.bloatPercent() / 100))), true, false))
+                .toList();
     }
 
     private static Thresholds tableThresholds(Policy p, List<MaintenanceFacts.Table> covered,
@@ -233,9 +286,6 @@ public final class MaintenancePlanner {
 
     /** Whether {@code pattern} ({@code schema.table}, or {@code table} in public; {@code *} any run) names t. */
     static boolean matches(String pattern, MaintenanceFacts.Table t) {
-        String qualified = pattern.contains(".") ? pattern : "public." + pattern;
-        String regex = java.util.Arrays.stream(qualified.split("\\*", -1)).map(Pattern::quote)
-                .collect(java.util.stream.Collectors.joining(".*"));
-        return t.qualified().matches(regex);
+        return io.dbaoperator.api.maintenance.DatabaseMaintenanceSpec.matches(pattern, t.qualified());
     }
 }

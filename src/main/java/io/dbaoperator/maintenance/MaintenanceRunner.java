@@ -64,8 +64,24 @@ public final class MaintenanceRunner {
     private MaintenanceRunner() {
     }
 
+    /** Runs pg_repack on one table (the caller holds the credentials the program needs). */
+    @FunctionalInterface
+    public interface Repacker {
+        PgRepack.Result repack(String schema, String table) throws SQLException;
+    }
+
     public static Outcome run(Connection c, MaintenancePlanner.Task task, Settings s) throws SQLException {
+        return run(c, task, s, (schema, table) -> {
+            throw new SQLException("no pg_repack runner was given for " + schema + "." + table);
+        });
+    }
+
+    public static Outcome run(Connection c, MaintenancePlanner.Task task, Settings s, Repacker repacker)
+            throws SQLException {
         c.setAutoCommit(true);
+        if (task.kind() == MaintenancePlanner.Kind.Repack) {
+            return repack(c, task, s, repacker);
+        }
         String object = quoted(task.object());
         Evidence before = evidence(c, task, s);
         long start = System.nanoTime();
@@ -76,6 +92,7 @@ public final class MaintenanceRunner {
             case Analyze -> "ANALYZE " + object;
             case DropLeftover -> "DROP INDEX CONCURRENTLY IF EXISTS " + object;
             case Reindex -> "REINDEX INDEX CONCURRENTLY " + object;
+            case Repack -> throw new IllegalStateException("a repack runs the pg_repack program");
         };
         boolean vacuum = task.kind() == MaintenancePlanner.Kind.Freeze || task.kind() == MaintenancePlanner.Kind.Vacuum;
         boolean reindex = task.kind() == MaintenancePlanner.Kind.Reindex;
@@ -112,6 +129,52 @@ public final class MaintenanceRunner {
                 missing == null ? note : note == null ? missing : note + "; " + missing);
     }
 
+    /**
+     * pg_repack, tried again while it gives up waiting for a lock (it never kills the sessions holding one), with
+     * what an earlier run killed midway left removed first. Effective when the table is on a new file.
+     */
+    private static Outcome repack(Connection c, MaintenancePlanner.Task task, Settings s, Repacker repacker)
+            throws SQLException {
+        String[] parts = split(task.object());
+        Evidence before = evidence(c, task, s);
+        long start = System.nanoTime();
+        boolean tidied = false;
+        PgRepack.Result result;
+        int attempt = 0;
+        do {
+            attempt++;
+            int tries = attempt;
+            tidied |= LockRetries.read(c, s.lockTimeout(), s.maxLockRetries(),
+                    () -> PgRepack.tidy(c, parts[0], parts[1]));
+            result = repacker.repack(parts[0], parts[1]);
+            if (result.exit() == 0 || !result.timedOut() || tries > s.maxLockRetries()) {
+                break;
+            }
+            try {
+                Thread.sleep(io.dbaoperator.postgres.SqlStates.lockRetryBackoff(tries).toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        } while (true);
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        Evidence after = evidence(c, task, s);
+        List<String> notes = new ArrayList<>();
+        if (tidied) {
+            notes.add("removed the trigger and tables an earlier pg_repack that did not finish left");
+        }
+        if (result.exit() != 0) {
+            notes.add("pg_repack exited with " + result.exit() + (result.output().isEmpty() ? ""
+                    : ": " + result.output()));
+        }
+        String missing = missing(task, before, after);
+        if (missing != null) {
+            notes.add(missing);
+        }
+        return new Outcome(task, "pg_repack --no-order --no-kill-backend --table " + task.object(), before, after,
+                millis, attempt, missing == null, notes.isEmpty() ? null : String.join("; ", notes));
+    }
+
     /** Null when the evidence shows the task's effect; else what it shows. */
     static String missing(MaintenancePlanner.Task task, Evidence before, Evidence after) {
         return switch (task.kind()) {
@@ -127,6 +190,8 @@ public final class MaintenanceRunner {
             case Reindex -> after.exists() && after.valid() && after.relfilenode() != before.relfilenode() ? null
                     : "the index was not rebuilt (exists " + after.exists() + ", valid " + after.valid()
                             + ", same file " + (after.relfilenode() == before.relfilenode()) + ")";
+            case Repack -> after.exists() && after.relfilenode() != before.relfilenode() ? null
+                    : "the table was not rewritten (it is on the same file)";
         };
     }
 

@@ -21,6 +21,10 @@ import java.util.List;
  * inner pages, against the pages it has. An index with an expression key, or on columns without statistics, is
  * not estimated (its bloat stays unknown, so it is never rebuilt for bloat).
  * <p>
+ * A table's bloat (for a repack) is measured only with pgstattuple: {@code pgstattuple_approx}'s free space plus
+ * dead tuples, for heap tables of at least {@code measureFloorBytes}; without the extension it stays unknown and no
+ * repack is planned.
+ * <p>
  * The session keeps a 60 s statement timeout and a 2 s lock timeout: a survey that meets a held lock fails (SQLSTATE
  * 55P03) and is tried again later rather than queueing.
  */
@@ -41,11 +45,16 @@ public final class MaintenanceSurvey {
             s.execute("SET statement_timeout = '60s'");
             // sizes are read under ACCESS SHARE locks: never queue behind a held ACCESS EXCLUSIVE one for long
             s.execute("SET lock_timeout = '2s'");
-            try (ResultSet rs = s.executeQuery("select exists (select 1 from pg_extension where extname = "
-                    + "'pgstattuple'), exists (select 1 from pg_extension where extname = 'pg_repack'), "
-                    + "current_setting('autovacuum_freeze_max_age')::bigint")) {
+            // pgstattuple's functions are for superusers and pg_stat_scan_tables only: a role without them
+            // estimates, as without the extension
+            try (ResultSet rs = s.executeQuery("select exists (select 1 from pg_extension e where extname = "
+                    + "'pgstattuple' and has_function_privilege(format('%I.pgstatindex(regclass)', (select nspname "
+                    + "from pg_namespace where oid = e.extnamespace)), 'execute') and has_function_privilege("
+                    + "format('%I.pgstattuple_approx(regclass)', (select nspname from pg_namespace where oid = "
+                    + "e.extnamespace)), 'execute')), exists (select 1 from pg_extension where extname = 'pg_repack'),"
+                    + " current_setting('autovacuum_freeze_max_age')::bigint")) {
                 rs.next();
-                pgstattuple = rs.getBoolean(1);
+                pgstattuple = rs.getBoolean(1); // installed, and this role may run it
                 repack = rs.getBoolean(2);
                 freezeMaxAge = rs.getLong(3);
             }
@@ -56,12 +65,21 @@ public final class MaintenanceSurvey {
                 + "s.n_mod_since_analyze, pg_table_size(s.relid), greatest(age(c.relfrozenxid), "
                 + "coalesce(age(t.relfrozenxid), 0)), greatest(mxid_age(c.relminmxid), coalesce(mxid_age("
                 + "t.relminmxid), 0)), greatest(s.last_vacuum, s.last_autovacuum), greatest(s.last_analyze, "
-                + "s.last_autoanalyze) from pg_stat_user_tables s join pg_class c on c.oid = s.relid left join "
+                + "s.last_autoanalyze), c.oid, c.relkind = 'r' and exists (select 1 from pg_index k where "
+                + "k.indrelid = c.oid and k.indisvalid and (k.indisprimary or (k.indisunique and k.indpred is "
+                + "null and k.indexprs is null and not exists (select 1 from unnest(k.indkey::int2[]) a(n) join "
+                + "pg_attribute att on att.attrelid = c.oid and att.attnum = a.n where not att.attnotnull)))), "
+                + "c.relkind::text from pg_stat_user_tables s join pg_class c on c.oid = s.relid left join "
                 + "pg_class t on t.oid = c.reltoastrelid where c.relkind in ('r', 'm') order by 1, 2")) {
             while (rs.next()) {
+                long size = rs.getLong(6);
+                // pgstattuple_approx measures heap tables only (not a materialized view)
+                Double bloat = pgstattuple && "r".equals(rs.getString(13)) && size >= Math.max(measureFloorBytes,
+                        BLOCK) ? tableBloat(c, rs.getLong(11)) : null;
                 tables.add(new MaintenanceFacts.Table(rs.getString(1), rs.getString(2), rs.getLong(3),
-                        rs.getLong(4), rs.getLong(5), rs.getLong(6), rs.getLong(7), rs.getLong(8),
-                        instant(rs.getTimestamp(9)), instant(rs.getTimestamp(10))));
+                        rs.getLong(4), rs.getLong(5), size, rs.getLong(7), rs.getLong(8),
+                        instant(rs.getTimestamp(9)), instant(rs.getTimestamp(10)), bloat,
+                        bloat == null ? null : "pgstattuple_approx", rs.getBoolean(12)));
             }
         }
         List<MaintenanceFacts.Index> indexes = new ArrayList<>();
@@ -104,6 +122,77 @@ public final class MaintenanceSurvey {
             }
         }
         return new MaintenanceFacts(tables, indexes, pgstattuple, repack, freezeMaxAge);
+    }
+
+    /**
+     * Only each table's name and freeze ages (cheap: the catalogs, no size, no pgstattuple): what a resting policy
+     * checks for an urgent freeze. The other fields are zero or null.
+     */
+    public static List<MaintenanceFacts.Table> ages(Connection c) throws SQLException {
+        c.setAutoCommit(true);
+        List<MaintenanceFacts.Table> out = new ArrayList<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select n.nspname, c.relname, "
+                + "greatest(age(c.relfrozenxid), coalesce(age(t.relfrozenxid), 0)), greatest(mxid_age("
+                + "c.relminmxid), coalesce(mxid_age(t.relminmxid), 0)) from pg_class c join pg_namespace n on n.oid "
+                + "= c.relnamespace left join pg_class t on t.oid = c.reltoastrelid where c.relkind in ('r', 'm') "
+                + "and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'")) {
+            while (rs.next()) {
+                out.add(new MaintenanceFacts.Table(rs.getString(1), rs.getString(2), 0, 0, 0, 0, rs.getLong(3),
+                        rs.getLong(4), null, null, null, null, false));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The bloat of a rebuilt index or a repacked table, measured again (pgstatindex, pgstattuple_approx); null
+     * without pgstattuple or for the other tasks.
+     */
+    public static Double bloatAfter(Connection c, MaintenancePlanner.Task task) throws SQLException {
+        if (task.kind() != MaintenancePlanner.Kind.Reindex && task.kind() != MaintenancePlanner.Kind.Repack) {
+            return null;
+        }
+        long oid;
+        int fillfactor;
+        try (PreparedStatement ps = c.prepareStatement("select c.oid, coalesce((select substring(o from "
+                + "'fillfactor=(\\d+)')::int from unnest(c.reloptions) o where o like 'fillfactor=%'), 90), exists "
+                + "(select 1 from pg_extension e where extname = 'pgstattuple' and has_function_privilege(format("
+                + "'%I.pgstatindex(regclass)', (select nspname from pg_namespace where oid = e.extnamespace)), "
+                + "'execute')) from pg_class c where c.oid = to_regclass(?)")) {
+            ps.setString(1, io.dbaoperator.sql.Identifiers.quote(task.object().substring(0, task.object()
+                    .indexOf('.'))) + "." + io.dbaoperator.sql.Identifiers.quote(task.object().substring(
+                            task.object().indexOf('.') + 1)));
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next() || !rs.getBoolean(3)) {
+                    return null;
+                }
+                oid = rs.getLong(1);
+                fillfactor = rs.getInt(2);
+            }
+        }
+        return task.kind() == MaintenancePlanner.Kind.Reindex ? measured(c, oid, fillfactor) : tableBloat(c, oid);
+    }
+
+    /**
+     * pgstattuple_approx's free space plus dead tuples, as a share (0-100) of the table: what a rewrite gives back
+     * (it reads the visibility map and only the pages it does not mark all-visible). Null for a table it cannot
+     * measure (a materialized view is measured too).
+     */
+    private static Double tableBloat(Connection c, long oid) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select approx_free_percent + dead_tuple_percent from "
+                + "pgstattuple_approx(?::oid::regclass)")) {
+            ps.setLong(1, oid);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return null;
+                }
+                double v = rs.getDouble(1);
+                return rs.wasNull() || Double.isNaN(v) ? null : Math.max(0, Math.min(100, v));
+            }
+        } catch (SQLException e) {
+            // not a relation pgstattuple_approx can read: not measured
+            return null;
+        }
     }
 
     /** pgstatindex's leaf density against the fillfactor a fresh build packs to; null for an empty index. */

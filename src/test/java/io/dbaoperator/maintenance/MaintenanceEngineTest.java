@@ -133,7 +133,7 @@ class MaintenanceEngineTest {
             c.createStatement().execute("do $$ begin for i in 1..120000 loop begin insert into burn values (i); "
                     + "exception when others then null; end; end loop; end $$");
         }
-        Thresholds lowFreeze = new Thresholds(0.2, 1000, 0.1, 1000, 100_000, 1_000_000_000L, 30, 8L << 20);
+        Thresholds lowFreeze = new Thresholds(0.2, 1000, 0.1, 1000, 100_000, 1_000_000_000L, 30, 8L << 20, 40, 64L << 20);
         Policy p = new Policy(java.util.EnumSet.of(MaintenancePlanner.Duty.vacuum), lowFreeze, Map.of(),
                 List.of("ledger"), List.of(), 1L << 30);
         Task freeze = only(MaintenancePlanner.plan(p, survey()), Kind.Freeze, "public.ledger");
@@ -149,7 +149,7 @@ class MaintenanceEngineTest {
         }
         assertThat(MaintenancePlanner.plan(p, survey())).isEmpty();
         // past the urgent age the same freeze may run outside the window, and comes first
-        Thresholds urgent = new Thresholds(0.2, 1000, 0.1, 1000, 100_000, 100_001, 30, 8L << 20);
+        Thresholds urgent = new Thresholds(0.2, 1000, 0.1, 1000, 100_000, 100_001, 30, 8L << 20, 40, 64L << 20);
         try (Connection c = db()) {
             c.createStatement().execute("create table burn (i int)");
             c.createStatement().execute("do $$ begin for i in 1..120000 loop begin insert into burn values (i); "
@@ -161,6 +161,12 @@ class MaintenanceEngineTest {
         assertThat(tasks.get(0).kind()).isEqualTo(Kind.Freeze);
         assertThat(tasks.get(0).urgent()).isTrue();
         assertThat(tasks.get(0).why()).contains("past the urgent age 100001: runs outside the maintenance window");
+    }
+
+    static long query(String sql) throws SQLException {
+        try (Connection c = db()) {
+            return scalar(c, sql);
+        }
     }
 
     static MaintenanceFacts survey() throws SQLException {
@@ -322,7 +328,7 @@ class MaintenanceEngineTest {
 
     @Test
     void tablesThatDoNotExistAndThresholdsOutOfRangeAreRefusedBeforeAnythingRuns() throws Exception {
-        Thresholds bad = new Thresholds(1.5, -1, 0.1, 1000, 50, 40, 30, 0);
+        Thresholds bad = new Thresholds(1.5, -1, 0.1, 1000, 50, 40, 30, 0, 40, 0);
         List<String> problems = MaintenancePlanner.problems(new Policy(java.util.EnumSet.allOf(
                 MaintenancePlanner.Duty.class), bad, Map.of("public.nope", Thresholds.DEFAULTS), List.of("orders",
                         "missing", "app_*"), List.of(), 1L << 30), survey());
@@ -331,6 +337,8 @@ class MaintenanceEngineTest {
                 "thresholds.minDeadTuples must not be negative, not -1",
                 "thresholds.freezeAge must be between 100000 and 2000000000, not 50",
                 "thresholds.urgentFreezeAge must be above freezeAge (50) and at most 2000000000, not 40",
+                "task repack needs the pg_repack extension in the database (CREATE EXTENSION pg_repack, with the same "
+                        + "version as the operator image's pg_repack program)",
                 "table missing does not exist (or is not a table this role can see)",
                 "table public.nope does not exist (or is not a table this role can see)");
     }
@@ -338,5 +346,54 @@ class MaintenanceEngineTest {
     static long invalidIndexes(Connection c, String table) throws SQLException {
         return scalar(c, "select count(*) from pg_index i join pg_class t on t.oid = i.indrelid where t.relname = '"
                 + table + "' and not i.indisvalid");
+    }
+
+    @Test
+    void aRepackRewritesTheTableOnANewFile_AfterRemovingWhatAKilledRepackLeft() throws Exception {
+        try (Connection c = db(); Statement st = c.createStatement()) {
+            st.execute("create extension if not exists pg_repack");
+            st.execute("create table squeezed (id int primary key, payload text)" + NO_AUTOVACUUM);
+            st.execute("insert into squeezed select g, repeat('p', 100) from generate_series(1, 40000) g");
+            st.execute("delete from squeezed where id % 4 <> 0");
+            st.execute("vacuum squeezed");
+            // what a pg_repack killed midway leaves: its trigger on the table and its log table
+            long oid = scalar(c, "select 'squeezed'::regclass::oid");
+            st.execute("create or replace function public.noop() returns trigger language plpgsql as "
+                    + "'begin return null; end'");
+            st.execute("create trigger repack_trigger after insert on squeezed for each row execute function "
+                    + "public.noop()");
+            st.execute("create table repack.log_" + oid + " (id bigserial primary key, pk int, row text)");
+        }
+        assertThat(query("select count(*) from pg_trigger where tgrelid = 'squeezed'::regclass")).isOne();
+        long size = query("select pg_table_size('squeezed')");
+        MaintenanceFacts facts = survey();
+        MaintenanceFacts.Table table = facts.tables().stream().filter(t -> t.name().equals("squeezed")).findFirst()
+                .orElseThrow();
+        assertThat(table.repackable()).isTrue();
+        assertThat(table.bloatPercent()).as("measured").isGreaterThan(60.0);
+        Thresholds small = new Thresholds(0.2, 1000, 0.1, 1000, 100_000_000L, 1_000_000_000L, 30, 8L << 20, 40,
+                1L << 20);
+        Task repack = only(MaintenancePlanner.plan(new Policy(java.util.EnumSet.of(MaintenancePlanner.Duty.repack),
+                small, Map.of(), List.of("squeezed"), List.of(), 1L << 30), facts), Kind.Repack, "public.squeezed");
+        assertThat(repack.approval()).as("a repack always waits for a person").isTrue();
+        var db = new io.dbaoperator.postgres.ConnectionSettings(TestPostgres.get().host() + ":"
+                + TestPostgres.get().port(), DB, TestPostgres.SUPERUSER, TestPostgres.SUPERUSER_PASSWORD, null, null);
+        try (Connection c = db()) {
+            var done = MaintenanceRunner.run(c, repack, MaintenanceRunner.Settings.DEFAULTS, (schema, name) -> {
+                try {
+                    return PgRepack.run(db, schema, name, Duration.ofSeconds(5), Duration.ofMinutes(2), System.getenv());
+                } catch (Exception e) {
+                    throw new SQLException(e);
+                }
+            });
+            assertThat(done.effective()).as(done.note()).isTrue();
+            assertThat(done.note()).contains("removed the trigger and tables an earlier pg_repack that did not finish "
+                    + "left");
+            assertThat(done.after().relfilenode()).isNotEqualTo(done.before().relfilenode());
+            assertThat(scalar(c, "select pg_table_size('squeezed')")).isLessThan(size / 2);
+            assertThat(scalar(c, "select count(*) from squeezed")).isEqualTo(10000);
+            assertThat(scalar(c, "select count(*) from pg_trigger where tgrelid = 'squeezed'::regclass")).isZero();
+            assertThat(scalar(c, "select count(*) from pg_tables where schemaname = 'repack'")).isZero();
+        }
     }
 }
