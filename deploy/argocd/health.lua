@@ -1,5 +1,6 @@
 -- Argo CD health for the dba-operator kinds (DatabaseMigration, BackupPolicy, BackupRestore, QueryTuningRequest,
--- DisposalJob). One script for all five: they share status.phase, status.conditions, status.approvalRequest.
+-- DisposalJob, DatabaseMaintenance). One script for all six: they share status.phase, status.conditions and
+-- status.approvalRequest.
 -- Suspended while a person must approve, Degraded on failure, Healthy when done (or active), else Progressing.
 local hs = {}
 local function condition(type)

@@ -75,7 +75,7 @@ public class FleetMetrics {
     private static final Logger LOG = Logger.getLogger(FleetMetrics.class);
     static final List<Class<? extends CustomResource<?, ? extends OperatorStatus>>> KINDS = List.of(
             DatabaseMigration.class, BackupPolicy.class, BackupRestore.class, QueryTuningRequest.class,
-            DisposalJob.class);
+            DisposalJob.class, io.dbaoperator.api.maintenance.DatabaseMaintenance.class);
 
     private final KubernetesClient client;
     private final SecretReader secrets;
@@ -174,6 +174,7 @@ public class FleetMetrics {
         Map<String, Double> oldest = new HashMap<>();
         Map<String, DatabaseTarget> targets = new LinkedHashMap<>();
         List<DatabaseMigration> migrations = new ArrayList<>();
+        List<io.dbaoperator.api.maintenance.DatabaseMaintenance> maintenances = new ArrayList<>();
         for (var kind : KINDS) {
             String kindName = kind.getSimpleName();
             pending.put(kindName, 0);
@@ -182,6 +183,9 @@ public class FleetMetrics {
                 OperatorStatus st = r.getStatus();
                 if (r instanceof DatabaseMigration dm) {
                     migrations.add(dm);
+                }
+                if (r instanceof io.dbaoperator.api.maintenance.DatabaseMaintenance dbm && dbm.getSpec() != null) {
+                    maintenances.add(dbm);
                 }
                 String phase = st == null || st.phase() == null ? "Pending" : st.phase().name();
                 byPhase.merge(kindName + "|" + phase, 1, Integer::sum);
@@ -237,7 +241,7 @@ public class FleetMetrics {
                     new DatabaseHealth(Duration.ofHours(1)), thresholds));
             try (Connection c = PostgresConnector.open(settings, "dba-operator/metrics")) {
                 series.sample(c, now);
-                h.sample(c, now, t.owner(), events);
+                h.sample(c, now, t.owner(), events, handlers(t.namespace(), settings, maintenances));
                 if (unreachable.remove(key)) {
                     LOG.infof("metrics: %s answers again", settings.describe());
                 }
@@ -249,6 +253,32 @@ public class FleetMetrics {
                 }
             }
         }
+    }
+
+    /**
+     * Who looks after a table of the database {@code db} in {@code namespace}: the first DatabaseMaintenance there
+     * whose database is the same (hosts and name) and whose spec vacuums the table; null when none does.
+     */
+    private java.util.function.Function<String, String> handlers(String namespace, ConnectionSettings db,
+            List<io.dbaoperator.api.maintenance.DatabaseMaintenance> maintenances) {
+        List<io.dbaoperator.api.maintenance.DatabaseMaintenance> same = new ArrayList<>();
+        for (var m : maintenances) {
+            if (!namespace.equals(m.getMetadata().getNamespace())) {
+                continue;
+            }
+            try {
+                ConnectionSettings s = secrets.connection(namespace, m.getSpec().database, "metrics");
+                if (s.hosts().equals(db.hosts()) && s.dbname().equals(db.dbname())) {
+                    same.add(m);
+                }
+            } catch (RuntimeException e) {
+                // its own status says what is wrong with its Secret
+            }
+        }
+        return table -> same.stream().filter(m -> m.getSpec().vacuums(table)).findFirst().map(m ->
+                "DatabaseMaintenance " + namespace + "/" + m.getMetadata().getName() + " looks after it ("
+                        + (m.getStatus() != null && m.getStatus().nextRunAt != null ? "next run at "
+                                + m.getStatus().nextRunAt : "next run when asked or scheduled") + ")").orElse(null);
     }
 
     /**
@@ -290,6 +320,9 @@ public class FleetMetrics {
         }
         if (r instanceof QueryTuningRequest q && q.getSpec() != null) {
             return q.getSpec().database;
+        }
+        if (r instanceof io.dbaoperator.api.maintenance.DatabaseMaintenance m && m.getSpec() != null) {
+            return m.getSpec().database;
         }
         return null;
     }

@@ -18,7 +18,8 @@ import io.micrometer.core.instrument.Tags;
 
 /**
  * One database's health series ({@link DatabaseHealth}) in the registry, and the Events a person should see: a
- * table whose dead tuples passed the threshold (reason {@code VacuumRecommended}, once until it falls below again)
+ * table whose dead tuples passed the threshold (reason {@code VacuumRecommended}, once until it falls below again,
+ * naming the DatabaseMaintenance that looks after the table, or saying that none does)
  * and a session waiting on a lock past the threshold, with its blocking chain (reason {@code LockWait}, once per
  * waiting session), and a database whose transaction ID age passed its share of autovacuum_freeze_max_age
  * (reason {@code FreezeRecommended}, once until it falls below again), all on the resource that names the database.
@@ -99,6 +100,15 @@ final class HealthMetrics {
 
     DatabaseHealth.Sample sample(Connection c, Instant now, HasMetadata owner, EventRecorder events)
             throws SQLException {
+        return sample(c, now, owner, events, table -> null);
+    }
+
+    /**
+     * @param handler the DatabaseMaintenance that looks after a table ("DatabaseMaintenance ns/name ..."), or null
+     *        when none does
+     */
+    DatabaseHealth.Sample sample(Connection c, Instant now, HasMetadata owner, EventRecorder events,
+            java.util.function.Function<String, String> handler) throws SQLException {
         DatabaseHealth.Sample s = health.sample(c, thresholds, now);
         v[0] = s.primary() ? 1 : 0;
         v[1] = s.deadlocks();
@@ -127,10 +137,14 @@ final class HealthMetrics {
             if (x.deadRatio() > thresholds.deadTupleRatio()) {
                 over.add(x.table());
                 if (!overThreshold.contains(x.table()) && owner != null) {
+                    String by = handler.apply(x.table());
                     events.warning(owner, "VacuumRecommended", String.format("table %s: %.0f%% dead tuples (%d dead, "
-                            + "%d live, %d bytes), last vacuum %s: run VACUUM (ANALYZE) %s or look at why "
-                            + "autovacuum does not keep up", x.table(), 100 * x.deadRatio(), x.dead(), x.live(),
-                            x.sizeBytes(), x.lastVacuum() == null ? "never" : x.lastVacuum().toString(), x.table()));
+                            + "%d live, %d bytes), last vacuum %s: %s", x.table(), 100 * x.deadRatio(), x.dead(),
+                            x.live(), x.sizeBytes(), x.lastVacuum() == null ? "never" : x.lastVacuum().toString(),
+                            by != null ? by + " (its own thresholds decide); or look at why autovacuum does not keep up"
+                                    : "no DatabaseMaintenance looks after it: create one with task vacuum "
+                                            + "(docs/reference.md), run VACUUM (ANALYZE) " + x.table()
+                                            + ", or look at why autovacuum does not keep up"));
                 }
             }
         }

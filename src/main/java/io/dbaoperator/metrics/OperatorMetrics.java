@@ -36,6 +36,26 @@ public class OperatorMetrics {
         }
     }
 
+    /**
+     * A DatabaseMaintenance task finished: {@code outcome} done, ineffective or failed; its duration, and the bytes
+     * it gave back (sizes before minus after; zero when it gave none).
+     */
+    public void maintenanceTask(String namespace, String name, String task, String outcome, Duration took,
+            long reclaimedBytes) {
+        Counter.builder("dba_maintenance_tasks_total").description("DatabaseMaintenance tasks run, by kind and outcome")
+                .tags("namespace", namespace, "name", name, "task", task, "outcome", outcome).register(registry)
+                .increment();
+        Timer.builder("dba_maintenance_task_duration_seconds").description("How long DatabaseMaintenance tasks took")
+                .tags("namespace", namespace, "name", name, "task", task).publishPercentileHistogram(false)
+                .register(registry).record(took);
+        if (reclaimedBytes > 0) {
+            Counter.builder("dba_maintenance_reclaimed_bytes_total").description("Bytes DatabaseMaintenance tasks "
+                    + "gave back (the object's size before minus after)").baseUnit("bytes")
+                    .tags("namespace", namespace, "name", name, "task", task).register(registry)
+                    .increment(reclaimedBytes);
+        }
+    }
+
     /** A resource of {@code kind} left {@code phase} after {@code spent}. */
     public void phaseEnded(String kind, String phase, Duration spent) {
         if (spent.isNegative()) {

@@ -20,6 +20,7 @@ public final class SqlStates {
     public static final int LOCK_CLASS = 0x64626130;
     public static final int LOCK_MIGRATIONS = 1;
     public static final int LOCK_DISPOSALS = 2;
+    public static final int LOCK_MAINTENANCE = 3;
 
     private SqlStates() {
     }

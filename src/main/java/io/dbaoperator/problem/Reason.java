@@ -3,6 +3,7 @@ package io.dbaoperator.problem;
 import static io.dbaoperator.problem.Reason.Group.BACKUP;
 import static io.dbaoperator.problem.Reason.Group.COMMON;
 import static io.dbaoperator.problem.Reason.Group.DISPOSAL;
+import static io.dbaoperator.problem.Reason.Group.MAINTENANCE;
 import static io.dbaoperator.problem.Reason.Group.MIGRATION;
 import static io.dbaoperator.problem.Reason.Group.RESTORE;
 import static io.dbaoperator.problem.Reason.Group.TUNING;
@@ -104,6 +105,14 @@ public enum Reason {
     DisposalCompleted(NORMAL, DISPOSAL),
     RuleRefused(WARNING, DISPOSAL),
     RowsStillMatch(WARNING, DISPOSAL),
+    // DatabaseMaintenance
+    MaintenancePlanned(NORMAL, MAINTENANCE),
+    MaintenanceRefused(WARNING, MAINTENANCE),
+    TaskDone(NORMAL, MAINTENANCE),
+    TaskIneffective(WARNING, MAINTENANCE),
+    TaskFailed(WARNING, MAINTENANCE),
+    UrgentFreeze(WARNING, MAINTENANCE),
+    MaintenanceCompleted(NORMAL, MAINTENANCE),
     // QueryTuningRequest
     TuningDone(NORMAL, TUNING),
     IndexMissing(WARNING, TUNING),
@@ -112,7 +121,7 @@ public enum Reason {
 
     /** Who reports a reason. */
     public enum Group {
-        COMMON, MIGRATION, BACKUP, RESTORE, DISPOSAL, TUNING
+        COMMON, MIGRATION, BACKUP, RESTORE, DISPOSAL, MAINTENANCE, TUNING
     }
 
     /** The type of the Event that reports it: progress, or something wrong. */

@@ -34,7 +34,8 @@ import io.fabric8.kubernetes.client.utils.Serialization;
 class CrdSyncTest {
 
     static final List<Class<? extends CustomResource<?, ?>>> KINDS = List.of(DatabaseMigration.class,
-            BackupPolicy.class, BackupRestore.class, QueryTuningRequest.class, DisposalJob.class);
+            BackupPolicy.class, BackupRestore.class, QueryTuningRequest.class, DisposalJob.class,
+            io.dbaoperator.api.maintenance.DatabaseMaintenance.class);
 
     @Test
     void crdsDirectoryMatchesTheApiClasses() throws IOException {

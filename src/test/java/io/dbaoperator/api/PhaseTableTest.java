@@ -41,6 +41,7 @@ class PhaseTableTest {
         KINDS.put("BackupRestore", RestorePhase.class);
         KINDS.put("QueryTuningRequest", TuningPhase.class);
         KINDS.put("DisposalJob", DisposalPhase.class);
+        KINDS.put("DatabaseMaintenance", io.dbaoperator.api.maintenance.MaintenancePhase.class);
     }
 
     static List<String> kinds() {

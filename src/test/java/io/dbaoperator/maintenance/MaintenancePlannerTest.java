@@ -24,7 +24,7 @@ class MaintenancePlannerTest {
     static final long MIB = 1024 * 1024;
 
     static Table table(String name, long live, long dead, long mods, long xidAge) {
-        return new Table("public", name, live, dead, mods, 100 * MIB, xidAge, 0, T, T);
+        return new Table("public", name, live, dead, mods, 100 * MIB, xidAge, 0, T, T, null, null, true);
     }
 
     static Index index(String name, String table, long size, boolean valid, Double bloat) {
@@ -74,7 +74,7 @@ class MaintenancePlannerTest {
 
     @Test
     void aTablesOwnThresholdsIncludeListsAndDutiesNarrowThePlan() {
-        Thresholds strict = new Thresholds(0.5, 1_000, 0.5, 1_000, 100_000_000, 1_000_000_000L, 50, 2 * MIB);
+        Thresholds strict = new Thresholds(0.5, 1_000, 0.5, 1_000, 100_000_000, 1_000_000_000L, 50, 2 * MIB, 40, 64 * MIB);
         Policy p = new Policy(EnumSet.of(Duty.vacuum, Duty.reindex), Thresholds.DEFAULTS, Map.of("churn", strict),
                 List.of("churn*"), List.of(), 1024 * MIB);
         List<Task> plan = MaintenancePlanner.plan(p, FACTS);
@@ -92,5 +92,19 @@ class MaintenancePlannerTest {
         assertThat(MaintenanceSurvey.estimate(100_000, 24, 994, 90)).isCloseTo(50.0, org.assertj.core.data.Offset
                 .offset(0.5));
         assertThat(MaintenanceSurvey.estimate(100, 24, 1, 90)).as("a one-page index: not estimated").isNull();
+    }
+
+    @Test
+    void aSpecVacuumsTheTablesItsIncludeAndExcludeLeave_WhenItsTasksHoldVacuum() {
+        var spec = new io.dbaoperator.api.maintenance.DatabaseMaintenanceSpec();
+        assertThat(spec.vacuums("public.orders")).as("every table by default").isTrue();
+        spec.include = List.of("orders", "audit.*");
+        spec.exclude = List.of("audit.big_*");
+        assertThat(spec.vacuums("public.orders")).isTrue();
+        assertThat(spec.vacuums("audit.events")).isTrue();
+        assertThat(spec.vacuums("audit.big_log")).isFalse();
+        assertThat(spec.vacuums("public.customers")).isFalse();
+        spec.tasks = List.of(io.dbaoperator.api.maintenance.DatabaseMaintenanceSpec.Task.reindex);
+        assertThat(spec.vacuums("public.orders")).as("not without the vacuum task").isFalse();
     }
 }

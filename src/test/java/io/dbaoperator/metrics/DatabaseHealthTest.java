@@ -121,7 +121,7 @@ class DatabaseHealthTest {
         }
         assertThat(events.events).filteredOn(e -> e.startsWith("VacuumRecommended")).singleElement().satisfies(e ->
                 assertThat(e).contains("table public.ledger: ", "% dead tuples (12000 dead", "last vacuum never",
-                        "VACUUM (ANALYZE) public.ledger"));
+                        "VACUUM (ANALYZE) public.ledger", "no DatabaseMaintenance looks after it"));
         assertThat(registry.get("dba_table_dead_tuple_ratio").tag("table", "public.ledger").gauge().value())
                 .isGreaterThan(0.3);
         assertThat(registry.get("dba_vacuum_recommended_tables").gauge().value()).isEqualTo(1.0);
@@ -137,6 +137,21 @@ class DatabaseHealthTest {
             }
             assertThat(registry.get("dba_vacuum_recommended_tables").gauge().value()).isZero();
         });
+        // over again, with a DatabaseMaintenance that vacuums the table: the Event names it
+        try (Connection c = TestPostgres.get().superuser(DB)) {
+            c.createStatement().execute("update ledger set amount = amount + 1 where id <= 12000");
+            c.createStatement().execute("select pg_stat_force_next_flush()");
+        }
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            try (Connection c = TestPostgres.get().superuser(DB)) {
+                metrics.sample(c, Instant.now(), OWNER, events, t -> t.equals("public.ledger")
+                        ? "DatabaseMaintenance apps/nightly looks after it (next run at 2026-12-07T02:00:00Z)" : null);
+            }
+            assertThat(events.events).filteredOn(e -> e.startsWith("VacuumRecommended")).hasSize(2);
+        });
+        assertThat(events.events.stream().filter(e -> e.startsWith("VacuumRecommended")).reduce((a, b) -> b)
+                .orElseThrow()).contains("VacuumRecommended", "public.ledger",
+                "DatabaseMaintenance apps/nightly looks after it (next run at 2026-12-07T02:00:00Z)");
     }
 
     @Test

@@ -81,7 +81,8 @@ class NoSecretLeakTest {
                 OperatorHarness.AUDIT_PASSWORD);
         StringBuilder visible = new StringBuilder();
         for (Class<? extends io.fabric8.kubernetes.client.CustomResource<?, ?>> kind : List.of(DatabaseMigration.class,
-                BackupPolicy.class, BackupRestore.class, QueryTuningRequest.class, DisposalJob.class)) {
+                BackupPolicy.class, BackupRestore.class, QueryTuningRequest.class, DisposalJob.class,
+                io.dbaoperator.api.maintenance.DatabaseMaintenance.class)) {
             client.resources(kind).inAnyNamespace().list().getItems()
                     .forEach(r -> visible.append(Serialization.asJson(r.getStatus())).append('\n'));
         }

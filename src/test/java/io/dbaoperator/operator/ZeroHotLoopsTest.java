@@ -63,7 +63,8 @@ class ZeroHotLoopsTest {
         KubernetesClient client = TestKubernetes.get().client();
         Map<String, AtomicInteger> modified = new ConcurrentHashMap<>();
         List<Class<? extends CustomResource<?, ?>>> kinds = List.of(DatabaseMigration.class, BackupPolicy.class,
-                BackupRestore.class, QueryTuningRequest.class, DisposalJob.class);
+                BackupRestore.class, QueryTuningRequest.class, DisposalJob.class,
+                io.dbaoperator.api.maintenance.DatabaseMaintenance.class);
         List<Watch> watches = new java.util.ArrayList<>();
         int resources = 0;
         for (var kind : kinds) {

@@ -26,6 +26,7 @@ import io.dbaoperator.api.backup.BackupRestore;
 import io.dbaoperator.api.common.ApprovalRecord;
 import io.dbaoperator.api.common.OperatorStatus;
 import io.dbaoperator.api.disposal.DisposalJob;
+import io.dbaoperator.api.maintenance.DatabaseMaintenance;
 import io.dbaoperator.api.migration.DatabaseMigration;
 import io.dbaoperator.api.tuning.QueryTuningRequest;
 import io.dbaoperator.backup.BackupJobs;
@@ -336,5 +337,62 @@ class FaultMatrixIT {
         noVoidedApproval("matrix-tuning");
         FaultMatrix.record("QueryTuningRequest", "SIGKILL at each new phase " + killed, "Completed; one valid "
                 + "index; 1 approval before CREATE INDEX CONCURRENTLY");
+    }
+
+    @Test
+    @Order(6)
+    void databaseMaintenance() throws Exception {
+        TestPostgres.get().exec("app", "create extension if not exists pgstattuple",
+                "drop table if exists matrix_maint",
+                "create table matrix_maint (id bigint primary key, email text not null) with (autovacuum_enabled = "
+                        + "false)",
+                "alter table matrix_maint owner to app",
+                "insert into matrix_maint select g, 'user' || g || '@example.com' from generate_series(1, 1500000) g",
+                "create index matrix_maint_email on matrix_maint (email)", "analyze matrix_maint");
+        TestPostgres.get().exec("app", "delete from matrix_maint where id % 2 = 0", "select pg_stat_force_next_flush()");
+        long file = count("app", "select pg_relation_filenode('matrix_maint_email')");
+        client.resource(load(String.join("\n",
+                "apiVersion: dbaoperator.io/v1alpha1", "kind: DatabaseMaintenance",
+                "metadata: {name: matrix-maintenance, namespace: " + NS + "}",
+                "spec:",
+                "  database: {secretRef: {name: app-db}}",
+                "  tasks: [vacuum, reindex]",
+                "  include: [matrix_maint]",
+                "  approval: {reindexApprovalSize: 1Mi}"), DatabaseMaintenance.class)).create();
+        // each new phase, and each task the moment it is Running (a kill in the middle of its statement)
+        Supplier<String> phaseOrTask = () -> {
+            DatabaseMaintenance m = client.resources(DatabaseMaintenance.class).inNamespace(NS)
+                    .withName("matrix-maintenance").get();
+            if (m == null || m.getStatus() == null || m.getStatus().phase == null) {
+                return null;
+            }
+            return m.getStatus().phase.name() + m.getStatus().tasks.stream().filter(t -> "Running".equals(t.state))
+                    .map(t -> " running " + t.kind + " " + t.object).findFirst().orElse("");
+        };
+        List<String> killed = killAtEveryNewPhase(phaseOrTask, Set.of("Completed", "Failed", "Rejected"),
+                Map.of("AwaitingApproval", approve(DatabaseMaintenance.class, "matrix-maintenance")),
+                Duration.ofSeconds(300));
+        DatabaseMaintenance m = client.resources(DatabaseMaintenance.class).inNamespace(NS)
+                .withName("matrix-maintenance").get();
+        assertThat(m.getStatus().phase.name()).as(m.getStatus().message).isEqualTo("Completed");
+        assertThat(killed).as("killed while a rebuild ran").anyMatch(k -> k.contains("running Reindex"));
+        assertThat(m.getStatus().tasks).extracting(t -> t.kind + " " + t.object + " " + t.state).contains(
+                "Vacuum public.matrix_maint Done", "Reindex public.matrix_maint_email Done");
+        assertThat(count("app", "select count(*) from pg_index i join pg_class c on c.oid = i.indrelid "
+                + "where c.relname = 'matrix_maint' and not i.indisvalid")).as("no INVALID index").isZero();
+        assertThat(count("app", "select count(*) from pg_class where relname like 'matrix_maint_email_cc%'"))
+                .as("no leftover").isZero();
+        assertThat(count("app", "select pg_relation_filenode('matrix_maint_email')")).isNotEqualTo(file);
+        assertThat(count("app", "select n_dead_tup from pg_stat_user_tables where relname = 'matrix_maint'"))
+                .isZero();
+        List<String> trail = audit("DatabaseMaintenance", "matrix-maintenance");
+        assertThat(trail.stream().filter(l -> l.equals("maintenance reindex done")).count())
+                .as("each rebuild recorded once: " + trail).isEqualTo(m.getStatus().tasks.stream()
+                        .filter(t -> t.kind.equals("Reindex")).count());
+        assertThat(trail).containsOnlyOnce("approval maintain approved", "maintenance vacuum done",
+                "maintenance run succeeded");
+        noVoidedApproval("matrix-maintenance");
+        FaultMatrix.record("DatabaseMaintenance", "SIGKILL at each new phase and while each task ran " + killed,
+                "Completed; no INVALID index or leftover, each task recorded once");
     }
 }

@@ -96,7 +96,7 @@ class ArgoHealthLuaTest {
                 .toFile());
         String script = Files.readString(SCRIPT);
         for (String kind : new String[] {"DatabaseMigration", "BackupPolicy", "BackupRestore", "QueryTuningRequest",
-            "DisposalJob"}) {
+            "DisposalJob", "DatabaseMaintenance"}) {
             assertThat(cm.path("data").path("resource.customizations.health.dbaoperator.io_" + kind).asText())
                     .as(kind).isEqualTo(script);
         }

@@ -67,7 +67,7 @@ class DeployManifestsTest {
         approver.path("rules").get(0).path("resources").forEach(r -> assertThat(r.asText()).endsWith("/status"));
         assertThat(YAML.convertValue(approver.path("rules").get(0).path("verbs"), List.class))
                 .containsExactly("get", "patch");
-        assertThat(ofKind(docs, "CustomResourceDefinition")).hasSize(5);
+        assertThat(ofKind(docs, "CustomResourceDefinition")).hasSize(6);
         if (dir.endsWith("namespaced")) {
             assertThat(ofKind(docs, "ClusterRole")).extracting(r -> r.path("metadata").path("name").asText())
                     .doesNotContain("dba-operator");

@@ -33,6 +33,7 @@ class ReasonGroupsTest {
             "backup", EnumSet.of(Group.BACKUP, Group.RESTORE),
             "agent", EnumSet.of(Group.BACKUP, Group.RESTORE),
             "disposal", EnumSet.of(Group.DISPOSAL),
+            "maintenance", EnumSet.of(Group.MAINTENANCE),
             "tuning", EnumSet.of(Group.TUNING));
 
     @Test
