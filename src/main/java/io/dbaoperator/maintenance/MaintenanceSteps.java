@@ -464,11 +464,14 @@ final class MaintenanceSteps {
     /** The pid of one of our sessions still running a statement on the task's object; null when none. */
     private static Integer stillRunning(Run r, MaintenancePlanner.Task task) throws SQLException {
         String name = task.object().substring(task.object().indexOf('.') + 1);
+        // pg_repack's own sessions name the table by its oid: any of them (one maintenance per database at a time)
         try (PreparedStatement ps = r.db().prepareStatement("select pid from pg_stat_activity where pid <> "
-                + "pg_backend_pid() and datname = current_database() and state <> 'idle' and (application_name = ? "
-                + "or application_name = 'pg_repack') and position(? in query) > 0 limit 1")) {
+                + "pg_backend_pid() and datname = current_database() and state <> 'idle' and ((application_name = ? "
+                + "and position(? in query) > 0) or (? and application_name in ('pg_repack', ?))) limit 1")) {
             ps.setString(1, r.applicationName);
             ps.setString(2, name);
+            ps.setBoolean(3, task.kind() == MaintenancePlanner.Kind.Repack);
+            ps.setString(4, PgRepack.APPLICATION_NAME);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getInt(1) : null;
             }

@@ -46,6 +46,9 @@ public final class PgRepack {
         }
     }
 
+    /** The application_name its sessions show (pg_stat_activity). */
+    static final String APPLICATION_NAME = "dba-operator/maintenance/repack";
+
     private PgRepack() {
     }
 
@@ -60,7 +63,7 @@ public final class PgRepack {
                 "--host=" + hostPort[0], "--port=" + hostPort[1], "--username=" + db.user(), "--no-password",
                 "--dbname=" + db.dbname()));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        PostgresTools.clientEnvironment(pb, db, "dba-operator/maintenance/repack");
+        PostgresTools.clientEnvironment(pb, db, APPLICATION_NAME);
         Process p = pb.start();
         p.getOutputStream().close();
         // the program's output is short (warnings and errors at most): read beside it, so it never blocks on a pipe

@@ -256,6 +256,22 @@ class DatabaseMaintenanceTest {
         assertThatThrownBy(() -> client.resource(outOfRange).create()).isInstanceOf(KubernetesClientException.class)
                 .hasMessageContaining("deadTuplePercent");
         assertThat(deadTuples("mnt_refused", "orders")).as("nothing touched").isEqualTo(2500);
+
+        // a scheduled dry run: the plan in status, nothing run, the next run's time
+        DatabaseMaintenance dry = maintenance("dry-run", "mnt_refused");
+        dry.getSpec().dryRun = true;
+        dry.getSpec().schedule = "0 3 * * *";
+        dry.getSpec().timeZone = "Europe/Paris";
+        client.resource(dry).create();
+        st = awaitPhase(DatabaseMaintenance.class, NS, "dry-run", MaintenancePhase.Scheduled, Duration.ofSeconds(60));
+        assertThat(st.tasks).extracting(t -> t.kind + " " + t.object + " " + t.state).containsExactly(
+                "Vacuum public.orders Planned");
+        assertThat(st.message).startsWith("dry run: the plan is 1 task(s): Vacuum public.orders; nothing was run");
+        ZonedDateTime next = ZonedDateTime.parse(st.nextRunAt).withZoneSameInstant(java.time.ZoneId.of(
+                "Europe/Paris"));
+        assertThat(next.getHour()).isEqualTo(3);
+        assertThat(next.toInstant()).isAfter(Instant.now()).isBefore(Instant.now().plus(Duration.ofHours(25)));
+        assertThat(deadTuples("mnt_refused", "orders")).as("a dry run touches nothing").isEqualTo(2500);
     }
 
     // --- repack ---
