@@ -148,15 +148,17 @@ final class MaintenanceSteps {
         return null;
     }
 
+    /**
+     * Pending (first, or after a transient problem) and Failed plan again in the same run: nothing that changes by
+     * itself (a new run id, an age) is written by a retry, so a refusal that stands writes nothing and wakes nothing.
+     */
     private Step pending(Run r) {
         r.st.phase = Phase.move(r.st.phase, MaintenancePhase.Planning);
-        startRun(r);
         return Step.next();
     }
 
     private Step failed(Run r) {
         r.st.phase = Phase.move(r.st.phase, MaintenancePhase.Planning);
-        startRun(r);
         return Step.next();
     }
 
@@ -201,7 +203,6 @@ final class MaintenanceSteps {
             startRun(r);
         }
         MaintenanceFacts facts = MaintenanceSurvey.read(r.db(), DatabaseMaintenanceReconciler.MEASURE_FLOOR);
-        st.databaseXidAge = databaseAge(r.db());
         List<String> problems = MaintenancePlanner.problems(r.in.policy(), facts);
         if (!problems.isEmpty()) {
             st.phase = Phase.move(st.phase, MaintenancePhase.Failed);
@@ -210,6 +211,7 @@ final class MaintenanceSteps {
             r.ready(false, Reason.MaintenanceRefused, String.join("; ", problems) + ": nothing was touched");
             return Step.rest(Duration.ofMinutes(5));
         }
+        st.databaseXidAge = databaseAge(r.db());
         List<MaintenancePlanner.Task> plan = MaintenancePlanner.plan(r.in.policy(), facts);
         int max = r.spec().maxTasksPerRun == null ? 100 : r.spec().maxTasksPerRun;
         boolean always = r.spec().approval != null
