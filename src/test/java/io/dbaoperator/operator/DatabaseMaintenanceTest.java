@@ -225,6 +225,28 @@ class DatabaseMaintenanceTest {
         assertThat(deadTuples("mnt_window", "later")).isZero();
         DatabaseMaintenanceStatus st = get(DatabaseMaintenance.class, NS, "window").getStatus();
         assertThat(st.tasks).allSatisfy(t -> assertThat(t.state).isEqualTo("Done"));
+        String firstRun = st.runId;
+
+        // at rest, outside the window: the tables' ages pass the urgent threshold and a run starts by itself (the
+        // check runs every 10 minutes; an annotation wakes the resource sooner), freezing outside the window
+        burnTransactionIds("mnt_window", 120_000);
+        client.resources(DatabaseMaintenance.class).inNamespace(NS).withName("window").patch(
+                io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+                        io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+                "{\"metadata\":{\"annotations\":{\"test.dbaoperator.io/wake\":\"1\"}}}");
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            DatabaseMaintenanceStatus now = get(DatabaseMaintenance.class, NS, "window").getStatus();
+            assertThat(now.runId).isNotEqualTo(firstRun);
+            assertThat(now.phase).isEqualTo(MaintenancePhase.Completed);
+        });
+        st = get(DatabaseMaintenance.class, NS, "window").getStatus();
+        assertThat(st.tasks).extracting(t -> t.kind + " " + t.state).containsOnly("Freeze Done");
+        assertThat(st.tasks).hasSize(3).allSatisfy(t -> assertThat(t.after.xidAge).isLessThan(1000));
+        assertThat(OperatorAssertions.events(NS, "window")).anySatisfy(e -> {
+            assertThat(e.getReason()).isEqualTo("UrgentFreeze");
+            assertThat(e.getMessage()).contains("transaction ID age past the urgent threshold")
+                    .contains("starting a run");
+        });
     }
 
     // --- bad input ---
