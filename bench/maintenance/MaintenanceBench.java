@@ -23,13 +23,21 @@ public class MaintenanceBench {
 
     static String url;
     static int rows;
+    /** vacuum_cost_delay (ms) and vacuum_cost_limit for the VACUUMs; null: the server's (no delay for VACUUM). */
+    static Integer costDelay;
+    static Integer costLimit;
 
     public static void main(String[] args) throws Exception {
         url = args[0];
         rows = Integer.parseInt(args[1]);
+        costDelay = args.length > 2 && !args[2].isEmpty() ? Integer.valueOf(args[2]) : null;
+        costLimit = args.length > 3 && !args[3].isEmpty() ? Integer.valueOf(args[3]) : null;
         System.out.printf("# maintenance benchmark: %,d rows, 30%% dead, 2 bloated indexes, 4 clients on the other "
                 + "rows, %d cores%n%n", rows, Runtime.getRuntime().availableProcessors());
         System.out.println("Targets: 0 errors; p99 during at most 2x before; no second under 50% of the TPS before.");
+        System.out.println(costDelay == null ? "VACUUM cost settings: the server's (vacuum_cost_delay 0 for a manual "
+                + "VACUUM)." : "VACUUM cost settings (spec.vacuum): vacuum_cost_delay " + costDelay + " ms, "
+                        + "vacuum_cost_limit " + (costLimit == null ? "the server's" : costLimit) + ".");
         System.out.println();
         System.out.println("| load | task | why (the plan) | before | after | duration (s) | s per GB | load errors "
                 + "| TPS before | TPS during | p50 / p99 / max before (ms) | p50 / p99 / max during (ms) | p99 during "
@@ -129,7 +137,7 @@ public class MaintenanceBench {
         MaintenanceRunner.Outcome outcome;
         try (Connection c = DriverManager.getConnection(url)) {
             outcome = MaintenanceRunner.run(c, task, new MaintenanceRunner.Settings(Duration.ofSeconds(1), 30,
-                    Duration.ZERO, null, null));
+                    Duration.ZERO, costDelay, costLimit));
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         long to = System.currentTimeMillis() / 1000 - 1;
