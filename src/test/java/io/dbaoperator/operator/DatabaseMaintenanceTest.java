@@ -294,6 +294,68 @@ class DatabaseMaintenanceTest {
         assertThat(next.getHour()).isEqualTo(3);
         assertThat(next.toInstant()).isAfter(Instant.now()).isBefore(Instant.now().plus(Duration.ofHours(25)));
         assertThat(deadTuples("mnt_refused", "orders")).as("a dry run touches nothing").isEqualTo(2500);
+        // asked for a run: planned again, back to Scheduled
+        String firstRun = st.runId;
+        client.resources(DatabaseMaintenance.class).inNamespace(NS).withName("dry-run").patch(
+                io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+                        io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+                "{\"metadata\":{\"annotations\":{\"dbaoperator.io/run-now\":\"1\"}}}");
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            DatabaseMaintenanceStatus now = get(DatabaseMaintenance.class, NS, "dry-run").getStatus();
+            assertThat(now.lastRunRequest).isEqualTo("1");
+            assertThat(now.runId).isNotEqualTo(firstRun);
+            assertThat(now.phase).isEqualTo(MaintenancePhase.Scheduled);
+        });
+    }
+
+    // --- a spec changed mid-run, a rejection ---
+
+    @Test
+    void aSpecChangedMidRunIsPlannedAgain_AndARejectionSkipsTheGatedTasks() throws Exception {
+        database("mnt_changes", false, "create table churn (id int primary key, note text)" + NO_AUTOVACUUM,
+                "insert into churn select g, 'n' from generate_series(1, 10000) g");
+        TestPostgres.get().exec("mnt_changes", "vacuum analyze");
+        TestPostgres.get().exec("mnt_changes", "delete from churn where id % 2 = 0",
+                "select pg_stat_force_next_flush()");
+        // waiting for a window (New Year's Day), then told to leave the table alone: nothing left to do
+        DatabaseMaintenance changed = maintenance("changed", "mnt_changes");
+        changed.getSpec().maintenanceWindow = new MaintenanceWindow("0 0 1 1 *", "1h", "UTC");
+        client.resource(changed).create();
+        awaitReason("changed", "OutsideMaintenanceWindow");
+        OperatorAssertions.edit(DatabaseMaintenance.class, NS, "changed", m -> {
+            m.getSpec().exclude = List.of("churn");
+            return m;
+        });
+        DatabaseMaintenanceStatus st = awaitPhase(DatabaseMaintenance.class, NS, "changed",
+                MaintenancePhase.Completed, Duration.ofSeconds(60));
+        assertThat(st.tasks).isEmpty();
+        assertThat(st.message).startsWith("nothing needs maintenance");
+        assertThat(deadTuples("mnt_changes", "churn")).isEqualTo(5000);
+
+        // every task waits under policy Always; the spec changes while it waits (planned again, asked again), then a
+        // person rejects: nothing ran
+        DatabaseMaintenance rejected = maintenance("rejected", "mnt_changes");
+        rejected.getSpec().approval.policy = DatabaseMaintenanceSpec.Approval.Policy.Always;
+        client.resource(rejected).create();
+        st = awaitPhase(DatabaseMaintenance.class, NS, "rejected", MaintenancePhase.AwaitingApproval,
+                Duration.ofSeconds(60));
+        assertThat(st.tasks).extracting(t -> t.kind + " " + t.object + " " + t.approval).containsExactly(
+                "Vacuum public.churn true");
+        String planned = st.plannedAt;
+        OperatorAssertions.edit(DatabaseMaintenance.class, NS, "rejected", m -> {
+            m.getSpec().thresholds.minDeadTuples = 100L;
+            return m;
+        });
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            DatabaseMaintenanceStatus now = get(DatabaseMaintenance.class, NS, "rejected").getStatus();
+            assertThat(now.plannedAt).isNotEqualTo(planned);
+            assertThat(now.phase).isEqualTo(MaintenancePhase.AwaitingApproval);
+        });
+        OperatorAssertions.reject(DatabaseMaintenance.class, NS, "rejected");
+        st = awaitPhase(DatabaseMaintenance.class, NS, "rejected", MaintenancePhase.Rejected, Duration.ofSeconds(60));
+        assertThat(st.tasks.get(0).state).isEqualTo("Skipped");
+        assertThat(st.tasks.get(0).note).startsWith("rejected by ");
+        assertThat(deadTuples("mnt_changes", "churn")).as("nothing ran").isEqualTo(5000);
     }
 
     // --- repack ---
@@ -342,8 +404,10 @@ class DatabaseMaintenanceTest {
         TestKubernetes.get().api().interfere(FaultMatrix.everyOtherStatusWrite(NS, "databasemaintenances",
                 "conflicts"));
         try {
-            client.resource(maintenance("conflicts", "mnt_conflicts")).create();
-            awaitPhase(DatabaseMaintenance.class, NS, "conflicts", MaintenancePhase.Completed, Duration.ofSeconds(60));
+            DatabaseMaintenance m = maintenance("conflicts", "mnt_conflicts");
+            m.getSpec().schedule = "0 4 * * *"; // a scheduled run: it rests in Scheduled once done
+            client.resource(m).create();
+            awaitPhase(DatabaseMaintenance.class, NS, "conflicts", MaintenancePhase.Scheduled, Duration.ofSeconds(60));
         } finally {
             TestKubernetes.get().api().interfere(null);
         }
@@ -355,7 +419,7 @@ class DatabaseMaintenanceTest {
                 .as("vacuumed once by the operator (once before by the test)").isEqualTo(2);
         assertThat(audit.history(NS, "DatabaseMaintenance", "conflicts").stream().map(e -> e.step() + " "
                 + e.outcome()).toList()).containsExactly("vacuum done", "analyze done", "run succeeded");
-        FaultMatrix.record("DatabaseMaintenance", "409 on every other status write", "Completed; each task run "
+        FaultMatrix.record("DatabaseMaintenance", "409 on every other status write", "Scheduled; each task run "
                 + "once, audited once");
     }
 
