@@ -28,6 +28,11 @@ public class MaintenanceBench {
     static Integer costLimit;
 
     public static void main(String[] args) throws Exception {
+        // a failure ends the bench (the load's threads would otherwise keep the JVM alive)
+        Thread.setDefaultUncaughtExceptionHandler((t, e) -> {
+            e.printStackTrace();
+            Runtime.getRuntime().halt(1);
+        });
         url = args[0];
         rows = Integer.parseInt(args[1]);
         costDelay = args.length > 2 && !args[2].isEmpty() ? Integer.valueOf(args[2]) : null;

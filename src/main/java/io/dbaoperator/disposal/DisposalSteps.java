@@ -387,7 +387,7 @@ final class DisposalSteps {
     }
 
     private static void startRun(DisposalJobStatus st, Instant now) {
-        st.runId = now.toString().replace(":", "").replace("-", "").replaceAll("\\.\\d+", "");
+        st.runId = io.dbaoperator.status.RunIds.next(now, st.runId);
         st.rowsAffected = 0L;
         st.runStartedAt = null;
         st.reportLocation = null;

@@ -618,12 +618,6 @@ final class MaintenanceSteps {
         }
     }
 
-    /** 2026-12-06T14:31:27.642Z -> 20261206T143127.642Z. */
-    static String runId(Instant at) {
-        String t = at.toString().replace(":", "").replace("-", "");
-        return t.contains(".") ? t : t.replace("Z", ".000Z");
-    }
-
     private static Duration untilNext(DatabaseMaintenanceStatus st, Instant now) {
         if (st.nextRunAt == null) {
             return null;
@@ -632,17 +626,9 @@ final class MaintenanceSteps {
         return d.isNegative() ? Duration.ofSeconds(1) : d.plusMillis(200);
     }
 
-    /**
-     * A new run: its id is its start to the millisecond (a run asked for in the second the last one ended is
-     * another run, with its own audit record), never the same as the last run's.
-     */
+    /** A new run, with its own id ({@link RunIds}): its tasks, progress and digest start empty. */
     private static void startRun(Run r) {
-        Instant at = r.now.truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
-        String id = runId(at);
-        if (id.equals(r.st.runId)) {
-            id = runId(at.plusMillis(1));
-        }
-        r.st.runId = id;
+        r.st.runId = io.dbaoperator.status.RunIds.next(r.now, r.st.runId);
         r.st.tasks = new ArrayList<>();
         r.st.bytesReclaimed = 0L;
         r.st.progress = null;
