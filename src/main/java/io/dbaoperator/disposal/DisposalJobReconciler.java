@@ -170,9 +170,7 @@ public class DisposalJobReconciler implements Reconciler<DisposalJob>,
     }
 
     static boolean runRequested(DisposalJob job, DisposalJobStatus status) {
-        var annotations = job.getMetadata().getAnnotations();
-        String asked = annotations == null ? null : annotations.get(RUN_NOW);
-        return asked != null && !asked.equals(status.lastRunRequest);
+        return io.dbaoperator.status.ScheduledRuns.asked(job, RUN_NOW, status.lastRunRequest);
     }
 
     /** The digest an approval binds to: the rules alone (not the schedule, not the pause). */

@@ -379,15 +379,11 @@ final class DisposalSteps {
     }
 
     private static Duration untilNext(DisposalJobStatus st, Instant now) {
-        if (st.nextRunAt == null) {
-            return null;
-        }
-        Duration d = Duration.between(now, Instant.parse(st.nextRunAt));
-        return d.isNegative() ? Duration.ofSeconds(1) : d.plusMillis(200);
+        return io.dbaoperator.status.ScheduledRuns.untilNext(st.nextRunAt, now);
     }
 
     private static void startRun(DisposalJobStatus st, Instant now) {
-        st.runId = io.dbaoperator.status.RunIds.next(now, st.runId);
+        st.runId = io.dbaoperator.status.ScheduledRuns.next(now, st.runId);
         st.rowsAffected = 0L;
         st.runStartedAt = null;
         st.reportLocation = null;

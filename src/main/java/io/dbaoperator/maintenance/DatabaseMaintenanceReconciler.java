@@ -228,9 +228,7 @@ public class DatabaseMaintenanceReconciler implements Reconciler<DatabaseMainten
     }
 
     static boolean runRequested(DatabaseMaintenance resource, DatabaseMaintenanceStatus status) {
-        var annotations = resource.getMetadata().getAnnotations();
-        String asked = annotations == null ? null : annotations.get(RUN_NOW);
-        return asked != null && !asked.equals(status.lastRunRequest);
+        return io.dbaoperator.status.ScheduledRuns.asked(resource, RUN_NOW, status.lastRunRequest);
     }
 
     /** pg_repack with the resource's credentials, for as long as the task may take (a day at most). */

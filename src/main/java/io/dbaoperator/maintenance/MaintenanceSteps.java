@@ -619,16 +619,12 @@ final class MaintenanceSteps {
     }
 
     private static Duration untilNext(DatabaseMaintenanceStatus st, Instant now) {
-        if (st.nextRunAt == null) {
-            return null;
-        }
-        Duration d = Duration.between(now, Instant.parse(st.nextRunAt));
-        return d.isNegative() ? Duration.ofSeconds(1) : d.plusMillis(200);
+        return io.dbaoperator.status.ScheduledRuns.untilNext(st.nextRunAt, now);
     }
 
-    /** A new run, with its own id ({@link RunIds}): its tasks, progress and digest start empty. */
+    /** A new run, with its own id ({@link io.dbaoperator.status.ScheduledRuns}): its tasks, progress and digest start empty. */
     private static void startRun(Run r) {
-        r.st.runId = io.dbaoperator.status.RunIds.next(r.now, r.st.runId);
+        r.st.runId = io.dbaoperator.status.ScheduledRuns.next(r.now, r.st.runId);
         r.st.tasks = new ArrayList<>();
         r.st.bytesReclaimed = 0L;
         r.st.progress = null;
