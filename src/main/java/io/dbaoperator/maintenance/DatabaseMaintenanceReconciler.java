@@ -164,18 +164,7 @@ public class DatabaseMaintenanceReconciler implements Reconciler<DatabaseMainten
 
     /** "8Mi" -> 8388608; bytes without a suffix. */
     static long bytes(String size, String field) {
-        var m = java.util.regex.Pattern.compile("([0-9]{1,15})(Ki|Mi|Gi|Ti)?").matcher(size == null ? "" : size);
-        if (!m.matches()) {
-            throw Problem.invalid(Reason.InvalidSpec, field + ": '" + size + "' is not a size (e.g. 512Mi, 2Gi)")
-                    .exception();
-        }
-        int shift = m.group(2) == null ? 0 : switch (m.group(2)) {
-            case "Ki" -> 10;
-            case "Mi" -> 20;
-            case "Gi" -> 30;
-            default -> 40;
-        };
-        return Long.parseLong(m.group(1)) << shift;
+        return io.dbaoperator.status.Sizes.parse(size, field);
     }
 
     /** What a run is planned from: every field but the schedule's (which only says when). */

@@ -31,4 +31,20 @@ public final class Sizes {
         }
         return String.format(Locale.ROOT, "%.1f %s", v, UNITS[unit]);
     }
+
+    /** "512Mi", "2Gi", "4096" in bytes; anything else is refused as bad input naming {@code field}. */
+    public static long parse(String size, String field) {
+        var m = java.util.regex.Pattern.compile("([0-9]{1,15})(Ki|Mi|Gi|Ti)?").matcher(size == null ? "" : size);
+        if (!m.matches()) {
+            throw io.dbaoperator.problem.Problem.invalid(io.dbaoperator.problem.Reason.InvalidSpec, field + ": '"
+                    + size + "' is not a size (e.g. 512Mi, 2Gi)").exception();
+        }
+        int shift = m.group(2) == null ? 0 : switch (m.group(2)) {
+            case "Ki" -> 10;
+            case "Mi" -> 20;
+            case "Gi" -> 30;
+            default -> 40;
+        };
+        return Long.parseLong(m.group(1)) << shift;
+    }
 }

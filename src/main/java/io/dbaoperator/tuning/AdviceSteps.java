@@ -79,41 +79,77 @@ final class AdviceSteps {
                     ? "queryid " + spec.queryId + " is not in pg_stat_statements of this database"
                     : "no statement in pg_stat_statements is that slow");
         }
+        long searchBudget = io.dbaoperator.kube.Durations.parse("spec.searchBudget", spec.searchBudget == null ? "5s"
+                : spec.searchBudget).toMillis();
+        var top = spec.topSlowQueries;
+        WorkloadSelection.Budget budget = top == null ? null : new WorkloadSelection.Budget(top.maxIndexes,
+                top.maxIndexesPerTable, io.dbaoperator.status.Sizes.parse(top.maxTotalSize,
+                        "spec.topSlowQueries.maxTotalSize"), top.maxRegressionPercent, spec.minImprovementPercent);
         TuningAnalysis.Result result = TuningAnalysis.run(r.prod(), r.staging(), targets, spec.minImprovementPercent,
-                r.in().timeoutMs(), advisor);
+                r.in().timeoutMs(), searchBudget, budget, advisor);
         st.advisorRationale = result.advisorRationale();
         st.analyzed = result.analyzed();
+        st.workload = result.workload();
         List<Ranking.Outcome> earlier = history.of(request);
-        st.recommendations = Ranking.rank(result.recommendations(), earlier);
-        String learned = Ranking.summary(earlier);
-        st.ranking = learned == null ? "by estimated improvement (no applied recommendation in this "
-                + "namespace has completed yet)" : "by estimated improvement weighted by how earlier "
-                        + "recommendations of the same kind were used once applied (" + learned + ")";
+        if (result.workload() == null) {
+            st.recommendations = Ranking.rank(result.recommendations(), earlier);
+            if (!st.recommendations.isEmpty()) {
+                st.recommendations.get(0).selected = true;
+            }
+            String learned = Ranking.summary(earlier);
+            st.ranking = learned == null ? "by estimated improvement (no applied recommendation in this "
+                    + "namespace has completed yet)" : "by estimated improvement weighted by how earlier "
+                            + "recommendations of the same kind were used once applied (" + learned + ")";
+        } else {
+            st.recommendations = result.recommendations();
+            st.ranking = "workload mode: the set chosen for the statements together first (selected), by the "
+                    + "workload's estimated cost weighted by calls, with write overhead; the others for comparison";
+        }
         st.costingMethod = result.costingMethod();
-        st.bestImprovementPercent = result.recommendations().isEmpty() ? null
-                : result.recommendations().get(0).improvementPercent;
+        st.bestImprovementPercent = st.recommendations.stream().filter(x -> Boolean.TRUE.equals(x.selected))
+                .map(x -> x.improvementPercent).findFirst().orElse(null);
         if (result.costingMethod() == null) {
             return finish(request, st, TuningPhase.NoRecommendation, "no way to cost candidates: HypoPG is "
                     + "not installed on the database and there is no stagingDatabase to build them on");
         }
-        if (result.recommendations().isEmpty()) {
-            return finish(request, st, TuningPhase.NoRecommendation, "no index cuts the estimated cost by "
-                    + spec.minImprovementPercent + "% or more (" + st.analyzed.stream()
-                            .mapToInt(a -> a.findings.size()).sum() + " finding(s) in the plan)");
+        if (st.recommendations.stream().noneMatch(x -> Boolean.TRUE.equals(x.selected))) {
+            return finish(request, st, TuningPhase.NoRecommendation, st.workload != null
+                    && !st.recommendations.isEmpty() ? "no set of indexes lowers the workload's estimated cost "
+                            + "within the budget (" + st.workload.budget + ")" + (st.workload.refused.isEmpty() ? ""
+                                    : "; refused: " + st.workload.refused.get(0))
+                    : "no index cuts the estimated cost by " + spec.minImprovementPercent + "% or more ("
+                            + st.analyzed.stream().mapToInt(a -> a.findings.size()).sum() + " finding(s) in the plan)");
         }
         return proceed(r, r.staging() != null ? TuningPhase.TestingOnStaging : byPolicy(spec));
     }
 
-    /** The best candidate built for real on staging; only one the plan there uses goes on. */
+    /**
+     * Each index of the set built for real on staging; only those the plan there uses go on (for one statement:
+     * its best index, or nothing).
+     */
     private Step testingOnStaging(TuningRun r) throws SQLException {
-        QueryTuningRequestStatus.IndexRecommendation best = r.best();
         List<TuningAnalysis.Target> targets = TuningAnalysis.targets(r.prod(), r.request().getSpec());
-        TuningAnalysis.Target target = targets.get(Math.min(best.query, targets.size() - 1));
-        best.staging = stagingTest(r.staging(), target, best, r.in().timeoutMs());
-        if (!Boolean.TRUE.equals(best.staging.used)) {
-            return finish(r.request(), r.st(), TuningPhase.NoRecommendation, "the best candidate " + best.indexName
-                    + " was not used by the plan on staging (cost " + best.staging.costBefore + " -> "
-                    + best.staging.costAfter + "): nothing is applied");
+        List<String> dropped = new java.util.ArrayList<>();
+        List<QueryTuningRequestStatus.IndexRecommendation> set = r.set();
+        for (QueryTuningRequestStatus.IndexRecommendation rec : set) {
+            TuningAnalysis.Target target = targets.get(Math.min(rec.query, targets.size() - 1));
+            rec.staging = stagingTest(r.staging(), target, rec, r.in().timeoutMs());
+            if (!Boolean.TRUE.equals(rec.staging.used)) {
+                dropped.add(rec.indexName + " was not used by the plan on staging (cost " + rec.staging.costBefore
+                        + " -> " + rec.staging.costAfter + ")");
+                if (rec.selected != null) {
+                    rec.selected = false;
+                }
+            }
+        }
+        if (set.stream().noneMatch(x -> Boolean.TRUE.equals(x.staging.used))
+                || r.st().workload == null && !dropped.isEmpty()) {
+            return finish(r.request(), r.st(), TuningPhase.NoRecommendation, (r.st().workload == null
+                    ? "the best candidate " : "") + String.join("; ", dropped) + ": nothing is applied");
+        }
+        if (!dropped.isEmpty()) {
+            r.st().workload.indexes.removeIf(n -> dropped.stream().anyMatch(d -> d.startsWith(n + " ")));
+            r.st().workload.refused.addAll(dropped);
         }
         return proceed(r, byPolicy(r.request().getSpec()));
     }
@@ -121,9 +157,8 @@ final class AdviceSteps {
     /** Recommended ends the request here; the other phases decide next. */
     private static Step proceed(TuningRun r, TuningPhase to) {
         if (to == TuningPhase.Recommended) {
-            QueryTuningRequestStatus.IndexRecommendation best = r.best();
-            return finish(r.request(), r.st(), TuningPhase.Recommended, "recommended " + best.ddl + " ("
-                    + best.improvementPercent + "% lower estimated cost); apply.policy RecommendOnly");
+            return finish(r.request(), r.st(), TuningPhase.Recommended, "recommended " + describe(r)
+                    + "; apply.policy RecommendOnly");
         }
         r.st().phase = Phase.move(r.st().phase, to);
         return Step.next();
@@ -137,111 +172,153 @@ final class AdviceSteps {
         };
     }
 
-    /** Step {@code apply}, bound to the index's DDL; approved, Applying is stored before the index is built. */
+    /** What the set is, for messages and the approval request. */
+    static String describe(TuningRun r) {
+        List<QueryTuningRequestStatus.IndexRecommendation> set = r.set();
+        if (set.size() == 1) {
+            QueryTuningRequestStatus.IndexRecommendation best = set.get(0);
+            return best.ddl + " (" + best.improvementPercent + "% lower estimated cost" + (best.staging == null ? ""
+                    : ", staging " + best.staging.msBefore + " ms -> " + best.staging.msAfter + " ms") + ")";
+        }
+        var w = r.st().workload;
+        return set.size() + " indexes: " + String.join("; ", set.stream().map(x -> x.ddl).toList())
+                + (w == null ? "" : " (the workload's estimated cost " + w.costBefore + " -> " + w.costAfter + ", "
+                        + w.improvementPercent + "% lower)");
+    }
+
+    /** The digest an approval is bound to: the one DDL, or every DDL of the set in order. */
+    static String digest(List<QueryTuningRequestStatus.IndexRecommendation> set) {
+        return set.size() == 1 ? PlanDigest.of(Map.of("ddl", set.get(0).ddl))
+                : PlanDigest.of(Map.of("ddls", set.stream().map(x -> x.ddl).toList()));
+    }
+
+    /** Step {@code apply}, bound to the set's DDL; approved, Applying is stored before any index is built. */
     private static Step awaitingApproval(TuningRun r) {
         QueryTuningRequestStatus st = r.st();
-        QueryTuningRequestStatus.IndexRecommendation best = r.best();
-        String digest = PlanDigest.of(Map.of("ddl", best.ddl));
-        var result = ApprovalStep.check(r.request(), st, new GatedStep(STEP, best.ddl + " ("
-                + best.improvementPercent + "% lower estimated cost" + (best.staging == null ? ""
-                        : ", staging " + best.staging.msBefore + " ms -> " + best.staging.msAfter + " ms")
-                + ")", digest, null, QueryTuningRequestReconciler.generation(r.request())),
-                QueryTuningRequestReconciler.SHORT_NAME, Instant.now());
+        List<QueryTuningRequestStatus.IndexRecommendation> set = r.set();
+        String digest = digest(set);
+        var result = ApprovalStep.check(r.request(), st, new GatedStep(STEP, describe(r), digest, null,
+                QueryTuningRequestReconciler.generation(r.request())), QueryTuningRequestReconciler.SHORT_NAME,
+                Instant.now());
         r.log().decided(result.audit());
         if (result.outcome() == GateOutcome.REJECTED) {
             return finish(r.request(), st, TuningPhase.Rejected, "rejected by " + st.rejection.approvedBy
                     + "; no index was created");
         }
         if (result.outcome() == GateOutcome.WAIT) {
-            st.message = "waiting for approval of " + best.ddl;
+            st.message = "waiting for approval of " + (set.size() == 1 ? set.get(0).ddl : describe(r));
             return Step.onEvent();
         }
         st.phase = Phase.move(st.phase, TuningPhase.Applying);
-        best.appliedUnder = ApprovalStep.under(st, STEP, digest);
+        String under = ApprovalStep.under(st, STEP, digest);
+        set.forEach(x -> x.appliedUnder = under);
         return Step.next();
     }
 
     /**
-     * Inside the window: the statement's real mean time so far is measured and stored (the closed loop's baseline),
-     * then CREATE INDEX CONCURRENTLY runs.
+     * Inside the window, one index of the set at a time: its statement's real mean time so far is measured and
+     * stored (the closed loop's baseline), then CREATE INDEX CONCURRENTLY runs; Monitoring once all are built.
      */
     private static Step applying(TuningRun r) throws SQLException {
-        QueryTuningRequestStatus.IndexRecommendation best = r.best();
+        QueryTuningRequestStatus.IndexRecommendation next = r.set().stream().filter(x -> x.applied == null)
+                .findFirst().orElse(null);
+        if (next == null) {
+            r.st().phase = Phase.move(r.st().phase, TuningPhase.Monitoring);
+            return Step.next();
+        }
         if (!r.window().open()) {
             return QueryTuningRequestReconciler.outsideWindow(r.request(), r.st(), "CREATE INDEX CONCURRENTLY of "
-                    + best.indexName, r.window());
+                    + next.indexName, r.window());
         }
-        if (best.measured == null) {
-            best.measured = MeasuredGains.baseline(r.prod(), r.st().analyzed.get(best.query).queryId);
-            return Step.act(() -> build(r));
+        if (next.measured == null) {
+            next.measured = MeasuredGains.baseline(r.prod(), r.st().analyzed.get(next.query).queryId);
+            return Step.act(() -> build(r, next));
         }
-        return build(r);
+        return build(r, next);
     }
 
-    private static Step build(TuningRun r) throws SQLException {
+    private static Step build(TuningRun r, QueryTuningRequestStatus.IndexRecommendation rec) throws SQLException {
         QueryTuningRequest request = r.request();
         QueryTuningRequestStatus st = r.st();
-        QueryTuningRequestStatus.IndexRecommendation best = r.best();
-        IndexApplier.Applied applied = IndexApplier.apply(r.prod(), best.indexName, best.ddl, LOCK_TIMEOUT,
+        IndexApplier.Applied applied = IndexApplier.apply(r.prod(), rec.indexName, rec.ddl, LOCK_TIMEOUT,
                 LOCK_RETRIES, BUILD_TIMEOUT);
-        best.appliedAt = Instant.now().toString();
-        st.phase = Phase.move(st.phase, TuningPhase.Monitoring);
-        best.applied = applied.existed() ? best.indexName + " exists and is valid (created by an earlier "
-                + "attempt of this request)" : "created " + best.indexName + " concurrently in "
+        rec.appliedAt = Instant.now().toString();
+        rec.applied = applied.existed() ? rec.indexName + " exists and is valid (created by an earlier "
+                + "attempt of this request)" : "created " + rec.indexName + " concurrently in "
                         + applied.millis() + " ms (" + applied.attempts() + " attempt(s))"
                         + (applied.leftoverDropped() ? "; an INVALID leftover of an earlier build was "
                                 + "dropped first" : "");
-        st.message = best.applied;
-        ready(request, st, false, Reason.InProgress, best.applied + "; following its use");
-        Map<String, Object> details = new java.util.LinkedHashMap<>(Map.of("ddl", best.ddl,
-                "improvementPercent", best.improvementPercent, "leftoverDropped", applied.leftoverDropped()));
-        if (best.appliedUnder != null) {
-            details.put("approval", best.appliedUnder);
+        List<QueryTuningRequestStatus.IndexRecommendation> set = r.set();
+        long left = set.stream().filter(x -> x.applied == null).count();
+        st.message = set.size() == 1 ? rec.applied : rec.applied + " (" + (set.size() - left) + " of " + set.size()
+                + ")";
+        if (left == 0) {
+            st.phase = Phase.move(st.phase, TuningPhase.Monitoring);
+            ready(request, st, false, Reason.InProgress, st.message + "; following its use");
+        } else {
+            ready(request, st, false, Reason.InProgress, st.message);
+        }
+        Map<String, Object> details = new java.util.LinkedHashMap<>(Map.of("ddl", rec.ddl,
+                "improvementPercent", rec.improvementPercent, "leftoverDropped", applied.leftoverDropped()));
+        if (rec.appliedUnder != null) {
+            details.put("approval", rec.appliedUnder);
         }
         // keyed by the index: a retry after a 409 or a restart finds it built and reports it again
         r.log().executed(AuditEvent.byOperator(request, "apply", STEP, "succeeded", null, details),
-                "apply/" + best.indexName);
+                "apply/" + rec.indexName);
         return Step.next();
     }
 
-    /** The index's use, every monitor interval, until unusedAfter has passed; then the follow-up. */
+    /** The indexes' use, every monitor interval, until unusedAfter has passed; then the follow-up. */
     private Step monitoring(TuningRun r) throws SQLException {
         QueryTuningRequest request = r.request();
         QueryTuningRequestStatus st = r.st();
-        QueryTuningRequestStatus.IndexRecommendation best = r.best();
-        long[] usage = IndexApplier.usage(r.prod(), best.indexName);
-        // the index the request says it created is checked each time: gone or INVALID is said, never followed blind
-        if (usage == null) {
-            st.phase = Phase.move(st.phase, TuningPhase.Completed);
-            st.message = "index " + best.indexName + ", created by this request at " + best.appliedAt + ", no longer "
-                    + "exists on production (dropped outside this request): its use cannot be followed any more";
-            ready(request, st, false, Reason.IndexMissing, st.message);
-            return Step.onEvent();
+        List<QueryTuningRequestStatus.IndexRecommendation> set = r.set().stream().filter(x -> x.appliedAt != null)
+                .toList();
+        List<String> progress = new java.util.ArrayList<>();
+        Instant last = Instant.EPOCH;
+        for (QueryTuningRequestStatus.IndexRecommendation rec : set) {
+            long[] usage = IndexApplier.usage(r.prod(), rec.indexName);
+            // each index the request says it created is checked each time: gone or INVALID is said, never followed
+            // blind
+            if (usage == null) {
+                st.phase = Phase.move(st.phase, TuningPhase.Completed);
+                st.message = "index " + rec.indexName + ", created by this request at " + rec.appliedAt + ", no "
+                        + "longer exists on production (dropped outside this request): its use cannot be followed "
+                        + "any more";
+                ready(request, st, false, Reason.IndexMissing, st.message);
+                return Step.onEvent();
+            }
+            if (usage[2] == 0) {
+                st.message = "index " + rec.indexName + " exists but is INVALID (pg_index.indisvalid is false, as a "
+                        + "failed REINDEX CONCURRENTLY leaves it): queries cannot use it; rebuild it with REINDEX "
+                        + "INDEX CONCURRENTLY " + io.dbaoperator.sql.Identifiers.quote(FollowUpSteps.schemaOf(rec))
+                        + "." + io.dbaoperator.sql.Identifiers.quote(rec.indexName);
+                ready(request, st, false, Reason.IndexInvalid, st.message);
+                return Step.rest(monitorInterval);
+            }
+            QueryTuningRequestStatus.Usage u = new QueryTuningRequestStatus.Usage();
+            u.checkedAt = Instant.now().toString();
+            u.idxScan = usage[0];
+            u.sizeBytes = usage[1];
+            rec.usage = u;
+            // the knowledge base keeps the series (status keeps the latest): one record per check
+            r.log().executed(AuditEvent.byOperator(request, "usage", STEP, "observed", null, Map.of("index",
+                    rec.indexName, "idxScan", u.idxScan, "sizeBytes", u.sizeBytes)), null);
+            progress.add((set.size() == 1 ? "" : rec.indexName + ": ") + u.idxScan + " scan(s) so far, "
+                    + io.dbaoperator.status.Sizes.human(u.sizeBytes));
+            Instant applied = Instant.parse(rec.appliedAt);
+            last = applied.isAfter(last) ? applied : last;
         }
-        if (usage[2] == 0) {
-            st.message = "index " + best.indexName + " exists but is INVALID (pg_index.indisvalid is false, as a "
-                    + "failed REINDEX CONCURRENTLY leaves it): queries cannot use it; rebuild it with REINDEX INDEX "
-                    + "CONCURRENTLY " + io.dbaoperator.sql.Identifiers.quote(FollowUpSteps.schemaOf(best)) + "."
-                    + io.dbaoperator.sql.Identifiers.quote(best.indexName);
-            ready(request, st, false, Reason.IndexInvalid, st.message);
-            return Step.rest(monitorInterval);
-        }
-        QueryTuningRequestStatus.Usage u = new QueryTuningRequestStatus.Usage();
-        u.checkedAt = Instant.now().toString();
-        u.idxScan = usage[0];
-        u.sizeBytes = usage[1];
-        best.usage = u;
-        // the knowledge base keeps the series (status keeps the latest): one record per check
-        r.log().executed(AuditEvent.byOperator(request, "usage", STEP, "observed", null, Map.of("index",
-                best.indexName, "idxScan", u.idxScan, "sizeBytes", u.sizeBytes)), null);
-        Instant applied = Instant.parse(best.appliedAt);
-        if (Instant.now().isAfter(applied.plus(r.in().unusedAfter()))) {
+        if (Instant.now().isAfter(last.plus(r.in().unusedAfter()))) {
             return FollowUpSteps.followedUp(r);
         }
-        st.message = best.applied + "; following its use: " + u.idxScan + " scan(s) so far, "
-                + io.dbaoperator.status.Sizes.human(u.sizeBytes);
-        ready(request, st, false, Reason.InProgress, best.applied + "; following its use");
-        Duration left = Duration.between(Instant.now(), applied.plus(r.in().unusedAfter()));
+        String what = set.size() == 1 ? set.get(0).applied : set.size() + " indexes created";
+        st.message = what + "; following " + (set.size() == 1 ? "its" : "their") + " use: "
+                + String.join("; ", progress);
+        ready(request, st, false, Reason.InProgress, what + "; following " + (set.size() == 1 ? "its" : "their")
+                + " use");
+        Duration left = Duration.between(Instant.now(), last.plus(r.in().unusedAfter()));
         return Step.rest(left.compareTo(monitorInterval) < 0 ? left.plusMillis(100) : monitorInterval);
     }
 

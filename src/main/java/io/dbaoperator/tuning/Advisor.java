@@ -135,7 +135,7 @@ public class Advisor {
         if (cols.isEmpty() || cols.size() > 4) {
             return null;
         }
-        return new IndexCandidates.Candidate(schema, table, cols, List.of(), null, "proposed by the LLM advisor");
+        return IndexCandidates.Candidate.ofColumns(schema, table, cols, List.of(), null, "proposed by the LLM advisor");
     }
 
     private static Map<String, List<String>> columns(Connection c, Set<String> tables) throws SQLException {

@@ -18,7 +18,7 @@ public record ExplainPlan(Node root, Double planningMs, Double executionMs, Stri
     /** One plan node. */
     public record Node(String nodeType, String relation, String schema, String alias, String indexName,
             String filter, String indexCond, String joinFilter, String hashCond, String mergeCond,
-            List<String> sortKey, double planRows, Double actualRows, Double rowsRemovedByFilter, double loops,
+            String recheckCond, List<String> sortKey, List<String> groupKey, double planRows, Double actualRows, Double rowsRemovedByFilter, double loops,
             double totalCost, Double actualTotalMs, String parentRelationship, List<String> output,
             List<Node> children) {
 
@@ -46,11 +46,13 @@ public record ExplainPlan(Node root, Double planningMs, Double executionMs, Stri
         }
         List<String> sortKey = new ArrayList<>();
         n.path("Sort Key").forEach(k -> sortKey.add(k.asText()));
+        List<String> groupKey = new ArrayList<>();
+        n.path("Group Key").forEach(k -> groupKey.add(k.asText()));
         List<String> output = new ArrayList<>();
         n.path("Output").forEach(k -> output.add(k.asText()));
         return new Node(n.path("Node Type").asText(), text(n, "Relation Name"), text(n, "Schema"), text(n, "Alias"),
                 text(n, "Index Name"), text(n, "Filter"), text(n, "Index Cond"), text(n, "Join Filter"),
-                text(n, "Hash Cond"), text(n, "Merge Cond"), sortKey, n.path("Plan Rows").asDouble(),
+                text(n, "Hash Cond"), text(n, "Merge Cond"), text(n, "Recheck Cond"), sortKey, groupKey, n.path("Plan Rows").asDouble(),
                 number(n, "Actual Rows"), number(n, "Rows Removed by Filter"),
                 n.has("Actual Loops") ? n.path("Actual Loops").asDouble() : 1, n.path("Total Cost").asDouble(),
                 number(n, "Actual Total Time"), parentRelationship, output, children);

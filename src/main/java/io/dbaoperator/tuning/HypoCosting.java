@@ -20,7 +20,13 @@ public final class HypoCosting {
     }
 
     /** One candidate's effect on the planner's estimate. */
-    public record Costed(IndexCandidates.Candidate candidate, double costBefore, double costAfter, boolean used) {
+    public record Costed(IndexCandidates.Candidate candidate, double costBefore, double costAfter, boolean used,
+            long sizeBytes) {
+
+        public Costed(IndexCandidates.Candidate candidate, double costBefore, double costAfter, boolean used) {
+            this(candidate, costBefore, costAfter, used, 0);
+        }
+
         public double improvementPercent() {
             return costBefore <= 0 ? 0 : Math.round((costBefore - costAfter) / costBefore * 1000) / 10.0;
         }
@@ -51,32 +57,59 @@ public final class HypoCosting {
         List<Costed> out = new ArrayList<>();
         try {
             for (IndexCandidates.Candidate cand : candidates) {
-                long oid;
-                String name;
-                try (PreparedStatement ps = c.prepareStatement(
-                        "select indexrelid, indexname from hypopg_create_index(?)")) {
-                    ps.setString(1, cand.plainDdl());
-                    try (ResultSet rs = ps.executeQuery()) {
-                        rs.next();
-                        oid = rs.getLong(1);
-                        name = rs.getString(2);
-                    }
-                }
-                try {
-                    ExplainPlan plan = query.plan(c, parameters, timeoutMs);
-                    out.add(new Costed(cand, before, plan.totalCost(), plan.usesIndex(name)));
-                } finally {
-                    try (PreparedStatement ps = c.prepareStatement("select hypopg_drop_index(?)")) {
-                        ps.setLong(1, oid);
-                        ps.execute();
-                    }
+                Costed one = costOne(c, query, parameters, cand, before, timeoutMs, null);
+                if (one != null) {
+                    out.add(one);
                 }
             }
         } finally {
-            try (Statement st = c.createStatement()) {
-                st.execute("select hypopg_reset()");
-            }
+            reset(c);
         }
         return out;
+    }
+
+    /**
+     * One candidate as a hypothetical index, the query planned with it, the index dropped again. With
+     * {@code refused} non-null, a candidate PostgreSQL will not index (SQLSTATE class 42: an expression that is not
+     * immutable, an operator class that does not fit the type) is noted there and null returned.
+     */
+    static Costed costOne(Connection c, QueryText query, List<String> parameters, IndexCandidates.Candidate cand,
+            double before, int timeoutMs, List<String> refused) throws SQLException {
+        long oid;
+        String name;
+        long size;
+        try (PreparedStatement ps = c.prepareStatement("select indexrelid, indexname, "
+                + "hypopg_relation_size(indexrelid) from hypopg_create_index(?)")) {
+            ps.setString(1, cand.plainDdl());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                oid = rs.getLong(1);
+                name = rs.getString(2);
+                size = rs.getLong(3);
+            }
+        } catch (SQLException e) {
+            if (refused == null || e.getSQLState() == null || !e.getSQLState().startsWith("42")) {
+                throw e;
+            }
+            String first = e.getMessage() == null ? e.getSQLState() : e.getMessage().lines().findFirst().orElse("");
+            refused.add(cand.ddlBody() + ": " + first);
+            return null;
+        }
+        try {
+            ExplainPlan plan = query.plan(c, parameters, timeoutMs);
+            return new Costed(cand, before, plan.totalCost(), plan.usesIndex(name), size);
+        } finally {
+            try (PreparedStatement ps = c.prepareStatement("select hypopg_drop_index(?)")) {
+                ps.setLong(1, oid);
+                ps.execute();
+            }
+        }
+    }
+
+    /** Every hypothetical index of this session dropped. */
+    static void reset(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("select hypopg_reset()");
+        }
     }
 }

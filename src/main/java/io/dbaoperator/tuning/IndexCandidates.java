@@ -30,28 +30,105 @@ public final class IndexCandidates {
     private IndexCandidates() {
     }
 
-    /** A proposed index. {@code columns} may carry " DESC". */
-    public record Candidate(String schema, String table, List<String> columns, List<String> include, String where,
+    /**
+     * One key of an index: a column, or an expression (as PostgreSQL deparses it, column names unqualified), with
+     * its order, and the operator class or collation a pattern match needs ({@code text_pattern_ops},
+     * {@code "C"}).
+     */
+    public record Key(String column, String expression, boolean desc, String opclass, String collation) {
+
+        /** A plain column; {@code "name DESC"} gives a descending key. */
+        public static Key of(String column) {
+            return column.endsWith(" DESC") ? new Key(column.substring(0, column.length() - 5), null, true, null, null)
+                    : new Key(column, null, false, null, null);
+        }
+
+        public static Key expression(String sql) {
+            return new Key(null, sql, false, null, null);
+        }
+
+        public boolean isExpression() {
+            return expression != null;
+        }
+
+        public Key descending(boolean d) {
+            return new Key(column, expression, d, opclass, collation);
+        }
+
+        public Key withOpclass(String o) {
+            return new Key(column, expression, desc, o, collation);
+        }
+
+        public Key withCollation(String c) {
+            return new Key(column, expression, desc, opclass, c);
+        }
+
+        /** The same column or expression, whatever the order or operator class. */
+        public boolean sameTarget(Key other) {
+            return java.util.Objects.equals(column, other.column)
+                    && java.util.Objects.equals(expression, other.expression);
+        }
+
+        /** As it goes into CREATE INDEX: quoted column or parenthesised expression, collation, class, order. */
+        public String sql() {
+            return (column != null ? Identifiers.quote(column) : "(" + expression + ")")
+                    + (collation == null ? "" : " COLLATE " + Identifiers.quote(collation))
+                    + (opclass == null ? "" : " " + opclass) + (desc ? " DESC" : "");
+        }
+
+        /** How status and rationales name it: the column or the expression, then what else it carries. */
+        public String label() {
+            return (column != null ? column : expression)
+                    + (collation == null ? "" : " COLLATE \"" + collation + "\"")
+                    + (opclass == null ? "" : " " + opclass) + (desc ? " DESC" : "");
+        }
+
+        /** A word for the index name. */
+        String nameWord() {
+            return column != null ? column : "expr";
+        }
+    }
+
+    /** A proposed index: keys, INCLUDE columns, and a WHERE predicate for a partial index. */
+    public record Candidate(String schema, String table, List<Key> keys, List<String> include, String where,
             String reason) {
+
+        /** An index on plain columns ({@code "name DESC"} for a descending key). */
+        public static Candidate ofColumns(String schema, String table, List<String> columns, List<String> include,
+                String where, String reason) {
+            return new Candidate(schema, table, columns.stream().map(Key::of).toList(), include, where, reason);
+        }
+
+        /** The keys as status shows them: a column's name ("name DESC"), or an expression. */
+        public List<String> columns() {
+            return keys.stream().map(Key::label).toList();
+        }
+
+        /** The same index, proposed for another reason. */
+        public Candidate withReason(String r) {
+            return new Candidate(schema, table, keys, include, where, r);
+        }
 
         /** Deterministic: the same index on the same table always gets the same name (63 bytes at most). */
         public String name() {
-            String base = "dba_" + table + "_" + String.join("_", columns.stream().map(c -> c.replace(" DESC", ""))
-                    .toList()) + (where == null ? "" : "_part") + "_idx";
+            boolean plain = keys.stream().allMatch(k -> !k.isExpression() && !k.desc() && k.opclass() == null
+                    && k.collation() == null) && include.isEmpty();
+            String base = "dba_" + table + "_" + String.join("_", keys.stream().map(Key::nameWord).toList())
+                    + (where == null ? "" : "_part") + "_idx";
             base = base.replaceAll("[^a-z0-9_]", "_");
-            if (base.length() <= 63) {
-                return base;
+            if (plain && base.length() <= 63) {
+                return base; // the names earlier releases gave stay the same
             }
-            return base.substring(0, 54) + "_" + hash(ddlBody()).substring(0, 8);
+            String stem = base.length() > 54 ? base.substring(0, 54) : base.substring(0, base.length() - 4);
+            return stem + "_" + hash(ddlBody()).substring(0, 8);
         }
 
-        /** {@code ON table (cols) [INCLUDE (...)] [WHERE ...]}, identifiers quoted. */
+        /** {@code ON table (keys) [INCLUDE (...)] [WHERE ...]}, identifiers quoted. */
         public String ddlBody() {
             StringBuilder b = new StringBuilder("ON ");
             b.append(schema == null ? "" : Identifiers.quote(schema) + ".").append(Identifiers.quote(table))
                     .append(" (");
-            b.append(String.join(", ", columns.stream().map(c -> c.endsWith(" DESC")
-                    ? Identifiers.quote(c.substring(0, c.length() - 5)) + " DESC" : Identifiers.quote(c)).toList()));
+            b.append(String.join(", ", keys.stream().map(Key::sql).toList()));
             b.append(")");
             if (!include.isEmpty()) {
                 b.append(" INCLUDE (").append(String.join(", ", include.stream().map(Identifiers::quote).toList()))
@@ -71,6 +148,11 @@ public final class IndexCandidates {
         /** What HypoPG and a staging build take. */
         public String plainDdl() {
             return "CREATE INDEX " + Identifiers.quote(name()) + " " + ddlBody();
+        }
+
+        /** {@code schema.table}. */
+        public String qualifiedTable() {
+            return (schema == null ? "" : schema + ".") + table;
         }
     }
 
@@ -171,7 +253,7 @@ public final class IndexCandidates {
         Set<String> include = new LinkedHashSet<>(t.output);
         include.removeAll(plain);
         List<String> inc = include.size() <= MAX_INCLUDE && where == null ? new ArrayList<>(include) : List.of();
-        Candidate c = new Candidate(t.schema, t.table, cols, inc, where, reason
+        Candidate c = Candidate.ofColumns(t.schema, t.table, cols, inc, where, reason
                 + (inc.isEmpty() ? "" : "; INCLUDE " + inc + " for an index-only scan"));
         out.putIfAbsent(c.ddlBody(), c);
     }

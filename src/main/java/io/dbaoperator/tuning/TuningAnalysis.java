@@ -24,13 +24,18 @@ import io.dbaoperator.api.tuning.QueryTuningRequestStatus;
 public final class TuningAnalysis {
 
     /** A statement to tune: its text and values (null when unknown). */
-    public record Target(QueryText query, List<String> parameters, String queryId) {
+    public record Target(QueryText query, List<String> parameters, String queryId, double calls,
+            double rowsPerCall) {
+
+        public Target(QueryText query, List<String> parameters, String queryId) {
+            this(query, parameters, queryId, 1, 1);
+        }
     }
 
     /** The outcome. */
     public record Result(List<QueryTuningRequestStatus.AnalyzedQuery> analyzed,
             List<QueryTuningRequestStatus.IndexRecommendation> recommendations, String costingMethod,
-            String advisorRationale) {
+            String advisorRationale, QueryTuningRequestStatus.WorkloadChoice workload) {
     }
 
     private TuningAnalysis() {
@@ -42,7 +47,7 @@ public final class TuningAnalysis {
             out.add(new Target(QueryText.of(spec.query), spec.parameters == null ? List.of() : spec.parameters, null));
             return out;
         }
-        String sql = "select queryid::text, query from pg_stat_statements where dbid = (select oid from pg_database "
+        String sql = "select queryid::text, query, calls, rows from pg_stat_statements where dbid = (select oid from pg_database "
                 + "where datname = current_database()) and toplevel and query <> '<insufficient privilege>' "
                 + "and query !~* '^\\s*(explain|prepare|deallocate|"
                 + "set|show|begin|commit|rollback|vacuum|analyze|create|alter|drop)\\M' ";
@@ -58,16 +63,23 @@ public final class TuningAnalysis {
             }
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new Target(QueryText.of(rs.getString(2)), null, rs.getString(1)));
+                    long calls = Math.max(1, rs.getLong(3));
+                    out.add(new Target(QueryText.of(rs.getString(2)), null, rs.getString(1), calls,
+                            (double) rs.getLong(4) / calls));
                 }
             }
         }
         return out;
     }
 
-    /** @param advisor the LLM advisor; {@link Advisor#advise} returns nothing when none is enabled */
+    /**
+     * @param searchBudgetMs how long the candidate search may cost candidates, per statement
+     * @param workload the budget of workload mode (spec.topSlowQueries), or null for one statement
+     * @param advisor the LLM advisor; {@link Advisor#advise} returns nothing when none is enabled
+     */
     public static Result run(Connection prod, Connection staging, List<Target> targets, int minImprovement,
-            int timeoutMs, Advisor advisor) throws SQLException {
+            int timeoutMs, long searchBudgetMs, WorkloadSelection.Budget workload, Advisor advisor)
+            throws SQLException {
         String rationale = null;
         List<QueryTuningRequestStatus.AnalyzedQuery> analyzed = new ArrayList<>();
         List<QueryTuningRequestStatus.IndexRecommendation> recs = new ArrayList<>();
@@ -77,6 +89,8 @@ public final class TuningAnalysis {
                         : staging != null ? "built on staging" : null;
         Map<String, List<List<String>>> existing = existingIndexes(prod);
         Map<String, Double> rows = tableRows(prod);
+        CandidateSearch.Stats stats = new CandidateSearch.CatalogStats(prod);
+        List<IndexCandidates.Candidate> pool = new ArrayList<>();
         for (int i = 0; i < targets.size(); i++) {
             Target t = targets.get(i);
             QueryTuningRequestStatus.AnalyzedQuery a = new QueryTuningRequestStatus.AnalyzedQuery();
@@ -97,44 +111,120 @@ public final class TuningAnalysis {
             PlanAnalyzer.Analysis analysis = PlanAnalyzer.analyze(plan, rows);
             analysis.findings().forEach(f -> a.findings.add(f.detail()));
             analyzed.add(a);
-            List<IndexCandidates.Candidate> candidates = new ArrayList<>(IndexCandidates.generate(analysis, existing,
+            List<IndexCandidates.Candidate> rules = new ArrayList<>(IndexCandidates.generate(analysis, existing,
                     t.query().literals()));
             if (advisor != null && advisor.enabled()) {
                 Advisor.Advice advice = advisor.advise(prod, t.query(), analysis);
-                java.util.Set<String> have = new java.util.HashSet<>(candidates.stream()
+                java.util.Set<String> have = new java.util.HashSet<>(rules.stream()
                         .map(IndexCandidates.Candidate::ddlBody).toList());
-                advice.candidates().stream().filter(x -> have.add(x.ddlBody())).forEach(candidates::add);
+                advice.candidates().stream().filter(x -> have.add(x.ddlBody())).forEach(rules::add);
                 rationale = (advice.rationale() == null ? "" : advice.rationale())
                         + (advice.rejected() == 0 ? "" : " (" + advice.rejected() + " proposal(s) dropped: not a plain "
                                 + "index on the plan's tables and columns)");
             }
+            // the rules first, then everything the query's shape allows: the rules order the search
+            List<IndexCandidates.Candidate> candidates = CandidateSearch.generate(QueryShape.of(plan), stats,
+                    CandidateSearch.literals(t.query().text()), existing, rules);
             if (candidates.isEmpty() || method == null) {
                 continue;
             }
-            Connection costOn = method.equals("hypopg on production") ? prod : staging;
-            List<HypoCosting.Costed> costed = method.startsWith("hypopg")
-                    ? HypoCosting.cost(costOn, t.query(), t.parameters(), candidates, timeoutMs)
-                    : buildOnStaging(staging, t, candidates, timeoutMs);
-            for (HypoCosting.Costed c : costed) {
-                if (!c.used() || c.improvementPercent() < minImprovement) {
-                    continue;
-                }
-                QueryTuningRequestStatus.IndexRecommendation r = new QueryTuningRequestStatus.IndexRecommendation();
-                r.indexName = c.candidate().name();
-                r.ddl = c.candidate().ddl();
+            List<HypoCosting.Costed> costed;
+            if (method.startsWith("hypopg")) {
+                Connection costOn = method.equals("hypopg on production") ? prod : staging;
+                CandidateSearch.Result found = CandidateSearch.cost(costOn, t.query(), t.parameters(), candidates,
+                        searchBudgetMs, timeoutMs);
+                a.search = found.summary(searchBudgetMs);
+                costed = found.costed();
+            } else {
+                // each candidate a real build: the rules' and the search's first few only
+                int n = Math.min(candidates.size(), rules.size() + 10);
+                costed = buildOnStaging(staging, t, candidates.subList(0, n), timeoutMs);
+                a.search = "built " + n + " of " + candidates.size() + " candidate(s) on staging (no HypoPG)";
+            }
+            List<HypoCosting.Costed> best = CandidateSearch.best(costed, stats, minImprovement, 5);
+            best.stream().map(HypoCosting.Costed::candidate).filter(c -> pool.stream()
+                    .noneMatch(p -> p.ddlBody().equals(c.ddlBody()))).forEach(pool::add);
+            for (HypoCosting.Costed c : best.subList(0, Math.min(3, best.size()))) {
+                QueryTuningRequestStatus.IndexRecommendation r = recommendation(prod, c.candidate(), i);
                 r.costBefore = round(c.costBefore());
                 r.costAfter = round(c.costAfter());
                 r.improvementPercent = c.improvementPercent();
-                r.table = (c.candidate().schema() == null ? "" : c.candidate().schema() + ".") + c.candidate().table();
-                r.query = i;
-                r.rationale = c.candidate().reason() + writeCost(prod, c.candidate());
+                r.estimatedSizeBytes = c.sizeBytes() > 0 ? c.sizeBytes() : null;
                 if (names.add(r.indexName)) {
                     recs.add(r);
                 }
             }
         }
         recs.sort(Comparator.comparing((QueryTuningRequestStatus.IndexRecommendation r) -> -r.improvementPercent));
-        return new Result(analyzed, recs, method, rationale);
+        QueryTuningRequestStatus.WorkloadChoice choice = null;
+        if (workload != null && method != null && method.startsWith("hypopg") && !pool.isEmpty()) {
+            Connection costOn = method.equals("hypopg on production") ? prod : staging;
+            List<WorkloadSelection.Statement> statements = new ArrayList<>();
+            for (int i = 0; i < targets.size(); i++) {
+                Target t = targets.get(i);
+                statements.add(new WorkloadSelection.Statement(i, t.query(), t.parameters(), t.calls(),
+                        t.rowsPerCall()));
+            }
+            WorkloadSelection.Choice chosen = WorkloadSelection.choose(costOn, statements, pool, workload,
+                    new WorkloadSelection.CatalogTables(prod), timeoutMs, searchBudgetMs * Math.max(1,
+                            targets.size()));
+            choice = workload(chosen, workload);
+            List<QueryTuningRequestStatus.IndexRecommendation> set = new ArrayList<>();
+            for (WorkloadSelection.Chosen ch : chosen.chosen()) {
+                int q = ch.serves().isEmpty() ? 0 : ch.serves().get(0);
+                WorkloadSelection.StatementCost sc = chosen.statements().get(q);
+                QueryTuningRequestStatus.IndexRecommendation r = recommendation(prod, ch.candidate(), q);
+                r.costBefore = sc.costBefore();
+                r.costAfter = sc.costAfter();
+                r.improvementPercent = sc.costBefore() <= 0 ? 0
+                        : Math.round((sc.costBefore() - sc.costAfter()) / sc.costBefore() * 1000) / 10.0;
+                r.selected = true;
+                r.serves = ch.serves();
+                r.estimatedSizeBytes = ch.sizeBytes();
+                r.writeOverhead = ch.writeOverhead();
+                r.rationale = r.rationale + "; serves statement(s) " + ch.serves() + " of the workload";
+                set.add(r);
+                choice.indexes.add(r.indexName);
+            }
+            recs.removeIf(r -> set.stream().anyMatch(x -> x.indexName.equals(r.indexName)));
+            set.addAll(recs);
+            recs = set;
+        }
+        return new Result(analyzed, recs, method, rationale, choice);
+    }
+
+    private static QueryTuningRequestStatus.IndexRecommendation recommendation(Connection prod,
+            IndexCandidates.Candidate c, int query) throws SQLException {
+        QueryTuningRequestStatus.IndexRecommendation r = new QueryTuningRequestStatus.IndexRecommendation();
+        r.indexName = c.name();
+        r.ddl = c.ddl();
+        r.table = c.qualifiedTable();
+        r.query = query;
+        r.rationale = c.reason() + writeCost(prod, c);
+        return r;
+    }
+
+    private static QueryTuningRequestStatus.WorkloadChoice workload(WorkloadSelection.Choice c,
+            WorkloadSelection.Budget b) {
+        QueryTuningRequestStatus.WorkloadChoice w = new QueryTuningRequestStatus.WorkloadChoice();
+        w.costBefore = c.costBefore();
+        w.costAfter = c.costAfter();
+        w.improvementPercent = c.improvementPercent();
+        w.totalSizeBytes = c.chosen().stream().mapToLong(WorkloadSelection.Chosen::sizeBytes).sum();
+        for (WorkloadSelection.StatementCost s : c.statements()) {
+            QueryTuningRequestStatus.StatementCost sc = new QueryTuningRequestStatus.StatementCost();
+            sc.query = s.index();
+            sc.calls = s.calls();
+            sc.costBefore = s.costBefore();
+            sc.costAfter = s.costAfter();
+            w.statements.add(sc);
+        }
+        w.refused.addAll(c.refused().size() > 10 ? c.refused().subList(0, 10) : c.refused());
+        w.budget = "maxIndexes " + b.maxIndexes() + ", maxIndexesPerTable " + b.maxIndexesPerTable()
+                + ", maxTotalSize " + io.dbaoperator.status.Sizes.human(b.maxTotalBytes()) + ", maxRegressionPercent "
+                + (int) b.maxRegressionPercent() + "; chosen in " + c.millis() + " ms"
+                + (c.budgetSpent() ? " (the search budget ran out: not every candidate was tried)" : "");
+        return w;
     }
 
     /** Without HypoPG anywhere: each candidate built for real on staging, planned, dropped. */

@@ -20,4 +20,13 @@ record TuningRun(QueryTuningRequest request, QueryTuningRequestStatus st, QueryT
     QueryTuningRequestStatus.IndexRecommendation best() {
         return st.recommendations.get(0);
     }
+
+    /**
+     * The indexes to apply, in order: the selected ones (the best for one statement, the chosen set in workload
+     * mode), else, in a status written before sets existed, the best one.
+     */
+    java.util.List<QueryTuningRequestStatus.IndexRecommendation> set() {
+        var selected = st.recommendations.stream().filter(x -> Boolean.TRUE.equals(x.selected)).toList();
+        return selected.isEmpty() ? java.util.List.of(best()) : selected;
+    }
 }

@@ -6,6 +6,9 @@ public final class Patterns {
     /** A duration such as 500ms, 30s, 5m, 2h, 7d, or a sum such as 1h30m. */
     public static final String DURATION = "^([0-9]+(ms|s|m|h|d))+$";
 
+    /** A size in bytes, with a binary suffix: 512Mi, 2Gi. */
+    public static final String SIZE = "^[0-9]+(Ki|Mi|Gi|Ti)?$";
+
     /** A PostgreSQL LSN such as 0/16B3748. */
     public static final String LSN = "^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$";
 

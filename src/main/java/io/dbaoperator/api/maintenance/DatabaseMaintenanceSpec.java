@@ -25,7 +25,7 @@ import io.fabric8.generator.annotation.ValidationRule;
 public class DatabaseMaintenanceSpec {
 
     /** A size: bytes, or with a binary suffix. */
-    public static final String SIZE = "^[0-9]+(Ki|Mi|Gi|Ti)?$";
+    public static final String SIZE = io.dbaoperator.api.common.Patterns.SIZE;
 
     @Required
     @JsonPropertyDescription("The database to look after.")

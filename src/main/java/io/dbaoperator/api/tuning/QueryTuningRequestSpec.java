@@ -62,6 +62,12 @@ public class QueryTuningRequestSpec {
     @JsonPropertyDescription("statement_timeout for EXPLAIN ANALYZE.")
     public String statementTimeout = "30s";
 
+    @Default("5s")
+    @Pattern(Patterns.DURATION)
+    @JsonPropertyDescription("How long the search may cost candidate indexes with HypoPG, per statement (about 300 "
+            + "candidates a second here); the most promising are costed first, and status says how many were.")
+    public String searchBudget = "5s";
+
     @Default("14d")
     @Pattern(Patterns.DURATION)
     @JsonPropertyDescription("An applied index still unused after this long is reported as a candidate for removal.")
@@ -132,6 +138,31 @@ public class QueryTuningRequestSpec {
         @Min(0)
         @JsonPropertyDescription("Only statements whose mean execution time is at least this many milliseconds.")
         public Integer minMeanTimeMs = 100;
+
+        @Default("3")
+        @Min(1)
+        @Max(20)
+        @JsonPropertyDescription("Workload mode: at most this many new indexes in the set chosen for these statements.")
+        public Integer maxIndexes = 3;
+
+        @Default("2")
+        @Min(1)
+        @Max(10)
+        @JsonPropertyDescription("At most this many new indexes on any one table.")
+        public Integer maxIndexesPerTable = 2;
+
+        @Default("2Gi")
+        @Pattern(Patterns.SIZE)
+        @JsonPropertyDescription("The estimated size of the whole set at most this (HypoPG's estimate).")
+        public String maxTotalSize = "2Gi";
+
+        @Default("10")
+        @Min(0)
+        @Max(100)
+        @JsonPropertyDescription("Refuse any index that makes another of these statements more expensive by more than "
+                + "this percent: a read's estimated plan cost, or a write's plan cost plus the index entries it must "
+                + "now write.")
+        public Integer maxRegressionPercent = 10;
     }
 
     /** Apply policy. */

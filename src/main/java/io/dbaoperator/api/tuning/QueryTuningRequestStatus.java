@@ -37,6 +37,10 @@ public class QueryTuningRequestStatus extends GatedStatus {
             + "build on staging.")
     public String costingMethod;
 
+    @JsonPropertyDescription("Workload mode (spec.topSlowQueries): the set of indexes chosen for the statements "
+            + "together, its estimated effect on each and on the whole workload, and the indexes refused.")
+    public WorkloadChoice workload;
+
     @JsonPropertyDescription("Index hygiene (spec.indexHygiene): the indexes worth dropping, with their evidence and "
             + "the statement that recreates each.")
     public List<IndexFinding> indexFindings = new ArrayList<>();
@@ -85,10 +89,56 @@ public class QueryTuningRequestStatus extends GatedStatus {
         public Usage usage;
         @JsonPropertyDescription("The statement's real mean execution time before and after (pg_stat_statements).")
         public MeasuredGain measured;
+        @JsonPropertyDescription("Whether this index is in the set to apply: the best one for a single statement, the "
+                + "chosen set in workload mode; the others are shown for comparison only.")
+        public Boolean selected;
+        @JsonPropertyDescription("Workload mode: the analysed statements (indexes into status.analyzed) whose estimated "
+                + "cost it lowers.")
+        public List<Integer> serves;
+        @JsonPropertyDescription("HypoPG's estimate of its size, in bytes.")
+        public Long estimatedSizeBytes;
+        @JsonPropertyDescription("Workload mode: its estimated write overhead, in planner cost units per statistics "
+                + "period (index entries the table's inserts and non-HOT updates write).")
+        public Double writeOverhead;
         @JsonPropertyDescription("When it was dropped again after the follow-up found no gain (RFC 3339).")
         public String removedAt;
         @JsonPropertyDescription("The approval the removal ran under.")
         public String removedUnder;
+    }
+
+    /** Workload mode's choice. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class WorkloadChoice {
+        @JsonPropertyDescription("The workload's estimated cost without the set: each statement's plan cost times its "
+                + "calls.")
+        public Double costBefore;
+        @JsonPropertyDescription("With the set, its write overhead included.")
+        public Double costAfter;
+        @JsonPropertyDescription("The estimated fall of the workload's cost, in percent.")
+        public Double improvementPercent;
+        @JsonPropertyDescription("The indexes of the set (names; their statements are in status.recommendations).")
+        public List<String> indexes = new ArrayList<>();
+        @JsonPropertyDescription("Their total estimated size, in bytes.")
+        public Long totalSizeBytes;
+        @JsonPropertyDescription("Each statement's estimated cost without and with the set.")
+        public List<StatementCost> statements = new ArrayList<>();
+        @JsonPropertyDescription("Candidates refused, each with why: a regression of another statement, the size budget.")
+        public List<String> refused = new ArrayList<>();
+        @JsonPropertyDescription("The budget it was chosen under, and the search's time.")
+        public String budget;
+    }
+
+    /** One statement's cost in workload mode. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class StatementCost {
+        @JsonPropertyDescription("Index into status.analyzed.")
+        public Integer query;
+        @JsonPropertyDescription("Its calls (pg_stat_statements), the weight of its cost.")
+        public Double calls;
+        @JsonPropertyDescription("Estimated cost per call without the set (a write's index entries included).")
+        public Double costBefore;
+        @JsonPropertyDescription("With the set.")
+        public Double costAfter;
     }
 
     /** The closed loop's measurement. */
@@ -156,6 +206,9 @@ public class QueryTuningRequestStatus extends GatedStatus {
         public Double executionMs;
         @JsonPropertyDescription("What an index could help with in its plan.")
         public List<String> findings = new ArrayList<>();
+        @JsonPropertyDescription("The candidate search: how many candidates were generated and costed, in how long, "
+                + "against which budget; and how many PostgreSQL refused (an expression that is not immutable).")
+        public String search;
     }
 
     /** Before/after on staging. */
