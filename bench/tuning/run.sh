@@ -8,12 +8,12 @@
 # For each query: baseline cost and time, the operator's recommendation (its analyzer, candidates and HypoPG
 # costing, exactly the classes the controller runs), cost and time with that index really built, and the
 # yardstick: the best single- or two-column B-tree index over the same tables' columns, found by brute force with
-# HypoPG. Usage: bench/tuning/run.sh [rows] [shop,support]   (default 2000000 orders / tickets, both workloads)
+# HypoPG. Usage: bench/tuning/run.sh [rows] [shop,support,saas]   (default 2000000 orders / tickets, both workloads)
 # Needs: postgresql-15, postgresql-15-hypopg
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ORDERS=${1:-2000000}
-WORKLOADS=${2:-shop,support}
+WORKLOADS=${2:-shop,support,saas}
 . bench/common/postgres.sh
 bench_workdir tuning
 bench_classpath

@@ -98,6 +98,14 @@ public final class HypoCosting {
         try {
             ExplainPlan plan = query.plan(c, parameters, timeoutMs);
             return new Costed(cand, before, plan.totalCost(), plan.usesIndex(name), size);
+        } catch (SQLException e) {
+            // HypoPG 1.3 can fail to deparse a hypothetical index in EXPLAIN VERBOSE ("invalid attnum", XX000);
+            // the candidate is left out, the search goes on
+            if (refused == null || !"XX000".equals(e.getSQLState())) {
+                throw e;
+            }
+            refused.add(cand.ddlBody() + ": EXPLAIN failed with it: " + e.getMessage().lines().findFirst().orElse(""));
+            return null;
         } finally {
             try (PreparedStatement ps = c.prepareStatement("select hypopg_drop_index(?)")) {
                 ps.setLong(1, oid);

@@ -102,7 +102,11 @@ public final class QueryShape {
                     }
                 }
                 for (String o : n.output()) {
-                    t.columns.addAll(columnsOf(o, alias));
+                    Set<String> cols = columnsOf(o, alias);
+                    if (cols.isEmpty() && byAlias.size() == 1) {
+                        cols = bareColumns(o); // a one-table plan prints its output unqualified
+                    }
+                    t.columns.addAll(cols);
                 }
             }
             for (String cond : new String[] { n.hashCond(), n.mergeCond(), n.joinFilter() }) {
@@ -422,6 +426,21 @@ public final class QueryShape {
         return name;
     }
 
+    /** The unqualified column names in an expression of a one-table plan. */
+    private static Set<String> bareColumns(String expr) {
+        List<Token> t = SqlLexer.tokenize(expr);
+        Set<String> out = new LinkedHashSet<>();
+        for (int i = 0; i < t.size(); i++) {
+            Token x = t.get(i);
+            if (x.isName() && !(i + 1 < t.size() && (t.get(i + 1).isSymbol("(") || t.get(i + 1).isSymbol(".")))
+                    && !(i > 0 && (t.get(i - 1).isSymbol("::") || t.get(i - 1).isSymbol(".")))
+                    && !NOT_COLUMNS.contains(x.text())) {
+                out.add(x.text());
+            }
+        }
+        return out;
+    }
+
     private static final Set<String> NOT_COLUMNS = Set.of("and", "or", "not", "is", "null", "true", "false", "any",
             "all", "array", "case", "when", "then", "else", "end", "in", "desc", "asc", "nulls", "first", "last",
             "partial", "distinct", "filter", "where", "collate", "using");
@@ -470,6 +489,9 @@ public final class QueryShape {
         List<Token> s = strip(t);
         if (s.size() == 3 && isRef(s, 0)) {
             return Key.of(s.get(2).text());
+        }
+        if (s.size() == 5 && isRef(s, 0) && s.get(3).is("collate") && s.get(4).isName()) {
+            return Key.of(s.get(2).text()).withCollation(s.get(4).text()); // a sort under a named collation
         }
         StringBuilder b = new StringBuilder();
         int last = t.get(0).start();

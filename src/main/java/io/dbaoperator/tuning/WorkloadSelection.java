@@ -120,6 +120,13 @@ public final class WorkloadSelection {
                         List<Candidate> trial = new ArrayList<>(set);
                         trial.add(cand);
                         with = costs(c, statements, writes, trial, tables, timeoutMs);
+                    } catch (SQLException e) {
+                        if (!"XX000".equals(e.getSQLState())) {
+                            throw e;
+                        }
+                        note(refused, tried, cand, "EXPLAIN failed with it (HypoPG): "
+                                + e.getMessage().lines().findFirst().orElse(""));
+                        continue;
                     } finally {
                         drop(c, cand, hypo);
                     }
