@@ -206,10 +206,14 @@ public final class CandidateSearch {
                 }
             }
         }
-        // a partial index keyed on its own filter column serves a query that filters on nothing else
+        // a small partial index keyed on its own filter column, or on a column the query reads: the planner may
+        // read it whole (its predicate implied by the query) rather than search it
         for (Atom a : rare) {
             out.add(new Candidate(t.schema, t.table, List.of(a.key()), List.of(), a.predicate(), "search: partial: "
                     + "only rows where " + a.predicate()));
+            t.columns.stream().filter(col -> !col.equals(a.key().column())).limit(MAX_INCLUDE).forEach(col -> out.add(
+                    new Candidate(t.schema, t.table, List.of(Key.of(col)), List.of(), a.predicate(), "search: "
+                            + "partial: only rows where " + a.predicate() + ", keyed on " + col)));
         }
         // the fullest (and so most selective) indexes first, so a spent budget leaves out the least promising
         List<Candidate> sorted = new ArrayList<>(out);
