@@ -148,7 +148,14 @@ public final class WorkloadSelection {
                     if (bestRelative < budget.minImprovementPercent()) {
                         continue; // it helps no statement enough beside the indexes chosen already
                     }
-                    double gain = total(statements, current) - total(statements, with) - overhead(cand, tables);
+                    double saved = total(statements, current) - total(statements, with);
+                    double gain = saved - overhead(cand, tables);
+                    if (gain <= 0 && saved > 0) {
+                        note(refused, tried, cand, String.format(java.util.Locale.ROOT, "its write overhead (%.0f: "
+                                + "%.0f rows written to the table since the statistics were reset) exceeds what it "
+                                + "saves the workload (%.0f)", overhead(cand, tables), tables.indexedWrites(
+                                        cand.schema(), cand.table()), saved));
+                    }
                     if (gain > bestGain) {
                         best = cand;
                         bestGain = gain;

@@ -47,6 +47,7 @@ class IndexSearchTest {
                 "analyze");
         // the load is not the workload: its inserts would count as write overhead (the loading sessions have
         // closed, so their counts are in shared memory)
+        Thread.sleep(1500);
         pg.exec(DB, "select pg_stat_reset()");
     }
 
