@@ -173,7 +173,8 @@ class RealControlPlaneIT {
     @Order(1)
     void theExamplesAreAcceptedTheServerEnforcesTheCrdsRulesAndServesTheirColumnsAndDocs() throws Exception {
         for (String example : List.of("backuppolicy", "backuprestore", "databasemigration", "disposaljob",
-                "querytuningrequest", "index-hygiene", "backuppolicy-logical", "backuprestore-logical")) {
+                "querytuningrequest", "querytuningrequest-workload", "index-hygiene", "backuppolicy-logical",
+                "backuprestore-logical")) {
             assertThat(kubectl("admin", "apply", "-n", NS, "--dry-run=server", "-f",
                     "docs/examples/" + example + ".yaml", "--validate=strict").toLowerCase())
                     .contains("server dry run");
