@@ -32,7 +32,7 @@ import io.dbaoperator.sql.SqlSyntaxException;
  */
 public final class DisposalPlanner {
 
-    static final String SALT_SETTING = "dba_operator.salt";
+    public static final String SALT_SETTING = "dba_operator.salt";
     private static final Pattern VARCHAR_LIMIT = Pattern.compile("character varying\\((\\d+)\\)|character\\((\\d+)\\)");
 
     private DisposalPlanner() {
@@ -151,13 +151,14 @@ public final class DisposalPlanner {
         }
     }
 
-    record Column(String name, String type, boolean notNull) {
-        boolean text() {
+    /** A column as the catalog gives it. */
+    public record Column(String name, String type, boolean notNull) {
+        public boolean text() {
             return type.equals("text") || type.startsWith("character varying") || type.startsWith("character(")
                     || type.equals("citext") || type.equals("character");
         }
 
-        Integer limit() {
+        public Integer limit() {
             Matcher m = VARCHAR_LIMIT.matcher(type);
             if (!m.matches()) {
                 return null;
@@ -166,7 +167,7 @@ public final class DisposalPlanner {
         }
     }
 
-    static Map<String, Column> columns(Connection c, QualifiedName table) throws SQLException {
+    public static Map<String, Column> columns(Connection c, QualifiedName table) throws SQLException {
         Map<String, Column> columns = new LinkedHashMap<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
                 + "a.attnotnull FROM pg_attribute a WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 "
@@ -216,7 +217,7 @@ public final class DisposalPlanner {
     }
 
     /** The SET list of an Anonymize rule; every expression keeps NULL as NULL. */
-    static String setList(DisposalJobSpec.Rule rule, Map<String, Column> columns, String field) {
+    public static String setList(DisposalJobSpec.Rule rule, Map<String, Column> columns, String field) {
         List<String> sets = new ArrayList<>();
         for (var e : rule.anonymize.columns.entrySet()) {
             Column col = columns.get(e.getKey());
@@ -236,7 +237,7 @@ public final class DisposalPlanner {
     }
 
     /** A salted SHA-256 of the value, hex: the same value gives the same hash, so joins on it survive. */
-    static String hash(String quoted) {
+    public static String hash(String quoted) {
         return "encode(sha256(convert_to(current_setting('" + SALT_SETTING + "') || " + quoted + "::text, 'UTF8')), "
                 + "'hex')";
     }
