@@ -76,6 +76,19 @@ public record DisposalReport(Map<String, Object> content, String backupsHoldData
             rules.add(rule);
         }
         r.put("rules", rules);
+        if (st.piiFindings != null) {
+            List<Map<String, Object>> pii = new ArrayList<>();
+            for (var f : st.piiFindings) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("column", f.column);
+                m.put("type", f.type);
+                m.put("kind", f.kind);
+                m.put("evidence", f.evidence);
+                m.put("coveredBy", f.coveredBy);
+                pii.add(m);
+            }
+            r.put("piiFindings", pii);
+        }
         r.put("rowsAffected", st.rowsAffected);
         List<Map<String, Object>> held = new ArrayList<>();
         String until = null;

@@ -215,10 +215,36 @@ final class DisposalSteps {
         }
         st.rules = rules;
         st.rulesDigest = r.digest;
+        st.piiFindings = Boolean.TRUE.equals(r.job.getSpec().dryRun) ? piiFindings(r.db(), plans) : null;
         // a dry run's report has counts only and changes nothing; a real run waits for a person
         st.phase = Phase.move(st.phase, Boolean.TRUE.equals(r.job.getSpec().dryRun) ? DisposalPhase.Reporting
                 : DisposalPhase.AwaitingApproval);
         return Step.next();
+    }
+
+    /** Samples per column for a dry run's PII discovery. */
+    static final int PII_SAMPLE = 200;
+
+    /**
+     * The database's columns that look personal ({@link io.dbaoperator.masking.PiiDiscovery}), each with the
+     * anonymize rule that covers it: what a team writes its rules from.
+     */
+    static List<DisposalJobStatus.PiiFinding> piiFindings(java.sql.Connection db,
+            List<DisposalPlanner.RulePlan> plans) throws SQLException {
+        List<DisposalJobStatus.PiiFinding> out = new ArrayList<>();
+        for (var f : io.dbaoperator.masking.PiiDiscovery.discover(db, List.of(), PII_SAMPLE)) {
+            DisposalJobStatus.PiiFinding x = new DisposalJobStatus.PiiFinding();
+            x.column = f.qualifiedColumn();
+            x.type = f.type();
+            x.kind = f.kind().name();
+            x.evidence = f.evidence();
+            x.coveredBy = plans.stream().filter(p -> p.rule().anonymize != null && p.rule().anonymize.columns != null
+                    && p.rule().anonymize.columns.containsKey(f.column()) && f.table().equals(p.table().name())
+                    && f.schema().equals(p.table().schema() == null ? "public" : p.table().schema()))
+                    .map(DisposalPlanner.RulePlan::name).findFirst().orElse(null);
+            out.add(x);
+        }
+        return out;
     }
 
     /** Stops before anything is touched; the Event comes with the condition's transition, once. */
@@ -365,8 +391,13 @@ final class DisposalSteps {
         List<String> left = st.rules.stream().filter(x -> x.stillMatching != null && !dry)
                 .map(x -> x.stillMatching + (x.stillMatching >= DisposalRunner.STILL_MATCHING_LIMIT ? " or more" : "")
                         + " row(s) of rule " + x.name).toList();
+        List<String> uncovered = st.piiFindings == null ? List.of() : st.piiFindings.stream()
+                .filter(x -> x.coveredBy == null).map(x -> x.column + " (" + x.kind + ")").toList();
         r.ready(true, left.isEmpty() ? Reason.DisposalCompleted : Reason.RowsStillMatch, (dry ? "dry run: the rules match "
                 + st.rules.stream().mapToLong(x -> x.matched).sum() + " row(s); nothing was changed"
+                + (uncovered.isEmpty() ? "" : "; " + uncovered.size() + " column(s) look personal and no anonymize "
+                        + "rule covers them: " + String.join(", ", uncovered.size() > 10 ? uncovered.subList(0, 10)
+                                : uncovered) + (uncovered.size() > 10 ? ", ..." : "") + " (status.piiFindings)")
                 : "disposed of " + st.rowsAffected + " row(s)")
                 + (st.reportLocation != null ? "; report " + st.reportLocation : "")
                 + (st.backupsHoldDataUntil != null ? "; backups still hold the data until "

@@ -11,6 +11,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.HashMap;
+
+import io.dbaoperator.api.disposal.DisposalJobStatus;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -404,6 +406,50 @@ class DisposalJobTest {
         var done = get(DisposalJob.class, NS, "windowed").getStatus();
         assertThat(done.waitingForWindow).isNull();
         assertThat(done.approvals).as("the one approval, used in the window").hasSize(1);
+    }
+
+    @Test
+    void aDryRunListsTheColumnsThatLookPersonalAndTheRuleThatCoversEach_WithoutAValue() throws Exception {
+        database("dsp_pii", 400);
+        TestPostgres.get().exec("dsp_pii", "create table payments (id int primary key, card text, paid_from inet)",
+                "alter table payments owner to app",
+                "insert into payments select g, '4111 1111 1111 1111', '10.1.2.' || g % 250 from generate_series(1, 50) g");
+        DisposalJobSpec.Rule rule = new DisposalJobSpec.Rule();
+        rule.name = "closed-customers";
+        rule.table = "customers";
+        rule.where = "closed_at IS NOT NULL";
+        rule.action = DisposalJobSpec.Action.Anonymize;
+        rule.anonymize = new DisposalJobSpec.Anonymize();
+        rule.anonymize.columns = new LinkedHashMap<>();
+        rule.anonymize.columns.put("email", strategy(Strategy.Fake, null, null));
+        DisposalJob job = job("pii", "dsp_pii", rule);
+        job.getSpec().saltSecretRef = new SecretRef("salt");
+        job.getSpec().dryRun = true;
+        job.getSpec().report = new DisposalJobSpec.Report();
+        job.getSpec().report.storage = Fixtures.storage("report-s3");
+        client.resource(job).create();
+        awaitPhase("pii", DisposalPhase.Completed);
+        DisposalJob seen = get(DisposalJob.class, NS, "pii");
+        Map<String, DisposalJobStatus.PiiFinding> found = new HashMap<>();
+        seen.getStatus().piiFindings.forEach(f -> found.put(f.column, f));
+        assertThat(found.get("public.customers.email").kind).isEqualTo("Email");
+        assertThat(found.get("public.customers.email").coveredBy).isEqualTo("closed-customers");
+        assertThat(found.get("public.customers.email").evidence).contains("sampled values are e-mail addresses");
+        assertThat(found.get("public.customers.phone").kind).isEqualTo("Phone");
+        assertThat(found.get("public.customers.phone").coveredBy).isNull();
+        assertThat(found.get("public.customers.full_name").kind).isEqualTo("Name");
+        assertThat(found.get("public.payments.card").kind).isEqualTo("CardNumber");
+        assertThat(found.get("public.payments.paid_from").kind).isEqualTo("IpAddress");
+        assertThat(found).doesNotContainKeys("public.customers.city", "public.customers.id", "public.orders.total");
+        assertThat(seen.getStatus().message).contains("look personal and no anonymize rule covers them")
+                .contains("public.customers.phone (Phone)").doesNotContain("public.customers.email (");
+        // nothing was changed, and no value is in status or the report
+        assertThat(scalar("dsp_pii", "select count(*) from customers where email like 'c%@example.com'"))
+                .isEqualTo(400);
+        JsonNode report = report(seen.getStatus().reportLocation);
+        assertThat(report.get("piiFindings")).hasSize(seen.getStatus().piiFindings.size());
+        assertThat(report.toString()).doesNotContain("@example.com", "4111", "+33 6");
+        assertThat(new ObjectMapper().writeValueAsString(seen.getStatus())).doesNotContain("@example.com", "4111");
     }
 
     static void database(String db, int rows) {

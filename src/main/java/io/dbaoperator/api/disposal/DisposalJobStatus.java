@@ -51,9 +51,29 @@ public class DisposalJobStatus extends GatedStatus {
             + "one opens (RFC 3339); absent otherwise.")
     public String waitingForWindow;
 
+    @JsonPropertyDescription("A dry run's PII discovery: the columns of the database that look personal (by name and "
+            + "by a sample of their values), each with the anonymize rule that covers it, if any.")
+    public List<PiiFinding> piiFindings;
+
     @Override
     public Enum<?> phase() {
         return phase;
+    }
+
+    /** A column that looks personal, from a dry run's discovery. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class PiiFinding {
+        @JsonPropertyDescription("schema.table.column.")
+        public String column;
+        @JsonPropertyDescription("Its type.")
+        public String type;
+        @JsonPropertyDescription("What it looks like: Email, Phone, Iban, CardNumber, IpAddress, NationalId, Name, "
+                + "Address or BirthDate.")
+        public String kind;
+        @JsonPropertyDescription("Why: the name, or how many sampled values matched (counts only, never a value).")
+        public String evidence;
+        @JsonPropertyDescription("The anonymize rule that covers it; absent when none does.")
+        public String coveredBy;
     }
 
     /** Per-rule progress. */
