@@ -64,6 +64,7 @@ final class LogicalRestoreCommand {
             throws IOException, InterruptedException {
         S3Location storage = BackupCommand.storage(env);
         List<String> checks = RestoreCommand.checks(env);
+        List<io.dbaoperator.masking.Masker.Rule> masking = o.scratch() ? null : MaskingStep.rules(env);
         Instant t0 = Instant.now();
         RestoreRecord record = new RestoreRecord();
         record.restoreId = o.restoreId();
@@ -109,6 +110,10 @@ final class LogicalRestoreCommand {
                             + (o.owner() == null ? "" : " owner :\"owner\""), o.owner() == null
                                     ? Map.of("into", into) : Map.of("into", into, "owner", o.owner()));
                     created = o.scratch() ? null : into;
+                    if (masking != null) {
+                        // a copy to be masked is nobody's until it is: only its owner may connect meanwhile
+                        psql.query(maintenance, "revoke connect on database :\"into\" from public", Map.of("into", into));
+                    }
                     record.database = into;
                     catalog.writeRestore(record);
                     restore(s3, storage.bucket(), backup, dumps.get(i), psql, into, o, env, scratch, record);
@@ -123,6 +128,14 @@ final class LogicalRestoreCommand {
                 List<String> tables = tables(psql, checked);
                 record.tableCount = tables.size();
                 record.tables = tables.subList(0, Math.min(LISTED_TABLES, tables.size()));
+                if (masking != null) {
+                    record.progressNote = "masking " + masking.size() + " table(s), then the PII discovery";
+                    catalog.writeRestore(record);
+                    record.masking = MaskingStep.run(env, masking, into, record);
+                    record.progressNote = null;
+                    out.println("restore " + o.restoreId() + ": masked " + record.masking.tables.size() + " table(s); "
+                            + record.masking.originalsChecked + " sampled original value(s) checked, none left");
+                }
                 record.state = RestoreRecord.State.verifying;
                 catalog.writeRestore(record);
                 for (String check : checks) {
@@ -135,6 +148,9 @@ final class LogicalRestoreCommand {
                             + "restored database: " + failed.get(0).check + ": " + failed.get(0).message).exception();
                 }
                 if (!o.scratch()) {
+                    if (masking != null) {
+                        psql.query(maintenance, "grant connect on database :\"into\" to public", Map.of("into", into));
+                    }
                     takeTheTargetsName(psql, maintenance, into, o, record);
                     created = null;
                     record.database = o.target();

@@ -127,7 +127,14 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
      * keys the policy's encryption Secret holds, null when the policy does not encrypt.
      */
     record Inputs(BackupPolicy policy, S3Location storage, String database, String loginRole,
-            ConnectionSettings target, Set<String> keyIds, S3Location offsite, String offsiteProblem) {
+            ConnectionSettings target, Set<String> keyIds, S3Location offsite, String offsiteProblem,
+            MaskingPlan masking) {
+
+        Inputs(BackupPolicy policy, S3Location storage, String database, String loginRole, ConnectionSettings target,
+                Set<String> keyIds, S3Location offsite, String offsiteProblem) {
+            this(policy, storage, database, loginRole, target, keyIds, offsite, offsiteProblem, null);
+        }
+
         Inputs(BackupPolicy policy, S3Location storage, String database, String loginRole, ConnectionSettings target) {
             this(policy, storage, database, loginRole, target, null);
         }
@@ -227,11 +234,91 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
                 offsiteProblem = e.problem().message();
             }
         }
+        MaskingPlan masking = spec.masking == null ? null : masking(restore, target, policy);
         return new Validated<>(new Inputs(policy, storage, database, loginRole, target,
-                keys == null ? null : keys.keys().keySet(), offsite, offsiteProblem), "BackupPolicy "
+                keys == null ? null : keys.keys().keySet(), offsite, offsiteProblem, masking), "BackupPolicy "
                 + policy.getMetadata().getName() + " and its bucket answer; " + (target != null ? "the target "
                         + "instance's Secret " + spec.target.database.databaseRef.secretRef.name + " is readable"
                         : "instance name " + instance(spec) + " is free"));
+    }
+
+    /** A masked restore's rules resolved (inline and a DisposalJob's), and where its key is. */
+    record MaskingPlan(List<io.dbaoperator.masking.Masker.Rule> rules, String keySecret, String keyKey,
+            String unmaskedColumns) {
+    }
+
+    /**
+     * The masking rules resolved and refused before anyone approves when they cannot run: for a logical policy only
+     * (a physical restore's instance serves as soon as it starts), at least one rule, the key a Hash or Fake needs,
+     * and, when the policy's database answers, each table, column and strategy checked against its catalog (the
+     * backup's schema), read only.
+     */
+    private MaskingPlan masking(BackupRestore restore, ConnectionSettings target, BackupPolicy policy) {
+        BackupRestoreSpec.Masking m = restore.getSpec().masking;
+        String ns = restore.getMetadata().getNamespace();
+        if (target == null) {
+            throw Problem.invalid(Reason.InvalidSpec, "spec.masking masks a logical backup's restored copy before it "
+                    + "takes the target's name; a physical restore's instance serves as soon as it starts, so "
+                    + "BackupPolicy " + policy.getMetadata().getName() + " (base backups) cannot be masked yet: use "
+                    + "a logical policy").exception();
+        }
+        List<io.dbaoperator.masking.Masker.Rule> rules = new java.util.ArrayList<>();
+        if (m.rules != null) {
+            m.rules.forEach(r -> rules.add(new io.dbaoperator.masking.Masker.Rule(r.table, r.columns)));
+        }
+        String keySecret = m.keySecretRef == null ? null : m.keySecretRef.name;
+        String keyKey = "key";
+        if (m.disposalJobRef != null) {
+            var job = checks.exists(ns, io.dbaoperator.api.disposal.DisposalJob.class, m.disposalJobRef.name,
+                    "spec.masking.disposalJobRef");
+            for (var rule : job.getSpec().rules) {
+                if (rule.anonymize != null && rule.anonymize.columns != null) {
+                    rules.add(new io.dbaoperator.masking.Masker.Rule(rule.table, rule.anonymize.columns));
+                }
+            }
+            if (keySecret == null && job.getSpec().saltSecretRef != null) {
+                keySecret = job.getSpec().saltSecretRef.name;
+                keyKey = "salt";
+            }
+        }
+        if (rules.isEmpty()) {
+            throw Problem.invalid(Reason.InvalidSpec, "spec.masking has no rule: name tables and columns in "
+                    + "spec.masking.rules, or a DisposalJob with anonymize rules in spec.masking.disposalJobRef")
+                    .exception();
+        }
+        boolean keyed = rules.stream().flatMap(r -> r.columns().values().stream()).anyMatch(c -> c.strategy
+                == io.dbaoperator.api.disposal.DisposalJobSpec.ColumnStrategy.Strategy.Hash
+                || c.strategy == io.dbaoperator.api.disposal.DisposalJobSpec.ColumnStrategy.Strategy.Fake);
+        if (keyed) {
+            if (keySecret == null) {
+                throw Problem.invalid(Reason.InvalidSpec, "masking rules use Hash or Fake, which are keyed: set "
+                        + "spec.masking.keySecretRef to a Secret with key 'key'").exception();
+            }
+            String key = secrets.read(ns, keySecret, "spec.masking.keySecretRef").get(keyKey);
+            if (key == null || key.length() < 16) {
+                throw Problem.invalid(Reason.SecretKeyMissing, "Secret " + keySecret + " needs key '" + keyKey
+                        + "' with at least 16 characters: the masking key").exception();
+            }
+        }
+        ConnectionSettings source;
+        try {
+            source = secrets.connection(ns, policy.getSpec().database, "the policy's spec.database");
+        } catch (ProblemException unreadable) {
+            source = null; // the agent checks the rules on the copy again
+        }
+        if (source != null) {
+            try (java.sql.Connection c = io.dbaoperator.postgres.PostgresConnector.open(source,
+                    "dba-operator-masking-plan")) {
+                io.dbaoperator.masking.Masker.plan(c, rules, "spec.masking.rules");
+            } catch (java.sql.SQLException | ProblemException e) {
+                if (e instanceof ProblemException p && p.problem().reason() == Reason.InvalidSpec) {
+                    throw p;
+                }
+                // the source does not answer (restoring is for when it does not): the agent checks on the copy
+            }
+        }
+        return new MaskingPlan(rules, keySecret, keyKey, m.unmaskedColumns == null ? "Refuse"
+                : m.unmaskedColumns.name());
     }
 
     @Override

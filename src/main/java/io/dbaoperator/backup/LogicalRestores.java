@@ -247,14 +247,23 @@ final class LogicalRestores {
         bound.put("target", p.target);
         bound.put("replacesRelations", p.replaces == null ? 0 : state.relations());
         bound.put("copy", p.copy);
-        String digest = PlanDigest.of(Map.of("plan", bound, "target", restore.getSpec().target,
+        var masking = r.in().masking();
+        Map<String, Object> approved = new LinkedHashMap<>(Map.of("plan", bound, "target", restore.getSpec().target,
                 "logical", restore.getSpec().logical == null ? Map.of() : restore.getSpec().logical,
                 "checks", restore.getSpec().checks == null ? List.of() : restore.getSpec().checks));
+        if (masking != null) {
+            // the rules as resolved (a DisposalJob's included): the approval covers what will be masked
+            approved.put("masking", Map.of("rules", masking.rules(), "unmaskedColumns", masking.unmaskedColumns()));
+        }
+        String digest = PlanDigest.of(approved);
         st.phase = Phase.move(st.phase, RestorePhase.AwaitingApproval);
         String step = "restore logical backup " + b.backupId + " (database " + plan.source() + ")"
                 + (RestoreSources.OFFSITE.equals(p.copy) ? " from its offsite copy" : "") + " into "
                 + (p.replaces != null ? "database " + to.name + " on " + r.in().target().hosts() + ", replacing "
-                        + "what it holds now (" + p.replaces + ")" : p.target);
+                        + "what it holds now (" + p.replaces + ")" : p.target)
+                + (masking == null ? "" : ", masked first by " + masking.rules().size() + " rule(s) over "
+                        + masking.rules().stream().mapToInt(x -> x.columns().size()).sum() + " column(s) (unmasked "
+                        + "columns that look personal: " + masking.unmaskedColumns() + ")");
         var result = ApprovalStep.check(restore, st, new GatedStep(BackupRestoreReconciler.STEP, step, digest, null,
                 BackupRestoreReconciler.generation(restore)), BackupRestoreReconciler.SHORT_NAME, Instant.now());
         r.log().decided(result.audit());
@@ -285,6 +294,23 @@ final class LogicalRestores {
                     : job.getMetadata().getAnnotations());
             annotations.put(BackupRestoreReconciler.APPROVAL_ANNOTATION, st.restoredUnder);
             job.getMetadata().setAnnotations(annotations);
+            var masking = r.in().masking();
+            if (masking != null) {
+                var env = job.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv();
+                try {
+                    env.add(new io.fabric8.kubernetes.api.model.EnvVar(io.dbaoperator.contract.AgentEnvironment
+                            .MASKING_RULES, new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(
+                                    masking.rules()), null));
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    throw new IllegalStateException(e);
+                }
+                env.add(new io.fabric8.kubernetes.api.model.EnvVar(io.dbaoperator.contract.AgentEnvironment
+                        .MASKING_UNMASKED, masking.unmaskedColumns(), null));
+                if (masking.keySecret() != null) {
+                    env.add(io.dbaoperator.contract.AgentEnvironment.secretKeyRef(io.dbaoperator.contract
+                            .AgentEnvironment.MASKING_KEY, masking.keySecret(), masking.keyKey()));
+                }
+            }
             r.jobs().create(job);
             st.job = job.getMetadata().getName();
             st.progress = "starting Job " + st.job;
@@ -330,6 +356,7 @@ final class LogicalRestores {
                             absent.subList(0, Math.min(5, absent.size()))) + "): it changed since, or is another");
         }
         st.checkResults = AgentJobs.checkResults(record);
+        st.masking = masking(r, record);
         st.database = new BackupRestoreStatus.RestoredDatabase();
         st.database.name = to.name;
         st.database.instance = r.in().target().user() + "@" + r.in().target().hosts();
@@ -343,7 +370,12 @@ final class LogicalRestores {
         st.progress = null;
         st.message = "restored database " + st.plan.sourceDatabase + " of backup " + st.plan.backupId + " into "
                 + to.name + " on " + r.in().target().hosts() + ": " + record.tableCount + " table(s) there, "
-                + st.checkResults.size() + " check(s) passed" + (record.warning == null ? "" : "; " + record.warning);
+                + st.checkResults.size() + " check(s) passed" + (st.masking == null ? "" : "; masked "
+                        + st.masking.tables.size() + " table(s) before it was served: " + st.masking.originalsChecked
+                        + " sampled original value(s) checked, none left; the PII discovery found "
+                        + st.masking.columnsFound + " column(s) on the copy, " + (st.masking.uncovered.isEmpty()
+                                ? "all masked" : st.masking.uncovered.size() + " not masked (status.masking)"))
+                + (record.warning == null ? "" : "; " + record.warning);
         BackupRestoreReconciler.ready(restore, st, true, Reason.RestoreSucceeded, st.message);
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("backupId", record.backupId);
@@ -353,16 +385,38 @@ final class LogicalRestores {
         details.put("tables", record.tableCount);
         details.put("replaced", st.database.replaced);
         details.put("approval", st.restoredUnder);
+        if (record.masking != null) {
+            details.put("masking", Map.of("rules", record.masking.rules, "tables", st.masking.tables,
+                    "originalsChecked", record.masking.originalsChecked, "originalsFound",
+                    record.masking.originalsFound, "findings", record.masking.findings, "uncovered",
+                    record.masking.uncovered, "report", st.masking.report));
+        }
         // keyed: after a 409 or a restart follow() finds the same record and reports it again
         r.log().executed(AuditEvent.byOperator(restore, "restore", BackupRestoreReconciler.STEP, "succeeded", null,
                 details), "restore/succeeded");
         return Step.onEvent();
     }
 
+    /** The masking evidence for status, from the agent's record; null when nothing was masked. */
+    private static BackupRestoreStatus.MaskingEvidence masking(Restoring r, RestoreRecord record) {
+        if (record == null || record.masking == null) {
+            return null;
+        }
+        var m = new BackupRestoreStatus.MaskingEvidence();
+        record.masking.tables.forEach(t -> m.tables.add(t.table + ": " + t.rows + " rows in " + t.seconds + " s"));
+        m.originalsChecked = record.masking.originalsChecked;
+        m.originalsFound = record.masking.originalsFound;
+        m.columnsFound = record.masking.findings.size();
+        record.masking.uncovered.forEach(u -> m.uncovered.add(u.contains(": ") ? u.substring(0, u.indexOf(": ")) : u));
+        m.report = "s3://" + r.catalog().location().bucket() + "/" + r.catalog().restoreKey(record.restoreId);
+        return m;
+    }
+
     private Step fail(Restoring r, RestoreRecord record, String why) {
         BackupRestore restore = r.restore();
         BackupRestoreStatus st = r.st();
         st.checkResults = AgentJobs.checkResults(record);
+        st.masking = masking(r, record);
         st.phase = Phase.move(st.phase, RestorePhase.Failed);
         st.message = "restore failed: " + why + "; the database the restore created was dropped, "
                 + restore.getSpec().target.database.name + " is as it was (Job " + st.job + " keeps its log)";

@@ -44,6 +44,15 @@ public final class AgentEnvironment {
     public static final String SERVED_HBA_FILE = "served-pg_hba.conf";
     /** A restore's checks, a JSON array of SQL statements that must each return true. */
     public static final String RESTORE_CHECKS = "DBA_RESTORE_CHECKS";
+    /**
+     * A masked restore's rules, a JSON array of {@code {"table": "schema.table", "columns": {"column": {"strategy":
+     * "Fake", ...}}}}; absent: nothing is masked.
+     */
+    public static final String MASKING_RULES = "DBA_MASKING_RULES";
+    /** The masking key (a secretKeyRef): Hash and Fake are keyed with it. */
+    public static final String MASKING_KEY = "DBA_MASKING_KEY";
+    /** Refuse or Warn: what a column that looks personal and no rule masks does to the restore. */
+    public static final String MASKING_UNMASKED = "DBA_MASKING_UNMASKED";
     /** A new password for the restored superuser (a secretKeyRef), optional. */
     public static final String RESTORE_PASSWORD = "DBA_RESTORE_PASSWORD";
 
@@ -148,7 +157,8 @@ public final class AgentEnvironment {
         return env;
     }
 
-    private static EnvVar secretKeyRef(String name, String secret, String key) {
+    /** An environment variable read from a Secret's key, never its value in the Job spec. */
+    public static EnvVar secretKeyRef(String name, String secret, String key) {
         return new EnvVarBuilder().withName(name).withNewValueFrom().withNewSecretKeyRef(key, secret, false)
                 .endValueFrom().build();
     }

@@ -64,8 +64,15 @@ public final class Masker {
             DisposalJobSpec.Rule r = new DisposalJobSpec.Rule();
             r.anonymize = new DisposalJobSpec.Anonymize();
             r.anonymize.columns = new LinkedHashMap<>(rule.columns());
-            out.add(new TablePlan(table, DisposalPlanner.setList(r, columns, where), List.copyOf(rule.columns()
-                    .keySet())));
+            String set;
+            try {
+                set = DisposalPlanner.setList(r, columns, where);
+            } catch (io.dbaoperator.problem.ProblemException e) {
+                // the disposal engine names its own field; here the rule's columns are directly under it
+                throw Problem.invalid(e.problem().reason(), e.problem().message().replace(where
+                        + ".anonymize.columns", where + ".columns")).exception();
+            }
+            out.add(new TablePlan(table, set, List.copyOf(rule.columns().keySet())));
         }
         return out;
     }

@@ -99,6 +99,7 @@ public enum Reason {
     Verifying(NORMAL, RESTORE),
     RestoreFailed(WARNING, RESTORE),
     RestoreCheckFailed(WARNING, RESTORE),
+    UnmaskedPersonalData(WARNING, RESTORE),
     RestoreSucceeded(NORMAL, RESTORE),
     InstanceStarting(NORMAL, RESTORE),
     // DisposalJob

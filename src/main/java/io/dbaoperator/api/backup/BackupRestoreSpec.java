@@ -53,6 +53,11 @@ public class BackupRestoreSpec {
             + "databases, which schemas and tables, owner, privileges and parallel jobs.")
     public LogicalRestore logical;
 
+    @JsonPropertyDescription("Mask the restored copy before it is served (logical backups): personal data replaced "
+            + "by the rules, checked against a sample of the originals, and the copy scanned for columns that still "
+            + "look personal. The copy takes the target's name only once masked and checked.")
+    public Masking masking;
+
     /** Restore target. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @ValidationRule(value = "has(self.newInstance) != has(self.database)", message = "set target.newInstance (a "
@@ -86,6 +91,47 @@ public class BackupRestoreSpec {
                 + "once the restored copy has taken its name). A destructive step: the plan and the approval name "
                 + "what it holds. Without it, a target that is not empty is refused untouched.")
         public Boolean replace = false;
+    }
+
+    /** A masked restore. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Masking {
+        @JsonPropertyDescription("Tables and their columns to mask, each with the disposal engine's strategies: Null, "
+                + "Hash (keyed SHA-256), Redact, Fake (type-aware, keyed: the same value gives the same output in "
+                + "every table and every restore with the same key) or Partial.")
+        public List<MaskingRule> rules;
+
+        @JsonPropertyDescription("A DisposalJob in this namespace whose anonymize rules (tables and columns) apply as "
+                + "well; its saltSecretRef is the key when keySecretRef is not set.")
+        public io.dbaoperator.api.common.LocalRef disposalJobRef;
+
+        @JsonPropertyDescription("A Secret with key 'key' (at least 16 characters): the key of Hash and Fake. Keep it "
+                + "for the next refresh to give the same values.")
+        public io.dbaoperator.api.common.SecretRef keySecretRef;
+
+        @Default("Refuse")
+        @JsonPropertyDescription("What a column of the masked copy that looks personal (by name or by its sampled "
+                + "values) and no rule masks does: Refuse (the copy is dropped, never served) or Warn (served, and "
+                + "status lists it).")
+        public Unmasked unmaskedColumns = Unmasked.Refuse;
+
+        /** What an uncovered personal column does. */
+        public enum Unmasked {
+            Refuse, Warn
+        }
+    }
+
+    /** One table's masked columns. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class MaskingRule {
+        @Required
+        @Pattern(io.dbaoperator.api.common.Patterns.QUALIFIED_NAME)
+        @JsonPropertyDescription("The table, schema-qualified or in public.")
+        public String table;
+
+        @Required
+        @JsonPropertyDescription("Column name -> strategy.")
+        public java.util.Map<String, io.dbaoperator.api.disposal.DisposalJobSpec.ColumnStrategy> columns;
     }
 
     /** How a dump is restored. */

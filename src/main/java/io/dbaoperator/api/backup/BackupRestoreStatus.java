@@ -47,6 +47,11 @@ public class BackupRestoreStatus extends GatedStatus {
     @JsonPropertyDescription("A logical restore: the database restored into, and what it holds.")
     public RestoredDatabase database;
 
+    @JsonPropertyDescription("A masked restore's evidence: the tables masked, the sampled original values checked "
+            + "(none may remain), and the columns the PII discovery found on the masked copy; counts and names, never "
+            + "a value. The full report is the restore's record in the bucket (status.maskingReport).")
+    public MaskingEvidence masking;
+
     @Override
     public Enum<?> phase() {
         return phase;
@@ -139,5 +144,23 @@ public class BackupRestoreStatus extends GatedStatus {
         @JsonPropertyDescription("The image the instance's PostgreSQL runs: spec.target.newInstance.image, else the "
                 + "official image of the backup's major version. Stored before the StatefulSet is made.")
         public String image;
+    }
+
+    /** What a masked restore did. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class MaskingEvidence {
+        @JsonPropertyDescription("Each masked table: \"schema.table: N rows in S s\".")
+        public List<String> tables = new ArrayList<>();
+        @JsonPropertyDescription("Sampled original values of the masked columns checked after masking (by keyed hash).")
+        public Long originalsChecked;
+        @JsonPropertyDescription("Of those, still present in the copy: 0, or the copy was not served.")
+        public Long originalsFound;
+        @JsonPropertyDescription("Columns the PII discovery found on the masked copy.")
+        public Integer columnsFound;
+        @JsonPropertyDescription("Of those, the ones no rule masks (with unmaskedColumns Refuse the copy is not served).")
+        public List<String> uncovered = new ArrayList<>();
+        @JsonPropertyDescription("The report: the restore's record in the bucket (rules, tables, row counts, sizes, "
+                + "findings, the check).")
+        public String report;
     }
 }

@@ -65,11 +65,39 @@ public class RestoreRecord {
     public String superuser;
 
     public List<Check> checks = new ArrayList<>();
+    /** What the restore does now when its state alone does not say it (masking); absent otherwise. */
+    public String progressNote;
+    /** A masked restore's evidence; absent when nothing was masked. */
+    public Masking masking;
     public Timings timings = new Timings();
 
     /** One check's outcome; pg_amcheck is the check named "pg_amcheck". */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @JsonIgnoreProperties(ignoreUnknown = true)
+    /** What a masked restore masked, found and checked: counts and names, never a value. */
+    public static class Masking {
+        /** table -> column -> strategy. */
+        public java.util.Map<String, java.util.Map<String, String>> rules = new java.util.LinkedHashMap<>();
+        public List<MaskedTable> tables = new ArrayList<>();
+        /** Every column the discovery found on the masked copy: "schema.table.column (Kind): evidence". */
+        public List<String> findings = new ArrayList<>();
+        /** Of those, the ones no rule masks. */
+        public List<String> uncovered = new ArrayList<>();
+        public String unmaskedColumns;
+        /** Sampled original values checked after masking, and how many were still there (0, or the restore fails). */
+        public long originalsChecked;
+        public long originalsFound;
+    }
+
+    /** One masked table. */
+    public static class MaskedTable {
+        public String table;
+        public long rows;
+        public double seconds;
+        public long bytesBefore;
+        public long bytesAfter;
+    }
+
     public static class Check {
         public String check;
         public boolean passed;
@@ -104,6 +132,9 @@ public class RestoreRecord {
                         : (100 * r.bytesDownloaded / r.bytesTotal) + "%, ") + r.bytesDownloaded + " of "
                         + r.bytesTotal + " bytes";
             case restoring:
+                if (r.progressNote != null) {
+                    return r.progressNote;
+                }
                 return "pg_restore into " + r.database + (r.bytesTotal == null ? "" : " (" + r.bytesTotal
                         + " bytes of dump)");
             case recovering:
