@@ -413,7 +413,7 @@ class DisposalJobTest {
         database("dsp_pii", 400);
         TestPostgres.get().exec("dsp_pii", "create table payments (id int primary key, card text, paid_from inet)",
                 "alter table payments owner to app",
-                "insert into payments select g, '4111 1111 1111 1111', '10.1.2.' || g % 250 from generate_series(1, 50) g");
+                "insert into payments select g, '4111 1111 1111 1111', ('10.1.2.' || g % 250)::inet from generate_series(1, 50) g");
         DisposalJobSpec.Rule rule = new DisposalJobSpec.Rule();
         rule.name = "closed-customers";
         rule.table = "customers";

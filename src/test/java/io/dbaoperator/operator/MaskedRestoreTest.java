@@ -182,7 +182,7 @@ class MaskedRestoreTest {
         assertThat(client.batch().v1().jobs().inNamespace(NS).withName(RestoreJobs.jobName("staging-a")).get()
                 .getSpec().getTemplate().getSpec().getContainers().get(0).getEnv()).noneSatisfy(e -> assertThat(
                         String.valueOf(e.getValue())).contains(KEY));
-        assertThat(done.masking.tables).hasSize(2).anySatisfy(t -> assertThat(t).startsWith("public.customers: 300 rows"));
+        assertThat(done.masking.tables).hasSize(2).anySatisfy(t -> assertThat(t).startsWith("customers: 300 rows"));
         assertThat(done.masking.originalsChecked).isPositive();
         assertThat(done.masking.originalsFound).isZero();
         assertThat(done.masking.columnsFound).isGreaterThanOrEqualTo(4);
