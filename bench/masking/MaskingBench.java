@@ -121,8 +121,8 @@ public class MaskingBench {
         double rename = seconds(r0);
         double total = seconds(s0);
         long after = scalar("masked_copy", "select pg_table_size('people')");
-        System.out.println("| path | restore s | mask s | check + discovery s | serve s | total s | rows/s (mask) "
-                + "| rows/s (all) | table MiB before -> after |");
+        System.out.println("| path | restore s | mask s (with the sample check) | discovery s | serve s | total s "
+                + "| rows/s (mask) | rows/s (all) | table MiB before -> after |");
         System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---|");
         System.out.printf("| dba-operator (pg_restore, Masker's UPDATE, sample check, PII discovery, rename) | %.1f "
                 + "| %.1f | %.1f | %.1f | %.1f | %.0f | %.0f | %.0f -> %.0f |%n", restore, mask, discover, rename, total,
@@ -149,7 +149,7 @@ public class MaskingBench {
                     "        - name: \"Replace\"", "          params:", "            column: \"phone\"",
                     "            value: \"[redacted]\"",
                     "        - name: \"Masking\"", "          params:", "            column: \"card\"",
-                    "            type: \"credit\"",
+                    "            type: \"credit_card\"",
                     "restore:", "  pg_restore_options:",
                     "    dbname: \"host=127.0.0.1 port=" + port + " user=postgres dbname=masked_gm\"", "");
             Files.writeString(gm.resolve("config.yml"), config);
@@ -164,7 +164,7 @@ public class MaskingBench {
             double grestore = seconds(g1);
             long gAfter = scalar("masked_gm", "select pg_table_size('people')");
             long gRows = scalar("masked_gm", "select count(*) from people");
-            System.out.printf("| Greenmask (dump with RandomEmail hash, Hash, Replace, Masking credit; restore) | %.1f "
+            System.out.printf("| Greenmask (dump with RandomEmail hash, Hash, Replace, Masking credit_card; restore) | %.1f "
                     + "(restore) | %.1f (dump with transformers) | - | - | %.1f | %.0f | %.0f | %.0f -> %.0f |%n",
                     grestore, gdump, gdump + grestore, gRows / Math.max(0.1, gdump), gRows / Math.max(0.1,
                             gdump + grestore), tableBytes / 1048576.0, gAfter / 1048576.0);
