@@ -36,8 +36,13 @@ public class MaskingBench {
     }
 
     static void run(Path work, String... command) throws Exception {
+        run(work, true, command);
+    }
+
+    /** As the postgres user when this runs as root (pg_dump and pg_restore write into WORK, which it owns). */
+    static void run(Path work, boolean asPostgres, String... command) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("runuser", "-u", "postgres", "--"));
-        if (!"root".equals(System.getProperty("user.name"))) {
+        if (!asPostgres || !"root".equals(System.getProperty("user.name"))) {
             cmd.clear();
         }
         cmd.addAll(List.of(command));
@@ -154,13 +159,13 @@ public class MaskingBench {
                     "    dbname: \"host=127.0.0.1 port=" + port + " user=postgres dbname=masked_gm\"", "");
             Files.writeString(gm.resolve("config.yml"), config);
             long g0 = System.nanoTime();
-            run(work, greenmask, "--config", gm.resolve("config.yml").toString(), "dump");
+            run(work, false, greenmask, "--config", gm.resolve("config.yml").toString(), "dump");
             double gdump = seconds(g0);
             try (Connection c = connect("postgres")) {
                 c.createStatement().execute("create database masked_gm");
             }
             long g1 = System.nanoTime();
-            run(work, greenmask, "--config", gm.resolve("config.yml").toString(), "restore", "latest");
+            run(work, false, greenmask, "--config", gm.resolve("config.yml").toString(), "restore", "latest");
             double grestore = seconds(g1);
             long gAfter = scalar("masked_gm", "select pg_table_size('people')");
             long gRows = scalar("masked_gm", "select count(*) from people");
