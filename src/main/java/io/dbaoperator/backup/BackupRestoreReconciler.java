@@ -234,7 +234,9 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
                 offsiteProblem = e.problem().message();
             }
         }
-        MaskingPlan masking = spec.masking == null ? null : masking(restore, target, policy);
+        boolean planning = status.phase == null || status.phase == RestorePhase.Pending
+                || status.phase == RestorePhase.AwaitingApproval;
+        MaskingPlan masking = spec.masking == null ? null : masking(restore, target, policy, planning);
         return new Validated<>(new Inputs(policy, storage, database, loginRole, target,
                 keys == null ? null : keys.keys().keySet(), offsite, offsiteProblem, masking), "BackupPolicy "
                 + policy.getMetadata().getName() + " and its bucket answer; " + (target != null ? "the target "
@@ -250,10 +252,12 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     /**
      * The masking rules resolved and refused before anyone approves when they cannot run: for a logical policy only
      * (a physical restore's instance serves as soon as it starts), at least one rule, the key a Hash or Fake needs,
-     * and, when the policy's database answers, each table, column and strategy checked against its catalog (the
-     * backup's schema), read only.
+     * and, while planning and when the policy's database answers, each table, column and strategy checked against
+     * its catalog (the backup's schema), read only. Unresolvable rules (a DisposalJob gone, the key's Secret
+     * unreadable) stop the restore where it is: it never runs unmasked.
      */
-    private MaskingPlan masking(BackupRestore restore, ConnectionSettings target, BackupPolicy policy) {
+    private MaskingPlan masking(BackupRestore restore, ConnectionSettings target, BackupPolicy policy,
+            boolean planning) {
         BackupRestoreSpec.Masking m = restore.getSpec().masking;
         String ns = restore.getMetadata().getNamespace();
         if (target == null) {
@@ -300,9 +304,11 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
                         + "' with at least 16 characters: the masking key").exception();
             }
         }
-        ConnectionSettings source;
+        ConnectionSettings source = null;
         try {
-            source = secrets.connection(ns, policy.getSpec().database, "the policy's spec.database");
+            // before the approval only: once approved the Job checks them on the copy, and a later change of
+            // production's schema is no reason to stop a restore under way
+            source = planning ? secrets.connection(ns, policy.getSpec().database, "the policy's spec.database") : null;
         } catch (ProblemException unreadable) {
             source = null; // the agent checks the rules on the copy again
         }

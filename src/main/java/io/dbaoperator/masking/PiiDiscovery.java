@@ -22,7 +22,7 @@ import io.dbaoperator.sql.Identifiers;
  * SSN's shape), and free text that contains any of them. A column is reported when its name says so or when at
  * least {@link #SHARE} of its sampled non-null values match one kind ({@link #FREE_TEXT_SHARE} for values found
  * inside longer text). Evidence is counts and the rule that matched, never a value: the findings go into status,
- * reports and logs. Reads only: the catalog and at most {@code sampleRows} values per column, by TABLESAMPLE.
+ * reports and logs. Reads only: the catalog and at most {@code sampleRows} rows per table, by TABLESAMPLE SYSTEM.
  */
 public final class PiiDiscovery {
 
@@ -244,17 +244,28 @@ public final class PiiDiscovery {
                 }
             }
         }
+        // one sample per table, every readable text column at once: one pass over a few pages, not a scan per column
+        Map<String, Map<String, List<String>>> samples = new java.util.HashMap<>();
+        Map<String, List<Column>> byTable = new java.util.LinkedHashMap<>();
+        for (Column col : columns) {
+            if (text(col) && col.readable()) {
+                byTable.computeIfAbsent(col.schema() + "." + col.table(), k -> new ArrayList<>()).add(col);
+            }
+        }
+        for (var e : byTable.entrySet()) {
+            samples.put(e.getKey(), sample(c, e.getValue(), sampleRows));
+        }
         List<Finding> out = new ArrayList<>();
         for (Column col : columns) {
             Kind named = byName(col.column());
-            boolean text = col.type().equals("text") || col.type().startsWith("character") || col.type().equals("citext")
-                    || col.type().equals("jsonb") || col.type().equals("json");
+            boolean text = text(col);
             if (col.type().equals("inet") || col.type().equals("cidr")) {
                 out.add(new Finding(col.schema(), col.table(), col.column(), col.type(), Kind.IpAddress, "type "
                         + col.type()));
                 continue;
             }
-            Map.Entry<Kind, String> sampled = text && col.readable() ? bySample(sample(c, col, sampleRows)) : null;
+            Map.Entry<Kind, String> sampled = text && col.readable() ? bySample(samples.get(col.schema() + "."
+                    + col.table()).getOrDefault(col.column(), List.of())) : null;
             // a name alone counts for a column that can hold such values: text, or a date for a birth date
             boolean fits = text || named == Kind.BirthDate && (col.type().equals("date")
                     || col.type().startsWith("timestamp"));
@@ -270,19 +281,34 @@ public final class PiiDiscovery {
         return out;
     }
 
-    /** Up to {@code n} non-null values as text, by TABLESAMPLE BERNOULLI on a large table, whole on a small one. */
-    static List<String> sample(Connection c, Column col, int n) throws SQLException {
-        String q = Identifiers.quote(col.column());
-        double percent = col.rows() <= 10L * n ? 100 : Math.min(100, Math.max(0.01, 300.0 * n / col.rows()));
-        String from = Identifiers.quote(col.schema()) + "." + Identifiers.quote(col.table())
-                + (percent >= 100 ? "" : " tablesample bernoulli (" + String.format(Locale.ROOT, "%.4f", percent)
+    private static boolean text(Column col) {
+        return col.type().equals("text") || col.type().startsWith("character") || col.type().equals("citext")
+                || col.type().equals("jsonb") || col.type().equals("json");
+    }
+
+    /**
+     * Up to {@code n} rows of a table's text columns as text, the non-null values per column: the whole table when it
+     * is small, else TABLESAMPLE SYSTEM, which reads only the pages it picks (BERNOULLI would read every page).
+     */
+    static Map<String, List<String>> sample(Connection c, List<Column> cols, int n) throws SQLException {
+        Column first = cols.get(0);
+        double percent = first.rows() <= 10L * n ? 100 : Math.min(100, Math.max(0.001, 300.0 * n / first.rows()));
+        String from = Identifiers.quote(first.schema()) + "." + Identifiers.quote(first.table())
+                + (percent >= 100 ? "" : " tablesample system (" + String.format(Locale.ROOT, "%.4f", percent)
                         + ") repeatable (42)");
-        List<String> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("select " + q + "::text from " + from + " where " + q
-                + " is not null limit " + n)) {
+        List<String> select = cols.stream().map(col -> Identifiers.quote(col.column()) + "::text").toList();
+        Map<String, List<String>> out = new java.util.LinkedHashMap<>();
+        cols.forEach(col -> out.put(col.column(), new ArrayList<>()));
+        try (PreparedStatement ps = c.prepareStatement("select " + String.join(", ", select) + " from " + from
+                + " limit " + n)) {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(rs.getString(1));
+                    for (int i = 0; i < cols.size(); i++) {
+                        String v = rs.getString(i + 1);
+                        if (v != null) {
+                            out.get(cols.get(i).column()).add(v);
+                        }
+                    }
                 }
             }
         }
