@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 
 import io.dbaoperator.api.disposal.DisposalJobSpec;
-import io.dbaoperator.disposal.DisposalPlanner;
 import io.dbaoperator.problem.Problem;
 import io.dbaoperator.problem.Reason;
 import io.dbaoperator.sql.Identifiers;
@@ -53,7 +52,7 @@ public final class Masker {
             Rule rule = rules.get(i);
             String where = field + "[" + i + "]";
             QualifiedName table = QualifiedName.parse(rule.table());
-            Map<String, DisposalPlanner.Column> columns = DisposalPlanner.columns(c, table);
+            Map<String, Strategies.Column> columns = Strategies.columns(c, table);
             if (columns.isEmpty()) {
                 throw Problem.invalid(Reason.InvalidSpec, where + ".table: there is no table " + rule.table()
                         + " in the copy").exception();
@@ -61,17 +60,7 @@ public final class Masker {
             if (rule.columns() == null || rule.columns().isEmpty()) {
                 throw Problem.invalid(Reason.InvalidSpec, where + ".columns: name at least one column").exception();
             }
-            DisposalJobSpec.Rule r = new DisposalJobSpec.Rule();
-            r.anonymize = new DisposalJobSpec.Anonymize();
-            r.anonymize.columns = new LinkedHashMap<>(rule.columns());
-            String set;
-            try {
-                set = DisposalPlanner.setList(r, columns, where);
-            } catch (io.dbaoperator.problem.ProblemException e) {
-                // the disposal engine names its own field; here the rule's columns are directly under it
-                throw Problem.invalid(e.problem().reason(), e.problem().message().replace(where
-                        + ".anonymize.columns", where + ".columns")).exception();
-            }
+            String set = Strategies.setList(rule.columns(), columns, where + ".columns");
             out.add(new TablePlan(table, set, List.copyOf(rule.columns().keySet())));
         }
         return out;
@@ -83,7 +72,7 @@ public final class Masker {
         boolean auto = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
-            try (PreparedStatement ps = c.prepareStatement("select set_config('" + DisposalPlanner.SALT_SETTING
+            try (PreparedStatement ps = c.prepareStatement("select set_config('" + Strategies.SALT_SETTING
                     + "', ?, true)")) {
                 ps.setString(1, key);
                 ps.execute();
@@ -92,7 +81,7 @@ public final class Masker {
             Map<String, String[]> originals = new LinkedHashMap<>();
             for (String col : p.columns()) {
                 String q = Identifiers.quote(col);
-                try (ResultSet rs = c.createStatement().executeQuery("select array(select " + DisposalPlanner.hash(q)
+                try (ResultSet rs = c.createStatement().executeQuery("select array(select " + Strategies.hash(q)
                         + " from " + t + " where " + q + " is not null limit " + sample + ")")) {
                     rs.next();
                     originals.put(col, (String[]) rs.getArray(1).getArray());
@@ -109,7 +98,7 @@ public final class Masker {
             for (var e : originals.entrySet()) {
                 checked += e.getValue().length;
                 try (PreparedStatement ps = c.prepareStatement("select count(*) from " + t + " where "
-                        + DisposalPlanner.hash(Identifiers.quote(e.getKey())) + " = any (?)")) {
+                        + Strategies.hash(Identifiers.quote(e.getKey())) + " = any (?)")) {
                     ps.setArray(1, c.createArrayOf("text", e.getValue()));
                     try (ResultSet rs = ps.executeQuery()) {
                         rs.next();

@@ -162,12 +162,22 @@ class DisposalHandlersTest {
     }
 
     @Test
-    void aDryRunGoesFromItsCountsStraightToTheReport() throws SQLException {
+    void aDryRunGoesFromItsCountsStraightToTheReport_WithThePersonalColumnsItFound() throws SQLException {
         job.getSpec().dryRun = true;
+        // the discovery's catalog read: a column the role may not read is judged by its name alone, not sampled
+        db.answer("has_column_privilege", row("nspname", "public", "relname", "orders", "attname", "buyer_email",
+                "type", "text", "reltuples", 120.0, "readable", false));
         orders(120);
         decide(steps(NONE), DisposalPhase.Counting);
         assertThat(st.phase).isEqualTo(DisposalPhase.Reporting);
         assertThat(st.approvalRequest).isNull();
+        assertThat(st.piiFindings).singleElement().satisfies(f -> {
+            assertThat(f.column).isEqualTo("public.orders.buyer_email");
+            assertThat(f.kind).isEqualTo("Email");
+            assertThat(f.evidence).contains("the name says e-mail addresses", "not sampled");
+            assertThat(f.coveredBy).isNull();
+        });
+        assertThat(db.sent("tablesample")).isEmpty();
     }
 
     @Test
