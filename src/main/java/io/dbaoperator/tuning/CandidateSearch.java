@@ -339,11 +339,22 @@ public final class CandidateSearch {
         return c.costAfter() * (1 + SIZE_WEIGHT * size * (1 + stats.writeShare(cand.schema(), cand.table())));
     }
 
-    /** The used candidates that cut the cost by {@code minImprovement}%, best score first, at most {@code n}. */
+    /**
+     * The used candidates that cut the cost by {@code minImprovement}%, best score first, at most {@code n}. Scores
+     * within the same 1% step count as equal (the planner's estimates differ by less for the same index with its
+     * equality keys in another order): then the search order decides, the rules' candidates and the fullest first.
+     */
     public static List<HypoCosting.Costed> best(List<HypoCosting.Costed> costed, Stats stats, int minImprovement,
             int n) {
-        return costed.stream().filter(x -> x.used() && x.improvementPercent() >= minImprovement)
-                .sorted(Comparator.comparingDouble((HypoCosting.Costed x) -> score(x, stats))).limit(n).toList();
+        List<HypoCosting.Costed> kept = costed.stream().filter(x -> x.used() && x.improvementPercent()
+                >= minImprovement).toList();
+        return kept.stream().sorted(Comparator.comparingLong((HypoCosting.Costed x) -> step(score(x, stats)))
+                .thenComparingInt(kept::indexOf)).limit(n).toList();
+    }
+
+    /** The 1% step a score falls in. */
+    static long step(double score) {
+        return (long) Math.floor(Math.log1p(Math.max(0, score)) / Math.log(1.01));
     }
 
     /** {@link Stats} from the catalog: pg_stats, pg_class and pg_stat_user_tables, each read once per column. */

@@ -266,6 +266,46 @@ class QueryTuningRequestTest {
     }
 
     @Test
+    void expressionAndPartialIndexesAreBuiltForRealOnStagingBeforeTheApproval_ThenOnProduction() throws Exception {
+        for (String db : List.of("tune_prod", "tune_staging")) {
+            TestPostgres.get().exec(db, "drop table if exists members",
+                    "create table members (id bigint primary key, email text not null, state text not null, "
+                            + "joined date not null)",
+                    "alter table members owner to tuner",
+                    "insert into members select g, 'Member' || g || '@Example.org', case when g % 200 = 0 then "
+                            + "'banned' else 'active' end, date '2026-01-01' + (g % 300) from generate_series(1, 80000) g",
+                    "analyze members");
+        }
+        create("by-email", "select id from members where lower(email) = $1", List.of("member77@example.org"), true,
+                QueryTuningRequestSpec.Apply.Policy.AfterApproval);
+        create("banned", "select id, joined from members where state = 'banned' and joined > $1",
+                List.of("2026-09-01"), true, QueryTuningRequestSpec.Apply.Policy.AfterApproval);
+        QueryTuningRequestStatus email = awaitPhase("by-email", TuningPhase.AwaitingApproval);
+        QueryTuningRequestStatus banned = awaitPhase("banned", TuningPhase.AwaitingApproval);
+        QueryTuningRequestStatus.IndexRecommendation expr = email.recommendations.get(0);
+        QueryTuningRequestStatus.IndexRecommendation part = banned.recommendations.get(0);
+        assertThat(expr.ddl).contains("((lower(email)))");
+        assertThat(part.ddl).contains(" WHERE ").contains("\"state\" = 'banned'");
+        // built for real on staging, used there, faster there, and gone from staging again
+        for (QueryTuningRequestStatus.IndexRecommendation r : List.of(expr, part)) {
+            assertThat(r.staging.used).as(r.ddl).isTrue();
+            assertThat(r.staging.costAfter).as(r.ddl).isLessThan(r.staging.costBefore);
+        }
+        assertThat(scalar("tune_staging", "select count(*) from pg_indexes where tablename = 'members' "
+                + "and indexname like 'dba_%'")).isZero();
+        approveTuning(NS, "by-email");
+        approveTuning(NS, "banned");
+        awaitPhase("by-email", TuningPhase.Monitoring);
+        awaitPhase("banned", TuningPhase.Monitoring);
+        assertThat(scalar("tune_prod", "select count(*) from pg_index i join pg_class c on c.oid = i.indexrelid "
+                + "where c.relname = '" + expr.indexName + "' and i.indisvalid and pg_get_indexdef(c.oid) like "
+                + "'%lower(email)%'")).isEqualTo(1);
+        assertThat(scalar("tune_prod", "select count(*) from pg_index i join pg_class c on c.oid = i.indexrelid "
+                + "where c.relname = '" + part.indexName + "' and i.indisvalid and i.indpred is not null"))
+                .isEqualTo(1);
+    }
+
+    @Test
     void aWorkloadsSetIsApprovedOnceAndEachOfItsIndexesIsBuiltAndFollowed() throws Exception {
         TestPostgres.get().exec("tune_prod", "create extension if not exists pg_stat_statements",
                 "drop table if exists tickets",
