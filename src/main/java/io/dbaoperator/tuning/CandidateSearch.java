@@ -341,8 +341,10 @@ public final class CandidateSearch {
 
     /**
      * The used candidates that cut the cost by {@code minImprovement}%, best score first, at most {@code n}. Scores
-     * within the same 1% step count as equal (the planner's estimates differ by less for the same index with its
-     * equality keys in another order): then the search order decides, the rules' candidates and the fullest first.
+     * within the same 5% step count as equal: the planner's estimate is no finer than that (the same index with its
+     * equality keys in another order differs by a few percent through the leading column's correlation alone), and
+     * then the search order decides: the rules' candidates first, then the fullest, equality keys in the order the
+     * plan shows them.
      */
     public static List<HypoCosting.Costed> best(List<HypoCosting.Costed> costed, Stats stats, int minImprovement,
             int n) {
@@ -352,9 +354,9 @@ public final class CandidateSearch {
                 .thenComparingInt(kept::indexOf)).limit(n).toList();
     }
 
-    /** The 1% step a score falls in. */
+    /** The 5% step a score falls in. */
     static long step(double score) {
-        return (long) Math.floor(Math.log1p(Math.max(0, score)) / Math.log(1.01));
+        return (long) Math.floor(Math.log1p(Math.max(0, score)) / Math.log(1.05));
     }
 
     /** {@link Stats} from the catalog: pg_stats, pg_class and pg_stat_user_tables, each read once per column. */
