@@ -155,7 +155,9 @@ public final class TuningAnalysis {
                 }
             }
         }
-        recs.sort(Comparator.comparing((QueryTuningRequestStatus.IndexRecommendation r) -> -r.improvementPercent));
+        // stable, on 5% steps: each statement's candidates keep the search's order among near-equal estimates
+        recs.sort(Comparator.comparingLong((QueryTuningRequestStatus.IndexRecommendation r) -> -Ranking.step(
+                r.improvementPercent)));
         QueryTuningRequestStatus.WorkloadChoice choice = null;
         if (workload != null && method != null && method.startsWith("hypopg") && !pool.isEmpty()) {
             Connection costOn = method.equals("hypopg on production") ? prod : staging;
