@@ -289,28 +289,11 @@ final class LogicalRestores {
         BackupRestoreStatus st = r.st();
         if (st.job == null) {
             Job job = RestoreJobs.logicalRestoreJob(r.restore(), r.in().policy(), r.sources().of(st).storage(),
-                    st.plan.backupId, st.plan.sourceDatabase, agentImage);
+                    st.plan.backupId, st.plan.sourceDatabase, r.in().masking(), agentImage);
             Map<String, String> annotations = new HashMap<>(job.getMetadata().getAnnotations() == null ? Map.of()
                     : job.getMetadata().getAnnotations());
             annotations.put(BackupRestoreReconciler.APPROVAL_ANNOTATION, st.restoredUnder);
             job.getMetadata().setAnnotations(annotations);
-            var masking = r.in().masking();
-            if (masking != null) {
-                var env = job.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv();
-                try {
-                    env.add(new io.fabric8.kubernetes.api.model.EnvVar(io.dbaoperator.contract.AgentEnvironment
-                            .MASKING_RULES, new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(
-                                    masking.rules()), null));
-                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                    throw new IllegalStateException(e);
-                }
-                env.add(new io.fabric8.kubernetes.api.model.EnvVar(io.dbaoperator.contract.AgentEnvironment
-                        .MASKING_UNMASKED, masking.unmaskedColumns(), null));
-                if (masking.keySecret() != null) {
-                    env.add(io.dbaoperator.contract.AgentEnvironment.secretKeyRef(io.dbaoperator.contract
-                            .AgentEnvironment.MASKING_KEY, masking.keySecret(), masking.keyKey()));
-                }
-            }
             r.jobs().create(job);
             st.job = job.getMetadata().getName();
             st.progress = "starting Job " + st.job;

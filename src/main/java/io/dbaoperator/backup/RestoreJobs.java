@@ -167,7 +167,8 @@ public final class RestoreJobs {
      * (where parallel jobs download the dump).
      */
     public static Job logicalRestoreJob(HasMetadata restore, BackupPolicy policy,
-            io.dbaoperator.api.common.S3Storage storage, String backupId, String source, String defaultImage) {
+            io.dbaoperator.api.common.S3Storage storage, String backupId, String source,
+            BackupRestoreReconciler.MaskingPlan masking, String defaultImage) {
         BackupRestoreSpec spec = ((io.dbaoperator.api.backup.BackupRestore) restore).getSpec();
         BackupRestoreSpec.LogicalRestore l = spec.logical == null ? new BackupRestoreSpec.LogicalRestore()
                 : spec.logical;
@@ -181,6 +182,20 @@ public final class RestoreJobs {
         var container = job.getSpec().getTemplate().getSpec().getContainers().get(0);
         container.setEnvFrom(AgentEnvironment.envFrom(to.databaseRef, policy.getSpec().encryption));
         container.getEnv().addAll(AgentEnvironment.databaseEnv(to.databaseRef));
+        if (masking != null) {
+            // the rules as the approval bound them; the key only as a reference to its Secret
+            try {
+                container.getEnv().add(new EnvVar(AgentEnvironment.MASKING_RULES, JSON.writeValueAsString(
+                        masking.rules()), null));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+            container.getEnv().add(new EnvVar(AgentEnvironment.MASKING_UNMASKED, masking.unmaskedColumns(), null));
+            if (masking.keySecret() != null) {
+                container.getEnv().add(AgentEnvironment.secretKeyRef(AgentEnvironment.MASKING_KEY,
+                        masking.keySecret(), masking.keyKey()));
+            }
+        }
         return job;
     }
 

@@ -75,18 +75,9 @@ public final class HypoCosting {
      */
     static Costed costOne(Connection c, QueryText query, List<String> parameters, IndexCandidates.Candidate cand,
             double before, int timeoutMs, List<String> refused) throws SQLException {
-        long oid;
-        String name;
-        long size;
-        try (PreparedStatement ps = c.prepareStatement("select indexrelid, indexname, "
-                + "hypopg_relation_size(indexrelid) from hypopg_create_index(?)")) {
-            ps.setString(1, cand.plainDdl());
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                oid = rs.getLong(1);
-                name = rs.getString(2);
-                size = rs.getLong(3);
-            }
+        Hypothetical h;
+        try {
+            h = create(c, cand);
         } catch (SQLException e) {
             if (refused == null || e.getSQLState() == null || !e.getSQLState().startsWith("42")) {
                 throw e;
@@ -97,7 +88,7 @@ public final class HypoCosting {
         }
         try {
             ExplainPlan plan = query.plan(c, parameters, timeoutMs);
-            return new Costed(cand, before, plan.totalCost(), plan.usesIndex(name), size);
+            return new Costed(cand, before, plan.totalCost(), plan.usesIndex(h.name()), h.sizeBytes());
         } catch (SQLException e) {
             // HypoPG 1.3 can fail to deparse a hypothetical index in EXPLAIN VERBOSE ("invalid attnum", XX000);
             // the candidate is left out, the search goes on
@@ -107,10 +98,30 @@ public final class HypoCosting {
             refused.add(cand.ddlBody() + ": EXPLAIN failed with it: " + e.getMessage().lines().findFirst().orElse(""));
             return null;
         } finally {
-            try (PreparedStatement ps = c.prepareStatement("select hypopg_drop_index(?)")) {
-                ps.setLong(1, oid);
-                ps.execute();
+            drop(c, h.oid());
+        }
+    }
+
+    /** A hypothetical index as HypoPG made it: its oid, the name plans show, its estimated size. */
+    record Hypothetical(long oid, String name, long sizeBytes) {
+    }
+
+    /** The candidate as a hypothetical index of this session (no lock, no disk). */
+    static Hypothetical create(Connection c, IndexCandidates.Candidate cand) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select indexrelid, indexname, "
+                + "hypopg_relation_size(indexrelid) from hypopg_create_index(?)")) {
+            ps.setString(1, cand.plainDdl());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return new Hypothetical(rs.getLong(1), rs.getString(2), rs.getLong(3));
             }
+        }
+    }
+
+    static void drop(Connection c, long oid) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select hypopg_drop_index(?)")) {
+            ps.setLong(1, oid);
+            ps.execute();
         }
     }
 

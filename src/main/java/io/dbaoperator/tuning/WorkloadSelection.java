@@ -361,24 +361,15 @@ public final class WorkloadSelection {
     }
 
     private static long create(Connection c, Candidate cand, Map<String, Long> hypo) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("select indexrelid, hypopg_relation_size(indexrelid) "
-                + "from hypopg_create_index(?)")) {
-            ps.setString(1, cand.plainDdl());
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                hypo.put(cand.ddlBody(), rs.getLong(1));
-                return rs.getLong(2);
-            }
-        }
+        HypoCosting.Hypothetical h = HypoCosting.create(c, cand);
+        hypo.put(cand.ddlBody(), h.oid());
+        return h.sizeBytes();
     }
 
     private static void drop(Connection c, Candidate cand, Map<String, Long> hypo) throws SQLException {
         Long oid = hypo.remove(cand.ddlBody());
         if (oid != null) {
-            try (PreparedStatement ps = c.prepareStatement("select hypopg_drop_index(?)")) {
-                ps.setLong(1, oid);
-                ps.execute();
-            }
+            HypoCosting.drop(c, oid);
         }
     }
 
