@@ -205,7 +205,10 @@ class QueryTuningRequestTest {
                 false, QueryTuningRequestSpec.Apply.Policy.RecommendOnly);
         QueryTuningRequestStatus st = awaitPhase("recommend-only", TuningPhase.Recommended);
         assertThat(st.recommendations).isNotEmpty();
-        assertThat(st.recommendations).anySatisfy(r -> assertThat(r.ddl).contains("WHERE \"status\" = 'open'"));
+        // a partial index on the rare status: the rule writes WHERE "status" = 'open', the search prints PostgreSQL's
+        // own form WHERE ("status" = 'open'::text); which of them ranks in the top three depends on the estimates
+        assertThat(st.recommendations).anySatisfy(r -> assertThat(r.ddl).containsPattern(
+                "WHERE \\(?\"status\" = 'open'(::text)?\\)?$"));
         String name = st.recommendations.get(0).indexName;
         assertThat(scalar("tune_prod", "select count(*) from pg_class where relname = '" + name + "'")).isZero();
 
