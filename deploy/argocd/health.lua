@@ -57,6 +57,18 @@ if obj.kind == "BackupPolicy" then
     return hs
   end
 end
+if obj.kind == "BackupRestore" and phase == "Waiting" then
+  -- a staging refresh between runs: Degraded while its last run failed (the previous copy still serves)
+  local c = condition("StagingRefreshed")
+  if c ~= nil and c.status == "False" then
+    hs.status = "Degraded"
+    hs.message = "StagingRefreshed: " .. (c.message or c.reason or "")
+    return hs
+  end
+  hs.status = "Healthy"
+  hs.message = message
+  return hs
+end
 if phase == "Completed" or phase == "Ready" or phase == "Scheduled" or phase == "Monitoring"
     or phase == "Recommended" or phase == "NoRecommendation" then
   hs.status = "Healthy"

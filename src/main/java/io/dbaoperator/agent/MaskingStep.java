@@ -42,11 +42,17 @@ final class MaskingStep {
         });
     }
 
+    /** A logical restore's copy: the database {@code database} on the instance of the Job's target Secret. */
     static RestoreRecord.Masking run(Map<String, String> env, List<Masker.Rule> rules, String database,
             RestoreRecord record) {
         ConnectionSettings instance = AgentEnvironment.database(env);
-        ConnectionSettings copy = new ConnectionSettings(instance.hosts(), database, instance.user(),
-                instance.password(), instance.sslMode(), instance.sslRootCert());
+        return run(env, rules, new ConnectionSettings(instance.hosts(), database, instance.user(),
+                instance.password(), instance.sslMode(), instance.sslRootCert()), record);
+    }
+
+    /** The copy at {@code copy}: a logical restore's database, or a physical restore's private server. */
+    static RestoreRecord.Masking run(Map<String, String> env, List<Masker.Rule> rules, ConnectionSettings copy,
+            RestoreRecord record) {
         String key = env.getOrDefault(AgentEnvironment.MASKING_KEY, "");
         String policy = env.getOrDefault(AgentEnvironment.MASKING_UNMASKED, "Refuse");
         RestoreRecord.Masking m = new RestoreRecord.Masking();
@@ -74,6 +80,19 @@ final class MaskingStep {
                             + " still hold one of " + done.checked() + " sampled original values after masking: the "
                             + "copy is not served").exception();
                 }
+                // the UPDATE left the original rows behind as dead tuples in the table's files: rewritten, they are
+                // gone from the copy's disk too, and the copy is as small as the masked data
+                long t0 = System.nanoTime();
+                String table = p.table().quoted();
+                try (var st = c.createStatement()) {
+                    st.execute("VACUUM (FULL, ANALYZE) " + table);
+                    try (var rs = st.executeQuery("select pg_total_relation_size('" + table.replace("'", "''")
+                            + "'::regclass)")) {
+                        rs.next();
+                        t.bytesAfter = rs.getLong(1);
+                    }
+                }
+                t.seconds += (System.nanoTime() - t0) / 1e9;
             }
             List<String> uncovered = new ArrayList<>();
             for (PiiDiscovery.Finding f : PiiDiscovery.discover(c, List.of(), SAMPLE)) {

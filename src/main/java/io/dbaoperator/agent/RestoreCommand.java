@@ -60,6 +60,8 @@ final class RestoreCommand {
             host all all ::/0 scram-sha-256
             """;
     static final Duration RECOVERY_PATIENCE = Duration.ofHours(6);
+    /** A masked restore's extra line: the masking engine's own role over the pod's loopback, by password. */
+    static final String MASKING_HBA = "host all all 127.0.0.1/32 scram-sha-256\n";
 
     private RestoreCommand() {
     }
@@ -70,6 +72,8 @@ final class RestoreCommand {
             throw new IllegalArgumentException("the Job has no S3 location (DBA_S3_BUCKET)");
         }
         List<String> checks = checks(env);
+        // a masked restore: the copy is masked by the agent before the instance that serves it ever starts
+        List<io.dbaoperator.masking.Masker.Rule> masking = o.keep() ? MaskingStep.rules(env) : null;
         Instant t0 = Instant.now();
         RestoreRecord record = new RestoreRecord();
         record.restoreId = o.restoreId();
@@ -104,7 +108,7 @@ final class RestoreCommand {
                 catalog.writeRestore(record);
                 Path spoolDir = Files.createDirectories(scratch.resolve("wal-spool"));
                 Path hba = scratch.resolve("pg_hba.conf");
-                Files.writeString(hba, HBA, StandardCharsets.UTF_8);
+                Files.writeString(hba, masking == null ? HBA : HBA + MASKING_HBA, StandardCharsets.UTF_8);
                 WalSpool spool = new WalSpool(s3, storage.bucket(), catalog, spoolDir, 3, user,
                         AgentEnvironment.keyring(env));
                 Path script = spool.script();
@@ -113,7 +117,12 @@ final class RestoreCommand {
                 user.own(socket);
                 user.own(Paths.get(o.dataDir()));
                 Path serverLog = scratch.resolve("postgres.log");
-                Process server = user.start(postgresCommand(o, env, script, socket, hba), serverLog);
+                List<String> command = postgresCommand(o, env, script, socket, hba);
+                if (masking != null) {
+                    // the masking engine speaks JDBC: the pod's own loopback, a password only this run knows
+                    command.addAll(List.of("-c", "listen_addresses=127.0.0.1"));
+                }
+                Process server = user.start(command, serverLog);
                 try {
                     Psql psql = new Psql(env, socket, o.loginRole());
                     awaitPromotion(server, spool, psql, serverLog, record, catalog);
@@ -134,6 +143,16 @@ final class RestoreCommand {
                     for (String check : checks) {
                         record.checks.add(check(admin, o.database(), check));
                     }
+                    if (masking != null && record.checks.stream().allMatch(c -> c.passed)) {
+                        record.progressNote = "masking " + masking.size() + " table(s), then the PII discovery";
+                        catalog.writeRestore(record);
+                        record.masking = PhysicalMasking.run(admin, env, masking, o.database(), record);
+                        record.progressNote = null;
+                        out.println("restore " + o.restoreId() + ": masked " + record.masking.tables.size()
+                                + " table(s) of database " + o.database() + "; " + record.masking.originalsChecked
+                                + " sampled original value(s) checked, none left; dropped "
+                                + record.masking.droppedDatabases);
+                    }
                     String password = env.get(AgentEnvironment.RESTORE_PASSWORD);
                     if (password != null && !password.isEmpty()) {
                         // SCRAM whatever the source's password_encryption: the served pg_hba accepts only SCRAM
@@ -150,6 +169,11 @@ final class RestoreCommand {
                 if (!failed.isEmpty()) {
                     throw Problem.invalid(Reason.RestoreCheckFailed, failed.size() + " check(s) failed on the "
                             + "restored database: " + failed.get(0).check + ": " + failed.get(0).message).exception();
+                }
+                if (masking != null) {
+                    // WAL of the recovery holds production's pages as they were: only the segment of the shutdown
+                    // checkpoint stays (a clean shutdown needs nothing before it), recycled segments included
+                    PhysicalMasking.removeOldWal(Paths.get(o.dataDir()), env);
                 }
                 if (o.keep()) {
                     Files.writeString(Paths.get(o.dataDir()).resolveSibling(AgentEnvironment.SERVED_HBA_FILE),

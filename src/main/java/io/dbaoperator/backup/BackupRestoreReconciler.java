@@ -128,7 +128,12 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
      */
     record Inputs(BackupPolicy policy, S3Location storage, String database, String loginRole,
             ConnectionSettings target, Set<String> keyIds, S3Location offsite, String offsiteProblem,
-            MaskingPlan masking) {
+            MaskingPlan masking, io.dbaoperator.kube.CronSchedule refreshSchedule) {
+
+        Inputs(BackupPolicy policy, S3Location storage, String database, String loginRole, ConnectionSettings target,
+                Set<String> keyIds, S3Location offsite, String offsiteProblem, MaskingPlan masking) {
+            this(policy, storage, database, loginRole, target, keyIds, offsite, offsiteProblem, masking, null);
+        }
 
         Inputs(BackupPolicy policy, S3Location storage, String database, String loginRole, ConnectionSettings target,
                 Set<String> keyIds, S3Location offsite, String offsiteProblem) {
@@ -237,8 +242,17 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
         boolean planning = status.phase == null || status.phase == RestorePhase.Pending
                 || status.phase == RestorePhase.AwaitingApproval;
         MaskingPlan masking = spec.masking == null ? null : masking(restore, target, policy, planning);
+        io.dbaoperator.kube.CronSchedule refresh = null;
+        if (spec.refresh != null) {
+            if (target == null) {
+                throw Problem.invalid(Reason.InvalidSpec, "spec.refresh keeps a masked staging database fresh from "
+                        + "a logical policy's dumps; BackupPolicy " + policy.getMetadata().getName() + " takes base "
+                        + "backups").exception();
+            }
+            refresh = StagingRefreshes.validate(restore, client);
+        }
         return new Validated<>(new Inputs(policy, storage, database, loginRole, target,
-                keys == null ? null : keys.keys().keySet(), offsite, offsiteProblem, masking), "BackupPolicy "
+                keys == null ? null : keys.keys().keySet(), offsite, offsiteProblem, masking, refresh), "BackupPolicy "
                 + policy.getMetadata().getName() + " and its bucket answer; " + (target != null ? "the target "
                         + "instance's Secret " + spec.target.database.databaseRef.secretRef.name + " is readable"
                         : "instance name " + instance(spec) + " is free"));
@@ -250,8 +264,7 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
     }
 
     /**
-     * The masking rules resolved and refused before anyone approves when they cannot run: for a logical policy only
-     * (a physical restore's instance serves as soon as it starts), at least one rule, the key a Hash or Fake needs,
+     * The masking rules resolved and refused before anyone approves when they cannot run: at least one rule, the key a Hash or Fake needs,
      * and, while planning and when the policy's database answers, each table, column and strategy checked against
      * its catalog (the backup's schema), read only. Unresolvable rules (a DisposalJob gone, the key's Secret
      * unreadable) stop the restore where it is: it never runs unmasked.
@@ -260,12 +273,6 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
             boolean planning) {
         BackupRestoreSpec.Masking m = restore.getSpec().masking;
         String ns = restore.getMetadata().getNamespace();
-        if (target == null) {
-            throw Problem.invalid(Reason.InvalidSpec, "spec.masking masks a logical backup's restored copy before it "
-                    + "takes the target's name; a physical restore's instance serves as soon as it starts, so "
-                    + "BackupPolicy " + policy.getMetadata().getName() + " (base backups) cannot be masked yet: use "
-                    + "a logical policy").exception();
-        }
         List<io.dbaoperator.masking.Masker.Rule> rules = new java.util.ArrayList<>();
         if (m.rules != null) {
             m.rules.forEach(r -> rules.add(new io.dbaoperator.masking.Masker.Rule(r.table, r.columns)));

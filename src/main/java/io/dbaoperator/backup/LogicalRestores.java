@@ -55,6 +55,16 @@ final class LogicalRestores {
 
         /** Of {@code tables} (schema.table as the agent listed them), those the database {@code name} lacks. */
         List<String> missing(ConnectionSettings instance, String name, List<String> tables);
+
+        /** Writes the comment of the database {@code name} (a staging refresh's copy says what it holds). */
+        default void comment(ConnectionSettings instance, String name, String comment) {
+            throw new UnsupportedOperationException("comment on " + name);
+        }
+
+        /** Drops the database {@code name} if it exists, ending its sessions (a staging refresh's previous copy). */
+        default void drop(ConnectionSettings instance, String name) {
+            throw new UnsupportedOperationException("drop " + name);
+        }
     }
 
     /** A target database as the plan saw it. */
@@ -113,6 +123,26 @@ final class LogicalRestores {
                     throw PostgresConnector.classify(e, there).exception();
                 }
             }
+
+            @Override
+            public void comment(ConnectionSettings instance, String name, String comment) {
+                try (Connection c = databases.open(instance, "dba-operator-staging-refresh")) {
+                    c.createStatement().execute("COMMENT ON DATABASE " + io.dbaoperator.sql.Identifiers.quote(name)
+                            + " IS '" + comment.replace("'", "''") + "'");
+                } catch (SQLException e) {
+                    throw PostgresConnector.classify(e, instance).exception();
+                }
+            }
+
+            @Override
+            public void drop(ConnectionSettings instance, String name) {
+                try (Connection c = databases.open(instance, "dba-operator-staging-refresh")) {
+                    c.createStatement().execute("DROP DATABASE IF EXISTS " + io.dbaoperator.sql.Identifiers
+                            .quote(name) + " WITH (FORCE)");
+                } catch (SQLException e) {
+                    throw PostgresConnector.classify(e, instance).exception();
+                }
+            }
         };
     }
 
@@ -124,11 +154,13 @@ final class LogicalRestores {
     private final Target target;
     private final KubernetesClient client;
     private final String agentImage;
+    private final StagingRefreshes refreshes;
 
     LogicalRestores(Target target, KubernetesClient client, String agentImage) {
         this.target = target;
         this.client = client;
         this.agentImage = agentImage;
+        this.refreshes = new StagingRefreshes(client, target);
     }
 
     /** Restoring acts (its Job is made only once the consumed approval is stored); Verifying follows the Job. */
@@ -138,7 +170,19 @@ final class LogicalRestores {
             .decides(RestorePhase.AwaitingApproval, this::planned)
             .acts(RestorePhase.Restoring, this::restoring)
             .decides(RestorePhase.Verifying, this::follow)
+            .acts(RestorePhase.Swapping, this::swapping)
+            .decides(RestorePhase.Waiting, this::waiting)
             .build();
+
+    /** A staging refresh's copy restored and checked: the staging Secret pointed at it. */
+    private Step swapping(Restoring r) {
+        return refreshes.swapping(r);
+    }
+
+    /** A staging refresh between runs. */
+    private Step waiting(Restoring r) {
+        return refreshes.waiting(r, this::planned);
+    }
 
     /**
      * What a logical policy's BackupRestore cannot ask for, refused before anything runs; returns the target
@@ -211,12 +255,15 @@ final class LogicalRestores {
         BackupRestore restore = r.restore();
         BackupRestoreStatus st = r.st();
         BackupRestoreSpec.DatabaseTarget to = restore.getSpec().target.database;
+        boolean refresh = StagingRefreshes.refreshing(restore);
+        // a staging refresh restores each run into a database of its own, the next run's
+        String into = refresh ? StagingRefreshes.database(restore, StagingRefreshes.nextRun(st)) : to.name;
         var chosen = r.sources().choose((source, records) -> plan(restore.getSpec(), records,
                 source.catalog().baseUrl()), Plan::backup);
         Plan plan = chosen.plan();
         r.in().requireKeyFor(plan.backup());
-        TargetState state = target.inspect(r.in().target(), to.name);
-        String where = "database " + to.name + " on " + r.in().target().hosts();
+        TargetState state = target.inspect(r.in().target(), into);
+        String where = "database " + into + " on " + r.in().target().hosts();
         if (state.exists() && !state.empty() && !Boolean.TRUE.equals(to.replace)) {
             throw Problem.invalid(Reason.RestoreTargetNotEmpty, where + " exists and holds " + state.describe()
                     + ": a restore never writes into a database that is not empty; choose another name, or set "
@@ -237,7 +284,9 @@ final class LogicalRestores {
         p.replaces = state.exists() && !state.empty() ? state.describe() : null;
         chosen.describe(p);
         st.plan = p;
-        st.restoreId = RestoreJobs.restoreId(restore);
+        if (!refresh) {
+            st.restoreId = RestoreJobs.restoreId(restore);
+        }
         // the approval binds what the target holds by its relations, not its size: a database in use grows by the
         // minute, and an approval that every insert voided could never be given
         Map<String, Object> bound = new LinkedHashMap<>();
@@ -247,6 +296,10 @@ final class LogicalRestores {
         bound.put("target", p.target);
         bound.put("replacesRelations", p.replaces == null ? 0 : state.relations());
         bound.put("copy", p.copy);
+        if (refresh) {
+            // the approval of a refresh binds the refresh, not one run's data: each run restores the newest backup
+            bound = StagingRefreshes.bound(restore, p.sourceDatabase, r.in().target().hosts());
+        }
         var masking = r.in().masking();
         Map<String, Object> approved = new LinkedHashMap<>(Map.of("plan", bound, "target", restore.getSpec().target,
                 "logical", restore.getSpec().logical == null ? Map.of() : restore.getSpec().logical,
@@ -256,8 +309,15 @@ final class LogicalRestores {
             approved.put("masking", Map.of("rules", masking.rules(), "unmaskedColumns", masking.unmaskedColumns()));
         }
         String digest = PlanDigest.of(approved);
-        st.phase = Phase.move(st.phase, RestorePhase.AwaitingApproval);
-        String step = "restore logical backup " + b.backupId + " (database " + plan.source() + ")"
+        if (st.phase != RestorePhase.Waiting) {
+            // a refresh between runs waits for a person only when the gate says so below
+            st.phase = Phase.move(st.phase, RestorePhase.AwaitingApproval);
+        }
+        String step = refresh ? StagingRefreshes.describe(restore, b.backupId, plan.source(), into,
+                r.in().target().hosts()) + (masking == null ? "" : "; masked first by " + masking.rules().size()
+                        + " rule(s) over " + masking.rules().stream().mapToInt(x -> x.columns().size()).sum()
+                        + " column(s) (unmasked columns that look personal: " + masking.unmaskedColumns() + ")")
+                : "restore logical backup " + b.backupId + " (database " + plan.source() + ")"
                 + (RestoreSources.OFFSITE.equals(p.copy) ? " from its offsite copy" : "") + " into "
                 + (p.replaces != null ? "database " + to.name + " on " + r.in().target().hosts() + ", replacing "
                         + "what it holds now (" + p.replaces + ")" : p.target)
@@ -267,20 +327,30 @@ final class LogicalRestores {
         var result = ApprovalStep.check(restore, st, new GatedStep(BackupRestoreReconciler.STEP, step, digest, null,
                 BackupRestoreReconciler.generation(restore)), BackupRestoreReconciler.SHORT_NAME, Instant.now());
         r.log().decided(result.audit());
+        if (result.outcome() != GateOutcome.PROCEED && st.phase == RestorePhase.Waiting) {
+            st.phase = Phase.move(st.phase, RestorePhase.AwaitingApproval);
+        }
         if (result.outcome() == GateOutcome.REJECTED) {
             st.phase = Phase.move(st.phase, RestorePhase.Rejected);
-            st.message = "rejected by " + st.rejection.approvedBy + "; nothing was restored";
+            st.message = "rejected by " + st.rejection.approvedBy + (StagingRefreshes.serving(st) ? "; no further "
+                    + "refresh runs, " + st.staging.serving + " still serves (Secret " + st.staging.secret + ")"
+                    : "; nothing was restored");
             BackupRestoreReconciler.ready(restore, st, false, Reason.Rejected, st.message);
             return Step.onEvent();
         }
         if (result.outcome() == GateOutcome.WAIT) {
-            st.message = "plan: " + step + "; waiting for approval";
+            st.message = "plan: " + step + "; waiting for approval" + (refresh && st.staging != null
+                    && st.staging.serving != null ? " (what this refresh would do changed since the last approval; "
+                            + st.staging.serving + " still serves)" : "");
             return Step.rest(Duration.ofMinutes(1));
         }
         st.phase = Phase.move(st.phase, RestorePhase.Restoring);
         st.restoreStartedAt = Instant.now().toString();
         st.restoredUnder = ApprovalStep.under(st, BackupRestoreReconciler.STEP, digest);
         st.progress = "approved; creating the restore's Job";
+        if (refresh) {
+            StagingRefreshes.begin(restore, st, Instant.now());
+        }
         return Step.next();
     }
 
@@ -289,7 +359,8 @@ final class LogicalRestores {
         BackupRestoreStatus st = r.st();
         if (st.job == null) {
             Job job = RestoreJobs.logicalRestoreJob(r.restore(), r.in().policy(), r.sources().of(st).storage(),
-                    st.plan.backupId, st.plan.sourceDatabase, r.in().masking(), agentImage);
+                    st.plan.backupId, st.plan.sourceDatabase, r.in().masking(), agentImage, st.restoreId,
+                    StagingRefreshes.jobName(r.restore(), st), StagingRefreshes.into(r.restore(), st));
             Map<String, String> annotations = new HashMap<>(job.getMetadata().getAnnotations() == null ? Map.of()
                     : job.getMetadata().getAnnotations());
             annotations.put(BackupRestoreReconciler.APPROVAL_ANNOTATION, st.restoredUnder);
@@ -297,8 +368,10 @@ final class LogicalRestores {
             r.jobs().create(job);
             st.job = job.getMetadata().getName();
             st.progress = "starting Job " + st.job;
-            BackupRestoreReconciler.ready(r.restore(), st, false, Reason.Restoring, "restoring backup " + st.plan.backupId + " into "
-                    + st.plan.target + " (Job " + st.job + ")");
+            if (!StagingRefreshes.serving(st)) {
+                BackupRestoreReconciler.ready(r.restore(), st, false, Reason.Restoring, "restoring backup "
+                        + st.plan.backupId + " into " + st.plan.target + " (Job " + st.job + ")");
+            }
         }
         return follow(r);
     }
@@ -314,7 +387,9 @@ final class LogicalRestores {
             st.progress = record.progress();
             if (record.state == RestoreRecord.State.verifying) {
                 st.phase = Phase.move(st.phase, RestorePhase.Verifying);
-                BackupRestoreReconciler.ready(restore, st, false, Reason.Verifying, st.progress);
+                if (!StagingRefreshes.serving(st)) {
+                    BackupRestoreReconciler.ready(restore, st, false, Reason.Verifying, st.progress);
+                }
             }
         }
         boolean ended = job != null && !outcome.active();
@@ -330,18 +405,18 @@ final class LogicalRestores {
         if (record == null || record.state != RestoreRecord.State.succeeded) {
             return fail(r, record, "Job " + st.job + " ended without a successful restore record");
         }
-        BackupRestoreSpec.DatabaseTarget to = restore.getSpec().target.database;
+        String into = StagingRefreshes.into(restore, st);
         List<String> tables = record.tables == null ? List.of() : record.tables;
-        List<String> absent = target.missing(r.in().target(), to.name, tables);
+        List<String> absent = target.missing(r.in().target(), into, tables);
         if (!absent.isEmpty()) {
-            return fail(r, record, "the agent reported " + record.tableCount + " table(s) restored into " + to.name
+            return fail(r, record, "the agent reported " + record.tableCount + " table(s) restored into " + into
                     + ", but the database lacks " + absent.size() + " of them (" + String.join(", ",
                             absent.subList(0, Math.min(5, absent.size()))) + "): it changed since, or is another");
         }
         st.checkResults = AgentJobs.checkResults(record);
         st.masking = masking(r, record);
         st.database = new BackupRestoreStatus.RestoredDatabase();
-        st.database.name = to.name;
+        st.database.name = into;
         st.database.instance = r.in().target().user() + "@" + r.in().target().hosts();
         st.database.tables = record.tableCount;
         st.database.replaced = Boolean.TRUE.equals(record.replacedExisting);
@@ -349,10 +424,19 @@ final class LogicalRestores {
         st.recovered.time = st.plan.backupEnd;
         st.recovered.restoreSeconds = st.restoreStartedAt == null ? null
                 : Duration.between(Instant.parse(st.restoreStartedAt), Instant.now()).getSeconds();
+        if (StagingRefreshes.refreshing(restore)) {
+            // not served yet: the staging Secret is pointed at the copy in Swapping, entered with this stored
+            st.phase = Phase.move(st.phase, RestorePhase.Swapping);
+            st.progress = "refresh r" + st.staging.run + ": " + record.tableCount + " table(s) restored into " + into
+                    + ", masked and checked; pointing Secret " + st.staging.secret + " at it";
+            r.log().executed(AuditEvent.byOperator(restore, "restore", BackupRestoreReconciler.STEP, "succeeded",
+                    null, restoreDetails(st, record, into)), "restore/succeeded/" + st.restoreId);
+            return Step.next();
+        }
         st.phase = Phase.move(st.phase, RestorePhase.Ready);
         st.progress = null;
         st.message = "restored database " + st.plan.sourceDatabase + " of backup " + st.plan.backupId + " into "
-                + to.name + " on " + r.in().target().hosts() + ": " + record.tableCount + " table(s) there, "
+                + into + " on " + r.in().target().hosts() + ": " + record.tableCount + " table(s) there, "
                 + st.checkResults.size() + " check(s) passed" + (st.masking == null ? "" : "; masked "
                         + st.masking.tables.size() + " table(s) before it was served: " + st.masking.originalsChecked
                         + " sampled original value(s) checked, none left; the PII discovery found "
@@ -360,10 +444,18 @@ final class LogicalRestores {
                                 ? "all masked" : st.masking.uncovered.size() + " not masked (status.masking)"))
                 + (record.warning == null ? "" : "; " + record.warning);
         BackupRestoreReconciler.ready(restore, st, true, Reason.RestoreSucceeded, st.message);
+        // keyed: after a 409 or a restart follow() finds the same record and reports it again
+        r.log().executed(AuditEvent.byOperator(restore, "restore", BackupRestoreReconciler.STEP, "succeeded", null,
+                restoreDetails(st, record, into)), "restore/succeeded");
+        return Step.onEvent();
+    }
+
+    /** The audit record of a restore that succeeded. */
+    private static Map<String, Object> restoreDetails(BackupRestoreStatus st, RestoreRecord record, String into) {
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("backupId", record.backupId);
         details.put("sourceDatabase", st.plan.sourceDatabase);
-        details.put("database", to.name);
+        details.put("database", into);
         details.put("instance", st.database.instance);
         details.put("tables", record.tableCount);
         details.put("replaced", st.database.replaced);
@@ -374,14 +466,17 @@ final class LogicalRestores {
                     record.masking.originalsFound, "findings", record.masking.findings, "uncovered",
                     record.masking.uncovered, "report", st.masking.report));
         }
-        // keyed: after a 409 or a restart follow() finds the same record and reports it again
-        r.log().executed(AuditEvent.byOperator(restore, "restore", BackupRestoreReconciler.STEP, "succeeded", null,
-                details), "restore/succeeded");
-        return Step.onEvent();
+        return details;
     }
 
     /** The masking evidence for status, from the agent's record; null when nothing was masked. */
     private static BackupRestoreStatus.MaskingEvidence masking(Restoring r, RestoreRecord record) {
+        return masking(r.catalog(), record);
+    }
+
+    /** The masking evidence for status (a logical or a physical restore's), from the agent's record. */
+    static BackupRestoreStatus.MaskingEvidence masking(io.dbaoperator.backup.catalog.BackupCatalog catalog,
+            RestoreRecord record) {
         if (record == null || record.masking == null) {
             return null;
         }
@@ -391,7 +486,9 @@ final class LogicalRestores {
         m.originalsFound = record.masking.originalsFound;
         m.columnsFound = record.masking.findings.size();
         record.masking.uncovered.forEach(u -> m.uncovered.add(u.contains(": ") ? u.substring(0, u.indexOf(": ")) : u));
-        m.report = "s3://" + r.catalog().location().bucket() + "/" + r.catalog().restoreKey(record.restoreId);
+        record.masking.droppedDatabases.forEach(d -> m.tables.add("database " + d + ": dropped (no rule masks it)"));
+        m.report = catalog == null ? null : "s3://" + catalog.location().bucket() + "/"
+                + catalog.restoreKey(record.restoreId);
         return m;
     }
 
@@ -400,6 +497,17 @@ final class LogicalRestores {
         BackupRestoreStatus st = r.st();
         st.checkResults = AgentJobs.checkResults(record);
         st.masking = masking(r, record);
+        if (StagingRefreshes.refreshing(restore)) {
+            Reason reason = null;
+            if (record != null && record.errorReason != null) {
+                try {
+                    reason = Reason.valueOf(record.errorReason);
+                } catch (IllegalArgumentException unknown) {
+                    // the refresh's own reason
+                }
+            }
+            return refreshes.failed(r, why + " (Job " + st.job + " keeps its log)", reason);
+        }
         st.phase = Phase.move(st.phase, RestorePhase.Failed);
         st.message = "restore failed: " + why + "; the database the restore created was dropped, "
                 + restore.getSpec().target.database.name + " is as it was (Job " + st.job + " keeps its log)";

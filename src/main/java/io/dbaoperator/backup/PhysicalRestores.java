@@ -85,13 +85,26 @@ final class PhysicalRestores {
         st.plan = plan.toStatus();
         chosen.describe(st.plan);
         st.restoreId = RestoreJobs.restoreId(restore);
-        String digest = PlanDigest.of(Map.of("plan", st.plan, "target", restore.getSpec().target,
-                "checks", restore.getSpec().checks == null ? List.of() : restore.getSpec().checks));
+        var masking = r.in().masking();
+        Map<String, Object> approved = new java.util.LinkedHashMap<>(Map.of("plan", st.plan, "target",
+                restore.getSpec().target, "checks", restore.getSpec().checks == null ? List.of()
+                        : restore.getSpec().checks));
+        if (masking != null) {
+            // the rules as resolved, and the database they mask: the approval covers what will be masked
+            approved.put("masking", Map.of("rules", masking.rules(), "unmaskedColumns", masking.unmaskedColumns(),
+                    "database", r.in().database()));
+        }
+        String digest = PlanDigest.of(approved);
         st.phase = Phase.move(st.phase, RestorePhase.AwaitingApproval);
         var result = ApprovalStep.check(restore, st, new GatedStep(STEP, "restore backup "
                 + plan.backup().backupId + (RestoreSources.OFFSITE.equals(st.plan.copy) ? " from its offsite copy"
                         : "") + " to " + plan.expectedRecoveryPoint() + " into a new instance "
-                + instance(restore.getSpec()), digest, null, BackupRestoreReconciler.generation(restore)), SHORT_NAME, Instant.now());
+                + instance(restore.getSpec()) + (masking == null ? "" : ", database " + r.in().database()
+                        + " masked first by " + masking.rules().size() + " rule(s) over " + masking.rules().stream()
+                                .mapToInt(x -> x.columns().size()).sum() + " column(s) and every other database "
+                        + "dropped, before the instance starts (unmasked columns that look personal: "
+                        + masking.unmaskedColumns() + ")"), digest, null, BackupRestoreReconciler.generation(restore)),
+                SHORT_NAME, Instant.now());
         r.log().decided(result.audit());
         if (result.outcome() == GateOutcome.REJECTED) {
             st.phase = Phase.move(st.phase, RestorePhase.Rejected);
@@ -143,7 +156,7 @@ final class PhysicalRestores {
         String ns = restore.getMetadata().getNamespace();
         BackupRestoreSpec spec = restore.getSpec();
         Job job = RestoreJobs.restoreJob(restore, spec, in.policy(), sources.of(st).storage(), st.plan.backupId,
-                in.database(), in.loginRole(), agentImage);
+                in.database(), in.loginRole(), in.masking(), agentImage);
         if (st.restoredUnder != null) {
             Map<String, String> annotations = new java.util.HashMap<>(job.getMetadata().getAnnotations() == null
                     ? Map.of() : job.getMetadata().getAnnotations());
@@ -166,6 +179,7 @@ final class PhysicalRestores {
         RestoreRecord record = r.catalog().readRestore(st.restoreId);
         var outcome = AgentJobs.outcome(job);
         if (record != null) {
+            st.masking = LogicalRestores.masking(r.catalog(), record);
             st.progress = record.progress();
             if (record.state == RestoreRecord.State.verifying) {
                 st.phase = Phase.move(st.phase, RestorePhase.Verifying);

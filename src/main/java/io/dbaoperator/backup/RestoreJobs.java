@@ -151,14 +151,42 @@ public final class RestoreJobs {
     public static Job restoreJob(HasMetadata restore, BackupRestoreSpec spec, BackupPolicy policy,
             io.dbaoperator.api.common.S3Storage storage, String backupId, String database, String loginRole,
             String defaultImage) {
+        return restoreJob(restore, spec, policy, storage, backupId, database, loginRole, null, defaultImage);
+    }
+
+    /** With {@code masking}: the agent masks database {@code database} of the recovered cluster before it is kept. */
+    public static Job restoreJob(HasMetadata restore, BackupRestoreSpec spec, BackupPolicy policy,
+            io.dbaoperator.api.common.S3Storage storage, String backupId, String database, String loginRole,
+            BackupRestoreReconciler.MaskingPlan masking, String defaultImage) {
         String instance = spec.target.newInstance.name;
         List<String> command = new RestoreArgs(restore.getMetadata().getNamespace(), policy.getMetadata().getName(),
                 restoreId(restore), backupId, PGDATA, spec.targetTime, spec.targetLSN, database, loginRole,
                 !Boolean.FALSE.equals(spec.amcheck), true).command();
-        return job(restore, jobName(restore.getMetadata().getName()), labels("restore", RESTORE_LABEL,
+        Job job = job(restore, jobName(restore.getMetadata().getName()), labels("restore", RESTORE_LABEL,
                 restore.getMetadata().getName()), policy, storage, command, spec.checks,
                 new VolumeBuilder().withName("data").withNewPersistentVolumeClaim().withClaimName(claimName(instance))
                         .endPersistentVolumeClaim().build(), instance, defaultImage);
+        maskingEnv(job, masking);
+        return job;
+    }
+
+    /** A masked restore's rules as the approval bound them; the key only as a reference to its Secret. */
+    private static void maskingEnv(Job job, BackupRestoreReconciler.MaskingPlan masking) {
+        if (masking == null) {
+            return;
+        }
+        var container = job.getSpec().getTemplate().getSpec().getContainers().get(0);
+        try {
+            container.getEnv().add(new EnvVar(AgentEnvironment.MASKING_RULES, JSON.writeValueAsString(
+                    masking.rules()), null));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        container.getEnv().add(new EnvVar(AgentEnvironment.MASKING_UNMASKED, masking.unmaskedColumns(), null));
+        if (masking.keySecret() != null) {
+            container.getEnv().add(AgentEnvironment.secretKeyRef(AgentEnvironment.MASKING_KEY,
+                    masking.keySecret(), masking.keyKey()));
+        }
     }
 
     /**
@@ -169,33 +197,30 @@ public final class RestoreJobs {
     public static Job logicalRestoreJob(HasMetadata restore, BackupPolicy policy,
             io.dbaoperator.api.common.S3Storage storage, String backupId, String source,
             BackupRestoreReconciler.MaskingPlan masking, String defaultImage) {
+        return logicalRestoreJob(restore, policy, storage, backupId, source, masking, defaultImage,
+                restoreId(restore), jobName(restore.getMetadata().getName()),
+                ((io.dbaoperator.api.backup.BackupRestore) restore).getSpec().target.database.name);
+    }
+
+    /** A run of its own: a staging refresh's (its restore id, Job and database carry the run's number). */
+    public static Job logicalRestoreJob(HasMetadata restore, BackupPolicy policy,
+            io.dbaoperator.api.common.S3Storage storage, String backupId, String source,
+            BackupRestoreReconciler.MaskingPlan masking, String defaultImage, String restoreId, String jobName,
+            String into) {
         BackupRestoreSpec spec = ((io.dbaoperator.api.backup.BackupRestore) restore).getSpec();
         BackupRestoreSpec.LogicalRestore l = spec.logical == null ? new BackupRestoreSpec.LogicalRestore()
                 : spec.logical;
         BackupRestoreSpec.DatabaseTarget to = spec.target.database;
         List<String> command = new LogicalRestoreArgs(restore.getMetadata().getNamespace(),
-                policy.getMetadata().getName(), restoreId(restore), backupId, List.of(source), to.name,
+                policy.getMetadata().getName(), restoreId, backupId, List.of(source), into,
                 Boolean.TRUE.equals(to.replace), l.schemas, l.tables, l.jobs == null ? 1 : l.jobs, l.owner,
                 Boolean.TRUE.equals(l.privileges), null, false).command();
-        Job job = job(restore, jobName(restore.getMetadata().getName()), labels("restore", RESTORE_LABEL,
+        Job job = job(restore, jobName, labels("restore", RESTORE_LABEL,
                 restore.getMetadata().getName()), policy, storage, command, spec.checks, null, null, defaultImage);
         var container = job.getSpec().getTemplate().getSpec().getContainers().get(0);
         container.setEnvFrom(AgentEnvironment.envFrom(to.databaseRef, policy.getSpec().encryption));
         container.getEnv().addAll(AgentEnvironment.databaseEnv(to.databaseRef));
-        if (masking != null) {
-            // the rules as the approval bound them; the key only as a reference to its Secret
-            try {
-                container.getEnv().add(new EnvVar(AgentEnvironment.MASKING_RULES, JSON.writeValueAsString(
-                        masking.rules()), null));
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                throw new IllegalStateException(e);
-            }
-            container.getEnv().add(new EnvVar(AgentEnvironment.MASKING_UNMASKED, masking.unmaskedColumns(), null));
-            if (masking.keySecret() != null) {
-                container.getEnv().add(AgentEnvironment.secretKeyRef(AgentEnvironment.MASKING_KEY,
-                        masking.keySecret(), masking.keyKey()));
-            }
-        }
+        maskingEnv(job, masking);
         return job;
     }
 

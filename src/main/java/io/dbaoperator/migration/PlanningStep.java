@@ -57,6 +57,8 @@ final class PlanningStep {
                             ? "; spec.lint.allow accepts a rule knowingly" : ""));
         }
         if (w.in.staging() != null && (st.rehearsal == null || !"Passed".equals(st.rehearsal.result))) {
+            // what the timings were measured on: its size before the rehearsal wrote to it, and its data's age
+            Rehearsal.StagingCopy copy = Rehearsal.stagingCopy(w.databases, w.in.staging(), Instant.now());
             Rehearsal.Result r = new Rehearsal(w.databases, w.in.staging(), w.run(), plan, spec, w.in.settings(),
                     w.in.pause())
                     .run();
@@ -68,6 +70,10 @@ final class PlanningStep {
             st.rehearsal.expandMs = r.expandMs();
             st.rehearsal.backfillMs = r.backfillMs();
             st.rehearsal.contractMs = r.contractMs();
+            if (copy != null) {
+                st.rehearsal.stagingSizeBytes = copy.bytes();
+                st.rehearsal.stagingCopy = copy.describe();
+            }
             st.conditions = Conditions.set(st.conditions, ConditionType.Rehearsed, r.passed(),
                     r.passed() ? Reason.RehearsalPassed : Reason.RehearsalFailed, r.message(), w.generation(),
                     Instant.now());

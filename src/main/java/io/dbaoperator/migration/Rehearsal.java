@@ -31,6 +31,45 @@ final class Rehearsal {
         }
     }
 
+    private static final java.util.regex.Pattern TAKEN = java.util.regex.Pattern.compile("taken ([0-9TZ:.+-]+)");
+
+    /**
+     * The staging database the rehearsal ran on: its size, and, when a staging refresh made it, which backup it
+     * holds and how old that backup was at {@code now} (from the comment the refresh wrote on the database).
+     */
+    record StagingCopy(long bytes, String describe) {
+    }
+
+    static StagingCopy stagingCopy(Databases databases, ConnectionSettings staging, java.time.Instant now) {
+        try (Connection c = databases.open(staging, "dba-operator/rehearsal");
+                java.sql.ResultSet rs = c.createStatement().executeQuery("select pg_database_size(d.oid), "
+                        + "shobj_description(d.oid, 'pg_database') from pg_database d "
+                        + "where d.datname = current_database()")) {
+            rs.next();
+            return new StagingCopy(rs.getLong(1), describe(rs.getString(2), now));
+        } catch (SQLException e) {
+            return null; // the rehearsal's own connection says why, if the database does not answer
+        }
+    }
+
+    static String describe(String comment, java.time.Instant now) {
+        if (comment == null || !comment.startsWith(io.dbaoperator.contract.StagingCopies.COMMENT_PREFIX)) {
+            return "not a staging refresh's copy (its data's age is unknown)";
+        }
+        String what = comment.substring(io.dbaoperator.contract.StagingCopies.COMMENT_PREFIX.length());
+        java.util.regex.Matcher m = TAKEN.matcher(what);
+        if (m.find()) {
+            try {
+                Duration age = Duration.between(java.time.Instant.parse(m.group(1)), now);
+                return what + "; its data was " + age.toDays() + " d " + age.toHoursPart() + " h "
+                        + age.toMinutesPart() + " min old";
+            } catch (java.time.format.DateTimeParseException unreadable) {
+                return what;
+            }
+        }
+        return what;
+    }
+
     private final ConnectionSettings staging;
     private final MigrationStore.RunKey id;
     private final MigrationPlan plan;

@@ -101,6 +101,9 @@ public enum Reason {
     RestoreCheckFailed(WARNING, RESTORE),
     UnmaskedPersonalData(WARNING, RESTORE),
     RestoreSucceeded(NORMAL, RESTORE),
+    StagingRefreshed(NORMAL, RESTORE),
+    StagingRefreshFailed(WARNING, RESTORE),
+    StagingRefreshing(NORMAL, RESTORE),
     InstanceStarting(NORMAL, RESTORE),
     // DisposalJob
     DisposalCompleted(NORMAL, DISPOSAL),

@@ -15,5 +15,7 @@ public enum ConditionType {
     /** The migration was rehearsed on staging (expand, backfill, rollback, contract) and passed. */
     Rehearsed,
     /** The last scheduled restore test passed. */
-    RestoreTestPassed
+    RestoreTestPassed,
+    /** The last staging refresh served a new masked copy (False: it failed, the previous copy still serves). */
+    StagingRefreshed
 }

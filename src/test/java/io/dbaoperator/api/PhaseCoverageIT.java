@@ -37,7 +37,13 @@ class PhaseCoverageIT {
     static final Map<String, String> SOMETIMES = Map.of(
             "RestorePhase Restoring Verifying", "Verifying is seen only when a poll falls in the seconds pg_amcheck "
                     + "and the checks take; otherwise the restore goes from Restoring to Starting",
-            "RestorePhase Verifying Starting", "after Restoring -> Verifying, which a poll may miss");
+            "RestorePhase Verifying Starting", "after Restoring -> Verifying, which a poll may miss",
+            "RestorePhase Restoring Swapping", "a staging refresh's copy is swapped in from Restoring or from "
+                    + "Verifying, as the poll falls before or in the seconds the agent masks and checks",
+            "RestorePhase Verifying Swapping", "see Restoring -> Swapping",
+            "RestorePhase Restoring Waiting", "a staging refresh's run refused by the agent ends from Restoring or "
+                    + "from Verifying, as the poll falls",
+            "RestorePhase Verifying Waiting", "see Restoring -> Waiting");
 
     private static void notMade(String why, String... moves) {
         for (String m : moves) {
@@ -64,6 +70,9 @@ class PhaseCoverageIT {
                 "TuningPhase TestingOnStaging Applying");
         notMade("no test has a candidate that staging does not use", "TuningPhase TestingOnStaging NoRecommendation");
         notMade("no test rejects a proposed removal", "TuningPhase AwaitingRemovalApproval Completed");
+        notMade("no test changes what a staging refresh's approval binds between two runs (a DisposalJob's rules "
+                + "it takes by reference): the gate's asking again is ApprovalGateTest's", "RestorePhase Waiting "
+                + "AwaitingApproval");
         notMade("no test has the plan, made again while waiting, stop holding (retention removing its backup)",
                 "RestorePhase AwaitingApproval Failed");
         notMade("the damaged-backup test fails in Restoring: the operator sees the failed record before a verifying "

@@ -212,11 +212,11 @@ class LogicalRestoreHandlersTest {
     }
 
     @Test
-    void everyPhaseALogicalRestorePassesHasAHandlerAndOnlyRestoringActs() {
+    void everyPhaseALogicalRestorePassesHasAHandlerAndOnlyRestoringAndSwappingAct() {
         PhaseMachine<RestorePhase, BackupRestoreReconciler.Restoring> m = reconciler.logical.machine;
         assertThat(m.handled()).isEqualTo(EnumSet.of(RestorePhase.Pending, RestorePhase.AwaitingApproval,
-                RestorePhase.Restoring, RestorePhase.Verifying));
-        assertThat(m.acting()).containsExactly(RestorePhase.Restoring);
+                RestorePhase.Restoring, RestorePhase.Verifying, RestorePhase.Swapping, RestorePhase.Waiting));
+        assertThat(m.acting()).containsExactlyInAnyOrder(RestorePhase.Restoring, RestorePhase.Swapping);
     }
 
     @Test

@@ -174,7 +174,7 @@ class RealControlPlaneIT {
     void theExamplesAreAcceptedTheServerEnforcesTheCrdsRulesAndServesTheirColumnsAndDocs() throws Exception {
         for (String example : List.of("backuppolicy", "backuprestore", "databasemigration", "disposaljob",
                 "querytuningrequest", "querytuningrequest-workload", "index-hygiene", "backuppolicy-logical",
-                "backuprestore-logical")) {
+                "backuprestore-logical", "backuprestore-staging")) {
             assertThat(kubectl("admin", "apply", "-n", NS, "--dry-run=server", "-f",
                     "docs/examples/" + example + ".yaml", "--validate=strict").toLowerCase())
                     .contains("server dry run");
@@ -210,6 +210,14 @@ class RealControlPlaneIT {
         assertThatThrownBy(() -> kubectl("admin", "apply", "-n", NS, "--dry-run=server", "-f",
                 twoTargets.toString())).hasMessageContaining("set target.newInstance (a physical backup) or "
                         + "target.database (a logical backup), exactly one");
+        // a staging refresh serves only masked copies: refused by the server without masking rules
+        Path unmasked = WORK.resolve("refresh-unmasked.yaml");
+        String staging = Files.readString(Path.of("docs/examples/backuprestore-staging.yaml"));
+        Files.writeString(unmasked, staging.substring(0, staging.indexOf("  masking:\n"))
+                + staging.substring(staging.indexOf("  checks:\n")));
+        assertThatThrownBy(() -> kubectl("admin", "apply", "-n", NS, "--dry-run=server", "-f", unmasked.toString()))
+                .hasMessageContaining("a staging refresh (spec.refresh) restores a logical backup into "
+                        + "spec.target.database, masked: set spec.masking");
         // dropping indexes on the operator's word alone: refused by the server
         Path automatic = WORK.resolve("hygiene-automatic.yaml");
         Files.writeString(automatic, Files.readString(Path.of("docs/examples/index-hygiene.yaml"))

@@ -240,6 +240,17 @@ class SandboxWalkthroughIT {
                         .contains("restored database app of backup").contains("1 check(s) passed");
                 assertThat(out.trim()).as("the restored database holds the rows").endsWith("5000");
             }
+            if (block.contains("kubectl dba approve bkr app-staging")) {
+                assertThat(out).contains("approved bkr/app-staging for sha256:")
+                        .contains("bkr/app-staging: phase Waiting").contains("serving:   app_staging_r1 (backup ")
+                        .contains("last:      Served: copy app_staging_r1");
+                List<String> lines = out.trim().lines().toList();
+                assertThat(lines.subList(lines.size() - 2, lines.size()))
+                        .as("rows of the served copy still holding one of production's addresses")
+                        .containsExactly("0", "0");
+                assertThat(count("select count(*) from customers where email like '%@example.com'"))
+                        .as("production itself is untouched").isPositive();
+            }
             if (block.contains("kubectl logs -l dbaoperator.io/backup-policy")) {
                 assertThat(out).as("the backup pod's log, through the API server and the node")
                         .containsPattern("\\d{8}T\\d{6}Z");

@@ -77,6 +77,8 @@ class ArgoHealthLuaTest {
         "DisposalJob | {\"phase\":\"AwaitingApproval\",\"observedGeneration\":2,\"approvalRequest\":{\"step\":\"dispose\",\"command\":\"kubectl patch dsp x\"}} | Suspended | waiting for approval of step dispose: kubectl patch dsp x",
         "DisposalJob | {\"phase\":\"Scheduled\",\"observedGeneration\":2,\"message\":\"disposed of 500 rows\"} | Healthy | disposed of 500 rows",
         "BackupRestore | {\"phase\":\"Ready\",\"observedGeneration\":2,\"message\":\"serving\"} | Healthy | serving",
+        "BackupRestore | {\"phase\":\"Waiting\",\"observedGeneration\":2,\"message\":\"staging: served\",\"conditions\":[{\"type\":\"StagingRefreshed\",\"status\":\"True\"}]} | Healthy | staging: served",
+        "BackupRestore | {\"phase\":\"Waiting\",\"observedGeneration\":2,\"conditions\":[{\"type\":\"StagingRefreshed\",\"status\":\"False\",\"message\":\"refresh r3 failed\"}]} | Degraded | StagingRefreshed: refresh r3 failed",
         "QueryTuningRequest | {\"phase\":\"Rejected\",\"observedGeneration\":2,\"message\":\"no\"} | Degraded | Rejected: no",
     })
     void healthOf(String kind, String status, String expected, String message) throws Exception {

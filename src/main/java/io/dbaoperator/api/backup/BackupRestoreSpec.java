@@ -18,6 +18,9 @@ import io.fabric8.kubernetes.api.model.ResourceRequirements;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(value = "self == oldSelf", message = "a restore's spec is immutable once created; create a new BackupRestore instead")
 @ValidationRule(value = "!(has(self.targetTime) && has(self.targetLSN))", message = "set targetTime or targetLSN, not both")
+@ValidationRule(value = "!has(self.refresh) || (has(self.masking) && has(self.target.database))", message = "a "
+        + "staging refresh (spec.refresh) restores a logical backup into spec.target.database, masked: set "
+        + "spec.masking")
 public class BackupRestoreSpec {
 
     @Required
@@ -53,10 +56,40 @@ public class BackupRestoreSpec {
             + "databases, which schemas and tables, owner, privileges and parallel jobs.")
     public LogicalRestore logical;
 
-    @JsonPropertyDescription("Mask the restored copy before it is served (logical backups): personal data replaced "
-            + "by the rules, checked against a sample of the originals, and the copy scanned for columns that still "
-            + "look personal. The copy takes the target's name only once masked and checked.")
+    @JsonPropertyDescription("Mask the restored copy before it is served: personal data replaced by the rules, "
+            + "checked against a sample of the originals, and the copy scanned for columns that still look personal. "
+            + "A logical copy takes the target's name only once masked and checked; a physical one is masked in the "
+            + "restore Job (the policy's database; every other database is dropped) before its instance starts.")
     public Masking masking;
+
+    @JsonPropertyDescription("Keep a masked staging copy fresh (logical backups, with spec.masking): once approved, "
+            + "each refresh restores the newest verified backup into a new database <target.database.name>_r<N>, "
+            + "masks and checks it, and only then points the staging Secret at it and drops the previous copy "
+            + "(blue/green). A refresh that fails leaves the previous copy serving and says why. Later refreshes run "
+            + "under the same approval while the resolved rules are unchanged; a change of them asks again.")
+    public Refresh refresh;
+
+    /** A scheduled staging refresh. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Refresh {
+        @Required
+        @ValidationRule(value = Patterns.CRON_RULE, message = Patterns.CRON_MESSAGE)
+        @JsonPropertyDescription("Refresh on this cron schedule, e.g. \"0 3 * * 6\" (Saturdays 03:00). A refresh "
+                + "can also be asked for: kubectl annotate bkr NAME dbaoperator.io/refresh-now=$(date +%s) "
+                + "--overwrite.")
+        public String schedule;
+
+        @Default("UTC")
+        @JsonPropertyDescription("IANA time zone the schedule is read in.")
+        public String timeZone = "UTC";
+
+        @Required
+        @JsonPropertyDescription("The Secret (DatabaseRef format: host, port, dbname, user, password, sslmode) the "
+                + "operator writes and owns, pointing at the copy being served: what stagingDatabase fields of "
+                + "migrations and tuning requests name. Its annotations say which backup the copy holds, when that "
+                + "backup was taken and the copy's size. It must not exist yet, or be this restore's.")
+        public LocalRef stagingSecretRef;
+    }
 
     /** Restore target. */
     @JsonInclude(JsonInclude.Include.NON_NULL)

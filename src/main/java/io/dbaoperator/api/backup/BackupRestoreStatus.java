@@ -13,6 +13,7 @@ import io.dbaoperator.api.common.GatedStatus;
 public class BackupRestoreStatus extends GatedStatus {
 
     @JsonPropertyDescription("Pending, AwaitingApproval, Restoring, Verifying, Starting (a new instance), Ready, "
+            + "Swapping and Waiting (a staging refresh: swapping the staging Secret, and between refreshes), "
             + "Rejected or Failed.")
     public RestorePhase phase;
 
@@ -51,6 +52,13 @@ public class BackupRestoreStatus extends GatedStatus {
             + "(none may remain), and the columns the PII discovery found on the masked copy; counts and names, never "
             + "a value. The full report is the restore's record in the bucket (status.maskingReport).")
     public MaskingEvidence masking;
+
+    @JsonPropertyDescription("A staging refresh (spec.refresh): the copy the staging Secret serves, the refresh "
+            + "under way, the last one's outcome and the next one's time.")
+    public Staging staging;
+
+    @JsonPropertyDescription("The value of annotation dbaoperator.io/refresh-now last acted on.")
+    public String lastRefreshRequest;
 
     @Override
     public Enum<?> phase() {
@@ -162,5 +170,49 @@ public class BackupRestoreStatus extends GatedStatus {
         @JsonPropertyDescription("The report: the restore's record in the bucket (rules, tables, row counts, sizes, "
                 + "findings, the check).")
         public String report;
+    }
+
+    /** A staging refresh's state. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Staging {
+        @JsonPropertyDescription("The staging Secret the operator writes.")
+        public String secret;
+        @JsonPropertyDescription("The database the staging Secret points at: the masked copy being served.")
+        public String serving;
+        @JsonPropertyDescription("The backup that copy was restored from.")
+        public String servingBackupId;
+        @JsonPropertyDescription("When that backup was taken (its end): the copy's data is as old as this.")
+        public String servingBackupTime;
+        @JsonPropertyDescription("Size of the served copy (pg_database_size) when it was swapped in.")
+        public Long servingSizeBytes;
+        @JsonPropertyDescription("When the staging Secret was pointed at the served copy.")
+        public String servedSince;
+        @JsonPropertyDescription("The refresh under way or last made: 1 for the first copy.")
+        public Integer run;
+        @JsonPropertyDescription("The database the refresh under way restores into (<target.database.name>_r<run>).")
+        public String runDatabase;
+        @JsonPropertyDescription("The previous copy, being dropped once the Secret points at the new one.")
+        public String retiring;
+        @JsonPropertyDescription("When the next refresh is due.")
+        public String nextRefreshTime;
+        @JsonPropertyDescription("The last refresh's outcome.")
+        public LastRefresh last;
+    }
+
+    /** How the last refresh ended. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class LastRefresh {
+        @JsonPropertyDescription("Its number.")
+        public Integer run;
+        @JsonPropertyDescription("Served (the Secret points at its copy) or Failed (the previous copy still serves).")
+        public String outcome;
+        @JsonPropertyDescription("The backup it restored.")
+        public String backupId;
+        @JsonPropertyDescription("When it started.")
+        public String startedAt;
+        @JsonPropertyDescription("When it ended.")
+        public String completedAt;
+        @JsonPropertyDescription("What happened, and why when it failed.")
+        public String message;
     }
 }

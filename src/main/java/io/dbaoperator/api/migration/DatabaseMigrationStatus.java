@@ -139,6 +139,13 @@ public class DatabaseMigrationStatus extends GatedStatus {
         @JsonPropertyDescription("How long contract took in the rehearsal's second pass, in milliseconds: contract "
                 + "waits for a window that still holds it.")
         public Long contractMs;
+        @JsonPropertyDescription("Size of the staging database the rehearsal ran on (pg_database_size): the timings "
+                + "above hold for data of this size.")
+        public Long stagingSizeBytes;
+        @JsonPropertyDescription("Which data the staging database holds: for a copy served by a staging refresh "
+                + "(BackupRestore spec.refresh), the backup, when it was taken and how old its data was at the "
+                + "rehearsal.")
+        public String stagingCopy;
     }
 
     /** An on-demand backup request. */

@@ -87,6 +87,8 @@ public class RestoreRecord {
         /** Sampled original values checked after masking, and how many were still there (0, or the restore fails). */
         public long originalsChecked;
         public long originalsFound;
+        /** A physical restore's copy: the databases dropped because no rule masks them. */
+        public List<String> droppedDatabases = new ArrayList<>();
     }
 
     /** One masked table. */
