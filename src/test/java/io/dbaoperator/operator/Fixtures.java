@@ -114,6 +114,27 @@ public final class Fixtures {
                 "us-east-1", true, TestS3.ACCESS_KEY_ID, TestS3.SECRET_ACCESS_KEY, null, null);
     }
 
+    /**
+     * A BackupPolicy of {@code method} over the database of Secret {@code dbSecret}, storing in the harness's bucket
+     * with Secret backup-s3, asked for a backup at once; returns when that backup succeeded and was verified.
+     */
+    public static void backedUpPolicy(KubernetesClient client, String ns, String name, String dbSecret,
+            io.dbaoperator.api.backup.BackupPolicySpec.Method method) {
+        var p = new io.dbaoperator.api.backup.BackupPolicy();
+        p.getMetadata().setName(name);
+        p.getMetadata().setNamespace(ns);
+        p.getMetadata().setAnnotations(new java.util.HashMap<>(Map.of(
+                io.dbaoperator.backup.BackupPolicyReconciler.BACKUP_NOW, "first")));
+        p.setSpec(new io.dbaoperator.api.backup.BackupPolicySpec());
+        p.getSpec().method = method;
+        p.getSpec().database = db(dbSecret);
+        p.getSpec().schedule = "0 3 * * *";
+        p.getSpec().storage = storage("backup-s3");
+        client.resource(p).create();
+        OperatorAssertions.awaitCondition(io.dbaoperator.api.backup.BackupPolicy.class, ns, name,
+                "LastBackupSucceeded", "True", OperatorAssertions.A_BACKUP);
+    }
+
     public static S3Storage storage(String secret) {
         S3Storage s = new S3Storage();
         s.bucket = TestS3.BUCKET;

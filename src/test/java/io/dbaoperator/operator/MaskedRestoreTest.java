@@ -1,7 +1,6 @@
 package io.dbaoperator.operator;
 
 import static io.dbaoperator.operator.OperatorAssertions.A_BACKUP;
-import static io.dbaoperator.operator.OperatorAssertions.awaitCondition;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.sql.Connection;
@@ -19,7 +18,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
-import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.api.backup.BackupRestore;
 import io.dbaoperator.api.backup.BackupRestoreSpec;
@@ -29,7 +27,6 @@ import io.dbaoperator.api.common.LocalRef;
 import io.dbaoperator.api.common.SecretRef;
 import io.dbaoperator.api.disposal.DisposalJobSpec;
 import io.dbaoperator.api.disposal.DisposalJobSpec.ColumnStrategy.Strategy;
-import io.dbaoperator.backup.BackupPolicyReconciler;
 import io.dbaoperator.backup.RestoreJobs;
 import io.dbaoperator.harness.OperatorHarness;
 import io.dbaoperator.harness.OperatorTier;
@@ -85,17 +82,7 @@ class MaskedRestoreTest {
         Fixtures.secret(client, NS, "staging", Fixtures.dbKeys("postgres", "mr_staging", RESTORER_PASSWORD));
         Fixtures.secret(client, NS, "mask-key", Map.of("key", KEY));
 
-        BackupPolicy p = new BackupPolicy();
-        p.getMetadata().setName(POLICY);
-        p.getMetadata().setNamespace(NS);
-        p.getMetadata().setAnnotations(new HashMap<>(Map.of(BackupPolicyReconciler.BACKUP_NOW, "first")));
-        p.setSpec(new BackupPolicySpec());
-        p.getSpec().method = BackupPolicySpec.Method.logical;
-        p.getSpec().database = Fixtures.db("prod-db");
-        p.getSpec().schedule = "0 3 * * *";
-        p.getSpec().storage = Fixtures.storage("backup-s3");
-        client.resource(p).create();
-        awaitCondition(BackupPolicy.class, NS, POLICY, "LastBackupSucceeded", "True", A_BACKUP);
+        Fixtures.backedUpPolicy(client, NS, POLICY, "prod-db", BackupPolicySpec.Method.logical);
     }
 
     @AfterAll

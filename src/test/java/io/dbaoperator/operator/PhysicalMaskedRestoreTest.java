@@ -1,7 +1,5 @@
 package io.dbaoperator.operator;
 
-import static io.dbaoperator.operator.OperatorAssertions.A_BACKUP;
-import static io.dbaoperator.operator.OperatorAssertions.awaitCondition;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -18,7 +16,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.api.backup.BackupRestore;
 import io.dbaoperator.api.backup.BackupRestoreSpec;
@@ -27,7 +24,6 @@ import io.dbaoperator.api.backup.RestorePhase;
 import io.dbaoperator.api.common.LocalRef;
 import io.dbaoperator.api.common.SecretRef;
 import io.dbaoperator.api.disposal.DisposalJobSpec.ColumnStrategy.Strategy;
-import io.dbaoperator.backup.BackupPolicyReconciler;
 import io.dbaoperator.backup.RestoreJobs;
 import io.dbaoperator.harness.OperatorHarness;
 import io.dbaoperator.harness.OperatorTier;
@@ -69,16 +65,7 @@ class PhysicalMaskedRestoreTest {
         Fixtures.secret(client, NS, "pm-replication", keys);
         Fixtures.secret(client, NS, "mask-key", Map.of("key", KEY));
 
-        BackupPolicy p = new BackupPolicy();
-        p.getMetadata().setName(POLICY);
-        p.getMetadata().setNamespace(NS);
-        p.getMetadata().setAnnotations(new HashMap<>(Map.of(BackupPolicyReconciler.BACKUP_NOW, "base")));
-        p.setSpec(new BackupPolicySpec());
-        p.getSpec().database = Fixtures.db("pm-replication");
-        p.getSpec().schedule = "0 3 * * *";
-        p.getSpec().storage = Fixtures.storage("backup-s3");
-        client.resource(p).create();
-        awaitCondition(BackupPolicy.class, NS, POLICY, "LastBackupSucceeded", "True", A_BACKUP);
+        Fixtures.backedUpPolicy(client, NS, POLICY, "pm-replication", BackupPolicySpec.Method.physical);
     }
 
     @AfterAll

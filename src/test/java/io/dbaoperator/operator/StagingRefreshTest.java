@@ -1,7 +1,6 @@
 package io.dbaoperator.operator;
 
 import static io.dbaoperator.operator.OperatorAssertions.A_BACKUP;
-import static io.dbaoperator.operator.OperatorAssertions.awaitCondition;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -93,17 +92,7 @@ class StagingRefreshTest {
         Fixtures.secret(client, NS, "mask-key", Map.of("key", KEY));
         Fixtures.secret(client, NS, "someone-elses", Map.of("dbname", "theirs"));
 
-        BackupPolicy p = new BackupPolicy();
-        p.getMetadata().setName(POLICY);
-        p.getMetadata().setNamespace(NS);
-        p.getMetadata().setAnnotations(new HashMap<>(Map.of(BackupPolicyReconciler.BACKUP_NOW, "first")));
-        p.setSpec(new BackupPolicySpec());
-        p.getSpec().method = BackupPolicySpec.Method.logical;
-        p.getSpec().database = Fixtures.db("prod-db");
-        p.getSpec().schedule = "0 3 * * *";
-        p.getSpec().storage = Fixtures.storage("backup-s3");
-        client.resource(p).create();
-        awaitCondition(BackupPolicy.class, NS, POLICY, "LastBackupSucceeded", "True", A_BACKUP);
+        Fixtures.backedUpPolicy(client, NS, POLICY, "prod-db", BackupPolicySpec.Method.logical);
     }
 
     @AfterAll
@@ -145,13 +134,7 @@ class StagingRefreshTest {
     }
 
     static Map<Integer, String> column(String db, String sql) throws Exception {
-        Map<Integer, String> out = new HashMap<>();
-        try (Connection c = TestPostgres.get().superuser(db); ResultSet rs = c.createStatement().executeQuery(sql)) {
-            while (rs.next()) {
-                out.put(rs.getInt(1), rs.getString(2));
-            }
-        }
-        return out;
+        return MaskedRestoreTest.column(db, sql);
     }
 
     static boolean exists(String db) throws Exception {
