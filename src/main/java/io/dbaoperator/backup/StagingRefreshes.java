@@ -185,9 +185,9 @@ final class StagingRefreshes {
         if (!s.runDatabase.equals(s.serving)) {
             LogicalRestores.TargetState copy = target.inspect(r.in().target(), s.runDatabase);
             if (!copy.exists()) {
-                throw Problem.transientFault(Reason.StagingRefreshFailed, "the refresh's copy " + s.runDatabase
-                        + " is gone from " + r.in().target().hosts() + " before the staging Secret pointed at it")
-                        .exception();
+                // dropped by someone since the agent made it: this run cannot serve it, the next makes another
+                return failed(r, "its copy " + s.runDatabase + " is gone from " + r.in().target().hosts()
+                        + " before the staging Secret pointed at it", Reason.StagingRefreshFailed);
             }
             Instant now = Instant.now();
             // the copy says what it holds, for whoever connects (a migration's rehearsal records it)
