@@ -56,6 +56,10 @@ final class PhysicalMasking {
             RestoreRecord.Masking m = MaskingStep.run(env, rules, new ConnectionSettings("127.0.0.1:5432", database,
                     role, password, "disable", null), record);
             m.droppedDatabases.addAll(others);
+            if (!database.equals("postgres")) {
+                maintenanceDatabase(env, m, new ConnectionSettings("127.0.0.1:5432", "postgres", role, password,
+                        "disable", null), record);
+            }
             return m;
         } catch (RuntimeException e) {
             if (record.masking != null) {
@@ -65,6 +69,38 @@ final class PhysicalMasking {
         } finally {
             admin.run("postgres", "DROP ROLE IF EXISTS " + role + ";\n");
         }
+    }
+
+    /**
+     * The {@code postgres} database stays (tools connect to it) and no rule masks it: the discovery scans it too, and
+     * a column there that looks personal refuses the copy as an unmasked one would ({@code Warn}: listed).
+     */
+    private static void maintenanceDatabase(Map<String, String> env, RestoreRecord.Masking m,
+            ConnectionSettings postgres, RestoreRecord record) {
+        List<String> uncovered = new java.util.ArrayList<>();
+        try (java.sql.Connection c = io.dbaoperator.postgres.PostgresConnector.open(postgres,
+                "dba-operator-masking")) {
+            for (var f : io.dbaoperator.masking.PiiDiscovery.discover(c, List.of(), MaskingStep.SAMPLE)) {
+                String line = "postgres: " + f.qualifiedColumn() + " (" + f.kind() + "): " + f.evidence();
+                m.findings.add(line);
+                m.uncovered.add(line);
+                uncovered.add("postgres: " + f.qualifiedColumn() + " (" + f.kind() + ")");
+            }
+        } catch (java.sql.SQLException e) {
+            throw io.dbaoperator.postgres.PostgresConnector.classify(e, postgres).exception();
+        }
+        if (uncovered.isEmpty()) {
+            return;
+        }
+        if (!"Warn".equals(env.getOrDefault(io.dbaoperator.contract.AgentEnvironment.MASKING_UNMASKED, "Refuse"))) {
+            record.masking = m;
+            throw Problem.invalid(Reason.UnmaskedPersonalData, uncovered.size() + " column(s) of database postgres, "
+                    + "which a masked physical copy keeps as it is, look personal: " + String.join(", ", uncovered)
+                    + "; the copy is not served (move that data, or set spec.masking.unmaskedColumns: Warn)")
+                    .exception();
+        }
+        record.warning = (record.warning == null ? "" : record.warning + "; ") + uncovered.size() + " column(s) of "
+                + "database postgres look personal and stay unmasked: " + String.join(", ", uncovered);
     }
 
     /**

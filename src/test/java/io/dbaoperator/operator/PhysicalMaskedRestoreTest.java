@@ -14,8 +14,12 @@ import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
+import io.dbaoperator.api.backup.BackupPolicy;
 import io.dbaoperator.api.backup.BackupPolicySpec;
 import io.dbaoperator.api.backup.BackupRestore;
 import io.dbaoperator.api.backup.BackupRestoreSpec;
@@ -24,6 +28,7 @@ import io.dbaoperator.api.backup.RestorePhase;
 import io.dbaoperator.api.common.LocalRef;
 import io.dbaoperator.api.common.SecretRef;
 import io.dbaoperator.api.disposal.DisposalJobSpec.ColumnStrategy.Strategy;
+import io.dbaoperator.backup.BackupPolicyReconciler;
 import io.dbaoperator.backup.RestoreJobs;
 import io.dbaoperator.harness.OperatorHarness;
 import io.dbaoperator.harness.OperatorTier;
@@ -43,6 +48,7 @@ import io.quarkus.test.junit.QuarkusTest;
 @OperatorTier
 @QuarkusTest
 @QuarkusTestResource(OperatorHarness.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PhysicalMaskedRestoreTest {
 
     static final String NS = "physical-masked";
@@ -70,27 +76,33 @@ class PhysicalMaskedRestoreTest {
 
     @AfterAll
     static void tearDown() {
-        TestPostgres.get().exec("postgres", "drop database if exists pm_prod with (force)");
+        TestPostgres.get().exec("postgres", "drop database if exists pm_prod with (force)",
+                "drop table if exists public.pm_contacts");
     }
 
-    @Test
-    void theMaskedDatabaseIsServedWithNoOriginalLeft_TheOtherDatabasesAreDropped_AndTheRecoverysWalIsGone()
-            throws Exception {
+    static BackupRestore restore(String name, String instance) {
         BackupRestore r = new BackupRestore();
-        r.getMetadata().setName("masked-base");
+        r.getMetadata().setName(name);
         r.getMetadata().setNamespace(NS);
         BackupRestoreSpec spec = new BackupRestoreSpec();
         spec.backupPolicyRef = new LocalRef(POLICY);
         spec.target = new BackupRestoreSpec.RestoreTarget();
         spec.target.newInstance = new BackupRestoreSpec.NewInstance();
-        spec.target.newInstance.name = "pm-masked";
+        spec.target.newInstance.name = instance;
         spec.masking = new BackupRestoreSpec.Masking();
         spec.masking.rules = List.of(StagingRefreshTest.rule("patients", Map.of("email", Strategy.Fake,
                 "full_name", Strategy.Fake)));
         spec.masking.keySecretRef = new SecretRef("mask-key");
         spec.checks = List.of("select count(*) = 250 from patients");
         r.setSpec(spec);
-        client.resource(r).create();
+        return client.resource(r).create();
+    }
+
+    @Test
+    @Order(1)
+    void theMaskedDatabaseIsServedWithNoOriginalLeft_TheOtherDatabasesAreDropped_AndTheRecoverysWalIsGone()
+            throws Exception {
+        restore("masked-base", "pm-masked");
 
         BackupRestoreStatus planned = OperatorAssertions.awaitPhase(BackupRestore.class, NS, "masked-base",
                 RestorePhase.AwaitingApproval, Duration.ofSeconds(60));
@@ -138,6 +150,35 @@ class PhysicalMaskedRestoreTest {
                 assertThat(rs.getLong(1)).as("the masking's own role is gone").isZero();
             }
         }
+    }
+
+    @Test
+    @Order(2)
+    void personalDataInThePostgresDatabaseWhichTheCopyKeepsRefusesIt() throws Exception {
+        TestPostgres.get().exec("postgres", "drop table if exists public.pm_contacts",
+                "create table public.pm_contacts (id int primary key, email text not null)",
+                "insert into public.pm_contacts select g, 'contact' || g || '@mail.example' "
+                        + "from generate_series(1, 50) g");
+        String before = OperatorAssertions.get(BackupPolicy.class, NS, POLICY).getStatus().lastBackup.backupId;
+        client.resources(BackupPolicy.class).inNamespace(NS).withName(POLICY).edit(p -> {
+            p.getMetadata().getAnnotations().put(BackupPolicyReconciler.BACKUP_NOW, "second");
+            return p;
+        });
+        org.awaitility.Awaitility.await().atMost(OperatorAssertions.A_BACKUP).until(() -> {
+            var last = OperatorAssertions.get(BackupPolicy.class, NS, POLICY).getStatus().lastBackup;
+            return last != null && !last.backupId.equals(before) && Boolean.TRUE.equals(last.verified);
+        });
+        restore("postgres-holds-pii", "pm-refused");
+        OperatorAssertions.awaitPhase(BackupRestore.class, NS, "postgres-holds-pii", RestorePhase.AwaitingApproval,
+                Duration.ofSeconds(60));
+        OperatorAssertions.approve(BackupRestore.class, NS, "postgres-holds-pii", null);
+        BackupRestoreStatus failed = OperatorAssertions.awaitPhase(BackupRestore.class, NS, "postgres-holds-pii",
+                RestorePhase.Failed, Duration.ofSeconds(300));
+        assertThat(failed.message).contains("database postgres", "public.pm_contacts.email (Email)",
+                "the copy is not served").doesNotContain("@mail.example");
+        assertThat(failed.conditions).anySatisfy(c -> assertThat(c.reason).isEqualTo("UnmaskedPersonalData"));
+        assertThat(client.apps().statefulSets().inNamespace(NS).withName("pm-refused").get()).as("never served")
+                .isNull();
     }
 
     static Map<Integer, String> column(Connection c, String column) throws Exception {
