@@ -70,9 +70,6 @@ class PhaseCoverageIT {
                 "TuningPhase TestingOnStaging Applying");
         notMade("no test has a candidate that staging does not use", "TuningPhase TestingOnStaging NoRecommendation");
         notMade("no test rejects a proposed removal", "TuningPhase AwaitingRemovalApproval Completed");
-        notMade("no test changes what a staging refresh's approval binds between two runs (a DisposalJob's rules "
-                + "it takes by reference): the gate's asking again is ApprovalGateTest's", "RestorePhase Waiting "
-                + "AwaitingApproval");
         notMade("no test has the plan, made again while waiting, stop holding (retention removing its backup)",
                 "RestorePhase AwaitingApproval Failed");
         notMade("the damaged-backup test fails in Restoring: the operator sees the failed record before a verifying "

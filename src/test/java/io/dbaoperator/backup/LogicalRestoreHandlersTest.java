@@ -100,7 +100,7 @@ class LogicalRestoreHandlersTest {
                 @Override
                 public LogicalRestores.TargetState inspect(ConnectionSettings instance, String name) {
                     reads.add("inspect " + name + " as " + instance.user());
-                    return state;
+                    return states.getOrDefault(name, state);
                 }
 
                 @Override
@@ -108,7 +108,23 @@ class LogicalRestoreHandlersTest {
                     reads.add("tables of " + name);
                     return tables.stream().filter(t -> !present.contains(t)).toList();
                 }
+
+                @Override
+                public void comment(ConnectionSettings instance, String name, String comment) {
+                    reads.add("comment on " + name + ": " + comment);
+                }
+
+                @Override
+                public void drop(ConnectionSettings instance, String name) {
+                    reads.add("drop " + name);
+                    states.remove(name);
+                }
             });
+    /** Databases the instance holds by name, where they differ from {@link #state}. */
+    private final java.util.Map<String, LogicalRestores.TargetState> states = new java.util.HashMap<>();
+    /** What validation handed the handlers (a test of a refresh gives its masking and schedule). */
+    private BackupRestoreReconciler.Inputs inputs = new BackupRestoreReconciler.Inputs(policy(), BUCKET, "prod",
+            "prod", STAGING);
     private final BackupRestore restore = restore();
     private final BackupRestoreStatus st = new BackupRestoreStatus();
     private final BackupCatalog catalog = new BackupCatalog(bucket.stores().open(BUCKET), BUCKET, "shop", "dumps");
@@ -173,7 +189,7 @@ class LogicalRestoreHandlersTest {
     private Duration reconcile() throws SQLException {
         log = log == null ? new RecordingWriteAhead(restore, st) : log;
         Duration requeue = reconciler.logical.machine.drive(new BackupRestoreReconciler.Restoring(restore, st,
-                new BackupRestoreReconciler.Inputs(policy(), BUCKET, "prod", "prod", STAGING), log.log, null, catalog,
+                inputs, log.log, null, catalog,
                 jobs), log.log);
         restore.setStatus(StatusPatcher.copy(st, BackupRestoreStatus.class));
         return requeue;
@@ -181,7 +197,7 @@ class LogicalRestoreHandlersTest {
 
     private void agentRecord(RestoreRecord.State state, String error, String errorReason, List<String> tables) {
         RestoreRecord r = new RestoreRecord();
-        r.restoreId = RestoreJobs.restoreId(restore);
+        r.restoreId = st.restoreId != null ? st.restoreId : RestoreJobs.restoreId(restore);
         r.backupId = backupId;
         r.method = "logical";
         r.state = state;
@@ -285,6 +301,92 @@ class LogicalRestoreHandlersTest {
                 RestorePhase.AwaitingApproval);
         assertThat(st.approvalRequest.reason).contains("replacing what it holds now (1 relation(s), 1.0 MiB)");
         assertThat(jobs.objects).isEmpty();
+    }
+
+    /** A refresh's validated inputs: its masking rules as resolved ({@code columns} of customers) and schedule. */
+    private BackupRestoreReconciler.Inputs refreshInputs(String... columns) {
+        java.util.Map<String, io.dbaoperator.api.disposal.DisposalJobSpec.ColumnStrategy> masked =
+                new java.util.LinkedHashMap<>();
+        for (String c : columns) {
+            var strategy = new io.dbaoperator.api.disposal.DisposalJobSpec.ColumnStrategy();
+            strategy.strategy = io.dbaoperator.api.disposal.DisposalJobSpec.ColumnStrategy.Strategy.Fake;
+            masked.put(c, strategy);
+        }
+        return new BackupRestoreReconciler.Inputs(policy(), BUCKET, "prod", "prod", STAGING, null, null, null,
+                new BackupRestoreReconciler.MaskingPlan(List.of(new io.dbaoperator.masking.Masker.Rule("customers",
+                        masked)), "mask-key", "key", "Refuse"),
+                io.dbaoperator.kube.CronSchedule.parse("spec.refresh.schedule", "0 3 * * 6", "UTC"));
+    }
+
+    /** The refresh's run {@code run} restored by its Job, its copy on the instance. */
+    private void runRestored(int run) throws SQLException {
+        assertThat(st.phase).isEqualTo(RestorePhase.Restoring);
+        Job job = jobs.objects.stream().filter(j -> j.getMetadata().getName().equals("orders-copy-r" + run
+                + "-restore")).findFirst().orElseThrow();
+        agentRecord(RestoreRecord.State.succeeded, null, null, List.of("public.orders"));
+        ended(job, "Complete");
+        present = List.of("public.orders");
+        states.put("orders_copy_r" + run, new LogicalRestores.TargetState(true, 1, 1L << 20));
+        reconcile();
+    }
+
+    private String stagingDbname() {
+        var secret = api.client().secrets().inNamespace("shop").withName("app-staging").get();
+        return secret == null ? null : new String(java.util.Base64.getDecoder().decode(secret.getData().get("dbname")),
+                java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aStagingRefreshPointsItsSecretAtACopyOnlyOnceRestored_DropsThePreviousOne_AndAsksAgainWhenItsRulesChange()
+            throws SQLException {
+        api.client().secrets().inNamespace("shop").resource(new io.fabric8.kubernetes.api.model.SecretBuilder()
+                .withNewMetadata().withName("staging").withNamespace("shop").endMetadata().withData(java.util.Map.of(
+                        "host", "c3RhZ2luZy5kYg==", "dbname", "cG9zdGdyZXM=", "user", "cmVzdG9yZXI=")).build())
+                .create();
+        restore.getSpec().masking = new BackupRestoreSpec.Masking();
+        restore.getSpec().refresh = new BackupRestoreSpec.Refresh();
+        restore.getSpec().refresh.schedule = "0 3 * * 6";
+        restore.getSpec().refresh.stagingSecretRef = new LocalRef("app-staging");
+        inputs = refreshInputs("email");
+        verifiedDump("orders");
+        reconcile();
+        assertThat(st.phase).isEqualTo(RestorePhase.AwaitingApproval);
+        assertThat(st.approvalRequest.reason).contains("refresh the masked staging copy", "into new database "
+                + "orders_copy_r1", "masked first by 1 rule(s) over 1 column(s)");
+        Approver.approve(st, "oncall");
+        reconcile();
+        assertThat(st.staging.runDatabase).isEqualTo("orders_copy_r1");
+        assertThat(st.restoreId).endsWith("-r1");
+        assertThat(stagingDbname()).as("no Secret before a masked copy is there").isNull();
+
+        runRestored(1);
+        assertThat(st.phase).isEqualTo(RestorePhase.Waiting);
+        assertThat(stagingDbname()).isEqualTo("orders_copy_r1");
+        assertThat(reads).anySatisfy(r -> assertThat(r).startsWith("comment on orders_copy_r1: dba-operator staging "
+                + "copy: backup " + backupId));
+        assertThat(st.staging.serving).isEqualTo("orders_copy_r1");
+        assertThat(java.time.ZonedDateTime.parse(st.staging.nextRefreshTime).getDayOfWeek())
+                .isEqualTo(java.time.DayOfWeek.SATURDAY);
+        assertThat(Conditions.find(st.conditions, ConditionType.Ready)).hasValueSatisfying(c -> assertThat(c.status)
+                .isEqualTo("True"));
+
+        // a refresh asked for, with a rule more than the approval covered: it asks again, r1 serving meanwhile
+        inputs = refreshInputs("email", "full_name");
+        restore.getMetadata().setAnnotations(new java.util.HashMap<>(java.util.Map.of(
+                StagingRefreshes.REFRESH_NOW, "1")));
+        reconcile();
+        assertThat(st.phase).isEqualTo(RestorePhase.AwaitingApproval);
+        assertThat(st.message).contains("orders_copy_r1 still serves");
+        assertThat(jobs.objects).hasSize(1);
+        Approver.approve(st, "oncall");
+        reconcile();
+        assertThat(jobs.objects).hasSize(2);
+        runRestored(2);
+        assertThat(st.phase).isEqualTo(RestorePhase.Waiting);
+        assertThat(stagingDbname()).isEqualTo("orders_copy_r2");
+        assertThat(reads).contains("drop orders_copy_r1");
+        assertThat(st.staging.last.message).contains("the previous copy orders_copy_r1 was dropped");
+        assertThat(st.approvals).hasSize(2);
     }
 
     @Test
