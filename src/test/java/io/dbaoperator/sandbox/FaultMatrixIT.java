@@ -399,4 +399,82 @@ class FaultMatrixIT {
         FaultMatrix.record("DatabaseMaintenance", "SIGKILL at each new phase and while each task ran " + killed,
                 "Completed; no INVALID index or leftover, each task recorded once");
     }
+
+    @Test
+    @Order(7)
+    void stagingRefresh() throws Exception {
+        TestPostgres.get().exec("app", "drop table if exists matrix_people",
+                "create table matrix_people (id int primary key, email text not null)",
+                "alter table matrix_people owner to app",
+                "insert into matrix_people select g, 'person' || g || '@matrix.example' from generate_series(1, 200) g");
+        client.resource(load(String.join("\n",
+                "apiVersion: dbaoperator.io/v1alpha1", "kind: BackupPolicy",
+                "metadata: {name: matrix-dumps, namespace: " + NS + ", annotations: {dbaoperator.io/backup-now: d1}}",
+                "spec:",
+                "  method: logical",
+                "  database: {secretRef: {name: app-db-dumper}}",
+                "  logical: {tables: [public.matrix_people]}",
+                "  schedule: '0 3 * * *'",
+                "  storage: {bucket: " + TestS3.BUCKET + ", prefix: matrix-dumps, endpoint: '"
+                        + sandbox.s3EndpointForPods() + "', pathStyle: true, credentials: {secretRef: {name: backup-s3}}}"),
+                BackupPolicy.class)).create();
+        await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() ->
+                Boolean.TRUE.equals(client.resources(BackupPolicy.class).inNamespace(NS).withName("matrix-dumps").get()
+                        .getStatus().lastBackup.verified));
+        client.resource(load(String.join("\n",
+                "apiVersion: dbaoperator.io/v1alpha1", "kind: BackupRestore",
+                "metadata: {name: matrix-staging, namespace: " + NS + "}",
+                "spec:",
+                "  backupPolicyRef: {name: matrix-dumps}",
+                "  target: {database: {databaseRef: {secretRef: {name: staging-restorer}}, name: matrix_stage}}",
+                "  masking: {rules: [{table: matrix_people, columns: {email: {strategy: Redact}}}]}",
+                "  checks: ['select count(*) = 200 from matrix_people']",
+                "  refresh: {schedule: '0 3 1 1 *', stagingSecretRef: {name: matrix-staging}}"), BackupRestore.class))
+                .create();
+        // the first run: killed at each new phase up to Waiting (the copy served)
+        List<String> killed = killAtEveryNewPhase(phaseOf(BackupRestore.class, "matrix-staging"),
+                Set.of("Waiting", "Failed", "Rejected"), Map.of("AwaitingApproval", approve(BackupRestore.class,
+                        "matrix-staging")), Duration.ofSeconds(240));
+        BackupRestore r = client.resources(BackupRestore.class).inNamespace(NS).withName("matrix-staging").get();
+        assertThat(r.getStatus().phase.name()).as(r.getStatus().message).isEqualTo("Waiting");
+        assertThat(r.getStatus().staging.last.outcome).as(r.getStatus().staging.last.message).isEqualTo("Served");
+        // the second, asked for: killed at each phase it passes until it serves again
+        client.resources(BackupRestore.class).inNamespace(NS).withName("matrix-staging").patch(PatchContext.of(
+                PatchType.JSON_MERGE), "{\"metadata\":{\"annotations\":{\"dbaoperator.io/refresh-now\":\"m2\"}}}");
+        Set<String> seen = new LinkedHashSet<>();
+        long deadline = System.nanoTime() + Duration.ofSeconds(240).toNanos();
+        while (true) {
+            assertThat(System.nanoTime()).as("the second refresh did not end; phases seen " + seen)
+                    .isLessThan(deadline);
+            BackupRestore now = client.resources(BackupRestore.class).inNamespace(NS).withName("matrix-staging").get();
+            String p = now.getStatus().phase.name();
+            if ("Waiting".equals(p) && now.getStatus().staging.last != null && now.getStatus().staging.last.run == 2) {
+                break;
+            }
+            if (!"Waiting".equals(p) && seen.add(p)) {
+                sandbox.killAndRestartOperator();
+                killed.add(p + " (run 2)");
+            }
+            Thread.sleep(20);
+        }
+        r = client.resources(BackupRestore.class).inNamespace(NS).withName("matrix-staging").get();
+        assertThat(r.getStatus().staging.last.outcome).as(r.getStatus().staging.last.message).isEqualTo("Served");
+        assertThat(r.getStatus().staging.serving).isEqualTo("matrix_stage_r2");
+        assertThat(new String(java.util.Base64.getDecoder().decode(client.secrets().inNamespace(NS)
+                .withName("matrix-staging").get().getData().get("dbname")), java.nio.charset.StandardCharsets.UTF_8))
+                .isEqualTo("matrix_stage_r2");
+        assertThat(count("postgres", "select count(*) from pg_database where datname like 'matrix_stage%'"))
+                .as("r2 only: r1 dropped, no temporary copy left").isEqualTo(1);
+        assertThat(count("matrix_stage_r2", "select count(*) from matrix_people where email like '%@matrix.example'"))
+                .isZero();
+        assertThat(client.batch().v1().jobs().inNamespace(NS).withLabel("dbaoperator.io/backup-restore",
+                "matrix-staging").list().getItems()).as("one Job per run").hasSize(2);
+        assertThat(r.getStatus().approvals).extracting((ApprovalRecord a) -> a.step).containsExactly("restore");
+        assertThat(audit("BackupRestore", "matrix-staging").stream().filter(l -> l.startsWith("staging-refresh"))
+                .toList()).as("each run's swap audited once").containsExactly("staging-refresh restore served",
+                        "staging-refresh restore served");
+        TestPostgres.get().exec("postgres", "drop database if exists matrix_stage_r2 with (force)");
+        FaultMatrix.record("BackupRestore (staging refresh)", "SIGKILL at each new phase of two runs " + killed,
+                "Waiting; the Secret points at the second copy, the first dropped, one Job per run, one approval");
+    }
 }
