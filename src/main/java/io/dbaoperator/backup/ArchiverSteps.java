@@ -41,7 +41,11 @@ final class ArchiverSteps {
         /** Why it is not archiving (its pods' state), or null when it runs. */
         String problem(BackupPolicy policy, Deployment deployment);
 
-        void dropSlotIfInactive(ConnectionSettings db, String slot);
+        /** Drops the slot unless something still streams from it (an archiver's pod that is stopping). */
+        ReplicationSlots.Drop dropSlot(ConnectionSettings db, String slot);
+
+        /** Whether the slot exists (false when the server cannot be asked: looked at again later). */
+        boolean slotExists(ConnectionSettings db, String slot);
     }
 
     /** The operator's: the dependent resource, the pods it reads through the client, the slot over JDBC. */
@@ -73,8 +77,13 @@ final class ArchiverSteps {
             }
 
             @Override
-            public void dropSlotIfInactive(ConnectionSettings db, String slot) {
-                ReplicationSlots.dropIfInactive(db, slot);
+            public ReplicationSlots.Drop dropSlot(ConnectionSettings db, String slot) {
+                return ReplicationSlots.drop(db, slot);
+            }
+
+            @Override
+            public boolean slotExists(ConnectionSettings db, String slot) {
+                return ReplicationSlots.exists(db, slot);
             }
         };
     }
@@ -89,6 +98,16 @@ final class ArchiverSteps {
         this.metrics = metrics;
     }
 
+    /** The slot dropped, or looked at again in a few seconds while its archiver's pod still streams as it stops. */
+    private Step dropped(BackupPolicy policy, ConnectionSettings db, String slot) {
+        ReplicationSlots.Drop d = archivers.dropSlot(db, slot);
+        if (d == ReplicationSlots.Drop.DROPPED) {
+            events.normal(policy, "ReplicationSlotDropped", "WAL archiving disabled: replication slot " + slot
+                    + " dropped");
+        }
+        return d == ReplicationSlots.Drop.ACTIVE ? Step.rest(java.time.Duration.ofSeconds(3)) : Step.next();
+    }
+
     /**
      * The Deployment as the spec says: made or changed when archiving is on; removed, then its slot dropped (a slot
      * nobody reads makes the server keep WAL until its disk is full) when it is off. Null when nothing is to change.
@@ -100,8 +119,15 @@ final class ArchiverSteps {
         Deployment existing = archivers.current(policy, t.context()).orElse(null);
         if (!BackupPolicyReconciler.archivingEnabled(policy.getSpec())) {
             boolean reported = Conditions.find(status.conditions, ConditionType.WalArchiving).isPresent();
+            String slot = WalArchiverDeployment.slot(policy);
             if (existing == null && !reported) {
-                return null;
+                // a slot an archiver still streamed from as it was removed (its pod stopping) was left: it is
+                // dropped once free, or the server keeps WAL for it until its disk is full
+                if (policy.getSpec().method == io.dbaoperator.api.backup.BackupPolicySpec.Method.logical
+                        || !archivers.slotExists(t.in().database(), slot)) {
+                    return null;
+                }
+                return Step.act(() -> dropped(policy, t.in().database(), slot));
             }
             // decided first: the condition goes, and the slot is dropped once (the Deployment gone before it)
             status.conditions = Conditions.remove(status.conditions, ConditionType.WalArchiving);
@@ -112,8 +138,7 @@ final class ArchiverSteps {
                     events.normal(policy, "WalArchivingStopped", "WAL archiving disabled: Deployment " + deployment
                             + " removed");
                 }
-                archivers.dropSlotIfInactive(t.in().database(), WalArchiverDeployment.slot(policy));
-                return Step.next();
+                return dropped(policy, t.in().database(), slot);
             });
         }
         if (existing != null && archivers.upToDate(existing, policy, t.context())) {

@@ -41,6 +41,17 @@ final class ReplicationSlots {
         }
     }
 
+    /** Whether the slot exists; false when the server cannot be asked (looked at again on a later reconcile). */
+    static boolean exists(ConnectionSettings db, String slot) {
+        try (Connection c = PostgresConnector.open(db);
+                PreparedStatement ps = c.prepareStatement("select 1 from pg_replication_slots where slot_name = ?")) {
+            ps.setString(1, slot);
+            return ps.executeQuery().next();
+        } catch (SQLException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** Drops the slot if it exists and nothing streams from it; true when one was dropped. */
     static boolean dropIfInactive(ConnectionSettings db, String slot) {
         try (Connection c = PostgresConnector.open(db);

@@ -74,6 +74,9 @@ class BackupPolicyHandlersTest {
             audited.add(event.action());
         }
     };
+    /** The archiver's slot: left on the server, and still streamed from (its pod stopping). */
+    private boolean slotLeft;
+    private boolean slotStreaming;
     /** What the handlers did to the archiver Deployment and the slot, with the status stored before each. */
     private final List<String> archiverDone = new ArrayList<>();
     private io.fabric8.kubernetes.api.model.apps.Deployment archiverDeployment;
@@ -112,9 +115,20 @@ class BackupPolicyHandlersTest {
         }
 
         @Override
-        public void dropSlotIfInactive(io.dbaoperator.postgres.ConnectionSettings db, String slot) {
+        public ReplicationSlots.Drop dropSlot(io.dbaoperator.postgres.ConnectionSettings db, String slot) {
+            if (slotStreaming) {
+                archiverDone.add("slot " + slot + " still streaming");
+                return ReplicationSlots.Drop.ACTIVE;
+            }
             archiverDone.add("slot " + slot + " dropped, the Deployment " + (archiverDeployment == null ? "gone"
                     : "still there"));
+            slotLeft = false;
+            return ReplicationSlots.Drop.DROPPED;
+        }
+
+        @Override
+        public boolean slotExists(io.dbaoperator.postgres.ConnectionSettings db, String slot) {
+            return slotLeft;
         }
     };
     /** The API server as far as the handlers read it: the pods of a Job that failed. */
@@ -504,10 +518,19 @@ class BackupPolicyHandlersTest {
 
         policy.getSpec().walArchiving.enabled = false;
         int before = log.persistedPhases.size();
-        reconcile();
+        // the archiver's pod still streams as it stops: the slot is active when the Deployment is removed
+        slotStreaming = true;
+        slotLeft = true;
+        assertThat(reconcile()).as("looked at again shortly").isEqualTo(Duration.ofSeconds(3));
+        String slot = WalArchiverDeployment.slot(policy);
         assertThat(archiverDone).containsExactly("removed after " + (before + 1) + " persist(s)",
-                "slot " + WalArchiverDeployment.slot(policy) + " dropped, the Deployment gone");
+                "slot " + slot + " still streaming");
         assertThat(Conditions.find(st.conditions, ConditionType.WalArchiving)).isEmpty();
+        archiverDone.clear();
+        slotStreaming = false;
+        reconcile();
+        assertThat(archiverDone).as("dropped once its archiver stopped").containsExactly("slot " + slot
+                + " dropped, the Deployment gone");
         archiverDone.clear();
         reconcile();
         assertThat(archiverDone).as("the slot is dropped once").isEmpty();
