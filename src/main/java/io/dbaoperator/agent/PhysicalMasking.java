@@ -17,6 +17,7 @@ import io.dbaoperator.postgres.ConnectionSettings;
 import io.dbaoperator.postgres.PostgresTools;
 import io.dbaoperator.problem.Problem;
 import io.dbaoperator.problem.Reason;
+import io.dbaoperator.sql.Identifiers;
 
 /**
  * A physical restore masked (BackupRestore spec.masking with a base backup), on the recovered cluster while it
@@ -46,7 +47,7 @@ final class PhysicalMasking {
                 + "datname not in ('postgres', 'template1', '" + database.replace("'", "''") + "') order by 1")
                 .lines().map(String::trim).filter(l -> !l.isEmpty()).toList();
         for (String other : others) {
-            admin.run("postgres", "DROP DATABASE " + quote(other) + " WITH (FORCE);\n");
+            admin.run("postgres", "DROP DATABASE " + Identifiers.quote(other) + " WITH (FORCE);\n");
         }
         String role = "dba_masking_" + HexFormat.of().formatHex(random(6));
         String password = HexFormat.of().formatHex(random(24));
@@ -135,9 +136,5 @@ final class PhysicalMasking {
         byte[] b = new byte[n];
         new SecureRandom().nextBytes(b);
         return b;
-    }
-
-    private static String quote(String identifier) {
-        return "\"" + identifier.replace("\"", "\"\"") + "\"";
     }
 }

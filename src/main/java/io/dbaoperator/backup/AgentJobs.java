@@ -116,6 +116,18 @@ final class AgentJobs {
     }
 
     /** A restore's checks as the agent recorded them. */
+    /** The reason the agent wrote into a failed restore's record, or {@code otherwise} (none, or not one of ours). */
+    static io.dbaoperator.problem.Reason failureReason(RestoreRecord record, io.dbaoperator.problem.Reason otherwise) {
+        if (record == null || record.errorReason == null) {
+            return otherwise;
+        }
+        try {
+            return io.dbaoperator.problem.Reason.valueOf(record.errorReason);
+        } catch (IllegalArgumentException unknown) {
+            return otherwise;
+        }
+    }
+
     static List<BackupRestoreStatus.CheckResult> checkResults(RestoreRecord record) {
         List<BackupRestoreStatus.CheckResult> results = new ArrayList<>();
         if (record == null) {

@@ -347,11 +347,16 @@ public class BackupRestoreReconciler implements Reconciler<BackupRestore>,
 
     /** A restore never takes over what someone else owns. */
     private static void notTaken(BackupRestore restore, HasMetadata existing, String kind) {
+        notTaken(restore, existing, kind, "a restore never overwrites an instance; choose another "
+                + "target.newInstance.name");
+    }
+
+    /** {@code existing} (null: none) is this restore's, or the restore is refused with {@code remedy}. */
+    static void notTaken(BackupRestore restore, HasMetadata existing, String kind, String remedy) {
         if (existing != null && existing.getMetadata().getOwnerReferences().stream()
                 .noneMatch(o -> restore.getMetadata().getUid().equals(o.getUid()))) {
             throw Problem.invalid(Reason.InvalidSpec, kind + " " + existing.getMetadata().getName() + " already "
-                    + "exists and is not this restore's: a restore never overwrites an instance; choose another "
-                    + "target.newInstance.name").exception();
+                    + "exists and is not this restore's: " + remedy).exception();
         }
     }
 

@@ -498,28 +498,14 @@ final class LogicalRestores {
         st.checkResults = AgentJobs.checkResults(record);
         st.masking = masking(r, record);
         if (StagingRefreshes.refreshing(restore)) {
-            Reason reason = null;
-            if (record != null && record.errorReason != null) {
-                try {
-                    reason = Reason.valueOf(record.errorReason);
-                } catch (IllegalArgumentException unknown) {
-                    // the refresh's own reason
-                }
-            }
-            return refreshes.failed(r, why + " (Job " + st.job + " keeps its log)", reason);
+            return refreshes.failed(r, why + " (Job " + st.job + " keeps its log)",
+                    AgentJobs.failureReason(record, Reason.StagingRefreshFailed));
         }
         st.phase = Phase.move(st.phase, RestorePhase.Failed);
         st.message = "restore failed: " + why + "; the database the restore created was dropped, "
                 + restore.getSpec().target.database.name + " is as it was (Job " + st.job + " keeps its log)";
-        Reason reason = Reason.RestoreFailed;
-        if (record != null && record.errorReason != null) {
-            try {
-                reason = Reason.valueOf(record.errorReason);
-            } catch (IllegalArgumentException unknown) {
-                // keep RestoreFailed
-            }
-        }
-        BackupRestoreReconciler.ready(restore, st, false, reason, st.message);
+        BackupRestoreReconciler.ready(restore, st, false, AgentJobs.failureReason(record, Reason.RestoreFailed),
+                st.message);
         r.log().executed(AuditEvent.byOperator(restore, "restore", BackupRestoreReconciler.STEP, "failed", null,
                 Map.of("reason", why)), "restore/failed");
         return Step.onEvent();

@@ -282,15 +282,8 @@ final class PhysicalRestores {
         st.checkResults = AgentJobs.checkResults(record);
         st.phase = Phase.move(st.phase, RestorePhase.Failed);
         st.message = "restore failed: " + why + "; its Job, volume and Secret were removed, nothing is served";
-        Reason reason = Reason.RestoreFailed;
-        if (record != null && record.errorReason != null) {
-            try {
-                reason = Reason.valueOf(record.errorReason);
-            } catch (IllegalArgumentException unknown) {
-                // keep RestoreFailed
-            }
-        }
-        BackupRestoreReconciler.ready(restore, st, false, reason, st.message);
+        BackupRestoreReconciler.ready(restore, st, false, AgentJobs.failureReason(record, Reason.RestoreFailed),
+                st.message);
         log.executed(AuditEvent.byOperator(restore, "restore", STEP, "failed", null, Map.of("reason", why)),
                 "restore/failed");
     }

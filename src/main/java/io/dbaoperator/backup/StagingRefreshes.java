@@ -114,13 +114,9 @@ final class StagingRefreshes {
             throw Problem.invalid(Reason.InvalidSpec, "spec.refresh.stagingSecretRef names the target instance's own "
                     + "Secret " + secret + ", which the refresh would overwrite: name a Secret of its own").exception();
         }
-        Secret existing = client.secrets().inNamespace(restore.getMetadata().getNamespace()).withName(secret).get();
-        if (existing != null && existing.getMetadata().getOwnerReferences().stream()
-                .noneMatch(o -> restore.getMetadata().getUid().equals(o.getUid()))) {
-            throw Problem.invalid(Reason.InvalidSpec, "Secret " + secret + " already exists and is not this "
-                    + "restore's: the refresh writes the staging Secret itself; name another in "
-                    + "spec.refresh.stagingSecretRef (the applications' stagingDatabase then names it)").exception();
-        }
+        BackupRestoreReconciler.notTaken(restore, client.secrets().inNamespace(restore.getMetadata().getNamespace())
+                .withName(secret).get(), "Secret", "the refresh writes the staging Secret itself; name another in "
+                        + "spec.refresh.stagingSecretRef (the applications' stagingDatabase then names it)");
         return CronSchedule.parse("spec.refresh.schedule", refresh.schedule, refresh.timeZone);
     }
 
@@ -260,8 +256,7 @@ final class StagingRefreshes {
         st.progress = null;
         s.nextRefreshTime = next(r, now);
         st.message = "staging: " + s.last.message + "; next refresh " + s.nextRefreshTime;
-        st.conditions = Conditions.set(st.conditions, ConditionType.StagingRefreshed, false,
-                reason == null ? Reason.StagingRefreshFailed : reason, s.last.message,
+        st.conditions = Conditions.set(st.conditions, ConditionType.StagingRefreshed, false, reason, s.last.message,
                 BackupRestoreReconciler.generation(restore), now);
         if (s.serving == null) {
             BackupRestoreReconciler.ready(restore, st, false, Reason.StagingRefreshFailed, s.last.message);
